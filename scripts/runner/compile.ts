@@ -1,0 +1,557 @@
+/**
+ * compileProject: project.yml + models/ + macros/ → compiled statements in deploy order.
+ *
+ * Pipeline (dbt-core's shape): read files → config (folder defaults + front matter) → render
+ * templates (ref records dependencies) → statements per kind → graph → order. No database.
+ *
+ * `ProjectCompiler` keeps every stage's result per file, so `recompile(changedPaths)` only
+ * re-reads and re-renders what an edit touched (the edited models, the models using an edited
+ * macro) and reuses the graph order when no dependency changed. Watch mode and the benchmark's
+ * one-edit figure rely on that.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { asProjectErrors, didYouMean, ProjectError, ProjectErrors, throwIfAny } from './errors.ts';
+import { readFrontMatter } from './front-matter.ts';
+import { findCycles, invertDependencies, orderGraph } from './graph.ts';
+import { LineIndex } from './line-index.ts';
+import { mergeModelConfig, type ManifestKind, type ModelConfig, type ModelConfigInput } from './model-config.ts';
+import { buildIndexStatement, buildStatement, SqlRelation } from './model-sql.ts';
+import { listTemplates, MACROS_DIR, MODELS_DIR, readTemplate, splitFrontMatter, checkUniqueModelNames, type TemplateFile } from './project-files.ts';
+import { loadProjectConfig, mergeVars, resolveTarget, PROJECT_FILE, type ProjectConfig, type ResolvedTarget } from './project-config.ts';
+import { codeOnly, referencedSecretsAndConnections } from './sql-scan.ts';
+import { parseTemplate, TemplateSyntaxError, type TemplateToken } from './template/parse.ts';
+import { renderTemplate, TemplateRenderError, type RenderOptions, type TemplateSource } from './template/render.ts';
+
+export interface CompileOptions {
+  /** Target name; project.yml's default_target when absent. */
+  readonly target?: string;
+  /** `--vars` as given on the command line (YAML or JSON object). */
+  readonly vars?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** One deployable object: a model, or an index derived from a model's `indexes` config. */
+export interface CompiledNode {
+  readonly name: string;
+  readonly kind: ManifestKind;
+  /** Project-relative path of the file it comes from. */
+  readonly path: string;
+  /** Sorted names of the nodes it depends on (refs plus implicit edges). */
+  readonly dependsOn: readonly string[];
+  readonly sql: string;
+  readonly checksum: string;
+  readonly schema: string;
+  /** Sources, materialized views and indexes: the cluster they run in. */
+  readonly cluster: string | undefined;
+  readonly tags: readonly string[];
+  readonly description: string | undefined;
+  /** Secrets: the environment variable bound into the statement at deploy time. */
+  readonly secretEnv: string | undefined;
+  /** Indexes: the model they index. */
+  readonly parent: string | undefined;
+  /** Compiled SQL line `sqlLine` is line `fileLine` of `path`; later lines follow one for one. */
+  readonly bodyLine: { readonly sqlLine: number; readonly fileLine: number };
+}
+
+export interface CompiledProject {
+  readonly name: string;
+  readonly root: string;
+  readonly target: ResolvedTarget;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly nodes: ReadonlyMap<string, CompiledNode>;
+  /** Every node, in deploy order. */
+  readonly order: readonly string[];
+  readonly depth: ReadonlyMap<string, number>;
+  readonly dependencies: ReadonlyMap<string, readonly string[]>;
+  readonly dependents: ReadonlyMap<string, readonly string[]>;
+  /** Models present but switched off with `enabled: false`. */
+  readonly disabled: readonly string[];
+  readonly timings: CompileTimings;
+}
+
+export interface CompileTimings {
+  readonly readMs: number;
+  readonly renderMs: number;
+  readonly graphMs: number;
+  readonly totalMs: number;
+  /** How many models were rendered in this pass (all on a full compile, few on an edit). */
+  readonly rendered: number;
+}
+
+interface ModelEntry {
+  readonly file: TemplateFile;
+  config?: ModelConfig;
+  body?: TemplateSource;
+  bodyLineOffset: number;
+  /** Front-matter errors: the model cannot render until they are fixed. */
+  configErrors: ProjectError[];
+  compiled?: CompiledModel;
+  renderErrors: ProjectError[];
+}
+
+interface CompiledModel {
+  readonly nodes: CompiledNode[];
+  readonly macros: ReadonlySet<string>;
+}
+
+interface MacroEntry {
+  readonly source?: TemplateSource;
+  readonly error?: ProjectError;
+}
+
+/** Compiles the project at `root` once. */
+export function compileProject(root: string, options: CompileOptions = {}): CompiledProject {
+  return new ProjectCompiler(root, options).compile();
+}
+
+export class ProjectCompiler {
+  private config!: ProjectConfig;
+  private target!: ResolvedTarget;
+  private vars!: Record<string, unknown>;
+  private targetView!: Record<string, unknown>;
+  private readonly macros = new Map<string, MacroEntry>();
+  private readonly models = new Map<string, ModelEntry>();
+  private refs: Record<string, SqlRelation> = Object.create(null);
+  private modelKinds = new Map<string, ModelConfig['kind']>();
+  private last: CompiledProject | undefined;
+
+  constructor(
+    readonly root: string,
+    private readonly options: CompileOptions = {},
+  ) {}
+
+  /** Reads and compiles everything. Throws ProjectError(s) naming every problem found. */
+  compile(): CompiledProject {
+    const started = performance.now();
+    this.macros.clear();
+    this.models.clear();
+    this.last = undefined;
+    this.loadSettings();
+    for (const file of listTemplates(this.root, MACROS_DIR)) this.loadMacro(file);
+    const modelFiles = listTemplates(this.root, MODELS_DIR);
+    const fileErrors: ProjectError[] = [];
+    const templates: TemplateFile[] = [];
+    for (const file of modelFiles) {
+      try {
+        templates.push(readTemplate(this.root, file, 'model'));
+      } catch (error) {
+        fileErrors.push(...asProjectErrors(error));
+      }
+    }
+    fileErrors.push(...checkUniqueModelNames(templates));
+    throwIfAny(fileErrors);
+    for (const template of templates) this.models.set(template.path, this.configure(template));
+    const read = performance.now();
+    this.rebuildRefs();
+    for (const entry of this.models.values()) this.render(entry);
+    const rendered = performance.now();
+    return this.assemble(started, read, rendered, this.models.size, true);
+  }
+
+  /**
+   * Applies edits (project-relative paths that changed, were added or were deleted) and compiles
+   * again, reusing everything the edits did not touch.
+   */
+  recompile(changedPaths: readonly string[]): CompiledProject {
+    if (!this.last || changedPaths.some((file) => normalize(file) === PROJECT_FILE)) return this.compile();
+    const started = performance.now();
+    const toRender = new Set<ModelEntry>();
+    let identityChanged = false;
+
+    for (const raw of changedPaths) {
+      const file = normalize(raw);
+      const exists = existsSync(path.join(this.root, file));
+      if (file.startsWith(`${MACROS_DIR}/`) && file.endsWith('.sql')) {
+        const name = file.slice(MACROS_DIR.length + 1, -4);
+        if (exists) this.loadMacro(file);
+        else this.macros.delete(name);
+        for (const entry of this.models.values()) if (entry.compiled?.macros.has(name)) toRender.add(entry);
+      } else if (file.startsWith(`${MODELS_DIR}/`) && file.endsWith('.sql')) {
+        const previous = this.models.get(file);
+        if (!exists) {
+          if (previous) {
+            this.models.delete(file);
+            identityChanged = true;
+          }
+          continue;
+        }
+        const template = readTemplate(this.root, file, 'model');
+        throwIfAny(checkUniqueModelNames([...[...this.models.values()].map((entry) => entry.file).filter((other) => other.path !== file), template]));
+        const entry = this.configure(template);
+        this.models.set(file, entry);
+        if (!previous || identity(previous) !== identity(entry)) identityChanged = true;
+        toRender.add(entry);
+      }
+    }
+
+    const read = performance.now();
+    if (identityChanged) {
+      // A model appeared, vanished, or changed kind, schema or enabled: every ref may render anew.
+      this.rebuildRefs();
+      for (const entry of this.models.values()) toRender.add(entry);
+    }
+    for (const entry of this.models.values()) if (entry.renderErrors.length) toRender.add(entry);
+    for (const entry of toRender) this.render(entry);
+    const rendered = performance.now();
+    return this.assemble(started, read, rendered, toRender.size, identityChanged);
+  }
+
+  private loadSettings(): void {
+    this.config = loadProjectConfig(this.root);
+    this.target = resolveTarget(this.config, this.options.target, this.options.env);
+    this.vars = nullPrototype(mergeVars(this.config, this.options.vars));
+    const targetView: Record<string, unknown> = nullPrototype({
+      name: this.target.name,
+      type: this.target.type,
+      database: this.target.database,
+      schema: this.target.schema,
+      cluster: this.target.cluster,
+      is_local: this.target.type === 'local',
+      is_materialize: this.target.type === 'materialize',
+    });
+    for (const name of Object.keys(this.config.targets)) targetView[`is_${name}`] = name === this.target.name;
+    this.targetView = targetView;
+  }
+
+  private loadMacro(file: string): void {
+    const template = readTemplate(this.root, file, 'macro');
+    try {
+      this.macros.set(template.name, { source: { file: template.path, tokens: parseTemplate(template.text), lines: new LineIndex(template.text) } });
+    } catch (error) {
+      this.macros.set(template.name, { error: templateError(error, template.path, template.text, 0) });
+    }
+  }
+
+  /** Front matter and folder defaults → the model's config; the body parsed, not yet rendered. */
+  private configure(file: TemplateFile): ModelEntry {
+    const entry: ModelEntry = { file, bodyLineOffset: 0, configErrors: [], renderErrors: [] };
+    try {
+      const split = splitFrontMatter(file);
+      entry.bodyLineOffset = split.bodyLineOffset;
+      const frontMatter = split.frontMatter === undefined ? undefined : this.readConfig(file, split.frontMatter);
+      entry.config = mergeModelConfig([this.config.defaults, ...this.folderDefaults(file.folder), frontMatter], this.target.schema);
+      entry.body = { file: file.path, tokens: parseTemplate(split.body), lines: new LineIndex(split.body, split.bodyLineOffset) };
+    } catch (error) {
+      entry.configErrors = toErrors(error, file.path, file.text);
+    }
+    return entry;
+  }
+
+  private readConfig(file: TemplateFile, frontMatter: string): ModelConfigInput {
+    let text = frontMatter;
+    if (text.includes('{{')) {
+      // Front matter may use vars and target (e.g. `enabled: {{vars.kafka_enabled}}`), not refs.
+      let tokens: TemplateToken[];
+      try {
+        tokens = parseTemplate(text);
+      } catch (error) {
+        throw templateError(error, file.path, text, 1);
+      }
+      text = renderTemplate({ file: file.path, tokens, lines: new LineIndex(text, 1) }, nullPrototype({ vars: this.vars, target: this.targetView }), {
+        partial: () => undefined,
+        partialNames: () => [],
+        explainMissing: (keyPath) => explainVarMissing(keyPath, this.config) ?? (keyPath[0] === 'ref' ? { message: 'refs belong in the model body, not in its front matter' } : undefined),
+      });
+    }
+    return readFrontMatter(file.path, text, 1);
+  }
+
+  private folderDefaults(folder: string): ModelConfigInput[] {
+    const layers: ModelConfigInput[] = [];
+    const parts = folder === '' ? [] : folder.split('/');
+    for (let depth = 1; depth <= parts.length; depth++) {
+      const layer = this.config.folders[parts.slice(0, depth).join('/')];
+      if (layer) layers.push(layer);
+    }
+    return layers;
+  }
+
+  private rebuildRefs(): void {
+    this.refs = Object.create(null);
+    this.modelKinds = new Map();
+    for (const entry of this.models.values()) {
+      if (!entry.config?.enabled) continue;
+      this.refs[entry.file.name] = new SqlRelation(entry.file.name, entry.config.schema);
+      this.modelKinds.set(entry.file.name, entry.config.kind);
+    }
+  }
+
+  private render(entry: ModelEntry): void {
+    entry.compiled = undefined;
+    entry.renderErrors = [];
+    const { config, body, file } = entry;
+    if (!config || !body || !config.enabled) return;
+    try {
+      entry.compiled = this.compileModel(file, config, body, entry.bodyLineOffset);
+    } catch (error) {
+      entry.renderErrors = toErrors(error, file.path, file.text);
+    }
+  }
+
+  private compileModel(file: TemplateFile, config: ModelConfig, body: TemplateSource, bodyLineOffset: number): CompiledModel {
+    const refs = new Set<string>();
+    const macros = new Set<string>();
+    const self = this.refs[file.name]!;
+    const options: RenderOptions = {
+      partial: (name) => {
+        macros.add(name);
+        const macro = this.macros.get(name);
+        if (macro?.error) throw macro.error;
+        return macro?.source;
+      },
+      partialNames: () => this.macros.keys(),
+      onName: (keyPath) => {
+        if (keyPath[0] === 'ref' && keyPath.length >= 2) refs.add(keyPath[1]!);
+      },
+      explainMissing: (keyPath) => this.explainMissing(keyPath),
+    };
+    const view = nullPrototype({
+      ref: this.refs,
+      vars: this.vars,
+      target: this.targetView,
+      this: self,
+      model: nullPrototype({ name: file.name, kind: config.kind, schema: config.schema, cluster: config.cluster ?? this.target.cluster, tags: config.tags }),
+    });
+    const renderedBody = renderTemplate(body, view, options);
+    if (refs.has(file.name)) {
+      throw new ProjectError(`model '${file.name}' refs itself`, { file: file.path }, 'use {{this}} to name the model being defined');
+    }
+
+    const runsInCluster = config.kind === 'source' || config.kind === 'materialized_view';
+    const cluster = runsInCluster ? (config.cluster ?? this.target.cluster) : undefined;
+    const secretEnv = config.kind === 'secret' ? this.secretEnv(file) : undefined;
+    const location = { file: file.path, line: bodyLineOffset + 1 };
+    const sql = buildStatement({ name: file.name, kind: config.kind, schema: config.schema, cluster: cluster ?? '', body: renderedBody, secretEnv, location });
+
+    const dependsOn = new Set(refs);
+    this.addImplicitDependencies(dependsOn, sql, cluster);
+    const bodyLine = locateBody(sql, renderedBody, bodyLineOffset);
+    const node: CompiledNode = {
+      name: file.name,
+      kind: config.kind,
+      path: file.path,
+      dependsOn: [...dependsOn].sort(),
+      sql,
+      checksum: checksum(sql),
+      schema: config.schema,
+      cluster,
+      tags: config.tags,
+      description: config.description,
+      secretEnv,
+      parent: undefined,
+      bodyLine,
+    };
+    const nodes = [node];
+
+    if (config.indexes.length && !['view', 'materialized_view', 'source'].includes(config.kind)) {
+      throw new ProjectError(`a ${config.kind} cannot have indexes`, { file: file.path }, 'indexes apply to views, materialized views and sources');
+    }
+    for (const index of config.indexes) {
+      const statement = buildIndexStatement({ name: file.name, schema: config.schema, cluster: config.cluster ?? this.target.cluster }, index);
+      const indexDeps = new Set([file.name]);
+      if (this.modelKinds.get(statement.cluster) === 'cluster') indexDeps.add(statement.cluster);
+      nodes.push({
+        name: statement.name,
+        kind: 'index',
+        path: file.path,
+        dependsOn: [...indexDeps].sort(),
+        sql: statement.sql,
+        checksum: checksum(statement.sql),
+        schema: config.schema,
+        cluster: statement.cluster,
+        tags: config.tags,
+        description: undefined,
+        secretEnv: undefined,
+        parent: file.name,
+        bodyLine: { sqlLine: 1, fileLine: 1 },
+      });
+    }
+    return { nodes, macros };
+  }
+
+  /** A source depends on its cluster and on the secrets and connections its clauses name. */
+  private addImplicitDependencies(dependsOn: Set<string>, sql: string, cluster: string | undefined): void {
+    if (cluster && this.modelKinds.get(cluster) === 'cluster') dependsOn.add(cluster);
+    if (!/\b(?:SECRET|CONNECTION)\b/i.test(sql)) return;
+    const { secrets, connections } = referencedSecretsAndConnections(codeOnly(sql.replace(/^CREATE (?:SECRET|CONNECTION)\b/i, '')));
+    for (const name of secrets) if (this.modelKinds.get(name) === 'secret') dependsOn.add(name);
+    for (const name of connections) if (this.modelKinds.get(name) === 'connection') dependsOn.add(name);
+  }
+
+  private secretEnv(file: TemplateFile): string {
+    const secret = this.config.secrets[file.name];
+    if (!secret) {
+      throw new ProjectError(
+        `secret model '${file.name}' has no environment variable`,
+        { file: file.path },
+        `map it under secrets: in ${PROJECT_FILE}, e.g.  ${file.name}: ${file.name.toUpperCase()}`,
+      );
+    }
+    return secret.env;
+  }
+
+  private explainMissing(keyPath: readonly string[]): { message: string; fix?: string } | undefined {
+    if (keyPath[0] === 'ref' && keyPath.length >= 2) {
+      const name = keyPath[1]!;
+      if (name in this.refs) return undefined; // the model exists: a bad field after it
+      const disabled = [...this.models.values()].find((entry) => entry.file.name === name);
+      if (disabled) {
+        return { message: `ref to model '${name}', which is disabled (enabled: false)`, fix: `enable ${disabled.file.path}, or disable this model too` };
+      }
+      return { message: `ref to unknown model '${name}'${didYouMean(name, Object.keys(this.refs))}`, fix: `models are the .sql files under ${MODELS_DIR}/, named by file stem` };
+    }
+    return explainVarMissing(keyPath, this.config);
+  }
+
+  private assemble(started: number, read: number, rendered: number, renderedCount: number, structureChanged: boolean): CompiledProject {
+    const errors: ProjectError[] = [];
+    for (const macro of this.macros.values()) if (macro.error) errors.push(macro.error);
+    const nodes = new Map<string, CompiledNode>();
+    const disabled: string[] = [];
+    for (const entry of this.models.values()) {
+      errors.push(...entry.configErrors, ...entry.renderErrors);
+      if (entry.config && !entry.config.enabled) disabled.push(entry.file.name);
+      for (const node of entry.compiled?.nodes ?? []) {
+        const clash = nodes.get(node.name);
+        if (clash) {
+          errors.push(new ProjectError(`index name '${node.name}' is also used by ${clash.path}`, { file: node.path }, 'give the index another name with `name:` in its config'));
+          continue;
+        }
+        nodes.set(node.name, node);
+      }
+    }
+    throwIfAny(dedupe(errors));
+
+    const dependencies = new Map<string, readonly string[]>();
+    for (const node of nodes.values()) dependencies.set(node.name, node.dependsOn);
+
+    let order: readonly string[];
+    let depth: ReadonlyMap<string, number>;
+    let dependents: ReadonlyMap<string, readonly string[]>;
+    const previous = this.last;
+    if (!structureChanged && previous && sameDependencies(previous.dependencies, dependencies)) {
+      ({ order, depth, dependents } = previous);
+    } else {
+      const result = orderGraph({ dependencies });
+      if (!result.ok) throw cycleErrors(result.cycles, nodes);
+      ({ order, depth } = result.graph);
+      dependents = invertDependencies(dependencies);
+    }
+    const graphed = performance.now();
+
+    this.last = {
+      name: this.config.name,
+      root: this.root,
+      target: this.target,
+      vars: this.vars,
+      nodes,
+      order,
+      depth,
+      dependencies,
+      dependents,
+      disabled: disabled.sort(),
+      timings: {
+        readMs: read - started,
+        renderMs: rendered - read,
+        graphMs: graphed - rendered,
+        totalMs: graphed - started,
+        rendered: renderedCount,
+      },
+    };
+    return this.last;
+  }
+}
+
+function explainVarMissing(keyPath: readonly string[], config: ProjectConfig): { message: string; fix?: string } | undefined {
+  if (keyPath[0] !== 'vars' || keyPath.length !== 2) return undefined;
+  const declared = Object.keys(config.vars);
+  return {
+    message: `var '${keyPath[1]}' is not declared${didYouMean(keyPath[1]!, declared)}`,
+    fix: `declare it with a default under vars: in ${PROJECT_FILE}${declared.length ? ` (declared: ${declared.join(', ')})` : ''}`,
+  };
+}
+
+function identity(entry: ModelEntry): string {
+  const config = entry.config;
+  return config ? `${entry.file.name}|${config.enabled}|${config.kind}|${config.schema}` : `${entry.file.name}|invalid`;
+}
+
+function sameDependencies(a: ReadonlyMap<string, readonly string[]>, b: ReadonlyMap<string, readonly string[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, deps] of b) {
+    const other = a.get(name);
+    if (!other || other.length !== deps.length) return false;
+    for (let index = 0; index < deps.length; index++) if (other[index] !== deps[index]) return false;
+  }
+  return true;
+}
+
+function cycleErrors(cycles: readonly string[][], nodes: ReadonlyMap<string, CompiledNode>): ProjectErrors {
+  return new ProjectErrors(
+    cycles.map((cycle) => {
+      const files = [...new Set(cycle.map((name) => nodes.get(name)?.path ?? name))];
+      return new ProjectError(
+        `dependency cycle: ${cycle.join(' → ')} (files: ${files.join(', ')})`,
+        { file: files[0]! },
+        'a model cannot depend on itself, even through others: remove one of these refs',
+      );
+    }),
+  );
+}
+
+/** Where the rendered body sits in the statement, mapped to the file line it starts on. */
+function locateBody(sql: string, renderedBody: string, bodyLineOffset: number): { sqlLine: number; fileLine: number } {
+  const firstLine = renderedBody.replace(/^\s*\n/, '').split('\n', 1)[0] ?? '';
+  const at = firstLine.trim() ? sql.indexOf(firstLine.trim()) : -1;
+  const sqlLine = at === -1 ? 1 : sql.slice(0, at).split('\n').length;
+  const skipped = renderedBody.length - renderedBody.replace(/^\s*\n/, '').length;
+  const fileLine = bodyLineOffset + 1 + (renderedBody.slice(0, skipped).match(/\n/g)?.length ?? 0);
+  return { sqlLine, fileLine };
+}
+
+function checksum(sql: string): string {
+  return createHash('sha256').update(sql).digest('hex');
+}
+
+function nullPrototype<T extends object>(value: T): T {
+  return Object.assign(Object.create(null) as T, value);
+}
+
+function normalize(file: string): string {
+  return file.split(path.sep).join('/').replace(/^\.\//, '');
+}
+
+function dedupe(errors: ProjectError[]): ProjectError[] {
+  const seen = new Set<string>();
+  return errors.filter((error) => {
+    const key = error.format();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function templateError(error: unknown, file: string, text: string, lineOffset: number): ProjectError {
+  if (error instanceof TemplateSyntaxError) {
+    const { line, column } = new LineIndex(text, lineOffset).position(error.offset);
+    return new ProjectError(error.message, { file, line, column }, error.fix);
+  }
+  if (error instanceof TemplateRenderError) {
+    return new ProjectError(error.message, { file: error.file, line: error.line, column: error.column }, error.fix);
+  }
+  if (error instanceof ProjectError) return error;
+  throw error;
+}
+
+/** Errors from configuring or rendering one model, with positions. */
+function toErrors(error: unknown, file: string, text: string): ProjectError[] {
+  if (error instanceof ProjectErrors) return [...error.errors];
+  if (error instanceof TemplateSyntaxError) {
+    // Raised while parsing the body: its offsets are relative to the body, after the front matter.
+    const split = splitFrontMatter({ name: '', path: file, folder: '', text });
+    return [templateError(error, file, split.body, split.bodyLineOffset)];
+  }
+  return [templateError(error, file, text, 0)];
+}

@@ -1,0 +1,83 @@
+/**
+ * Reading a model's front matter into its config.
+ *
+ * The `yaml` library takes 120–250 µs per small document here, which alone would blow the
+ * 10,000-model compile budget (see `npm run bench`). Most front matter is flat `key: word` lines
+ * and `[a, b]` lists, so those take a fast path that yields exactly what `yaml` would (checked by
+ * test/front-matter.test.ts against the library on a corpus of tricky scalars); anything else —
+ * nesting, quotes, block scalars, anchors — goes to the library. Errors always come from the
+ * library path, with its positions.
+ */
+import { ModelConfigSchema, type ModelConfigInput } from './model-config.ts';
+import { parseYaml, validateYaml } from './yaml-config.ts';
+
+const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_]*):(?:[ \t]+(.*?))?[ \t]*$/;
+const PLAIN_WORDS = /^[A-Za-z_][A-Za-z0-9_./ -]*$/;
+const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+const FLOW_LIST = /^\[(.*)\]$/;
+
+/** Plain scalars whose YAML 1.2 core-schema meaning is not a string. */
+const CORE_SCALARS: Readonly<Record<string, unknown>> = {
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+  null: null,
+  Null: null,
+  NULL: null,
+  '~': null,
+};
+
+/** The fast path: an object for flat documents it fully understands, undefined otherwise. */
+export function parseFlatYaml(text: string): Record<string, unknown> | undefined {
+  const result: Record<string, unknown> = {};
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    if (line.trim() === '' || /^\s*#/.test(line)) continue;
+    const match = KEY_LINE.exec(line);
+    if (!match) return undefined;
+    const key = match[1]!;
+    if (key in result) return undefined; // duplicate keys: let the library report it
+    const raw = match[2];
+    if (raw === undefined || raw === '') return undefined; // a nested block follows
+    const value = parseFlatValue(raw);
+    if (value === UNSUPPORTED) return undefined;
+    result[key] = value;
+  }
+  return result;
+}
+
+const UNSUPPORTED = Symbol('unsupported');
+
+function parseFlatValue(raw: string): unknown {
+  const list = FLOW_LIST.exec(raw);
+  if (list) {
+    const inner = list[1]!.trim();
+    if (inner === '') return [];
+    const items = inner.split(',').map((item) => item.trim());
+    if (items.some((item) => !PLAIN_WORDS.test(item) || item in CORE_SCALARS || / #|  /.test(item))) return UNSUPPORTED;
+    return items;
+  }
+  if (raw in CORE_SCALARS) return CORE_SCALARS[raw];
+  if (INTEGER.test(raw)) return raw.length < 16 ? Number(raw) : UNSUPPORTED;
+  // ' #' starts a comment; runs of spaces fold differently; leave both to the library.
+  if (!PLAIN_WORDS.test(raw) || raw.includes(' #') || raw.includes('  ')) return UNSUPPORTED;
+  return raw;
+}
+
+/**
+ * Parses and validates front matter into a model config. `lineOffset` is the number of file
+ * lines before the front matter text (1: the opening `---`).
+ */
+export function readFrontMatter(file: string, text: string, lineOffset: number): ModelConfigInput {
+  const flat = parseFlatYaml(text);
+  if (flat) {
+    const result = ModelConfigSchema.safeParse(flat);
+    if (result.success) return result.data;
+  }
+  // Slow path, and the only one that reports errors: the library knows where every key is.
+  const parsed = parseYaml({ file, text, lineOffset });
+  return validateYaml(parsed, ModelConfigSchema, { what: 'front matter' });
+}

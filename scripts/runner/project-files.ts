@@ -1,0 +1,111 @@
+/**
+ * Finding and reading the project's templates: models/**.sql and macros/**.sql. A model's name is
+ * its file stem, unique across folders; a macro's name is its path under macros/ without `.sql`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ProjectError } from './errors.ts';
+
+export const MODELS_DIR = 'models';
+export const MACROS_DIR = 'macros';
+const TEMPLATE_EXTENSION = '.sql';
+const MODEL_NAME = /^[a-z_][a-z0-9_]*$/;
+
+export interface TemplateFile {
+  /** Model name (file stem) or macro name (path under macros/ without extension). */
+  readonly name: string;
+  /** Path relative to the project root, `/`-separated: what errors print. */
+  readonly path: string;
+  /** Folder relative to models/ (or macros/), `/`-separated, '' at the top. */
+  readonly folder: string;
+  readonly text: string;
+}
+
+/** Relative paths of every template under `dir`, sorted so that every run sees the same order. */
+export function listTemplates(root: string, dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.endsWith(TEMPLATE_EXTENSION))
+    .map((entry) => `${dir}/${entry.split(path.sep).join('/')}`)
+    .sort();
+}
+
+export function readTemplate(root: string, relativePath: string, kind: 'model' | 'macro'): TemplateFile {
+  const text = readFileSync(path.join(root, relativePath), 'utf8');
+  return describeTemplate(relativePath, text, kind);
+}
+
+export function describeTemplate(relativePath: string, text: string, kind: 'model' | 'macro'): TemplateFile {
+  const dir = kind === 'model' ? MODELS_DIR : MACROS_DIR;
+  const inner = relativePath.slice(dir.length + 1, -TEMPLATE_EXTENSION.length);
+  const slash = inner.lastIndexOf('/');
+  const stem = inner.slice(slash + 1);
+  const folder = slash === -1 ? '' : inner.slice(0, slash);
+  if (kind === 'model' && !MODEL_NAME.test(stem)) {
+    throw new ProjectError(
+      `'${stem}' is not a valid model name`,
+      { file: relativePath },
+      'name model files with lower-case letters, digits and _ (the name becomes a SQL identifier)',
+    );
+  }
+  return { name: kind === 'model' ? stem : inner, path: relativePath, folder, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
+}
+
+/** Model names must be unique across folders: two files with one stem are an error naming both. */
+export function checkUniqueModelNames(files: readonly TemplateFile[]): ProjectError[] {
+  const seen = new Map<string, TemplateFile>();
+  const errors: ProjectError[] = [];
+  for (const file of files) {
+    const first = seen.get(file.name);
+    if (first) {
+      errors.push(
+        new ProjectError(`model name '${file.name}' is used by two files: ${first.path} and ${file.path}`, { file: file.path }, 'rename one of them: a model is named by its file stem'),
+      );
+    } else {
+      seen.set(file.name, file);
+    }
+  }
+  return errors;
+}
+
+export interface FrontMatterSplit {
+  /** The YAML between the `---` lines, or undefined when the file has none. */
+  readonly frontMatter: string | undefined;
+  /** The template after the front matter. */
+  readonly body: string;
+  /** Lines before the body starts, so body line N is file line N + bodyLineOffset. */
+  readonly bodyLineOffset: number;
+}
+
+/**
+ * A model may start with a YAML front-matter block between two `---` lines. (`---` also opens a
+ * SQL line comment, so editors still highlight the file as SQL.)
+ */
+export function splitFrontMatter(file: TemplateFile): FrontMatterSplit {
+  const text = file.text;
+  if (!/^---[ \t]*\r?\n/.test(text)) return { frontMatter: undefined, body: text, bodyLineOffset: 0 };
+  const firstNewline = text.indexOf('\n');
+  const closing = /^---[ \t]*(?:\r?\n|$)/m;
+  closing.lastIndex = 0;
+  const rest = text.slice(firstNewline + 1);
+  const match = closing.exec(rest);
+  if (!match) {
+    throw new ProjectError('front matter opened with --- is never closed', { file: file.path, line: 1, column: 1 }, 'end the config block with a line holding only ---');
+  }
+  const frontMatter = rest.slice(0, match.index);
+  const bodyStart = firstNewline + 1 + match.index + match[0].length;
+  const bodyLineOffset = countNewlines(text, 0, bodyStart);
+  return { frontMatter, body: text.slice(bodyStart), bodyLineOffset };
+}
+
+function countNewlines(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let index = text.indexOf('\n', from); index !== -1 && index < to; index = text.indexOf('\n', index + 1)) count++;
+  return count;
+}
