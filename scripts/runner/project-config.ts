@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ProjectError } from './errors.ts';
+import { didYouMean, ProjectError } from './errors.ts';
 import { ModelConfigSchema, type ModelConfigInput } from './model-config.ts';
 import { formatKey, parseYaml, validateYaml, type ParsedYaml } from './yaml-config.ts';
 
@@ -266,7 +266,7 @@ export function mergeVars(config: ProjectConfig, overrides: string | undefined):
   for (const [key, value] of Object.entries(parsed)) {
     if (!(key in vars)) {
       throw new ProjectError(
-        `--vars sets '${key}', which ${config.file} does not declare`,
+        `--vars sets '${key}', which ${config.file} does not declare${didYouMean(key, Object.keys(vars))}`,
         config.locate(['vars']),
         `declare it with a default under vars: in ${config.file}` + (Object.keys(vars).length ? ` (declared: ${Object.keys(vars).join(', ')})` : ''),
       );
