@@ -71,7 +71,7 @@ export function validateYaml<Schema extends z.ZodType>(
     if (issue.code === 'unrecognized_keys') {
       const unknown = issue.keys[0]!;
       const fullKey = formatKey([...(options.keyPrefix ? [options.keyPrefix] : []), ...issue.path, unknown]);
-      const allowed = allowedKeys(schema, issue.path);
+      const allowed = allowedKeys(schema, issue.path, parsed.value);
       return new ProjectError(
         `unknown key '${fullKey}' in ${options.what}`,
         parsed.locate([...issue.path, unknown]),
@@ -109,29 +109,53 @@ export function formatKey(path: readonly PropertyKey[]): string {
 }
 
 /** The keys a strict object schema accepts at `path`, for "allowed keys" hints. */
-function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[], root: unknown): string[] {
   let current: unknown = schema;
+  let value: unknown = root;
   for (const part of path) {
-    current = unwrap(current);
-    const def = (current as { def?: { type?: string; shape?: Record<string, unknown>; valueType?: unknown; element?: unknown } }).def;
+    current = unwrap(current, value);
+    const def = (current as { def?: SchemaDef }).def;
     if (def?.type === 'object' && def.shape) current = def.shape[String(part)];
     else if (def?.type === 'record') current = def.valueType;
     else if (def?.type === 'array') current = def.element;
     else return [];
+    value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[part] : undefined;
   }
-  current = unwrap(current);
-  const shape = (current as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
-  return shape?.type === 'object' && shape.shape ? Object.keys(shape.shape) : [];
+  current = unwrap(current, value);
+  const def = (current as { def?: SchemaDef }).def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
-function unwrap(schema: unknown): unknown {
+interface SchemaDef {
+  type?: string;
+  shape?: Record<string, unknown>;
+  valueType?: unknown;
+  element?: unknown;
+  innerType?: unknown;
+  options?: unknown[];
+  values?: unknown[];
+}
+
+/** Looks through optional/default wrappers, and picks the union member that matches `value`. */
+function unwrap(schema: unknown, value: unknown): unknown {
   let current = schema;
   for (let guard = 0; guard < 10; guard++) {
-    const def = (current as { def?: { type?: string; innerType?: unknown; options?: unknown[] } }).def;
-    if (def?.type === 'optional' || def?.type === 'default' || def?.type === 'nullable') current = def.innerType;
-    else if (def?.type === 'union' && def.options) current = def.options.find((option) => (option as { def?: { type?: string } }).def?.type === 'object') ?? current;
-    else break;
-    if (def?.type === 'union') break;
+    const def = (current as { def?: SchemaDef }).def;
+    if (def?.type === 'optional' || def?.type === 'default' || def?.type === 'nullable') {
+      current = def.innerType;
+      continue;
+    }
+    if (def?.type === 'union' && def.options) {
+      const objects = def.options.filter((option) => (option as { def?: SchemaDef }).def?.type === 'object');
+      // Discriminated unions (targets' `type`): the member whose literal matches the value.
+      const discriminated = objects.find((option) => {
+        const typeField = (option as { def: SchemaDef }).def.shape?.type as { def?: SchemaDef } | undefined;
+        const literal = typeField?.def?.values;
+        return literal && value !== null && typeof value === 'object' && literal.includes((value as { type?: unknown }).type);
+      });
+      current = discriminated ?? objects[0] ?? current;
+    }
+    break;
   }
   return current;
 }
