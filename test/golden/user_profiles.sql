@@ -1,0 +1,20 @@
+CREATE MATERIALIZED VIEW "public"."user_profiles"
+  IN CLUSTER "quickstart" AS
+SELECT DISTINCT ON (e.user_id)
+  e.user_id,
+  e.email,
+  e.name,
+  e.first_name,
+  e.last_name,
+  e.phone,
+  e.company_name,
+  e.created_at,
+  e.traits,
+  coalesce(e.event_timestamp, e.received_at) AS updated_at
+FROM "public"."stg_segment_identifies" AS e
+WHERE e.user_id IS NOT NULL
+  AND NOT EXISTS (
+        SELECT 1 FROM "public"."stg_segment_deletes" AS deleted
+        WHERE deleted.user_id = e.user_id
+      )
+ORDER BY e.user_id, coalesce(e.event_timestamp, e.received_at) DESC NULLS LAST, e.message_id;

@@ -1,0 +1,1 @@
+CREATE CLUSTER "webhooks_cluster" (SIZE = '25cc');

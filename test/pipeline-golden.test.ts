@@ -1,0 +1,71 @@
+/**
+ * Golden tests: the compiled SQL of the seed pipeline, one file per model under test/golden/.
+ * A change to a model, a macro or the compiler shows up here as a reviewable SQL diff
+ * (update deliberately with `npx vitest run -u test/pipeline-golden.test.ts`).
+ */
+import { describe, expect, it } from 'vitest';
+import { compileProject } from '../scripts/runner/compile.ts';
+import { REPO_ROOT } from './helpers/temp-project.ts';
+
+describe('seed pipeline, default vars (webhook path)', () => {
+  const project = compileProject(REPO_ROOT, { env: {} });
+
+  it('has the documented models in deploy order', () => {
+    expect(project.order).toEqual([
+      'segment_webhook_secret',
+      'webhooks_cluster',
+      'segment_source',
+      'stg_segment_events',
+      'stg_segment_aliases',
+      'stg_segment_deletes',
+      'stg_segment_groups',
+      'stg_segment_identifies',
+      'stg_segment_pages',
+      'stg_segment_screens',
+      'stg_segment_tracks',
+      'daily_active_users',
+      'events_per_minute',
+      'page_views_by_url',
+      'track_event_counts',
+      'user_profiles',
+      'daily_active_users_day_idx',
+      'events_per_minute_minute_idx',
+      'page_views_by_url_url_idx',
+      'track_event_counts_event_idx',
+      'user_profiles_user_id_idx',
+    ]);
+    expect(project.disabled).toEqual(['kafka_connection', 'kafka_sasl_password', 'segment_events_json', 'segment_kafka_source']);
+  });
+
+  it('wires the source to its cluster and the secret its CHECK uses', () => {
+    expect(project.nodes.get('segment_source')!.dependsOn).toEqual(['segment_webhook_secret', 'webhooks_cluster']);
+  });
+
+  it('makes every mart leave out deleted users', () => {
+    for (const name of ['daily_active_users', 'events_per_minute', 'page_views_by_url', 'track_event_counts', 'user_profiles']) {
+      expect(project.nodes.get(name)!.dependsOn).toContain('stg_segment_deletes');
+    }
+  });
+
+  for (const name of project.order) {
+    it(`compiles ${name}`, async () => {
+      await expect(`${project.nodes.get(name)!.sql};\n`).toMatchFileSnapshot(`golden/${name}.sql`);
+    });
+  }
+});
+
+describe('seed pipeline with the Kafka path enabled', () => {
+  const project = compileProject(REPO_ROOT, { vars: '{"kafka_enabled": true}', env: {} });
+
+  it('adds the Kafka models and feeds them into the dedup view', () => {
+    expect(project.disabled).toEqual([]);
+    expect(project.nodes.get('stg_segment_events')!.dependsOn).toEqual(['segment_events_json', 'segment_source', 'webhooks_cluster']);
+    expect(project.nodes.get('kafka_connection')!.dependsOn).toEqual(['kafka_sasl_password']);
+  });
+
+  for (const name of ['kafka_sasl_password', 'kafka_connection', 'segment_kafka_source', 'segment_events_json', 'stg_segment_events']) {
+    it(`compiles ${name}`, async () => {
+      await expect(`${project.nodes.get(name)!.sql};\n`).toMatchFileSnapshot(`golden/kafka/${name}.sql`);
+    });
+  }
+});
