@@ -4,6 +4,7 @@
  * sample values. Casts are guarded by jsonb_typeof, so one odd event yields a NULL instead of an
  * error that would stop the whole view.
  */
+import { parse as parseJson, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { LineIndex } from './line-index.ts';
 import { ProjectError } from './errors.ts';
 
@@ -23,23 +24,32 @@ const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:
 
 /** Parses a sample file: one JSON value, or NDJSON (one value per line). Errors say line:col. */
 export function parseSample(text: string, file: string): unknown[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value : [value];
-  } catch (error) {
-    const lines = text.split('\n').filter((line) => line.trim() !== '');
-    if (lines.length > 1) {
-      try {
-        return lines.map((line) => JSON.parse(line) as unknown);
-      } catch {
-        // Fall through to the whole-document error, which has the better position.
+  const whole = parseStrictJson(text);
+  if (!whole.error) return Array.isArray(whole.value) ? whole.value : [whole.value];
+  // NDJSON: one value per non-empty line.
+  const values: unknown[] = [];
+  let offset = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() !== '') {
+      const parsed = parseStrictJson(line);
+      if (parsed.error) {
+        // Report against whichever reading got further: usually the whole document's.
+        const at = values.length > 0 ? offset + parsed.error.offset : whole.error.offset;
+        const reason = values.length > 0 ? parsed.error.reason : whole.error.reason;
+        throw new ProjectError(`the sample is not valid JSON: ${reason}`, { file, ...new LineIndex(text).position(at) }, 'give one JSON object (or an array of them, or NDJSON)');
       }
+      values.push(parsed.value);
     }
-    const message = error instanceof Error ? error.message : String(error);
-    const position = /position (\d+)/.exec(message);
-    const location = position ? { file, ...new LineIndex(text).position(Number(position[1])) } : { file };
-    throw new ProjectError(`the sample is not valid JSON: ${message}`, location, 'give one JSON object (or an array of them, or NDJSON)');
+    offset += line.length + 1;
   }
+  return values;
+}
+
+function parseStrictJson(text: string): { value: unknown; error?: { offset: number; reason: string } } {
+  const errors: ParseError[] = [];
+  const value: unknown = parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  return first ? { value, error: { offset: first.offset, reason: printParseErrorCode(first.error) } } : { value };
 }
 
 /** Infers columns from one or more sample objects (their union: a key in any sample is a column). */

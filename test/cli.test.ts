@@ -1,0 +1,102 @@
+/** The commands as users run them: real processes through tsx, on temporary copies of the project. */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { copyOfSeedProject, REPO_ROOT, writeFiles } from './helpers/temp-project.ts';
+
+const run = promisify(execFile);
+const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
+
+async function cli(script: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, [path.join(REPO_ROOT, 'scripts', script), ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('models:compile', () => {
+  it('writes target/ and prints a summary with timings', async () => {
+    const root = copyOfSeedProject();
+    const result = await cli('models-compile.ts', [], root);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/compiled 21 models \(.*\) for target local in [\d.]+ ms/);
+    const manifest = JSON.parse(readFileSync(path.join(root, 'target/manifest.json'), 'utf8'));
+    expect(manifest.order).toHaveLength(21);
+    expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
+  });
+
+  it('compiles a selection with --select and --exclude', async () => {
+    const root = copyOfSeedProject();
+    const result = await cli('models-compile.ts', ['--select', '+user_profiles', '--exclude', 'tag:sources', '--json'], root);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).order).toEqual(['stg_segment_events', 'stg_segment_deletes', 'stg_segment_identifies', 'user_profiles', 'user_profiles_user_id_idx']);
+  });
+
+  it('prints errors as file:line:col with a fix and exits 1', async () => {
+    const root = copyOfSeedProject();
+    writeFiles(root, { 'models/marts/broken.sql': '---\nkind: view\n---\nSELECT *\nFROM {{ref.user_profile}}\n' });
+    const result = await cli('models-compile.ts', [], root);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: models/marts/broken.sql:5:6: ref to unknown model 'user_profile' (did you mean 'user_profiles'?)");
+    expect(result.stderr).toContain('fix: ');
+  });
+
+  it('has --help', async () => {
+    const result = await cli('models-compile.ts', ['--help'], REPO_ROOT);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--select');
+    expect(result.stdout).toContain('Examples:');
+  });
+});
+
+describe('models:graph', () => {
+  it('prints the lineage as text and as Mermaid', async () => {
+    const text = await cli('models-graph.ts', ['--select', 'stg_segment_pages+'], REPO_ROOT);
+    expect(text.stdout).toBe(
+      [
+        'depth 3',
+        '  stg_segment_pages          view               models/staging/stg_segment_pages.sql  ← stg_segment_events',
+        'depth 4',
+        '  page_views_by_url          materialized_view  models/marts/page_views_by_url.sql  ← stg_segment_deletes, stg_segment_pages',
+        'depth 5',
+        '  page_views_by_url_url_idx  index              models/marts/page_views_by_url.sql  ← page_views_by_url',
+        '',
+      ].join('\n'),
+    );
+    const mermaid = await cli('models-graph.ts', ['--format', 'mermaid'], REPO_ROOT);
+    expect(mermaid.stdout.startsWith('flowchart LR\n')).toBe(true);
+    expect(mermaid.stdout).toContain('  segment_source[("segment_source<br/><small>source</small>")]:::source');
+    expect(mermaid.stdout).toContain('  segment_webhook_secret --> segment_source');
+  });
+});
+
+describe('models:generate', () => {
+  it('writes a parse view from a sample event that compiles with the project', async () => {
+    const root = copyOfSeedProject();
+    const sample = path.join(REPO_ROOT, 'test/fixtures/events/track.json');
+    const result = await cli('models-generate.ts', ['--from', sample, '--name', 'stg_order_completed', '--type', 'track'], root);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/wrote models\/staging\/stg_order_completed\.sql: \d+ columns, compiles with the project \(stg_segment_events\)/);
+    const model = readFileSync(path.join(root, 'models/staging/stg_order_completed.sql'), 'utf8');
+    expect(model).toContain("CASE WHEN jsonb_typeof(e.body->'properties'->'total') = 'number' THEN (e.body->'properties'->>'total')::numeric END AS properties_total,");
+    expect(model).toContain("try_parse_monotonic_iso8601_timestamp(e.body->>'receivedAt') AS received_at,");
+    expect(model).toContain("WHERE e.body->>'type' = 'track'");
+
+    const again = await cli('models-generate.ts', ['--from', sample, '--name', 'stg_order_completed'], root);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists');
+  });
+
+  it('reports invalid JSON with its line and column', async () => {
+    const root = copyOfSeedProject();
+    writeFiles(root, { 'bad.json': '{\n  "type": "track",\n  "event": oops\n}\n' });
+    const result = await cli('models-generate.ts', ['--from', 'bad.json', '--name', 'x', '--project-dir', root], root);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/error: bad\.json:3:\d+: the sample is not valid JSON/);
+  });
+});
