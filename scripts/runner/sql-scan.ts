@@ -85,8 +85,33 @@ function skipQuoted(sql: string, start: number, quote: string): number {
   return sql.length;
 }
 
+/** Spaces of the same length, newlines kept (so offsets and line numbers stay valid). */
 function blank(text: string): string {
-  return text.replace(/[^\n]/g, ' ');
+  if (!text.includes('\n')) return ' '.repeat(text.length);
+  return text
+    .split('\n')
+    .map((line) => ' '.repeat(line.length))
+    .join('\n');
+}
+
+/**
+ * `sql` from its first character of code on: leading whitespace and comments skipped. Cheaper
+ * than `codeOnly` when only the first keyword matters.
+ */
+export function leadingCode(sql: string): string {
+  let index = 0;
+  for (;;) {
+    while (index < sql.length && /\s/.test(sql[index]!)) index++;
+    if (sql.startsWith('--', index)) {
+      const newline = sql.indexOf('\n', index);
+      if (newline === -1) return '';
+      index = newline + 1;
+    } else if (sql.startsWith('/*', index)) {
+      index = skipBlockComment(sql, index);
+    } else {
+      return sql.slice(index);
+    }
+  }
 }
 
 const NAME_PART = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;

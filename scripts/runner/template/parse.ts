@@ -108,21 +108,31 @@ export function parseTemplate(template: string): TemplateToken[] {
     tagsOnLine = 0;
   };
 
+  const addLineText = (from: number, to: number): void => {
+    const token: TextToken = { type: 'text', text: template.slice(from, to) };
+    children.push(token);
+    lineText.push(token);
+    if (!lineHasNonSpace && NON_SPACE.test(token.text)) lineHasNonSpace = true;
+  };
+
+  // Text between two tags: only its first line (which a tag may have begun) and its last line
+  // (which a tag may end) can be standalone-stripped; the whole lines between are kept as one token.
   const addText = (from: number, to: number): void => {
-    let cursor = from;
-    while (cursor < to) {
-      const newline = template.indexOf('\n', cursor);
-      const segmentEnd = newline === -1 || newline >= to ? to : newline + 1;
-      const token: TextToken = { type: 'text', text: template.slice(cursor, segmentEnd) };
-      children.push(token);
-      lineText.push(token);
-      if (NON_SPACE.test(token.text)) lineHasNonSpace = true;
-      cursor = segmentEnd;
-      if (template.charCodeAt(segmentEnd - 1) === 10 /* \n */) {
-        endLine();
-        lineStart = segmentEnd;
-      }
+    if (from >= to) return;
+    const firstNewline = template.indexOf('\n', from);
+    if (firstNewline === -1 || firstNewline >= to) {
+      addLineText(from, to);
+      return;
     }
+    addLineText(from, firstNewline + 1);
+    endLine();
+    lineStart = firstNewline + 1;
+    const lastNewline = template.lastIndexOf('\n', to - 1);
+    if (lastNewline > firstNewline) {
+      children.push({ type: 'text', text: template.slice(firstNewline + 1, lastNewline + 1) });
+      lineStart = lastNewline + 1;
+    }
+    if (lastNewline + 1 < to) addLineText(lastNewline + 1, to);
   };
 
   while (position < template.length) {

@@ -151,11 +151,8 @@ function renderPartial(
 
 /** mustache.js's partial indentation: every non-empty line, the first only if the tag began its line. */
 function indent(text: string, indentation: string, indentFirstLine: boolean): string {
-  const lines = text.split('\n');
-  for (let index = 0; index < lines.length; index++) {
-    if (lines[index]!.length && (index > 0 || indentFirstLine)) lines[index] = indentation + lines[index];
-  }
-  return lines.join('\n');
+  const indented = text.replace(/\n(?=[^\n])/g, `\n${indentation}`);
+  return indentFirstLine && text !== '' && text[0] !== '\n' ? indentation + indented : indented;
 }
 
 function resolve(token: NameToken | SectionToken, stack: ContextStack, source: TemplateSource, options: RenderOptions): unknown {

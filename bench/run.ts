@@ -1,0 +1,73 @@
+/**
+ * npm run bench — prints one line per figure. Targets are printed beside the figures; nothing
+ * here asserts on time (machines are noisy), the reader compares.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ProjectCompiler } from '../scripts/runner/compile.ts';
+import { buildManifest, writeTarget } from '../scripts/runner/manifest.ts';
+import { generateProject } from './generate-project.ts';
+
+const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
+const EDITS = 20;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function totalBytes(dir: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const stat = statSync(path.join(dir, entry));
+    if (stat.isFile()) bytes += stat.size;
+  }
+  return bytes;
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'segmat-bench-'));
+try {
+  const generated = generateProject(root, MODEL_COUNT);
+  const averageKb = totalBytes(path.join(root, 'models')) / MODEL_COUNT / 1024;
+
+  // Cold: a fresh compiler with nothing cached, reading every file. The first run in the process
+  // also pays for JIT warm-up, so it is printed on its own.
+  const first = new ProjectCompiler(root).compile();
+  const coldRuns: number[] = [];
+  let project = first;
+  for (let run = 0; run < 5; run++) {
+    const started = performance.now();
+    project = new ProjectCompiler(root).compile();
+    coldRuns.push(performance.now() - started);
+  }
+  const nodes = project.order.length;
+  console.log(`compile: ${MODEL_COUNT} models in ${median(coldRuns).toFixed(0)} ms (cold, median of 5; first in process ${first.timings.totalMs.toFixed(0)} ms; ${nodes} nodes with indexes, ${averageKb.toFixed(2)} KB/model; target < 500 ms)`);
+  console.log(`compile phases: read+config ${project.timings.readMs.toFixed(0)} ms, render ${project.timings.renderMs.toFixed(0)} ms, graph ${project.timings.graphMs.toFixed(0)} ms`);
+
+  const started = performance.now();
+  const summary = writeTarget(root, buildManifest(project));
+  console.log(`write target/: ${summary.written} compiled files + manifest in ${(performance.now() - started).toFixed(0)} ms (not part of the compile figure)`);
+
+  // One edited model: change its SQL, recompile incrementally, as watch mode does.
+  const compiler = new ProjectCompiler(root);
+  compiler.compile();
+  const editPath = path.join(root, generated.editableModel);
+  const original = readFileSync(editPath, 'utf8');
+  const editTimes: number[] = [];
+  for (let edit = 0; edit < EDITS; edit++) {
+    writeFileSync(editPath, original.replace('length(u0.label)', `length(u0.label) + ${edit + 1}`));
+    const editStarted = performance.now();
+    const result = compiler.recompile([generated.editableModel]);
+    editTimes.push(performance.now() - editStarted);
+    if (!result.nodes.get('model_05002')!.sql.includes(`+ ${edit + 1}`)) throw new Error('the edit did not reach the compiled SQL');
+  }
+  console.log(`recompile after editing one model: p50 ${median(editTimes).toFixed(2)} ms, p95 ${percentile(editTimes, 95).toFixed(2)} ms over ${EDITS} edits of a ${MODEL_COUNT}-model project (target < 5 ms)`);
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
