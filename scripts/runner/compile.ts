@@ -116,6 +116,9 @@ export class ProjectCompiler {
   private refs: Record<string, SqlRelation> = Object.create(null);
   private modelKinds = new Map<string, ModelConfig['kind']>();
   private last: CompiledProject | undefined;
+  /** The nodes and edges of `last`, patched in place on edits. */
+  private nodes = new Map<string, CompiledNode>();
+  private dependencies = new Map<string, readonly string[]>();
   /** Model file → the names of its nodes in `last`, to patch them on an edit. */
   private nodesByPath = new Map<string, string[]>();
   /** Model files re-rendered since `last` was assembled (edits that failed stay pending). */
@@ -441,38 +444,15 @@ export class ProjectCompiler {
     throwIfAny(dedupe(errors));
 
     const previous = this.last;
-    const patch = previous && !this.pendingStructure;
-    const nodes = new Map<string, CompiledNode>(patch ? previous.nodes : undefined);
-    const dependencies = new Map<string, readonly string[]>(patch ? previous.dependencies : undefined);
-    const nodesByPath = new Map(patch ? this.nodesByPath : undefined);
-    const entries = patch ? [...this.pendingPaths].map((file) => this.models.get(file)).filter((entry) => entry !== undefined) : [...this.models.values()];
-    let dependenciesChanged = !patch;
-    if (patch) {
-      for (const file of this.pendingPaths) {
-        for (const name of nodesByPath.get(file) ?? []) {
-          nodes.delete(name);
-          dependencies.delete(name);
-        }
-        nodesByPath.delete(file);
-      }
+    let dependenciesChanged: boolean;
+    if (previous && !this.pendingStructure) {
+      dependenciesChanged = this.patchNodes(errors);
+    } else {
+      this.buildNodes(errors);
+      dependenciesChanged = true;
     }
-    for (const entry of entries) {
-      const names: string[] = [];
-      for (const node of entry.compiled?.nodes ?? []) {
-        const clash = nodes.get(node.name);
-        if (clash) {
-          errors.push(new ProjectError(`index name '${node.name}' is also used by ${clash.path}`, { file: node.path }, 'give the index another name with `name:` in its config'));
-          continue;
-        }
-        nodes.set(node.name, node);
-        dependencies.set(node.name, node.dependsOn);
-        names.push(node.name);
-        if (patch && !sameList(previous.dependencies.get(node.name), node.dependsOn)) dependenciesChanged = true;
-      }
-      nodesByPath.set(entry.file.path, names);
-    }
-    throwIfAny(errors);
-    if (patch && nodes.size !== previous.nodes.size) dependenciesChanged = true;
+    const nodes = this.nodes;
+    const dependencies = this.dependencies;
 
     let order: readonly string[];
     let depth: ReadonlyMap<string, number>;
@@ -487,8 +467,7 @@ export class ProjectCompiler {
     }
     const graphed = performance.now();
 
-    const disabled = patch && !dependenciesChanged ? previous.disabled : [...this.models.values()].filter((entry) => entry.config && !entry.config.enabled).map((entry) => entry.file.name).sort();
-    this.nodesByPath = nodesByPath;
+    const disabled = previous && !dependenciesChanged ? previous.disabled : [...this.models.values()].filter((entry) => entry.config && !entry.config.enabled).map((entry) => entry.file.name).sort();
     this.pendingPaths.clear();
     this.pendingStructure = false;
     this.last = {
@@ -512,6 +491,67 @@ export class ProjectCompiler {
     };
     return this.last;
   }
+
+  private buildNodes(errors: ProjectError[]): void {
+    this.nodes = new Map();
+    this.dependencies = new Map();
+    this.nodesByPath = new Map();
+    for (const entry of this.models.values()) this.addNodes(entry, errors);
+    throwIfAny(errors);
+  }
+
+  /**
+   * Replaces, in place, the nodes of the models re-rendered since the last assembly. Results of
+   * earlier compiles share these maps: callers keep what they need (checksums), not old results.
+   * Returns whether any dependency changed (then the order must be computed again).
+   */
+  private patchNodes(errors: ProjectError[]): boolean {
+    const entries = [...this.pendingPaths].flatMap((file) => this.models.get(file) ?? []);
+    const removed = new Map<string, readonly string[]>();
+    for (const file of this.pendingPaths) for (const name of this.nodesByPath.get(file) ?? []) removed.set(name, this.dependencies.get(name)!);
+    // Check every clash before touching anything, so a failed edit leaves the last result whole.
+    const incoming = new Map<string, CompiledNode>();
+    for (const entry of entries) {
+      for (const node of entry.compiled?.nodes ?? []) {
+        const clash = incoming.get(node.name) ?? (removed.has(node.name) ? undefined : this.nodes.get(node.name));
+        if (clash) errors.push(indexClash(node, clash));
+        incoming.set(node.name, node);
+      }
+    }
+    throwIfAny(errors);
+
+    const sizeBefore = this.nodes.size;
+    for (const name of removed.keys()) {
+      this.nodes.delete(name);
+      this.dependencies.delete(name);
+    }
+    for (const file of this.pendingPaths) this.nodesByPath.delete(file);
+    let changed = false;
+    for (const entry of entries) {
+      this.addNodes(entry, errors);
+      for (const node of entry.compiled?.nodes ?? []) if (!sameList(removed.get(node.name), node.dependsOn)) changed = true;
+    }
+    return changed || this.nodes.size !== sizeBefore;
+  }
+
+  private addNodes(entry: ModelEntry, errors: ProjectError[]): void {
+    const names: string[] = [];
+    for (const node of entry.compiled?.nodes ?? []) {
+      const clash = this.nodes.get(node.name);
+      if (clash) {
+        errors.push(indexClash(node, clash));
+        continue;
+      }
+      this.nodes.set(node.name, node);
+      this.dependencies.set(node.name, node.dependsOn);
+      names.push(node.name);
+    }
+    this.nodesByPath.set(entry.file.path, names);
+  }
+}
+
+function indexClash(node: CompiledNode, clash: CompiledNode): ProjectError {
+  return new ProjectError(`index name '${node.name}' is also used by ${clash.path}`, { file: node.path }, 'give the index another name with `name:` in its config');
 }
 
 function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
