@@ -60,14 +60,22 @@ try {
   const editPath = path.join(root, generated.editableModel);
   const original = readFileSync(editPath, 'utf8');
   const editTimes: number[] = [];
-  for (let edit = 0; edit < EDITS; edit++) {
+  // The first edits of a session also pay for JIT compilation of the incremental path: shown
+  // separately, then the steady state a watch session sees over the next EDITS edits.
+  const WARMUP = 3;
+  for (let edit = 0; edit < WARMUP + EDITS; edit++) {
     writeFileSync(editPath, original.replace('length(u0.label)', `length(u0.label) + ${edit + 1}`));
     const editStarted = performance.now();
     const result = compiler.recompile([generated.editableModel]);
     editTimes.push(performance.now() - editStarted);
     if (!result.nodes.get('model_05002')!.sql.includes(`+ ${edit + 1}`)) throw new Error('the edit did not reach the compiled SQL');
+    if (result.timings.rendered !== 1) throw new Error(`an edit re-rendered ${result.timings.rendered} models instead of 1`);
   }
-  console.log(`recompile after editing one model: p50 ${median(editTimes).toFixed(2)} ms, p95 ${percentile(editTimes, 95).toFixed(2)} ms over ${EDITS} edits of a ${MODEL_COUNT}-model project (target < 5 ms)`);
+  const steady = editTimes.slice(WARMUP);
+  console.log(
+    `recompile after editing one model: p50 ${median(steady).toFixed(2)} ms, p95 ${percentile(steady, 95).toFixed(2)} ms over ${EDITS} edits of a ${MODEL_COUNT}-model project ` +
+      `(first ${WARMUP} edits: ${editTimes.slice(0, WARMUP).map((ms) => ms.toFixed(1)).join(', ')} ms; target < 5 ms)`,
+  );
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
