@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { asProjectErrors, didYouMean, ProjectError, ProjectErrors, throwIfAny } from './errors.ts';
 import { readFrontMatter } from './front-matter.ts';
-import { findCycles, invertDependencies, orderGraph } from './graph.ts';
+import { invertDependencies, orderGraph } from './graph.ts';
 import { LineIndex } from './line-index.ts';
 import { mergeModelConfig, type ManifestKind, type ModelConfig, type ModelConfigInput } from './model-config.ts';
 import { buildIndexStatement, buildStatement, SqlRelation } from './model-sql.ts';

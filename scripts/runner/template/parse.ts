@@ -292,13 +292,3 @@ function squash(tokens: TemplateToken[]): TemplateToken[] {
   }
   return result;
 }
-
-/** Every dotted name used by name and section tags, and every partial, in order of appearance. */
-export function collectTags(tokens: readonly TemplateToken[], into: { names: NameToken[]; partials: PartialToken[] } = { names: [], partials: [] }) {
-  for (const token of tokens) {
-    if (token.type === 'name') into.names.push(token);
-    else if (token.type === 'partial') into.partials.push(token);
-    else if (token.type === 'section') collectTags(token.children, into);
-  }
-  return into;
-}
