@@ -1,0 +1,796 @@
+/**
+ * The SQL that turns a fresh PGlite database into the local stand-in for Materialize: its functions,
+ * its catalog relations and the bookkeeping behind the Materialize DDL the wire server translates.
+ *
+ * Every statement is idempotent (IF NOT EXISTS / OR REPLACE), so the bootstrap runs again whenever
+ * BOOTSTRAP_VERSION changes and upgrades an existing data directory in place. Catalog state lives in
+ * the database itself (schema mz_local), so it survives restarts and follows every transaction.
+ *
+ * Materialize facts relied on (../shared/DESIGN.md, "Facts to build on"):
+ * - constant_time_eq(bytea|text, same), try_parse_monotonic_iso8601_timestamp(text) (exactly
+ *   YYYY-MM-DDThh:mm:ss.sssZ, NULL otherwise) and mz_now() exist only in Materialize; hmac, decode
+ *   and encode come from PostgreSQL/pgcrypto.
+ * - map[text=>text] `->` returns text, which hstore does too. A HEADERS … BYTES binding is a
+ *   map[text=>bytea]; the composite type mz_local.bytes_map gives it the same `->`.
+ * - Materialize sessions run in UTC, so mz_now() (a timestamptz here) compares with timestamp
+ *   columns as it does there.
+ */
+
+export const BOOTSTRAP_VERSION = 4;
+
+export const BOOTSTRAP_SQL = String.raw`
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE EXTENSION IF NOT EXISTS hstore;
+CREATE SCHEMA IF NOT EXISTS mz_local;
+CREATE SCHEMA IF NOT EXISTS mz_catalog;
+CREATE SCHEMA IF NOT EXISTS mz_internal;
+
+-- ids of objects that are not PostgreSQL relations; far above any oid a relation will get
+CREATE SEQUENCE IF NOT EXISTS mz_local.item_ids START 1000000000;
+
+CREATE TABLE IF NOT EXISTS mz_local.settings (key text PRIMARY KEY, value text NOT NULL);
+
+CREATE TABLE IF NOT EXISTS mz_local.clusters (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  size text,
+  replication_factor integer,
+  managed boolean NOT NULL DEFAULT true
+);
+INSERT INTO mz_local.clusters (id, name, size, replication_factor)
+VALUES ('u1', 'quickstart', '25cc', 1) ON CONFLICT DO NOTHING;
+
+-- Secret values are kept in the local database in plain form: this is a development server.
+-- mz_catalog.mz_secrets shows names only, as Materialize does.
+CREATE TABLE IF NOT EXISTS mz_local.secrets (
+  id text PRIMARY KEY,
+  schema_name text NOT NULL,
+  name text NOT NULL,
+  value bytea NOT NULL,
+  UNIQUE (schema_name, name)
+);
+
+CREATE TABLE IF NOT EXISTS mz_local.connections (
+  id text PRIMARY KEY,
+  schema_name text NOT NULL,
+  name text NOT NULL,
+  type text NOT NULL,
+  options jsonb NOT NULL,
+  secret_ids text[] NOT NULL DEFAULT '{}',
+  create_sql text NOT NULL,
+  UNIQUE (schema_name, name)
+);
+
+-- Relations that are Materialize objects: sources (tables here) and materialized views (views
+-- here, so that their results are always current when read). Keyed by oid, so renames and
+-- schema changes follow; rows whose relation is gone are ignored and collected.
+CREATE TABLE IF NOT EXISTS mz_local.relations (
+  relid oid PRIMARY KEY,
+  kind text NOT NULL CHECK (kind IN ('source', 'materialized-view')),
+  source_type text,
+  cluster_name text,
+  create_sql text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS mz_local.webhook_sources (
+  relid oid PRIMARY KEY,
+  body_format text NOT NULL,
+  check_sql text,
+  secret_ids text[] NOT NULL DEFAULT '{}',
+  spec jsonb NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS mz_local.kafka_sources (
+  relid oid PRIMARY KEY,
+  connection_id text NOT NULL,
+  topic text NOT NULL
+);
+
+-- Indexes are recorded, not built: every read here is computed when it is made.
+CREATE TABLE IF NOT EXISTS mz_local.indexes (
+  id text PRIMARY KEY,
+  schema_name text NOT NULL,
+  name text NOT NULL,
+  on_relid oid NOT NULL,
+  cluster_name text NOT NULL,
+  key_sql text,
+  create_sql text NOT NULL,
+  UNIQUE (schema_name, name)
+);
+
+--------------------------------------------------------------------------------------------------
+-- Materialize functions
+--------------------------------------------------------------------------------------------------
+
+-- Not constant time here: timing does not matter on a development server.
+CREATE OR REPLACE FUNCTION pg_catalog.constant_time_eq(a bytea, b bytea) RETURNS boolean
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT a = b';
+CREATE OR REPLACE FUNCTION pg_catalog.constant_time_eq(a text, b text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT a = b';
+
+CREATE OR REPLACE FUNCTION pg_catalog.try_parse_monotonic_iso8601_timestamp(input text) RETURNS timestamp
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+BEGIN
+  IF input !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$' THEN
+    RETURN NULL;
+  END IF;
+  RETURN to_timestamp(input, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')::timestamp;
+EXCEPTION WHEN OTHERS THEN
+  RETURN NULL;
+END
+$fn$;
+
+-- mz_now() is the time the query runs; with results computed on read, that is now().
+CREATE OR REPLACE FUNCTION pg_catalog.mz_now() RETURNS timestamptz
+  LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT now()';
+
+DO $do$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                 WHERE n.nspname = 'mz_local' AND t.typname = 'bytes_map') THEN
+    CREATE TYPE mz_local.bytes_map AS (entries hstore);
+  END IF;
+END $do$;
+CREATE OR REPLACE FUNCTION mz_local.bytes_map_get(m mz_local.bytes_map, k text) RETURNS bytea
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT convert_to((m).entries -> k, 'UTF8') $fn$;
+DO $do$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->'
+                 AND oprleft = 'mz_local.bytes_map'::regtype AND oprright = 'text'::regtype) THEN
+    CREATE OPERATOR pg_catalog.-> (LEFTARG = mz_local.bytes_map, RIGHTARG = text, FUNCTION = mz_local.bytes_map_get);
+  END IF;
+END $do$;
+
+--------------------------------------------------------------------------------------------------
+-- Helpers for the translated DDL
+--------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION mz_local.fail(message text, code text DEFAULT 'XX000', hint text DEFAULT NULL)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF hint IS NULL THEN
+    RAISE EXCEPTION USING MESSAGE = message, ERRCODE = code;
+  END IF;
+  RAISE EXCEPTION USING MESSAGE = message, ERRCODE = code, HINT = hint;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.next_id() RETURNS text LANGUAGE sql AS
+  $fn$ SELECT 'u' || nextval('mz_local.item_ids') $fn$;
+
+-- The schema an unqualified name lands in, after checking an explicit database qualifier.
+CREATE OR REPLACE FUNCTION mz_local.target_schema(database_name text, schema_name text) RETURNS text
+  LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF database_name IS NOT NULL AND database_name <> current_database() THEN
+    PERFORM mz_local.fail(format('unknown database ''%s''', database_name), '3D000');
+  END IF;
+  IF schema_name IS NULL THEN
+    schema_name := current_schema();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = schema_name) THEN
+    PERFORM mz_local.fail(format('unknown schema ''%s''', schema_name), '3F000');
+  END IF;
+  RETURN schema_name;
+END
+$fn$;
+
+-- The schema a reference to an existing item resolves to (search path order when unqualified).
+CREATE OR REPLACE FUNCTION mz_local.resolve_schema(database_name text, schema_name text, item_name text)
+  RETURNS text LANGUAGE plpgsql AS $fn$
+DECLARE
+  candidate text;
+BEGIN
+  IF database_name IS NOT NULL AND database_name <> current_database() THEN
+    PERFORM mz_local.fail(format('unknown database ''%s''', database_name), '3D000');
+  END IF;
+  IF schema_name IS NOT NULL THEN
+    RETURN schema_name;
+  END IF;
+  FOREACH candidate IN ARRAY current_schemas(false) LOOP
+    IF mz_local.item_kind(candidate, item_name) IS NOT NULL THEN
+      RETURN candidate;
+    END IF;
+  END LOOP;
+  RETURN current_schema();
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.qualified(schema_name text, item_name text) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT current_database() || '.' || schema_name || '.' || item_name $fn$;
+
+-- What kind of item holds a name in a schema (items share one namespace, as in Materialize).
+CREATE OR REPLACE FUNCTION mz_local.item_kind(schema_name text, item_name text) RETURNS text
+  LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(
+    (SELECT CASE
+              WHEN r.kind IS NOT NULL THEN CASE r.kind WHEN 'source' THEN 'source' ELSE 'materialized view' END
+              WHEN c.relkind = 'v' THEN 'view'
+              WHEN c.relkind = 'i' THEN 'index'
+              WHEN c.relkind = 'S' THEN 'sequence'
+              WHEN c.relkind = 'c' THEN 'type'
+              ELSE 'table'
+            END
+       FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN mz_local.relations r ON r.relid = c.oid
+      WHERE n.nspname = schema_name AND c.relname = item_name),
+    (SELECT 'secret' FROM mz_local.secrets s WHERE s.schema_name = $1 AND s.name = $2),
+    (SELECT 'connection' FROM mz_local.connections s WHERE s.schema_name = $1 AND s.name = $2),
+    (SELECT 'index' FROM mz_local.indexes s WHERE s.schema_name = $1 AND s.name = $2))
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.assert_name_free(schema_name text, item_name text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF mz_local.item_kind(schema_name, item_name) IS NOT NULL THEN
+    PERFORM mz_local.fail(format('catalog item ''%s'' already exists', item_name), '42710');
+  END IF;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.assert_cluster(cluster_name text) RETURNS text
+  LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF cluster_name IS NULL THEN
+    cluster_name := coalesce(nullif(current_setting('mz.cluster', true), ''), 'quickstart');
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM mz_local.clusters c WHERE c.name = cluster_name) THEN
+    PERFORM mz_local.fail(format('unknown cluster ''%s''', cluster_name), '42704');
+  END IF;
+  RETURN cluster_name;
+END
+$fn$;
+
+-- Forget bookkeeping rows whose PostgreSQL relation is gone (dropped by a cascade, say).
+CREATE OR REPLACE FUNCTION mz_local.collect_garbage() RETURNS void LANGUAGE sql AS $fn$
+  DELETE FROM mz_local.indexes i WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = i.on_relid);
+  DELETE FROM mz_local.webhook_sources w WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = w.relid);
+  DELETE FROM mz_local.kafka_sources k WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = k.relid);
+  DELETE FROM mz_local.relations r WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.relation_oid(schema_name text, item_name text) RETURNS oid
+  LANGUAGE sql STABLE AS $fn$
+  SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = schema_name AND c.relname = item_name AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- Clusters and secrets
+--------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION mz_local.create_cluster(cluster_name text, size text, replication_factor integer)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM mz_local.clusters c WHERE c.name = cluster_name) THEN
+    PERFORM mz_local.fail(format('cluster ''%s'' already exists', cluster_name), '42710');
+  END IF;
+  INSERT INTO mz_local.clusters (id, name, size, replication_factor)
+  VALUES (mz_local.next_id(), cluster_name, size, coalesce(replication_factor, 1));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.drop_cluster(cluster_name text, if_exists boolean, cascade boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  dependent record;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM mz_local.clusters c WHERE c.name = cluster_name) THEN
+    IF if_exists THEN
+      RAISE NOTICE 'cluster "%" does not exist, skipping', cluster_name;
+      RETURN;
+    END IF;
+    PERFORM mz_local.fail(format('unknown cluster ''%s''', cluster_name), '42704');
+  END IF;
+  PERFORM mz_local.collect_garbage();
+  FOR dependent IN
+    SELECT n.nspname::text AS schema_name, c.relname::text AS item_name, r.kind
+      FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE r.cluster_name = drop_cluster.cluster_name
+  LOOP
+    IF NOT cascade THEN
+      PERFORM mz_local.fail(format('cannot drop cluster "%s": still depended upon by catalog item ''%s''',
+                                   cluster_name, dependent.item_name), '2BP01');
+    END IF;
+    EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
+                   CASE dependent.kind WHEN 'source' THEN 'TABLE' ELSE 'VIEW' END,
+                   dependent.schema_name, dependent.item_name);
+  END LOOP;
+  IF NOT cascade AND EXISTS (SELECT 1 FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name) THEN
+    PERFORM mz_local.fail(format('cannot drop cluster "%s": still depended upon by catalog item ''%s''', cluster_name,
+      (SELECT i.name FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name ORDER BY i.name LIMIT 1)), '2BP01');
+  END IF;
+  DELETE FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name;
+  DELETE FROM mz_local.clusters c WHERE c.name = cluster_name;
+  PERFORM mz_local.collect_garbage();
+END
+$fn$;
+
+-- Materialize secrets are bytes: a text value is its UTF-8 encoding, a bytea value itself.
+CREATE OR REPLACE FUNCTION mz_local.secret_bytes(value text) RETURNS bytea
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT convert_to(value, 'UTF8') $fn$;
+CREATE OR REPLACE FUNCTION mz_local.secret_bytes(value bytea) RETURNS bytea
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT value $fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.create_secret(database_name text, schema_name text, secret_name text,
+                                                  secret_value bytea, if_not_exists boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  schema_name := mz_local.target_schema(database_name, schema_name);
+  IF if_not_exists AND mz_local.item_kind(schema_name, secret_name) IS NOT NULL THEN
+    RAISE NOTICE 'catalog item ''%'' already exists, skipping', secret_name;
+    RETURN;
+  END IF;
+  PERFORM mz_local.assert_name_free(schema_name, secret_name);
+  IF secret_value IS NULL THEN
+    PERFORM mz_local.fail('secret value can not be null', '22004');
+  END IF;
+  INSERT INTO mz_local.secrets (id, schema_name, name, value)
+  VALUES (mz_local.next_id(), schema_name, secret_name, secret_value);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.secret_id(database_name text, schema_name text, secret_name text) RETURNS text
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  found_id text;
+BEGIN
+  schema_name := mz_local.resolve_schema(database_name, schema_name, secret_name);
+  SELECT s.id INTO found_id FROM mz_local.secrets s WHERE s.schema_name = secret_id.schema_name AND s.name = secret_name;
+  IF found_id IS NULL THEN
+    PERFORM mz_local.fail(format('unknown catalog item ''%s''', secret_name), '42704');
+  END IF;
+  RETURN found_id;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.alter_secret(database_name text, schema_name text, secret_name text,
+                                                 secret_value bytea, if_exists boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  schema_name := mz_local.resolve_schema(database_name, schema_name, secret_name);
+  IF if_exists AND NOT EXISTS (SELECT 1 FROM mz_local.secrets s WHERE s.schema_name = alter_secret.schema_name AND s.name = secret_name) THEN
+    RETURN;
+  END IF;
+  IF secret_value IS NULL THEN
+    PERFORM mz_local.fail('secret value can not be null', '22004');
+  END IF;
+  UPDATE mz_local.secrets s SET value = secret_value
+   WHERE s.id = mz_local.secret_id(NULL, schema_name, secret_name);
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- Connections and sources
+--------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION mz_local.create_connection(database_name text, schema_name text, connection_name text,
+                                                      connection_type text, options jsonb, secret_refs jsonb,
+                                                      if_not_exists boolean, create_sql text)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  ref jsonb;
+  ids text[] := '{}';
+BEGIN
+  schema_name := mz_local.target_schema(database_name, schema_name);
+  IF if_not_exists AND mz_local.item_kind(schema_name, connection_name) IS NOT NULL THEN
+    RAISE NOTICE 'catalog item ''%'' already exists, skipping', connection_name;
+    RETURN;
+  END IF;
+  PERFORM mz_local.assert_name_free(schema_name, connection_name);
+  FOR ref IN SELECT * FROM jsonb_array_elements(secret_refs) LOOP
+    ids := ids || mz_local.secret_id(ref->>'database', ref->>'schema', ref->>'name');
+  END LOOP;
+  INSERT INTO mz_local.connections (id, schema_name, name, type, options, secret_ids, create_sql)
+  VALUES (mz_local.next_id(), schema_name, connection_name, connection_type, options, ids, create_sql);
+END
+$fn$;
+
+-- Creates the relation that holds a source's rows and records it. column_sql is the column list.
+CREATE OR REPLACE FUNCTION mz_local.create_source_relation(database_name text, schema_name text, source_name text,
+                                                           cluster_name text, source_type text, column_sql text,
+                                                           if_not_exists boolean, create_sql text)
+  RETURNS oid LANGUAGE plpgsql AS $fn$
+DECLARE
+  created oid;
+BEGIN
+  schema_name := mz_local.target_schema(database_name, schema_name);
+  IF if_not_exists AND mz_local.item_kind(schema_name, source_name) IS NOT NULL THEN
+    RAISE NOTICE 'catalog item ''%'' already exists, skipping', source_name;
+    RETURN NULL;
+  END IF;
+  PERFORM mz_local.assert_name_free(schema_name, source_name);
+  cluster_name := mz_local.assert_cluster(cluster_name);
+  EXECUTE format('CREATE TABLE %I.%I (%s)', schema_name, source_name, column_sql);
+  created := mz_local.relation_oid(schema_name, source_name);
+  INSERT INTO mz_local.relations (relid, kind, source_type, cluster_name, create_sql)
+  VALUES (created, 'source', source_type, cluster_name, create_sql);
+  RETURN created;
+END
+$fn$;
+
+-- check_sql is the prepared CHECK query with {{secret:N}} placeholders for the secrets' ids.
+CREATE OR REPLACE FUNCTION mz_local.create_webhook_source(database_name text, schema_name text, source_name text,
+                                                          cluster_name text, column_sql text, body_format text,
+                                                          spec jsonb, check_sql text, secret_refs jsonb,
+                                                          if_not_exists boolean, create_sql text)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  created oid;
+  ref jsonb;
+  ids text[] := '{}';
+  position integer := 0;
+BEGIN
+  FOR ref IN SELECT * FROM jsonb_array_elements(secret_refs) LOOP
+    ids := ids || mz_local.secret_id(ref->>'database', ref->>'schema', ref->>'name');
+    check_sql := replace(check_sql, '{{secret:' || position || '}}', quote_literal(ids[position + 1]));
+    position := position + 1;
+  END LOOP;
+  created := mz_local.create_source_relation(database_name, schema_name, source_name, cluster_name, 'webhook',
+                                             column_sql, if_not_exists, create_sql);
+  IF created IS NULL THEN
+    RETURN;
+  END IF;
+  IF check_sql IS NOT NULL THEN
+    -- Prove the CHECK expression compiles now, as Materialize does at CREATE time, rather than
+    -- failing every request later.
+    BEGIN
+      EXECUTE 'EXPLAIN ' || check_sql USING NULL::bytea, NULL::hstore, NULL::timestamptz;
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM mz_local.fail(format('invalid CHECK expression: %s', SQLERRM), SQLSTATE);
+    END;
+  END IF;
+  INSERT INTO mz_local.webhook_sources (relid, body_format, check_sql, secret_ids, spec)
+  VALUES (created, body_format, check_sql, ids, spec);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.create_kafka_source(database_name text, schema_name text, source_name text,
+                                                        cluster_name text, connection_ref jsonb, topic text,
+                                                        if_not_exists boolean, create_sql text)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  created oid;
+  connection_schema text;
+  found record;
+BEGIN
+  connection_schema := mz_local.resolve_schema(connection_ref->>'database', connection_ref->>'schema', connection_ref->>'name');
+  SELECT c.id, c.type INTO found FROM mz_local.connections c
+   WHERE c.schema_name = connection_schema AND c.name = connection_ref->>'name';
+  IF found.id IS NULL THEN
+    PERFORM mz_local.fail(format('unknown catalog item ''%s''', connection_ref->>'name'), '42704');
+  END IF;
+  IF found.type <> 'kafka' THEN
+    PERFORM mz_local.fail(format('%s is not a KAFKA CONNECTION', connection_ref->>'name'), '42809');
+  END IF;
+  created := mz_local.create_source_relation(database_name, schema_name, source_name, cluster_name, 'kafka',
+                                             'data bytea NOT NULL', if_not_exists, create_sql);
+  IF created IS NOT NULL THEN
+    INSERT INTO mz_local.kafka_sources (relid, connection_id, topic) VALUES (created, found.id, topic);
+  END IF;
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- Materialized views and indexes
+--------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION mz_local.create_materialized_view(database_name text, schema_name text, view_name text,
+                                                             cluster_name text, view_sql text, or_replace boolean,
+                                                             if_not_exists boolean, create_sql text)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  existing text;
+BEGIN
+  schema_name := mz_local.target_schema(database_name, schema_name);
+  existing := mz_local.item_kind(schema_name, view_name);
+  IF existing IS NOT NULL THEN
+    IF if_not_exists THEN
+      RAISE NOTICE 'catalog item ''%'' already exists, skipping', view_name;
+      RETURN;
+    END IF;
+    IF NOT or_replace THEN
+      PERFORM mz_local.fail(format('catalog item ''%s'' already exists', view_name), '42710');
+    END IF;
+    IF existing <> 'materialized view' THEN
+      PERFORM mz_local.fail(format('%s is a %s not a materialized view', mz_local.qualified(schema_name, view_name), existing), '42809');
+    END IF;
+    PERFORM mz_local.drop_item('materialized view', schema_name, view_name, false);
+  END IF;
+  cluster_name := mz_local.assert_cluster(cluster_name);
+  EXECUTE format('CREATE VIEW %I.%I %s', schema_name, view_name, view_sql);
+  INSERT INTO mz_local.relations (relid, kind, cluster_name, create_sql)
+  VALUES (mz_local.relation_oid(schema_name, view_name), 'materialized-view', cluster_name, create_sql);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.create_index(database_name text, schema_name text, index_name text,
+                                                 on_ref jsonb, cluster_name text, key_sql text,
+                                                 if_not_exists boolean, create_sql text)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  on_schema text;
+  on_oid oid;
+BEGIN
+  on_schema := mz_local.resolve_schema(on_ref->>'database', on_ref->>'schema', on_ref->>'name');
+  on_oid := mz_local.relation_oid(on_schema, on_ref->>'name');
+  IF on_oid IS NULL THEN
+    PERFORM mz_local.fail(format('unknown catalog item ''%s''', on_ref->>'name'), '42P01');
+  END IF;
+  -- Indexes live in the schema of the object they index, as in Materialize.
+  IF database_name IS NOT NULL OR schema_name IS NOT NULL THEN
+    PERFORM mz_local.target_schema(database_name, schema_name);
+  END IF;
+  schema_name := on_schema;
+  IF index_name IS NULL THEN
+    index_name := (on_ref->>'name') || '_primary_idx';
+    WHILE mz_local.item_kind(schema_name, index_name) IS NOT NULL LOOP
+      index_name := index_name || '1';
+    END LOOP;
+  ELSIF if_not_exists AND mz_local.item_kind(schema_name, index_name) IS NOT NULL THEN
+    RAISE NOTICE 'catalog item ''%'' already exists, skipping', index_name;
+    RETURN;
+  END IF;
+  PERFORM mz_local.assert_name_free(schema_name, index_name);
+  cluster_name := mz_local.assert_cluster(cluster_name);
+  IF key_sql IS NOT NULL THEN
+    -- Validate the key expressions against the indexed relation, as Materialize would.
+    EXECUTE format('EXPLAIN SELECT %s FROM %I.%I', key_sql, on_schema, on_ref->>'name');
+  END IF;
+  INSERT INTO mz_local.indexes (id, schema_name, name, on_relid, cluster_name, key_sql, create_sql)
+  VALUES (mz_local.next_id(), schema_name, index_name, on_oid, cluster_name, key_sql, create_sql);
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- DROP and ALTER … RENAME
+--------------------------------------------------------------------------------------------------
+
+-- Names of the items that depend on a relation (views over it, indexes on it), for error messages.
+CREATE OR REPLACE FUNCTION mz_local.first_dependent(relation oid) RETURNS text LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(
+    (SELECT DISTINCT v.relname::text FROM pg_depend d
+       JOIN pg_rewrite w ON w.oid = d.objid
+       JOIN pg_class v ON v.oid = w.ev_class
+      WHERE d.refobjid = relation AND d.classid = 'pg_rewrite'::regclass AND v.oid <> relation
+      ORDER BY 1 LIMIT 1),
+    (SELECT i.name FROM mz_local.indexes i WHERE i.on_relid = relation ORDER BY i.name LIMIT 1))
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.drop_item(object_type text, schema_name text, item_name text, cascade boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  relation oid;
+  dependent text;
+  found_id text;
+BEGIN
+  IF object_type IN ('source', 'materialized view', 'view', 'table') THEN
+    relation := mz_local.relation_oid(schema_name, item_name);
+    IF NOT cascade THEN
+      dependent := mz_local.first_dependent(relation);
+      IF dependent IS NOT NULL THEN
+        PERFORM mz_local.fail(format('cannot drop %s: still depended upon by catalog item ''%s''',
+                                     mz_local.qualified(schema_name, item_name), dependent), '2BP01');
+      END IF;
+    END IF;
+    DELETE FROM mz_local.indexes i WHERE i.on_relid = relation;
+    EXECUTE format('DROP %s %I.%I CASCADE', CASE WHEN object_type IN ('source', 'table') THEN 'TABLE' ELSE 'VIEW' END,
+                   schema_name, item_name);
+  ELSIF object_type = 'index' THEN
+    DELETE FROM mz_local.indexes i WHERE i.schema_name = drop_item.schema_name AND i.name = item_name;
+  ELSIF object_type = 'secret' THEN
+    SELECT s.id INTO found_id FROM mz_local.secrets s WHERE s.schema_name = drop_item.schema_name AND s.name = item_name;
+    PERFORM mz_local.drop_users_of(found_id, item_name, cascade);
+    DELETE FROM mz_local.secrets s WHERE s.id = found_id;
+  ELSIF object_type = 'connection' THEN
+    SELECT c.id INTO found_id FROM mz_local.connections c WHERE c.schema_name = drop_item.schema_name AND c.name = item_name;
+    PERFORM mz_local.drop_users_of(found_id, item_name, cascade);
+    DELETE FROM mz_local.connections c WHERE c.id = found_id;
+  END IF;
+  PERFORM mz_local.collect_garbage();
+END
+$fn$;
+
+-- Sources and connections that use a secret or connection: an error, or dropped too with CASCADE.
+CREATE OR REPLACE FUNCTION mz_local.drop_users_of(used_id text, used_name text, cascade boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  user_item record;
+BEGIN
+  FOR user_item IN
+    SELECT 'source' AS object_type, n.nspname::text AS schema_name, c.relname::text AS item_name
+      FROM mz_local.webhook_sources w JOIN pg_class c ON c.oid = w.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE used_id = ANY (w.secret_ids)
+    UNION ALL
+    SELECT 'source', n.nspname::text, c.relname::text
+      FROM mz_local.kafka_sources k JOIN pg_class c ON c.oid = k.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE k.connection_id = used_id
+    UNION ALL
+    SELECT 'connection', x.schema_name, x.name FROM mz_local.connections x WHERE used_id = ANY (x.secret_ids)
+  LOOP
+    IF NOT cascade THEN
+      PERFORM mz_local.fail(format('cannot drop %s: still depended upon by catalog item ''%s''',
+                                   used_name, user_item.item_name), '2BP01');
+    END IF;
+    PERFORM mz_local.drop_item(user_item.object_type, user_item.schema_name, user_item.item_name, true);
+  END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.drop_object(object_type text, database_name text, schema_name text,
+                                                item_name text, if_exists boolean, cascade boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  existing text;
+BEGIN
+  schema_name := mz_local.resolve_schema(database_name, schema_name, item_name);
+  existing := mz_local.item_kind(schema_name, item_name);
+  IF existing IS NULL THEN
+    IF if_exists THEN
+      RAISE NOTICE '% "%" does not exist, skipping', object_type, item_name;
+      RETURN;
+    END IF;
+    PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42704');
+  END IF;
+  IF existing <> object_type THEN
+    PERFORM mz_local.fail(format('%s is a %s not a %s', mz_local.qualified(schema_name, item_name), existing, object_type),
+                          '42809', format('Use DROP %s to remove %s.', upper(existing), item_name));
+  END IF;
+  PERFORM mz_local.drop_item(object_type, schema_name, item_name, cascade);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.rename_object(object_type text, database_name text, schema_name text,
+                                                  item_name text, new_name text, if_exists boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  existing text;
+BEGIN
+  IF object_type = 'cluster' THEN
+    IF NOT EXISTS (SELECT 1 FROM mz_local.clusters c WHERE c.name = item_name) THEN
+      IF if_exists THEN RETURN; END IF;
+      PERFORM mz_local.fail(format('unknown cluster ''%s''', item_name), '42704');
+    END IF;
+    IF EXISTS (SELECT 1 FROM mz_local.clusters c WHERE c.name = new_name) THEN
+      PERFORM mz_local.fail(format('cluster ''%s'' already exists', new_name), '42710');
+    END IF;
+    UPDATE mz_local.clusters c SET name = new_name WHERE c.name = item_name;
+    UPDATE mz_local.relations r SET cluster_name = new_name WHERE r.cluster_name = item_name;
+    UPDATE mz_local.indexes i SET cluster_name = new_name WHERE i.cluster_name = item_name;
+    RETURN;
+  END IF;
+  schema_name := mz_local.resolve_schema(database_name, schema_name, item_name);
+  existing := mz_local.item_kind(schema_name, item_name);
+  IF existing IS NULL THEN
+    IF if_exists THEN RETURN; END IF;
+    PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42704');
+  END IF;
+  IF existing <> object_type THEN
+    PERFORM mz_local.fail(format('%s is a %s not a %s', mz_local.qualified(schema_name, item_name), existing, object_type), '42809');
+  END IF;
+  PERFORM mz_local.assert_name_free(schema_name, new_name);
+  IF object_type IN ('source', 'table') THEN
+    EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', schema_name, item_name, new_name);
+  ELSIF object_type IN ('view', 'materialized view') THEN
+    EXECUTE format('ALTER VIEW %I.%I RENAME TO %I', schema_name, item_name, new_name);
+  ELSIF object_type = 'index' THEN
+    UPDATE mz_local.indexes i SET name = new_name WHERE i.schema_name = rename_object.schema_name AND i.name = item_name;
+  ELSIF object_type = 'secret' THEN
+    UPDATE mz_local.secrets s SET name = new_name WHERE s.schema_name = rename_object.schema_name AND s.name = item_name;
+  ELSIF object_type = 'connection' THEN
+    UPDATE mz_local.connections c SET name = new_name WHERE c.schema_name = rename_object.schema_name AND c.name = item_name;
+  END IF;
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- Catalog relations, shaped like Materialize's (the columns tools query)
+--------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION mz_local.url_segment(segment text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+  bytes bytea := convert_to(segment, 'UTF8');
+  result text := '';
+  b integer;
+BEGIN
+  FOR i IN 0 .. length(bytes) - 1 LOOP
+    b := get_byte(bytes, i);
+    IF (b BETWEEN 48 AND 57) OR (b BETWEEN 65 AND 90) OR (b BETWEEN 97 AND 122) OR b IN (45, 46, 95, 126) THEN
+      result := result || chr(b);
+    ELSE
+      result := result || '%' || upper(lpad(to_hex(b), 2, '0'));
+    END IF;
+  END LOOP;
+  RETURN result;
+END
+$fn$;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_databases AS
+  SELECT 'u1'::text AS id, 1::bigint AS oid, current_database()::text AS name;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_schemas AS
+  SELECT 'u' || n.oid AS id, n.oid::bigint AS oid, 'u1'::text AS database_id, n.nspname::text AS name
+    FROM pg_namespace n
+   WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local');
+
+CREATE OR REPLACE VIEW mz_catalog.mz_clusters AS
+  SELECT id, name, managed, size, replication_factor FROM mz_local.clusters;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_secrets AS
+  SELECT s.id, 'u' || n.oid AS schema_id, s.name
+    FROM mz_local.secrets s JOIN pg_namespace n ON n.nspname = s.schema_name;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_connections AS
+  SELECT c.id, 'u' || n.oid AS schema_id, c.name, c.type, c.create_sql
+    FROM mz_local.connections c JOIN pg_namespace n ON n.nspname = c.schema_name;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_sources AS
+  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
+         r.source_type AS type, k.connection_id, cl.id AS cluster_id, r.create_sql
+    FROM mz_local.relations r
+    JOIN pg_class c ON c.oid = r.relid
+    LEFT JOIN mz_local.kafka_sources k ON k.relid = r.relid
+    LEFT JOIN mz_local.clusters cl ON cl.name = r.cluster_name
+   WHERE r.kind = 'source';
+
+CREATE OR REPLACE VIEW mz_catalog.mz_materialized_views AS
+  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
+         cl.id AS cluster_id, pg_get_viewdef(c.oid) AS definition, r.create_sql
+    FROM mz_local.relations r
+    JOIN pg_class c ON c.oid = r.relid
+    LEFT JOIN mz_local.clusters cl ON cl.name = r.cluster_name
+   WHERE r.kind = 'materialized-view';
+
+CREATE OR REPLACE VIEW mz_catalog.mz_views AS
+  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
+         pg_get_viewdef(c.oid) AS definition
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind = 'v'
+     AND n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local', 'mz_catalog', 'mz_internal')
+     AND NOT EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid);
+
+CREATE OR REPLACE VIEW mz_catalog.mz_tables AS
+  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p')
+     AND n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local', 'mz_catalog', 'mz_internal')
+     AND NOT EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid);
+
+CREATE OR REPLACE VIEW mz_catalog.mz_indexes AS
+  SELECT i.id, i.name, 'u' || i.on_relid AS on_id, cl.id AS cluster_id, i.create_sql
+    FROM mz_local.indexes i
+    JOIN pg_class c ON c.oid = i.on_relid
+    LEFT JOIN mz_local.clusters cl ON cl.name = i.cluster_name;
+
+CREATE OR REPLACE VIEW mz_internal.mz_webhook_sources AS
+  SELECT 'u' || c.oid AS id, c.relname::text AS name,
+         (SELECT value FROM mz_local.settings WHERE key = 'webhook_base_url')
+           || '/' || mz_local.url_segment(current_database())
+           || '/' || mz_local.url_segment(n.nspname::text)
+           || '/' || mz_local.url_segment(c.relname::text) AS url
+    FROM mz_local.webhook_sources w
+    JOIN pg_class c ON c.oid = w.relid
+    JOIN pg_namespace n ON n.oid = c.relnamespace;
+
+-- The views SHOW … reads, with Materialize's column names.
+CREATE OR REPLACE VIEW mz_local.show_objects AS
+  SELECT 'source' AS object_type, s.name, n.nspname::text AS schema_name, s.type, cl.name AS cluster
+    FROM mz_catalog.mz_sources s JOIN pg_namespace n ON 'u' || n.oid = s.schema_id
+    LEFT JOIN mz_local.clusters cl ON cl.id = s.cluster_id
+  UNION ALL
+  SELECT 'view', v.name, n.nspname::text, NULL, NULL
+    FROM mz_catalog.mz_views v JOIN pg_namespace n ON 'u' || n.oid = v.schema_id
+  UNION ALL
+  SELECT 'materialized view', m.name, n.nspname::text, NULL, cl.name
+    FROM mz_catalog.mz_materialized_views m JOIN pg_namespace n ON 'u' || n.oid = m.schema_id
+    LEFT JOIN mz_local.clusters cl ON cl.id = m.cluster_id
+  UNION ALL
+  SELECT 'secret', s.name, s.schema_name, NULL, NULL FROM mz_local.secrets s
+  UNION ALL
+  SELECT 'connection', c.name, c.schema_name, c.type, NULL FROM mz_local.connections c
+  UNION ALL
+  SELECT 'table', t.name, n.nspname::text, NULL, NULL
+    FROM mz_catalog.mz_tables t JOIN pg_namespace n ON 'u' || n.oid = t.schema_id
+  UNION ALL
+  SELECT 'index', i.name, i.schema_name, NULL, i.cluster_name
+    FROM mz_local.indexes i JOIN pg_class c ON c.oid = i.on_relid;
+`;

@@ -1,0 +1,104 @@
+/**
+ * Opens the PGlite database behind the local server: on disk (a data directory, locked against a
+ * second server) or in memory, bootstrapped as the Materialize stand-in.
+ *
+ * A fresh database costs a 5–7 s initdb. The first one made on a machine is bootstrapped and
+ * dumped to a template under node_modules/.cache; later fresh databases (every in-memory server,
+ * every new data directory) load that template in about a second.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { PGlite } from '@electric-sql/pglite';
+import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
+import { hstore } from '@electric-sql/pglite/contrib/hstore';
+import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from './bootstrap-sql.ts';
+
+export const LOCAL_DATABASE = 'materialize';
+export const LOCAL_USER = 'materialize';
+
+const EXTENSIONS = { pgcrypto, hstore };
+export type LocalDatabase = PGlite;
+
+const require = createRequire(import.meta.url);
+
+/** node_modules/@electric-sql/pglite (its exports map hides package.json from require.resolve). */
+function pglitePackageRoot(): string {
+  return path.resolve(path.dirname(require.resolve('@electric-sql/pglite')), '..');
+}
+
+function templatePath(): string {
+  const root = pglitePackageRoot();
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+  return path.join(root, '..', '..', '.cache', 'segment-materialize', `pglite-${version}-bootstrap-${BOOTSTRAP_VERSION}.tar`);
+}
+
+export interface OpenDatabaseOptions {
+  /** A directory to persist to; omitted means in memory. */
+  dataDir?: string;
+  /** Progress lines (first-run initialisation takes seconds). */
+  log?: (line: string) => void;
+}
+
+/** A bootstrapped PGlite: on disk when dataDir is given, else in memory. */
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<LocalDatabase> {
+  const log = options.log ?? (() => {});
+  const fresh = !options.dataDir || !existsSync(path.join(options.dataDir, 'PG_VERSION'));
+  let db: PGlite;
+  if (!fresh) {
+    db = await PGlite.create({ dataDir: options.dataDir, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS });
+  } else {
+    const template = await loadOrBuildTemplate(log);
+    if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+    db = await PGlite.create({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      loadDataDir: new Blob([template]),
+      username: LOCAL_USER,
+      database: LOCAL_DATABASE,
+      extensions: EXTENSIONS,
+    });
+  }
+  await bootstrap(db);
+  return db;
+}
+
+/** Runs the bootstrap when the database has an older version of it (or none). */
+async function bootstrap(db: PGlite): Promise<void> {
+  const current = await db.query<{ value: string }>(
+    `SELECT value FROM mz_local.settings WHERE key = 'bootstrap_version'`,
+  ).catch(() => ({ rows: [] as Array<{ value: string }> }));
+  if (current.rows[0]?.value === String(BOOTSTRAP_VERSION)) return;
+  await db.exec(BOOTSTRAP_SQL);
+  await db.query(
+    `INSERT INTO mz_local.settings (key, value) VALUES ('bootstrap_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    [String(BOOTSTRAP_VERSION)],
+  );
+}
+
+async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Array> {
+  const file = templatePath();
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch {
+    // Not built yet on this machine.
+  }
+  log('initialising a new PGlite database (first run on this machine, ~10 s)…');
+  const initial = await PGlite.create({ extensions: EXTENSIONS });
+  await initial.exec(`CREATE ROLE ${LOCAL_USER} SUPERUSER LOGIN`);
+  await initial.exec(`CREATE DATABASE ${LOCAL_DATABASE} OWNER ${LOCAL_USER}`);
+  const dumped = await initial.dumpDataDir('none');
+  await initial.close();
+  const db = await PGlite.create({ loadDataDir: dumped, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS });
+  await db.exec(`ALTER DATABASE ${LOCAL_DATABASE} SET timezone TO 'UTC'`);
+  await bootstrap(db);
+  const template = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
+  await db.close();
+  await mkdir(path.dirname(file), { recursive: true });
+  // Written aside and renamed, so a concurrent reader never sees half a template.
+  const partial = `${file}.${process.pid}.partial`;
+  await writeFile(partial, template);
+  await rename(partial, file);
+  return template;
+}

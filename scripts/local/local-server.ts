@@ -1,0 +1,130 @@
+/**
+ * The local Materialize stand-in, embeddable in-process: PGlite behind a Postgres wire server and
+ * Materialize's webhook HTTP API, sharing one transaction-aware session queue.
+ *
+ *   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
+ *   server.pgUrl; server.webhookUrl('segment_source'); await server.stop();
+ */
+import path from 'node:path';
+import { acquireLock, type DataDirLock } from './data-dir-lock.ts';
+import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';
+import { WebhookServer } from './webhook/http-server.ts';
+import { WebhookSourceCache } from './webhook/webhook-sources.ts';
+import { WireServer } from './wire-server.ts';
+
+export const DEFAULT_PG_PORT = 6875;
+export const DEFAULT_HTTP_PORT = 6876;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface LocalServerOptions {
+  /** Persist here (locked against a second server). Ignored with `memory`. */
+  dataDir?: string;
+  memory?: boolean;
+  host?: string;
+  /** 0 picks a free port. */
+  pgPort?: number;
+  httpPort?: number;
+  idleInTransactionTimeoutMs?: number;
+  /** Webhook body limit, bytes (Materialize: 2 MB). */
+  maxBodyBytes?: number;
+  concurrencyLimit?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalServer {
+  readonly db: LocalDatabase;
+  readonly host: string;
+  readonly pgPort: number;
+  readonly httpPort: number;
+  /** postgres://materialize@host:port/materialize */
+  readonly pgUrl: string;
+  /** http://host:port/api/webhook */
+  readonly webhookBaseUrl: string;
+  readonly dataDir: string | null;
+  webhookUrl(source: string, schema?: string): string;
+  readonly webhookStats: { accepted: number; rows: number; rejected: number };
+  stop(): Promise<void>;
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const dataDir = options.memory || !options.dataDir ? null : path.resolve(options.dataDir);
+  const lock: DataDirLock | null = dataDir ? acquireLock(dataDir) : null;
+  let db: LocalDatabase | null = null;
+  let wire: WireServer | null = null;
+  let webhooks: WebhookServer | null = null;
+  try {
+    db = await openDatabase({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
+    const sources = new WebhookSourceCache();
+    wire = new WireServer({
+      db,
+      host,
+      port: options.pgPort ?? DEFAULT_PG_PORT,
+      idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 120_000,
+      maxConnections: 100,
+      onCatalogChange: () => sources.invalidate(),
+    });
+    webhooks = new WebhookServer({
+      queue: wire.queue,
+      sources,
+      host,
+      port: options.httpPort ?? DEFAULT_HTTP_PORT,
+      ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      ...(options.concurrencyLimit !== undefined ? { concurrencyLimit: options.concurrencyLimit } : {}),
+    });
+    const pgPort = await listenOrExplain(() => wire!.start(), 'Postgres wire', host, options.pgPort ?? DEFAULT_PG_PORT, '--pg-port');
+    const httpPort = await listenOrExplain(() => webhooks!.start(), 'webhook HTTP', host, options.httpPort ?? DEFAULT_HTTP_PORT, '--http-port');
+    const webhookBaseUrl = `http://${host}:${httpPort}/api/webhook`;
+    await db.query(
+      `INSERT INTO mz_local.settings (key, value) VALUES ('webhook_base_url', $1)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [webhookBaseUrl],
+    );
+    lock?.update({ host, pgPort, httpPort });
+    const openDb = db;
+    const openWire = wire;
+    const openWebhooks = webhooks;
+    let stopped: Promise<void> | null = null;
+    return {
+      db: openDb,
+      host,
+      pgPort,
+      httpPort,
+      pgUrl: `postgres://${LOCAL_USER}@${host}:${pgPort}/${LOCAL_DATABASE}`,
+      webhookBaseUrl,
+      dataDir,
+      webhookStats: openWebhooks.stats,
+      webhookUrl: (source, schema = 'public') =>
+        `${webhookBaseUrl}/${LOCAL_DATABASE}/${encodeURIComponent(schema)}/${encodeURIComponent(source)}`,
+      stop() {
+        stopped ??= (async () => {
+          // Webhooks first (in-flight appends finish and are acknowledged), then SQL sessions,
+          // then the database, whose close flushes everything to disk.
+          await openWebhooks.stop();
+          await openWire.stop();
+          await openDb.close();
+          lock?.release();
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await webhooks?.stop().catch(() => {});
+    await wire?.stop().catch(() => {});
+    await db?.close().catch(() => {});
+    lock?.release();
+    throw error;
+  }
+}
+
+async function listenOrExplain(listen: () => Promise<number>, what: string, host: string, port: number, flag: string): Promise<number> {
+  try {
+    return await listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new Error(`${host}:${port} is already in use, so the ${what} server cannot listen there. Stop what uses it, or pass ${flag} <port> (0 picks a free one).`);
+    }
+    throw error;
+  }
+}

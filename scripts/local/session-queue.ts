@@ -1,0 +1,198 @@
+/**
+ * PGlite is a single PostgreSQL session. Every user of it — each wire connection's protocol
+ * messages and the webhook API's appends — goes through this one queue, which:
+ * - runs one job at a time;
+ * - while a wire connection has a transaction open, runs only that connection's messages, so
+ *   nothing else lands inside its transaction;
+ * - runs local jobs (webhook appends) only outside transactions, and gives up on them after
+ *   `maxWaitMs` rather than holding an HTTP request forever;
+ * - ends a connection that sits idle in a transaction longer than `idleInTransactionTimeoutMs`
+ *   (as PostgreSQL's idle_in_transaction_session_timeout does), so a forgotten BEGIN cannot stall
+ *   ingestion indefinitely.
+ *
+ * It implements the interface @electric-sql/pglite-socket's connection handler expects of its
+ * query queue (enqueue / clearQueueForHandler / clearTransactionIfNeeded).
+ */
+import type { LocalDatabase } from './engine.ts';
+
+export class QueueBusyError extends Error {}
+export class QueueClosedError extends Error {}
+
+interface WireJob {
+  kind: 'wire';
+  handlerId: number;
+  message: Uint8Array;
+  onData: (data: Uint8Array) => void;
+  resolve: (bytes: number) => void;
+  reject: (error: unknown) => void;
+}
+
+interface LocalJob {
+  kind: 'local';
+  run: (db: LocalDatabase) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  deadline: number;
+}
+
+type Job = WireJob | LocalJob;
+
+export interface SessionQueueOptions {
+  idleInTransactionTimeoutMs: number;
+  /** Called when a connection idled in a transaction too long; it should close the connection. */
+  onIdleInTransaction: (handlerId: number) => void;
+  /** Runs a wire message against the database (translation and response rewriting live there). */
+  execute: (handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void) => Promise<number>;
+}
+
+export class SessionQueue {
+  private jobs: Job[] = [];
+  private running = false;
+  private transactionOwner: number | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly db: LocalDatabase,
+    private readonly options: SessionQueueOptions,
+  ) {}
+
+  /** Queues a wire protocol message (called by the pglite-socket handler). */
+  enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new QueueClosedError('the local server is shutting down'));
+      this.jobs.push({ kind: 'wire', handlerId, message, onData, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Runs `run` outside any wire transaction, or fails with QueueBusyError after maxWaitMs. */
+  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closed) return reject(new QueueClosedError('the local server is shutting down'));
+      this.jobs.push({
+        kind: 'local',
+        run,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        deadline: Date.now() + maxWaitMs,
+      });
+      this.pump();
+    });
+  }
+
+  clearQueueForHandler(handlerId: number): void {
+    this.jobs = this.jobs.filter((job) => {
+      if (job.kind === 'wire' && job.handlerId === handlerId) {
+        job.reject(new Error('connection closed'));
+        return false;
+      }
+      return true;
+    });
+  }
+
+  /** A connection went away: roll back the transaction it left open, if any. */
+  async clearTransactionIfNeeded(handlerId: number): Promise<void> {
+    if (this.transactionOwner !== handlerId) return;
+    this.clearIdleTimer();
+    await this.db.exec('ROLLBACK').catch(() => {});
+    this.transactionOwner = null;
+    this.pump();
+  }
+
+  get length(): number {
+    return this.jobs.length;
+  }
+
+  /** Rejects everything queued and accepts nothing more; waits for the running job. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.jobs) job.reject(new QueueClosedError('the local server is shutting down'));
+    this.jobs = [];
+    this.clearIdleTimer();
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    while (this.running) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (this.transactionOwner !== null) await this.db.exec('ROLLBACK').catch(() => {});
+  }
+
+  private nextJob(): Job | undefined {
+    if (this.transactionOwner === null) return this.jobs.shift();
+    const index = this.jobs.findIndex((job) => job.kind === 'wire' && job.handlerId === this.transactionOwner);
+    if (index === -1) return undefined;
+    return this.jobs.splice(index, 1)[0];
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    this.expireLocalJobs();
+    const job = this.nextJob();
+    if (!job) {
+      this.armTimers();
+      return;
+    }
+    this.clearIdleTimer();
+    this.running = true;
+    void this.runJob(job).finally(() => {
+      this.running = false;
+      this.pump();
+    });
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    if (job.kind === 'local') {
+      try {
+        job.resolve(await job.run(this.db));
+      } catch (error) {
+        job.reject(error);
+      }
+      return;
+    }
+    try {
+      job.resolve(await this.options.execute(job.handlerId, job.message, job.onData));
+    } catch (error) {
+      job.reject(error);
+    } finally {
+      this.transactionOwner = this.db.isInTransaction() ? job.handlerId : null;
+    }
+  }
+
+  /** Fails local jobs that have waited past their deadline behind a wire transaction. */
+  private expireLocalJobs(): void {
+    if (this.transactionOwner === null) return;
+    const now = Date.now();
+    this.jobs = this.jobs.filter((job) => {
+      if (job.kind === 'local' && job.deadline <= now) {
+        job.reject(new QueueBusyError('a SQL session holds a transaction open on the local server'));
+        return false;
+      }
+      return true;
+    });
+  }
+
+  private armTimers(): void {
+    if (this.transactionOwner === null || this.closed) return;
+    const owner = this.transactionOwner;
+    if (!this.idleTimer) {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = null;
+        if (this.transactionOwner === owner) this.options.onIdleInTransaction(owner);
+      }, this.options.idleInTransactionTimeoutMs);
+      this.idleTimer.unref();
+    }
+    const deadlines = this.jobs.filter((job): job is LocalJob => job.kind === 'local').map((job) => job.deadline);
+    if (deadlines.length > 0) {
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = setTimeout(() => {
+        this.deadlineTimer = null;
+        this.pump();
+      }, Math.max(0, Math.min(...deadlines) - Date.now()) + 1);
+      this.deadlineTimer.unref();
+    }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+}

@@ -1,0 +1,693 @@
+/**
+ * Recognises the Materialize statements the local server must handle itself and parses them into
+ * plain objects. Anything not recognised here is PostgreSQL's business and passes through untouched.
+ * Syntax follows Materialize's documentation (../shared/DESIGN.md, "Facts to build on").
+ */
+import { SqlSyntaxError, type StatementSpan, type Token } from './tokens.ts';
+
+export interface QualifiedName {
+  database: string | null;
+  schema: string | null;
+  name: string;
+}
+
+export type BodyFormat = 'text' | 'json' | 'json_array' | 'bytes';
+
+export interface MappedHeader {
+  header: string;
+  column: string;
+  bytes: boolean;
+}
+
+export interface CheckBinding {
+  kind: 'body' | 'headers' | 'secret';
+  secret?: QualifiedName;
+  alias: string;
+  bytes: boolean;
+}
+
+export interface WebhookCheck {
+  bindings: CheckBinding[];
+  /** The expression's source text with now() already replaced by the receive-time parameter. */
+  expression: string;
+}
+
+export type DroppableType = 'source' | 'view' | 'materialized view' | 'index' | 'secret' | 'connection' | 'table';
+export type ShowableType =
+  | 'sources'
+  | 'views'
+  | 'materialized views'
+  | 'secrets'
+  | 'clusters'
+  | 'connections'
+  | 'tables'
+  | 'indexes';
+
+export type MzStatement =
+  | { kind: 'create_cluster'; name: string; size: string | null; replicationFactor: number | null }
+  | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
+  | { kind: 'set_cluster'; name: string }
+  | { kind: 'show_cluster' }
+  | { kind: 'create_secret'; name: QualifiedName; ifNotExists: boolean; valueSql: string }
+  | { kind: 'alter_secret'; name: QualifiedName; ifExists: boolean; valueSql: string }
+  | {
+      kind: 'create_webhook_source';
+      name: QualifiedName;
+      ifNotExists: boolean;
+      cluster: string | null;
+      bodyFormat: BodyFormat;
+      includeHeaders: { allow: string[]; block: string[] } | null;
+      mappedHeaders: MappedHeader[];
+      check: WebhookCheck | null;
+    }
+  | {
+      kind: 'create_kafka_connection';
+      name: QualifiedName;
+      ifNotExists: boolean;
+      options: Record<string, string | QualifiedName>;
+    }
+  | {
+      kind: 'create_kafka_source';
+      name: QualifiedName;
+      ifNotExists: boolean;
+      cluster: string | null;
+      connection: QualifiedName;
+      topic: string;
+    }
+  | {
+      kind: 'create_materialized_view';
+      name: QualifiedName;
+      orReplace: boolean;
+      ifNotExists: boolean;
+      cluster: string | null;
+      /** `[(columns)] AS query`, as PostgreSQL's CREATE VIEW takes it. */
+      viewSql: string;
+    }
+  | {
+      kind: 'create_index';
+      name: QualifiedName | null;
+      ifNotExists: boolean;
+      cluster: string | null;
+      on: QualifiedName;
+      keySql: string | null;
+    }
+  | { kind: 'drop'; objectType: DroppableType; names: QualifiedName[]; ifExists: boolean; cascade: boolean }
+  | { kind: 'rename'; objectType: DroppableType | 'cluster'; name: QualifiedName; ifExists: boolean; newName: string }
+  | { kind: 'show'; what: ShowableType; schema: string | null; cluster: string | null }
+  | { kind: 'unsupported'; feature: string };
+
+/** An error in a Materialize statement, worded as Materialize words it. */
+export class MzStatementError extends Error {
+  constructor(
+    message: string,
+    readonly code = '42601',
+  ) {
+    super(message);
+  }
+}
+
+class Cursor {
+  index = 0;
+  constructor(
+    readonly tokens: Token[],
+    readonly sql: string,
+  ) {}
+
+  peek(offset = 0): Token | undefined {
+    return this.tokens[this.index + offset];
+  }
+
+  isWord(word: string, offset = 0): boolean {
+    const token = this.peek(offset);
+    return token?.type === 'word' && token.value === word;
+  }
+
+  /** Consumes the words if they come next, in order. */
+  accept(...words: string[]): boolean {
+    for (let offset = 0; offset < words.length; offset++) {
+      if (!this.isWord(words[offset]!, offset)) return false;
+    }
+    this.index += words.length;
+    return true;
+  }
+
+  acceptPunct(punct: string): boolean {
+    const token = this.peek();
+    if ((token?.type === 'punct' || token?.type === 'operator') && token.value === punct) {
+      this.index++;
+      return true;
+    }
+    return false;
+  }
+
+  expect(...words: string[]): void {
+    if (!this.accept(...words)) this.fail(`Expected ${words.join(' ').toUpperCase()}`);
+  }
+
+  expectPunct(punct: string): void {
+    if (!this.acceptPunct(punct)) this.fail(`Expected ${punct}`);
+  }
+
+  atEnd(): boolean {
+    return this.index >= this.tokens.length;
+  }
+
+  fail(expected: string): never {
+    const token = this.peek();
+    const found = token ? `found ${describe(token)}` : 'found EOF';
+    throw new MzStatementError(`${expected}, ${found}`);
+  }
+
+  identifier(): string {
+    const token = this.peek();
+    if (token?.type === 'word' || token?.type === 'quoted') {
+      this.index++;
+      return token.value;
+    }
+    return this.fail('Expected identifier');
+  }
+
+  qualifiedName(): QualifiedName {
+    const parts = [this.identifier()];
+    while (this.acceptPunct('.')) parts.push(this.identifier());
+    if (parts.length > 3) throw new MzStatementError(`qualified name did not have between 1 and 3 components: ${parts.join('.')}`);
+    const name = parts[parts.length - 1]!;
+    const schema = parts.length >= 2 ? parts[parts.length - 2]! : null;
+    const database = parts.length === 3 ? parts[0]! : null;
+    return { database, schema, name };
+  }
+
+  string(): string {
+    const token = this.peek();
+    if (token?.type !== 'string') return this.fail('Expected literal string');
+    this.index++;
+    return token.value;
+  }
+
+  /** The source text from the current token to the end of the statement. */
+  rest(): string {
+    const token = this.peek();
+    if (!token) return '';
+    return this.sql.slice(token.start, this.tokens[this.tokens.length - 1]!.end);
+  }
+
+  /** Index of the `)` matching the `(` at the current position. */
+  matchingParen(): number {
+    let depth = 0;
+    for (let at = this.index; at < this.tokens.length; at++) {
+      const token = this.tokens[at]!;
+      if (token.type !== 'punct') continue;
+      if (token.value === '(' || token.value === '[') depth++;
+      if (token.value === ')' || token.value === ']') {
+        depth--;
+        if (depth === 0) return at;
+      }
+    }
+    return this.fail('Expected )');
+  }
+
+  /** An optional `IN CLUSTER name`. */
+  inCluster(): string | null {
+    return this.accept('in', 'cluster') ? this.identifier() : null;
+  }
+}
+
+function describe(token: Token): string {
+  switch (token.type) {
+    case 'word':
+      return `${token.value.toUpperCase()}`;
+    case 'quoted':
+      return `identifier "${token.value}"`;
+    case 'string':
+      return `literal string '${token.value}'`;
+    default:
+      return token.value;
+  }
+}
+
+const DROPPABLE: Array<[string[], DroppableType]> = [
+  [['materialized', 'view'], 'materialized view'],
+  [['source'], 'source'],
+  [['view'], 'view'],
+  [['index'], 'index'],
+  [['secret'], 'secret'],
+  [['connection'], 'connection'],
+];
+
+/**
+ * Parses a statement if it is one the local server handles; `null` means "pass it through".
+ * Throws MzStatementError for a recognised statement that is malformed.
+ */
+export function parseMzStatement(statement: StatementSpan, sql: string): MzStatement | null {
+  const cursor = new Cursor(statement.tokens, sql);
+  const first = cursor.peek();
+  if (first?.type !== 'word') return null;
+  switch (first.value) {
+    case 'create':
+      return parseCreate(cursor);
+    case 'drop':
+      return parseDrop(cursor);
+    case 'alter':
+      return parseAlter(cursor);
+    case 'set':
+      return parseSet(cursor);
+    case 'show':
+      return parseShow(cursor);
+    case 'subscribe':
+      return { kind: 'unsupported', feature: 'SUBSCRIBE' };
+    case 'copy':
+      return cursor.isWord('subscribe', 2) || cursor.isWord('subscribe', 1) ? { kind: 'unsupported', feature: 'SUBSCRIBE' } : null;
+    default:
+      return null;
+  }
+}
+
+function parseCreate(cursor: Cursor): MzStatement | null {
+  cursor.expect('create');
+  if (cursor.accept('cluster')) return parseCreateCluster(cursor);
+  if (cursor.accept('secret')) {
+    const ifNotExists = cursor.accept('if', 'not', 'exists');
+    const name = cursor.qualifiedName();
+    cursor.expect('as');
+    const valueSql = cursor.rest();
+    if (!valueSql) cursor.fail('Expected an expression');
+    return { kind: 'create_secret', name, ifNotExists, valueSql };
+  }
+  if (cursor.accept('source')) return parseCreateSource(cursor);
+  if (cursor.accept('connection')) return parseCreateConnection(cursor);
+  if (cursor.accept('sink')) return { kind: 'unsupported', feature: 'CREATE SINK' };
+  const orReplace = cursor.accept('or', 'replace');
+  if (cursor.accept('materialized', 'view')) return parseCreateMaterializedView(cursor, orReplace);
+  if (cursor.isWord('index') || cursor.isWord('default')) return parseCreateIndex(cursor);
+  return null;
+}
+
+function parseCreateCluster(cursor: Cursor): MzStatement {
+  const name = cursor.identifier();
+  let size: string | null = null;
+  let replicationFactor: number | null = null;
+  if (cursor.accept('replicas')) {
+    throw new MzStatementError('unmanaged clusters (REPLICAS) are not supported by the local server; use (SIZE = ...)', '0A000');
+  }
+  if (cursor.acceptPunct('(')) {
+    do {
+      if (cursor.accept('size')) {
+        cursor.acceptPunct('=');
+        size = cursor.string();
+      } else if (cursor.accept('replication', 'factor')) {
+        cursor.acceptPunct('=');
+        const token = cursor.peek();
+        if (token?.type !== 'number') cursor.fail('Expected a number');
+        cursor.index++;
+        replicationFactor = Number(token.value);
+      } else if (
+        cursor.accept('managed') ||
+        cursor.accept('disk') ||
+        cursor.accept('introspection', 'interval') ||
+        cursor.accept('introspection', 'debugging') ||
+        cursor.accept('availability', 'zones') ||
+        cursor.accept('schedule')
+      ) {
+        // Accepted and ignored: they change nothing about how a local cluster behaves.
+        cursor.acceptPunct('=');
+        skipOptionValue(cursor);
+      } else {
+        cursor.fail('Expected one of AVAILABILITY, DISK, INTROSPECTION, MANAGED, REPLICATION, SCHEDULE or SIZE');
+      }
+    } while (cursor.acceptPunct(','));
+    cursor.expectPunct(')');
+  }
+  if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+  return { kind: 'create_cluster', name, size, replicationFactor };
+}
+
+function skipOptionValue(cursor: Cursor): void {
+  const token = cursor.peek();
+  if (token?.type === 'punct' && token.value === '(') {
+    cursor.index = cursor.matchingParen() + 1;
+    return;
+  }
+  if (token && !(token.type === 'punct' && (token.value === ',' || token.value === ')'))) cursor.index++;
+}
+
+function parseCreateSource(cursor: Cursor): MzStatement {
+  const ifNotExists = cursor.accept('if', 'not', 'exists');
+  const name = cursor.qualifiedName();
+  const cluster = cursor.inCluster();
+  cursor.expect('from');
+  if (cursor.accept('webhook')) return parseWebhookSource(cursor, name, ifNotExists, cluster);
+  if (cursor.accept('kafka')) {
+    cursor.expect('connection');
+    const connection = cursor.qualifiedName();
+    cursor.expectPunct('(');
+    let topic: string | null = null;
+    do {
+      if (cursor.accept('topic')) {
+        cursor.acceptPunct('=');
+        topic = cursor.string();
+      } else {
+        // GROUP ID PREFIX, START OFFSET …: meaningless for rows that arrive over HTTP.
+        while (!cursor.atEnd() && !(cursor.peek()!.type === 'punct' && [',', ')'].includes(cursor.peek()!.value))) {
+          skipOptionValue(cursor);
+        }
+      }
+    } while (cursor.acceptPunct(','));
+    cursor.expectPunct(')');
+    if (topic === null) throw new MzStatementError('KAFKA CONNECTION without TOPIC');
+    if (cursor.accept('format')) {
+      if (!cursor.accept('bytes')) {
+        throw new MzStatementError('the local server supports Kafka sources with FORMAT BYTES only', '0A000');
+      }
+    } else if (!cursor.atEnd()) {
+      throw new MzStatementError('the local server supports Kafka sources with FORMAT BYTES only', '0A000');
+    }
+    if (cursor.accept('envelope')) {
+      if (!cursor.accept('none')) throw new MzStatementError('the local server supports ENVELOPE NONE only', '0A000');
+    }
+    if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+    return { kind: 'create_kafka_source', name, ifNotExists, cluster, connection, topic };
+  }
+  if (cursor.accept('load', 'generator')) return { kind: 'unsupported', feature: 'CREATE SOURCE … FROM LOAD GENERATOR' };
+  const other = cursor.peek();
+  return { kind: 'unsupported', feature: `CREATE SOURCE … FROM ${other ? other.value.toUpperCase() : ''}`.trim() };
+}
+
+function parseWebhookSource(
+  cursor: Cursor,
+  name: QualifiedName,
+  ifNotExists: boolean,
+  cluster: string | null,
+): MzStatement {
+  cursor.expect('body', 'format');
+  let bodyFormat: BodyFormat;
+  if (cursor.accept('text')) bodyFormat = 'text';
+  else if (cursor.accept('bytes')) bodyFormat = 'bytes';
+  else if (cursor.accept('json', 'array')) bodyFormat = 'json_array';
+  else if (cursor.accept('json')) bodyFormat = 'json';
+  else cursor.fail('Expected one of BYTES, JSON or TEXT');
+
+  let includeHeaders: { allow: string[]; block: string[] } | null = null;
+  const mappedHeaders: MappedHeader[] = [];
+  const columns = new Set(['body']);
+  const addColumn = (column: string) => {
+    if (columns.has(column)) throw new MzStatementError(`column "${column}" specified more than once`, '42701');
+    columns.add(column);
+  };
+  let check: WebhookCheck | null = null;
+  while (!cursor.atEnd()) {
+    if (cursor.accept('include', 'headers')) {
+      if (includeHeaders) throw new MzStatementError('INCLUDE HEADERS specified more than once');
+      addColumn('headers');
+      includeHeaders = { allow: [], block: [] };
+      if (cursor.acceptPunct('(')) {
+        do {
+          const blocked = cursor.accept('not');
+          const header = cursor.string().toLowerCase();
+          (blocked ? includeHeaders.block : includeHeaders.allow).push(header);
+        } while (cursor.acceptPunct(','));
+        cursor.expectPunct(')');
+      }
+    } else if (cursor.accept('include', 'header')) {
+      const header = cursor.string().toLowerCase();
+      cursor.expect('as');
+      const column = cursor.identifier();
+      addColumn(column);
+      mappedHeaders.push({ header, column, bytes: cursor.accept('bytes') });
+    } else if (cursor.accept('check')) {
+      if (check) throw new MzStatementError('CHECK specified more than once');
+      check = parseCheck(cursor);
+    } else {
+      cursor.fail('Expected one of CHECK or INCLUDE');
+    }
+  }
+  return { kind: 'create_webhook_source', name, ifNotExists, cluster, bodyFormat, includeHeaders, mappedHeaders, check };
+}
+
+function parseCheck(cursor: Cursor): WebhookCheck {
+  const close = (() => {
+    const token = cursor.peek();
+    if (!(token?.type === 'punct' && token.value === '(')) cursor.fail('Expected (');
+    return cursor.matchingParen();
+  })();
+  cursor.expectPunct('(');
+  const bindings: CheckBinding[] = [];
+  if (cursor.accept('with')) {
+    cursor.expectPunct('(');
+    do {
+      let binding: CheckBinding;
+      if (cursor.accept('body')) binding = { kind: 'body', alias: 'body', bytes: false };
+      else if (cursor.accept('headers')) binding = { kind: 'headers', alias: 'headers', bytes: false };
+      else if (cursor.accept('secret')) {
+        const secret = cursor.qualifiedName();
+        binding = { kind: 'secret', secret, alias: secret.name, bytes: false };
+      } else cursor.fail('Expected one of BODY, HEADERS or SECRET');
+      // Materialize's own guides write both `AS alias BYTES` and `BYTES AS alias`.
+      let aliased = false;
+      for (;;) {
+        if (!aliased && cursor.accept('as')) {
+          binding.alias = cursor.identifier();
+          aliased = true;
+        } else if (!binding.bytes && cursor.accept('bytes')) {
+          binding.bytes = true;
+        } else break;
+      }
+      if (bindings.some((other) => other.alias === binding.alias)) {
+        throw new MzStatementError(`column "${binding.alias}" specified more than once`, '42701');
+      }
+      bindings.push(binding);
+    } while (cursor.acceptPunct(','));
+    cursor.expectPunct(')');
+  }
+  if (cursor.index >= close) cursor.fail('Expected an expression');
+  const expressionTokens = cursor.tokens.slice(cursor.index, close);
+  cursor.index = close + 1;
+  return { bindings, expression: rewriteNow(expressionTokens, cursor.sql) };
+}
+
+/**
+ * CHECK's now() is the time the request was received (DESIGN.md); here it becomes the third
+ * parameter of the check query. mz_now() is not allowed in a CHECK.
+ */
+function rewriteNow(tokens: Token[], sql: string): string {
+  let text = '';
+  let copiedUpTo = tokens[0]!.start;
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    const open = tokens[index + 1];
+    const close = tokens[index + 2];
+    const isCall = open?.type === 'punct' && open.value === '(' && close?.type === 'punct' && close.value === ')';
+    if (token.type === 'word' && token.value === 'mz_now' && isCall) {
+      throw new MzStatementError('calls to mz_now in CHECK expressions are not allowed', '0A000');
+    }
+    if (token.type === 'word' && token.value === 'now' && isCall && !isQualifiedPart(tokens, index)) {
+      text += sql.slice(copiedUpTo, token.start) + '($3::timestamptz)';
+      copiedUpTo = close!.end;
+      index += 2;
+    }
+  }
+  return text + sql.slice(copiedUpTo, tokens[tokens.length - 1]!.end);
+}
+
+function isQualifiedPart(tokens: Token[], index: number): boolean {
+  const before = tokens[index - 1];
+  return before?.type === 'punct' && before.value === '.';
+}
+
+function parseCreateConnection(cursor: Cursor): MzStatement {
+  const ifNotExists = cursor.accept('if', 'not', 'exists');
+  const name = cursor.qualifiedName();
+  cursor.expect('to');
+  if (!cursor.accept('kafka')) {
+    const other = cursor.peek();
+    return { kind: 'unsupported', feature: `CREATE CONNECTION … TO ${other ? other.value.toUpperCase() : ''}`.trim() };
+  }
+  cursor.expectPunct('(');
+  const options: Record<string, string | QualifiedName> = {};
+  do {
+    const words: string[] = [];
+    while (cursor.peek()?.type === 'word' && !cursor.isWord('secret')) words.push(cursor.identifier());
+    if (words.length === 0) cursor.fail('Expected an option name');
+    const key = words.join(' ');
+    cursor.acceptPunct('=');
+    if (cursor.accept('secret')) options[key] = cursor.qualifiedName();
+    else if (cursor.peek()?.type === 'string') options[key] = cursor.string();
+    else if (cursor.peek()?.type === 'punct' && cursor.peek()!.value === '(') {
+      const close = cursor.matchingParen();
+      options[key] = cursor.sql.slice(cursor.peek()!.start, cursor.tokens[close]!.end);
+      cursor.index = close + 1;
+    } else options[key] = cursor.identifier();
+  } while (cursor.acceptPunct(','));
+  cursor.expectPunct(')');
+  if (!('broker' in options) && !('brokers' in options)) {
+    throw new MzStatementError('KAFKA CONNECTION must specify BROKER or BROKERS');
+  }
+  if (cursor.accept('with')) {
+    // WITH (VALIDATE = false): nothing to validate against locally.
+    cursor.index = cursor.matchingParen() + 1;
+  }
+  if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+  return { kind: 'create_kafka_connection', name, ifNotExists, options };
+}
+
+function parseCreateMaterializedView(cursor: Cursor, orReplace: boolean): MzStatement {
+  const ifNotExists = cursor.accept('if', 'not', 'exists');
+  if (orReplace && ifNotExists) throw new MzStatementError('cannot combine OR REPLACE and IF NOT EXISTS');
+  const name = cursor.qualifiedName();
+  let columns = '';
+  if (cursor.peek()?.type === 'punct' && cursor.peek()!.value === '(') {
+    const close = cursor.matchingParen();
+    columns = cursor.sql.slice(cursor.peek()!.start, cursor.tokens[close]!.end) + ' ';
+    cursor.index = close + 1;
+  }
+  const cluster = cursor.inCluster();
+  if (cursor.accept('with')) {
+    // WITH (REFRESH …, ASSERT NOT NULL …): results here are computed on every read.
+    cursor.index = cursor.matchingParen() + 1;
+  }
+  cursor.expect('as');
+  const query = cursor.rest();
+  if (!query) cursor.fail('Expected SELECT, VALUES, or a subquery in the query body');
+  return { kind: 'create_materialized_view', name, orReplace, ifNotExists, cluster, viewSql: `${columns}AS ${query}` };
+}
+
+function parseCreateIndex(cursor: Cursor): MzStatement {
+  const isDefault = cursor.accept('default');
+  cursor.expect('index');
+  const ifNotExists = cursor.accept('if', 'not', 'exists');
+  let name: QualifiedName | null = null;
+  if (!cursor.isWord('in') && !cursor.isWord('on')) {
+    if (isDefault) cursor.fail('Expected IN or ON');
+    name = cursor.qualifiedName();
+  }
+  const cluster = cursor.inCluster();
+  cursor.expect('on');
+  const on = cursor.qualifiedName();
+  cursor.accept('using', 'arrangement');
+  let keySql: string | null = null;
+  if (cursor.peek()?.type === 'punct' && cursor.peek()!.value === '(') {
+    const close = cursor.matchingParen();
+    keySql = cursor.sql.slice(cursor.tokens[cursor.index + 1]!.start, cursor.tokens[close - 1]!.end);
+    if (close === cursor.index + 1) keySql = null;
+    cursor.index = close + 1;
+  }
+  if (isDefault && keySql) throw new MzStatementError('CREATE DEFAULT INDEX does not take key columns');
+  if (!isDefault && keySql === null && cursor.atEnd()) {
+    throw new MzStatementError('CREATE INDEX requires key columns, or use CREATE DEFAULT INDEX');
+  }
+  if (cursor.accept('with')) cursor.index = cursor.matchingParen() + 1;
+  if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+  return { kind: 'create_index', name, ifNotExists, cluster, on, keySql };
+}
+
+function parseDrop(cursor: Cursor): MzStatement | null {
+  cursor.expect('drop');
+  if (cursor.accept('cluster')) {
+    if (cursor.accept('replica')) return { kind: 'unsupported', feature: 'DROP CLUSTER REPLICA' };
+    const ifExists = cursor.accept('if', 'exists');
+    const names = [cursor.identifier()];
+    while (cursor.acceptPunct(',')) names.push(cursor.identifier());
+    const cascade = dropBehaviour(cursor);
+    return { kind: 'drop_cluster', names, ifExists, cascade };
+  }
+  const objectType = droppableType(cursor);
+  if (!objectType) return null;
+  const ifExists = cursor.accept('if', 'exists');
+  const names = [cursor.qualifiedName()];
+  while (cursor.acceptPunct(',')) names.push(cursor.qualifiedName());
+  const cascade = dropBehaviour(cursor);
+  return { kind: 'drop', objectType, names, ifExists, cascade };
+}
+
+function droppableType(cursor: Cursor): DroppableType | null {
+  for (const [words, type] of DROPPABLE) if (cursor.accept(...words)) return type;
+  return null;
+}
+
+function dropBehaviour(cursor: Cursor): boolean {
+  const cascade = cursor.accept('cascade');
+  if (!cascade) cursor.accept('restrict');
+  if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+  return cascade;
+}
+
+function parseAlter(cursor: Cursor): MzStatement | null {
+  cursor.expect('alter');
+  if (cursor.accept('cluster')) {
+    const ifExists = cursor.accept('if', 'exists');
+    const name = cursor.identifier();
+    if (cursor.accept('rename', 'to')) {
+      const newName = cursor.identifier();
+      if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+      return { kind: 'rename', objectType: 'cluster', name: { database: null, schema: null, name }, ifExists, newName };
+    }
+    if (cursor.accept('swap')) return { kind: 'unsupported', feature: 'ALTER CLUSTER … SWAP' };
+    return { kind: 'unsupported', feature: 'ALTER CLUSTER … SET/RESET' };
+  }
+  if (cursor.accept('schema') && cursor.tokens.some((token) => token.type === 'word' && token.value === 'swap')) {
+    return { kind: 'unsupported', feature: 'ALTER SCHEMA … SWAP' };
+  }
+  const objectType = droppableType(cursor);
+  if (!objectType) return null;
+  const ifExists = cursor.accept('if', 'exists');
+  const name = cursor.qualifiedName();
+  if (cursor.accept('rename', 'to')) {
+    const newName = cursor.identifier();
+    if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+    return { kind: 'rename', objectType, name, ifExists, newName };
+  }
+  if (objectType === 'secret' && cursor.accept('as')) {
+    const valueSql = cursor.rest();
+    if (!valueSql) cursor.fail('Expected an expression');
+    return { kind: 'alter_secret', name, ifExists, valueSql };
+  }
+  if (objectType === 'view' || objectType === 'table') return null;
+  return { kind: 'unsupported', feature: `ALTER ${objectType.toUpperCase()} … ${(cursor.peek()?.value ?? '').toUpperCase()}`.trim() };
+}
+
+function parseSet(cursor: Cursor): MzStatement | null {
+  cursor.expect('set');
+  cursor.accept('session');
+  if (!cursor.accept('cluster')) return null;
+  if (!cursor.acceptPunct('=')) cursor.expect('to');
+  const token = cursor.peek();
+  if (token?.type === 'string') return { kind: 'set_cluster', name: cursor.string() };
+  return { kind: 'set_cluster', name: cursor.identifier() };
+}
+
+const SHOWABLE: Array<[string[], ShowableType]> = [
+  [['materialized', 'views'], 'materialized views'],
+  [['sources'], 'sources'],
+  [['views'], 'views'],
+  [['secrets'], 'secrets'],
+  [['clusters'], 'clusters'],
+  [['connections'], 'connections'],
+  [['tables'], 'tables'],
+  [['indexes'], 'indexes'],
+];
+
+function parseShow(cursor: Cursor): MzStatement | null {
+  cursor.expect('show');
+  if (cursor.accept('cluster') && cursor.atEnd()) return { kind: 'show_cluster' };
+  cursor.index = 1;
+  for (const [words, what] of SHOWABLE) {
+    if (!cursor.accept(...words)) continue;
+    let schema: string | null = null;
+    let cluster: string | null = null;
+    while (!cursor.atEnd()) {
+      if (cursor.accept('from')) {
+        const name = cursor.qualifiedName();
+        schema = name.name;
+      } else if (cursor.accept('in', 'cluster')) {
+        cluster = cursor.identifier();
+      } else if (cursor.accept('on')) {
+        cursor.qualifiedName();
+      } else {
+        cursor.fail('Expected end of statement');
+      }
+    }
+    return { kind: 'show', what, schema, cluster };
+  }
+  return null;
+}
+
+export { SqlSyntaxError };

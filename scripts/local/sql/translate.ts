@@ -1,0 +1,263 @@
+/**
+ * Translates one SQL statement for PGlite: Materialize statements become a single PostgreSQL
+ * statement (a DO block calling the bootstrap's mz_local functions, so the catalog and the objects
+ * change together or not at all), everything else passes through untouched.
+ *
+ * A single statement per input statement keeps both query protocols working: a Parse message may
+ * carry only one statement, and errors surface where PostgreSQL would raise them.
+ */
+import {
+  MzStatementError,
+  parseMzStatement,
+  type CheckBinding,
+  type MzStatement,
+  type QualifiedName,
+  type WebhookCheck,
+} from './mz-statements.ts';
+import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
+
+export interface TranslatedStatement {
+  sql: string;
+  /**
+   * The command tag to report instead of PostgreSQL's `DO`, or null to keep PostgreSQL's tag.
+   * Undefined when the statement passed through.
+   */
+  tag?: string | null;
+  /** True when the statement may change the catalog (webhook routing must look again). */
+  changesCatalog: boolean;
+  /** True when the statement only reads (SELECT, SHOW …): nothing to invalidate. */
+  readOnly: boolean;
+}
+
+const READ_ONLY_FIRST_WORDS = new Set(['select', 'show', 'with', 'values', 'table', 'explain', 'fetch']);
+
+/** Translates every statement of a query string; returns the new text and the per-statement results. */
+export function translateQuery(sql: string): { sql: string; statements: TranslatedStatement[] } {
+  let statements: StatementSpan[];
+  try {
+    statements = splitStatements(sql, tokenize(sql));
+  } catch (error) {
+    if (error instanceof SqlSyntaxError) {
+      // Let PostgreSQL report lexical errors itself, with its own position.
+      return { sql, statements: [{ sql, changesCatalog: false, readOnly: false }] };
+    }
+    throw error;
+  }
+  if (statements.length === 0) return { sql, statements: [] };
+  const translated = statements.map((statement) => translateStatement(statement, sql));
+  if (translated.every((statement, index) => statement.tag === undefined && statement.sql === sliceOf(sql, statements[index]!))) {
+    return { sql, statements: translated };
+  }
+  return { sql: translated.map((statement) => statement.sql).join(';\n'), statements: translated };
+}
+
+function sliceOf(sql: string, statement: StatementSpan): string {
+  return sql.slice(statement.start, statement.end);
+}
+
+export function translateStatement(statement: StatementSpan, sql: string): TranslatedStatement {
+  const text = sliceOf(sql, statement);
+  const firstWord = statement.tokens[0]?.type === 'word' ? statement.tokens[0].value : '';
+  let parsed: MzStatement | null;
+  try {
+    parsed = parseMzStatement(statement, sql);
+  } catch (error) {
+    if (error instanceof MzStatementError) return raiseStatement(error.message, error.code);
+    throw error;
+  }
+  if (!parsed) {
+    const readOnly = READ_ONLY_FIRST_WORDS.has(firstWord);
+    // A user's own DO block keeps its tag; it is listed so that tag rewriting stays in step.
+    return firstWord === 'do'
+      ? { sql: text, tag: null, changesCatalog: true, readOnly: false }
+      : { sql: text, changesCatalog: !readOnly, readOnly };
+  }
+  try {
+    return translateMz(parsed, text);
+  } catch (error) {
+    if (error instanceof MzStatementError) return raiseStatement(error.message, error.code);
+    throw error;
+  }
+}
+
+/** A statement that fails with Materialize's message, through PostgreSQL's own error path. */
+function raiseStatement(message: string, code: string): TranslatedStatement {
+  return { sql: doBlock(`PERFORM mz_local.fail(${sqlLiteral(message)}, ${sqlLiteral(code)});`), tag: null, changesCatalog: false, readOnly: false };
+}
+
+function doBlock(body: string): string {
+  let tag = '$mz$';
+  for (let suffix = 1; body.includes(tag); suffix++) tag = `$mz${suffix}$`;
+  return `DO ${tag}BEGIN ${body} END${tag}`;
+}
+
+function ddl(body: string, tag: string): TranslatedStatement {
+  return { sql: doBlock(body), tag, changesCatalog: true, readOnly: false };
+}
+
+function literalOrNull(value: string | null | undefined): string {
+  return value === null || value === undefined ? 'NULL' : sqlLiteral(value);
+}
+
+function nameArguments(name: QualifiedName): string {
+  return `${literalOrNull(name.database)}, ${literalOrNull(name.schema)}, ${sqlLiteral(name.name)}`;
+}
+
+function jsonLiteral(value: unknown): string {
+  return `${sqlLiteral(JSON.stringify(value))}::jsonb`;
+}
+
+function translateMz(statement: MzStatement, text: string): TranslatedStatement {
+  switch (statement.kind) {
+    case 'create_cluster':
+      return ddl(
+        `PERFORM mz_local.create_cluster(${sqlLiteral(statement.name)}, ${literalOrNull(statement.size)}, ${statement.replicationFactor ?? 'NULL'});`,
+        'CREATE CLUSTER',
+      );
+    case 'drop_cluster':
+      return ddl(
+        statement.names
+          .map((name) => `PERFORM mz_local.drop_cluster(${sqlLiteral(name)}, ${statement.ifExists}, ${statement.cascade});`)
+          .join(' '),
+        'DROP CLUSTER',
+      );
+    case 'set_cluster':
+      return { sql: `SET mz.cluster TO ${sqlLiteral(statement.name)}`, changesCatalog: false, readOnly: false };
+    case 'show_cluster':
+      return {
+        sql: `SELECT coalesce(nullif(current_setting('mz.cluster', true), ''), 'quickstart') AS cluster`,
+        changesCatalog: false,
+        readOnly: true,
+      };
+    case 'create_secret':
+      return ddl(
+        `PERFORM mz_local.create_secret(${nameArguments(statement.name)}, mz_local.secret_bytes((${statement.valueSql})), ${statement.ifNotExists});`,
+        'CREATE SECRET',
+      );
+    case 'alter_secret':
+      return ddl(
+        `PERFORM mz_local.alter_secret(${nameArguments(statement.name)}, mz_local.secret_bytes((${statement.valueSql})), ${statement.ifExists});`,
+        'ALTER SECRET',
+      );
+    case 'create_webhook_source':
+      return translateWebhookSource(statement, text);
+    case 'create_kafka_connection': {
+      const secretRefs: QualifiedName[] = [];
+      const options: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(statement.options)) {
+        if (typeof value === 'string') options[key] = value;
+        else {
+          options[key] = { secret: secretRefs.length };
+          secretRefs.push(value);
+        }
+      }
+      return ddl(
+        `PERFORM mz_local.create_connection(${nameArguments(statement.name)}, 'kafka', ${jsonLiteral(options)}, ${jsonLiteral(secretRefs)}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+        'CREATE CONNECTION',
+      );
+    }
+    case 'create_kafka_source':
+      return ddl(
+        `PERFORM mz_local.create_kafka_source(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${jsonLiteral(statement.connection)}, ${sqlLiteral(statement.topic)}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+        'CREATE SOURCE',
+      );
+    case 'create_materialized_view':
+      return ddl(
+        `PERFORM mz_local.create_materialized_view(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${sqlLiteral(statement.viewSql)}, ${statement.orReplace}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+        'CREATE MATERIALIZED VIEW',
+      );
+    case 'create_index': {
+      const name = statement.name ?? { database: null, schema: null, name: null };
+      return ddl(
+        `PERFORM mz_local.create_index(${literalOrNull(name.database)}, ${literalOrNull(name.schema)}, ${literalOrNull(name.name)}, ${jsonLiteral(statement.on)}, ${literalOrNull(statement.cluster)}, ${literalOrNull(statement.keySql)}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+        'CREATE INDEX',
+      );
+    }
+    case 'drop':
+      return ddl(
+        statement.names
+          .map(
+            (name) =>
+              `PERFORM mz_local.drop_object(${sqlLiteral(statement.objectType)}, ${nameArguments(name)}, ${statement.ifExists}, ${statement.cascade});`,
+          )
+          .join(' '),
+        `DROP ${statement.objectType.toUpperCase()}`,
+      );
+    case 'rename':
+      return ddl(
+        `PERFORM mz_local.rename_object(${sqlLiteral(statement.objectType)}, ${nameArguments(statement.name)}, ${sqlLiteral(statement.newName)}, ${statement.ifExists});`,
+        `ALTER ${statement.objectType.toUpperCase()}`,
+      );
+    case 'show':
+      return { sql: showQuery(statement.what, statement.schema, statement.cluster), changesCatalog: false, readOnly: true };
+    case 'unsupported':
+      return raiseStatement(
+        `${statement.feature} is not supported by the local server; run it against Materialize`,
+        '0A000',
+      );
+  }
+}
+
+function translateWebhookSource(
+  statement: Extract<MzStatement, { kind: 'create_webhook_source' }>,
+  text: string,
+): TranslatedStatement {
+  const bodyType = { text: 'text', json: 'jsonb', json_array: 'jsonb', bytes: 'bytea' }[statement.bodyFormat];
+  // Materialize's column order: body, then headers, then the INCLUDE HEADER columns as declared.
+  const columns = [`body ${bodyType} NOT NULL`];
+  if (statement.includeHeaders) columns.push('headers hstore NOT NULL');
+  for (const mapped of statement.mappedHeaders) columns.push(`${sqlIdentifier(mapped.column)} ${mapped.bytes ? 'bytea' : 'text'}`);
+  const secretRefs = statement.check?.bindings.filter((binding) => binding.kind === 'secret').map((binding) => binding.secret!) ?? [];
+  const spec = { includeHeaders: statement.includeHeaders, mappedHeaders: statement.mappedHeaders };
+  return ddl(
+    `PERFORM mz_local.create_webhook_source(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${sqlLiteral(columns.join(', '))}, ${sqlLiteral(statement.bodyFormat)}, ${jsonLiteral(spec)}, ${literalOrNull(statement.check ? checkQuery(statement.check) : null)}, ${jsonLiteral(secretRefs)}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+    'CREATE SOURCE',
+  );
+}
+
+/**
+ * The query that evaluates a CHECK: $1 is the raw body (bytea), $2 every request header (hstore),
+ * $3 the receive time. `{{secret:N}}` stands for the id of the N-th secret, filled in at CREATE
+ * time. Also reports whether every secret still exists (a missing one is a 404, not a 400).
+ */
+export function checkQuery(check: WebhookCheck): string {
+  const bindings: string[] = [];
+  let secretIndex = 0;
+  const secretIds: string[] = [];
+  const bound = new Set(check.bindings.map((binding) => binding.kind));
+  const all: CheckBinding[] = [...check.bindings];
+  // Without a WITH clause (or without these in it), body and headers are still in scope.
+  if (!bound.has('body')) all.push({ kind: 'body', alias: 'body', bytes: false });
+  if (!bound.has('headers')) all.push({ kind: 'headers', alias: 'headers', bytes: false });
+  for (const binding of all) {
+    const alias = sqlIdentifier(binding.alias);
+    if (binding.kind === 'body') {
+      bindings.push(binding.bytes ? `$1::bytea AS ${alias}` : `convert_from($1::bytea, 'UTF8') AS ${alias}`);
+    } else if (binding.kind === 'headers') {
+      bindings.push(binding.bytes ? `ROW($2::hstore)::mz_local.bytes_map AS ${alias}` : `$2::hstore AS ${alias}`);
+    } else {
+      const id = `{{secret:${secretIndex++}}}`;
+      secretIds.push(id);
+      const value = `(SELECT s.value FROM mz_local.secrets s WHERE s.id = ${id})`;
+      bindings.push(binding.bytes ? `${value} AS ${alias}` : `convert_from(${value}, 'UTF8') AS ${alias}`);
+    }
+  }
+  bindings.push('$3::timestamptz AS mz_received_at');
+  const secretsFound =
+    secretIds.length === 0
+      ? 'true'
+      : `(SELECT count(*) FROM mz_local.secrets s WHERE s.id IN (${secretIds.join(', ')})) = ${secretIds.length}`;
+  return `SELECT (${check.expression})::boolean AS ok, ${secretsFound} AS secrets_found FROM (SELECT ${bindings.join(', ')}) AS mz_check_bindings`;
+}
+
+function showQuery(what: string, schema: string | null, cluster: string | null): string {
+  const objectType = what === 'indexes' ? 'index' : what.replace(/s$/, '');
+  if (what === 'clusters') {
+    return `SELECT name, coalesce(size, '') AS replicas FROM mz_catalog.mz_clusters ORDER BY name`;
+  }
+  const filters = [`object_type = ${sqlLiteral(objectType)}`, `schema_name = ${schema ? sqlLiteral(schema) : 'current_schema()'}`];
+  if (cluster) filters.push(`cluster = ${sqlLiteral(cluster)}`);
+  const columns =
+    what === 'sources' ? 'name, type, cluster' : what === 'materialized views' || what === 'indexes' ? 'name, cluster' : what === 'connections' ? 'name, type' : 'name';
+  return `SELECT ${columns} FROM mz_local.show_objects WHERE ${filters.join(' AND ')} ORDER BY name`;
+}

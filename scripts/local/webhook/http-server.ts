@@ -1,0 +1,305 @@
+/**
+ * Materialize's webhook HTTP API on 6876, plus a produce endpoint for local Kafka sources.
+ *
+ *   POST /api/webhook/<database>/<schema>/<source>   (segments percent-decoded)
+ *   POST /topics/<topic>                              (one `data` row in every source on the topic)
+ *
+ * Status codes and texts follow Materialize (src/environmentd/src/http/webhook.rs): 200 empty;
+ * 400 "failed to deserialize body as …", "failed to validate the request", "error occurred while
+ * running validation"; 401 duplicate header; 404 "no object was found at the path …" or "the
+ * required auth could not be found"; 413 over the body limit; 429 over the concurrency limit; 503
+ * while shutting down. A 200 is sent only after the statement that appended the rows committed.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { LocalDatabase } from '../engine.ts';
+import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
+import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
+import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
+
+/** Materialize's defaults (DESIGN.md): 2 MB bodies, 500 requests in flight. */
+export const WEBHOOK_MAX_BODY_BYTES = 2 * 1024 * 1024;
+export const WEBHOOK_CONCURRENCY_LIMIT = 500;
+
+export interface WebhookServerOptions {
+  queue: SessionQueue;
+  sources: WebhookSourceCache;
+  host: string;
+  port: number;
+  maxBodyBytes?: number;
+  concurrencyLimit?: number;
+  /** How long an append may wait behind a SQL session's open transaction before a 503. */
+  maxQueueWaitMs?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface AppendResult {
+  ok: boolean | null;
+  secrets_found: boolean;
+  inserted: number;
+}
+
+export class WebhookServer {
+  private server: http.Server | null = null;
+  private inFlight = 0;
+  private shuttingDown = false;
+  private readonly maxBodyBytes: number;
+  private readonly concurrencyLimit: number;
+  private readonly maxQueueWaitMs: number;
+  /** Requests acknowledged with 200, and rows they appended (for the server's summary line). */
+  readonly stats = { accepted: 0, rows: 0, rejected: 0 };
+
+  constructor(private readonly options: WebhookServerOptions) {
+    this.maxBodyBytes = options.maxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES;
+    this.concurrencyLimit = options.concurrencyLimit ?? WEBHOOK_CONCURRENCY_LIMIT;
+    this.maxQueueWaitMs = options.maxQueueWaitMs ?? 5_000;
+  }
+
+  async start(): Promise<number> {
+    const server = http.createServer((request, response) => {
+      void this.handle(request, response);
+    });
+    server.keepAliveTimeout = 65_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** New requests get 503 from now on; waits for those in flight, then closes. */
+  async stop(): Promise<void> {
+    this.shuttingDown = true;
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    while (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const receivedAt = new Date();
+    const route = matchRoute(request.url ?? '/');
+    if (!route) return send(response, 404, 'not found');
+    if (request.method !== 'POST') {
+      response.setHeader('allow', 'POST');
+      return send(response, 405, '');
+    }
+    if (this.shuttingDown) return send(response, 503, 'service unavailable');
+    if (this.inFlight >= this.concurrencyLimit) {
+      request.resume();
+      return send(response, 429, 'too many requests');
+    }
+    this.inFlight++;
+    try {
+      const body = await readBody(request, this.maxBodyBytes);
+      if (route.kind === 'webhook') {
+        await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
+        this.stats.accepted++;
+        send(response, 200, '');
+      } else {
+        const rows = await this.produce(route.topic, body, request.headers.authorization);
+        send(response, 200, JSON.stringify({ topic: route.topic, sources: rows }), 'application/json');
+      }
+    } catch (error) {
+      this.stats.rejected++;
+      if (error instanceof HttpError || error instanceof RequestPartError) {
+        if (error.status === 413) response.setHeader('connection', 'close');
+        send(response, error.status, error.message);
+      } else if (error instanceof QueueClosedError) {
+        send(response, 503, 'service unavailable');
+      } else if (error instanceof QueueBusyError) {
+        send(response, 503, `service unavailable: ${error.message}; retry`);
+      } else {
+        send(response, 500, `internal failure! ${(error as Error).message}`);
+      }
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async appendWebhook(
+    route: { database: string; schema: string; name: string },
+    rawHeaders: string[],
+    body: Buffer,
+    receivedAt: Date,
+  ): Promise<void> {
+    const headers = collectHeaders(rawHeaders);
+    await this.options.queue.runLocal(async (db) => {
+      const source = await this.options.sources.resolve(db, route.database, route.schema, route.name);
+      if (!source) {
+        throw new HttpError(404, `no object was found at the path "'${route.database}.${route.schema}.${route.name}'"`);
+      }
+      let rows: BodyRows;
+      try {
+        rows = bodyRows(body, source.bodyFormat);
+      } catch (error) {
+        // Materialize validates before it parses: a bad body with a bad signature is a CHECK failure.
+        if (source.checkSql) await this.runCheckOnly(db, source, body, headers, receivedAt);
+        throw error;
+      }
+      const params = appendParams(source, body, headers, receivedAt, rows);
+      let result: AppendResult;
+      try {
+        result = (await db.query<AppendResult>(source.appendSql, params)).rows[0]!;
+      } catch (error) {
+        if (source.checkSql) await this.runCheckOnly(db, source, body, headers, receivedAt);
+        // The CHECK passed (or there is none): the body is what PostgreSQL refused.
+        const type = source.bodyFormat === 'text' ? 'String' : source.bodyFormat === 'bytes' ? 'Bytes' : 'Jsonb';
+        throw new HttpError(400, `failed to deserialize body as ${type}: ${(error as Error).message}`);
+      }
+      if (!result.secrets_found) throw new HttpError(404, 'the required auth could not be found');
+      if (result.ok !== true) throw new HttpError(400, 'failed to validate the request');
+      this.stats.rows += result.inserted;
+    }, this.maxQueueWaitMs);
+  }
+
+  /** Evaluates the CHECK alone and throws the response it calls for; returns if it passes. */
+  private async runCheckOnly(
+    db: LocalDatabase,
+    source: WebhookSource,
+    body: Buffer,
+    headers: Map<string, string>,
+    receivedAt: Date,
+  ): Promise<void> {
+    let verdict: { ok: boolean | null; secrets_found: boolean };
+    try {
+      verdict = (await db.query<{ ok: boolean | null; secrets_found: boolean }>(source.checkSql!, [body, hstoreLiteral(headers), receivedAt]))
+        .rows[0]!;
+    } catch {
+      // No detail: the error could quote a secret.
+      throw new HttpError(400, 'error occurred while running validation');
+    }
+    if (!verdict.secrets_found) throw new HttpError(404, 'the required auth could not be found');
+    if (verdict.ok !== true) throw new HttpError(400, 'failed to validate the request');
+  }
+
+  /** Appends the body as one `data` row to every Kafka source reading `topic`, in one statement. */
+  private async produce(topic: string, body: Buffer, authorization: string | undefined): Promise<number> {
+    return this.options.queue.runLocal(async (db) => {
+      const sources = await db.query<{ table_name: string; username: string | null; password: string | null }>(
+        `SELECT format('%I.%I', n.nspname, c.relname) AS table_name,
+                conn.options->>'sasl username' AS username,
+                (SELECT convert_from(s.value, 'UTF8') FROM mz_local.secrets s
+                  WHERE s.id = conn.secret_ids[((conn.options->'sasl password'->>'secret')::int) + 1]) AS password
+           FROM mz_local.kafka_sources k
+           JOIN pg_class c ON c.oid = k.relid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN mz_local.connections conn ON conn.id = k.connection_id
+          WHERE k.topic = $1
+          ORDER BY 1`,
+        [topic],
+      );
+      if (sources.rows.length === 0) throw new HttpError(404, `no source reads topic '${topic}'`);
+      if (authorization !== undefined) checkBasicAuth(authorization, sources.rows);
+      const statements = sources.rows.map((row, index) => `i${index} AS (INSERT INTO ${row.table_name} (data) VALUES ($1::bytea) RETURNING 1)`);
+      await db.query(`WITH ${statements.join(', ')} SELECT 1`, [body]);
+      return sources.rows.length;
+    }, this.maxQueueWaitMs);
+  }
+}
+
+/** Basic auth, when sent, must match a connection's SASL credentials (as a hosted Kafka's would). */
+function checkBasicAuth(authorization: string, sources: Array<{ username: string | null; password: string | null }>): void {
+  const match = /^Basic\s+(.+)$/i.exec(authorization);
+  if (!match) throw new HttpError(401, 'unsupported authorization scheme: use Basic');
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const username = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  if (!sources.some((source) => source.username === username && source.password === password)) {
+    throw new HttpError(401, 'invalid credentials for this topic');
+  }
+}
+
+function appendParams(
+  source: WebhookSource,
+  body: Buffer,
+  headers: Map<string, string>,
+  receivedAt: Date,
+  rows: BodyRows,
+): unknown[] {
+  const params: unknown[] = [];
+  params[AppendParam.Body - 1] = body;
+  params[AppendParam.Headers - 1] = hstoreLiteral(headers);
+  params[AppendParam.ReceivedAt - 1] = receivedAt;
+  params[AppendParam.Rows - 1] = rows.kind === 'json' ? rows.arrayText : rows.kind === 'text' ? rows.text : null;
+  params[AppendParam.FilteredHeaders - 1] = source.includeHeaders ? hstoreLiteral(filterHeaders(headers, source.includeHeaders)) : null;
+  source.mappedHeaders.forEach((mapped, index) => {
+    const value = headers.get(mapped.header);
+    params[AppendParam.FirstMappedHeader - 1 + index] = value === undefined ? null : mapped.bytes ? Buffer.from(value, 'latin1') : value;
+  });
+  return params;
+}
+
+type Route = { kind: 'webhook'; database: string; schema: string; name: string } | { kind: 'topic'; topic: string };
+
+function matchRoute(url: string): Route | null {
+  const pathname = url.split('?')[0]!;
+  const segments = pathname.split('/').slice(1);
+  try {
+    if (segments.length === 5 && segments[0] === 'api' && segments[1] === 'webhook') {
+      const [database, schema, name] = segments.slice(2).map((segment) => decodeURIComponent(segment));
+      if (database && schema && name) return { kind: 'webhook', database, schema, name };
+    }
+    if (segments.length === 2 && segments[0] === 'topics' && segments[1]) {
+      return { kind: 'topic', topic: decodeURIComponent(segments[1]) };
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      request.resume();
+      reject(new HttpError(413, 'Failed to buffer the request body: length limit exceeded'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    request.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpError(413, 'Failed to buffer the request body: length limit exceeded'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
+    request.on('error', (error) => {
+      if (!failed) reject(error);
+    });
+  });
+}
+
+function send(response: http.ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
+  if (response.headersSent) return;
+  response.statusCode = status;
+  if (text) response.setHeader('content-type', contentType);
+  response.setHeader('content-length', Buffer.byteLength(text));
+  response.end(text);
+}
