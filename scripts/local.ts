@@ -1,0 +1,106 @@
+/** npm run local — the Materialize-compatible local server (PGlite, Postgres wire, webhook API). */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import pc from 'picocolors';
+import { runCli, formatMs } from './cli/common.ts';
+import { DataDirLockedError } from './local/data-dir-lock.ts';
+import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, startLocalServer } from './local/local-server.ts';
+import { loadProjectConfig, LOCAL_DATA_DIR } from './runner/project-config.ts';
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    throw new InvalidArgumentError('a port is an integer from 0 to 65535 (0 picks a free one)');
+  }
+  return parsed;
+}
+
+function milliseconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
+  return parsed;
+}
+
+/** The data directory of the project's first local target, else the default. */
+function projectDataDir(projectDir: string): string {
+  if (!existsSync(path.join(projectDir, 'project.yml'))) return path.resolve(projectDir, LOCAL_DATA_DIR);
+  const config = loadProjectConfig(projectDir);
+  const local = Object.values(config.targets).find((target) => target.type === 'local');
+  return path.resolve(projectDir, (local && 'data_dir' in local ? local.data_dir : undefined) ?? LOCAL_DATA_DIR);
+}
+
+const program = new Command('local')
+  .description(
+    'Run the local Materialize stand-in: PGlite (pgcrypto, hstore) behind the Postgres wire protocol and Materialize\'s webhook HTTP API. Stops cleanly on Ctrl-C / SIGTERM.',
+  )
+  .option('--project-dir <dir>', 'project root; its local target names the data directory', process.cwd())
+  .option('--data-dir <dir>', `where the database lives (default: the local target's data_dir, else ${LOCAL_DATA_DIR})`)
+  .option('--memory', 'keep everything in memory; nothing survives a restart')
+  .option('--host <host>', 'interface to listen on', DEFAULT_HOST)
+  .option('--pg-port <port>', 'Postgres wire protocol port', port, DEFAULT_PG_PORT)
+  .option('--http-port <port>', 'webhook HTTP API port', port, DEFAULT_HTTP_PORT)
+  .option('--idle-in-transaction-timeout <ms>', 'end SQL sessions idle inside a transaction this long (they block webhook appends)', milliseconds, 120_000)
+  .addHelpText(
+    'after',
+    `
+Connect:   psql "postgres://materialize@127.0.0.1:6875/materialize"
+Webhooks:  POST http://127.0.0.1:6876/api/webhook/materialize/public/<source>
+Kafka:     POST http://127.0.0.1:6876/topics/<topic>   (each body: one row of every source on the topic)
+
+Examples:
+  npm run local
+  npm run local -- --memory --pg-port 0 --http-port 0`,
+  );
+
+await runCli(async () => {
+  program.parse();
+  const options = program.opts<{
+    projectDir: string;
+    dataDir?: string;
+    memory?: boolean;
+    host: string;
+    pgPort: number;
+    httpPort: number;
+    idleInTransactionTimeout: number;
+  }>();
+  const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(path.resolve(options.projectDir)));
+  const started = performance.now();
+  let server;
+  try {
+    server = await startLocalServer({
+      ...(dataDir ? { dataDir } : { memory: true }),
+      host: options.host,
+      pgPort: options.pgPort,
+      httpPort: options.httpPort,
+      idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
+      log: (line) => console.log(pc.dim(line)),
+    });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      console.error(pc.red(`error: ${error.message}`));
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+  const where = dataDir ? path.relative(process.cwd(), dataDir) || '.' : 'memory (nothing is kept)';
+  console.log(`${pc.green('local Materialize ready')} in ${formatMs(performance.now() - started)} — data: ${where}`);
+  console.log(`  SQL       psql "${server.pgUrl}"`);
+  console.log(`  webhooks  ${server.webhookBaseUrl}/materialize/public/<source>`);
+  console.log(`  kafka     http://${server.host}:${server.httpPort}/topics/<topic>`);
+  console.log(pc.dim('  Ctrl-C to stop'));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(pc.dim(`${signal}: stopping…`));
+    const stats = server.webhookStats;
+    await server.stop();
+    console.log(`stopped; ${stats.accepted} webhook requests accepted (${stats.rows} rows), ${stats.rejected} rejected this run`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+});
