@@ -16,7 +16,7 @@
  *   columns as it does there.
  */
 
-export const BOOTSTRAP_VERSION = 4;
+export const BOOTSTRAP_VERSION = 5;
 
 export const BOOTSTRAP_SQL = String.raw`
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
@@ -355,7 +355,7 @@ BEGIN
     PERFORM mz_local.fail('secret value can not be null', '22004');
   END IF;
   UPDATE mz_local.secrets s SET value = secret_value
-   WHERE s.id = mz_local.secret_id(NULL, schema_name, secret_name);
+   WHERE s.id = mz_local.secret_id(NULL, alter_secret.schema_name, secret_name);
 END
 $fn$;
 
