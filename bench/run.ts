@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ProjectCompiler } from '../scripts/runner/compile.ts';
 import { buildManifest, writeTarget } from '../scripts/runner/manifest.ts';
 import { generateProject } from './generate-project.ts';
+import { runLocalServerBench } from './local-server.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -79,3 +80,5 @@ try {
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
+
+await runLocalServerBench();

@@ -15,6 +15,9 @@
  */
 import type { LocalDatabase } from './engine.ts';
 
+/** Parse, Bind, Describe, Execute, Close, Flush: messages that leave a sequence open until Sync. */
+const EXTENDED_QUERY_MESSAGES = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((type) => type.charCodeAt(0)));
+
 export class QueueBusyError extends Error {}
 export class QueueClosedError extends Error {}
 
@@ -153,7 +156,10 @@ export class SessionQueue {
     } catch (error) {
       job.reject(error);
     } finally {
-      this.transactionOwner = this.db.isInTransaction() ? job.handlerId : null;
+      // Between an extended-protocol message and its Sync the connection owns the session too:
+      // another user's statements there would clobber its unnamed statement and portal.
+      const midExtendedQuery = EXTENDED_QUERY_MESSAGES.has(job.message[0]!);
+      this.transactionOwner = this.db.isInTransaction() || midExtendedQuery ? job.handlerId : null;
     }
   }
 

@@ -12,7 +12,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LocalDatabase } from '../engine.ts';
+import type { ParamValue } from '../prepared-statement.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
 import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
@@ -41,11 +41,6 @@ class HttpError extends Error {
   }
 }
 
-interface AppendResult {
-  ok: boolean | null;
-  secrets_found: boolean;
-  inserted: number;
-}
 
 export class WebhookServer {
   private server: http.Server | null = null;
@@ -150,43 +145,38 @@ export class WebhookServer {
         rows = bodyRows(body, source.bodyFormat);
       } catch (error) {
         // Materialize validates before it parses: a bad body with a bad signature is a CHECK failure.
-        if (source.checkSql) await this.runCheckOnly(db, source, body, headers, receivedAt);
+        if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);
         throw error;
       }
       const params = appendParams(source, body, headers, receivedAt, rows);
-      let result: AppendResult;
+      let result: Array<string | null>;
       try {
-        result = (await db.query<AppendResult>(source.appendSql, params)).rows[0]!;
+        result = (await source.append.run(params))!;
       } catch (error) {
-        if (source.checkSql) await this.runCheckOnly(db, source, body, headers, receivedAt);
+        if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);
         // The CHECK passed (or there is none): the body is what PostgreSQL refused.
         const type = source.bodyFormat === 'text' ? 'String' : source.bodyFormat === 'bytes' ? 'Bytes' : 'Jsonb';
         throw new HttpError(400, `failed to deserialize body as ${type}: ${(error as Error).message}`);
       }
-      if (!result.secrets_found) throw new HttpError(404, 'the required auth could not be found');
-      if (result.ok !== true) throw new HttpError(400, 'failed to validate the request');
-      this.stats.rows += result.inserted;
+      const [ok, secretsFound, inserted] = result;
+      if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found');
+      if (ok !== 't') throw new HttpError(400, 'failed to validate the request');
+      this.stats.rows += Number(inserted);
     }, this.maxQueueWaitMs);
   }
 
   /** Evaluates the CHECK alone and throws the response it calls for; returns if it passes. */
-  private async runCheckOnly(
-    db: LocalDatabase,
-    source: WebhookSource,
-    body: Buffer,
-    headers: Map<string, string>,
-    receivedAt: Date,
-  ): Promise<void> {
-    let verdict: { ok: boolean | null; secrets_found: boolean };
+  private async runCheckOnly(source: WebhookSource, body: Buffer, headers: Map<string, string>, receivedAt: Date): Promise<void> {
+    let verdict: Array<string | null>;
     try {
-      verdict = (await db.query<{ ok: boolean | null; secrets_found: boolean }>(source.checkSql!, [body, hstoreLiteral(headers), receivedAt]))
-        .rows[0]!;
+      verdict = (await source.check!.run([body, hstoreLiteral(headers), receivedAt]))!;
     } catch {
       // No detail: the error could quote a secret.
       throw new HttpError(400, 'error occurred while running validation');
     }
-    if (!verdict.secrets_found) throw new HttpError(404, 'the required auth could not be found');
-    if (verdict.ok !== true) throw new HttpError(400, 'failed to validate the request');
+    const [ok, secretsFound] = verdict;
+    if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found');
+    if (ok !== 't') throw new HttpError(400, 'failed to validate the request');
   }
 
   /** Appends the body as one `data` row to every Kafka source reading `topic`, in one statement. */
@@ -233,8 +223,8 @@ function appendParams(
   headers: Map<string, string>,
   receivedAt: Date,
   rows: BodyRows,
-): unknown[] {
-  const params: unknown[] = [];
+): ParamValue[] {
+  const params: ParamValue[] = [];
   params[AppendParam.Body - 1] = body;
   params[AppendParam.Headers - 1] = hstoreLiteral(headers);
   params[AppendParam.ReceivedAt - 1] = receivedAt;

@@ -6,6 +6,7 @@
 import { LOCAL_DATABASE, type LocalDatabase } from '../engine.ts';
 import type { BodyFormat, MappedHeader } from '../sql/mz-statements.ts';
 import { sqlIdentifier } from '../sql/tokens.ts';
+import { PreparedStatement } from '../prepared-statement.ts';
 
 export interface WebhookSource {
   schema: string;
@@ -14,9 +15,12 @@ export interface WebhookSource {
   includeHeaders: { allow: string[]; block: string[] } | null;
   mappedHeaders: MappedHeader[];
   /** The CHECK query alone ($1 body, $2 headers, $3 receive time), or null without a CHECK. */
-  checkSql: string | null;
-  /** Check (if any) and insert in one statement, so a request's rows land atomically. */
-  appendSql: string;
+  check: PreparedStatement | null;
+  /**
+   * Check (if any) and insert in one statement, so a request's rows land atomically. Returns
+   * ok, secrets_found, inserted.
+   */
+  append: PreparedStatement;
 }
 
 interface SourceRow {
@@ -48,7 +52,7 @@ export class WebhookSourceCache {
       [schema, name],
     );
     const row = result.rows[0];
-    const source = row ? prepareSource(row) : null;
+    const source = row ? prepareSource(db, row) : null;
     this.sources.set(key, source);
     return source;
   }
@@ -64,7 +68,7 @@ export const enum AppendParam {
   FirstMappedHeader = 6,
 }
 
-function prepareSource(row: SourceRow): WebhookSource {
+function prepareSource(db: LocalDatabase, row: SourceRow): WebhookSource {
   const table = `${sqlIdentifier(row.schema)}.${sqlIdentifier(row.name)}`;
   const columns = ['body'];
   const values: string[] = [];
@@ -112,8 +116,8 @@ function prepareSource(row: SourceRow): WebhookSource {
     bodyFormat: row.body_format,
     includeHeaders: row.spec.includeHeaders,
     mappedHeaders: row.spec.mappedHeaders,
-    checkSql: row.check_sql,
-    appendSql,
+    check: row.check_sql ? new PreparedStatement(db, row.check_sql) : null,
+    append: new PreparedStatement(db, appendSql),
   };
 }
 
