@@ -2,10 +2,9 @@
  * Local server figures: signed webhook ingestion (single events with 32 concurrent clients, and
  * 100-event JSON ARRAY batches) beside the ceiling of bare PGlite inserts of the same rows, measured
  * in the same run on the same database. Every run ends by checking the row count against what was
- * acknowledged.
+ * acknowledged. The load comes from another process (bench/webhook-load.ts), as it would in use.
  */
-import http from 'node:http';
-import { createHmac } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,42 +25,28 @@ function event(id: number): Record<string, unknown> {
   return { ...template, messageId: `bench-${id}` };
 }
 
-async function postAll(bodies: string[], url: string, concurrency: number): Promise<{ ms: number; acknowledged: number; failures: Map<number, number> }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  let next = 0;
-  let acknowledged = 0;
-  const failures = new Map<number, number>();
-  const send = (body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const request = http.request(url, {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'event-type': 'track',
-          'x-signature': createHmac('sha1', SECRET).update(body).digest('hex'),
-        },
-      });
-      request.on('response', (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode!));
-      });
-      request.on('error', reject);
-      request.end(body);
+interface LoadResult {
+  ms: number;
+  acknowledged: number;
+  failures: Record<string, number>;
+}
+
+/** Runs bench/webhook-load.ts in its own process against `url`. */
+function runLoad(url: string, requests: number, perRequest: number, concurrency: number, firstId: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'webhook-load.ts'), url, SECRET, String(requests), String(perRequest), String(concurrency), String(firstId)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`webhook-load exited with ${code}`));
+      resolve(JSON.parse(output.trim().split('\n').pop()!) as LoadResult);
     });
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const status = await send(bodies[next++]!);
-        if (status === 200) acknowledged++;
-        else failures.set(status, (failures.get(status) ?? 0) + 1);
-      }
-    }),
-  );
-  const ms = performance.now() - started;
-  agent.destroy();
-  return { ms, acknowledged, failures };
+  });
 }
 
 async function rowCount(server: LocalServer, table: string): Promise<number> {
@@ -117,7 +102,7 @@ export async function runLocalServerBench(): Promise<void> {
     }
     await client.end();
 
-    const single = await postAll(singles, server.webhookUrl('single_source'), CLIENTS);
+    const single = await runLoad(server.webhookUrl('single_source'), SINGLE_REQUESTS, 1, CLIENTS, 0);
     const singleRate = single.acknowledged / (single.ms / 1000);
     const singleRows = await rowCount(server, 'single_source');
     console.log(
@@ -125,7 +110,7 @@ export async function runLocalServerBench(): Promise<void> {
         `${((singleRate / bareSingleRate) * 100).toFixed(0)}% (target >= 40%); rows ${singleRows} = acknowledged ${single.acknowledged}: ${singleRows === single.acknowledged ? 'ok' : 'MISMATCH'}${describeFailures(single.failures)}`,
     );
 
-    const batched = await postAll(batches, server.webhookUrl('batch_source'), 8);
+    const batched = await runLoad(server.webhookUrl('batch_source'), BATCH_REQUESTS, BATCH_SIZE, 8, 1_000_000);
     const batchedRate = (batched.acknowledged * BATCH_SIZE) / (batched.ms / 1000);
     const batchRows = await rowCount(server, 'batch_source');
     console.log(
@@ -137,7 +122,8 @@ export async function runLocalServerBench(): Promise<void> {
   }
 }
 
-function describeFailures(failures: Map<number, number>): string {
-  if (failures.size === 0) return '';
-  return `; non-200: ${[...failures].map(([status, count]) => `${count}×${status}`).join(', ')}`;
+function describeFailures(failures: Record<string, number>): string {
+  const entries = Object.entries(failures);
+  if (entries.length === 0) return '';
+  return `; non-200: ${entries.map(([status, count]) => `${count}×${status}`).join(', ')}`;
 }

@@ -1,0 +1,2 @@
+import { runLocalServerBench } from './local-server.ts';
+await runLocalServerBench();
