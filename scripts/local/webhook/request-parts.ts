@@ -62,7 +62,12 @@ function hstoreQuote(text: string): string {
 }
 
 export type BodyRows =
-  | { kind: 'json'; /** A JSON array text holding one element per row. */ arrayText: string; count: number }
+  | {
+      kind: 'json';
+      /** A JSON array text holding one element per row; null when that is the body itself. */
+      arrayText: string | null;
+      count: number;
+    }
   | { kind: 'text'; text: string }
   | { kind: 'bytes' };
 
@@ -89,7 +94,7 @@ function jsonRows(text: string, expandArrays: boolean): BodyRows {
     // Maybe a stream of several values (NDJSON), or invalid.
   }
   if (singleOk) {
-    if (expandArrays && Array.isArray(single)) return { kind: 'json', arrayText: text, count: single.length };
+    if (expandArrays && Array.isArray(single)) return { kind: 'json', arrayText: null, count: single.length };
     return { kind: 'json', arrayText: `[${text}]`, count: 1 };
   }
   const values = splitJsonStream(text);

@@ -76,7 +76,8 @@ function prepareSource(db: LocalDatabase, row: SourceRow): WebhookSource {
   switch (row.body_format) {
     case 'json':
     case 'json_array':
-      rowsFrom = `jsonb_array_elements($${AppendParam.Rows}::text::jsonb) AS mz_rows(body)`;
+      // $4 is null when the rows are the body itself (a JSON array, or one document): not sent twice.
+      rowsFrom = `jsonb_array_elements(coalesce($${AppendParam.Rows}::text, convert_from($${AppendParam.Body}::bytea, 'UTF8'))::jsonb) AS mz_rows(body)`;
       break;
     case 'text':
       rowsFrom = `(SELECT $${AppendParam.Rows}::text AS body) AS mz_rows`;

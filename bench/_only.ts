@@ -1,2 +1,0 @@
-import { runLocalServerBench } from './local-server.ts';
-await runLocalServerBench();
