@@ -7,6 +7,7 @@
  * Results come back as text. Only use inside a SessionQueue job (the session is shared).
  */
 import type { LocalDatabase } from './engine.ts';
+import { concat, cString, frame, int16, int32 } from './protocol-bytes.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -48,7 +49,7 @@ export class PreparedStatement {
   }
 
   private async prepare(): Promise<void> {
-    readResponse(await this.exchange(concat([message('P', [cString(this.name), cString(this.sql), int16(0)]), message('S', [])])));
+    readResponse(await this.exchange(concat([frame('P', [cString(this.name), cString(this.sql), int16(0)]), frame('S', [])])));
     this.prepared = true;
   }
 
@@ -66,7 +67,7 @@ export class PreparedStatement {
       bind.push(int32(bytes.length), bytes);
     }
     bind.push(int16(0));
-    return readResponse(await this.exchange(concat([message('B', bind), message('E', [cString(''), int32(0)]), message('S', [])])));
+    return readResponse(await this.exchange(concat([frame('B', bind), frame('E', [cString(''), int32(0)]), frame('S', [])])));
   }
 
   /**
@@ -120,43 +121,4 @@ function readResponse(bytes: Uint8Array): Array<string | null> | null {
   }
   if (error) throw error;
   return row;
-}
-
-function message(type: string, parts: Uint8Array[]): Uint8Array {
-  const body = concat(parts);
-  const out = new Uint8Array(5 + body.length);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, 4 + body.length);
-  out.set(body, 5);
-  return out;
-}
-
-function cString(text: string): Uint8Array {
-  const encoded = encoder.encode(text);
-  const out = new Uint8Array(encoded.length + 1);
-  out.set(encoded);
-  return out;
-}
-
-function int16(value: number): Uint8Array {
-  const out = new Uint8Array(2);
-  new DataView(out.buffer).setInt16(0, value);
-  return out;
-}
-
-function int32(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, value);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { LocalDatabase } from './engine.ts';
+import { errorResponse } from './protocol-bytes.ts';
 import { SessionQueue } from './session-queue.ts';
 import { WireSession } from './wire-session.ts';
 
@@ -113,20 +114,4 @@ export class WireServer {
     await this.queue.close();
     await closed;
   }
-}
-
-function errorResponse(severity: string, code: string, message: string): Uint8Array {
-  const encoder = new TextEncoder();
-  const fields = [`S${severity}`, `V${severity}`, `C${code}`, `M${message}`].map((field) => encoder.encode(`${field}\0`));
-  const bodyLength = fields.reduce((sum, field) => sum + field.length, 0) + 1;
-  const out = new Uint8Array(1 + 4 + bodyLength);
-  out[0] = 'E'.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, 4 + bodyLength);
-  let offset = 5;
-  for (const field of fields) {
-    out.set(field, offset);
-    offset += field.length;
-  }
-  out[offset] = 0;
-  return out;
 }

@@ -7,10 +7,9 @@
  * …), and error CONTEXT/position fields that describe the translation rather than the user's SQL
  * are dropped.
  */
+import { concat, cString, frame, readCString } from './protocol-bytes.ts';
 import { translateQuery } from './sql/translate.ts';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export interface FrontendResult {
   message: Uint8Array;
@@ -18,32 +17,6 @@ export interface FrontendResult {
   rewrite: boolean;
   /** The message may change the catalog: cached webhook routes must be looked up again. */
   changesCatalog: boolean;
-}
-
-function readCString(bytes: Uint8Array, offset: number): { value: string; next: number } {
-  let end = offset;
-  while (end < bytes.length && bytes[end] !== 0) end++;
-  return { value: decoder.decode(bytes.subarray(offset, end)), next: end + 1 };
-}
-
-function frame(type: string, body: Uint8Array[]): Uint8Array {
-  const length = 4 + body.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(1 + length);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, length);
-  let offset = 5;
-  for (const part of body) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-function cString(value: string): Uint8Array {
-  const encoded = encoder.encode(value);
-  const out = new Uint8Array(encoded.length + 1);
-  out.set(encoded);
-  return out;
 }
 
 export class WireSession {
@@ -197,16 +170,4 @@ function stripTranslationFields(message: Uint8Array): Uint8Array {
   if (!changed) return message;
   fields.push(new Uint8Array([0]));
   return frame('E', fields);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

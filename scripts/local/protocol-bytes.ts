@@ -1,0 +1,60 @@
+/** Building and reading PostgreSQL protocol messages, byte by byte (shared by the wire layer). */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A message: type byte, int32 length (itself included), then the body parts. */
+export function frame(type: string, body: Uint8Array[]): Uint8Array {
+  const length = 4 + body.reduce((sum, part) => sum + part.length, 0);
+  const out = new Uint8Array(1 + length);
+  out[0] = type.charCodeAt(0);
+  new DataView(out.buffer).setInt32(1, length);
+  let offset = 5;
+  for (const part of body) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export function cString(value: string): Uint8Array {
+  const encoded = encoder.encode(value);
+  const out = new Uint8Array(encoded.length + 1);
+  out.set(encoded);
+  return out;
+}
+
+export function readCString(bytes: Uint8Array, offset: number): { value: string; next: number } {
+  let end = offset;
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  return { value: decoder.decode(bytes.subarray(offset, end)), next: end + 1 };
+}
+
+export function int16(value: number): Uint8Array {
+  const out = new Uint8Array(2);
+  new DataView(out.buffer).setInt16(0, value);
+  return out;
+}
+
+export function int32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, value);
+  return out;
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** An ErrorResponse with severity, SQLSTATE and message. */
+export function errorResponse(severity: string, code: string, message: string): Uint8Array {
+  const fields = [`S${severity}`, `V${severity}`, `C${code}`, `M${message}`].map((field) => cString(field));
+  return frame('E', [...fields, new Uint8Array([0])]);
+}
