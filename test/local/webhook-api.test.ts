@@ -256,7 +256,7 @@ describe('routing and limits', () => {
     );
     agent.destroy();
     const accepted = results.filter((status) => status === 200).length;
-    expect(results.every((status) => status === 200 || status === 429)).toBe(true);
+    expect(results.filter((status) => status !== 200 && status !== 429)).toEqual([]);
     expect(accepted).toBeGreaterThan(0);
     expect(await count('flood')).toBe(accepted);
   }, 60_000);

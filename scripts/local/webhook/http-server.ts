@@ -66,7 +66,8 @@ export class WebhookServer {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
+      // A deep accept backlog: bursts of thousands of connections get queued, not reset.
+      server.listen(this.options.port, this.options.host, 4096, () => {
         server.off('error', reject);
         resolve();
       });
