@@ -104,10 +104,6 @@ export class SessionQueue {
     this.pump();
   }
 
-  get length(): number {
-    return this.jobs.length;
-  }
-
   /** Rejects everything queued and accepts nothing more; waits for the running job. */
   async close(): Promise<void> {
     this.closed = true;

@@ -97,10 +97,6 @@ export class WireServer {
     void handler.attach(socket);
   }
 
-  get connectionCount(): number {
-    return this.connections.size;
-  }
-
   /** Stops accepting, closes every connection (rolling back open transactions), drains the queue. */
   async stop(): Promise<void> {
     const server = this.server;

@@ -8,7 +8,7 @@
  * are dropped.
  */
 import { concat, cString, frame, readCString } from './protocol-bytes.ts';
-import { translateQuery } from './sql/translate.ts';
+import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
 
 
 export interface FrontendResult {
@@ -17,6 +17,11 @@ export interface FrontendResult {
   rewrite: boolean;
   /** The message may change the catalog: cached webhook routes must be looked up again. */
   changesCatalog: boolean;
+}
+
+/** The tags of the statements that will answer `DO` (translated ones, and users' own DO blocks). */
+function tagsOf(statements: TranslatedStatement[]): Array<string | null> {
+  return statements.filter((statement) => statement.tag !== undefined).map((statement) => statement.tag!);
 }
 
 export class WireSession {
@@ -35,7 +40,7 @@ export class WireSession {
       case 'Q': {
         const { value: sql } = readCString(message, 5);
         const translated = translateQuery(sql);
-        const tags = translated.statements.filter((statement) => statement.tag !== undefined).map((statement) => statement.tag!);
+        const tags = tagsOf(translated.statements);
         const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
         if (tags.length === 0 && translated.sql === sql) return { message, rewrite: false, changesCatalog };
         this.pendingTags.push(...tags);
@@ -45,7 +50,7 @@ export class WireSession {
         const name = readCString(message, 5);
         const query = readCString(message, name.next);
         const translated = translateQuery(query.value);
-        const tags = translated.statements.filter((statement) => statement.tag !== undefined).map((statement) => statement.tag!);
+        const tags = tagsOf(translated.statements);
         if (tags.length > 0) this.statementTags.set(name.value, tags);
         else this.statementTags.delete(name.value);
         const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
