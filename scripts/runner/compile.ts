@@ -19,7 +19,7 @@ import { LineIndex } from './line-index.ts';
 import { mergeModelConfig, type ManifestKind, type ModelConfig, type ModelConfigInput } from './model-config.ts';
 import { buildIndexStatement, buildStatement, SqlRelation } from './model-sql.ts';
 import { listTemplates, MACROS_DIR, MODELS_DIR, readTemplate, splitFrontMatter, checkUniqueModelNames, type TemplateFile } from './project-files.ts';
-import { loadProjectConfig, mergeVars, resolveTarget, PROJECT_FILE, type ProjectConfig, type ResolvedTarget } from './project-config.ts';
+import { loadProjectConfig, mergeVars, resolveTarget, PROJECT_FILE, type ProjectConfig, type ResolvedTarget, type SecretConfig } from './project-config.ts';
 import { codeOnly, referencedSecretsAndConnections } from './sql-scan.ts';
 import { parseTemplate, TemplateSyntaxError, type TemplateToken } from './template/parse.ts';
 import { renderTemplate, TemplateRenderError, type RenderOptions, type TemplateSource } from './template/render.ts';
@@ -60,6 +60,8 @@ export interface CompiledProject {
   readonly root: string;
   readonly target: ResolvedTarget;
   readonly vars: Readonly<Record<string, unknown>>;
+  /** project.yml's secrets: model name → environment variable (and local default). */
+  readonly secrets: Readonly<Record<string, SecretConfig>>;
   readonly nodes: ReadonlyMap<string, CompiledNode>;
   /** Every node, in deploy order. */
   readonly order: readonly string[];
@@ -475,6 +477,7 @@ export class ProjectCompiler {
       root: this.root,
       target: this.target,
       vars: this.vars,
+      secrets: this.config.secrets,
       nodes,
       order,
       depth,

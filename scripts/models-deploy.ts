@@ -1,0 +1,87 @@
+/** npm run models:deploy — compile, plan against the deployed state, and apply only what changed. */
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+import { compileProject } from './runner/compile.ts';
+import { deployPlan } from './runner/deploy/deploy-plan.ts';
+import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
+import { throwIfAny } from './runner/errors.ts';
+import { selectNodes } from './runner/select.ts';
+import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
+import { formatOutcome, formatPlan, formatResult, planJson, reportJson } from './cli/deploy-output.ts';
+
+function threads(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 64) throw new InvalidArgumentError('an integer from 1 to 64');
+  return parsed;
+}
+
+const program = withSelectionOptions(withProjectOptions(new Command('models:deploy')))
+  .description(
+    'Compile the project, compare it with what the target has deployed, and apply only the difference: create new models, replace changed ones and everything downstream, drop removed ones. A second deploy of an unchanged project sends no DDL.',
+  )
+  .option('--dry-run', 'print the plan and the SQL it would run; touch nothing')
+  .option('--json', 'print the plan (with --dry-run) or the result as JSON')
+  .addOption(new Option('--full-refresh <models...>', 'recreate these sources/connections even though that discards the data they ingested (also drops removed ones)'))
+  .option('--threads <n>', 'models deployed in parallel at each depth of the graph', threads, 4)
+  .addHelpText(
+    'after',
+    `
+Targets: the default 'local' target deploys to the local server: through its port if one is running
+on the project's data directory (npm run local / npm run dev), else embedded in this process.
+
+Examples:
+  npm run models:deploy
+  npm run models:deploy -- --dry-run
+  npm run models:deploy -- --dry-run --json
+  npm run models:deploy -- --select "stg_segment_tracks+"
+  npm run models:deploy -- --target production --threads 8
+  npm run models:deploy -- --full-refresh segment_source`,
+  );
+
+await runCli(async () => {
+  program.parse();
+  const options = program.opts<ProjectOptions & { dryRun?: boolean; json?: boolean; fullRefresh?: string[]; threads: number }>();
+  const root = projectRoot(options);
+  const started = performance.now();
+  const project = compileProject(root, options);
+  const selected = options.select || options.exclude ? selectNodes(project, options.select, options.exclude) : undefined;
+  const fullRefresh = new Set(options.fullRefresh ?? []);
+  const log = options.json ? undefined : (line: string) => console.error(pc.dim(line));
+
+  // A dry run against a local target that was never started has nothing deployed: no server needed.
+  if (options.dryRun && project.target.type === 'local' && !existsSync(project.target.dataDir!)) {
+    const plan = deployPlan({ project, state: new Map(), ...(selected ? { selected } : {}), fullRefresh });
+    throwIfAny(plan.refusals);
+    printPlan(plan, options.json);
+    return;
+  }
+
+  const deployer = await Deployer.open(project, { threads: options.threads, ...(log ? { log } : {}) });
+  try {
+    if (!options.json) {
+      console.log(`${options.dryRun ? 'planning' : 'deploying'} ${pc.bold(project.name)} to ${pc.bold(project.target.name)}: ${deployer.description} ${pc.dim(`(compiled in ${formatMs(project.timings.totalMs)}, connected in ${formatMs(performance.now() - started - project.timings.totalMs)})`)}`);
+    }
+    const report: DeployReport = await deployer.deploy({
+      project,
+      ...(selected ? { selected } : {}),
+      fullRefresh,
+      dryRun: options.dryRun ?? false,
+      ...(options.json ? {} : { onResult: (result) => console.log(formatResult(result)) }),
+    });
+    if (options.dryRun) {
+      printPlan(report.plan, options.json);
+      return;
+    }
+    if (options.json) process.stdout.write(`${JSON.stringify(reportJson(report), null, 2)}\n`);
+    else for (const line of formatOutcome(report)) console.log(line);
+    if (report.results.some((result) => result.status === 'failed')) process.exitCode = 1;
+  } finally {
+    await deployer.close();
+  }
+});
+
+function printPlan(plan: Parameters<typeof formatPlan>[0], json: boolean | undefined): void {
+  if (json) process.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
+  else for (const line of formatPlan(plan)) console.log(line);
+}

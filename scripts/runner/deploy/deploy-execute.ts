@@ -1,0 +1,183 @@
+/**
+ * Runs a deploy plan against a database and records what it applied.
+ *
+ * Order: (1) the state records every object about to be dropped as dropped, before any DROP, so a
+ * deploy that stops halfway never leaves the state claiming an object that is gone (one that is
+ * still there is found in the catalog next time and recreated); (2) DROPs, dependents first, one
+ * at a time; (3) CREATEs by graph depth, each depth's models in parallel on up to `threads`
+ * sessions, each depth's successes recorded in one INSERT.
+ *
+ * A failure stops nothing that does not depend on it: the failed model's descendants are skipped,
+ * everything else (its siblings included) still deploys, and the next deploy converges.
+ */
+import type { DeployPlan, PlannedAction, DeployAction } from './deploy-plan.ts';
+import { createStatements, displayedStatements, dropStatement } from './deploy-sql.ts';
+import { describeFailure, type DeployFailure } from './deploy-errors.ts';
+import { redact } from './deploy-secrets.ts';
+import type { DeployedModel, DeployedState, StateChange, StateStore } from './deploy-state.ts';
+import type { SessionPool, SqlSession } from './sql-session.ts';
+import type { ManifestKind } from '../model-config.ts';
+
+export type ActionStatus = 'done' | 'failed' | 'skipped';
+
+export interface ActionResult {
+  readonly model: string;
+  readonly action: DeployAction;
+  readonly kind: ManifestKind;
+  readonly reason: string;
+  readonly status: ActionStatus;
+  readonly ms: number;
+  readonly failure?: DeployFailure;
+  /** Skipped: the failed model upstream. */
+  readonly blockedBy?: string;
+}
+
+export interface ExecuteInput {
+  readonly plan: DeployPlan;
+  readonly pool: SessionPool;
+  readonly store: StateStore;
+  readonly state: DeployedState;
+  /** Values of the secrets the plan creates or converges (never printed). */
+  readonly secretValues: ReadonlyMap<string, string>;
+  /** Fingerprints of those values, to record. */
+  readonly secretFingerprints: ReadonlyMap<string, string>;
+  readonly onResult?: (result: ActionResult) => void;
+}
+
+export interface ExecuteResult {
+  readonly results: readonly ActionResult[];
+  /** DDL statements sent (state-table writes not counted). */
+  readonly ddlStatements: number;
+  /** The state after this deploy, as recorded. */
+  readonly state: DeployedState;
+}
+
+export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
+  const { plan, pool, store } = input;
+  const state: DeployedState = new Map(input.state);
+  const results: ActionResult[] = [];
+  let ddlStatements = 0;
+  const report = (result: ActionResult) => {
+    results.push(result);
+    input.onResult?.(result);
+  };
+  const work = plan.dropOrder.length + plan.createLevels.length + plan.adopted.length + plan.forgotten.length;
+  if (work === 0) return { results, ddlStatements, state };
+
+  const session = await pool.primary();
+  await store.ensure();
+  const generation = store.nextGeneration();
+
+  // (1) Everything about to be dropped, and the clusters no longer tracked, recorded first.
+  const dropped: StateChange[] = [
+    ...plan.dropOrder.map((action) => ({ dropped: { name: action.model, kind: action.deployed!.kind, schema: action.deployed!.schema } })),
+    ...plan.forgotten.map((deployed) => ({ dropped: { name: deployed.name, kind: deployed.kind, schema: deployed.schema } })),
+  ];
+  await store.record(dropped, generation);
+  for (const action of plan.dropOrder) state.delete(action.model);
+  for (const deployed of plan.forgotten) state.delete(deployed.name);
+
+  // (2) Drops, dependents first.
+  const failed = new Set<string>();
+  for (const action of plan.dropOrder) {
+    const sql = dropStatement(action.deployed!);
+    const started = performance.now();
+    try {
+      ddlStatements++;
+      await session.query(sql);
+      if (action.action === 'drop') report(resultOf(action, 'done', started));
+    } catch (error) {
+      failed.add(action.model);
+      report({ ...resultOf(action, 'failed', started), failure: describeFailure(action.model, action.node, sql, error) });
+    }
+  }
+
+  // Objects found in the database and adopted as they are: recorded, no DDL.
+  const adopted = plan.adopted.map((action) => deployedRecord(action, input));
+  await store.record(adopted.map((deployed) => ({ deployed })), generation);
+  for (const deployed of adopted) state.set(deployed.name, deployed);
+
+  // (3) Creates by depth; a failed model's descendants are skipped.
+  const blocked = new Set<string>();
+  const blockedBy = new Map<string, string>();
+  for (const level of plan.createLevels) {
+    const ready: PlannedAction[] = [];
+    for (const action of level) {
+      const upstream = action.node!.dependsOn.find((dependency) => failed.has(dependency) || blocked.has(dependency));
+      if (failed.has(action.model)) continue; // its drop failed: already reported
+      if (upstream !== undefined) {
+        blocked.add(action.model);
+        const root = blockedBy.get(upstream) ?? upstream;
+        blockedBy.set(action.model, root);
+        report({ ...resultOf(action, 'skipped', performance.now()), blockedBy: root });
+        continue;
+      }
+      ready.push(action);
+    }
+    const applied: DeployedModel[] = [];
+    await Promise.all(
+      ready.map((action) =>
+        pool.run(async (levelSession) => {
+          const started = performance.now();
+          const outcome = await applyCreate(levelSession, action, input);
+          ddlStatements += outcome.statements;
+          if (outcome.failure) {
+            failed.add(action.model);
+            report({ ...resultOf(action, 'failed', started), failure: outcome.failure });
+          } else {
+            applied.push(deployedRecord(action, input));
+            report(resultOf(action, 'done', started));
+          }
+        }),
+      ),
+    );
+    await store.record(
+      applied.map((deployed) => ({ deployed })),
+      generation,
+    );
+    for (const deployed of applied) state.set(deployed.name, deployed);
+  }
+  return { results, ddlStatements, state };
+}
+
+async function applyCreate(session: SqlSession, action: PlannedAction, input: ExecuteInput): Promise<{ statements: number; failure?: DeployFailure }> {
+  const secret = action.kind === 'secret' ? input.secretValues.get(action.model) : undefined;
+  const statements = createStatements(action, secret);
+  const shown = displayedStatements(action).slice(-statements.length);
+  let sent = 0;
+  for (let index = 0; index < statements.length; index++) {
+    try {
+      sent++;
+      await session.query(statements[index]!);
+    } catch (error) {
+      const failure = describeFailure(action.model, action.node, shown[index], error);
+      return { statements: sent, failure: secret === undefined ? failure : redactFailure(failure, secret) };
+    }
+  }
+  return { statements: sent };
+}
+
+function redactFailure(failure: DeployFailure, secret: string): DeployFailure {
+  // A very short value would redact half the message: withhold the text instead.
+  const clean = (text: string | undefined) => (text === undefined ? undefined : secret.length < 4 ? '(withheld: the statement carried a secret value)' : redact(text, [secret]));
+  return { ...failure, message: clean(failure.message)!, detail: clean(failure.detail), hint: clean(failure.hint) };
+}
+
+function resultOf(action: PlannedAction, status: ActionStatus, started: number): ActionResult {
+  return { model: action.model, action: action.action, kind: action.kind, reason: action.reason, status, ms: performance.now() - started };
+}
+
+function deployedRecord(action: PlannedAction, input: ExecuteInput): DeployedModel {
+  const node = action.node!;
+  return {
+    name: node.name,
+    kind: node.kind,
+    schema: node.schema,
+    parent: node.parent ?? null,
+    dependsOn: node.dependsOn,
+    checksum: node.checksum,
+    stateChecksum: action.stateChecksum!,
+    secretFingerprint: node.kind === 'secret' ? (input.secretFingerprints.get(node.name) ?? action.deployed?.secretFingerprint ?? null) : null,
+    deployedAt: new Date().toISOString(),
+  };
+}

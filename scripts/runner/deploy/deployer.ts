@@ -1,0 +1,165 @@
+/**
+ * Deployer: one open connection to a target, the deployed state it holds, and `deploy(project)`:
+ * plan against that state, then apply. `models:deploy` uses it once; watch mode keeps it open and
+ * redeploys on every edit against the state it keeps in memory (no state read per edit).
+ */
+import type { CompiledProject } from '../compile.ts';
+import { ProjectError, throwIfAny } from '../errors.ts';
+import { existingObjects } from './deploy-catalog.ts';
+import { executePlan, type ActionResult } from './deploy-execute.ts';
+import { deployPlan, type DeployPlan } from './deploy-plan.ts';
+import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
+import { StateStore, type DeployedState } from './deploy-state.ts';
+import { openSession, SessionPool } from './sql-session.ts';
+import { connectTarget, type TargetConnection } from './target-connection.ts';
+
+export interface DeployRequest {
+  readonly project: CompiledProject;
+  /** Node names to deploy; everything when undefined. */
+  readonly selected?: ReadonlySet<string>;
+  readonly fullRefresh?: ReadonlySet<string>;
+  readonly dryRun?: boolean;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly onResult?: (result: ActionResult) => void;
+}
+
+export interface DeployReport {
+  readonly plan: DeployPlan;
+  readonly results: readonly ActionResult[];
+  readonly ddlStatements: number;
+  readonly ms: number;
+  /** Secrets whose value could not be checked (variable unset; the deployed value was kept). */
+  readonly uncheckedSecrets: readonly string[];
+}
+
+export interface DeployerOptions {
+  readonly threads?: number;
+  readonly log?: (line: string) => void;
+}
+
+export class Deployer {
+  /** The deployed state, once read: kept current by every deploy through this deployer. */
+  private state: DeployedState | undefined;
+  /** Secrets whose value was checked against the recorded fingerprint in this process. */
+  private readonly checkedSecrets = new Set<string>();
+
+  private constructor(
+    readonly connection: TargetConnection,
+    private readonly pool: SessionPool,
+    private readonly store: StateStore,
+  ) {}
+
+  static async open(project: CompiledProject, options: DeployerOptions = {}): Promise<Deployer> {
+    const connection = await connectTarget(project.target, options.log ? { log: options.log } : {});
+    try {
+      const threads = Math.max(1, options.threads ?? 4);
+      const pool = new SessionPool(() => openSession(connection.config, project.target.cluster), threads);
+      const store = new StateStore(await pool.primary(), project.name);
+      return new Deployer(connection, pool, store);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+
+  get description(): string {
+    return this.connection.description;
+  }
+
+  /** The state as this deployer knows it (read on first use). */
+  async deployedState(): Promise<DeployedState> {
+    this.state ??= await this.store.load();
+    return this.state;
+  }
+
+  async deploy(request: DeployRequest): Promise<DeployReport> {
+    const started = performance.now();
+    const { project } = request;
+    const env = request.env ?? process.env;
+    const state = await this.deployedState();
+    const considered = (name: string) => !request.selected || request.selected.has(name);
+
+    // Secrets: has a deployed value changed? Checked once per process (watch edits skip it).
+    const changedSecretValues = new Set<string>();
+    const uncheckedSecrets: string[] = [];
+    for (const node of project.nodes.values()) {
+      if (node.kind !== 'secret' || !considered(node.name) || this.checkedSecrets.has(node.name)) continue;
+      const deployed = state.get(node.name);
+      if (!deployed || deployed.kind !== 'secret') continue;
+      let value: string;
+      try {
+        value = secretValue(project, node.name, env);
+      } catch {
+        uncheckedSecrets.push(node.name);
+        continue;
+      }
+      if (!(await matchesFingerprint(value, deployed.secretFingerprint))) changedSecretValues.add(node.name);
+      else this.checkedSecrets.add(node.name);
+    }
+
+    const planInput = {
+      project,
+      state,
+      ...(request.selected ? { selected: request.selected } : {}),
+      ...(request.fullRefresh ? { fullRefresh: request.fullRefresh } : {}),
+      changedSecretValues,
+    };
+    let plan = deployPlan(planInput);
+    if (plan.actions.some((action) => action.action === 'create')) {
+      // The state may have missed objects (a deploy stopped between DDL and record, or hand-made ones).
+      plan = deployPlan({ ...planInput, existing: await existingObjects(await this.pool.primary()) });
+    }
+    throwIfAny(plan.refusals);
+
+    const secretValues = new Map<string, string>();
+    const secretFingerprints = new Map<string, string>();
+    const valueErrors: ProjectError[] = [];
+    for (const level of plan.createLevels) {
+      for (const action of level) {
+        if (action.kind !== 'secret') continue;
+        try {
+          const value = secretValue(project, action.model, env);
+          secretValues.set(action.model, value);
+          if (!request.dryRun) secretFingerprints.set(action.model, await fingerprint(value));
+        } catch (error) {
+          if (error instanceof ProjectError) valueErrors.push(error);
+          else throw error;
+        }
+      }
+    }
+    throwIfAny(valueErrors);
+    if (request.dryRun) return { plan, results: [], ddlStatements: 0, ms: performance.now() - started, uncheckedSecrets };
+
+    let executed;
+    try {
+      executed = await executePlan({
+        plan,
+        pool: this.pool,
+        store: this.store,
+        state,
+        secretValues,
+        secretFingerprints,
+        ...(request.onResult ? { onResult: request.onResult } : {}),
+      });
+    } catch (error) {
+      // The connection or the state table failed mid-way: read the state afresh next time.
+      this.invalidate();
+      throw error;
+    }
+    this.state = executed.state;
+    for (const name of secretFingerprints.keys()) {
+      if (executed.state.get(name)?.secretFingerprint === secretFingerprints.get(name)) this.checkedSecrets.add(name);
+    }
+    return { plan, results: executed.results, ddlStatements: executed.ddlStatements, ms: performance.now() - started, uncheckedSecrets };
+  }
+
+  /** Forgets the in-memory state, so the next deploy reads it again (after a failure, say). */
+  invalidate(): void {
+    this.state = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    await this.connection.close();
+  }
+}
