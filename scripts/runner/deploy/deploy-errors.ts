@@ -2,8 +2,11 @@
  * A database error during a deploy, told the way users fix it: the model's file and line, the
  * line of compiled SQL the error points at, and the database's own detail and hint.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatLocation, type SourceLocation } from '../errors.ts';
 import type { CompiledNode } from '../compile.ts';
+import { MACROS_DIR } from '../project-files.ts';
 
 export interface DatabaseErrorFields {
   readonly message: string;
@@ -27,7 +30,8 @@ export interface DeployFailure {
   readonly hint: string | undefined;
 }
 
-export function describeFailure(model: string, node: CompiledNode | undefined, sql: string | undefined, error: unknown): DeployFailure {
+/** `root`: the project root, to find the template line a compiled line came from. */
+export function describeFailure(root: string, model: string, node: CompiledNode | undefined, sql: string | undefined, error: unknown): DeployFailure {
   const fields = asDatabaseError(error);
   const offset = sql === undefined ? undefined : errorOffset(sql, fields);
   let sqlLine: DeployFailure['sqlLine'];
@@ -36,9 +40,10 @@ export function describeFailure(model: string, node: CompiledNode | undefined, s
     const line = countNewlines(sql, offset) + 1;
     sqlLine = { line, text: sql.split('\n')[line - 1] ?? '' };
     if (node && node.kind !== 'index') {
-      // Compiled line bodyLine.sqlLine is file line bodyLine.fileLine; the head above it is generated.
-      const fileLine = line >= node.bodyLine.sqlLine ? node.bodyLine.fileLine + (line - node.bodyLine.sqlLine) : node.bodyLine.fileLine;
-      location = { file: node.path, line: fileLine };
+      // Compiled line bodyLine.sqlLine is file line bodyLine.fileLine, and the head above it is
+      // generated; a multi-line macro shifts what follows, so confirm by the line's text.
+      const estimate = line >= node.bodyLine.sqlLine ? node.bodyLine.fileLine + (line - node.bodyLine.sqlLine) : node.bodyLine.fileLine;
+      location = locateTemplateLine(root, node.path, sqlLine.text, estimate) ?? { file: node.path, line: estimate };
     }
   }
   return { model, message: fields.message, code: fields.code, location, sqlLine, detail: fields.detail, hint: fields.hint };
@@ -96,4 +101,46 @@ function countNewlines(text: string, end: number): number {
   let count = 0;
   for (let index = text.indexOf('\n'); index !== -1 && index < end; index = text.indexOf('\n', index + 1)) count++;
   return count;
+}
+
+/**
+ * The template line a compiled line was rendered from: a line of the model whose text matches
+ * with each `{{…}}` tag standing for anything (the closest to `estimate` if several do), else a
+ * line of a macro that is the only match.
+ */
+export function locateTemplateLine(root: string, modelPath: string, compiledLine: string, estimate: number): SourceLocation | undefined {
+  const wanted = compiledLine.trim();
+  if (wanted === '') return undefined;
+  const matches = (file: string): number[] => {
+    let text: string;
+    try {
+      text = readFileSync(path.join(root, file), 'utf8');
+    } catch {
+      return [];
+    }
+    const lines: number[] = [];
+    text.split('\n').forEach((line, index) => {
+      if (templateLinePattern(line.trim())?.test(wanted)) lines.push(index + 1);
+    });
+    return lines;
+  };
+  const inModel = matches(modelPath);
+  if (inModel.length) {
+    const closest = inModel.reduce((best, line) => (Math.abs(line - estimate) < Math.abs(best - estimate) ? line : best));
+    return { file: modelPath, line: closest };
+  }
+  let macros: string[] = [];
+  try {
+    macros = readdirSync(path.join(root, MACROS_DIR), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.sql'));
+  } catch {
+    return undefined;
+  }
+  const found = macros.flatMap((file) => matches(path.posix.join(MACROS_DIR, file.split(path.sep).join('/'))).map((line) => ({ file: path.posix.join(MACROS_DIR, file.split(path.sep).join('/')), line })));
+  return found.length === 1 ? found[0] : undefined;
+}
+
+function templateLinePattern(line: string): RegExp | undefined {
+  if (line === '' || /^\{\{[^}]*\}\}$/.test(line)) return undefined; // a tag alone matches anything
+  const parts = line.split(/\{\{[^}]*\}\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*?')}$`);
 }

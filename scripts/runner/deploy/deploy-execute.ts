@@ -33,6 +33,8 @@ export interface ActionResult {
 }
 
 export interface ExecuteInput {
+  /** Project root: failures point at template files under it. */
+  readonly root: string;
   readonly plan: DeployPlan;
   readonly pool: SessionPool;
   readonly store: StateStore;
@@ -66,14 +68,13 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
 
   const session = await pool.primary();
   await store.ensure();
-  const generation = store.nextGeneration();
 
   // (1) Everything about to be dropped, and the clusters no longer tracked, recorded first.
   const dropped: StateChange[] = [
     ...plan.dropOrder.map((action) => ({ dropped: { name: action.model, kind: action.deployed!.kind, schema: action.deployed!.schema } })),
     ...plan.forgotten.map((deployed) => ({ dropped: { name: deployed.name, kind: deployed.kind, schema: deployed.schema } })),
   ];
-  await store.record(dropped, generation);
+  await store.record(dropped);
   for (const action of plan.dropOrder) state.delete(action.model);
   for (const deployed of plan.forgotten) state.delete(deployed.name);
 
@@ -88,13 +89,13 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
       if (action.action === 'drop') report(resultOf(action, 'done', started));
     } catch (error) {
       failed.add(action.model);
-      report({ ...resultOf(action, 'failed', started), failure: describeFailure(action.model, action.node, sql, error) });
+      report({ ...resultOf(action, 'failed', started), failure: describeFailure(input.root, action.model, action.node, sql, error) });
     }
   }
 
   // Objects found in the database and adopted as they are: recorded, no DDL.
   const adopted = plan.adopted.map((action) => deployedRecord(action, input));
-  await store.record(adopted.map((deployed) => ({ deployed })), generation);
+  await store.record(adopted.map((deployed) => ({ deployed })));
   for (const deployed of adopted) state.set(deployed.name, deployed);
 
   // (3) Creates by depth; a failed model's descendants are skipped.
@@ -131,10 +132,7 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
         }),
       ),
     );
-    await store.record(
-      applied.map((deployed) => ({ deployed })),
-      generation,
-    );
+    await store.record(applied.map((deployed) => ({ deployed })));
     for (const deployed of applied) state.set(deployed.name, deployed);
   }
   return { results, ddlStatements, state };
@@ -150,7 +148,7 @@ async function applyCreate(session: SqlSession, action: PlannedAction, input: Ex
       sent++;
       await session.query(statements[index]!);
     } catch (error) {
-      const failure = describeFailure(action.model, action.node, shown[index], error);
+      const failure = describeFailure(input.root, action.model, action.node, shown[index], error);
       return { statements: sent, failure: secret === undefined ? failure : redactFailure(failure, secret) };
     }
   }

@@ -155,7 +155,7 @@ export function deployPlan(input: PlanInput): DeployPlan {
           `cluster ${node.name}: its definition changed, but a deploy only creates clusters that are absent and never drops one; apply the change with ALTER CLUSTER ${node.name} SET (…)`,
         );
       }
-      return { ...base, action: 'unchanged', reason: 'cluster exists', dropsFirst: false, deployed, stateChecksum: deployed.stateChecksum };
+      return { ...base, action: 'unchanged', reason: '', dropsFirst: false, deployed, stateChecksum: deployed.stateChecksum };
     }
     if (node.kind === 'secret' && deployed.kind === 'secret' && deployed.schema === node.schema && !forced) {
       if (deployed.stateChecksum === stateChecksum && !input.changedSecretValues?.has(node.name)) {
@@ -238,7 +238,7 @@ export function deployPlan(input: PlanInput): DeployPlan {
 
 function durableRefusal(action: PlannedAction, doing: 'redeploying' | 'dropping'): ProjectError {
   const what = action.deployed?.kind ?? action.kind;
-  const why = doing === 'dropping' ? 'was removed from the project' : `changed (${action.reason})`;
+  const why = doing === 'dropping' ? 'was removed from the project' : action.reason === 'changed' ? 'changed' : `changed (${action.reason})`;
   return new ProjectError(
     `${what} ${action.model} ${why}: ${doing} it discards every event it ingested`,
     action.node ? { file: action.node.path } : { file: PROJECT_FILE },

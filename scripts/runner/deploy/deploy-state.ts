@@ -80,14 +80,15 @@ export class StateStore {
     if (!exists.rows[0]?.found) return state;
     const rows = await this.session.query<StateRow>(
       `SELECT DISTINCT ON (model) model, kind, schema_name, parent, depends_on, checksum, state_checksum,
-              secret_fingerprint, dropped, generation::text AS generation, deployed_at::text AS deployed_at
+              secret_fingerprint, dropped, generation::text AS generation_text, deployed_at::text AS deployed_at_text
          FROM ${QUALIFIED_TABLE}
         WHERE project = $1
-        ORDER BY model, generation DESC`,
+        -- The bigint column, not its text output (an output name would win in ORDER BY).
+        ORDER BY model, ${QUALIFIED_TABLE}.generation DESC`,
       [this.project],
     );
     for (const row of rows.rows) {
-      const generation = BigInt(row.generation);
+      const generation = BigInt(row.generation_text);
       if (generation > this.generation) this.generation = generation;
       if (row.dropped) continue;
       state.set(row.model, {
@@ -99,21 +100,20 @@ export class StateStore {
         checksum: row.checksum,
         stateChecksum: row.state_checksum ?? '',
         secretFingerprint: row.secret_fingerprint,
-        deployedAt: row.deployed_at,
+        deployedAt: row.deployed_at_text,
       });
     }
     return state;
   }
 
-  /** A new generation for the next batch of changes: newer than anything recorded. */
-  nextGeneration(): bigint {
-    this.generation += 1n;
-    return this.generation;
-  }
-
-  /** Appends the changes in one INSERT (atomic), as `generation`. */
-  async record(changes: readonly StateChange[], generation: bigint): Promise<void> {
+  /**
+   * Appends the changes in one INSERT (atomic). Each call is a generation of its own, newer than
+   * anything recorded, so a model dropped and then created in one deploy reads as created.
+   */
+  async record(changes: readonly StateChange[]): Promise<void> {
     if (changes.length === 0) return;
+    this.generation += 1n;
+    const generation = this.generation;
     const values: unknown[] = [];
     const tuples: string[] = [];
     for (const change of changes) {
@@ -154,6 +154,6 @@ interface StateRow {
   state_checksum: string | null;
   secret_fingerprint: string | null;
   dropped: boolean;
-  generation: string;
-  deployed_at: string;
+  generation_text: string;
+  deployed_at_text: string;
 }

@@ -35,6 +35,8 @@ export interface DeployReport {
 export interface DeployerOptions {
   readonly threads?: number;
   readonly log?: (line: string) => void;
+  /** Use this connection instead of the target's (tests, and `dev`, which runs its own server). */
+  readonly connection?: TargetConnection;
 }
 
 export class Deployer {
@@ -50,7 +52,7 @@ export class Deployer {
   ) {}
 
   static async open(project: CompiledProject, options: DeployerOptions = {}): Promise<Deployer> {
-    const connection = await connectTarget(project.target, options.log ? { log: options.log } : {});
+    const connection = options.connection ?? (await connectTarget(project.target, options.log ? { log: options.log } : {}));
     try {
       const threads = Math.max(1, options.threads ?? 4);
       const pool = new SessionPool(() => openSession(connection.config, project.target.cluster), threads);
@@ -133,6 +135,7 @@ export class Deployer {
     let executed;
     try {
       executed = await executePlan({
+        root: project.root,
         plan,
         pool: this.pool,
         store: this.store,

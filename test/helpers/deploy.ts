@@ -1,0 +1,57 @@
+/** Deploying a project on disk to an in-process local server, as models:deploy does. */
+import { compileProject, type CompileOptions } from '../../scripts/runner/compile.ts';
+import { Deployer, type DeployReport, type DeployRequest } from '../../scripts/runner/deploy/deployer.ts';
+import { selectNodes } from '../../scripts/runner/select.ts';
+import type { TestServer } from './local-server.ts';
+
+export interface DeployOptions extends CompileOptions {
+  readonly select?: string[];
+  readonly exclude?: string[];
+  readonly fullRefresh?: string[];
+  readonly dryRun?: boolean;
+  readonly threads?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** The connection a Deployer needs to reach `server` instead of the project's target. */
+export function connectionTo(server: TestServer): { config: { host: string; port: number; user: string; database: string }; description: string; close: () => Promise<void> } {
+  return {
+    config: { host: server.server.host, port: server.server.pgPort, user: 'materialize', database: 'materialize' },
+    description: 'test server',
+    close: async () => {},
+  };
+}
+
+/** Compiles `root` and deploys it to `server` with a fresh Deployer (state read from the database). */
+export async function deployProject(server: TestServer, root: string, options: DeployOptions = {}): Promise<DeployReport> {
+  const project = compileProject(root, options);
+  const deployer = await Deployer.open(project, { connection: connectionTo(server), threads: options.threads ?? 4 });
+  try {
+    const selected = options.select || options.exclude ? selectNodes(project, options.select, options.exclude) : undefined;
+    const request: DeployRequest = {
+      project,
+      ...(selected ? { selected } : {}),
+      fullRefresh: new Set(options.fullRefresh ?? []),
+      dryRun: options.dryRun ?? false,
+      ...(options.env ? { env: options.env } : {}),
+    };
+    return await deployer.deploy(request);
+  } finally {
+    await deployer.close();
+  }
+}
+
+/** model → action, for the plan's changes (unchanged models left out). */
+export function changes(report: DeployReport): Record<string, string> {
+  return Object.fromEntries(report.plan.actions.filter((action) => action.action !== 'unchanged').map((action) => [action.model, action.action]));
+}
+
+/** Object ids of every user relation, secret, connection, index and cluster: they change when an object is recreated. */
+export async function catalogIds(server: TestServer): Promise<Map<string, string>> {
+  const rows = await server.query<{ name: string; id: string }>(
+    `SELECT name, id FROM mz_catalog.mz_sources UNION ALL SELECT name, id FROM mz_catalog.mz_views
+     UNION ALL SELECT name, id FROM mz_catalog.mz_materialized_views UNION ALL SELECT name, id FROM mz_catalog.mz_secrets
+     UNION ALL SELECT name, id FROM mz_catalog.mz_indexes UNION ALL SELECT name, id FROM mz_catalog.mz_clusters`,
+  );
+  return new Map(rows.map((row) => [row.name, row.id]));
+}
