@@ -1,26 +1,13 @@
 /** npm run local — the Materialize-compatible local server (PGlite, Postgres wire, webhook API). */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import pc from 'picocolors';
 import { runCli, formatMs } from './cli/common.ts';
+import { parseMilliseconds, parsePort } from './cli/ports.ts';
 import { DataDirLockedError } from './local/data-dir-lock.ts';
 import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, startLocalServer } from './local/local-server.ts';
 import { loadProjectConfig, LOCAL_DATA_DIR } from './runner/project-config.ts';
-
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
-    throw new InvalidArgumentError('a port is an integer from 0 to 65535 (0 picks a free one)');
-  }
-  return parsed;
-}
-
-function milliseconds(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
-  return parsed;
-}
 
 /** The data directory of the project's first local target, else the default. */
 function projectDataDir(projectDir: string): string {
@@ -38,9 +25,9 @@ const program = new Command('local')
   .option('--data-dir <dir>', `where the database lives (default: the local target's data_dir, else ${LOCAL_DATA_DIR})`)
   .option('--memory', 'keep everything in memory; nothing survives a restart')
   .option('--host <host>', 'interface to listen on', DEFAULT_HOST)
-  .option('--pg-port <port>', 'Postgres wire protocol port', port, DEFAULT_PG_PORT)
-  .option('--http-port <port>', 'webhook HTTP API port', port, DEFAULT_HTTP_PORT)
-  .option('--idle-in-transaction-timeout <ms>', 'end SQL sessions idle inside a transaction this long (they block webhook appends)', milliseconds, 120_000)
+  .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
+  .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
+  .option('--idle-in-transaction-timeout <ms>', 'end SQL sessions idle inside a transaction this long (they block webhook appends)', parseMilliseconds, 120_000)
   .addHelpText(
     'after',
     `

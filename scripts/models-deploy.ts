@@ -1,6 +1,6 @@
 /** npm run models:deploy — compile, plan against the deployed state, and apply only what changed. */
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { compileProject } from './runner/compile.ts';
 import { deployPlan } from './runner/deploy/deploy-plan.ts';
@@ -8,13 +8,8 @@ import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
 import { throwIfAny } from './runner/errors.ts';
 import { selectNodes } from './runner/select.ts';
 import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
+import { parseThreads } from './cli/ports.ts';
 import { formatOutcome, formatPlan, formatResult, planJson, reportJson } from './cli/deploy-output.ts';
-
-function threads(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 64) throw new InvalidArgumentError('an integer from 1 to 64');
-  return parsed;
-}
 
 const program = withSelectionOptions(withProjectOptions(new Command('models:deploy')))
   .description(
@@ -23,7 +18,7 @@ const program = withSelectionOptions(withProjectOptions(new Command('models:depl
   .option('--dry-run', 'print the plan and the SQL it would run; touch nothing')
   .option('--json', 'print the plan (with --dry-run) or the result as JSON')
   .addOption(new Option('--full-refresh <models...>', 'recreate these sources/connections even though that discards the data they ingested (also drops removed ones)'))
-  .option('--threads <n>', 'models deployed in parallel at each depth of the graph', threads, 4)
+  .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
   .addHelpText(
     'after',
     `

@@ -1,0 +1,74 @@
+/** npm run dev — the local server and watch mode in one process. */
+import path from 'node:path';
+import { Command } from 'commander';
+import pc from 'picocolors';
+import { DataDirLockedError } from './local/data-dir-lock.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from './local/engine.ts';
+import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, startLocalServer } from './local/local-server.ts';
+import { compileProject } from './runner/compile.ts';
+import { Deployer } from './runner/deploy/deployer.ts';
+import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
+import { startWatching } from './cli/watch-output.ts';
+import { parsePort } from './cli/ports.ts';
+
+const program = withSelectionOptions(withProjectOptions(new Command('dev')))
+  .description('Start the local server (Postgres wire + webhook API) on the local target\'s data directory, deploy the project to it, and redeploy on every save. Ctrl-C stops both.')
+  .option('--memory', 'keep the database in memory; nothing survives a restart')
+  .option('--host <host>', 'interface to listen on', DEFAULT_HOST)
+  .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
+  .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
+  .addHelpText('after', '\nExamples:\n  npm run dev\n  npm run dev -- --memory --pg-port 0 --http-port 0');
+
+await runCli(async () => {
+  program.parse();
+  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number }>();
+  const root = projectRoot(options);
+  const project = compileProject(root, options);
+  if (project.target.type !== 'local') {
+    console.error(pc.red(`error: dev runs the local server, but target ${project.target.name} is a ${project.target.type} target`));
+    console.error(pc.dim('  fix: use models:watch to watch and deploy to it, or pick a local target with --target'));
+    process.exitCode = 1;
+    return;
+  }
+  const started = performance.now();
+  let server;
+  try {
+    server = await startLocalServer({
+      ...(options.memory ? { memory: true } : { dataDir: project.target.dataDir! }),
+      host: options.host,
+      pgPort: options.pgPort,
+      httpPort: options.httpPort,
+      log: (line) => console.log(pc.dim(line)),
+    });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      console.error(pc.red(`error: ${error.message}`));
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+  const where = options.memory ? 'memory' : path.relative(process.cwd(), project.target.dataDir!) || '.';
+  console.log(`${pc.green('local Materialize ready')} in ${formatMs(performance.now() - started)} — data: ${where}`);
+  console.log(`  SQL       psql "${server.pgUrl}"`);
+  const sources = [...project.nodes.values()].filter((node) => node.kind === 'source' && /\bFROM\s+WEBHOOK\b/i.test(node.sql));
+  for (const source of sources) console.log(`  webhook   ${server.webhookUrl(source.name, source.schema)}   (${source.name})`);
+  if (sources.length === 0) console.log(`  webhooks  ${server.webhookBaseUrl}/${LOCAL_DATABASE}/<schema>/<source>`);
+
+  const deployer = await Deployer.open(project, {
+    connection: { config: { host: server.host, port: server.pgPort, user: LOCAL_USER, database: LOCAL_DATABASE }, description: 'local server', close: async () => {} },
+  });
+  const watcher = await startWatching(root, deployer, options);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(pc.dim(`${signal}: stopping…`));
+    await watcher.close();
+    await deployer.close();
+    await server.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+});

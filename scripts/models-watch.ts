@@ -1,0 +1,42 @@
+/** npm run models:watch — redeploy what an edit changed, as you save. */
+import { Command } from 'commander';
+import pc from 'picocolors';
+import { compileProject } from './runner/compile.ts';
+import { Deployer } from './runner/deploy/deployer.ts';
+import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
+import { parseThreads } from './cli/ports.ts';
+import { startWatching } from './cli/watch-output.ts';
+
+const program = withSelectionOptions(withProjectOptions(new Command('models:watch')))
+  .description(
+    'Deploy the project, then watch models/, macros/ and project.yml: each save recompiles only what it touched and redeploys the changed models and their descendants. Errors are printed with file:line and watching goes on. Ctrl-C stops.',
+  )
+  .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
+  .addHelpText(
+    'after',
+    `
+With the default local target, models:watch deploys through a running local server (npm run local)
+or starts one inside this process. npm run dev does both in one command and prints the webhook URL.
+
+Examples:
+  npm run models:watch
+  npm run models:watch -- --select "tag:marts"`,
+  );
+
+await runCli(async () => {
+  program.parse();
+  const options = program.opts<ProjectOptions & { threads: number }>();
+  const root = projectRoot(options);
+  // Compiled once here to open the target; the watcher compiles (and reports errors) itself.
+  const project = compileProject(root, options);
+  const deployer = await Deployer.open(project, { threads: options.threads, log: (line) => console.error(pc.dim(line)) });
+  console.log(`watching ${pc.bold(project.name)} → ${pc.bold(project.target.name)}: ${deployer.description}`);
+  const watcher = await startWatching(root, deployer, options);
+  const stop = async () => {
+    await watcher.close();
+    await deployer.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+});

@@ -1,0 +1,150 @@
+/**
+ * Watch mode: file changes → incremental recompile → plan against the deployed state kept in
+ * memory → redeploy the changed models and their descendants.
+ *
+ * One cycle runs at a time. Saves that arrive during a cycle are collected and start the next
+ * cycle as soon as it ends: never lost, never run twice at once. A broken edit reports its error
+ * and leaves the deployed objects as they were; the compiler keeps the failed file pending, so the
+ * fix (or any later save) compiles and deploys it.
+ */
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { ProjectCompiler, type CompiledProject, type CompileOptions } from '../compile.ts';
+import { asProjectErrors, ProjectError, ProjectErrors } from '../errors.ts';
+import { MACROS_DIR, MODELS_DIR } from '../project-files.ts';
+import { PROJECT_FILE } from '../project-config.ts';
+import { selectNodes } from '../select.ts';
+import type { ActionResult } from '../deploy/deploy-execute.ts';
+import type { Deployer, DeployReport } from '../deploy/deployer.ts';
+
+export interface WatchCycle {
+  /** Project-relative paths that triggered the cycle (empty for the first deploy). */
+  readonly changed: readonly string[];
+  readonly compileMs: number;
+  /** Set when the cycle deployed (possibly with failed models). */
+  readonly report?: DeployReport;
+  /** Compile errors or a deploy that could not run (refusals, lost connection). */
+  readonly errors?: readonly ProjectError[];
+  readonly error?: Error;
+  readonly totalMs: number;
+}
+
+export interface WatcherOptions extends CompileOptions {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** Milliseconds to wait for more events after one arrives (editors write in bursts). */
+  readonly debounceMs?: number;
+  readonly onCycleStart?: (changed: readonly string[]) => void;
+  readonly onResult?: (result: ActionResult) => void;
+  readonly onCycle?: (cycle: WatchCycle) => void;
+}
+
+export class ProjectWatcher {
+  private readonly compiler: ProjectCompiler;
+  private watcher: FSWatcher | undefined;
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private needsFullCompile = true;
+  private closed = false;
+
+  constructor(
+    readonly root: string,
+    private readonly deployer: Deployer,
+    private readonly options: WatcherOptions = {},
+  ) {
+    this.compiler = new ProjectCompiler(root, options);
+  }
+
+  /** Compiles and deploys everything once, then watches. Resolves when the watcher is ready. */
+  async start(): Promise<WatchCycle> {
+    const first = await this.cycle([]);
+    this.watcher = watch([path.join(this.root, MODELS_DIR), path.join(this.root, MACROS_DIR), path.join(this.root, PROJECT_FILE)], {
+      ignoreInitial: true,
+      // Editors that save by rename emit unlink+add; chokidar folds those into one change.
+      atomic: true,
+    });
+    this.watcher.on('all', (event, file) => {
+      if (event === 'addDir' || event === 'unlinkDir') return;
+      this.enqueue(path.relative(this.root, file).split(path.sep).join('/'));
+    });
+    this.watcher.on('error', (error) => this.options.onCycle?.({ changed: [], compileMs: 0, error: error instanceof Error ? error : new Error(String(error)), totalMs: 0 }));
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    return first;
+  }
+
+  /** Queues a changed path (what the file watcher calls; tests and tools may call it too). */
+  enqueue(file: string): void {
+    if (this.closed) return;
+    if (file !== PROJECT_FILE && !file.endsWith('.sql')) return;
+    this.pending.add(file);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.drain(), this.options.debounceMs ?? 10);
+  }
+
+  /** Resolves once every queued change has been compiled and deployed. */
+  async idle(): Promise<void> {
+    while (this.running || this.pending.size) {
+      if (this.running) await this.running;
+      else await new Promise((resolve) => setTimeout(resolve, (this.options.debounceMs ?? 10) + 1));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.watcher?.close();
+    await this.running;
+  }
+
+  private drain(): void {
+    if (this.running || this.pending.size === 0 || this.closed) return;
+    const changed = [...this.pending];
+    this.pending.clear();
+    this.running = this.cycle(changed)
+      .then(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+        // Saves that arrived during the cycle start the next one.
+        if (this.pending.size) this.drain();
+      });
+  }
+
+  private async cycle(changed: readonly string[]): Promise<WatchCycle> {
+    const started = performance.now();
+    this.options.onCycleStart?.(changed);
+    let project: CompiledProject;
+    try {
+      project = this.needsFullCompile ? this.compiler.compile() : this.compiler.recompile(changed);
+      this.needsFullCompile = false;
+    } catch (error) {
+      // After a failed first compile there is no last result to patch: compile fully next time.
+      if (changed.length === 0) this.needsFullCompile = true;
+      return this.finish({ changed, compileMs: performance.now() - started, errors: compileErrors(error), totalMs: performance.now() - started });
+    }
+    const compileMs = performance.now() - started;
+    try {
+      const selected = this.options.select || this.options.exclude ? selectNodes(project, this.options.select, this.options.exclude) : undefined;
+      const report = await this.deployer.deploy({ project, ...(selected ? { selected } : {}), ...(this.options.onResult ? { onResult: this.options.onResult } : {}) });
+      return this.finish({ changed, compileMs, report, totalMs: performance.now() - started });
+    } catch (error) {
+      if (error instanceof ProjectError || error instanceof ProjectErrors) {
+        return this.finish({ changed, compileMs, errors: compileErrors(error), totalMs: performance.now() - started });
+      }
+      return this.finish({ changed, compileMs, error: error instanceof Error ? error : new Error(String(error)), totalMs: performance.now() - started });
+    }
+  }
+
+  private finish(cycle: WatchCycle): WatchCycle {
+    this.options.onCycle?.(cycle);
+    return cycle;
+  }
+}
+
+function compileErrors(error: unknown): ProjectError[] {
+  try {
+    return asProjectErrors(error);
+  } catch {
+    return [new ProjectError(error instanceof Error ? error.message : String(error))];
+  }
+}
