@@ -7,6 +7,7 @@
  * and leaves the deployed objects as they were; the compiler keeps the failed file pending, so the
  * fix (or any later save) compiles and deploys it.
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ProjectCompiler, type CompiledProject, type CompileOptions } from '../compile.ts';
@@ -47,6 +48,7 @@ export class ProjectWatcher {
   private running: Promise<void> | undefined;
   private needsFullCompile = true;
   private closed = false;
+  private readonly rechecks = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly root: string,
@@ -66,7 +68,9 @@ export class ProjectWatcher {
     });
     this.watcher.on('all', (event, file) => {
       if (event === 'addDir' || event === 'unlinkDir') return;
-      this.enqueue(path.relative(this.root, file).split(path.sep).join('/'));
+      const relative = path.relative(this.root, file).split(path.sep).join('/');
+      this.enqueue(relative);
+      this.recheckLater(file, relative);
     });
     this.watcher.on('error', (error) => this.options.onCycle?.({ changed: [], compileMs: 0, error: error instanceof Error ? error : new Error(String(error)), totalMs: 0 }));
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
@@ -82,9 +86,27 @@ export class ProjectWatcher {
     this.timer = setTimeout(() => this.drain(), this.options.debounceMs ?? 10);
   }
 
+  /**
+   * chokidar passes on at most one change event per file in a ~50 ms window, so a second save
+   * right after a first would go unnoticed. Look at the file again once that window has passed and
+   * queue it if it changed since the event.
+   */
+  private recheckLater(file: string, relative: string): void {
+    const seen = fileVersion(file);
+    const timer = setTimeout(() => {
+      this.rechecks.delete(timer);
+      if (this.closed) return;
+      if (fileVersion(file) !== seen) {
+        this.enqueue(relative);
+        this.recheckLater(file, relative);
+      }
+    }, RECHECK_AFTER_MS);
+    this.rechecks.add(timer);
+  }
+
   /** Resolves once every queued change has been compiled and deployed. */
   async idle(): Promise<void> {
-    while (this.running || this.pending.size) {
+    while (this.running || this.pending.size || this.rechecks.size) {
       if (this.running) await this.running;
       else await new Promise((resolve) => setTimeout(resolve, (this.options.debounceMs ?? 10) + 1));
     }
@@ -93,6 +115,7 @@ export class ProjectWatcher {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    for (const timer of this.rechecks) clearTimeout(timer);
     await this.watcher?.close();
     await this.running;
   }
@@ -138,6 +161,18 @@ export class ProjectWatcher {
   private finish(cycle: WatchCycle): WatchCycle {
     this.options.onCycle?.(cycle);
     return cycle;
+  }
+}
+
+const RECHECK_AFTER_MS = 80;
+
+/** Modification time and size, or 'absent'. */
+function fileVersion(file: string): string {
+  try {
+    const stat = statSync(file, { bigint: true });
+    return `${stat.mtimeNs}:${stat.size}`;
+  } catch {
+    return 'absent';
   }
 }
 
