@@ -1,9 +1,10 @@
 /** The commands as users run them: real processes through tsx, on temporary copies of the project. */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { startLocalServer } from '../scripts/local/local-server.ts';
 import { copyOfSeedProject, REPO_ROOT, writeFiles } from './helpers/temp-project.ts';
 
 const run = promisify(execFile);
@@ -98,5 +99,58 @@ describe('models:generate', () => {
     const result = await cli('models-generate.ts', ['--from', 'bad.json', '--name', 'x', '--project-dir', root], root);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/error: bad\.json:3:\d+: the sample is not valid JSON/);
+  });
+});
+
+describe('models:deploy (the command, on the local target)', () => {
+  it('plans with --dry-run --json without creating a data directory', async () => {
+    const root = copyOfSeedProject();
+    const result = await cli('models-deploy.ts', ['--dry-run', '--json'], root);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { actions: Array<{ model: string; action: string; sql?: string[] }> };
+    expect(plan.actions).toHaveLength(21);
+    expect(plan.actions.every((action) => action.action === 'create')).toBe(true);
+    expect(plan.actions[0]).toMatchObject({ model: 'segment_webhook_secret', sql: [`CREATE SECRET IF NOT EXISTS "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`, `ALTER SECRET "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`] });
+    expect(result.stdout).not.toContain('local-development-secret');
+    expect(existsSync(path.join(root, '.materialize'))).toBe(false);
+  });
+
+  it('deploys embedded on the data directory, then through a running local server, sending nothing the second time', async () => {
+    const root = copyOfSeedProject();
+    const first = await cli('models-deploy.ts', [], root);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/to local: embedded local server on .*\.materialize\/data/);
+    expect(first.stdout).toMatch(/^ {2}create +source +segment_source +[\d.]+ ms$/m);
+    expect(first.stdout).toMatch(/deployed: 21 created, 0 replaced, 0 dropped, 0 unchanged in [\d.]+ ms \(22 DDL statements\)/);
+    expect(first.stdout + first.stderr).not.toContain('local-development-secret');
+
+    const server = await startLocalServer({ dataDir: path.join(root, '.materialize/data'), pgPort: 0, httpPort: 0 });
+    try {
+      const second = await cli('models-deploy.ts', ['--json'], root);
+      expect(second.code).toBe(0);
+      const report = JSON.parse(second.stdout) as { summary: { unchanged: number; ddl_statements: number } };
+      expect(report.summary).toMatchObject({ unchanged: 21, ddl_statements: 0 });
+      const text = await cli('models-deploy.ts', [], root);
+      expect(text.stdout).toContain(`local server (pid ${process.pid}) at 127.0.0.1:${server.pgPort}`);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('exits 1 with the file and line of a failing model, and names what was left undeployed', async () => {
+    const root = copyOfSeedProject();
+    writeFiles(root, { 'models/marts/broken_mart.sql': '---\ndescription: broken\n---\nSELECT\n  nope AS x\nFROM {{ref.stg_segment_tracks}}\n' });
+    const result = await cli('models-deploy.ts', ['--select', '+broken_mart'], root);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/error: models\/marts\/broken_mart\.sql:5: broken_mart: column "nope" does not exist \(42703\)\n {2}compiled SQL line \d+: nope AS x/);
+    expect(result.stdout).toContain('left undeployed: broken_mart');
+  });
+
+  it('has --help for deploy, watch and dev', async () => {
+    for (const script of ['models-deploy.ts', 'models-watch.ts', 'dev.ts']) {
+      const result = await cli(script, ['--help'], REPO_ROOT);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('Examples:');
+    }
   });
 });
