@@ -28,7 +28,7 @@ export function generateProject(root: string, count: number): GeneratedProject {
     ['name: bench', 'vars:', '  window_minutes: 60', '  include_test_events: false', 'folders:', '  marts: { kind: materialized_view, tags: [marts] }', ''].join('\n'),
   );
   writeFileSync(path.join(root, 'macros/audit_columns.sql'), "current_timestamp AS compiled_at,\n'{{target.name}}' AS target_name,\n");
-  writeFileSync(path.join(root, 'macros/not_test.sql'), "{{^vars.include_test_events}}AND coalesce(kind, '') <> 'test'{{/vars.include_test_events}}");
+  writeFileSync(path.join(root, 'macros/not_test.sql'), "{{^vars.include_test_events}}AND coalesce(u0.kind, '') <> 'test'{{/vars.include_test_events}}");
 
   for (let index = 0; index < count; index++) {
     const name = `model_${String(index).padStart(5, '0')}`;

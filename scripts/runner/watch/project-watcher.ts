@@ -61,10 +61,18 @@ export class ProjectWatcher {
   /** Compiles and deploys everything once, then watches. Resolves when the watcher is ready. */
   async start(): Promise<WatchCycle> {
     const first = await this.cycle([]);
-    this.watcher = watch([path.join(this.root, MODELS_DIR), path.join(this.root, MACROS_DIR), path.join(this.root, PROJECT_FILE)], {
+    // One watched root, filtered to models/, macros/ and project.yml: chokidar 4 given several
+    // paths reports 'ready' before it watches all of them, and an edit made then is missed.
+    this.watcher = watch(this.root, {
       ignoreInitial: true,
       // Editors that save by rename emit unlink+add; chokidar folds those into one change.
       atomic: true,
+      ignored: (file: string) => {
+        const relative = path.relative(this.root, file);
+        if (relative === '') return false;
+        const top = relative.split(path.sep)[0];
+        return !(top === MODELS_DIR || top === MACROS_DIR || relative === PROJECT_FILE);
+      },
     });
     this.watcher.on('all', (event, file) => {
       if (event === 'addDir' || event === 'unlinkDir') return;
