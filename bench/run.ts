@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ProjectCompiler } from '../scripts/runner/compile.ts';
 import { buildManifest, writeTarget } from '../scripts/runner/manifest.ts';
 import { generateProject } from './generate-project.ts';
+import { runDeployBench } from './deploy.ts';
 import { runLocalServerBench } from './local-server.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
@@ -81,4 +82,5 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 
+await runDeployBench();
 await runLocalServerBench();
