@@ -127,6 +127,19 @@ describe('models:deploy on the seed project', () => {
     expect(await t.query(`SELECT user_agent FROM segment_source`)).toEqual([{ user_agent: 'node' }]);
   });
 
+  it('--full-refresh of an unchanged source recreates it and everything downstream, emptying it', async () => {
+    const root = copyOfSeedProject();
+    await deployProject(t, root);
+    expect(await postEvents([track('f1', 'Before Refresh', 'u1')])).toBe(200);
+    const report = await deployProject(t, root, { fullRefresh: ['segment_source'] });
+    expect(report.results.every((result) => result.status === 'done')).toBe(true);
+    expect(report.plan.actions.find((action) => action.model === 'segment_source')!.reason).toBe('full refresh');
+    expect(changes(report)).toMatchObject({ segment_source: 'replace', stg_segment_events: 'replace', user_profiles_user_id_idx: 'replace' });
+    expect(Object.keys(changes(report))).toHaveLength(19); // all but the secret and the cluster
+    expect(await t.query(`SELECT 1 FROM stg_segment_events`)).toHaveLength(0);
+    expect(changes(await deployProject(t, root))).toEqual({});
+  });
+
   it('runs the pipeline end to end: deploy, POST signed events, read the marts', async () => {
     const root = copyOfSeedProject();
     await deployProject(t, root);

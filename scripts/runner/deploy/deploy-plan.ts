@@ -163,7 +163,15 @@ export function deployPlan(input: PlanInput): DeployPlan {
       }
       return { ...base, action: 'replace', reason: 'value converged with ALTER SECRET', dropsFirst: false, deployed };
     }
-    if (deployed.stateChecksum === stateChecksum && !forced) return { ...base, action: 'unchanged', reason: '', dropsFirst: false, deployed };
+    // An upstream model recreated on request (--full-refresh) takes its dependents with it, even
+    // though their own state is unchanged: the DROP would fail on them otherwise.
+    const recreatedUpstream = node.dependsOn.filter((dependency) => {
+      const planned = byName.get(dependency);
+      return planned?.action === 'replace' && planned.dropsFirst;
+    });
+    if (deployed.stateChecksum === stateChecksum && !forced && recreatedUpstream.length === 0) {
+      return { ...base, action: 'unchanged', reason: '', dropsFirst: false, deployed };
+    }
     return { ...base, action: 'replace', reason: forced ?? reasonOf(node, deployed), dropsFirst: true, deployed };
   };
   for (const name of considered) byName.set(name, plan(project.nodes.get(name)!));
