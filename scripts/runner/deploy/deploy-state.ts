@@ -38,6 +38,7 @@ export type StateChange = { readonly deployed: DeployedModel } | { readonly drop
 
 export class StateStore {
   private generation = 0n;
+  private ensured = false;
 
   constructor(
     private readonly session: SqlSession,
@@ -46,6 +47,7 @@ export class StateStore {
 
   /** Creates the state schema and table when missing (both statements are idempotent). */
   async ensure(): Promise<void> {
+    if (this.ensured) return;
     await this.session.query(`CREATE SCHEMA IF NOT EXISTS "${STATE_SCHEMA}"`);
     await this.session.query(
       `CREATE TABLE IF NOT EXISTS ${QUALIFIED_TABLE} (
@@ -63,6 +65,7 @@ export class StateStore {
   deployed_at timestamptz NOT NULL
 )`,
     );
+    this.ensured = true;
   }
 
   /**
