@@ -55,3 +55,21 @@ it('a wrong shared secret is refused by the CHECK (400) and kept for retry by th
   expect((error as Error).message).toMatch(/400 failed to validate the request.*sharedSecret/);
   expect(await t.query(`SELECT 1 FROM segment_source`)).toHaveLength(before);
 });
+
+it('events:send (the command) delivers samples through the built function and reports counts', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { REPO_ROOT } = await import('../helpers/temp-project.ts');
+  const run = promisify(execFile);
+  const args = [path.join(REPO_ROOT, 'scripts/events-send.ts'), '--url', t.server.webhookUrl('segment_source'), '--count', '35', '--batch', '10'];
+  const env = { ...process.env, NO_COLOR: '1', SEGMENT_WEBHOOK_SECRET: '' };
+  const before = (await t.query(`SELECT 1 FROM segment_source`)).length;
+  const ok = await run(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), args, { cwd: REPO_ROOT, env });
+  expect(ok.stdout).toMatch(/35 delivered, 0 retried, 0 rejected in [\d.]+ ms \(\d+ events\/s\)/);
+  expect(await t.query(`SELECT 1 FROM segment_source`)).toHaveLength(before + 35);
+
+  const wrong = await run(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [...args, '--secret', 'nope'], { cwd: REPO_ROOT, env }).catch((error: { code: number; stdout: string }) => error);
+  expect('code' in wrong ? wrong.code : 0).toBe(1);
+  expect(wrong.stdout).toMatch(/0 delivered, 35 retried, 0 rejected/);
+  expect(wrong.stdout).toMatch(/retry ×35: Materialize rejected the signature/);
+});
