@@ -9,6 +9,7 @@ import { ProjectCompiler } from '../scripts/runner/compile.ts';
 import { buildManifest, writeTarget } from '../scripts/runner/manifest.ts';
 import { generateProject } from './generate-project.ts';
 import { runDeployBench } from './deploy.ts';
+import { runFunctionBench } from './function.ts';
 import { runLocalServerBench } from './local-server.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
@@ -83,4 +84,5 @@ try {
 }
 
 await runDeployBench();
+await runFunctionBench();
 await runLocalServerBench();
