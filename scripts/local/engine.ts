@@ -53,7 +53,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<L
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
     db = await PGlite.create({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-      loadDataDir: new Blob([template]),
+      // A copy on a plain ArrayBuffer: what Blob accepts under both Node's and the DOM's typings.
+      loadDataDir: new Blob([new Uint8Array(template)]),
       username: LOCAL_USER,
       database: LOCAL_DATABASE,
       extensions: EXTENSIONS,

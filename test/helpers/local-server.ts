@@ -39,6 +39,6 @@ export interface PostResult {
 }
 
 export async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<PostResult> {
-  const response = await fetch(url, { method: 'POST', body, headers });
+  const response = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers });
   return { status: response.status, text: await response.text() };
 }
