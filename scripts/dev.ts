@@ -1,13 +1,12 @@
 /** npm run dev — the local server and watch mode in one process. */
-import path from 'node:path';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { DataDirLockedError } from './local/data-dir-lock.ts';
 import { LOCAL_DATABASE, LOCAL_USER } from './local/engine.ts';
-import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, startLocalServer } from './local/local-server.ts';
+import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
+import { startServerForCommand } from './cli/start-server.ts';
 import { compileProject } from './runner/compile.ts';
 import { Deployer } from './runner/deploy/deployer.ts';
-import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
+import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { startWatching } from './cli/watch-output.ts';
 import { parsePort } from './cli/ports.ts';
 
@@ -30,27 +29,13 @@ await runCli(async () => {
     process.exitCode = 1;
     return;
   }
-  const started = performance.now();
-  let server;
-  try {
-    server = await startLocalServer({
-      ...(options.memory ? { memory: true } : { dataDir: project.target.dataDir! }),
-      host: options.host,
-      pgPort: options.pgPort,
-      httpPort: options.httpPort,
-      log: (line) => console.log(pc.dim(line)),
-    });
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      console.error(pc.red(`error: ${error.message}`));
-      process.exitCode = 1;
-      return;
-    }
-    throw error;
-  }
-  const where = options.memory ? 'memory' : path.relative(process.cwd(), project.target.dataDir!) || '.';
-  console.log(`${pc.green('local Materialize ready')} in ${formatMs(performance.now() - started)} — data: ${where}`);
-  console.log(`  SQL       psql "${server.pgUrl}"`);
+  const server = await startServerForCommand({
+    ...(options.memory ? { memory: true } : { dataDir: project.target.dataDir! }),
+    host: options.host,
+    pgPort: options.pgPort,
+    httpPort: options.httpPort,
+  });
+  if (!server) return;
   const sources = [...project.nodes.values()].filter((node) => node.kind === 'source' && /\bFROM\s+WEBHOOK\b/i.test(node.sql));
   for (const source of sources) console.log(`  webhook   ${server.webhookUrl(source.name, source.schema)}   (${source.name})`);
   if (sources.length === 0) console.log(`  webhooks  ${server.webhookBaseUrl}/${LOCAL_DATABASE}/<schema>/<source>`);

@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { runCli, formatMs } from './cli/common.ts';
+import { runCli } from './cli/common.ts';
 import { parseMilliseconds, parsePort } from './cli/ports.ts';
-import { DataDirLockedError } from './local/data-dir-lock.ts';
-import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, startLocalServer } from './local/local-server.ts';
+import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
+import { startServerForCommand } from './cli/start-server.ts';
 import { loadProjectConfig, LOCAL_DATA_DIR } from './runner/project-config.ts';
 
 /** The data directory of the project's first local target, else the default. */
@@ -52,28 +52,14 @@ await runCli(async () => {
     idleInTransactionTimeout: number;
   }>();
   const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(path.resolve(options.projectDir)));
-  const started = performance.now();
-  let server;
-  try {
-    server = await startLocalServer({
-      ...(dataDir ? { dataDir } : { memory: true }),
-      host: options.host,
-      pgPort: options.pgPort,
-      httpPort: options.httpPort,
-      idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
-      log: (line) => console.log(pc.dim(line)),
-    });
-  } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      console.error(pc.red(`error: ${error.message}`));
-      process.exitCode = 1;
-      return;
-    }
-    throw error;
-  }
-  const where = dataDir ? path.relative(process.cwd(), dataDir) || '.' : 'memory (nothing is kept)';
-  console.log(`${pc.green('local Materialize ready')} in ${formatMs(performance.now() - started)} — data: ${where}`);
-  console.log(`  SQL       psql "${server.pgUrl}"`);
+  const server = await startServerForCommand({
+    ...(dataDir ? { dataDir } : { memory: true }),
+    host: options.host,
+    pgPort: options.pgPort,
+    httpPort: options.httpPort,
+    idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
+  });
+  if (!server) return;
   console.log(`  webhooks  ${server.webhookBaseUrl}/materialize/public/<source>`);
   console.log(`  kafka     http://${server.host}:${server.httpPort}/topics/<topic>`);
   console.log(pc.dim('  Ctrl-C to stop'));

@@ -1,0 +1,26 @@
+/** Starting the local server from a command (local, dev): a lock held by another server is a user error, not a crash. */
+import path from 'node:path';
+import pc from 'picocolors';
+import { DataDirLockedError } from '../local/data-dir-lock.ts';
+import { startLocalServer, type LocalServer, type LocalServerOptions } from '../local/local-server.ts';
+import { formatMs } from './common.ts';
+
+/** The started server, or undefined after printing why not (exit code 1). Prints the ready line. */
+export async function startServerForCommand(options: LocalServerOptions): Promise<LocalServer | undefined> {
+  const started = performance.now();
+  let server: LocalServer;
+  try {
+    server = await startLocalServer({ ...options, log: (line) => console.log(pc.dim(line)) });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      console.error(pc.red(`error: ${error.message}`));
+      process.exitCode = 1;
+      return undefined;
+    }
+    throw error;
+  }
+  const where = server.dataDir ? path.relative(process.cwd(), server.dataDir) || '.' : 'memory (nothing is kept)';
+  console.log(`${pc.green('local Materialize ready')} in ${formatMs(performance.now() - started)} — data: ${where}`);
+  console.log(`  SQL       psql "${server.pgUrl}"`);
+  return server;
+}
