@@ -48,13 +48,14 @@ export async function sendEvents(options: SendOptions): Promise<SendReport> {
   const worker = async () => {
     while (next < calls.length) {
       const call = calls[next++]!;
+      // Reserve this call's place first, so workers pace one schedule: it starts no earlier than
+      // (events before it) / rate.
+      const before = sent;
+      sent += call.length;
       if (options.rate > 0) {
-        // Pace by schedule: call k starts no earlier than (events before it) / rate.
-        const due = started + ((sent + 0) / options.rate) * 1000;
-        const wait = due - performance.now();
+        const wait = started + (before / options.rate) * 1000 - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      sent += call.length;
       try {
         if (options.batchSize === 1) {
           await handlerFor(handlers, String(call[0]!.type ?? 'track'))(call[0], settings);

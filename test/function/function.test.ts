@@ -232,3 +232,17 @@ describe('the bundle file', () => {
     expect(readFileSync(built.path, 'utf8')).toBe(built.code);
   });
 });
+
+describe('sendEvents (events:send and the benchmarks)', () => {
+  it('counts every outcome and paces to --rate across workers', async () => {
+    const { sendEvents } = await import('../../functions/harness/send-events.ts');
+    server.next = (body) => (body.toString().includes('"type":"alias"') ? { status: 503 } : body.toString().includes('"type":"group"') ? { status: 422 } : { status: 200 });
+    const report = await sendEvents({ handlers: fn, events: sampleEvents(40), settings, batchSize: 1, concurrency: 4, rate: 200 });
+    expect(report.delivered + report.retried + report.rejected).toBe(40);
+    expect(report.retried).toBe(5); // every 7th event is an alias
+    expect(report.rejected).toBe(6);
+    expect(report.failures.map((failure) => failure.retried).sort()).toEqual([false, true]);
+    // The 40th event may not start before 39/200 s: pacing is a lower bound, not a timing guess.
+    expect(report.ms).toBeGreaterThanOrEqual(190);
+  });
+});
