@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { ProjectWatcher, type WatchCycle } from '../../scripts/runner/watch/project-watcher.ts';
-import { catalogIds, connectionTo } from '../helpers/deploy.ts';
+import { catalogIds, changes, connectionTo, deployProject } from '../helpers/deploy.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { copyOfSeedProject, removeFile } from '../helpers/temp-project.ts';
 
@@ -143,5 +143,20 @@ describe('models:watch', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     await w.watcher.idle();
     expect(await t.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'stg_segment_groups' AND column_name LIKE '%_save' ORDER BY 1`)).toEqual([{ column_name: 'second_save' }]);
+  });
+
+  it('notices a deploy made elsewhere meanwhile and plans against the state it left', async () => {
+    const w = await watchSeedProject();
+    // Someone deploys another version of the project (a colleague's branch, a CI job).
+    const other = copyOfSeedProject();
+    edit(other, 'models/staging/stg_segment_pages.sql', (text) => text.replace('SELECT', 'SELECT 7 AS from_elsewhere,'));
+    expect(changes(await deployProject(t, other))).toEqual({ stg_segment_pages: 'replace', page_views_by_url: 'replace', page_views_by_url_url_idx: 'replace' });
+
+    const next = w.nextCycle();
+    edit(w.root, 'models/staging/stg_segment_tracks.sql', (text) => text.replace('SELECT', 'SELECT 8 AS local_edit,'));
+    const cycle = await next;
+    // The watcher's project wins again for the pages view too, instead of trusting its stale memory.
+    expect(Object.keys(changed(cycle)).sort()).toEqual(['page_views_by_url', 'page_views_by_url_url_idx', 'stg_segment_pages', 'stg_segment_tracks', 'track_event_counts', 'track_event_counts_event_idx']);
+    expect(await t.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'stg_segment_pages' AND column_name = 'from_elsewhere'`)).toHaveLength(0);
   });
 });

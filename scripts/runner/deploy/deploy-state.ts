@@ -110,6 +110,20 @@ export class StateStore {
   }
 
   /**
+   * Whether another deployer recorded something since this store last read or wrote the state
+   * (one cheap query): watch mode then reads the state again instead of planning against a stale one.
+   */
+  async changedElsewhere(): Promise<boolean> {
+    if (!this.ensured && this.generation === 0n) return false; // nothing read yet: load() comes next anyway
+    const rows = await this.session.query<{ latest: string | null }>(
+      `SELECT max(generation)::text AS latest FROM ${QUALIFIED_TABLE} WHERE project = $1`,
+      [this.project],
+    );
+    const latest = rows.rows[0]?.latest;
+    return latest !== null && latest !== undefined && BigInt(latest) !== this.generation;
+  }
+
+  /**
    * Appends the changes in one INSERT (atomic). Each call is a generation of its own, newer than
    * anything recorded, so a model dropped and then created in one deploy reads as created.
    */

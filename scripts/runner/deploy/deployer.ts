@@ -70,6 +70,8 @@ export class Deployer {
 
   /** The state as this deployer knows it (read on first use). */
   async deployedState(): Promise<DeployedState> {
+    // A deploy from elsewhere (models:deploy beside a running watch) makes the kept state stale.
+    if (this.state && (await this.store.changedElsewhere())) this.state = undefined;
     this.state ??= await this.store.load();
     return this.state;
   }
