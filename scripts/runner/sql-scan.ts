@@ -52,6 +52,11 @@ export function codeOnly(sql: string): string {
 }
 
 function skipBlockComment(sql: string, start: number): number {
+  return blockCommentEnd(sql, start) ?? sql.length;
+}
+
+/** Offset just past the block comment starting at `start`, or undefined if it is unterminated. */
+export function blockCommentEnd(sql: string, start: number): number | undefined {
   // PostgreSQL block comments nest.
   let depth = 0;
   let index = start;
@@ -67,7 +72,7 @@ function skipBlockComment(sql: string, start: number): number {
       index++;
     }
   }
-  return sql.length;
+  return undefined;
 }
 
 function skipQuoted(sql: string, start: number, quote: string): number {

@@ -4,6 +4,7 @@
  * statement can be split, recognised by its keywords, and have parts of its source text reused
  * verbatim. Offsets point into the original text.
  */
+import { blockCommentEnd } from '../../runner/sql-scan.ts';
 
 export type TokenType = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'operator' | 'punct';
 
@@ -120,21 +121,9 @@ export function tokenize(sql: string): Token[] {
 }
 
 function skipBlockComment(sql: string, start: number): number {
-  let depth = 0;
-  let index = start;
-  while (index < sql.length) {
-    if (sql.startsWith('/*', index)) {
-      depth++;
-      index += 2;
-    } else if (sql.startsWith('*/', index)) {
-      depth--;
-      index += 2;
-      if (depth === 0) return index;
-    } else {
-      index++;
-    }
-  }
-  throw new SqlSyntaxError('unterminated /* comment', start);
+  const end = blockCommentEnd(sql, start);
+  if (end === undefined) throw new SqlSyntaxError('unterminated /* comment', start);
+  return end;
 }
 
 function readQuoted(sql: string, start: number, quote: string): { value: string; end: number } {
