@@ -122,15 +122,11 @@ export function deployPlan(input: PlanInput): DeployPlan {
   // 1. Each considered node: compare with what is deployed.
   const considered = input.selected ? project.order.filter((name) => input.selected!.has(name)) : project.order;
   const byName = new Map<string, PlannedAction>();
-  const reasonOf = (node: CompiledNode, deployed: DeployedModel): string => {
+  const reasonOf = (node: CompiledNode, deployed: DeployedModel, recreatedUpstream: readonly string[]): string => {
     if (deployed.kind !== node.kind) return `was a ${deployed.kind}, now a ${node.kind}`;
     if (deployed.schema !== node.schema) return `moved from schema ${deployed.schema} to ${node.schema}`;
     if (deployed.checksum !== node.checksum) return 'changed';
-    const upstream = node.dependsOn.filter((dependency) => {
-      const planned = byName.get(dependency);
-      return planned && planned.action !== 'unchanged' && planned.dropsFirst;
-    });
-    return upstream.length ? `upstream ${upstream.join(', ')} replaced` : 'upstream changed';
+    return recreatedUpstream.length ? `upstream ${recreatedUpstream.join(', ')} replaced` : 'upstream changed';
   };
   const plan = (node: CompiledNode, forcedReason?: string): PlannedAction => {
     const deployed = state.get(node.name);
@@ -172,7 +168,7 @@ export function deployPlan(input: PlanInput): DeployPlan {
     if (deployed.stateChecksum === stateChecksum && !forced && recreatedUpstream.length === 0) {
       return { ...base, action: 'unchanged', reason: '', dropsFirst: false, deployed };
     }
-    return { ...base, action: 'replace', reason: forced ?? reasonOf(node, deployed), dropsFirst: true, deployed };
+    return { ...base, action: 'replace', reason: forced ?? reasonOf(node, deployed, recreatedUpstream), dropsFirst: true, deployed };
   };
   for (const name of considered) byName.set(name, plan(project.nodes.get(name)!));
 

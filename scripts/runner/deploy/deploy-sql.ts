@@ -39,7 +39,7 @@ export function createStatements(action: PlannedAction, secretValue?: string): s
   if (secretValue === undefined) throw new Error(`internal: no value for secret ${node.name}`);
   const placeholder = secretPlaceholder(node.secretEnv ?? '');
   const literal = sqlString(secretValue);
-  const alter = `ALTER SECRET ${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)} AS ${literal}`;
+  const alter = alterSecret(node, literal);
   // CREATE … IF NOT EXISTS keeps an existing secret's old value: ALTER makes it the current one.
   if (action.action === 'replace' && !action.dropsFirst) return [alter];
   return [node.sql.replace(placeholder, () => literal), alter];
@@ -52,6 +52,10 @@ export function displayedStatements(action: PlannedAction): string[] {
   if (action.action === 'drop' || action.action === 'unchanged') return statements;
   const node = action.node!;
   if (node.kind !== 'secret') return [...statements, node.sql];
-  const alter = `ALTER SECRET ${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)} AS ${secretPlaceholder(node.secretEnv ?? '')}`;
+  const alter = alterSecret(node, secretPlaceholder(node.secretEnv ?? ''));
   return action.action === 'replace' && !action.dropsFirst ? [alter] : [...statements, node.sql, alter];
+}
+
+function alterSecret(node: { schema: string; name: string }, valueSql: string): string {
+  return `ALTER SECRET ${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)} AS ${valueSql}`;
 }
