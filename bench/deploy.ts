@@ -12,18 +12,15 @@ import pg from 'pg';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
 import { compileProject } from '../scripts/runner/compile.ts';
 import { Deployer } from '../scripts/runner/deploy/deployer.ts';
+import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
+import { percentile } from './stats.ts';
 import { ProjectWatcher, type WatchCycle } from '../scripts/runner/watch/project-watcher.ts';
 
 const EDITS = 20;
 const DESCENDANTS = 20;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 function connectionTo(server: LocalServer) {
-  return { config: { host: server.host, port: server.pgPort, user: 'materialize', database: 'materialize' }, description: 'bench', close: async () => {} };
+  return localServerConnection(server.host, server.pgPort, 'bench');
 }
 
 /** base ← leaf, and base ← hub ← d01…d20 (each dNN refs hub; d20 also refs d19 for depth). */

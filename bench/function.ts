@@ -17,6 +17,7 @@ import { sampleEvents } from '../functions/samples/segment-events.ts';
 import { startLocalServer } from '../scripts/local/local-server.ts';
 import { compileProject } from '../scripts/runner/compile.ts';
 import { Deployer } from '../scripts/runner/deploy/deployer.ts';
+import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
 
 const SECRET = 'local-development-secret';
 
@@ -45,7 +46,7 @@ export async function runFunctionBench(): Promise<void> {
   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
   try {
     const project = compileProject(path.resolve(import.meta.dirname, '..'));
-    const deployer = await Deployer.open(project, { connection: { config: { host: server.host, port: server.pgPort, user: 'materialize', database: 'materialize' }, description: 'bench', close: async () => {} } });
+    const deployer = await Deployer.open(project, { connection: localServerConnection(server.host, server.pgPort, 'bench') });
     await deployer.deploy({ project });
     await deployer.close();
     const fn = loadFunction({ code });

@@ -9,21 +9,12 @@ import { ProjectCompiler } from '../scripts/runner/compile.ts';
 import { buildManifest, writeTarget } from '../scripts/runner/manifest.ts';
 import { generateProject } from './generate-project.ts';
 import { runDeployBench } from './deploy.ts';
+import { median, percentile } from './stats.ts';
 import { runFunctionBench } from './function.ts';
 import { runLocalServerBench } from './local-server.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 function totalBytes(dir: string): number {
   let bytes = 0;

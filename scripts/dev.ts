@@ -1,11 +1,12 @@
 /** npm run dev — the local server and watch mode in one process. */
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { LOCAL_DATABASE, LOCAL_USER } from './local/engine.ts';
+import { LOCAL_DATABASE } from './local/engine.ts';
 import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
 import { startServerForCommand } from './cli/start-server.ts';
 import { compileProject } from './runner/compile.ts';
 import { Deployer } from './runner/deploy/deployer.ts';
+import { localServerConnection } from './runner/deploy/target-connection.ts';
 import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { startWatching } from './cli/watch-output.ts';
 import { parsePort } from './cli/ports.ts';
@@ -41,7 +42,7 @@ await runCli(async () => {
   if (sources.length === 0) console.log(`  webhooks  ${server.webhookBaseUrl}/${LOCAL_DATABASE}/<schema>/<source>`);
 
   const deployer = await Deployer.open(project, {
-    connection: { config: { host: server.host, port: server.pgPort, user: LOCAL_USER, database: LOCAL_DATABASE }, description: 'local server', close: async () => {} },
+    connection: localServerConnection(server.host, server.pgPort, 'local server'),
   });
   const watcher = await startWatching(root, deployer, options);
   let stopping = false;

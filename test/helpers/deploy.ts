@@ -2,6 +2,7 @@
 import { compileProject, type CompileOptions } from '../../scripts/runner/compile.ts';
 import { Deployer, type DeployReport, type DeployRequest } from '../../scripts/runner/deploy/deployer.ts';
 import { selectNodes } from '../../scripts/runner/select.ts';
+import { localServerConnection, type TargetConnection } from '../../scripts/runner/deploy/target-connection.ts';
 import type { TestServer } from './local-server.ts';
 
 export interface DeployOptions extends CompileOptions {
@@ -14,12 +15,8 @@ export interface DeployOptions extends CompileOptions {
 }
 
 /** The connection a Deployer needs to reach `server` instead of the project's target. */
-export function connectionTo(server: TestServer): { config: { host: string; port: number; user: string; database: string }; description: string; close: () => Promise<void> } {
-  return {
-    config: { host: server.server.host, port: server.server.pgPort, user: 'materialize', database: 'materialize' },
-    description: 'test server',
-    close: async () => {},
-  };
+export function connectionTo(server: TestServer): TargetConnection {
+  return localServerConnection(server.server.host, server.server.pgPort, 'test server');
 }
 
 /** Compiles `root` and deploys it to `server` with a fresh Deployer (state read from the database). */

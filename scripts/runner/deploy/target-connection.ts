@@ -52,18 +52,15 @@ async function connectLocal(target: ResolvedTarget, options: ConnectOptions): Pr
   const dataDir = target.dataDir!;
   const running = readLock(dataDir);
   if (running && running.pgPort > 0) {
-    return {
-      config: { host: running.host, port: running.pgPort, user: LOCAL_USER, database: LOCAL_DATABASE },
-      description: `local server (pid ${running.pid}) at ${running.host}:${running.pgPort}`,
-      close: async () => {},
-    };
+    return localServerConnection(running.host, running.pgPort, `local server (pid ${running.pid}) at ${running.host}:${running.pgPort}`);
   }
   const server: LocalServer = await startLocalServer({ dataDir, pgPort: 0, httpPort: 0, ...(options.log ? { log: options.log } : {}) });
-  return {
-    config: { host: server.host, port: server.pgPort, user: LOCAL_USER, database: LOCAL_DATABASE },
-    description: `embedded local server on ${dataDir}`,
-    close: () => server.stop(),
-  };
+  return { ...localServerConnection(server.host, server.pgPort, `embedded local server on ${dataDir}`), close: () => server.stop() };
+}
+
+/** A connection to a local server listening on host:port, which this connection does not own. */
+export function localServerConnection(host: string, port: number, description: string): TargetConnection {
+  return { config: { host, port, user: LOCAL_USER, database: LOCAL_DATABASE }, description, close: async () => {} };
 }
 
 /** postgres://user:secret@host/db → postgres://user@host/db */
