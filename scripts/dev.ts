@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { LOCAL_DATABASE } from './local/engine.ts';
 import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
 import { startServerForCommand } from './cli/start-server.ts';
-import { compileProject } from './runner/compile.ts';
+import { ProjectCompiler } from './runner/compile.ts';
 import { Deployer } from './runner/deploy/deployer.ts';
 import { localServerConnection } from './runner/deploy/target-connection.ts';
 import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
@@ -23,7 +23,8 @@ await runCli(async () => {
   program.parse();
   const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number }>();
   const root = projectRoot(options);
-  const project = compileProject(root, options);
+  const compiler = new ProjectCompiler(root, options);
+  const project = compiler.compile();
   if (project.target.type !== 'local') {
     console.error(pc.red(`error: dev runs the local server, but target ${project.target.name} is a ${project.target.type} target`));
     console.error(pc.dim('  fix: use models:watch to watch and deploy to it, or pick a local target with --target'));
@@ -44,7 +45,7 @@ await runCli(async () => {
   const deployer = await Deployer.open(project, {
     connection: localServerConnection(server.host, server.pgPort, 'local server'),
   });
-  const watcher = await startWatching(root, deployer, options);
+  const watcher = await startWatching(root, deployer, compiler, options);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -1,7 +1,7 @@
 /** npm run models:watch — redeploy what an edit changed, as you save. */
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { compileProject } from './runner/compile.ts';
+import { ProjectCompiler } from './runner/compile.ts';
 import { Deployer } from './runner/deploy/deployer.ts';
 import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { parseThreads } from './cli/ports.ts';
@@ -27,11 +27,12 @@ await runCli(async () => {
   program.parse();
   const options = program.opts<ProjectOptions & { threads: number }>();
   const root = projectRoot(options);
-  // Compiled once here to open the target; the watcher compiles (and reports errors) itself.
-  const project = compileProject(root, options);
+  // Compiled here to open the target; the watcher goes on from this compile (no second one at start).
+  const compiler = new ProjectCompiler(root, options);
+  const project = compiler.compile();
   const deployer = await Deployer.open(project, { threads: options.threads, log: (line) => console.error(pc.dim(line)) });
   console.log(`watching ${pc.bold(project.name)} → ${pc.bold(project.target.name)}: ${deployer.description}`);
-  const watcher = await startWatching(root, deployer, options);
+  const watcher = await startWatching(root, deployer, compiler, options);
   const stop = async () => {
     await watcher.close();
     await deployer.close();

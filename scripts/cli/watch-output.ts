@@ -1,5 +1,6 @@
 /** What models:watch and dev print for each cycle: what changed, each model deployed, errors, timing. */
 import pc from 'picocolors';
+import type { ProjectCompiler } from '../runner/compile.ts';
 import type { Deployer } from '../runner/deploy/deployer.ts';
 import { ProjectWatcher, type WatchCycle } from '../runner/watch/project-watcher.ts';
 import { formatMs, type ProjectOptions } from './common.ts';
@@ -28,9 +29,10 @@ export function formatCycle(cycle: WatchCycle): string[] {
 }
 
 /** Starts a watcher that prints every cycle; resolves after the first deploy, once watching. */
-export async function startWatching(root: string, deployer: Deployer, options: ProjectOptions): Promise<ProjectWatcher> {
+export async function startWatching(root: string, deployer: Deployer, compiler: ProjectCompiler, options: ProjectOptions): Promise<ProjectWatcher> {
   const watcher = new ProjectWatcher(root, deployer, {
     ...options,
+    compiler,
     onCycleStart: (changed) => {
       const line = formatCycleStart(changed);
       if (line) console.log(line);

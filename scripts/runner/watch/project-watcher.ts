@@ -31,6 +31,8 @@ export interface WatchCycle {
 }
 
 export interface WatcherOptions extends CompileOptions {
+  /** A compiler that may have compiled the project already (the command did, to open the target). */
+  readonly compiler?: ProjectCompiler;
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
   /** Milliseconds to wait for more events after one arrives (editors write in bursts). */
@@ -46,7 +48,6 @@ export class ProjectWatcher {
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private needsFullCompile = true;
   private closed = false;
   private readonly rechecks = new Set<NodeJS.Timeout>();
 
@@ -55,7 +56,7 @@ export class ProjectWatcher {
     private readonly deployer: Deployer,
     private readonly options: WatcherOptions = {},
   ) {
-    this.compiler = new ProjectCompiler(root, options);
+    this.compiler = options.compiler ?? new ProjectCompiler(root, options);
   }
 
   /** Compiles and deploys everything once, then watches. Resolves when the watcher is ready. */
@@ -146,11 +147,9 @@ export class ProjectWatcher {
     this.options.onCycleStart?.(changed);
     let project: CompiledProject;
     try {
-      project = this.needsFullCompile ? this.compiler.compile() : this.compiler.recompile(changed);
-      this.needsFullCompile = false;
+      // recompile compiles everything when there is no last result (first cycle, or after a failed full compile).
+      project = this.compiler.recompile(changed);
     } catch (error) {
-      // After a failed first compile there is no last result to patch: compile fully next time.
-      if (changed.length === 0) this.needsFullCompile = true;
       return this.finish({ changed, compileMs: performance.now() - started, errors: compileErrors(error), totalMs: performance.now() - started });
     }
     const compileMs = performance.now() - started;
