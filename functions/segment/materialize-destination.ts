@@ -3,7 +3,7 @@
  * (dist/functions/materialize-destination.js) whose top-level handlers Segment calls. It uses only
  * the sandbox's globals: fetch, crypto, btoa, and the error classes.
  */
-import { deliverBatch, deliverEvent, type BatchStatus, type DeliveryRuntime, type ErrorClasses } from '../delivery/deliver.ts';
+import { deliverBatch, deliverEvent, type BatchStatus, type DeliveryRuntime } from '../delivery/deliver.ts';
 import { readSettings, SettingsError, type DeliverySettings, type RawSettings } from '../delivery/settings.ts';
 
 /** Segment's sandbox globals this file relies on (declared, not imported: they are not modules). */
@@ -16,10 +16,6 @@ interface NodeCryptoLike {
   subtle?: import('node:crypto').webcrypto.SubtleCrypto;
 }
 declare const crypto: NodeCryptoLike;
-
-function errorClasses(): ErrorClasses {
-  return { RetryError, ValidationError, InvalidEventPayload };
-}
 
 /**
  * Segment's `crypto` is Node's crypto module (createHmac, synchronous and cheap); a runtime that
@@ -38,9 +34,7 @@ async function sign(algorithm: 'sha1' | 'sha256', encoding: 'hex' | 'base64', se
 const runtime: DeliveryRuntime = {
   fetch: (url, init) => fetch(url, init),
   sign,
-  get errors() {
-    return errorClasses();
-  },
+  errors: { RetryError, ValidationError, InvalidEventPayload },
 };
 
 function settingsOrRetry(settings: RawSettings): DeliverySettings {

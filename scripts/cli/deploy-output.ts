@@ -13,9 +13,14 @@ import { formatMs } from './common.ts';
 
 const ACTION_COLOR = { create: pc.green, replace: pc.yellow, drop: pc.red, unchanged: pc.dim } as const;
 
+/** 'materialized view', dimmed and padded to line up the names after it. */
+function kindColumn(kind: string): string {
+  return pc.dim(kind.replace('_', ' ').padEnd(18));
+}
+
 export function formatResult(result: ActionResult): string {
   const action = ACTION_COLOR[result.action](result.action.padEnd(8));
-  const kind = pc.dim(result.kind.replace('_', ' ').padEnd(18));
+  const kind = kindColumn(result.kind);
   const name = result.model.padEnd(30);
   if (result.status === 'failed') return `  ${pc.red('FAILED'.padEnd(8))} ${kind} ${name} ${pc.dim(formatMs(result.ms))}`;
   if (result.status === 'skipped') return `  ${pc.dim('skipped'.padEnd(8))} ${kind} ${name} ${pc.dim(`upstream ${result.blockedBy} failed`)}`;
@@ -80,7 +85,7 @@ export function formatPlan(plan: DeployPlan): string[] {
       continue;
     }
     const reason = action.reason && action.action !== 'create' ? pc.dim(` (${action.reason})`) : '';
-    lines.push(`${ACTION_COLOR[action.action](action.action.padEnd(8))} ${pc.dim(action.kind.replace('_', ' ').padEnd(18))} ${action.model}${reason}`);
+    lines.push(`${ACTION_COLOR[action.action](action.action.padEnd(8))} ${kindColumn(action.kind)} ${action.model}${reason}`);
     for (const statement of displayedStatements(action)) lines.push(pc.dim(`${statement.replace(/^/gm, '    ')};`));
   }
   for (const note of plan.notes) lines.push(pc.dim(`note: ${note}`));
