@@ -65,6 +65,8 @@ export interface PlanInput {
   readonly changedSecretValues?: ReadonlySet<string>;
   /** Objects that exist in the database (see catalogKey), to converge with a state that missed them. */
   readonly existing?: ReadonlySet<string>;
+  /** stateChecksums(project), when the caller plans more than once. */
+  readonly checksums?: ReadonlyMap<string, string>;
 }
 
 const DURABLE: ReadonlySet<ManifestKind> = new Set(['source', 'connection']);
@@ -104,7 +106,7 @@ export function deployPlan(input: PlanInput): DeployPlan {
   const { project, state } = input;
   const fullRefresh = input.fullRefresh ?? new Set<string>();
   const existing = input.existing;
-  const checksums = stateChecksums(project);
+  const checksums = input.checksums ?? stateChecksums(project);
   const notes: string[] = [];
   const refusals: ProjectError[] = [];
   const adopted: PlannedAction[] = [];

@@ -7,7 +7,7 @@ import type { CompiledProject } from '../compile.ts';
 import { ProjectError, throwIfAny } from '../errors.ts';
 import { existingObjects } from './deploy-catalog.ts';
 import { executePlan, type ActionResult } from './deploy-execute.ts';
-import { deployPlan, type DeployPlan } from './deploy-plan.ts';
+import { deployPlan, stateChecksums, type DeployPlan } from './deploy-plan.ts';
 import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
 import { StateStore, type DeployedState } from './deploy-state.ts';
 import { openSession, SessionPool } from './sql-session.ts';
@@ -107,6 +107,8 @@ export class Deployer {
       ...(request.selected ? { selected: request.selected } : {}),
       ...(request.fullRefresh ? { fullRefresh: request.fullRefresh } : {}),
       changedSecretValues,
+      // Computed once: the plan is made again below when the catalog has to be read.
+      checksums: stateChecksums(project),
     };
     let plan = deployPlan(planInput);
     if (plan.actions.some((action) => action.action === 'create')) {
