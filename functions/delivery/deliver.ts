@@ -9,12 +9,15 @@
  *                                     within the retry window, nothing is lost
  *   413                               batch split in halves and retried; one event alone over
  *                                     the limit: ValidationError with its messageId and size
+ *   400 "failed to deserialize body"  the same split, so one event Materialize cannot parse is
+ *                                     isolated and rejected alone; its batch-mates are delivered
  *   other 4xx                         ValidationError with the status and Materialize's text
  *
  * It touches no Segment global: fetch, signing and the error classes come in `runtime`, so the
  * same core runs in the Segment bundle, the actions-core definition and tests.
  */
 import type { DeliverySettings } from './settings.ts';
+import { serializeEvent, UndeliverableEventError } from './event-json.ts';
 
 export type ErrorClass = new (message: string) => Error;
 
@@ -49,7 +52,11 @@ export interface BatchStatus {
   readonly errormessage?: string;
 }
 
-type Outcome = { readonly kind: 'delivered' } | { readonly kind: 'retry' | 'reject' | 'too-large'; readonly message: string };
+/**
+ * `too-large` and `unparsable` are about the body: a batch answered so is split to find the
+ * events responsible; only an event alone gets the rejection.
+ */
+type Outcome = { readonly kind: 'delivered' } | { readonly kind: 'retry' | 'reject' | 'too-large' | 'unparsable'; readonly message: string };
 
 interface PreparedEvent {
   readonly messageId: string;
@@ -58,7 +65,11 @@ interface PreparedEvent {
   readonly bytes: number;
 }
 
-/** Checks an event and serializes it without Segment's `writeKey`. */
+/**
+ * Checks an event and serializes it without Segment's `writeKey`, repairing text Materialize
+ * cannot store (event-json.ts); an event that can never be delivered is a ValidationError naming
+ * its messageId and why.
+ */
 export function prepareEvent(event: unknown, errors: ErrorClasses): PreparedEvent {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) {
     throw new errors.InvalidEventPayload(`expected an event object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`);
@@ -69,7 +80,13 @@ export function prepareEvent(event: unknown, errors: ErrorClasses): PreparedEven
     throw new errors.InvalidEventPayload('the event has no messageId: Materialize deduplicates on it, so it is required');
   }
   const { writeKey: _writeKey, ...forwarded } = record;
-  const body = JSON.stringify(forwarded);
+  let body: string;
+  try {
+    body = serializeEvent(forwarded).body;
+  } catch (error) {
+    if (error instanceof UndeliverableEventError) throw new errors.ValidationError(`event ${messageId} cannot be delivered: ${error.message}`);
+    throw error;
+  }
   return { messageId, type: typeof record.type === 'string' ? record.type : 'unknown', body, bytes: utf8Length(body) };
 }
 
@@ -80,7 +97,7 @@ export async function deliverEvent(event: unknown, settings: DeliverySettings, r
   const outcome = await post(prepared.body, prepared.type, settings, runtime);
   if (outcome.kind === 'delivered') return;
   if (outcome.kind === 'retry') throw new runtime.errors.RetryError(outcome.message);
-  throw new runtime.errors.ValidationError(outcome.kind === 'too-large' ? tooLarge(prepared, settings.maxBodyBytes, outcome.message) : outcome.message);
+  throw new runtime.errors.ValidationError(rejection(outcome, prepared, settings));
 }
 
 /**
@@ -133,7 +150,7 @@ async function postBatch(batch: ReadonlyArray<{ index: number; event: PreparedEv
   }
   const body = `[${batch.map(({ event }) => event.body).join(',')}]`;
   const outcome = await post(body, 'batch', settings, runtime);
-  if (outcome.kind === 'too-large' && batch.length > 1) {
+  if ((outcome.kind === 'too-large' || outcome.kind === 'unparsable') && batch.length > 1) {
     await splitAndPost(batch, settings, runtime, statuses);
     return;
   }
@@ -153,10 +170,16 @@ function statusOf(outcome: Outcome, event: PreparedEvent, settings: DeliverySett
     case 'retry':
       return { status: 500, errormessage: outcome.message };
     case 'too-large':
-      return { status: 400, errormessage: tooLarge(event, settings.maxBodyBytes, outcome.message) };
+    case 'unparsable':
     case 'reject':
-      return { status: 400, errormessage: outcome.message };
+      return { status: 400, errormessage: rejection(outcome, event, settings) };
   }
+}
+
+function rejection(outcome: Outcome & { message: string }, event: PreparedEvent, settings: DeliverySettings): string {
+  if (outcome.kind === 'too-large') return tooLarge(event, settings.maxBodyBytes, outcome.message);
+  if (outcome.kind === 'unparsable') return `event ${event.messageId} cannot be delivered: Materialize cannot parse it (${outcome.message})`;
+  return outcome.message;
 }
 
 /** Signs and POSTs one body, and classifies what came back. */
@@ -187,6 +210,7 @@ function classify(status: number, text: string, settings: DeliverySettings): Out
   const said = text ? `: ${text}` : '';
   if (status >= 200 && status < 300) return { kind: 'delivered' };
   if (status === 413) return { kind: 'too-large', message: `413${said}` };
+  if (status === 400 && /failed to deserialize body/i.test(text)) return { kind: 'unparsable', message: `400${said}` };
   if (status === 429 || status >= 500) return { kind: 'retry', message: `Materialize answered ${status}${said}; retrying` };
   if (status === 404) {
     return { kind: 'retry', message: `webhook source not found (404${said}) at ${where(settings)}: the source or its secret is missing (a deploy in progress?) or webhookUrl names the wrong database/schema/source; retrying` };
