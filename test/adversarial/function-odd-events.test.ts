@@ -79,7 +79,7 @@ describe('nesting past the parser’s limit', () => {
     const events = sampleEvents(4, { runId: 'odd-batch-deep', types: ['track'] });
     events[0]!.properties = nested(200) as Record<string, unknown>;
     events[2]!.properties = nested(124) as Record<string, unknown>; // event → properties → 124 more = 126
-    const statuses = await fn.onBatch(events, settings);
+    const statuses = (await fn.onBatch(events, settings)) as Array<{ status: number; errormessage?: string }>;
     expect(statuses.map((status) => status.status)).toEqual([400, 200, 200, 200]);
     expect(statuses[0]!.errormessage).toMatch(new RegExp(`^event ${events[0]!.messageId} cannot be delivered: it is nested more than 126 levels`));
     expect(await storedMessageIds('odd-batch-deep')).toEqual(events.slice(1).map((event) => event.messageId as string).sort());
@@ -95,7 +95,7 @@ describe('a body the server cannot parse', () => {
       server.next = (body) => (body.includes('poison') ? { status: 400, body: 'failed to deserialize body as Jsonb: invalid type at line 1 column 9' } : { status: 200 });
       const events = sampleEvents(8, { runId: 'odd-split', types: ['track'] });
       events[5]!.properties = { marker: 'poison' };
-      const statuses = await fn.onBatch(events, { webhookUrl: url, sharedSecret: 'fault-secret' });
+      const statuses = (await fn.onBatch(events, { webhookUrl: url, sharedSecret: 'fault-secret' })) as Array<{ status: number; errormessage?: string }>;
       expect(statuses.map((status) => status.status)).toEqual([200, 200, 200, 200, 200, 400, 200, 200]);
       expect(statuses[5]!.errormessage).toBe(`event ${events[5]!.messageId} cannot be delivered: Materialize cannot parse it (400: failed to deserialize body as Jsonb: invalid type at line 1 column 9)`);
       expect(server.acceptedEvents().map((event) => event.messageId).sort()).toEqual(events.filter((_, index) => index !== 5).map((event) => event.messageId).sort());

@@ -14,6 +14,7 @@ import {
   type QualifiedName,
   type WebhookCheck,
 } from './mz-statements.ts';
+import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json-scan.ts';
 import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
 
 export interface TranslatedStatement {
@@ -58,6 +59,8 @@ function sliceOf(sql: string, statement: StatementSpan): string {
 export function translateStatement(statement: StatementSpan, sql: string): TranslatedStatement {
   const text = sliceOf(sql, statement);
   const firstWord = statement.tokens[0]?.type === 'word' ? statement.tokens[0].value : '';
+  const tooDeep = tooDeeplyNestedLiteral(statement);
+  if (tooDeep) return raiseStatement(`invalid input syntax for type jsonb: ${tooDeep}`, '22P02');
   let parsed: MzStatement | null;
   try {
     parsed = parseMzStatement(statement, sql);
@@ -81,6 +84,30 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
 }
 
 /** A statement that fails with Materialize's message, through PostgreSQL's own error path. */
+/**
+ * PGlite's JSON parser recurses without a working stack check under WebAssembly: a literal nested
+ * ~10,000 levels deep corrupted the engine and hung the server. Materialize's parser stops at 128
+ * levels, so a string literal nested deeper is refused before it runs (the rare such literal meant
+ * as plain text is refused too). Values built at run time (repeat(), bind parameters) are not seen.
+ */
+function tooDeeplyNestedLiteral(statement: StatementSpan): string | null {
+  for (const token of statement.tokens) {
+    if (token.type !== 'string' || token.value.length < JSON_MAX_NESTING * 2) continue;
+    let brackets = 0;
+    for (let index = 0; index < token.value.length && brackets < JSON_MAX_NESTING; index++) {
+      const char = token.value.charCodeAt(index);
+      if (char === 91 /* [ */ || char === 123 /* { */) brackets++;
+    }
+    if (brackets < JSON_MAX_NESTING) continue;
+    try {
+      scanJsonStream(token.value);
+    } catch (error) {
+      if (error instanceof JsonScanError && error.message.startsWith('recursion limit exceeded')) return error.message;
+    }
+  }
+  return null;
+}
+
 function raiseStatement(message: string, code: string): TranslatedStatement {
   return { sql: doBlock(`PERFORM mz_local.fail(${sqlLiteral(message)}, ${sqlLiteral(code)});`), tag: null, changesCatalog: false, readOnly: false };
 }

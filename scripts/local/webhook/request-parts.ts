@@ -8,6 +8,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { BodyFormat } from '../sql/mz-statements.ts';
+import { JsonScanError, scanJsonStream, type JsonValueSpan } from './json-scan.ts';
 
 export class RequestPartError extends Error {
   constructor(
@@ -83,97 +84,35 @@ export function bodyRows(body: Buffer, format: BodyFormat): BodyRows {
   return jsonRows(text, format === 'json_array');
 }
 
+/**
+ * JSON and JSON ARRAY bodies: validated (and measured) by scanJsonStream, as Materialize's
+ * serde_json would read them, before any of it reaches the engine.
+ */
 function jsonRows(text: string, expandArrays: boolean): BodyRows {
-  // The common case, one JSON document: validated by the fast native parser.
-  let single: unknown;
-  let singleOk = false;
+  let values: JsonValueSpan[];
   try {
-    single = JSON.parse(text);
-    singleOk = true;
-  } catch {
-    // Maybe a stream of several values (NDJSON), or invalid.
+    values = scanJsonStream(text);
+  } catch (error) {
+    if (error instanceof JsonScanError) throw new RequestPartError(400, `failed to deserialize body as Jsonb: ${error.message}`);
+    throw error;
   }
-  if (singleOk) {
-    if (expandArrays && Array.isArray(single)) return { kind: 'json', arrayText: null, count: single.length };
-    return { kind: 'json', arrayText: `[${text}]`, count: 1 };
+  // The common case, one document: the body itself is the array of rows (or becomes one).
+  if (values.length === 1) {
+    const [value] = values;
+    if (expandArrays && value!.arrayElements >= 0) return { kind: 'json', arrayText: value!.start === 0 && value!.end === text.length ? null : text.slice(value!.start, value!.end), count: value!.arrayElements };
+    return { kind: 'json', arrayText: `[${text.slice(value!.start, value!.end)}]`, count: 1 };
   }
-  const values = splitJsonStream(text);
   const rows: string[] = [];
   let count = 0;
   for (const value of values) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value.text);
-    } catch (error) {
-      throw new RequestPartError(400, `failed to deserialize body as Jsonb: ${jsonErrorAt(text, value.start, error)}`);
-    }
-    if (expandArrays && Array.isArray(parsed)) {
-      if (parsed.length > 0) rows.push(value.text.trim().slice(1, -1));
-      count += parsed.length;
+    const valueText = text.slice(value.start, value.end);
+    if (expandArrays && value.arrayElements >= 0) {
+      if (value.arrayElements > 0) rows.push(valueText.slice(1, -1));
+      count += value.arrayElements;
     } else {
-      rows.push(value.text);
+      rows.push(valueText);
       count += 1;
     }
   }
   return { kind: 'json', arrayText: `[${rows.join(',')}]`, count };
-}
-
-function jsonErrorAt(text: string, start: number, error: unknown): string {
-  const before = text.slice(0, start);
-  const line = before.split('\n').length;
-  const column = start - before.lastIndexOf('\n');
-  return `${(error as Error).message} (value starting at line ${line} column ${column})`;
-}
-
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-
-/**
- * Splits a stream of concatenated JSON values into each value's text. Only finds boundaries;
- * JSON.parse validates each piece afterwards.
- */
-export function splitJsonStream(text: string): Array<{ text: string; start: number }> {
-  const values: Array<{ text: string; start: number }> = [];
-  let index = 0;
-  while (index < text.length) {
-    while (index < text.length && WHITESPACE.has(text[index]!)) index++;
-    if (index >= text.length) break;
-    const start = index;
-    const first = text[index]!;
-    if (first === '{' || first === '[') {
-      let depth = 0;
-      let inString = false;
-      for (; index < text.length; index++) {
-        const char = text[index]!;
-        if (inString) {
-          if (char === '\\') index++;
-          else if (char === '"') inString = false;
-          continue;
-        }
-        if (char === '"') inString = true;
-        else if (char === '{' || char === '[') depth++;
-        else if (char === '}' || char === ']') {
-          depth--;
-          if (depth === 0) {
-            index++;
-            break;
-          }
-        }
-      }
-    } else if (first === '"') {
-      for (index++; index < text.length; index++) {
-        const char = text[index]!;
-        if (char === '\\') index++;
-        else if (char === '"') {
-          index++;
-          break;
-        }
-      }
-    } else {
-      // A number or a literal runs to the next whitespace or structural character.
-      while (index < text.length && !WHITESPACE.has(text[index]!) && !'{["'.includes(text[index]!)) index++;
-      if (index === start) index++;
-    }
-    values.push({ text: text.slice(start, index), start });
-  }
-  return values;
 }
