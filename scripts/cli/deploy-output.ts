@@ -23,7 +23,7 @@ export function formatResult(result: ActionResult): string {
   const kind = kindColumn(result.kind);
   const name = result.model.padEnd(30);
   if (result.status === 'failed') return `  ${pc.red('FAILED'.padEnd(8))} ${kind} ${name} ${pc.dim(formatMs(result.ms))}`;
-  if (result.status === 'skipped') return `  ${pc.dim('skipped'.padEnd(8))} ${kind} ${name} ${pc.dim(`upstream ${result.blockedBy} failed`)}`;
+  if (result.status === 'skipped') return `  ${pc.dim('skipped'.padEnd(8))} ${kind} ${name} ${pc.dim(result.skippedBecause ?? `upstream ${result.blockedBy} failed`)}`;
   const reason = result.reason && result.action !== 'create' ? pc.dim(` (${result.reason})`) : '';
   return `  ${action} ${kind} ${name} ${pc.dim(formatMs(result.ms))}${reason}`;
 }
@@ -56,9 +56,11 @@ export function formatOutcome(report: DeployReport): string[] {
   const failures = report.results.filter((result) => result.status === 'failed');
   for (const result of failures) lines.push(pc.red(`error: ${formatFailure(result.failure!)}`));
   const skipped = report.results.filter((result) => result.status === 'skipped');
-  if (failures.length) {
+  if (report.rejected) {
+    lines.push(pc.yellow(`nothing was changed: every query was checked in a scratch schema before any DROP, and ${failures.length} failed`) + pc.dim(' — what is deployed keeps running; fix the error and deploy again'));
+  } else if (failures.length) {
     const undeployed = [...failures, ...skipped].map((result) => result.model);
-    lines.push(pc.yellow(`left undeployed: ${undeployed.join(', ')}`) + pc.dim(' — fix the error and deploy again; the next deploy converges from here'));
+    lines.push(pc.yellow(`left undeployed: ${listSome(undeployed)}`) + pc.dim(' — fix the error and deploy again; the next deploy converges from here'));
   }
   for (const note of report.plan.notes) lines.push(pc.dim(`note: ${note}`));
   for (const name of report.uncheckedSecrets) lines.push(pc.dim(`note: secret ${name}: its variable is unset here, so its deployed value was kept unchecked`));
@@ -73,6 +75,12 @@ export function formatOutcome(report: DeployReport): string[] {
   const verdict = summary.failed ? pc.red('deploy failed') : pc.green('deployed');
   lines.push(`${verdict}: ${parts.join(', ')} in ${formatMs(report.ms)} (${report.ddlStatements} DDL statements)`);
   return lines;
+}
+
+/** Up to ten names, then how many more: a 1,000-model project must not print one endless line. */
+function listSome(names: readonly string[], shown = 10): string {
+  if (names.length <= shown) return names.join(', ');
+  return `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
 }
 
 /** --dry-run: every change with its reason and the SQL it would send (secrets as placeholders). */
@@ -120,9 +128,10 @@ export function reportJson(report: DeployReport): object {
         ...(result ? { ms: Math.round(result.ms * 10) / 10 } : {}),
         ...(result?.failure ? { error: { message: result.failure.message, code: result.failure.code, location: result.failure.location, sql_line: result.failure.sqlLine, detail: result.failure.detail, hint: result.failure.hint } } : {}),
         ...(result?.blockedBy ? { blocked_by: result.blockedBy } : {}),
+        ...(result?.skippedBecause ? { skipped_because: result.skippedBecause } : {}),
       };
     }),
-    summary: { ...summarize(report), ms: Math.round(report.ms), ddl_statements: report.ddlStatements },
+    summary: { ...summarize(report), ms: Math.round(report.ms), ddl_statements: report.ddlStatements, validated: report.validated, rejected: report.rejected },
     notes: report.plan.notes,
   };
 }

@@ -158,9 +158,10 @@ describe('models:deploy on the seed project', () => {
 });
 
 describe('failures and convergence', () => {
-  it('a failing model leaves its siblings deployed and its descendants skipped; fixing it converges', async () => {
+  it('a replace that would fail changes nothing: validated in a scratch schema before any DROP, every mart stays up; the fix deploys', async () => {
     const root = copyOfSeedProject();
     await deployProject(t, root);
+    const before = await catalogIds(t);
     const tracks = path.join(root, 'models/staging/stg_segment_tracks.sql');
     const pages = path.join(root, 'models/staging/stg_segment_pages.sql');
     const original = readFileSync(tracks, 'utf8');
@@ -168,30 +169,48 @@ describe('failures and convergence', () => {
     writeFileSync(pages, readFileSync(pages, 'utf8').replace('SELECT', 'SELECT 1 AS touched,'));
 
     const failed = await deployProject(t, root, { threads: 1 });
+    expect(failed.rejected).toBe(true);
     const status = Object.fromEntries(failed.results.map((result) => [result.model, result.status]));
     expect(status).toEqual({
       stg_segment_tracks: 'failed',
       track_event_counts: 'skipped',
       track_event_counts_event_idx: 'skipped',
-      stg_segment_pages: 'done',
-      page_views_by_url: 'done',
-      page_views_by_url_url_idx: 'done',
+      stg_segment_pages: 'skipped',
+      page_views_by_url: 'skipped',
+      page_views_by_url_url_idx: 'skipped',
     });
     const failure = failed.results.find((result) => result.status === 'failed')!.failure!;
     const brokenLine = readFileSync(tracks, 'utf8').split('\n').findIndex((line) => line.includes('no_such_column')) + 1;
     expect(failure).toMatchObject({ message: 'column "no_such_column" does not exist', code: '42703', location: { file: 'models/staging/stg_segment_tracks.sql', line: brokenLine } });
     expect(failure.sqlLine?.text).toContain('no_such_column AS broken');
-    expect(failed.results.find((result) => result.model === 'track_event_counts')!.blockedBy).toBe('stg_segment_tracks');
-    const ids = await catalogIds(t);
-    expect(ids.has('stg_segment_tracks')).toBe(false);
-    expect(ids.has('track_event_counts')).toBe(false);
-    expect(ids.has('page_views_by_url_url_idx')).toBe(true);
+    expect(failed.results.find((result) => result.model === 'page_views_by_url')!.skippedBecause).toBe('not applied: stg_segment_tracks failed validation, so nothing was changed');
+    // Nothing was dropped or recreated: the same objects, and no scratch schema left behind.
+    expect(await catalogIds(t)).toEqual(before);
+    expect(await t.query(`SELECT 1 FROM mz_catalog.mz_schemas WHERE name = 'segment_materialize_scratch'`)).toHaveLength(0);
+    expect(await t.query(`SELECT count(*) FROM track_event_counts`)).toHaveLength(1);
 
     writeFileSync(tracks, original);
     const fixed = await deployProject(t, root);
-    expect(changes(fixed)).toEqual({ stg_segment_tracks: 'create', track_event_counts: 'create', track_event_counts_event_idx: 'create' });
+    expect(changes(fixed)).toEqual({ stg_segment_pages: 'replace', page_views_by_url: 'replace', page_views_by_url_url_idx: 'replace' });
     expect(fixed.results.every((result) => result.status === 'done')).toBe(true);
     expect(changes(await deployProject(t, root))).toEqual({});
+  });
+
+  it('a new model that fails to create leaves its siblings deployed and its descendants skipped; fixing it converges', async () => {
+    const root = copyOfSeedProject();
+    await deployProject(t, root);
+    writeFileSync(path.join(root, 'models/marts/broken_mart.sql'), `---\nkind: materialized_view\n---\nSELECT nope FROM {{ ref.stg_segment_tracks }}\n`);
+    writeFileSync(path.join(root, 'models/marts/broken_child.sql'), `SELECT * FROM {{ ref.broken_mart }}\n`);
+    writeFileSync(path.join(root, 'models/marts/fine_sibling.sql'), `SELECT count(*) AS n FROM {{ ref.stg_segment_tracks }}\n`);
+    const failed = await deployProject(t, root, { threads: 1 });
+    expect(failed.rejected).toBe(false);
+    const status = Object.fromEntries(failed.results.map((result) => [result.model, result.status]));
+    expect(status).toEqual({ broken_mart: 'failed', broken_child: 'skipped', fine_sibling: 'done' });
+    expect(failed.results.find((result) => result.model === 'broken_child')!.blockedBy).toBe('broken_mart');
+    expect(failed.results.find((result) => result.status === 'failed')!.failure).toMatchObject({ code: '42703', location: { file: 'models/marts/broken_mart.sql', line: 4 } });
+
+    writeFileSync(path.join(root, 'models/marts/broken_mart.sql'), `---\nkind: materialized_view\n---\nSELECT event FROM {{ ref.stg_segment_tracks }}\n`);
+    expect(changes(await deployProject(t, root))).toEqual({ broken_mart: 'create', broken_child: 'create' });
   });
 
   it('converges when the state lost track of deployed objects: adopts the source (data kept), recreates the views', async () => {

@@ -14,6 +14,7 @@ import type { DeployPlan, PlannedAction, DeployAction } from './deploy-plan.ts';
 import { createStatements, displayedStatements, dropStatement } from './deploy-sql.ts';
 import { describeFailure, type DeployFailure } from './deploy-errors.ts';
 import { redact } from './deploy-secrets.ts';
+import { needsValidation, validatePlan } from './deploy-validate.ts';
 import type { DeployedModel, DeployedState, StateChange, StateStore } from './deploy-state.ts';
 import type { SessionPool, SqlSession } from './sql-session.ts';
 import type { ManifestKind } from '../model-config.ts';
@@ -30,6 +31,8 @@ export interface ActionResult {
   readonly failure?: DeployFailure;
   /** Skipped: the failed model upstream. */
   readonly blockedBy?: string;
+  /** Skipped for another reason than a failure upstream (said in words). */
+  readonly skippedBecause?: string;
 }
 
 export interface ExecuteInput {
@@ -52,6 +55,10 @@ export interface ExecuteResult {
   readonly ddlStatements: number;
   /** The state after this deploy, as recorded. */
   readonly state: DeployedState;
+  /** Queries checked in the scratch schema before any DROP (0: nothing was to be dropped). */
+  readonly validated: number;
+  /** Validation failed: nothing was applied. */
+  readonly rejected: boolean;
 }
 
 export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
@@ -64,10 +71,28 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
     input.onResult?.(result);
   };
   const work = plan.dropOrder.length + plan.createLevels.length + plan.adopted.length + plan.forgotten.length;
-  if (work === 0) return { results, ddlStatements, state };
+  if (work === 0) return { results, ddlStatements, state, validated: 0, rejected: false };
 
   const session = await pool.primary();
   await store.ensure();
+
+  // (0) Before anything goes offline, every query to recreate is checked in a scratch schema.
+  let validated = 0;
+  if (needsValidation(plan)) {
+    const checked = await validatePlan(session, input.root, plan);
+    validated = checked.validated;
+    if (checked.failures.length > 0) {
+      const failedModels = new Set(checked.failures.map(({ action }) => action.model));
+      for (const { action, failure } of checked.failures) report({ ...resultOf(action, 'failed', performance.now()), failure });
+      const first = checked.failures[0]!.action.model;
+      const untouched = [...plan.dropOrder.filter((action) => action.action === 'drop'), ...plan.createLevels.flat()];
+      for (const action of untouched) {
+        if (failedModels.has(action.model)) continue;
+        report({ ...resultOf(action, 'skipped', performance.now()), skippedBecause: `not applied: ${first} failed validation, so nothing was changed` });
+      }
+      return { results, ddlStatements, state, validated, rejected: true };
+    }
+  }
 
   // (1) Everything about to be dropped, and the clusters no longer tracked, recorded first.
   const dropped: StateChange[] = [
@@ -135,7 +160,7 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
     await store.record(applied.map((deployed) => ({ deployed })));
     for (const deployed of applied) state.set(deployed.name, deployed);
   }
-  return { results, ddlStatements, state };
+  return { results, ddlStatements, state, validated, rejected: false };
 }
 
 async function applyCreate(session: SqlSession, action: PlannedAction, input: ExecuteInput): Promise<{ statements: number; failure?: DeployFailure }> {

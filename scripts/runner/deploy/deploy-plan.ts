@@ -65,8 +65,11 @@ export interface PlanInput {
   readonly changedSecretValues?: ReadonlySet<string>;
   /** Objects that exist in the database (see catalogKey), to converge with a state that missed them. */
   readonly existing?: ReadonlySet<string>;
-  /** stateChecksums(project), when the caller plans more than once. */
-  readonly checksums?: ReadonlyMap<string, string>;
+  /**
+   * Models the state records but the database no longer has (dropped by hand, or by a CASCADE):
+   * recreated, as if never deployed. See missingFromCatalog.
+   */
+  readonly missing?: ReadonlySet<string>;
 }
 
 const DURABLE: ReadonlySet<ManifestKind> = new Set(['source', 'connection']);
@@ -106,7 +109,7 @@ export function deployPlan(input: PlanInput): DeployPlan {
   const { project, state } = input;
   const fullRefresh = input.fullRefresh ?? new Set<string>();
   const existing = input.existing;
-  const checksums = input.checksums ?? stateChecksums(project);
+  const checksums = stateChecksums(project);
   const notes: string[] = [];
   const refusals: ProjectError[] = [];
   const adopted: PlannedAction[] = [];
@@ -130,10 +133,15 @@ export function deployPlan(input: PlanInput): DeployPlan {
     if (deployed.checksum !== node.checksum) return 'changed';
     return recreatedUpstream.length ? `upstream ${recreatedUpstream.join(', ')} replaced` : 'upstream changed';
   };
+  const missing = input.missing ?? new Set<string>();
   const plan = (node: CompiledNode, forcedReason?: string): PlannedAction => {
-    const deployed = state.get(node.name);
+    const deployed = missing.has(node.name) ? undefined : state.get(node.name);
     const stateChecksum = checksums.get(node.name)!;
     const base = { model: node.name, kind: node.kind, node, stateChecksum } as const;
+    if (!deployed && missing.has(node.name)) {
+      if (isDurable(node.kind)) notes.push(`${node.kind} ${node.name} was deployed but is gone from the target (dropped outside the runner?): recreated, empty — the events it had ingested are gone with it`);
+      return { ...base, action: 'create', reason: 'missing from the target: recreated', dropsFirst: false };
+    }
     if (!deployed) {
       const exists = existing?.has(catalogKey(node.kind, node.schema, node.name)) ?? false;
       if (!exists) return { ...base, action: 'create', reason: 'new', dropsFirst: false };
@@ -218,8 +226,9 @@ export function deployPlan(input: PlanInput): DeployPlan {
         notes.push(`cluster ${deployed.name} is no longer in the project: left in place, no longer tracked (DROP CLUSTER ${deployed.name} removes it)`);
         continue;
       }
-      const action: PlannedAction = { model: deployed.name, action: 'drop', kind: deployed.kind, reason: 'removed from the project', deployed, dropsFirst: true };
-      if (isDurable(deployed.kind) && !fullRefresh.has(deployed.name)) refusals.push(durableRefusal(action, 'dropping'));
+      const gone = missing.has(deployed.name);
+      const action: PlannedAction = { model: deployed.name, action: 'drop', kind: deployed.kind, reason: gone ? 'removed from the project (already gone from the target)' : 'removed from the project', deployed, dropsFirst: true };
+      if (isDurable(deployed.kind) && !fullRefresh.has(deployed.name) && !gone) refusals.push(durableRefusal(action, 'dropping'));
       drops.push(action);
     }
   }
@@ -252,6 +261,15 @@ function durableRefusal(action: PlannedAction, doing: 'redeploying' | 'dropping'
       ? `restore the model, or drop it on purpose with --full-refresh ${action.model}`
       : `revert the change, or recreate it on purpose with --full-refresh ${action.model} (its data is lost; dependents are recreated)`,
   );
+}
+
+/** Models the state records as deployed whose object the catalog does not have. */
+export function missingFromCatalog(state: DeployedState, existing: ReadonlySet<string>): Set<string> {
+  const missing = new Set<string>();
+  for (const deployed of state.values()) {
+    if (!existing.has(catalogKey(deployed.kind, deployed.schema, deployed.name))) missing.add(deployed.name);
+  }
+  return missing;
 }
 
 /** A stand-in state entry for an object found in the database but missing from the state. */

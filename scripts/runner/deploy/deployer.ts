@@ -7,7 +7,7 @@ import type { CompiledProject } from '../compile.ts';
 import { ProjectError, throwIfAny } from '../errors.ts';
 import { existingObjects } from './deploy-catalog.ts';
 import { executePlan, type ActionResult } from './deploy-execute.ts';
-import { deployPlan, stateChecksums, type DeployPlan } from './deploy-plan.ts';
+import { deployPlan, missingFromCatalog, type DeployPlan } from './deploy-plan.ts';
 import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
 import { StateStore, type DeployedState } from './deploy-state.ts';
 import { openSession, SessionPool } from './sql-session.ts';
@@ -30,6 +30,10 @@ export interface DeployReport {
   readonly ms: number;
   /** Secrets whose value could not be checked (variable unset; the deployed value was kept). */
   readonly uncheckedSecrets: readonly string[];
+  /** Queries validated in a scratch schema before any DROP. */
+  readonly validated: number;
+  /** Validation failed, so nothing was applied. */
+  readonly rejected: boolean;
 }
 
 export interface DeployerOptions {
@@ -101,20 +105,19 @@ export class Deployer {
       else this.checkedSecrets.add(node.name);
     }
 
-    const planInput = {
+    // The catalog, read on every deploy (one query): the state may have missed objects (a deploy
+    // stopped between DDL and record, hand-made ones), and objects may be gone that the state
+    // still records (dropped by hand, or by a CASCADE) — both converge to the project.
+    const existing = await existingObjects(await this.pool.primary());
+    const plan = deployPlan({
       project,
       state,
       ...(request.selected ? { selected: request.selected } : {}),
       ...(request.fullRefresh ? { fullRefresh: request.fullRefresh } : {}),
       changedSecretValues,
-      // Computed once: the plan is made again below when the catalog has to be read.
-      checksums: stateChecksums(project),
-    };
-    let plan = deployPlan(planInput);
-    if (plan.actions.some((action) => action.action === 'create')) {
-      // The state may have missed objects (a deploy stopped between DDL and record, or hand-made ones).
-      plan = deployPlan({ ...planInput, existing: await existingObjects(await this.pool.primary()) });
-    }
+      existing,
+      missing: missingFromCatalog(state, existing),
+    });
     throwIfAny(plan.refusals);
 
     const secretValues = new Map<string, string>();
@@ -134,7 +137,7 @@ export class Deployer {
       }
     }
     throwIfAny(valueErrors);
-    if (request.dryRun) return { plan, results: [], ddlStatements: 0, ms: performance.now() - started, uncheckedSecrets };
+    if (request.dryRun) return { plan, results: [], ddlStatements: 0, ms: performance.now() - started, uncheckedSecrets, validated: 0, rejected: false };
 
     let executed;
     try {
@@ -157,7 +160,7 @@ export class Deployer {
     for (const name of secretFingerprints.keys()) {
       if (executed.state.get(name)?.secretFingerprint === secretFingerprints.get(name)) this.checkedSecrets.add(name);
     }
-    return { plan, results: executed.results, ddlStatements: executed.ddlStatements, ms: performance.now() - started, uncheckedSecrets };
+    return { plan, results: executed.results, ddlStatements: executed.ddlStatements, ms: performance.now() - started, uncheckedSecrets, validated: executed.validated, rejected: executed.rejected };
   }
 
   /** Forgets the in-memory state, so the next deploy reads it again (after a failure, say). */

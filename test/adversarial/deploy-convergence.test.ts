@@ -1,0 +1,60 @@
+/**
+ * Deploys against a target someone else has been changing: objects dropped by hand (alone or with
+ * CASCADE) come back on the next deploy, because the catalog is read every time, not only the
+ * runner's own state. Each test starts from its own in-memory server.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { catalogIds, changes, deployProject } from '../helpers/deploy.ts';
+import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { copyOfSeedProject } from '../helpers/temp-project.ts';
+
+let t: TestServer;
+beforeEach(async () => {
+  t = await startTestServer();
+});
+afterEach(async () => {
+  await t?.close();
+});
+
+it('a mart dropped by hand (with its index, CASCADE) is recreated by the next deploy, and only it', async () => {
+  const root = copyOfSeedProject();
+  await deployProject(t, root);
+  const before = await catalogIds(t);
+  await t.query(`DROP MATERIALIZED VIEW track_event_counts CASCADE`);
+
+  const next = await deployProject(t, root);
+  expect(changes(next)).toEqual({ track_event_counts: 'create', track_event_counts_event_idx: 'create' });
+  expect(next.plan.actions.find((action) => action.model === 'track_event_counts')!.reason).toBe('missing from the target: recreated');
+  const after = await catalogIds(t);
+  expect(after.get('track_event_counts')).toBeDefined();
+  expect(after.get('track_event_counts')).not.toBe(before.get('track_event_counts'));
+  expect(after.get('stg_segment_tracks')).toBe(before.get('stg_segment_tracks'));
+  expect(changes(await deployProject(t, root))).toEqual({});
+});
+
+it('an index dropped by hand is recreated; its mart is left alone', async () => {
+  const root = copyOfSeedProject();
+  await deployProject(t, root);
+  const before = await catalogIds(t);
+  await t.query(`DROP INDEX user_profiles_user_id_idx`);
+  expect(changes(await deployProject(t, root))).toEqual({ user_profiles_user_id_idx: 'create' });
+  expect((await catalogIds(t)).get('user_profiles')).toBe(before.get('user_profiles'));
+});
+
+it('the webhook source dropped with CASCADE: everything is recreated, with a note that its events are gone, and ingest works again', async () => {
+  const root = copyOfSeedProject();
+  const first = await deployProject(t, root);
+  await t.query(`DROP SOURCE segment_source CASCADE`);
+
+  const next = await deployProject(t, root);
+  const recreated = Object.keys(changes(next)).sort();
+  const expected = first.results.map((result) => result.model).filter((name) => !['webhooks_cluster', 'segment_webhook_secret'].includes(name)).sort();
+  expect(recreated).toEqual(expected);
+  expect(next.results.every((result) => result.status === 'done')).toBe(true);
+  expect(next.plan.notes.join('\n')).toMatch(/source segment_source was deployed but is gone from the target .*recreated, empty/);
+
+  const body = JSON.stringify([{ messageId: 'after-cascade', type: 'track', event: 'Back', userId: 'u1', receivedAt: '2026-11-23T00:00:00.000Z' }]);
+  const response = await post(t.server.webhookUrl('segment_source'), body, { 'x-signature': hmacHex('local-development-secret', body) });
+  expect(response.status).toBe(200);
+  expect(await t.query(`SELECT event FROM stg_segment_tracks`)).toEqual([{ event: 'Back' }]);
+});
