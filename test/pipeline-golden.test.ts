@@ -34,7 +34,7 @@ describe('seed pipeline, default vars (webhook path)', () => {
       'track_event_counts_event_idx',
       'user_profiles_user_id_idx',
     ]);
-    expect(project.disabled).toEqual(['kafka_connection', 'kafka_sasl_password', 'segment_events_json', 'segment_kafka_source']);
+    expect(project.disabled).toEqual(['kafka_connection', 'kafka_sasl_password', 'segment_events_json', 'segment_kafka_dead_letter', 'segment_kafka_messages', 'segment_kafka_source']);
   });
 
   it('wires the source to its cluster and the secret its CHECK uses', () => {
@@ -63,7 +63,7 @@ describe('seed pipeline with the Kafka path enabled', () => {
     expect(project.nodes.get('kafka_connection')!.dependsOn).toEqual(['kafka_sasl_password']);
   });
 
-  for (const name of ['kafka_sasl_password', 'kafka_connection', 'segment_kafka_source', 'segment_events_json', 'stg_segment_events']) {
+  for (const name of ['kafka_sasl_password', 'kafka_connection', 'segment_kafka_source', 'segment_kafka_messages', 'segment_events_json', 'segment_kafka_dead_letter', 'stg_segment_events']) {
     it(`compiles ${name}`, async () => {
       await expect(`${project.nodes.get(name)!.sql};\n`).toMatchFileSnapshot(`golden/kafka/${name}.sql`);
     });
