@@ -10,6 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { didYouMean, ProjectError } from './errors.ts';
 import { ModelConfigSchema, type ModelConfigInput } from './model-config.ts';
+import { normalizeSourceText } from './project-files.ts';
 import { formatKey, parseYaml, validateYaml, type ParsedYaml } from './yaml-config.ts';
 
 export const PROJECT_FILE = 'project.yml';
@@ -104,8 +105,8 @@ export function loadProjectConfig(root: string): ProjectConfig {
   return parseProjectConfig(root, text);
 }
 
-export function parseProjectConfig(root: string, text: string): ProjectConfig {
-  const parsed = parseYaml({ file: PROJECT_FILE, text });
+export function parseProjectConfig(root: string, rawText: string): ProjectConfig {
+  const parsed = parseYaml({ file: PROJECT_FILE, text: normalizeSourceText(rawText) });
   const config = validateYaml(parsed, ProjectSchema, {
     what: PROJECT_FILE,
     fixFor: (keyPath) => {

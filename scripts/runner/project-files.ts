@@ -47,7 +47,18 @@ export function readTemplate(root: string, relativePath: string, kind: 'model' |
   return describeTemplate(relativePath, text, kind);
 }
 
-export function describeTemplate(relativePath: string, text: string, kind: 'model' | 'macro'): TemplateFile {
+/**
+ * Source text as the compiler sees it: a UTF-8 byte-order mark dropped and CRLF line endings made
+ * LF. A Windows checkout (git's autocrlf) must compile to the same SQL and checksums as a Linux
+ * one, or every deploy from it would replace views and refuse sources as "changed".
+ */
+export function normalizeSourceText(text: string): string {
+  const withoutBom = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return withoutBom.includes('\r') ? withoutBom.replace(/\r\n?/g, '\n') : withoutBom;
+}
+
+export function describeTemplate(relativePath: string, rawText: string, kind: 'model' | 'macro'): TemplateFile {
+  const text = normalizeSourceText(rawText);
   const dir = kind === 'model' ? MODELS_DIR : MACROS_DIR;
   const inner = relativePath.slice(dir.length + 1, -TEMPLATE_EXTENSION.length);
   const slash = inner.lastIndexOf('/');

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatLocation, type SourceLocation } from '../errors.ts';
 import type { CompiledNode } from '../compile.ts';
-import { MACROS_DIR } from '../project-files.ts';
+import { MACROS_DIR, normalizeSourceText } from '../project-files.ts';
 
 export interface DatabaseErrorFields {
   readonly message: string;
@@ -114,7 +114,7 @@ export function locateTemplateLine(root: string, modelPath: string, compiledLine
   const matches = (file: string): number[] => {
     let text: string;
     try {
-      text = readFileSync(path.join(root, file), 'utf8');
+      text = normalizeSourceText(readFileSync(path.join(root, file), 'utf8'));
     } catch {
       return [];
     }
