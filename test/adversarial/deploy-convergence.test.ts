@@ -3,6 +3,8 @@
  * CASCADE) come back on the next deploy, because the catalog is read every time, not only the
  * runner's own state. Each test starts from its own in-memory server.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { catalogIds, changes, deployProject } from '../helpers/deploy.ts';
 import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
@@ -57,4 +59,31 @@ it('the webhook source dropped with CASCADE: everything is recreated, with a not
   const response = await post(t.server.webhookUrl('segment_source'), body, { 'x-signature': hmacHex('local-development-secret', body) });
   expect(response.status).toBe(200);
   expect(await t.query(`SELECT event FROM stg_segment_tracks`)).toEqual([{ event: 'Back' }]);
+});
+
+it('a changed source left out by --exclude replaces nothing downstream, and neither does reverting it', async () => {
+  const root = copyOfSeedProject();
+  await deployProject(t, root);
+  const before = await catalogIds(t);
+  const sourceFile = path.join(root, 'models/sources/segment_source.sql');
+  const original = readFileSync(sourceFile, 'utf8');
+  writeFileSync(sourceFile, original.replace("INCLUDE HEADER 'event-type' AS event_type", "INCLUDE HEADER 'event-type' AS event_type\n  INCLUDE HEADER 'user-agent' AS user_agent"));
+
+  const excluded = await deployProject(t, root, { exclude: ['segment_source'] });
+  expect(changes(excluded)).toEqual({});
+  expect(excluded.plan.refusals).toEqual([]);
+  // An edit beside it still deploys, and only what it touches.
+  const tracks = path.join(root, 'models/staging/stg_segment_tracks.sql');
+  writeFileSync(tracks, readFileSync(tracks, 'utf8').replace('SELECT', 'SELECT 1 AS touched,'));
+  expect(changes(await deployProject(t, root, { exclude: ['segment_source'] }))).toEqual({
+    stg_segment_tracks: 'replace',
+    track_event_counts: 'replace',
+    track_event_counts_event_idx: 'replace',
+  });
+
+  writeFileSync(sourceFile, original);
+  expect(changes(await deployProject(t, root))).toEqual({});
+  const after = await catalogIds(t);
+  expect(after.get('stg_segment_events')).toBe(before.get('stg_segment_events'));
+  expect(after.get('user_profiles')).toBe(before.get('user_profiles'));
 });

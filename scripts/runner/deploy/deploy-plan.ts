@@ -88,28 +88,38 @@ export function catalogKey(kind: ManifestKind, schema: string, name: string): st
 
 /**
  * Every node's state checksum, in deploy order: its SQL checksum with the state checksums of the
- * dependencies that propagate (everything but secrets and clusters).
+ * dependencies that propagate (everything but secrets and clusters). `pinned` gives the checksum
+ * a node keeps whatever its SQL says: with a selection, a model left out is what is deployed, so
+ * its descendants are planned from its deployed state (an excluded, edited source must not
+ * replace everything downstream of it, and again when the edit is reverted).
  */
-export function stateChecksums(project: CompiledProject): Map<string, string> {
+export function stateChecksums(project: CompiledProject, pinned?: (name: string) => string | undefined): Map<string, string> {
   const checksums = new Map<string, string>();
   for (const name of project.order) {
-    const node = project.nodes.get(name)!;
-    let upstream = '';
-    for (const dependency of node.dependsOn) {
-      const dependencyNode = project.nodes.get(dependency);
-      if (!dependencyNode || IN_PLACE.has(dependencyNode.kind)) continue;
-      upstream += `${dependency}=${checksums.get(dependency)};`;
-    }
-    checksums.set(name, upstream === '' ? node.checksum : hash('sha256', `${node.checksum}|${upstream}`, 'hex'));
+    const fixed = pinned?.(name);
+    checksums.set(name, fixed ?? nodeStateChecksum(project, name, checksums));
   }
   return checksums;
+}
+
+/** One node's state checksum from its SQL and the (already computed) checksums upstream. */
+function nodeStateChecksum(project: CompiledProject, name: string, checksums: ReadonlyMap<string, string>): string {
+  const node = project.nodes.get(name)!;
+  let upstream = '';
+  for (const dependency of node.dependsOn) {
+    const dependencyNode = project.nodes.get(dependency);
+    if (!dependencyNode || IN_PLACE.has(dependencyNode.kind)) continue;
+    upstream += `${dependency}=${checksums.get(dependency)};`;
+  }
+  return upstream === '' ? node.checksum : hash('sha256', `${node.checksum}|${upstream}`, 'hex');
 }
 
 export function deployPlan(input: PlanInput): DeployPlan {
   const { project, state } = input;
   const fullRefresh = input.fullRefresh ?? new Set<string>();
   const existing = input.existing;
-  const checksums = stateChecksums(project);
+  const selection = input.selected;
+  const checksums = stateChecksums(project, selection ? (name) => (selection.has(name) ? undefined : state.get(name)?.stateChecksum) : undefined);
   const notes: string[] = [];
   const refusals: ProjectError[] = [];
   const adopted: PlannedAction[] = [];
@@ -186,8 +196,11 @@ export function deployPlan(input: PlanInput): DeployPlan {
   //    otherwise fail on them (no CASCADE), or they would keep reading a dropped object.
   if (input.selected) {
     const replaced = [...byName.values()].filter((action) => action.action === 'replace' && action.dropsFirst).map((action) => action.model);
-    for (const name of descendants(project.dependents, replaced)) {
-      if (byName.has(name) || !state.has(name)) continue;
+    const outside = descendants(project.dependents, replaced);
+    for (const name of project.order) {
+      if (!outside.has(name) || byName.has(name) || !state.has(name)) continue;
+      // Recreated from its compiled SQL over the new upstream: that is the state it will have.
+      checksums.set(name, nodeStateChecksum(project, name, checksums));
       byName.set(name, plan(project.nodes.get(name)!, 'upstream replaced (outside the selection)'));
     }
   }
