@@ -8,7 +8,7 @@ import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
 import { throwIfAny } from './runner/errors.ts';
 import { selectNodes } from './runner/select.ts';
 import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
-import { parseThreads } from './cli/ports.ts';
+import { parseSeconds, parseThreads } from './cli/ports.ts';
 import { formatOutcome, formatPlan, formatResult, planJson, reportJson } from './cli/deploy-output.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('models:deploy')))
@@ -19,9 +19,13 @@ const program = withSelectionOptions(withProjectOptions(new Command('models:depl
   .option('--json', 'print the plan (with --dry-run) or the result as JSON')
   .addOption(new Option('--full-refresh <models...>', 'recreate these sources/connections even though that discards the data they ingested (also drops removed ones)'))
   .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
+  .option('--lease-wait <seconds>', 'how long to wait for another deploy to the same target to finish', parseSeconds, 60)
   .addHelpText(
     'after',
     `
+One deploy at a time per target: a deploy takes a lease in the target (segment_materialize.deploy_leases)
+and another one waits for it (--lease-wait), or stops naming who holds it.
+
 Targets: the default 'local' target deploys to the local server: through its port if one is running
 on the project's data directory (npm run local / npm run dev), else embedded in this process.
 
@@ -36,7 +40,7 @@ Examples:
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { dryRun?: boolean; json?: boolean; fullRefresh?: string[]; threads: number }>();
+  const options = program.opts<ProjectOptions & { dryRun?: boolean; json?: boolean; fullRefresh?: string[]; threads: number; leaseWait: number }>();
   const root = projectRoot(options);
   const started = performance.now();
   const project = compileProject(root, options);
@@ -52,7 +56,7 @@ await runCli(async () => {
     return;
   }
 
-  const deployer = await Deployer.open(project, { threads: options.threads, ...(log ? { log } : {}) });
+  const deployer = await Deployer.open(project, { threads: options.threads, leaseWaitMs: options.leaseWait * 1000, ...(log ? { log } : {}) });
   try {
     if (!options.json) {
       console.log(`${options.dryRun ? 'planning' : 'deploying'} ${pc.bold(project.name)} to ${pc.bold(project.target.name)}: ${deployer.description} ${pc.dim(`(compiled in ${formatMs(project.timings.totalMs)}, connected in ${formatMs(performance.now() - started - project.timings.totalMs)})`)}`);

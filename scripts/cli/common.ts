@@ -41,7 +41,7 @@ export async function runCli(main: () => Promise<void> | void): Promise<void> {
   } catch (error) {
     process.exitCode = 1;
     if (error instanceof ProjectErrors) {
-      console.error(pc.red(`${error.errors.length} errors:`));
+      console.error(pc.red(`${error.errors.length} error${error.errors.length === 1 ? '' : 's'}:`));
       for (const each of error.errors) console.error(formatError(each));
     } else if (error instanceof ProjectError) {
       console.error(formatError(error));

@@ -20,3 +20,9 @@ export function parseThreads(value: string): number {
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 64) throw new InvalidArgumentError('an integer from 1 to 64');
   return parsed;
 }
+
+export function parseSeconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('a number of seconds, 0 or more');
+  return parsed;
+}

@@ -87,3 +87,33 @@ it('a changed source left out by --exclude replaces nothing downstream, and neit
   expect(after.get('stg_segment_events')).toBe(before.get('stg_segment_events'));
   expect(after.get('user_profiles')).toBe(before.get('user_profiles'));
 });
+
+it('two deploys at once take turns through the lease: both succeed, the second finds nothing to do', async () => {
+  const root = copyOfSeedProject();
+  const [one, two] = await Promise.all([deployProject(t, root), deployProject(t, root)]);
+  const created = [one, two].map((report) => report.results.filter((result) => result.status === 'done').length).sort((a, b) => a - b);
+  expect(created).toEqual([0, 21]);
+  expect([one, two].every((report) => report.results.every((result) => result.status === 'done'))).toBe(true);
+  expect(await t.query(`SELECT * FROM segment_materialize.deploy_leases`)).toEqual([]);
+});
+
+it('a lease held elsewhere makes a deploy wait, then stop naming the holder; a killed holder’s lease expires', async () => {
+  const root = copyOfSeedProject();
+  const pg = await import('pg');
+  const { DeployLease } = await import('../../scripts/runner/deploy/deploy-lease.ts');
+  const { PgSession } = await import('../../scripts/runner/deploy/sql-session.ts');
+  const holder = new pg.default.Client(t.server.pgUrl);
+  await holder.connect();
+  await new DeployLease(new PgSession(holder), 'segment_materialize').acquire({ target: 'local', ttlMs: 1_500 });
+
+  const stuck = await deployProject(t, root, { leaseWaitMs: 200 }).catch((error: Error) => error);
+  expect(stuck).toBeInstanceOf(Error);
+  expect((stuck as Error).message).toMatch(/^another deploy holds the lease on target local: .* pid \d+, since .* \(waited 0 s\)$/);
+  expect(await t.query(`SELECT 1 FROM mz_catalog.mz_sources WHERE name = 'segment_source'`)).toHaveLength(0);
+
+  // The holder dies (its connection gone, nothing renews the lease): the lease runs out and the
+  // waiting deploy goes ahead.
+  await holder.end();
+  const report = await deployProject(t, root, { leaseWaitMs: 5_000 });
+  expect(report.results.filter((result) => result.status === 'done')).toHaveLength(21);
+});

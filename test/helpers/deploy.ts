@@ -12,6 +12,7 @@ export interface DeployOptions extends CompileOptions {
   readonly dryRun?: boolean;
   readonly threads?: number;
   readonly env?: NodeJS.ProcessEnv;
+  readonly leaseWaitMs?: number;
 }
 
 /** The connection a Deployer needs to reach `server` instead of the project's target. */
@@ -22,7 +23,7 @@ export function connectionTo(server: TestServer): TargetConnection {
 /** Compiles `root` and deploys it to `server` with a fresh Deployer (state read from the database). */
 export async function deployProject(server: TestServer, root: string, options: DeployOptions = {}): Promise<DeployReport> {
   const project = compileProject(root, options);
-  const deployer = await Deployer.open(project, { connection: connectionTo(server), threads: options.threads ?? 4 });
+  const deployer = await Deployer.open(project, { connection: connectionTo(server), threads: options.threads ?? 4, ...(options.leaseWaitMs !== undefined ? { leaseWaitMs: options.leaseWaitMs } : {}) });
   try {
     const selected = options.select || options.exclude ? selectNodes(project, options.select, options.exclude) : undefined;
     const request: DeployRequest = {

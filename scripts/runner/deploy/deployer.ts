@@ -6,6 +6,7 @@
 import type { CompiledProject } from '../compile.ts';
 import { ProjectError, throwIfAny } from '../errors.ts';
 import { existingObjects } from './deploy-catalog.ts';
+import { DeployLease } from './deploy-lease.ts';
 import { executePlan, type ActionResult } from './deploy-execute.ts';
 import { deployPlan, missingFromCatalog, type DeployPlan } from './deploy-plan.ts';
 import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
@@ -41,6 +42,9 @@ export interface DeployerOptions {
   readonly log?: (line: string) => void;
   /** Use this connection instead of the target's (tests, and `dev`, which runs its own server). */
   readonly connection?: TargetConnection;
+  /** How long a deploy waits for another one's lease on the target (default 60 s). */
+  readonly leaseWaitMs?: number;
+  readonly leaseTtlMs?: number;
 }
 
 export class Deployer {
@@ -53,6 +57,8 @@ export class Deployer {
     readonly connection: TargetConnection,
     private readonly pool: SessionPool,
     private readonly store: StateStore,
+    private readonly lease: DeployLease,
+    private readonly options: DeployerOptions,
   ) {}
 
   static async open(project: CompiledProject, options: DeployerOptions = {}): Promise<Deployer> {
@@ -60,8 +66,8 @@ export class Deployer {
     try {
       const threads = Math.max(1, options.threads ?? 4);
       const pool = new SessionPool(() => openSession(connection.config, project.target.cluster), threads);
-      const store = new StateStore(await pool.primary(), project.name);
-      return new Deployer(connection, pool, store);
+      const primary = await pool.primary();
+      return new Deployer(connection, pool, new StateStore(primary, project.name), new DeployLease(primary, project.name), options);
     } catch (error) {
       await connection.close();
       throw error;
@@ -81,6 +87,22 @@ export class Deployer {
   }
 
   async deploy(request: DeployRequest): Promise<DeployReport> {
+    if (request.dryRun) return this.deployLeased(request);
+    // One deploy at a time per target; the state is read after the lease is ours.
+    const release = await this.lease.acquire({
+      target: request.project.target.name,
+      ...(this.options.leaseWaitMs !== undefined ? { waitMs: this.options.leaseWaitMs } : {}),
+      ...(this.options.leaseTtlMs !== undefined ? { ttlMs: this.options.leaseTtlMs } : {}),
+      onWait: (holder) => this.options.log?.(`waiting for another deploy to finish (${holder.holder}, since ${holder.acquiredAt})…`),
+    });
+    try {
+      return await this.deployLeased(request);
+    } finally {
+      await release().catch(() => {});
+    }
+  }
+
+  private async deployLeased(request: DeployRequest): Promise<DeployReport> {
     const started = performance.now();
     const { project } = request;
     const env = request.env ?? process.env;
