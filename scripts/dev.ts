@@ -32,7 +32,7 @@ await runCli(async () => {
     return;
   }
   const server = await startServerForCommand({
-    ...(options.memory ? { memory: true } : { dataDir: project.target.dataDir! }),
+    ...(options.memory ? { memory: true, announceFor: project.target.dataDir! } : { dataDir: project.target.dataDir! }),
     host: options.host,
     pgPort: options.pgPort,
     httpPort: options.httpPort,
@@ -51,10 +51,17 @@ await runCli(async () => {
     if (stopping) return;
     stopping = true;
     console.log(pc.dim(`${signal}: stopping…`));
-    await watcher.close();
-    await deployer.close();
-    await server.stop();
-    process.exit(0);
+    try {
+      await watcher.close();
+      await deployer.close();
+    } finally {
+      await server.stop().catch((error: Error) => {
+        console.error(pc.red(`error while stopping: ${error.message}`));
+        process.exitCode = 1;
+      });
+    }
+    console.log('stopped');
+    process.exit(process.exitCode ?? 0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

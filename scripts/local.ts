@@ -51,9 +51,11 @@ await runCli(async () => {
     httpPort: number;
     idleInTransactionTimeout: number;
   }>();
-  const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(path.resolve(options.projectDir)));
+  const projectDir = path.resolve(options.projectDir);
+  const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(projectDir));
   const server = await startServerForCommand({
-    ...(dataDir ? { dataDir } : { memory: true }),
+    // In memory, announced beside the project's data directory so models:deploy finds it.
+    ...(dataDir ? { dataDir } : { memory: true, announceFor: path.resolve(options.dataDir ?? projectDataDir(projectDir)) }),
     host: options.host,
     pgPort: options.pgPort,
     httpPort: options.httpPort,
@@ -70,7 +72,12 @@ await runCli(async () => {
     stopping = true;
     console.log(pc.dim(`${signal}: stopping…`));
     const stats = server.webhookStats;
-    await server.stop();
+    try {
+      await server.stop();
+    } catch (error) {
+      console.error(pc.red(`error while stopping: ${(error as Error).message}`));
+      process.exit(1);
+    }
     console.log(`stopped; ${stats.accepted} webhook requests accepted (${stats.rows} rows), ${stats.rejected} rejected this run`);
     process.exit(0);
   };

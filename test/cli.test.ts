@@ -131,7 +131,7 @@ describe('models:deploy (the command, on the local target)', () => {
       const report = JSON.parse(second.stdout) as { summary: { unchanged: number; ddl_statements: number } };
       expect(report.summary).toMatchObject({ unchanged: 21, ddl_statements: 0 });
       const text = await cli('models-deploy.ts', [], root);
-      expect(text.stdout).toContain(`local server (pid ${process.pid}) at 127.0.0.1:${server.pgPort}`);
+      expect(text.stdout).toMatch(new RegExp(`local server \\(\\S+, pid ${process.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:${server.pgPort}`));
     } finally {
       await server.stop();
     }

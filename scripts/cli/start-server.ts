@@ -1,12 +1,16 @@
 /** Starting the local server from a command (local, dev): a lock held by another server is a user error, not a crash. */
 import path from 'node:path';
 import pc from 'picocolors';
-import { DataDirLockedError } from '../local/data-dir-lock.ts';
+import { announceMemoryServer, DataDirLockedError } from '../local/data-dir-lock.ts';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../local/local-server.ts';
 import { formatMs } from './common.ts';
 
 /** The started server, or undefined after printing why not (exit code 1). Prints the ready line. */
-export async function startServerForCommand(options: LocalServerOptions): Promise<LocalServer | undefined> {
+/**
+ * `announceFor`: with `memory`, the project's data directory, beside which the server announces
+ * itself so that models:deploy to the local target finds it (data-dir-lock.ts).
+ */
+export async function startServerForCommand(options: LocalServerOptions & { announceFor?: string }): Promise<LocalServer | undefined> {
   const started = performance.now();
   let server: LocalServer;
   try {
@@ -18,6 +22,11 @@ export async function startServerForCommand(options: LocalServerOptions): Promis
       return undefined;
     }
     throw error;
+  }
+  if (options.memory && options.announceFor) {
+    const announcement = announceMemoryServer(options.announceFor, { host: server.host, pgPort: server.pgPort, httpPort: server.httpPort });
+    const stop = server.stop.bind(server);
+    server = { ...server, stop: () => stop().finally(() => announcement.release()) };
   }
   const where = server.dataDir ? path.relative(process.cwd(), server.dataDir) || '.' : 'memory (nothing is kept)';
   console.log(`${pc.green('local Materialize ready')} in ${formatMs(performance.now() - started)} — data: ${where}`);

@@ -12,6 +12,12 @@ export interface LockInfo {
   pgPort: number;
   httpPort: number;
   startedAt: string;
+  /** The command that holds it (local.ts, dev.ts, models-deploy.ts…), for messages. */
+  command?: string;
+  /** Which process this pid was (boot id and start time): a pid reused after a restart is not it. */
+  processStart?: string;
+  /** A server that lives only as long as one command (a models:deploy's own): not to deploy through. */
+  ephemeral?: boolean;
 }
 
 export class DataDirLockedError extends Error {
@@ -20,8 +26,11 @@ export class DataDirLockedError extends Error {
     readonly holder: LockInfo,
   ) {
     super(
-      `another local server (pid ${holder.pid}) is using ${dataDir}: postgres://${holder.host}:${holder.pgPort}, ` +
-        `webhooks http://${holder.host}:${holder.httpPort}. Stop it first, or pass --data-dir <other> or --memory.`,
+      holder.pgPort > 0
+        ? `another local server (${describeHolder(holder)}) is using ${dataDir}: postgres://${holder.host}:${holder.pgPort}, ` +
+            `webhooks http://${holder.host}:${holder.httpPort}. Stop it first, or pass --data-dir <other> or --memory.`
+        : `another process (${describeHolder(holder)}) is using ${dataDir} and has not started listening yet (a server starting, or a models:deploy running one inside itself). ` +
+            `Wait for it to finish, or pass --data-dir <other> or --memory. If no such process exists, remove ${lockPath(dataDir)}.`,
     );
   }
 }
@@ -30,23 +39,87 @@ export function lockPath(dataDir: string): string {
   return `${path.resolve(dataDir)}.lock`;
 }
 
-function isAlive(pid: number): boolean {
+export function describeHolder(holder: LockInfo): string {
+  return `${holder.command ? `${holder.command}, ` : ''}pid ${holder.pid}, since ${holder.startedAt}`;
+}
+
+/**
+ * Which process a pid is, on Linux: the boot id and the process's start time (field 22 of
+ * /proc/<pid>/stat). Undefined elsewhere; then a live pid is taken at its word.
+ */
+export function processIdentity(pid: number): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${bootId}:${fields[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process that wrote `info` is still running (not just some process with its pid). */
+function isAlive(info: LockInfo): boolean {
+  try {
+    process.kill(info.pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (info.processStart === undefined) return true;
+  const now = processIdentity(info.pid);
+  return now === undefined || now === info.processStart;
+}
+
+function readInfo(file: string): LockInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+    return isAlive(info) ? info : null;
+  } catch {
+    return null;
   }
 }
 
 /** The server holding the lock on a data directory, if one is running. */
 export function readLock(dataDir: string): LockInfo | null {
-  try {
-    const info = JSON.parse(readFileSync(lockPath(dataDir), 'utf8')) as LockInfo;
-    return isAlive(info.pid) ? info : null;
-  } catch {
-    return null;
-  }
+  return readInfo(lockPath(dataDir));
+}
+
+function currentCommand(): string {
+  return path.basename(process.argv[1] ?? 'node');
+}
+
+/**
+ * `npm run local -- --memory` (and dev) has no data directory to lock, so it announces itself
+ * beside the project's: `<data-dir>.memory-server.json`. A deploy to the local target finds it
+ * there instead of starting a server of its own on disk (which the running one would not see).
+ */
+export function memoryServerPath(dataDir: string): string {
+  return `${path.resolve(dataDir)}.memory-server.json`;
+}
+
+export function announceMemoryServer(dataDir: string, info: Omit<LockInfo, 'pid' | 'startedAt' | 'command' | 'processStart'>): { release(): void } {
+  const file = memoryServerPath(dataDir);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const mine: LockInfo = { ...info, pid: process.pid, startedAt: new Date().toISOString(), command: currentCommand(), ...optionalIdentity() };
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, JSON.stringify(mine));
+  renameSync(partial, file);
+  return {
+    release() {
+      // Only ours: a newer memory server may have announced itself since.
+      if (readInfo(file)?.pid === process.pid) rmSync(file, { force: true });
+    },
+  };
+}
+
+export function readMemoryServer(dataDir: string): LockInfo | null {
+  return readInfo(memoryServerPath(dataDir));
+}
+
+function optionalIdentity(): { processStart?: string } {
+  const identity = processIdentity(process.pid);
+  return identity === undefined ? {} : { processStart: identity };
 }
 
 export interface DataDirLock {
@@ -55,21 +128,22 @@ export interface DataDirLock {
   release(): void;
 }
 
-export function acquireLock(dataDir: string): DataDirLock {
+export function acquireLock(dataDir: string, options: { ephemeral?: boolean } = {}): DataDirLock {
   const file = lockPath(dataDir);
   mkdirSync(path.dirname(file), { recursive: true });
   const startedAt = new Date().toISOString();
+  const own = { pid: process.pid, startedAt, command: currentCommand(), ...optionalIdentity(), ...(options.ephemeral ? { ephemeral: true } : {}) };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: '', pgPort: 0, httpPort: 0, startedAt } satisfies LockInfo));
+      writeSync(fd, JSON.stringify({ ...own, host: '', pgPort: 0, httpPort: 0 } satisfies LockInfo));
       closeSync(fd);
       let released = false;
       return {
         update(info) {
           // Written aside and renamed over: the lock file never disappears, even for a moment.
           const partial = `${file}.${process.pid}.partial`;
-          writeFileSync(partial, JSON.stringify({ ...info, pid: process.pid, startedAt } satisfies LockInfo));
+          writeFileSync(partial, JSON.stringify({ ...info, ...own } satisfies LockInfo));
           renameSync(partial, file);
         },
         release() {
@@ -82,7 +156,8 @@ export function acquireLock(dataDir: string): DataDirLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(dataDir);
       if (holder) throw new DataDirLockedError(dataDir, holder);
-      // The process that held it is gone (killed): the lock is stale.
+      // The process that held it is gone (killed, or the machine restarted and its pid now
+      // belongs to another program): the lock is stale.
       rmSync(file, { force: true });
     }
   }

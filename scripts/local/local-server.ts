@@ -29,6 +29,8 @@ export interface LocalServerOptions {
   maxBodyBytes?: number;
   concurrencyLimit?: number;
   log?: (line: string) => void;
+  /** Runs only for one command (a deploy's own server): others wait for it instead of using it. */
+  ephemeral?: boolean;
 }
 
 export interface LocalServer {
@@ -49,7 +51,7 @@ export interface LocalServer {
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const host = options.host ?? DEFAULT_HOST;
   const dataDir = options.memory || !options.dataDir ? null : path.resolve(options.dataDir);
-  const lock: DataDirLock | null = dataDir ? acquireLock(dataDir) : null;
+  const lock: DataDirLock | null = dataDir ? acquireLock(dataDir, { ephemeral: options.ephemeral ?? false }) : null;
   let db: LocalDatabase | null = null;
   let wire: WireServer | null = null;
   let webhooks: WebhookServer | null = null;
@@ -99,11 +101,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       stop() {
         stopped ??= (async () => {
           // Webhooks first (in-flight appends finish and are acknowledged), then SQL sessions,
-          // then the database, whose close flushes everything to disk.
-          await openWebhooks.stop();
-          await openWire.stop();
-          await openDb.close();
-          lock?.release();
+          // then the database, whose close flushes everything to disk. The lock is released
+          // whatever fails on the way: a lock left behind would refuse the next start.
+          try {
+            await openWebhooks.stop();
+            await openWire.stop();
+          } finally {
+            try {
+              await openDb.close();
+            } finally {
+              lock?.release();
+            }
+          }
         })();
         return stopped;
       },

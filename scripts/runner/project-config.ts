@@ -21,6 +21,9 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environ
 const LocalTargetSchema = z.strictObject({
   type: z.literal('local'),
   data_dir: z.string().optional(),
+  /** A local server to deploy through, wherever it runs (else found by the data directory). */
+  host: z.string().optional(),
+  port: z.number().int().positive().max(65535).optional(),
   database: identifier.optional(),
   schema: identifier.optional(),
   cluster: identifier.optional(),
@@ -161,6 +164,8 @@ export interface ResolvedTarget {
   readonly cluster: string;
   /** Local targets: the data directory, absolute. */
   readonly dataDir?: string;
+  /** Local targets with host/port set: the server to reach, instead of finding one. */
+  readonly localServer?: { readonly host: string; readonly port: number };
   /** Materialize targets: how to connect. The password is only ever held here, never printed. */
   readonly connection?: MaterializeConnection;
 }
@@ -199,6 +204,7 @@ export function resolveTarget(config: ProjectConfig, name: string | undefined, e
       schema: target.schema ?? 'public',
       cluster: target.cluster ?? 'quickstart',
       dataDir: path.resolve(config.root, target.data_dir ?? LOCAL_DATA_DIR),
+      ...(target.host !== undefined || target.port !== undefined ? { localServer: { host: target.host ?? '127.0.0.1', port: target.port ?? 6875 } } : {}),
     };
   }
 

@@ -3,59 +3,21 @@
  * durable — after kill -9 and a restart every acknowledged row is there and no request is half
  * there; the catalog survives restarts; a second server on the same directory is refused.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/temp-project.ts';
+import { exited, SERVER_ARGS, spawnTracked, startServerProcess as startServer } from '../helpers/server-process.ts';
 import { hmacHex } from '../helpers/local-server.ts';
 
-// node with tsx's loader, not the tsx wrapper: one process, so kill -9 hits the server itself.
-const SERVER_ARGS = ['--import', 'tsx', 'scripts/local.ts'];
 const dataRoot = mkdtempSync(path.join(tmpdir(), 'segmat-durable-'));
-const children: ChildProcess[] = [];
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
   rmSync(dataRoot, { recursive: true, force: true });
 });
 
-interface Running {
-  child: ChildProcess;
-  pgUrl: string;
-  webhookBase: string;
-  output: () => string;
-}
-
-function startServerProcess(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [...SERVER_ARGS, '--data-dir', dataDir, '--pg-port', '0', '--http-port', '0'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const sql = /psql "(postgres:\/\/[^"]+)"/.exec(output);
-      const hooks = /webhooks\s+(http:\/\/\S+)\/materialize\/public\/<source>/.exec(output);
-      if (sql && hooks) resolve({ child, pgUrl: sql[1]!, webhookBase: hooks[1]!, output: () => output });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited (${code}) before it was ready:\n${output}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
-  });
-}
+const startServerProcess = (dataDir: string) => startServer(['--data-dir', dataDir]);
 
 async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(url);
@@ -126,15 +88,12 @@ describe('npm run local on a data directory', () => {
       urls: [{ url: `${running.webhookBase}/materialize/public/events` }],
     });
 
-    const second = spawn(process.execPath, [...SERVER_ARGS, '--data-dir', dataDir, '--pg-port', '0', '--http-port', '0'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    children.push(second);
+    const second = spawnTracked([...SERVER_ARGS, '--data-dir', dataDir, '--pg-port', '0', '--http-port', '0']);
     let stderr = '';
-    second.stderr.on('data', (chunk) => (stderr += chunk));
+    second.stderr!.on('data', (chunk) => (stderr += chunk));
     expect(await exited(second)).toBe(1);
-    expect(stderr).toContain(`another local server (pid ${running.child.pid}) is using ${dataDir}`);
+    expect(stderr).toContain(`another local server (local.ts, pid ${running.child.pid}, since `);
+    expect(stderr).toContain(`) is using ${dataDir}`);
 
     running.child.kill('SIGINT');
     expect(await exited(running.child)).toBe(0);

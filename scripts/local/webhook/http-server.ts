@@ -11,11 +11,18 @@
  * while shutting down. A 200 is sent only after the statement that appended the rows committed.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { ParamValue } from '../prepared-statement.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
 import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
+
+/** How long a stopping server keeps idle keep-alive connections open to answer (503) instead of resetting. */
+const SHUTDOWN_GRACE_MS = 300;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Materialize's defaults (DESIGN.md): 2 MB bodies, 500 requests in flight. */
 export const WEBHOOK_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -44,6 +51,7 @@ class HttpError extends Error {
 
 export class WebhookServer {
   private server: http.Server | null = null;
+  private readonly connections = new Set<net.Socket>();
   private inFlight = 0;
   private shuttingDown = false;
   private readonly maxBodyBytes: number;
@@ -62,6 +70,10 @@ export class WebhookServer {
     const server = http.createServer((request, response) => {
       void this.handle(request, response);
     });
+    server.on('connection', (socket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+    });
     server.keepAliveTimeout = 65_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -75,28 +87,49 @@ export class WebhookServer {
     return (server.address() as AddressInfo).port;
   }
 
-  /** New requests get 503 from now on; waits for those in flight, then closes. */
+  /**
+   * Drains, then closes: no new connections; requests already in flight finish and are answered;
+   * a request arriving on an open keep-alive connection meanwhile gets 503 with `connection:
+   * close` (retryable: the function retries it) rather than a reset; idle connections are closed
+   * after a short grace, so a client about to reuse one is answered instead of cut off.
+   */
   async stop(): Promise<void> {
     this.shuttingDown = true;
     const server = this.server;
     if (!server) return;
     this.server = null;
-    while (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    // net.Server's close stops accepting without touching open connections; http.Server's own
+    // close (Node 19+) would also cut idle keep-alive connections a client may be reusing.
+    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+    while (this.inFlight > 0) await sleep(5);
+    if (this.connections.size > 0) {
+      await sleep(SHUTDOWN_GRACE_MS);
+      server.closeIdleConnections();
+      // Connections answering a request end after it (connection: close); wait for them, briefly.
+      for (let waited = 0; this.connections.size > 0 && waited < SHUTDOWN_GRACE_MS; waited += 10) await sleep(10);
+    }
+    server.closeAllConnections();
+    await closed;
   }
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const receivedAt = new Date();
+    // While stopping, every answer tells the client not to reuse the connection.
+    const reply = (status: number, text: string, contentType?: string) => {
+      if (this.shuttingDown) response.setHeader('connection', 'close');
+      send(response, status, text, contentType);
+    };
     const route = matchRoute(request.url ?? '/');
     if (!route) return send(response, 404, 'not found');
     if (request.method !== 'POST') {
       response.setHeader('allow', 'POST');
       return send(response, 405, '');
     }
-    if (this.shuttingDown) return send(response, 503, 'service unavailable');
+    if (this.shuttingDown) {
+      request.resume();
+      response.setHeader('connection', 'close');
+      return send(response, 503, 'service unavailable');
+    }
     if (this.inFlight >= this.concurrencyLimit) {
       request.resume();
       return send(response, 429, 'too many requests');
@@ -107,22 +140,22 @@ export class WebhookServer {
       if (route.kind === 'webhook') {
         await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
         this.stats.accepted++;
-        send(response, 200, '');
+        reply(200, '');
       } else {
         const rows = await this.produce(route.topic, body, request.headers.authorization);
-        send(response, 200, JSON.stringify({ topic: route.topic, sources: rows }), 'application/json');
+        reply(200, JSON.stringify({ topic: route.topic, sources: rows }), 'application/json');
       }
     } catch (error) {
       this.stats.rejected++;
       if (error instanceof HttpError || error instanceof RequestPartError) {
         if (error.status === 413) response.setHeader('connection', 'close');
-        send(response, error.status, error.message);
+        reply(error.status, error.message);
       } else if (error instanceof QueueClosedError) {
-        send(response, 503, 'service unavailable');
+        reply(503, 'service unavailable');
       } else if (error instanceof QueueBusyError) {
-        send(response, 503, `service unavailable: ${error.message}; retry`);
+        reply(503, `service unavailable: ${error.message}; retry`);
       } else {
-        send(response, 500, `internal failure! ${(error as Error).message}`);
+        reply(500, `internal failure! ${(error as Error).message}`);
       }
     } finally {
       this.inFlight--;

@@ -7,7 +7,7 @@
  * - `materialize`: a Postgres wire connection with TLS as the target's `sslmode` asks.
  */
 import type { ResolvedTarget } from '../project-config.ts';
-import { readLock } from '../../local/data-dir-lock.ts';
+import { DataDirLockedError, describeHolder, readLock, readMemoryServer } from '../../local/data-dir-lock.ts';
 import { LOCAL_DATABASE, LOCAL_USER } from '../../local/engine.ts';
 import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
 import type { SessionConfig } from './sql-session.ts';
@@ -22,6 +22,8 @@ export interface TargetConnection {
 
 export interface ConnectOptions {
   readonly log?: (line: string) => void;
+  /** How long to wait for another process that holds the local data directory (default 60 s). */
+  readonly waitForDataDirMs?: number;
 }
 
 export async function connectTarget(target: ResolvedTarget, options: ConnectOptions = {}): Promise<TargetConnection> {
@@ -48,13 +50,46 @@ export async function connectTarget(target: ResolvedTarget, options: ConnectOpti
   return { config, description: `${target.name} (${where}, sslmode=${connection.sslmode})`, close: async () => {} };
 }
 
+/**
+ * In order: the server project.yml names (host/port); a server holding the data directory
+ * (npm run local / dev); an in-memory one announced for it (npm run local -- --memory); else
+ * one started in this process on the data directory. A process still starting up on the data
+ * directory, or a models:deploy running its own server there, is waited for.
+ */
 async function connectLocal(target: ResolvedTarget, options: ConnectOptions): Promise<TargetConnection> {
-  const dataDir = target.dataDir!;
-  const running = readLock(dataDir);
-  if (running && running.pgPort > 0) {
-    return localServerConnection(running.host, running.pgPort, `local server (pid ${running.pid}) at ${running.host}:${running.pgPort}`);
+  if (target.localServer) {
+    const { host, port } = target.localServer;
+    return localServerConnection(host, port, `local server at ${host}:${port} (target ${target.name} in project.yml)`);
   }
-  const server: LocalServer = await startLocalServer({ dataDir, pgPort: 0, httpPort: 0, ...(options.log ? { log: options.log } : {}) });
+  const dataDir = target.dataDir!;
+  const deadline = performance.now() + (options.waitForDataDirMs ?? 60_000);
+  let told = false;
+  for (;;) {
+    const running = readLock(dataDir);
+    if (running && running.pgPort > 0 && !running.ephemeral) {
+      return localServerConnection(running.host, running.pgPort, `local server (${describeHolder(running)}) at ${running.host}:${running.pgPort}`);
+    }
+    if (!running) break;
+    // Starting up, or another deploy's own server that stops when that deploy ends: wait.
+    if (performance.now() > deadline) throw new DataDirLockedError(dataDir, running);
+    if (!told) {
+      told = true;
+      options.log?.(`waiting for ${describeHolder(running)}, which is using ${dataDir}…`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const inMemory = readMemoryServer(dataDir);
+  if (inMemory) {
+    return localServerConnection(inMemory.host, inMemory.pgPort, `in-memory local server (${describeHolder(inMemory)}) at ${inMemory.host}:${inMemory.pgPort}`);
+  }
+  options.log?.(`no local server is running for ${dataDir}: starting one inside this command (npm run local keeps one running)`);
+  let server: LocalServer;
+  try {
+    server = await startLocalServer({ dataDir, pgPort: 0, httpPort: 0, ephemeral: true, ...(options.log ? { log: options.log } : {}) });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) return connectLocal(target, options); // lost a race to a starting server
+    throw error;
+  }
   return { ...localServerConnection(server.host, server.pgPort, `embedded local server on ${dataDir}`), close: () => server.stop() };
 }
 

@@ -1,0 +1,48 @@
+/** `npm run local` as users run it: a real process (node with tsx's loader, so signals hit the server itself). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll } from 'vitest';
+import { REPO_ROOT } from './temp-project.ts';
+
+export const SERVER_ARGS = ['--import', 'tsx', 'scripts/local.ts'];
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pgUrl: string;
+  webhookBase: string;
+  output: () => string;
+}
+
+/** Starts `scripts/local.ts` with `args` (free ports unless given) and resolves once it is ready. */
+export function startServerProcess(args: string[]): Promise<ServerProcess> {
+  const child = spawnTracked([...SERVER_ARGS, '--pg-port', '0', '--http-port', '0', ...args]);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const sql = /psql "(postgres:\/\/[^"]+)"/.exec(output);
+      const hooks = /webhooks\s+(http:\/\/\S+)\/materialize\/public\/<source>/.exec(output);
+      if (sql && hooks) resolve({ child, pgUrl: sql[1]!, webhookBase: hooks[1]!, output: () => output });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited (${code}) before it was ready:\n${output}`)));
+  });
+}
+
+/** A node process in the repository, killed after the file's tests if still running. */
+export function spawnTracked(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+  children.push(child);
+  return child;
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.on('exit', (code) => resolve(code));
+  });
+}
