@@ -1,5 +1,5 @@
 /** npm run models:graph — the lineage of the models, as text or Mermaid. */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
@@ -22,7 +22,9 @@ await runCli(() => {
   const selected = options.select || options.exclude ? selectNodes(project, options.select, options.exclude) : undefined;
   const output = options.format === 'mermaid' ? renderMermaid(project, selected) : renderText(project, selected);
   if (options.out) {
-    writeFileSync(path.resolve(options.out), output);
+    const out = path.resolve(options.out);
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, output);
     console.log(`${pc.green('wrote')} ${options.out} (${selected?.size ?? project.order.length} nodes)`);
   } else {
     process.stdout.write(output);

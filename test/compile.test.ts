@@ -131,7 +131,7 @@ describe('errors name the file and position', () => {
   it('names both files of a duplicate model name', () => {
     const root = tempProject({ 'models/a/orders.sql': 'SELECT 1', 'models/b/orders.sql': 'SELECT 2' });
     expect(compileErrors(root)).toEqual([
-      "models/b/orders.sql: model name 'orders' is used by two files: models/a/orders.sql and models/b/orders.sql\n  fix: rename one of them: a model is named by its file stem",
+      "models/b/orders.sql:1: model name 'orders' is used by two files: models/a/orders.sql and models/b/orders.sql\n  fix: rename one of them: a model is named by its file stem",
     ]);
   });
 
@@ -145,14 +145,14 @@ describe('errors name the file and position', () => {
       'models/fine.sql': 'SELECT 1',
     });
     expect(compileErrors(root)).toEqual([
-      'models/a.sql: dependency cycle: a → c → b → a (files: models/a.sql, models/c.sql, models/b.sql)\n  fix: a model cannot depend on itself, even through others: remove one of these refs',
-      'models/x.sql: dependency cycle: x → y → x (files: models/x.sql, models/y.sql)\n  fix: a model cannot depend on itself, even through others: remove one of these refs',
+      'models/a.sql:1:15: dependency cycle: a → c → b → a (files: models/a.sql, models/c.sql, models/b.sql)\n  fix: a model cannot depend on itself, even through others: remove one of these refs',
+      'models/x.sql:1:15: dependency cycle: x → y → x (files: models/x.sql, models/y.sql)\n  fix: a model cannot depend on itself, even through others: remove one of these refs',
     ]);
   });
 
   it('refuses a model that refs itself, pointing to {{this}}', () => {
     const root = tempProject({ 'models/a.sql': 'SELECT * FROM {{ref.a}}' });
-    expect(compileErrors(root)).toEqual(["models/a.sql: model 'a' refs itself\n  fix: use {{this}} to name the model being defined"]);
+    expect(compileErrors(root)).toEqual(["models/a.sql:1:15: model 'a' refs itself\n  fix: use {{this}} to name the model being defined"]);
   });
 
   it('requires secrets to be mapped to an environment variable', () => {
@@ -163,7 +163,7 @@ describe('errors name the file and position', () => {
   it('reports front matter errors with the file line, and refs in front matter', () => {
     const root = tempProject({ 'models/a.sql': '---\nkind: view\ntags: notalist\n---\nSELECT 1', 'models/b.sql': '---\ndescription: {{ref.a}}\n---\nSELECT 1' });
     expect(compileErrors(root)).toEqual([
-      'models/a.sql:3:1: tags: expected array in front matter\n  fix: write a array here',
+      'models/a.sql:3:1: tags: expected array in front matter\n  fix: write an array here',
       'models/b.sql:2:14: refs belong in the model body, not in its front matter',
     ]);
   });

@@ -56,7 +56,7 @@ describe('readFrontMatter', () => {
     } catch (error) {
       const projectError = error as ProjectError;
       expect(projectError.location).toEqual({ file: 'models/a.sql', line: 3, column: 1 });
-      expect(projectError.message).toBe("unknown key 'clustr' in front matter");
+      expect(projectError.message).toBe("unknown key 'clustr' in front matter (did you mean 'cluster'?)");
       expect(projectError.fix).toContain('cluster');
     }
   });

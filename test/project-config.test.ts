@@ -35,7 +35,7 @@ describe('project.yml validation', () => {
 
   it('names the file, line, key and allowed keys for an unknown key', () => {
     const error = configError('name: p\ntargets:\n  local:\n    type: local\n    dataDir: x\n');
-    expect(error.format()).toBe("project.yml:5:5: unknown key 'targets.local.dataDir' in project.yml\n  fix: allowed keys here: type, data_dir, host, port, database, schema, cluster");
+    expect(error.format()).toBe("project.yml:5:5: unknown key 'targets.local.dataDir' in project.yml (did you mean 'data_dir'?)\n  fix: allowed keys here: type, data_dir, host, port, database, schema, cluster");
   });
 
   it('has no key for a literal password, so one cannot be committed', () => {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import pc from 'picocolors';
 import { announceMemoryServer, DataDirLockedError } from '../local/data-dir-lock.ts';
-import { startLocalServer, type LocalServer, type LocalServerOptions } from '../local/local-server.ts';
+import { PortInUseError, startLocalServer, type LocalServer, type LocalServerOptions } from '../local/local-server.ts';
 import { formatMs } from './common.ts';
 
 /** The started server, or undefined after printing why not (exit code 1). Prints the ready line. */
@@ -16,7 +16,7 @@ export async function startServerForCommand(options: LocalServerOptions & { anno
   try {
     server = await startLocalServer({ ...options, log: (line) => console.log(pc.dim(line)) });
   } catch (error) {
-    if (error instanceof DataDirLockedError) {
+    if (error instanceof DataDirLockedError || error instanceof PortInUseError) {
       console.error(pc.red(`error: ${error.message}`));
       process.exitCode = 1;
       return undefined;

@@ -3,7 +3,7 @@
  * server takes `<data-dir>.lock` (created exclusively) before opening the database. The lock also
  * tells other tools where the running server listens, so the runner can deploy through it.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export interface LockInfo {
@@ -35,8 +35,26 @@ export class DataDirLockedError extends Error {
   }
 }
 
+/**
+ * The data directory as one path, whatever way it was spelled: symbolic links resolved (PGlite's
+ * file system layer cannot open a linked directory, and two spellings must share one lock).
+ */
+export function canonicalDataDir(dataDir: string): string {
+  const absolute = path.resolve(dataDir);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    // Not there yet: resolve the parent, which usually is.
+    try {
+      return path.join(realpathSync(path.dirname(absolute)), path.basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
 export function lockPath(dataDir: string): string {
-  return `${path.resolve(dataDir)}.lock`;
+  return `${canonicalDataDir(dataDir)}.lock`;
 }
 
 export function describeHolder(holder: LockInfo): string {
@@ -95,7 +113,7 @@ function currentCommand(): string {
  * there instead of starting a server of its own on disk (which the running one would not see).
  */
 export function memoryServerPath(dataDir: string): string {
-  return `${path.resolve(dataDir)}.memory-server.json`;
+  return `${canonicalDataDir(dataDir)}.memory-server.json`;
 }
 
 export function announceMemoryServer(dataDir: string, info: Omit<LockInfo, 'pid' | 'startedAt' | 'command' | 'processStart'>): { release(): void } {

@@ -43,6 +43,18 @@ export interface OpenDatabaseOptions {
 
 /** A bootstrapped PGlite: on disk when dataDir is given, else in memory. */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<LocalDatabase> {
+  try {
+    return await openBootstrapped(options);
+  } catch (error) {
+    // PGlite's file system layer throws Emscripten ErrnoErrors: plain objects with a number.
+    if (!(error instanceof Error) && error && typeof error === 'object' && 'errno' in error) {
+      throw new Error(`the database in ${options.dataDir ?? 'memory'} could not be opened (file system error ${String((error as { errno: unknown }).errno)}): check the directory exists, is readable and writable, and is not a dangling link`);
+    }
+    throw error;
+  }
+}
+
+async function openBootstrapped(options: OpenDatabaseOptions): Promise<LocalDatabase> {
   const log = options.log ?? (() => {});
   const fresh = !options.dataDir || !existsSync(path.join(options.dataDir, 'PG_VERSION'));
   let db: PGlite;

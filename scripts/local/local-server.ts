@@ -5,8 +5,7 @@
  *   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
  *   server.pgUrl; server.webhookUrl('segment_source'); await server.stop();
  */
-import path from 'node:path';
-import { acquireLock, type DataDirLock } from './data-dir-lock.ts';
+import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';
 import { WebhookServer } from './webhook/http-server.ts';
 import { WebhookSourceCache } from './webhook/webhook-sources.ts';
@@ -50,7 +49,7 @@ export interface LocalServer {
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const host = options.host ?? DEFAULT_HOST;
-  const dataDir = options.memory || !options.dataDir ? null : path.resolve(options.dataDir);
+  const dataDir = options.memory || !options.dataDir ? null : canonicalDataDir(options.dataDir);
   const lock: DataDirLock | null = dataDir ? acquireLock(dataDir, { ephemeral: options.ephemeral ?? false }) : null;
   let db: LocalDatabase | null = null;
   let wire: WireServer | null = null;
@@ -126,13 +125,16 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   }
 }
 
+/** A port another program holds: the user's to fix, not a crash. */
+export class PortInUseError extends Error {}
+
 async function listenOrExplain(listen: () => Promise<number>, what: string, host: string, port: number, flag: string): Promise<number> {
   try {
     return await listen();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new Error(`${host}:${port} is already in use, so the ${what} server cannot listen there. Stop what uses it, or pass ${flag} <port> (0 picks a free one).`);
+      throw new PortInUseError(`${host}:${port} is already in use, so the ${what} server cannot listen there. Stop what uses it, or pass ${flag} <port> (0 picks a free one).`);
     }
     throw error;
   }

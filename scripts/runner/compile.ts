@@ -12,7 +12,7 @@
 import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { asProjectErrors, didYouMean, ProjectError, ProjectErrors, throwIfAny } from './errors.ts';
+import { asProjectErrors, didYouMean, ProjectError, ProjectErrors, throwIfAny, type SourceLocation } from './errors.ts';
 import { readFrontMatter } from './front-matter.ts';
 import { invertDependencies, orderGraph } from './graph.ts';
 import { LineIndex } from './line-index.ts';
@@ -96,6 +96,8 @@ interface ModelEntry {
 interface CompiledModel {
   readonly nodes: CompiledNode[];
   readonly macros: ReadonlySet<string>;
+  /** Where each ref is written (first use): in the model, or in a macro it includes. */
+  readonly refSites: ReadonlyMap<string, SourceLocation>;
 }
 
 interface MacroEntry {
@@ -317,6 +319,7 @@ export class ProjectCompiler {
 
   private compileModel(file: TemplateFile, config: ModelConfig, body: TemplateSource, bodyLineOffset: number): CompiledModel {
     const refs = new Set<string>();
+    const refSites = new Map<string, SourceLocation>();
     const macros = new Set<string>();
     const self = this.refs[file.name]!;
     const options: RenderOptions = {
@@ -327,8 +330,10 @@ export class ProjectCompiler {
         return macro?.source;
       },
       partialNames: () => this.macros.keys(),
-      onName: (keyPath) => {
-        if (keyPath[0] === 'ref' && keyPath.length >= 2) refs.add(keyPath[1]!);
+      onName: (keyPath, source, start) => {
+        if (keyPath[0] !== 'ref' || keyPath.length < 2) return;
+        refs.add(keyPath[1]!);
+        if (!refSites.has(keyPath[1]!)) refSites.set(keyPath[1]!, { file: source.file, ...source.lines.position(start) });
       },
       explainMissing: (keyPath) => this.explainMissing(keyPath),
     };
@@ -341,7 +346,9 @@ export class ProjectCompiler {
     });
     const renderedBody = renderTemplate(body, view, options);
     if (refs.has(file.name)) {
-      throw new ProjectError(`model '${file.name}' refs itself`, { file: file.path }, 'use {{this}} to name the model being defined');
+      const site = refSites.get(file.name)!;
+      const through = site.file === file.path ? '' : ` through macro ${path.basename(site.file, '.sql')} (${site.file}), which it includes`;
+      throw new ProjectError(`model '${file.name}' refs itself${through}`, site, 'use {{this}} to name the model being defined');
     }
 
     const runsInCluster = config.kind === 'source' || config.kind === 'materialized_view';
@@ -394,7 +401,7 @@ export class ProjectCompiler {
         bodyLine: { sqlLine: 1, fileLine: 1 },
       });
     }
-    return { nodes, macros };
+    return { nodes, macros, refSites };
   }
 
   /** A source depends on its cluster and on the secrets and connections its clauses name. */
@@ -463,7 +470,7 @@ export class ProjectCompiler {
       ({ order, depth, dependents } = previous);
     } else {
       const result = orderGraph({ dependencies });
-      if (!result.ok) throw cycleErrors(result.cycles, nodes);
+      if (!result.ok) throw cycleErrors(result.cycles, nodes, (from, to) => this.models.get(nodes.get(from)?.path ?? '')?.compiled?.refSites.get(to));
       ({ order, depth } = result.graph);
       dependents = invertDependencies(dependencies);
     }
@@ -577,13 +584,16 @@ function identity(entry: ModelEntry): string {
   return config ? `${entry.file.name}|${config.enabled}|${config.kind}|${config.schema}` : `${entry.file.name}|invalid`;
 }
 
-function cycleErrors(cycles: readonly string[][], nodes: ReadonlyMap<string, CompiledNode>): ProjectErrors {
+/** Each cycle, pointed at the ref that closes it back to its first model (file:line:col). */
+function cycleErrors(cycles: readonly string[][], nodes: ReadonlyMap<string, CompiledNode>, refSite: (from: string, to: string) => SourceLocation | undefined): ProjectErrors {
   return new ProjectErrors(
     cycles.map((cycle) => {
       const files = [...new Set(cycle.map((name) => nodes.get(name)?.path ?? name))];
+      const [first, second] = cycle;
+      const site = second !== undefined ? refSite(first!, second) : undefined;
       return new ProjectError(
         `dependency cycle: ${cycle.join(' → ')} (files: ${files.join(', ')})`,
-        { file: files[0]! },
+        site ?? { file: files[0]! },
         'a model cannot depend on itself, even through others: remove one of these refs',
       );
     }),

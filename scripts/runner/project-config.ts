@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { didYouMean, ProjectError } from './errors.ts';
+import { didYouMean, ProjectError, type SourceLocation } from './errors.ts';
 import { ModelConfigSchema, type ModelConfigInput } from './model-config.ts';
 import { normalizeSourceText } from './project-files.ts';
 import { formatKey, parseYaml, validateYaml, type ParsedYaml } from './yaml-config.ts';
@@ -77,6 +77,8 @@ export type TargetConfig = z.output<typeof TargetSchema>;
 export interface SecretConfig {
   readonly env: string;
   readonly localDefault: string | undefined;
+  /** Where project.yml maps it, for errors about its variable. */
+  readonly location?: SourceLocation;
 }
 
 export interface ProjectConfig {
@@ -132,7 +134,8 @@ export function parseProjectConfig(root: string, rawText: string): ProjectConfig
 
   const secrets: Record<string, SecretConfig> = {};
   for (const [name, secret] of Object.entries(config.secrets ?? {})) {
-    secrets[name] = typeof secret === 'string' ? { env: secret, localDefault: undefined } : { env: secret.env, localDefault: secret.local_default };
+    const location = parsed.locate(['secrets', name]);
+    secrets[name] = typeof secret === 'string' ? { env: secret, localDefault: undefined, location } : { env: secret.env, localDefault: secret.local_default, location };
   }
 
   const folders: Record<string, ModelConfigInput> = {};
@@ -260,6 +263,12 @@ export function resolveTarget(config: ProjectConfig, name: string | undefined, e
  */
 export function mergeVars(config: ProjectConfig, overrides: string | undefined): Record<string, unknown> {
   const vars: Record<string, unknown> = { ...config.vars };
+  // A null renders as empty text (INTERVAL ' minutes') and only fails at deploy: refuse it here.
+  for (const [key, value] of Object.entries(vars)) {
+    if (value === null) {
+      throw new ProjectError(`var '${key}' has no value (null)`, config.locate(['vars', key]), `give it a default value; for a switch use true or false, for "nothing" an empty string ""`);
+    }
+  }
   if (!overrides) return vars;
   let parsed: unknown;
   try {
@@ -278,7 +287,31 @@ export function mergeVars(config: ProjectConfig, overrides: string | undefined):
         `declare it with a default under vars: in ${config.file}` + (Object.keys(vars).length ? ` (declared: ${Object.keys(vars).join(', ')})` : ''),
       );
     }
+    const declared = varType(vars[key]);
+    const given = varType(value);
+    if (given !== declared) {
+      // "false" in quotes is truthy in a {{#section}} but false in `enabled:`: never guess.
+      throw new ProjectError(
+        `--vars sets '${key}' to ${describeVar(value)}, but ${config.file} declares it as ${declared === 'array' || declared === 'object' ? 'an' : 'a'} ${declared} (default ${JSON.stringify(vars[key])})`,
+        config.locate(['vars', key]),
+        given === 'string' && declared !== 'string' ? `pass it without quotes: --vars '{"${key}": ${String(value)}}'` : `pass a ${declared}, e.g. --vars '{"${key}": ${JSON.stringify(vars[key])}}'`,
+      );
+    }
     vars[key] = value;
   }
   return vars;
+}
+
+type VarType = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'null';
+
+function varType(value: unknown): VarType {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  const type = typeof value;
+  return type === 'string' || type === 'number' || type === 'boolean' ? type : 'object';
+}
+
+function describeVar(value: unknown): string {
+  if (value === null) return 'null';
+  return `the ${varType(value)} ${JSON.stringify(value)}`;
 }

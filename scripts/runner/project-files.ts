@@ -36,6 +36,14 @@ export function listTemplates(root: string, dir: string): string[] {
     for (const entry of entries) {
       if (entry.isDirectory()) walk(path.join(absolute, entry.name), `${relative}/${entry.name}`);
       else if (entry.name.endsWith(TEMPLATE_EXTENSION)) found.push(`${relative}/${entry.name}`);
+      else if (entry.name.toLowerCase().endsWith(TEMPLATE_EXTENSION)) {
+        // x.SQL would be skipped without a word on a case-sensitive file system: say so instead.
+        throw new ProjectError(
+          `'${entry.name}' ends in '${entry.name.slice(-TEMPLATE_EXTENSION.length)}', so it is not read as a ${dir === MODELS_DIR ? 'model' : 'macro'}`,
+          { file: `${relative}/${entry.name}` },
+          `rename it to ${entry.name.slice(0, -TEMPLATE_EXTENSION.length)}${TEMPLATE_EXTENSION} (lower case)`,
+        );
+      }
     }
   };
   walk(path.join(root, dir), dir);
@@ -82,7 +90,7 @@ export function checkUniqueModelNames(files: readonly TemplateFile[]): ProjectEr
     const first = seen.get(file.name);
     if (first) {
       errors.push(
-        new ProjectError(`model name '${file.name}' is used by two files: ${first.path} and ${file.path}`, { file: file.path }, 'rename one of them: a model is named by its file stem'),
+        new ProjectError(`model name '${file.name}' is used by two files: ${first.path} and ${file.path}`, { file: file.path, line: 1 }, 'rename one of them: a model is named by its file stem'),
       );
     } else {
       seen.set(file.name, file);

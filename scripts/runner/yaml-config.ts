@@ -4,7 +4,7 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ProjectError, throwIfAny, type SourceLocation } from './errors.ts';
+import { didYouMean, ProjectError, throwIfAny, type SourceLocation } from './errors.ts';
 
 export interface YamlSource {
   readonly file: string;
@@ -31,8 +31,15 @@ export function parseYaml(source: YamlSource): ParsedYaml {
   if (firstError) {
     throw new ProjectError(`invalid YAML: ${firstError.message.split('\n')[0]}`, at(firstError.pos[0]), 'check the indentation and quoting around this line');
   }
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // The yaml library refuses documents whose aliases expand exponentially ("billion laughs").
+    throw new ProjectError(`invalid YAML: ${(error as Error).message}`, at(document.contents?.range?.[0] ?? 0), 'write the values out instead of nesting aliases (*name) inside each other');
+  }
   return {
-    value: document.toJS(),
+    value,
     locate: (path) => at(offsetOf(document, path)),
   };
 }
@@ -73,7 +80,7 @@ export function validateYaml<Schema extends z.ZodType>(
       const fullKey = formatKey([...(options.keyPrefix ? [options.keyPrefix] : []), ...issue.path, unknown]);
       const allowed = allowedKeys(schema, issue.path, parsed.value);
       return new ProjectError(
-        `unknown key '${fullKey}' in ${options.what}`,
+        `unknown key '${fullKey}' in ${options.what}${didYouMean(String(unknown), allowed)}`,
         parsed.locate([...issue.path, unknown]),
         allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it',
       );
@@ -99,7 +106,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 function describeExpectation(issue: z.core.$ZodIssue): string | undefined {
-  if (issue.code === 'invalid_type') return `write a ${issue.expected} here`;
+  if (issue.code === 'invalid_type') return `write ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected} here`;
   if (issue.code === 'invalid_value') return `use one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
   return undefined;
 }

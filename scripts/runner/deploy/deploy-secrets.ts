@@ -24,7 +24,7 @@ export function secretValue(project: CompiledProject, name: string, env: NodeJS.
   if (project.target.type === 'local' && config?.localDefault !== undefined) return config.localDefault;
   throw new ProjectError(
     `secret ${name}: environment variable ${variable} is not set`,
-    { file: PROJECT_FILE },
+    config?.location ?? { file: node.path },
     project.target.type === 'local'
       ? `export ${variable}=… or give the secret a local_default in ${PROJECT_FILE} (used on local targets only)`
       : `export ${variable}=… before deploying to ${project.target.name}`,

@@ -5,6 +5,7 @@
  */
 import type { CompiledProject } from '../compile.ts';
 import { ProjectError, throwIfAny } from '../errors.ts';
+import { PROJECT_FILE } from '../project-config.ts';
 import { existingObjects } from './deploy-catalog.ts';
 import { DeployLease } from './deploy-lease.ts';
 import { executePlan, type ActionResult } from './deploy-execute.ts';
@@ -66,7 +67,9 @@ export class Deployer {
     try {
       const threads = Math.max(1, options.threads ?? 4);
       const pool = new SessionPool(() => openSession(connection.config, project.target.cluster), threads);
-      const primary = await pool.primary();
+      const primary = await pool.primary().catch((error: unknown) => {
+        throw connectionError(project.target.name, connection.description, error);
+      });
       return new Deployer(connection, pool, new StateStore(primary, project.name), new DeployLease(primary, project.name), options);
     } catch (error) {
       await connection.close();
@@ -194,4 +197,23 @@ export class Deployer {
     await this.pool.close();
     await this.connection.close();
   }
+}
+
+/**
+ * A failure to reach the target, told as what to check: the target, where it points, the reason
+ * in words, and the setting that usually fixes it. Never a stack trace.
+ */
+export function connectionError(target: string, where: string, error: unknown): ProjectError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  let fix: string;
+  if (code === 'ECONNREFUSED') fix = 'nothing accepts connections there: check host and port (for a local target, is the server running?)';
+  else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') fix = 'the host name does not resolve: check the host setting (or its environment variable)';
+  else if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') fix = 'no answer: check the network, a VPN or a firewall between here and the host';
+  else if (/does not support SSL/i.test(message)) fix = 'the server does not speak TLS: set sslmode: disable for it (only ever on a private network)';
+  else if (/certificate|self[- ]signed|UNABLE_TO_VERIFY|CERT_/i.test(`${message} ${code ?? ''}`)) fix = "the server's certificate is not trusted here: sslmode: require encrypts without verifying it, or trust its CA (NODE_EXTRA_CA_CERTS)";
+  else if (code === '28P01' || code === '28000') fix = 'the server refused the credentials: check user and the password environment variable';
+  else if (code === '3D000') fix = 'no such database: check the database setting';
+  else fix = 'check the target in project.yml and that the server is up';
+  return new ProjectError(`cannot connect to target ${target} (${where}): ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, { file: PROJECT_FILE }, fix);
 }
