@@ -7,10 +7,12 @@
  * (`… SELECT … WHERE NOT EXISTS (a live lease)`): a single statement, which the local server runs
  * alone and Materialize serializes with every other write, so two deployers cannot both succeed.
  * It expires unless renewed (every third of its time to live) so a deploy killed with -9 blocks
- * the next one for at most that long; a release deletes it.
+ * the next one for at most that long — and not at all from the same machine, which can see that
+ * the holder's process is gone (its pid and process identity are recorded). A release deletes it.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { processIdentity } from '../../local/data-dir-lock.ts';
 import { ProjectError } from '../errors.ts';
 import { STATE_SCHEMA } from './deploy-state.ts';
 import type { SqlSession } from './sql-session.ts';
@@ -91,17 +93,22 @@ export class DeployLease {
   private async tryTake(token: string, ttlMs: number): Promise<LeaseHolder | null> {
     await this.session.query(`DELETE FROM ${LEASE_TABLE} WHERE project = $1 AND expires_at < now()`, [this.project]);
     await this.session.query(
-      `INSERT INTO ${LEASE_TABLE} (project, token, holder, acquired_at, expires_at)
-       SELECT $1, $2, $3, now(), now() + $4::interval
+      `INSERT INTO ${LEASE_TABLE} (project, token, holder, host, pid, process_start, acquired_at, expires_at)
+       SELECT $1, $2, $3, $4, $5, $6, now(), now() + $7::interval
         WHERE NOT EXISTS (SELECT 1 FROM ${LEASE_TABLE} WHERE project = $1 AND expires_at >= now())`,
-      [this.project, token, DeployLease.holderName, `${ttlMs} milliseconds`],
+      [this.project, token, DeployLease.holderName, os.hostname(), process.pid, processIdentity(process.pid) ?? '', `${ttlMs} milliseconds`],
     );
-    const rows = await this.session.query<{ token: string; holder: string; acquired_at: string; expires_at: string }>(
-      `SELECT token, holder, acquired_at::text AS acquired_at, expires_at::text AS expires_at FROM ${LEASE_TABLE} WHERE project = $1`,
+    const rows = await this.session.query<{ token: string; holder: string; host: string; pid: number; process_start: string; acquired_at: string; expires_at: string }>(
+      `SELECT token, holder, host, pid, process_start, acquired_at::text AS acquired_at, expires_at::text AS expires_at FROM ${LEASE_TABLE} WHERE project = $1`,
       [this.project],
     );
     if (rows.rows.some((row) => row.token === token)) return null;
     const other = rows.rows[0];
+    if (other && other.host === os.hostname() && other.process_start !== '' && processIdentity(other.pid) !== other.process_start) {
+      // Held by a process of this machine that is gone (killed): take it over at once.
+      await this.session.query(`DELETE FROM ${LEASE_TABLE} WHERE token = $1`, [other.token]);
+      return this.tryTake(token, ttlMs);
+    }
     // The other lease expired and was deleted between our statements: the next attempt takes it.
     if (!other) return { holder: 'a deploy that just finished', acquiredAt: 'a moment ago', expiresAt: 'now' };
     return { holder: other.holder, acquiredAt: other.acquired_at, expiresAt: other.expires_at };
@@ -115,6 +122,9 @@ export class DeployLease {
   project text NOT NULL,
   token text NOT NULL,
   holder text NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  process_start text NOT NULL,
   acquired_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL
 )`,

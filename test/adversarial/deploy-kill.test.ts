@@ -1,0 +1,73 @@
+/**
+ * models:deploy killed with -9 at points all through a replace (the lease, the scratch
+ * validation, the drops, the creates, the state writes): whatever the point, the next deploy
+ * starts at once (the dead holder's lease is taken over) and converges — every model deployed,
+ * nothing left over, and a deploy after that has nothing to do.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { expect, it } from 'vitest';
+import { exited, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
+import { copyOfSeedProject } from '../helpers/temp-project.ts';
+
+function deployProcess(project: string, extra: string[] = []) {
+  return spawnTracked(['--import', 'tsx', 'scripts/models-deploy.ts', '--project-dir', project, '--json', ...extra]);
+}
+
+async function deployToEnd(project: string): Promise<{ code: number | null; report: { actions: Array<{ model: string; action: string; status: string }> } }> {
+  const child = deployProcess(project);
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await exited(child);
+  return { code, report: JSON.parse(stdout) as { actions: Array<{ model: string; action: string; status: string }> } };
+}
+
+it('kill -9 anywhere in a deploy: the next one starts at once and converges', async () => {
+  const project = copyOfSeedProject();
+  const server = await startServerProcess(['--memory', '--project-dir', project]);
+  const first = await deployToEnd(project);
+  expect(first.code).toBe(0);
+
+  const staging = path.join(project, 'models/staging/stg_segment_events.sql');
+  const original = readFileSync(staging, 'utf8');
+  // Each round edits the dedup view (18 models replaced), starts a deploy and kills it after a
+  // growing delay; the delays span process start, lease, validation, drops and creates.
+  const delays = [900, 1_100, 1_300, 1_500, 1_700, 2_000];
+  for (const [round, delay] of delays.entries()) {
+    writeFileSync(staging, original.replace('SELECT DISTINCT ON', `SELECT /* round ${round} */ DISTINCT ON`));
+    const victim = deployProcess(project);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    victim.kill('SIGKILL');
+    await exited(victim);
+
+    const started = performance.now();
+    const next = await deployToEnd(project);
+    expect(next.code).toBe(0);
+    expect(next.report.actions.every((action) => action.status === 'done' || action.status === 'unchanged')).toBe(true);
+    // No waiting out the dead deploy's lease: far less than its 30 s time to live.
+    expect(performance.now() - started).toBeLessThan(20_000);
+    const again = await deployToEnd(project);
+    expect(again.report.actions.filter((action) => action.action !== 'unchanged')).toEqual([]);
+  }
+
+  const client = new pg.Client(server.pgUrl);
+  await client.connect();
+  try {
+    const objects = await client.query<{ name: string }>(
+      `SELECT name FROM mz_catalog.mz_views UNION ALL SELECT name FROM mz_catalog.mz_materialized_views
+       UNION ALL SELECT name FROM mz_catalog.mz_indexes UNION ALL SELECT name FROM mz_catalog.mz_sources ORDER BY 1`,
+    );
+    expect(objects.rows.map((row) => row.name)).toEqual(
+      first.report.actions.filter((action) => !['webhooks_cluster', 'segment_webhook_secret'].includes(action.model)).map((action) => action.model).sort(),
+    );
+    const leftovers = await client.query(`SELECT name FROM mz_catalog.mz_schemas WHERE name = 'segment_materialize_scratch'`);
+    expect(leftovers.rows).toEqual([]);
+    const definition = await client.query<{ create_sql: string }>(`SELECT create_sql FROM mz_catalog.mz_materialized_views WHERE name = 'stg_segment_events'`);
+    expect(definition.rows[0]!.create_sql).toContain(`round ${delays.length - 1}`);
+  } finally {
+    await client.end();
+  }
+  server.child.kill('SIGTERM');
+  await exited(server.child);
+}, 180_000);
