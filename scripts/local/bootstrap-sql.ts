@@ -16,7 +16,7 @@
  *   columns as it does there.
  */
 
-export const BOOTSTRAP_VERSION = 5;
+export const BOOTSTRAP_VERSION = 6;
 
 export const BOOTSTRAP_SQL = String.raw`
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
@@ -39,6 +39,26 @@ CREATE TABLE IF NOT EXISTS mz_local.clusters (
 );
 INSERT INTO mz_local.clusters (id, name, size, replication_factor)
 VALUES ('u1', 'quickstart', '25cc', 1) ON CONFLICT DO NOTHING;
+-- Materialize's cluster options (CREATE CLUSTER … (SCHEDULE …, INTROSPECTION …, DISK …)).
+ALTER TABLE mz_local.clusters ADD COLUMN IF NOT EXISTS schedule text NOT NULL DEFAULT 'manual';
+ALTER TABLE mz_local.clusters ADD COLUMN IF NOT EXISTS introspection_interval interval DEFAULT '1 second';
+ALTER TABLE mz_local.clusters ADD COLUMN IF NOT EXISTS introspection_debugging boolean NOT NULL DEFAULT false;
+ALTER TABLE mz_local.clusters ADD COLUMN IF NOT EXISTS disk boolean DEFAULT true;
+ALTER TABLE mz_local.clusters ADD COLUMN IF NOT EXISTS availability_zones text[] DEFAULT '{}';
+
+-- Replicas: a managed cluster's are r1…rN of its size (kept in step by sync_managed_replicas);
+-- an unmanaged cluster's are created and dropped by hand.
+CREATE TABLE IF NOT EXISTS mz_local.cluster_replicas (
+  id text PRIMARY KEY,
+  cluster_id text NOT NULL,
+  name text NOT NULL,
+  size text,
+  availability_zone text,
+  disk boolean NOT NULL DEFAULT true,
+  UNIQUE (cluster_id, name)
+);
+INSERT INTO mz_local.cluster_replicas (id, cluster_id, name, size)
+SELECT 'u1', 'u1', 'r1', '25cc' WHERE EXISTS (SELECT 1 FROM mz_local.clusters WHERE id = 'u1') ON CONFLICT DO NOTHING;
 
 -- Secret values are kept in the local database in plain form: this is a development server.
 -- mz_catalog.mz_secrets shows names only, as Materialize does.
@@ -258,14 +278,160 @@ $fn$;
 -- Clusters and secrets
 --------------------------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION mz_local.create_cluster(cluster_name text, size text, replication_factor integer)
+DROP FUNCTION IF EXISTS mz_local.create_cluster(text, text, integer);
+
+CREATE OR REPLACE FUNCTION mz_local.cluster_id(cluster_name text) RETURNS text
+  LANGUAGE sql STABLE AS $fn$ SELECT c.id FROM mz_local.clusters c WHERE c.name = cluster_name $fn$;
+
+-- A managed cluster has exactly r1…r<replication factor>, each of the cluster's size: replicas
+-- that still fit are kept (same id), the others replaced, as Materialize reconfigures.
+CREATE OR REPLACE FUNCTION mz_local.sync_managed_replicas(cid text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  cluster record;
+BEGIN
+  SELECT * INTO cluster FROM mz_local.clusters c WHERE c.id = cid;
+  IF NOT cluster.managed THEN RETURN; END IF;
+  DELETE FROM mz_local.cluster_replicas r
+   WHERE r.cluster_id = cid
+     AND (r.size IS DISTINCT FROM cluster.size
+          OR NOT (r.name = ANY (ARRAY(SELECT 'r' || n FROM generate_series(1, coalesce(cluster.replication_factor, 0)) n))));
+  INSERT INTO mz_local.cluster_replicas (id, cluster_id, name, size, disk)
+  SELECT mz_local.next_id(), cid, 'r' || n, cluster.size, coalesce(cluster.disk, true)
+    FROM generate_series(1, coalesce(cluster.replication_factor, 0)) n
+   WHERE NOT EXISTS (SELECT 1 FROM mz_local.cluster_replicas r WHERE r.cluster_id = cid AND r.name = 'r' || n)
+   ORDER BY n;
+END
+$fn$;
+
+-- options: the parsed, already checked CREATE CLUSTER options (cluster-statements.ts), as jsonb.
+CREATE OR REPLACE FUNCTION mz_local.create_cluster(cluster_name text, options jsonb)
   RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  cid text := mz_local.next_id();
+  managed boolean := coalesce((options->>'managed')::boolean, NOT options ? 'replicas');
+  replica jsonb;
 BEGIN
   IF EXISTS (SELECT 1 FROM mz_local.clusters c WHERE c.name = cluster_name) THEN
     PERFORM mz_local.fail(format('cluster ''%s'' already exists', cluster_name), '42710');
   END IF;
-  INSERT INTO mz_local.clusters (id, name, size, replication_factor)
-  VALUES (mz_local.next_id(), cluster_name, size, coalesce(replication_factor, 1));
+  INSERT INTO mz_local.clusters (id, name, managed, size, replication_factor, schedule, introspection_interval,
+                                 introspection_debugging, disk, availability_zones)
+  VALUES (cid, cluster_name, managed,
+          CASE WHEN managed THEN options->>'size' END,
+          CASE WHEN managed THEN coalesce((options->>'replicationFactor')::integer,
+                                          CASE WHEN options->>'schedule' = 'on-refresh' THEN 0 ELSE 1 END) END,
+          coalesce(options->>'schedule', 'manual'),
+          CASE WHEN options ? 'introspectionInterval' THEN (options->>'introspectionInterval')::interval ELSE '1 second' END,
+          coalesce((options->>'introspectionDebugging')::boolean, false),
+          CASE WHEN managed THEN coalesce((options->>'disk')::boolean, true) END,
+          CASE WHEN managed THEN coalesce(ARRAY(SELECT jsonb_array_elements_text(options->'availabilityZones')), '{}') END);
+  IF managed THEN
+    PERFORM mz_local.sync_managed_replicas(cid);
+    RETURN;
+  END IF;
+  FOR replica IN SELECT value FROM jsonb_array_elements(options->'replicas') LOOP
+    IF EXISTS (SELECT 1 FROM mz_local.cluster_replicas r WHERE r.cluster_id = cid AND r.name = replica->>'name') THEN
+      PERFORM mz_local.fail(format('cannot create multiple replicas named ''%s'' on cluster ''%s''', replica->>'name', cluster_name), 'XX000');
+    END IF;
+    INSERT INTO mz_local.cluster_replicas (id, cluster_id, name, size, availability_zone, disk)
+    VALUES (mz_local.next_id(), cid, replica->>'name', replica->>'size', replica->>'availabilityZone',
+            coalesce((replica->>'disk')::boolean, true));
+  END LOOP;
+END
+$fn$;
+
+-- ALTER CLUSTER … SET (…) / RESET (…), with Materialize's rules for managed and unmanaged clusters.
+CREATE OR REPLACE FUNCTION mz_local.alter_cluster(cluster_name text, if_exists boolean, options jsonb, reset text[])
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  cluster record;
+  new_managed boolean;
+  refusal text;
+BEGIN
+  SELECT * INTO cluster FROM mz_local.clusters c WHERE c.name = cluster_name;
+  IF NOT FOUND THEN
+    IF if_exists THEN
+      RAISE NOTICE 'cluster "%" does not exist, skipping', cluster_name;
+      RETURN;
+    END IF;
+    PERFORM mz_local.fail(format('unknown cluster ''%s''', cluster_name), '42704');
+  END IF;
+  new_managed := CASE WHEN 'managed' = ANY (reset) THEN true ELSE coalesce((options->>'managed')::boolean, cluster.managed) END;
+  IF new_managed THEN
+    IF options ? 'replicas' THEN PERFORM mz_local.fail('Cannot change REPLICAS of managed clusters', 'XX000'); END IF;
+    IF NOT cluster.managed AND coalesce(options->>'size', cluster.size) IS NULL THEN
+      PERFORM mz_local.fail('SIZE must be specified for managed clusters', 'XX000');
+    END IF;
+  ELSE
+    SELECT m INTO refusal FROM (VALUES
+        ('size', 'Cannot change SIZE of unmanaged clusters'),
+        ('availabilityZones', 'Cannot change AVAILABILITY ZONES of unmanaged clusters'),
+        ('introspectionInterval', 'Cannot change INTROSPECTION INTERVAL of unmanaged clusters'),
+        ('introspectionDebugging', 'Cannot change INTROSPECTION DEBUGGING of unmanaged clusters'),
+        ('replicationFactor', 'Cannot change REPLICATION FACTOR of unmanaged clusters')) AS r(k, m)
+     WHERE options ? k AND cluster.managed = false LIMIT 1;
+    IF refusal IS NOT NULL THEN PERFORM mz_local.fail(refusal, 'XX000'); END IF;
+  END IF;
+  UPDATE mz_local.clusters c SET
+    managed = new_managed,
+    size = CASE WHEN new_managed THEN coalesce(options->>'size', c.size) END,
+    replication_factor = CASE WHEN NOT new_managed THEN NULL
+                              WHEN 'replicationFactor' = ANY (reset) THEN 1
+                              ELSE coalesce((options->>'replicationFactor')::integer, c.replication_factor, 1) END,
+    schedule = CASE WHEN 'schedule' = ANY (reset) THEN 'manual' ELSE coalesce(options->>'schedule', c.schedule) END,
+    introspection_interval = CASE WHEN 'introspectionInterval' = ANY (reset) THEN '1 second'
+                                  WHEN options ? 'introspectionInterval' THEN (options->>'introspectionInterval')::interval
+                                  ELSE c.introspection_interval END,
+    introspection_debugging = CASE WHEN 'introspectionDebugging' = ANY (reset) THEN false
+                                   ELSE coalesce((options->>'introspectionDebugging')::boolean, c.introspection_debugging) END,
+    disk = CASE WHEN new_managed THEN coalesce((options->>'disk')::boolean, c.disk, true) END,
+    availability_zones = CASE WHEN new_managed
+                              THEN coalesce(ARRAY(SELECT jsonb_array_elements_text(options->'availabilityZones')), c.availability_zones, '{}') END
+   WHERE c.id = cluster.id;
+  PERFORM mz_local.sync_managed_replicas(cluster.id);
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.create_cluster_replica(cluster_name text, replica_name text, options jsonb)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  cluster record;
+BEGIN
+  SELECT * INTO cluster FROM mz_local.clusters c WHERE c.name = cluster_name;
+  IF NOT FOUND THEN PERFORM mz_local.fail(format('unknown cluster ''%s''', cluster_name), '42704'); END IF;
+  IF cluster.managed THEN PERFORM mz_local.fail(format('cannot modify managed cluster %s', cluster_name), 'XX000'); END IF;
+  IF EXISTS (SELECT 1 FROM mz_local.cluster_replicas r WHERE r.cluster_id = cluster.id AND r.name = replica_name) THEN
+    PERFORM mz_local.fail(format('cluster replica ''%s.%s'' already exists', cluster_name, replica_name), '42710');
+  END IF;
+  INSERT INTO mz_local.cluster_replicas (id, cluster_id, name, size, availability_zone, disk)
+  VALUES (mz_local.next_id(), cluster.id, replica_name, options->>'size', options->>'availabilityZone',
+          coalesce((options->>'disk')::boolean, true));
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.drop_cluster_replica(cluster_name text, replica_name text, if_exists boolean)
+  RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  cluster record;
+BEGIN
+  SELECT * INTO cluster FROM mz_local.clusters c WHERE c.name = cluster_name;
+  IF NOT FOUND THEN
+    IF if_exists THEN
+      RAISE NOTICE 'cluster replica "%.%" does not exist, skipping', cluster_name, replica_name;
+      RETURN;
+    END IF;
+    PERFORM mz_local.fail(format('unknown cluster ''%s''', cluster_name), '42704');
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM mz_local.cluster_replicas r WHERE r.cluster_id = cluster.id AND r.name = replica_name) THEN
+    IF if_exists THEN
+      RAISE NOTICE 'cluster replica "%.%" does not exist, skipping', cluster_name, replica_name;
+      RETURN;
+    END IF;
+    PERFORM mz_local.fail(format('unknown cluster replica ''%s.%s''', cluster_name, replica_name), '42704');
+  END IF;
+  IF cluster.managed THEN PERFORM mz_local.fail('cannot drop replica of managed cluster', 'XX000'); END IF;
+  DELETE FROM mz_local.cluster_replicas r WHERE r.cluster_id = cluster.id AND r.name = replica_name;
 END
 $fn$;
 
@@ -300,6 +466,7 @@ BEGIN
       (SELECT i.name FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name ORDER BY i.name LIMIT 1)), '2BP01');
   END IF;
   DELETE FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name;
+  DELETE FROM mz_local.cluster_replicas r WHERE r.cluster_id = mz_local.cluster_id(drop_cluster.cluster_name);
   DELETE FROM mz_local.clusters c WHERE c.name = cluster_name;
   PERFORM mz_local.collect_garbage();
 END
@@ -712,8 +879,20 @@ CREATE OR REPLACE VIEW mz_catalog.mz_schemas AS
     FROM pg_namespace n
    WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local');
 
-CREATE OR REPLACE VIEW mz_catalog.mz_clusters AS
-  SELECT id, name, managed, size, replication_factor FROM mz_local.clusters;
+-- Materialize's columns, in its order (doc/user/content/sql/system-catalog/mz_catalog.md). Owners are
+-- the one local role, u1 (materialize); privileges are given as text in mz_aclitem's format.
+DROP VIEW IF EXISTS mz_catalog.mz_clusters CASCADE;
+CREATE VIEW mz_catalog.mz_clusters AS
+  SELECT id, name, 'u1'::text AS owner_id, ARRAY['u1=UC/u1']::text[] AS privileges, managed, size,
+         replication_factor, disk, availability_zones, introspection_debugging, introspection_interval
+    FROM mz_local.clusters;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_cluster_replicas AS
+  SELECT r.id, r.name, r.cluster_id, r.size, r.availability_zone, 'u1'::text AS owner_id, r.disk
+    FROM mz_local.cluster_replicas r;
+
+CREATE OR REPLACE VIEW mz_catalog.mz_roles AS
+  SELECT 'u1'::text AS id, 16384::oid AS oid, 'materialize'::text AS name, true AS inherit, true AS rolcanlogin, true AS rolsuper;
 
 CREATE OR REPLACE VIEW mz_catalog.mz_secrets AS
   SELECT s.id, 'u' || n.oid AS schema_id, s.name
@@ -771,6 +950,108 @@ CREATE OR REPLACE VIEW mz_internal.mz_webhook_sources AS
     JOIN pg_class c ON c.oid = w.relid
     JOIN pg_namespace n ON n.oid = c.relnamespace;
 
+-- SHOW COLUMNS and SHOW CREATE (sql/show-queries.ts).
+-- Materialize's type names: PostgreSQL's, except that a map is a map.
+CREATE OR REPLACE FUNCTION mz_local.type_name(type_oid oid, type_mod integer) RETURNS text
+  LANGUAGE sql STABLE AS $fn$
+  SELECT CASE WHEN t.typname = 'hstore' THEN 'map' ELSE format_type(type_oid, type_mod) END
+    FROM pg_type t WHERE t.oid = type_oid
+$fn$;
+
+-- The relation a SHOW names, or Materialize's error for a name that is not there.
+CREATE OR REPLACE FUNCTION mz_local.relation_for_show(database_name text, schema_name text, item_name text)
+  RETURNS oid LANGUAGE plpgsql AS $fn$
+DECLARE
+  resolved text := mz_local.resolve_schema(database_name, schema_name, item_name);
+  relation oid;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = resolved) THEN
+    PERFORM mz_local.fail(format('unknown schema ''%s''', resolved), '3F000');
+  END IF;
+  relation := mz_local.relation_oid(resolved, item_name);
+  IF relation IS NULL THEN
+    PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42P01');
+  END IF;
+  RETURN relation;
+END
+$fn$;
+
+-- The text after the name (and IN CLUSTER) of a stored CREATE statement: the user's own words.
+CREATE OR REPLACE FUNCTION mz_local.statement_tail(create_sql text, head_words text) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT regexp_replace(create_sql,
+    '^\s*' || head_words || '\s+(IF\s+NOT\s+EXISTS\s+)?(("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\.\s*){0,2}("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)(\s+IN\s+CLUSTER\s+("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))?\s*',
+    '', 'i')
+$fn$;
+
+-- Materialize's SHOW CREATE quotes every identifier.
+CREATE OR REPLACE FUNCTION mz_local.quote_always(identifier text) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT '"' || replace(identifier, '"', '""') || '"' $fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.show_create(object_type text, database_name text, schema_name text, item_name text)
+  RETURNS TABLE (name text, create_sql text) LANGUAGE plpgsql AS $fn$
+DECLARE
+  resolved text;
+  kind text;
+  relation oid;
+  qualified_name text;
+  quoted text;
+  stored record;
+  cluster record;
+BEGIN
+  IF object_type = 'cluster' THEN
+    SELECT * INTO cluster FROM mz_local.clusters c WHERE c.name = item_name;
+    IF NOT FOUND THEN PERFORM mz_local.fail(format('unknown cluster ''%s''', item_name), '42704'); END IF;
+    name := cluster.name;
+    IF cluster.managed THEN
+      create_sql := format('CREATE CLUSTER %s (INTROSPECTION DEBUGGING = %s, INTROSPECTION INTERVAL = %s, MANAGED = true, REPLICATION FACTOR = %s, SIZE = %L, SCHEDULE = %s)',
+        mz_local.quote_always(cluster.name), CASE WHEN cluster.introspection_debugging THEN 'true' ELSE 'false' END,
+        coalesce('INTERVAL ' || quote_literal(cluster.introspection_interval::text), '0'),
+        cluster.replication_factor, cluster.size, CASE cluster.schedule WHEN 'manual' THEN 'MANUAL' ELSE 'ON REFRESH' END);
+    ELSE
+      create_sql := format('CREATE CLUSTER %s (MANAGED = false, REPLICAS = (%s))', mz_local.quote_always(cluster.name),
+        (SELECT string_agg(format('%s (SIZE = %L)', mz_local.quote_always(r.name), r.size), ', ' ORDER BY r.name) FROM mz_local.cluster_replicas r WHERE r.cluster_id = cluster.id));
+    END IF;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+  resolved := mz_local.resolve_schema(database_name, schema_name, item_name);
+  kind := mz_local.item_kind(resolved, item_name);
+  IF kind IS NULL THEN PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42P01'); END IF;
+  qualified_name := mz_local.qualified(resolved, item_name);
+  IF kind <> object_type THEN PERFORM mz_local.fail(format('%s is not a %s', qualified_name, object_type), '42809'); END IF;
+  quoted := mz_local.quote_always(current_database()) || '.' || mz_local.quote_always(resolved) || '.' || mz_local.quote_always(item_name);
+  name := qualified_name;
+  relation := mz_local.relation_oid(resolved, item_name);
+  IF object_type = 'view' THEN
+    create_sql := 'CREATE VIEW ' || quoted || ' AS ' || regexp_replace(regexp_replace(trim(pg_get_viewdef(relation)), '\s+', ' ', 'g'), ';$', '');
+  ELSIF object_type IN ('materialized view', 'source') THEN
+    SELECT r.create_sql AS text, r.cluster_name INTO stored FROM mz_local.relations r WHERE r.relid = relation;
+    create_sql := CASE object_type
+      WHEN 'source' THEN 'CREATE SOURCE ' || quoted || ' IN CLUSTER ' || mz_local.quote_always(stored.cluster_name) || ' '
+                         || mz_local.statement_tail(stored.text, 'CREATE\s+SOURCE')
+      ELSE 'CREATE MATERIALIZED VIEW ' || quoted || ' IN CLUSTER ' || mz_local.quote_always(stored.cluster_name) || ' '
+           || regexp_replace(mz_local.statement_tail(stored.text, 'CREATE\s+(OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW'), '^\s*WITH\s*\(.*?\)\s*', '', 'i')
+    END;
+  ELSIF object_type = 'table' THEN
+    create_sql := 'CREATE TABLE ' || quoted || ' (' ||
+      (SELECT string_agg(mz_local.quote_always(a.attname) || ' ' || mz_local.type_name(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY a.attnum)
+         FROM pg_attribute a WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped) || ')';
+  ELSIF object_type = 'index' THEN
+    SELECT format('CREATE INDEX %s IN CLUSTER %s ON %s (%s)', mz_local.quote_always(i.name), mz_local.quote_always(i.cluster_name),
+                  mz_local.quote_always(current_database()) || '.' || mz_local.quote_always(n.nspname) || '.' || mz_local.quote_always(c.relname),
+                  coalesce(i.key_sql, ''))
+      INTO create_sql
+      FROM mz_local.indexes i JOIN pg_class c ON c.oid = i.on_relid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE i.schema_name = resolved AND i.name = item_name;
+  ELSIF object_type = 'connection' THEN
+    SELECT 'CREATE CONNECTION ' || quoted || ' ' || mz_local.statement_tail(c.create_sql, 'CREATE\s+CONNECTION') INTO create_sql
+      FROM mz_local.connections c WHERE c.schema_name = resolved AND c.name = item_name;
+  END IF;
+  RETURN NEXT;
+END
+$fn$;
+
 -- The views SHOW … reads, with Materialize's column names.
 CREATE OR REPLACE VIEW mz_local.show_objects AS
   SELECT 'source' AS object_type, s.name, n.nspname::text AS schema_name, s.type, cl.name AS cluster
@@ -793,4 +1074,11 @@ CREATE OR REPLACE VIEW mz_local.show_objects AS
   UNION ALL
   SELECT 'index', i.name, i.schema_name, NULL, i.cluster_name
     FROM mz_local.indexes i JOIN pg_class c ON c.oid = i.on_relid;
+
+-- Clusters created before replicas were recorded get theirs.
+SELECT mz_local.sync_managed_replicas(id) FROM mz_local.clusters WHERE managed;
+
+-- Unqualified names reach mz_catalog (Materialize looks there before the search path); objects
+-- are still created in public. pg_catalog is searched first by PostgreSQL itself.
+DO $fn$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, mz_catalog', current_database()); END $fn$;
 `;

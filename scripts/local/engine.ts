@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { hstore } from '@electric-sql/pglite/contrib/hstore';
+import { hash } from 'node:crypto';
 import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from './bootstrap-sql.ts';
 
 export const LOCAL_DATABASE = 'materialize';
@@ -28,10 +29,16 @@ function pglitePackageRoot(): string {
   return path.resolve(path.dirname(require.resolve('@electric-sql/pglite')), '..');
 }
 
+/**
+ * The bootstrap's identity: its version and a hash of its SQL, so an edited bootstrap reaches
+ * cached templates and existing data directories without anyone remembering to bump a number.
+ */
+const BOOTSTRAP_ID = `${BOOTSTRAP_VERSION}-${hash('sha256', BOOTSTRAP_SQL, 'hex').slice(0, 12)}`;
+
 function templatePath(): string {
   const root = pglitePackageRoot();
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
-  return path.join(root, '..', '..', '.cache', 'segment-materialize', `pglite-${version}-bootstrap-${BOOTSTRAP_VERSION}.tar`);
+  return path.join(root, '..', '..', '.cache', 'segment-materialize', `pglite-${version}-bootstrap-${BOOTSTRAP_ID}.tar`);
 }
 
 export interface OpenDatabaseOptions {
@@ -73,6 +80,8 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<LocalData
     });
   }
   await bootstrap(db);
+  // The database's setting (bootstrap) applies to new sessions; PGlite's one session is open already.
+  await db.exec('SET search_path = public, mz_catalog');
   return db;
 }
 
@@ -81,12 +90,12 @@ async function bootstrap(db: PGlite): Promise<void> {
   const current = await db.query<{ value: string }>(
     `SELECT value FROM mz_local.settings WHERE key = 'bootstrap_version'`,
   ).catch(() => ({ rows: [] as Array<{ value: string }> }));
-  if (current.rows[0]?.value === String(BOOTSTRAP_VERSION)) return;
+  if (current.rows[0]?.value === BOOTSTRAP_ID) return;
   await db.exec(BOOTSTRAP_SQL);
   await db.query(
     `INSERT INTO mz_local.settings (key, value) VALUES ('bootstrap_version', $1)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-    [String(BOOTSTRAP_VERSION)],
+    [BOOTSTRAP_ID],
   );
 }
 

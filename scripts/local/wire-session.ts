@@ -5,9 +5,10 @@
  * sql/translate.ts) and the message re-encoded. Backend: a translated statement runs as a DO block,
  * so its CommandComplete says `DO`; the response is rewritten to Materialize's tag (`CREATE SOURCE`
  * …), and error CONTEXT/position fields that describe the translation rather than the user's SQL
- * are dropped.
+ * are dropped. Errors from any statement are worded as Materialize words them (sql/error-text.ts).
  */
 import { concat, cString, frame, readCString } from './protocol-bytes.ts';
+import { materializeErrorText } from './sql/error-text.ts';
 import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
 
 
@@ -89,17 +90,16 @@ export class WireSession {
   }
 
   /**
-   * Wraps a response sink: while rewriting (from a translated message until the next
-   * ReadyForQuery), backend messages are parsed and fixed up; otherwise bytes pass straight on.
+   * Wraps a response sink. Every backend message is framed (cheap: lengths only) so errors can be
+   * worded as Materialize words them; while rewriting (from a translated message until the next
+   * ReadyForQuery) command tags and translation-only error fields are fixed up too. Chunks with
+   * nothing to change pass on as they came (no copy).
    */
   responseSink(rewrite: boolean, sink: (data: Uint8Array) => void): (data: Uint8Array) => void {
     if (rewrite) this.rewriting = true;
     return (data) => {
-      if (!this.rewriting && this.carry.length === 0) {
-        sink(data);
-        return;
-      }
-      sink(this.rewriteBackend(data));
+      const out = this.rewriteBackend(data);
+      if (out.length > 0) sink(out);
     };
   }
 
@@ -111,68 +111,82 @@ export class WireSession {
       bytes.set(data, this.carry.length);
       this.carry = new Uint8Array(0);
     }
-    const out: Uint8Array[] = [];
+    const parts: Uint8Array[] = [];
     let offset = 0;
+    let copiedUpTo = 0;
     while (offset + 5 <= bytes.length) {
-      const length = new DataView(bytes.buffer, bytes.byteOffset + offset + 1, 4).getInt32(0);
-      if (offset + 1 + length > bytes.length) break;
-      const message = bytes.subarray(offset, offset + 1 + length);
-      offset += 1 + length;
-      if (!this.rewriting) {
-        out.push(message);
-        continue;
-      }
-      const type = String.fromCharCode(message[0]!);
-      if (type === 'C') out.push(this.rewriteCommandComplete(message));
-      else if (type === 'E') out.push(stripTranslationFields(message));
-      else {
-        if (type === 'Z') {
+      const length = ((bytes[offset + 1]! << 24) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 8) | bytes[offset + 4]!) >>> 0;
+      const end = offset + 1 + length;
+      if (end > bytes.length) break;
+      const type = bytes[offset]!;
+      let replacement: Uint8Array | null = null;
+      if (type === 0x45 /* E */) {
+        replacement = rewriteError(bytes.subarray(offset, end), this.rewriting);
+      } else if (this.rewriting) {
+        if (type === 0x43 /* C */) replacement = this.rewriteCommandComplete(bytes.subarray(offset, end));
+        else if (type === 0x5a /* Z */) {
           this.pendingTags = [];
           this.rewriting = false;
         }
-        out.push(message);
       }
+      if (replacement) {
+        parts.push(bytes.subarray(copiedUpTo, offset), replacement);
+        copiedUpTo = end;
+      }
+      offset = end;
     }
     if (offset < bytes.length) this.carry = bytes.slice(offset);
-    return concat(out);
+    if (parts.length === 0) return copiedUpTo === 0 && offset === bytes.length ? bytes : bytes.subarray(0, offset);
+    parts.push(bytes.subarray(copiedUpTo, offset));
+    return concat(parts);
   }
 
-  private rewriteCommandComplete(message: Uint8Array): Uint8Array {
+  private rewriteCommandComplete(message: Uint8Array): Uint8Array | null {
     const tag = readCString(message, 5).value;
-    if (tag !== 'DO') return message;
+    if (tag !== 'DO') return null;
     const replacement = this.pendingTags.shift();
-    return replacement ? frame('C', [cString(replacement)]) : message;
+    return replacement ? frame('C', [cString(replacement)]) : null;
   }
 }
 
-/** Drops CONTEXT ('W') lines about the translation and positions ('P') into translated text. */
-function stripTranslationFields(message: Uint8Array): Uint8Array {
-  const fields: Uint8Array[] = [];
-  let offset = 5;
-  let changed = false;
-  let translated = false;
+/**
+ * An ErrorResponse as Materialize would send it, or null when it is fine as it is: PostgreSQL's
+ * wording for a missing name becomes Materialize's (`unknown catalog item 'x'`…), and while
+ * rewriting a translated statement, CONTEXT ('W') lines about the translation and positions ('P')
+ * into translated text are dropped.
+ */
+function rewriteError(message: Uint8Array, translated: boolean): Uint8Array | null {
   const parsed: Array<{ code: number; value: string }> = [];
+  let offset = 5;
   while (offset < message.length && message[offset] !== 0) {
     const code = message[offset]!;
     const { value, next } = readCString(message, offset + 1);
     parsed.push({ code, value });
     offset = next;
   }
+  let changed = false;
+  const aboutTranslation = translated && parsed.some((field) => field.code === 0x57 /* W */ && /inline_code_block|mz_local\./.test(field.value));
+  const fields: Uint8Array[] = [];
   for (const field of parsed) {
-    if (field.code === 0x57 /* W */ && /inline_code_block|mz_local\./.test(field.value)) translated = true;
-  }
-  for (const field of parsed) {
-    if (translated && (field.code === 0x57 /* W */ || field.code === 0x50 /* P */)) {
+    if (aboutTranslation && (field.code === 0x57 /* W */ || field.code === 0x50 /* P */)) {
       changed = true;
       continue;
     }
-    const encoded = cString(field.value);
+    let value = field.value;
+    if (field.code === 0x4d /* M */) {
+      const worded = materializeErrorText(value);
+      if (worded !== null) {
+        value = worded;
+        changed = true;
+      }
+    }
+    const encoded = cString(value);
     const part = new Uint8Array(encoded.length + 1);
     part[0] = field.code;
     part.set(encoded, 1);
     fields.push(part);
   }
-  if (!changed) return message;
+  if (!changed) return null;
   fields.push(new Uint8Array([0]));
   return frame('E', fields);
 }

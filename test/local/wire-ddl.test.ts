@@ -76,10 +76,10 @@ describe('Materialize DDL', () => {
   });
 
   it('SHOW commands list objects with Materialize column names', async () => {
-    expect(await t.query('SHOW SOURCES')).toEqual([{ name: 'seg', type: 'webhook', cluster: 'webhooks_cluster' }]);
-    expect(await t.query('SHOW MATERIALIZED VIEWS')).toEqual([{ name: 'seg_events', cluster: 'webhooks_cluster' }]);
-    expect(await t.query('SHOW VIEWS')).toEqual([{ name: 'seg_tracks' }]);
-    expect(await t.query('SHOW SECRETS')).toEqual([{ name: 'seg_secret' }]);
+    expect(await t.query('SHOW SOURCES')).toEqual([{ name: 'seg', type: 'webhook', cluster: 'webhooks_cluster', comment: '' }]);
+    expect(await t.query('SHOW MATERIALIZED VIEWS')).toEqual([{ name: 'seg_events', cluster: 'webhooks_cluster', comment: '' }]);
+    expect(await t.query('SHOW VIEWS')).toEqual([{ name: 'seg_tracks', comment: '' }]);
+    expect(await t.query('SHOW SECRETS')).toEqual([{ name: 'seg_secret', comment: '' }]);
     expect((await t.query<{ name: string }>('SHOW CLUSTERS')).map((row) => row.name)).toEqual(['quickstart', 'webhooks_cluster']);
     await t.sql.query('SET CLUSTER = webhooks_cluster');
     expect(await t.query('SHOW CLUSTER')).toEqual([{ cluster: 'webhooks_cluster' }]);
@@ -190,7 +190,7 @@ describe('Materialize DDL', () => {
     await t.sql.query('CREATE TABLE plain (id int PRIMARY KEY, note text)');
     await t.sql.query('INSERT INTO plain VALUES ($1, $2)', [1, 'one']);
     expect(await t.query('SELECT * FROM plain')).toEqual([{ id: 1, note: 'one' }]);
-    expect(await t.query('SHOW TABLES')).toEqual([{ name: 'plain' }]);
+    expect(await t.query('SHOW TABLES')).toEqual([{ name: 'plain', comment: '' }]);
   });
 });
 

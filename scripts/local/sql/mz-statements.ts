@@ -3,6 +3,17 @@
  * plain objects. Anything not recognised here is PostgreSQL's business and passes through untouched.
  * Syntax follows Materialize's documentation (../shared/DESIGN.md, "Facts to build on").
  */
+import {
+  checkCreateCluster,
+  checkReplica,
+  parseClusterOptions,
+  parseOptionNames,
+  parseReplicaOptions,
+  type ClusterOptionName,
+  type ClusterOptions,
+  type ReplicaOptions,
+} from './cluster-statements.ts';
+import { MzStatementError } from './mz-statements-error.ts';
 import { SqlSyntaxError, type StatementSpan, type Token } from './tokens.ts';
 
 export interface QualifiedName {
@@ -39,12 +50,24 @@ export type ShowableType =
   | 'materialized views'
   | 'secrets'
   | 'clusters'
+  | 'cluster replicas'
   | 'connections'
   | 'tables'
-  | 'indexes';
+  | 'indexes'
+  | 'schemas'
+  | 'databases'
+  | 'objects';
+
+export type ShowCreateType = 'view' | 'materialized view' | 'source' | 'table' | 'index' | 'sink' | 'connection' | 'cluster';
+
+/** `LIKE 'pattern'` (on the first column) or `WHERE condition`, as every SHOW takes. */
+export type ShowFilter = { like: string } | { where: string } | null;
 
 export type MzStatement =
-  | { kind: 'create_cluster'; name: string; size: string | null; replicationFactor: number | null }
+  | { kind: 'create_cluster'; name: string; options: ClusterOptions }
+  | { kind: 'alter_cluster'; name: string; ifExists: boolean; set: ClusterOptions; reset: ClusterOptionName[] }
+  | { kind: 'create_cluster_replica'; cluster: string; name: string; options: ReplicaOptions }
+  | { kind: 'drop_cluster_replica'; ifExists: boolean; replicas: Array<{ cluster: string; name: string }> }
   | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
   | { kind: 'set_cluster'; name: string }
   | { kind: 'show_cluster' }
@@ -93,18 +116,14 @@ export type MzStatement =
     }
   | { kind: 'drop'; objectType: DroppableType; names: QualifiedName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'rename'; objectType: DroppableType | 'cluster'; name: QualifiedName; ifExists: boolean; newName: string }
-  | { kind: 'show'; what: ShowableType; schema: string | null; cluster: string | null }
+  | { kind: 'show'; what: ShowableType; schema: string | null; cluster: string | null; filter: ShowFilter }
+  | { kind: 'show_columns'; relation: QualifiedName; filter: ShowFilter }
+  | { kind: 'show_create'; objectType: ShowCreateType; name: QualifiedName }
+  | { kind: 'show_search_path' }
+  | { kind: 'set_search_path'; valueSql: string }
   | { kind: 'unsupported'; feature: string };
 
-/** An error in a Materialize statement, worded as Materialize words it. */
-export class MzStatementError extends Error {
-  constructor(
-    message: string,
-    readonly code = '42601',
-  ) {
-    super(message);
-  }
-}
+export { MzStatementError };
 
 class Cursor {
   index = 0;
@@ -283,42 +302,22 @@ function parseCreate(cursor: Cursor): MzStatement | null {
 }
 
 function parseCreateCluster(cursor: Cursor): MzStatement {
+  if (cursor.accept('replica')) {
+    const cluster = cursor.identifier();
+    cursor.expectPunct('.');
+    const name = cursor.identifier();
+    const options = parseReplicaOptions(cursor, false);
+    if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+    checkReplica(options);
+    return { kind: 'create_cluster_replica', cluster, name, options };
+  }
   const name = cursor.identifier();
-  let size: string | null = null;
-  let replicationFactor: number | null = null;
-  if (cursor.accept('replicas')) {
-    throw new MzStatementError('unmanaged clusters (REPLICAS) are not supported by the local server; use (SIZE = ...)', '0A000');
-  }
-  if (cursor.acceptPunct('(')) {
-    do {
-      if (cursor.accept('size')) {
-        cursor.acceptPunct('=');
-        size = cursor.string();
-      } else if (cursor.accept('replication', 'factor')) {
-        cursor.acceptPunct('=');
-        const token = cursor.peek();
-        if (token?.type !== 'number') cursor.fail('Expected a number');
-        cursor.index++;
-        replicationFactor = Number(token.value);
-      } else if (
-        cursor.accept('managed') ||
-        cursor.accept('disk') ||
-        cursor.accept('introspection', 'interval') ||
-        cursor.accept('introspection', 'debugging') ||
-        cursor.accept('availability', 'zones') ||
-        cursor.accept('schedule')
-      ) {
-        // Accepted and ignored: they change nothing about how a local cluster behaves.
-        cursor.acceptPunct('=');
-        skipOptionValue(cursor);
-      } else {
-        cursor.fail('Expected one of AVAILABILITY, DISK, INTROSPECTION, MANAGED, REPLICATION, SCHEDULE or SIZE');
-      }
-    } while (cursor.acceptPunct(','));
-    cursor.expectPunct(')');
-  }
+  const options = parseClusterOptions(cursor);
+  // FEATURES (…) is for system users only in Materialize.
+  if (cursor.accept('features')) throw new MzStatementError('FEATURES not supported for non-system users', 'XX000');
   if (!cursor.atEnd()) cursor.fail('Expected end of statement');
-  return { kind: 'create_cluster', name, size, replicationFactor };
+  checkCreateCluster(options);
+  return { kind: 'create_cluster', name, options };
 }
 
 function skipOptionValue(cursor: Cursor): void {
@@ -582,7 +581,17 @@ function parseCreateIndex(cursor: Cursor): MzStatement {
 function parseDrop(cursor: Cursor): MzStatement | null {
   cursor.expect('drop');
   if (cursor.accept('cluster')) {
-    if (cursor.accept('replica')) return { kind: 'unsupported', feature: 'DROP CLUSTER REPLICA' };
+    if (cursor.accept('replica')) {
+      const ifExists = cursor.accept('if', 'exists');
+      const replicas: Array<{ cluster: string; name: string }> = [];
+      do {
+        const cluster = cursor.identifier();
+        cursor.expectPunct('.');
+        replicas.push({ cluster, name: cursor.identifier() });
+      } while (cursor.acceptPunct(','));
+      dropBehaviour(cursor);
+      return { kind: 'drop_cluster_replica', ifExists, replicas };
+    }
     const ifExists = cursor.accept('if', 'exists');
     const names = [cursor.identifier()];
     while (cursor.acceptPunct(',')) names.push(cursor.identifier());
@@ -621,7 +630,21 @@ function parseAlter(cursor: Cursor): MzStatement | null {
       return { kind: 'rename', objectType: 'cluster', name: { database: null, schema: null, name }, ifExists, newName };
     }
     if (cursor.accept('swap')) return { kind: 'unsupported', feature: 'ALTER CLUSTER … SWAP' };
-    return { kind: 'unsupported', feature: 'ALTER CLUSTER … SET/RESET' };
+    if (cursor.accept('set')) {
+      if (cursor.peek()?.value !== '(') cursor.fail('Expected (');
+      const set = parseClusterOptions(cursor);
+      // WITH (WAIT UNTIL READY …| WAIT FOR …): a local cluster is ready at once.
+      if (cursor.accept('with')) cursor.index = cursor.matchingParen() + 1;
+      if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+      return { kind: 'alter_cluster', name, ifExists, set, reset: [] };
+    }
+    if (cursor.accept('reset')) {
+      const reset = parseOptionNames(cursor);
+      if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+      return { kind: 'alter_cluster', name, ifExists, set: {}, reset };
+    }
+    if (cursor.accept('owner', 'to')) return { kind: 'unsupported', feature: 'ALTER CLUSTER … OWNER TO' };
+    return cursor.fail('Expected one of OWNER or RENAME or RESET or SET or SWAP');
   }
   if (cursor.accept('schema') && cursor.tokens.some((token) => token.type === 'word' && token.value === 'swap')) {
     return { kind: 'unsupported', feature: 'ALTER SCHEMA … SWAP' };
@@ -647,6 +670,12 @@ function parseAlter(cursor: Cursor): MzStatement | null {
 function parseSet(cursor: Cursor): MzStatement | null {
   cursor.expect('set');
   cursor.accept('session');
+  if (cursor.accept('search_path') || cursor.accept('schema')) {
+    if (!cursor.acceptPunct('=')) cursor.expect('to');
+    const valueSql = cursor.rest();
+    if (!valueSql) cursor.fail('Expected a schema name');
+    return { kind: 'set_search_path', valueSql };
+  }
   if (!cursor.accept('cluster')) return null;
   if (!cursor.acceptPunct('=')) cursor.expect('to');
   const token = cursor.peek();
@@ -656,6 +685,7 @@ function parseSet(cursor: Cursor): MzStatement | null {
 
 const SHOWABLE: Array<[string[], ShowableType]> = [
   [['materialized', 'views'], 'materialized views'],
+  [['cluster', 'replicas'], 'cluster replicas'],
   [['sources'], 'sources'],
   [['views'], 'views'],
   [['secrets'], 'secrets'],
@@ -663,31 +693,75 @@ const SHOWABLE: Array<[string[], ShowableType]> = [
   [['connections'], 'connections'],
   [['tables'], 'tables'],
   [['indexes'], 'indexes'],
+  [['schemas'], 'schemas'],
+  [['databases'], 'databases'],
+  [['objects'], 'objects'],
+];
+
+const SHOW_CREATE: Array<[string[], ShowCreateType]> = [
+  [['materialized', 'view'], 'materialized view'],
+  [['view'], 'view'],
+  [['source'], 'source'],
+  [['table'], 'table'],
+  [['index'], 'index'],
+  [['sink'], 'sink'],
+  [['connection'], 'connection'],
+  [['cluster'], 'cluster'],
 ];
 
 function parseShow(cursor: Cursor): MzStatement | null {
   cursor.expect('show');
   if (cursor.accept('cluster') && cursor.atEnd()) return { kind: 'show_cluster' };
   cursor.index = 1;
+  if (cursor.accept('search_path') && cursor.atEnd()) return { kind: 'show_search_path' };
+  cursor.index = 1;
+  if (cursor.accept('create')) {
+    const found = SHOW_CREATE.find(([words]) => cursor.accept(...words));
+    if (!found) return null;
+    const name = found[1] === 'cluster' ? { database: null, schema: null, name: cursor.identifier() } : cursor.qualifiedName();
+    if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+    return { kind: 'show_create', objectType: found[1], name };
+  }
+  cursor.accept('full');
+  if (cursor.accept('columns')) {
+    if (!cursor.accept('from')) cursor.expect('in');
+    const relation = cursor.qualifiedName();
+    return { kind: 'show_columns', relation, filter: showFilter(cursor) };
+  }
   for (const [words, what] of SHOWABLE) {
     if (!cursor.accept(...words)) continue;
     let schema: string | null = null;
     let cluster: string | null = null;
-    while (!cursor.atEnd()) {
-      if (cursor.accept('from')) {
+    for (;;) {
+      if (cursor.accept('in', 'cluster')) {
+        cluster = cursor.identifier();
+      } else if (cursor.accept('from') || cursor.accept('in')) {
         const name = cursor.qualifiedName();
         schema = name.name;
-      } else if (cursor.accept('in', 'cluster')) {
-        cluster = cursor.identifier();
       } else if (cursor.accept('on')) {
         cursor.qualifiedName();
       } else {
-        cursor.fail('Expected end of statement');
+        break;
       }
     }
-    return { kind: 'show', what, schema, cluster };
+    return { kind: 'show', what, schema, cluster, filter: showFilter(cursor) };
   }
   return null;
+}
+
+function showFilter(cursor: Cursor): ShowFilter {
+  if (cursor.atEnd()) return null;
+  if (cursor.accept('like')) {
+    const like = cursor.string();
+    if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+    return { like };
+  }
+  if (cursor.accept('where')) {
+    const where = cursor.rest();
+    if (!where) cursor.fail('Expected an expression');
+    return { where };
+  }
+  return cursor.fail('Expected end of statement');
 }
 
 export { SqlSyntaxError };

@@ -15,6 +15,7 @@ import {
   type WebhookCheck,
 } from './mz-statements.ts';
 import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json-scan.ts';
+import { showColumnsQuery, showCreateQuery, showQuery } from './show-queries.ts';
 import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
 
 export interface TranslatedStatement {
@@ -137,9 +138,21 @@ function jsonLiteral(value: unknown): string {
 function translateMz(statement: MzStatement, text: string): TranslatedStatement {
   switch (statement.kind) {
     case 'create_cluster':
+      return ddl(`PERFORM mz_local.create_cluster(${sqlLiteral(statement.name)}, ${jsonLiteral(statement.options)});`, 'CREATE CLUSTER');
+    case 'alter_cluster':
       return ddl(
-        `PERFORM mz_local.create_cluster(${sqlLiteral(statement.name)}, ${literalOrNull(statement.size)}, ${statement.replicationFactor ?? 'NULL'});`,
-        'CREATE CLUSTER',
+        `PERFORM mz_local.alter_cluster(${sqlLiteral(statement.name)}, ${statement.ifExists}, ${jsonLiteral(statement.set)}, ARRAY[${statement.reset.map((name) => sqlLiteral(name)).join(', ')}]::text[]);`,
+        'ALTER CLUSTER',
+      );
+    case 'create_cluster_replica':
+      return ddl(
+        `PERFORM mz_local.create_cluster_replica(${sqlLiteral(statement.cluster)}, ${sqlLiteral(statement.name)}, ${jsonLiteral(statement.options)});`,
+        'CREATE CLUSTER REPLICA',
+      );
+    case 'drop_cluster_replica':
+      return ddl(
+        statement.replicas.map((replica) => `PERFORM mz_local.drop_cluster_replica(${sqlLiteral(replica.cluster)}, ${sqlLiteral(replica.name)}, ${statement.ifExists});`).join(' '),
+        'DROP CLUSTER REPLICA',
       );
     case 'drop_cluster':
       return ddl(
@@ -216,7 +229,17 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
         `ALTER ${statement.objectType.toUpperCase()}`,
       );
     case 'show':
-      return { sql: showQuery(statement.what, statement.schema, statement.cluster), changesCatalog: false, readOnly: true };
+      return { sql: showQuery(statement.what, statement.schema, statement.cluster, statement.filter), changesCatalog: false, readOnly: true };
+    case 'set_search_path':
+      // Keeps mz_catalog reachable last, as Materialize always resolves its catalog names.
+      return { sql: /^default$/i.test(statement.valueSql.trim()) ? 'SET search_path = public, mz_catalog' : `SET search_path = ${statement.valueSql}, mz_catalog`, changesCatalog: false, readOnly: false };
+    case 'show_columns':
+      return { sql: showColumnsQuery(statement.relation, statement.filter), changesCatalog: false, readOnly: true };
+    case 'show_create':
+      return { sql: showCreateQuery(statement.objectType, statement.name), changesCatalog: false, readOnly: true };
+    case 'show_search_path':
+      // mz_catalog is on PostgreSQL's search path only to resolve catalog names as Materialize does.
+      return { sql: `SELECT regexp_replace(current_setting('search_path'), ',\\s*mz_catalog$', '') AS search_path`, changesCatalog: false, readOnly: true };
     case 'unsupported':
       return raiseStatement(
         `${statement.feature} is not supported by the local server; run it against Materialize`,
@@ -275,16 +298,4 @@ export function checkQuery(check: WebhookCheck): string {
       ? 'true'
       : `(SELECT count(*) FROM mz_local.secrets s WHERE s.id IN (${secretIds.join(', ')})) = ${secretIds.length}`;
   return `SELECT (${check.expression})::boolean AS ok, ${secretsFound} AS secrets_found FROM (SELECT ${bindings.join(', ')}) AS mz_check_bindings`;
-}
-
-function showQuery(what: string, schema: string | null, cluster: string | null): string {
-  const objectType = what === 'indexes' ? 'index' : what.replace(/s$/, '');
-  if (what === 'clusters') {
-    return `SELECT name, coalesce(size, '') AS replicas FROM mz_catalog.mz_clusters ORDER BY name`;
-  }
-  const filters = [`object_type = ${sqlLiteral(objectType)}`, `schema_name = ${schema ? sqlLiteral(schema) : 'current_schema()'}`];
-  if (cluster) filters.push(`cluster = ${sqlLiteral(cluster)}`);
-  const columns =
-    what === 'sources' ? 'name, type, cluster' : what === 'materialized views' || what === 'indexes' ? 'name, cluster' : what === 'connections' ? 'name, type' : 'name';
-  return `SELECT ${columns} FROM mz_local.show_objects WHERE ${filters.join(' AND ')} ORDER BY name`;
 }
