@@ -30,6 +30,8 @@ export class WireServer {
   readonly queue: SessionQueue;
   private server: net.Server | null = null;
   private connections = new Map<number, Connection>();
+  /** hstore's OID: its values are sent in Materialize's map format. */
+  private mapTypeOid: number | null = null;
 
   constructor(private readonly options: WireServerOptions) {
     this.queue = new SessionQueue(options.db, {
@@ -41,7 +43,7 @@ export class WireServer {
 
   private sessionFor(handlerId: number): WireSession {
     // A message still queued when its connection closed gets a throwaway session.
-    return this.connections.get(handlerId)?.session ?? new WireSession();
+    return this.connections.get(handlerId)?.session ?? this.newSession();
   }
 
   private async execute(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
@@ -69,7 +71,13 @@ export class WireServer {
     void connection.handler.detach(true);
   }
 
+  private newSession(): WireSession {
+    return new WireSession({ mapTypeOid: this.mapTypeOid });
+  }
+
   async start(): Promise<number> {
+    const hstore = await this.options.db.query<{ oid: number }>(`SELECT oid::int AS oid FROM pg_type WHERE typname = 'hstore'`);
+    this.mapTypeOid = hstore.rows[0]?.oid ?? null;
     const server = net.createServer((socket) => this.accept(socket));
     server.maxConnections = this.options.maxConnections;
     this.server = server;
@@ -90,7 +98,7 @@ export class WireServer {
       closeOnDetach: true,
     });
     const id = handler.handlerId;
-    this.connections.set(id, { socket, handler, session: new WireSession() });
+    this.connections.set(id, { socket, handler, session: this.newSession() });
     const forget = () => this.connections.delete(id);
     handler.addEventListener('close', forget);
     handler.addEventListener('error', forget);

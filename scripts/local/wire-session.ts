@@ -9,6 +9,7 @@
  */
 import { concat, cString, frame, readCString } from './protocol-bytes.ts';
 import { materializeErrorText } from './sql/error-text.ts';
+import { materializeJsonText, materializeMapText } from './sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
 
 
@@ -25,7 +26,37 @@ function tagsOf(statements: TranslatedStatement[]): Array<string | null> {
   return statements.filter((statement) => statement.tag !== undefined).map((statement) => statement.tag!);
 }
 
+/** How a column's values are rewritten into Materialize's text format, if at all. */
+type ValueRewriter = (value: Uint8Array) => Uint8Array;
+
+const JSONB_OID = 3802;
+const utf8 = new TextDecoder();
+const encoder = new TextEncoder();
+
+const textRewriter = (format: (text: string) => string): ValueRewriter => (value) => encoder.encode(format(utf8.decode(value)));
+
+const REWRITE_JSONB_TEXT = textRewriter(materializeJsonText);
+const REWRITE_MAP_TEXT = textRewriter(materializeMapText);
+/** Binary jsonb is a version byte (1) and the text. */
+const REWRITE_JSONB_BINARY: ValueRewriter = (value) => {
+  const text = encoder.encode(materializeJsonText(utf8.decode(value.subarray(1))));
+  const out = new Uint8Array(text.length + 1);
+  out[0] = value[0]!;
+  out.set(text, 1);
+  return out;
+};
+
+export interface WireSessionOptions {
+  /** The OID of the type that stands for Materialize's map (hstore), when installed. */
+  readonly mapTypeOid?: number | null;
+}
+
 export class WireSession {
+  /** Per column of the rows now being sent, how to rewrite its values (null: no column needs it). */
+  private rowRewriters: Array<ValueRewriter | null> | null = null;
+
+  constructor(private readonly options: WireSessionOptions = {}) {}
+
   /** Tags for the `DO` CommandCompletes still to come in the current response, in order. */
   private pendingTags: Array<string | null> = [];
   private statementTags = new Map<string, Array<string | null>>();
@@ -120,9 +151,17 @@ export class WireSession {
       if (end > bytes.length) break;
       const type = bytes[offset]!;
       let replacement: Uint8Array | null = null;
-      if (type === 0x45 /* E */) {
+      if (type === 0x44 /* D */) {
+        if (this.rowRewriters) replacement = rewriteDataRow(bytes.subarray(offset, end), this.rowRewriters);
+      } else if (type === 0x54 /* T */) {
+        this.rowRewriters = this.rewritersFor(bytes.subarray(offset, end));
+      } else if (type === 0x45 /* E */) {
+        this.rowRewriters = null;
         replacement = rewriteError(bytes.subarray(offset, end), this.rewriting);
-      } else if (this.rewriting) {
+      } else if (type === 0x43 /* C */ || type === 0x5a /* Z */) {
+        this.rowRewriters = null;
+      }
+      if (replacement === null && this.rewriting) {
         if (type === 0x43 /* C */) replacement = this.rewriteCommandComplete(bytes.subarray(offset, end));
         else if (type === 0x5a /* Z */) {
           this.pendingTags = [];
@@ -141,12 +180,75 @@ export class WireSession {
     return concat(parts);
   }
 
+  /** From a RowDescription: a rewriter per column, or null when no column's format differs. */
+  private rewritersFor(message: Uint8Array): Array<ValueRewriter | null> | null {
+    const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    const count = view.getInt16(5);
+    let offset = 7;
+    let any = false;
+    const rewriters: Array<ValueRewriter | null> = [];
+    for (let column = 0; column < count; column++) {
+      while (message[offset] !== 0) offset++;
+      offset++; // name's terminator
+      const typeOid = view.getUint32(offset + 6);
+      const format = view.getInt16(offset + 16);
+      offset += 18;
+      let rewriter: ValueRewriter | null = null;
+      if (typeOid === JSONB_OID) rewriter = format === 0 ? REWRITE_JSONB_TEXT : REWRITE_JSONB_BINARY;
+      else if (typeOid === this.options.mapTypeOid && format === 0) rewriter = REWRITE_MAP_TEXT;
+      if (rewriter) any = true;
+      rewriters.push(rewriter);
+    }
+    return any ? rewriters : null;
+  }
+
   private rewriteCommandComplete(message: Uint8Array): Uint8Array | null {
     const tag = readCString(message, 5).value;
     if (tag !== 'DO') return null;
     const replacement = this.pendingTags.shift();
     return replacement ? frame('C', [cString(replacement)]) : null;
   }
+}
+
+/** A DataRow with the columns that have a rewriter in Materialize's format; null if unchanged. */
+function rewriteDataRow(message: Uint8Array, rewriters: ReadonlyArray<ValueRewriter | null>): Uint8Array | null {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  const count = view.getInt16(5);
+  const values: Array<Uint8Array | null> = [];
+  let offset = 7;
+  let changed = false;
+  for (let column = 0; column < count; column++) {
+    const length = view.getInt32(offset);
+    offset += 4;
+    if (length < 0) {
+      values.push(null);
+      continue;
+    }
+    const value = message.subarray(offset, offset + length);
+    offset += length;
+    const rewriter = rewriters[column];
+    if (rewriter) {
+      values.push(rewriter(value));
+      changed = true;
+    } else values.push(value);
+  }
+  if (!changed) return null;
+  const size = 4 + 2 + values.reduce((sum, value) => sum + 4 + (value?.length ?? 0), 0);
+  const out = new Uint8Array(1 + size);
+  const outView = new DataView(out.buffer);
+  out[0] = 0x44;
+  outView.setInt32(1, size);
+  outView.setInt16(5, count);
+  let at = 7;
+  for (const value of values) {
+    outView.setInt32(at, value === null ? -1 : value.length);
+    at += 4;
+    if (value) {
+      out.set(value, at);
+      at += value.length;
+    }
+  }
+  return out;
 }
 
 /**
