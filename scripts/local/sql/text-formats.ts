@@ -9,79 +9,126 @@
  * Both take PostgreSQL's output text and never reparse numbers into doubles, so nothing is lost.
  */
 
-/** PostgreSQL's jsonb output → Materialize's. */
+/** PostgreSQL's jsonb output → Materialize's. One pass; objects re-sorted only when out of order. */
 export function materializeJsonText(text: string): string {
-  const parser = new JsonTextParser(text);
-  const value = parser.value();
-  return serialize(value);
+  const cursor = { index: 0 };
+  return formatValue(text, cursor);
 }
 
-type JsonNode = { kind: 'scalar'; text: string } | { kind: 'array'; items: JsonNode[] } | { kind: 'object'; entries: Array<[string, JsonNode]> };
+const SPACE = 32;
+const QUOTE = 34;
+const COMMA = 44;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
 
-class JsonTextParser {
-  private index = 0;
-  constructor(private readonly text: string) {}
+function skipSpace(text: string, cursor: { index: number }): void {
+  let index = cursor.index;
+  for (let char = text.charCodeAt(index); char === SPACE || char === 10 || char === 9 || char === 13; char = text.charCodeAt(++index));
+  cursor.index = index;
+}
 
-  value(): JsonNode {
-    this.space();
-    const char = this.text[this.index];
-    if (char === '{') {
-      this.index++;
-      const entries: Array<[string, JsonNode]> = [];
-      this.space();
-      if (this.text[this.index] === '}') {
-        this.index++;
-        return { kind: 'object', entries };
-      }
-      for (;;) {
-        this.space();
-        const key = this.string();
-        this.space();
-        this.index++; // ':'
-        entries.push([key, this.value()]);
-        this.space();
-        if (this.text[this.index++] === '}') return { kind: 'object', entries };
-      }
+function formatValue(text: string, cursor: { index: number }): string {
+  skipSpace(text, cursor);
+  const char = text.charCodeAt(cursor.index);
+  if (char === OPEN_BRACE) return formatObject(text, cursor);
+  if (char === OPEN_BRACKET) {
+    cursor.index++;
+    skipSpace(text, cursor);
+    if (text.charCodeAt(cursor.index) === CLOSE_BRACKET) {
+      cursor.index++;
+      return '[]';
     }
-    if (char === '[') {
-      this.index++;
-      const items: JsonNode[] = [];
-      this.space();
-      if (this.text[this.index] === ']') {
-        this.index++;
-        return { kind: 'array', items };
-      }
-      for (;;) {
-        items.push(this.value());
-        this.space();
-        if (this.text[this.index++] === ']') return { kind: 'array', items };
-      }
+    let out = '[';
+    for (;;) {
+      out += formatValue(text, cursor);
+      skipSpace(text, cursor);
+      if (text.charCodeAt(cursor.index++) === CLOSE_BRACKET) return `${out}]`;
+      out += ',';
     }
-    if (char === '"') return { kind: 'scalar', text: this.string() };
-    const start = this.index;
-    while (this.index < this.text.length && !',]} \n\t\r'.includes(this.text[this.index]!)) this.index++;
-    const token = this.text.slice(start, this.index);
-    return { kind: 'scalar', text: /^-?\d/.test(token) ? normalizeNumber(token) : token };
   }
+  if (char === QUOTE) return readString(text, cursor);
+  const start = cursor.index;
+  let index = start;
+  for (let next = text.charCodeAt(index); index < text.length && next !== COMMA && next !== CLOSE_BRACKET && next !== CLOSE_BRACE && next !== SPACE; next = text.charCodeAt(++index));
+  cursor.index = index;
+  const token = text.slice(start, index);
+  return token.indexOf('.') === -1 ? token : normalizeNumber(token);
+}
 
-  /** A string token, quotes and escapes kept as they are (both sides escape alike). */
-  private string(): string {
-    const start = this.index;
-    this.index++;
-    while (this.index < this.text.length) {
-      const char = this.text[this.index];
-      if (char === '\\') this.index += 2;
-      else if (char === '"') {
-        this.index++;
-        break;
-      } else this.index++;
+function formatObject(text: string, cursor: { index: number }): string {
+  cursor.index++;
+  skipSpace(text, cursor);
+  if (text.charCodeAt(cursor.index) === CLOSE_BRACE) {
+    cursor.index++;
+    return '{}';
+  }
+  const keys: string[] = [];
+  const values: string[] = [];
+  let sorted = true;
+  for (;;) {
+    skipSpace(text, cursor);
+    const key = readString(text, cursor);
+    skipSpace(text, cursor);
+    cursor.index++; // ':'
+    values.push(formatValue(text, cursor));
+    if (keys.length > 0 && compareKeys(keys[keys.length - 1]!, key) > 0) sorted = false;
+    keys.push(key);
+    skipSpace(text, cursor);
+    if (text.charCodeAt(cursor.index++) === CLOSE_BRACE) break;
+  }
+  let out = '{';
+  if (sorted) {
+    for (let index = 0; index < keys.length; index++) out += `${index > 0 ? ',' : ''}${keys[index]}:${values[index]}`;
+    return `${out}}`;
+  }
+  const order = keys.map((_, index) => index).sort((a, b) => compareKeys(keys[a]!, keys[b]!));
+  for (let position = 0; position < order.length; position++) {
+    const index = order[position]!;
+    out += `${position > 0 ? ',' : ''}${keys[index]}:${values[index]}`;
+  }
+  return `${out}}`;
+}
+
+/** A string token, quotes and escapes kept as they are (both sides escape alike). */
+function readString(text: string, cursor: { index: number }): string {
+  const start = cursor.index;
+  let index = start + 1;
+  for (;;) {
+    const next = text.indexOf('"', index);
+    if (next === -1) {
+      index = text.length;
+      break;
     }
-    return this.text.slice(start, this.index);
+    // Count the backslashes before the quote: an odd number escapes it.
+    let slashes = 0;
+    for (let back = next - 1; text.charCodeAt(back) === 92; back--) slashes++;
+    index = next + 1;
+    if (slashes % 2 === 0) break;
   }
+  cursor.index = index;
+  return text.slice(start, index);
+}
 
-  private space(): void {
-    while (this.index < this.text.length && ' \n\t\r'.includes(this.text[this.index]!)) this.index++;
+/** Keys as written (quoted, escaped) compared by their decoded UTF-8 bytes, without copying them. */
+function compareKeys(a: string, b: string): number {
+  const length = Math.min(a.length, b.length) - 1;
+  for (let index = 1; index < length; index++) {
+    const left = a.charCodeAt(index);
+    const right = b.charCodeAt(index);
+    if (left === right) {
+      if (left === 92) return compareBytewise(JSON.parse(a) as string, JSON.parse(b) as string);
+      continue;
+    }
+    if (left === 92 || right === 92) return compareBytewise(JSON.parse(a) as string, JSON.parse(b) as string);
+    // The closing quote sorts before any character: a key that is a prefix of another comes first.
+    if (left === QUOTE && index === a.length - 1) return -1;
+    if (right === QUOTE && index === b.length - 1) return 1;
+    if (left < 0xd800 && right < 0xd800) return left - right;
+    return a.codePointAt(index)! - b.codePointAt(index)!;
   }
+  return a.length - b.length;
 }
 
 /** `1.0` → `1`, `-2.50` → `-2.5`, `0.000` → `0`; integers and exponents as they are. */
@@ -91,27 +138,16 @@ export function normalizeNumber(token: string): string {
   return trimmed === '-0' ? '0' : trimmed;
 }
 
-function serialize(node: JsonNode): string {
-  switch (node.kind) {
-    case 'scalar':
-      return node.text;
-    case 'array':
-      return `[${node.items.map(serialize).join(',')}]`;
-    case 'object': {
-      const entries = [...node.entries].sort(([a], [b]) => compareBytewise(a, b));
-      return `{${entries.map(([key, value]) => `${key}:${serialize(value)}`).join(',')}}`;
-    }
-  }
-}
-
 /** Order of the UTF-8 bytes: code points compared in order (UTF-16 units would misplace astral ones). */
 export function compareBytewise(a: string, b: string): number {
   const length = Math.min(a.length, b.length);
   for (let index = 0; index < length; index++) {
-    const left = a.codePointAt(index)!;
-    const right = b.codePointAt(index)!;
-    if (left !== right) return left - right;
-    if (left > 0xffff) index++;
+    const left = a.charCodeAt(index);
+    const right = b.charCodeAt(index);
+    if (left === right) continue;
+    // Below the surrogates UTF-16 units order like UTF-8 bytes; from there, compare code points.
+    if (left < 0xd800 && right < 0xd800) return left - right;
+    return a.codePointAt(index)! - b.codePointAt(index)!;
   }
   return a.length - b.length;
 }
@@ -120,19 +156,30 @@ export function compareBytewise(a: string, b: string): number {
 export function materializeMapText(text: string): string {
   const pairs: Array<[string, string | null]> = [];
   let index = 0;
+  // A quoted hstore element from `index` (at its opening quote), unescaped.
   const quoted = (): string => {
-    let value = '';
-    index++; // opening quote
-    while (index < text.length && text[index] !== '"') {
-      if (text[index] === '\\') index++;
-      value += text[index++];
+    const start = index + 1;
+    let end = start;
+    let escaped = false;
+    for (;;) {
+      end = text.indexOf('"', end);
+      if (end === -1) end = text.length;
+      let slashes = 0;
+      for (let back = end - 1; text.charCodeAt(back) === 92; back--) slashes++;
+      if (slashes % 2 === 0 || end >= text.length) break;
+      escaped = true;
+      end++;
     }
-    index++; // closing quote
-    return value;
+    index = end + 1;
+    const raw = text.slice(start, end);
+    return escaped || raw.indexOf('\\') !== -1 ? raw.replace(/\\(.)/g, '$1') : raw;
   };
   while (index < text.length) {
-    while (text[index] === ' ' || text[index] === ',') index++;
-    if (index >= text.length) break;
+    const char = text.charCodeAt(index);
+    if (char === 32 || char === 44) {
+      index++;
+      continue;
+    }
     const key = quoted();
     index += 2; // =>
     if (text.startsWith('NULL', index)) {
@@ -143,11 +190,18 @@ export function materializeMapText(text: string): string {
     }
   }
   pairs.sort(([a], [b]) => compareBytewise(a, b));
-  return `{${pairs.map(([key, value]) => `${mapElement(key)}=>${value === null ? 'NULL' : mapElement(value)}`).join(',')}}`;
+  let out = '{';
+  for (let position = 0; position < pairs.length; position++) {
+    const [key, value] = pairs[position]!;
+    out += `${position > 0 ? ',' : ''}${mapElement(key)}=>${value === null ? 'NULL' : mapElement(value)}`;
+  }
+  return `${out}}`;
 }
+
+const NEEDS_QUOTES = /[\s{}",\\=>]/;
 
 /** Quoted only when needed, as Materialize's map and list output does. */
 function mapElement(text: string): string {
-  const needsQuotes = text === '' || /[\s{}",\\=>]/.test(text) || text.toUpperCase() === 'NULL';
+  const needsQuotes = text === '' || NEEDS_QUOTES.test(text) || (text.length === 4 && text.toUpperCase() === 'NULL');
   return needsQuotes ? `"${text.replace(/[\\"]/g, (char) => `\\${char}`)}"` : text;
 }
