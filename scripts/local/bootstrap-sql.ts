@@ -16,6 +16,8 @@
  *   columns as it does there.
  */
 
+import { CATALOG_VIEWS_SQL } from './catalog-views-sql.ts';
+
 export const BOOTSTRAP_VERSION = 6;
 
 export const BOOTSTRAP_SQL = String.raw`
@@ -871,75 +873,6 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE VIEW mz_catalog.mz_databases AS
-  SELECT 'u1'::text AS id, 1::bigint AS oid, current_database()::text AS name;
-
-CREATE OR REPLACE VIEW mz_catalog.mz_schemas AS
-  SELECT 'u' || n.oid AS id, n.oid::bigint AS oid, 'u1'::text AS database_id, n.nspname::text AS name
-    FROM pg_namespace n
-   WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local');
-
--- Materialize's columns, in its order (doc/user/content/sql/system-catalog/mz_catalog.md). Owners are
--- the one local role, u1 (materialize); privileges are given as text in mz_aclitem's format.
-DROP VIEW IF EXISTS mz_catalog.mz_clusters CASCADE;
-CREATE VIEW mz_catalog.mz_clusters AS
-  SELECT id, name, 'u1'::text AS owner_id, ARRAY['u1=UC/u1']::text[] AS privileges, managed, size,
-         replication_factor, disk, availability_zones, introspection_debugging, introspection_interval
-    FROM mz_local.clusters;
-
-CREATE OR REPLACE VIEW mz_catalog.mz_cluster_replicas AS
-  SELECT r.id, r.name, r.cluster_id, r.size, r.availability_zone, 'u1'::text AS owner_id, r.disk
-    FROM mz_local.cluster_replicas r;
-
-CREATE OR REPLACE VIEW mz_catalog.mz_roles AS
-  SELECT 'u1'::text AS id, 16384::oid AS oid, 'materialize'::text AS name, true AS inherit, true AS rolcanlogin, true AS rolsuper;
-
-CREATE OR REPLACE VIEW mz_catalog.mz_secrets AS
-  SELECT s.id, 'u' || n.oid AS schema_id, s.name
-    FROM mz_local.secrets s JOIN pg_namespace n ON n.nspname = s.schema_name;
-
-CREATE OR REPLACE VIEW mz_catalog.mz_connections AS
-  SELECT c.id, 'u' || n.oid AS schema_id, c.name, c.type, c.create_sql
-    FROM mz_local.connections c JOIN pg_namespace n ON n.nspname = c.schema_name;
-
-CREATE OR REPLACE VIEW mz_catalog.mz_sources AS
-  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
-         r.source_type AS type, k.connection_id, cl.id AS cluster_id, r.create_sql
-    FROM mz_local.relations r
-    JOIN pg_class c ON c.oid = r.relid
-    LEFT JOIN mz_local.kafka_sources k ON k.relid = r.relid
-    LEFT JOIN mz_local.clusters cl ON cl.name = r.cluster_name
-   WHERE r.kind = 'source';
-
-CREATE OR REPLACE VIEW mz_catalog.mz_materialized_views AS
-  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
-         cl.id AS cluster_id, pg_get_viewdef(c.oid) AS definition, r.create_sql
-    FROM mz_local.relations r
-    JOIN pg_class c ON c.oid = r.relid
-    LEFT JOIN mz_local.clusters cl ON cl.name = r.cluster_name
-   WHERE r.kind = 'materialized-view';
-
-CREATE OR REPLACE VIEW mz_catalog.mz_views AS
-  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
-         pg_get_viewdef(c.oid) AS definition
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind = 'v'
-     AND n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local', 'mz_catalog', 'mz_internal')
-     AND NOT EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid);
-
-CREATE OR REPLACE VIEW mz_catalog.mz_tables AS
-  SELECT 'u' || c.oid AS id, c.oid::bigint AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'p')
-     AND n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', 'mz_local', 'mz_catalog', 'mz_internal')
-     AND NOT EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid);
-
-CREATE OR REPLACE VIEW mz_catalog.mz_indexes AS
-  SELECT i.id, i.name, 'u' || i.on_relid AS on_id, cl.id AS cluster_id, i.create_sql
-    FROM mz_local.indexes i
-    JOIN pg_class c ON c.oid = i.on_relid
-    LEFT JOIN mz_local.clusters cl ON cl.name = i.cluster_name;
-
 CREATE OR REPLACE VIEW mz_internal.mz_webhook_sources AS
   SELECT 'u' || c.oid AS id, c.relname::text AS name,
          (SELECT value FROM mz_local.settings WHERE key = 'webhook_base_url')
@@ -1052,29 +985,7 @@ BEGIN
 END
 $fn$;
 
--- The views SHOW … reads, with Materialize's column names.
-CREATE OR REPLACE VIEW mz_local.show_objects AS
-  SELECT 'source' AS object_type, s.name, n.nspname::text AS schema_name, s.type, cl.name AS cluster
-    FROM mz_catalog.mz_sources s JOIN pg_namespace n ON 'u' || n.oid = s.schema_id
-    LEFT JOIN mz_local.clusters cl ON cl.id = s.cluster_id
-  UNION ALL
-  SELECT 'view', v.name, n.nspname::text, NULL, NULL
-    FROM mz_catalog.mz_views v JOIN pg_namespace n ON 'u' || n.oid = v.schema_id
-  UNION ALL
-  SELECT 'materialized view', m.name, n.nspname::text, NULL, cl.name
-    FROM mz_catalog.mz_materialized_views m JOIN pg_namespace n ON 'u' || n.oid = m.schema_id
-    LEFT JOIN mz_local.clusters cl ON cl.id = m.cluster_id
-  UNION ALL
-  SELECT 'secret', s.name, s.schema_name, NULL, NULL FROM mz_local.secrets s
-  UNION ALL
-  SELECT 'connection', c.name, c.schema_name, c.type, NULL FROM mz_local.connections c
-  UNION ALL
-  SELECT 'table', t.name, n.nspname::text, NULL, NULL
-    FROM mz_catalog.mz_tables t JOIN pg_namespace n ON 'u' || n.oid = t.schema_id
-  UNION ALL
-  SELECT 'index', i.name, i.schema_name, NULL, i.cluster_name
-    FROM mz_local.indexes i JOIN pg_class c ON c.oid = i.on_relid;
-
+${CATALOG_VIEWS_SQL}
 -- Clusters created before replicas were recorded get theirs.
 SELECT mz_local.sync_managed_replicas(id) FROM mz_local.clusters WHERE managed;
 
