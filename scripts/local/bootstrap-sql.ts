@@ -146,6 +146,31 @@ $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.mz_now() RETURNS timestamptz
   LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT now()';
 
+-- Session and system information functions, as Materialize names them.
+CREATE OR REPLACE FUNCTION pg_catalog.mz_version() RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT 'v0.0.0-local (segment-materialize local server on PGlite)'::text $fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.mz_version_num() RETURNS integer
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT 0 $fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.mz_environment_id() RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$ SELECT 'local-00000000-0000-0000-0000-000000000000-0'::text $fn$;
+
+-- A map cast to text reads as Materialize prints maps: {k=>v,…}, keys in byte order (COLLATE "C"
+-- on UTF-8), an element quoted only when it has to be. An explicit cast beats hstore's own output.
+CREATE OR REPLACE FUNCTION mz_local.map_element(element text) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT AS $fn$
+  SELECT CASE WHEN element = '' OR element ~ '[\s{}",\\=>]' OR upper(element) = 'NULL'
+              THEN '"' || regexp_replace(element, '([\\"])', '\\\1', 'g') || '"'
+              ELSE element END
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.map_text(entries hstore) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT AS $fn$
+  SELECT '{' || coalesce(string_agg(mz_local.map_element(key) || '=>' || coalesce(mz_local.map_element(value), 'NULL'),
+                                    ',' ORDER BY key COLLATE "C"), '') || '}'
+    FROM each(entries)
+$fn$;
+DROP CAST IF EXISTS (hstore AS text);
+CREATE CAST (hstore AS text) WITH FUNCTION mz_local.map_text(hstore);
+
 DO $do$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                  WHERE n.nspname = 'mz_local' AND t.typname = 'bytes_map') THEN

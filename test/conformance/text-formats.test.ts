@@ -73,3 +73,11 @@ describe('the formatters', () => {
     expect(normalizeNumber('1e+20')).toBe('1e+20');
   });
 });
+
+describe('a map cast to text', () => {
+  it('reads as Materialize prints maps, in SQL too (headers::text)', async () => {
+    expect(await text(`SELECT '"b"=>"two words", "a"=>"1", "c"=>NULL, "d"=>""'::hstore::text`)).toEqual(['{a=>1,b=>"two words",c=>NULL,d=>""}']);
+    const [headers] = await text(`SELECT headers::text FROM fmt_hook`);
+    expect(headers).toContain('x-b=>"two words"');
+  });
+});

@@ -120,6 +120,7 @@ export type MzStatement =
   | { kind: 'show_columns'; relation: QualifiedName; filter: ShowFilter }
   | { kind: 'show_create'; objectType: ShowCreateType; name: QualifiedName }
   | { kind: 'show_search_path' }
+  | { kind: 'show_constant'; column: string; value: string }
   | { kind: 'set_search_path'; valueSql: string }
   | { kind: 'unsupported'; feature: string };
 
@@ -492,6 +493,24 @@ function isQualifiedPart(tokens: Token[], index: number): boolean {
   return before?.type === 'punct' && before.value === '.';
 }
 
+/** Materialize's Kafka connection options, longest first so `SSL CERTIFICATE AUTHORITY` wins. */
+const KAFKA_CONNECTION_OPTIONS: string[][] = [
+  ['progress', 'topic', 'replication', 'factor'],
+  ['ssl', 'certificate', 'authority'],
+  ['security', 'protocol'],
+  ['sasl', 'mechanisms'],
+  ['sasl', 'username'],
+  ['sasl', 'password'],
+  ['ssl', 'certificate'],
+  ['ssl', 'key'],
+  ['progress', 'topic'],
+  ['aws', 'connection'],
+  ['aws', 'privatelink'],
+  ['ssh', 'tunnel'],
+  ['brokers'],
+  ['broker'],
+];
+
 function parseCreateConnection(cursor: Cursor): MzStatement {
   const ifNotExists = cursor.accept('if', 'not', 'exists');
   const name = cursor.qualifiedName();
@@ -503,10 +522,9 @@ function parseCreateConnection(cursor: Cursor): MzStatement {
   cursor.expectPunct('(');
   const options: Record<string, string | QualifiedName> = {};
   do {
-    const words: string[] = [];
-    while (cursor.peek()?.type === 'word' && !cursor.isWord('secret')) words.push(cursor.identifier());
-    if (words.length === 0) cursor.fail('Expected an option name');
-    const key = words.join(' ');
+    const option = KAFKA_CONNECTION_OPTIONS.find((words) => cursor.accept(...words));
+    if (!option) cursor.fail(`Expected one of ${KAFKA_CONNECTION_OPTIONS.map((words) => words.join(' ').toUpperCase()).sort().join(', ')}`);
+    const key = option.join(' ');
     cursor.acceptPunct('=');
     if (cursor.accept('secret')) options[key] = cursor.qualifiedName();
     else if (cursor.peek()?.type === 'string') options[key] = cursor.string();
@@ -714,6 +732,11 @@ function parseShow(cursor: Cursor): MzStatement | null {
   if (cursor.accept('cluster') && cursor.atEnd()) return { kind: 'show_cluster' };
   cursor.index = 1;
   if (cursor.accept('search_path') && cursor.atEnd()) return { kind: 'show_search_path' };
+  cursor.index = 1;
+  // Materialize's only isolation levels are serializable ones; its default is strict serializable.
+  if ((cursor.accept('transaction', 'isolation', 'level') || cursor.accept('transaction_isolation')) && cursor.atEnd()) {
+    return { kind: 'show_constant', column: 'transaction_isolation', value: 'strict serializable' };
+  }
   cursor.index = 1;
   if (cursor.accept('create')) {
     const found = SHOW_CREATE.find(([words]) => cursor.accept(...words));

@@ -230,6 +230,8 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
       );
     case 'show':
       return { sql: showQuery(statement.what, statement.schema, statement.cluster, statement.filter), changesCatalog: false, readOnly: true };
+    case 'show_constant':
+      return { sql: `SELECT ${sqlLiteral(statement.value)}::text AS ${sqlIdentifier(statement.column)}`, changesCatalog: false, readOnly: true };
     case 'set_search_path':
       // Keeps mz_catalog reachable last, as Materialize always resolves its catalog names.
       return { sql: /^default$/i.test(statement.valueSql.trim()) ? 'SET search_path = public, mz_catalog' : `SET search_path = ${statement.valueSql}, mz_catalog`, changesCatalog: false, readOnly: false };
