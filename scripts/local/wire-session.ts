@@ -9,7 +9,7 @@
  */
 import { concat, cString, frame, readCString } from './protocol-bytes.ts';
 import { materializeErrorText } from './sql/error-text.ts';
-import { materializeJsonText, materializeMapText } from './sql/text-formats.ts';
+import { materializeJsonText, materializeMapText, normalizeNumber } from './sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
 
 
@@ -30,6 +30,7 @@ function tagsOf(statements: TranslatedStatement[]): Array<string | null> {
 type ValueRewriter = (value: Uint8Array) => Uint8Array;
 
 const JSONB_OID = 3802;
+const NUMERIC_OID = 1700;
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -37,6 +38,11 @@ const textRewriter = (format: (text: string) => string): ValueRewriter => (value
 
 const REWRITE_JSONB_TEXT = textRewriter(materializeJsonText);
 const REWRITE_MAP_TEXT = textRewriter(materializeMapText);
+/** Materialize trims every trailing zero off a numeric, whatever its scale (docs: sql/types/numeric). */
+const REWRITE_NUMERIC_TEXT: ValueRewriter = (value) => {
+  if (value.indexOf(0x2e /* . */) === -1) return value;
+  return encoder.encode(normalizeNumber(utf8.decode(value)));
+};
 /** Binary jsonb is a version byte (1) and the text. */
 const REWRITE_JSONB_BINARY: ValueRewriter = (value) => {
   const text = encoder.encode(materializeJsonText(utf8.decode(value.subarray(1))));
@@ -196,6 +202,7 @@ export class WireSession {
       let rewriter: ValueRewriter | null = null;
       if (typeOid === JSONB_OID) rewriter = format === 0 ? REWRITE_JSONB_TEXT : REWRITE_JSONB_BINARY;
       else if (typeOid === this.options.mapTypeOid && format === 0) rewriter = REWRITE_MAP_TEXT;
+      else if (typeOid === NUMERIC_OID && format === 0) rewriter = REWRITE_NUMERIC_TEXT;
       if (rewriter) any = true;
       rewriters.push(rewriter);
     }

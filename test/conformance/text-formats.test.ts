@@ -81,3 +81,10 @@ describe('a map cast to text', () => {
     expect(headers).toContain('x-b=>"two words"');
   });
 });
+
+describe('numeric', () => {
+  it('prints without trailing zeros, whatever its scale (Materialize trims them)', async () => {
+    expect(await text(`SELECT x FROM (VALUES (1.50::numeric), (2.00::numeric(10,2)), (-0.10), (10), (NULL::numeric)) AS v(x)`)).toEqual(['1.5', '2', '-0.1', '10', null]);
+    expect(await text(`SELECT round(10.0 / 4, 4)`)).toEqual(['2.5']);
+  });
+});

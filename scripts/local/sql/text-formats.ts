@@ -3,6 +3,7 @@
  *
  * - jsonb: compact (no spaces), object keys sorted bytewise (PostgreSQL sorts shorter keys first),
  *   numbers as Materialize's numeric prints them (`1.0` → `1`, `2.50` → `2.5`).
+ * - numeric: every trailing zero trimmed, whatever the scale (`1.50` → `1.5`, `2.00` → `2`).
  * - map (hstore here): `{a=>1,b=>"two words"}` — braces, keys sorted bytewise, an element quoted
  *   only when it must be (empty, blank, special characters, or the word NULL), NULL bare.
  *
