@@ -120,6 +120,7 @@ export async function runLocalServerBench(): Promise<void> {
     );
 
     await textFormatCost(server);
+    await httpSqlRate(server);
   } finally {
     await server.stop();
   }
@@ -156,6 +157,25 @@ async function textFormatCost(server: LocalServer): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** Materialize's HTTP SQL API: one-row SELECTs per second, 8 requests in flight, for 2 s. */
+async function httpSqlRate(server: LocalServer): Promise<void> {
+  const url = `http://${server.host}:${server.httpPort}/api/sql`;
+  const body = JSON.stringify({ query: 'SELECT 1 AS one' });
+  let done = 0;
+  const deadline = performance.now() + 2_000;
+  const started = performance.now();
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (response.status !== 200) throw new Error(`HTTP SQL API answered ${response.status}: ${await response.text()}`);
+      await response.text();
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  console.log(`HTTP SQL API: ${(done / ((performance.now() - started) / 1000)).toFixed(0)} one-row SELECT requests/s (8 in flight, POST /api/sql)`);
 }
 
 function describeFailures(failures: Record<string, number>): string {

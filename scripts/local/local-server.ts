@@ -7,6 +7,7 @@
  */
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';
+import { HttpSqlApi } from './http-sql-api.ts';
 import { WebhookServer } from './webhook/http-server.ts';
 import { WebhookSourceCache } from './webhook/webhook-sources.ts';
 import { WireServer } from './wire-server.ts';
@@ -54,6 +55,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let db: LocalDatabase | null = null;
   let wire: WireServer | null = null;
   let webhooks: WebhookServer | null = null;
+  let sqlApi: HttpSqlApi | null = null;
   try {
     db = await openDatabase({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
     const sources = new WebhookSourceCache();
@@ -65,9 +67,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       maxConnections: 100,
       onCatalogChange: () => sources.invalidate(),
     });
+    const openWireForApi = wire;
+    sqlApi = new HttpSqlApi(() => ({ host, port: openWireForApi.port }));
     webhooks = new WebhookServer({
       queue: wire.queue,
       sources,
+      sqlApi,
       host,
       port: options.httpPort ?? DEFAULT_HTTP_PORT,
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
@@ -104,6 +109,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           // whatever fails on the way: a lock left behind would refuse the next start.
           try {
             await openWebhooks.stop();
+            await sqlApi?.close();
             await openWire.stop();
           } finally {
             try {
@@ -118,6 +124,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     };
   } catch (error) {
     await webhooks?.stop().catch(() => {});
+    await sqlApi?.close().catch(() => {});
     await wire?.stop().catch(() => {});
     await db?.close().catch(() => {});
     lock?.release();

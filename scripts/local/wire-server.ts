@@ -29,6 +29,8 @@ interface Connection {
 export class WireServer {
   readonly queue: SessionQueue;
   private server: net.Server | null = null;
+  /** The port it listens on, once started. */
+  port = 0;
   private connections = new Map<number, Connection>();
   /** hstore's OID: its values are sent in Materialize's map format. */
   private mapTypeOid: number | null = null;
@@ -88,7 +90,8 @@ export class WireServer {
         resolve();
       });
     });
-    return (server.address() as net.AddressInfo).port;
+    this.port = (server.address() as net.AddressInfo).port;
+    return this.port;
   }
 
   private accept(socket: net.Socket): void {

@@ -3,6 +3,7 @@
  *
  *   POST /api/webhook/<database>/<schema>/<source>   (segments percent-decoded)
  *   POST /topics/<topic>                              (one `data` row in every source on the topic)
+ *   POST /api/sql                                     (Materialize's HTTP SQL API: http-sql-api.ts)
  *
  * Status codes and texts follow Materialize (src/environmentd/src/http/webhook.rs): 200 empty;
  * 400 "failed to deserialize body as …", "failed to validate the request", "error occurred while
@@ -15,6 +16,7 @@ import net, { type AddressInfo } from 'node:net';
 import type { ParamValue } from '../prepared-statement.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
+import { SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
 import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
 
 /** How long a stopping server keeps idle keep-alive connections open to answer (503) instead of resetting. */
@@ -37,6 +39,8 @@ export interface WebhookServerOptions {
   concurrencyLimit?: number;
   /** How long an append may wait behind a SQL session's open transaction before a 503. */
   maxQueueWaitMs?: number;
+  /** Serves POST /api/sql when given. */
+  sqlApi?: HttpSqlApi;
 }
 
 class HttpError extends Error {
@@ -137,7 +141,9 @@ export class WebhookServer {
     this.inFlight++;
     try {
       const body = await readBody(request, this.maxBodyBytes);
-      if (route.kind === 'webhook') {
+      if (route.kind === 'sql') {
+        await this.runSql(body, reply);
+      } else if (route.kind === 'webhook') {
         await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
         this.stats.accepted++;
         reply(200, '');
@@ -159,6 +165,24 @@ export class WebhookServer {
       }
     } finally {
       this.inFlight--;
+    }
+  }
+
+  /** Materialize's HTTP SQL API (http-sql-api.ts): 200 with results, 400 for a malformed request. */
+  private async runSql(body: Buffer, reply: (status: number, text: string, contentType?: string) => void): Promise<void> {
+    const api = this.options.sqlApi;
+    if (!api) return reply(404, 'not found');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      return reply(400, `request body is not JSON: ${(error as Error).message}`);
+    }
+    try {
+      reply(200, JSON.stringify(await api.run(parsed)), 'application/json');
+    } catch (error) {
+      if (error instanceof SqlApiRequestError) return reply(400, error.message);
+      throw error;
     }
   }
 
@@ -271,12 +295,13 @@ function appendParams(
   return params;
 }
 
-type Route = { kind: 'webhook'; database: string; schema: string; name: string } | { kind: 'topic'; topic: string };
+type Route = { kind: 'webhook'; database: string; schema: string; name: string } | { kind: 'topic'; topic: string } | { kind: 'sql' };
 
 function matchRoute(url: string): Route | null {
   const pathname = url.split('?')[0]!;
   const segments = pathname.split('/').slice(1);
   try {
+    if (pathname === '/api/sql') return { kind: 'sql' };
     if (segments.length === 5 && segments[0] === 'api' && segments[1] === 'webhook') {
       const [database, schema, name] = segments.slice(2).map((segment) => decodeURIComponent(segment));
       if (database && schema && name) return { kind: 'webhook', database, schema, name };

@@ -1,0 +1,194 @@
+/**
+ * Materialize's HTTP SQL API on the HTTP port (doc/user/content/integrations/http-api.md):
+ *
+ *   POST /api/sql  {"query": "SELECT 1; SELECT 2"}                         simple: statements of one
+ *                                                                          string, in an implicit
+ *                                                                          transaction
+ *   POST /api/sql  {"queries": [{"query": "SELECT $1", "params": ["1"]}]}   extended: one statement
+ *                                                                          each, text parameters
+ *
+ * → {"results": [ {"tag", "rows", "desc": {"columns": [{"name", "type_oid", "type_len", "type_mod"}]},
+ *    "notices"} | {"ok": tag, "notices"} | {"error": {"message", "code", "detail"?, "hint"?}, "notices"} ]}
+ *
+ * Statements go through the server's own Postgres wire port, so the API gets exactly what psql
+ * gets — the one translation point, Materialize's errors and text formats — and processing stops
+ * at the first error, as Materialize's does. Session-bound statements (COPY, DECLARE, FETCH, CLOSE,
+ * SUBSCRIBE) are refused, as there.
+ */
+import pg from 'pg';
+import { splitStatements, tokenize } from './sql/tokens.ts';
+
+export interface SqlApiNotice {
+  severity: string;
+  message: string;
+}
+
+export type SqlApiResult =
+  | { tag: string; rows: unknown[][]; desc: { columns: Array<{ name: string; type_oid: number; type_len: number; type_mod: number }> }; notices: SqlApiNotice[] }
+  | { ok: string; notices: SqlApiNotice[] }
+  | { error: { message: string; code: string; detail?: string; hint?: string }; notices: SqlApiNotice[] };
+
+/** A request the API refuses before running anything: a 400 with this text. */
+export class SqlApiRequestError extends Error {}
+
+const SESSION_BOUND = new Set(['copy', 'declare', 'fetch', 'close', 'subscribe']);
+
+/** Statement → a result; raw text values in, JSON values out (numbers, booleans, jsonb as JSON). */
+export class HttpSqlApi {
+  private pool: pg.Pool | null = null;
+
+  constructor(private readonly connection: () => { host: string; port: number }) {}
+
+  async run(body: unknown): Promise<{ results: SqlApiResult[] }> {
+    const request = parseRequest(body);
+    const client = await this.clientPool().connect();
+    const notices: SqlApiNotice[] = [];
+    const onNotice = (notice: { severity?: string; message?: string }) => notices.push({ severity: (notice.severity ?? 'notice').toLowerCase(), message: notice.message ?? '' });
+    client.on('notice', onNotice);
+    const results: SqlApiResult[] = [];
+    try {
+      if (request.kind === 'simple') {
+        const implicit = request.statements.length > 1 && !request.statements.some((sql) => /^\s*(begin|start|commit|rollback|end)\b/i.test(sql));
+        if (implicit) await client.query('BEGIN');
+        for (const sql of request.statements) {
+          const result = await runOne(client, sql, undefined, notices);
+          results.push(result);
+          if ('error' in result) break;
+        }
+        if (implicit) await client.query('error' in results[results.length - 1]! ? 'ROLLBACK' : 'COMMIT');
+      } else {
+        for (const query of request.queries) {
+          const result = await runOne(client, query.query, query.params, notices);
+          results.push(result);
+          if ('error' in result) break;
+        }
+      }
+      // A transaction left open must not outlive the request: the API has no sessions.
+      const texts = request.kind === 'simple' ? request.statements : request.queries.map((query) => query.query);
+      if (texts.some((text) => /^\s*(begin|start)\b/i.test(text))) await client.query('ROLLBACK').catch(() => {});
+    } finally {
+      client.off('notice', onNotice);
+      client.release();
+    }
+    return { results };
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.end();
+    this.pool = null;
+  }
+
+  private clientPool(): pg.Pool {
+    if (!this.pool) {
+      const { host, port } = this.connection();
+      this.pool = new pg.Pool({
+        host,
+        port,
+        user: 'materialize',
+        database: 'materialize',
+        max: 4,
+        // Values arrive as the server's text (Materialize's formats); typed here per column.
+        types: { getTypeParser: () => (value: string) => value },
+      });
+      this.pool.on('error', () => {});
+    }
+    return this.pool;
+  }
+}
+
+type ParsedRequest = { kind: 'simple'; statements: string[] } | { kind: 'extended'; queries: Array<{ query: string; params: Array<string | null> | undefined }> };
+
+function parseRequest(body: unknown): ParsedRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SqlApiRequestError('request body must be a JSON object with "query" or "queries"');
+  const record = body as Record<string, unknown>;
+  if (typeof record.query === 'string') {
+    const query = record.query;
+    const texts = splitStatements(query, tokenize(query)).map((span) => query.slice(span.start, span.end));
+    for (const text of texts) refuseSessionBound(text);
+    return { kind: 'simple', statements: texts };
+  }
+  if (Array.isArray(record.queries)) {
+    const queries = record.queries.map((entry, index) => {
+      if (entry === null || typeof entry !== 'object' || typeof (entry as Record<string, unknown>).query !== 'string') {
+        throw new SqlApiRequestError(`queries[${index}] must be an object with a "query" string`);
+      }
+      const { query, params } = entry as { query: string; params?: unknown };
+      if (params !== undefined && (!Array.isArray(params) || params.some((param) => param !== null && typeof param !== 'string'))) {
+        throw new SqlApiRequestError(`queries[${index}].params must be an array of strings and nulls (the API does not accept JSON numbers)`);
+      }
+      const spans = splitStatements(query, tokenize(query));
+      if (spans.length !== 1) throw new SqlApiRequestError(`queries[${index}] must contain exactly one statement, not ${spans.length}`);
+      refuseSessionBound(query);
+      return { query, params: params as Array<string | null> | undefined };
+    });
+    return { kind: 'extended', queries };
+  }
+  throw new SqlApiRequestError('request body must have "query" (a string) or "queries" (an array)');
+}
+
+function refuseSessionBound(sql: string): void {
+  const first = /^\s*([a-z]+)/i.exec(sql)?.[1]?.toLowerCase();
+  if (first && SESSION_BOUND.has(first)) throw new SqlApiRequestError(`unsupported via this API: ${first.toUpperCase()}`);
+}
+
+/** The part of pg's client that reports each CommandComplete's full text (Result keeps only its first word). */
+interface TagSource {
+  connection: { on(event: 'commandComplete', listener: (message: { text: string }) => void): void; off(event: 'commandComplete', listener: (message: { text: string }) => void): void };
+}
+
+async function runOne(client: pg.PoolClient, sql: string, params: Array<string | null> | undefined, notices: SqlApiNotice[]): Promise<SqlApiResult> {
+  const taken = () => notices.splice(0);
+  let completed: string | undefined;
+  const onComplete = (message: { text: string }) => {
+    completed = message.text;
+  };
+  const connection = (client as unknown as TagSource).connection;
+  connection.on('commandComplete', onComplete);
+  try {
+    const result = await client.query({ text: sql, values: params, rowMode: 'array' });
+    const tag = completed ?? commandTag(result);
+    if (result.fields.length === 0) return { ok: tag, notices: taken() };
+    return {
+      tag,
+      rows: (result.rows as Array<Array<string | null>>).map((row) => row.map((value, index) => jsonValue(value, result.fields[index]!.dataTypeID))),
+      desc: { columns: result.fields.map((field) => ({ name: field.name, type_oid: field.dataTypeID, type_len: field.dataTypeSize, type_mod: field.dataTypeModifier })) },
+      notices: taken(),
+    };
+  } catch (error) {
+    const failure = error as pg.DatabaseError;
+    return {
+      error: { message: failure.message, code: failure.code ?? 'XX000', ...(failure.detail ? { detail: failure.detail } : {}), ...(failure.hint ? { hint: failure.hint } : {}) },
+      notices: taken(),
+    };
+  } finally {
+    connection.off('commandComplete', onComplete);
+  }
+}
+
+/** A command tag rebuilt from pg's Result, should the CommandComplete text be missing. */
+function commandTag(result: pg.QueryResult): string {
+  const command = result.command ?? '';
+  if (['SELECT', 'UPDATE', 'DELETE', 'MOVE', 'FETCH', 'COPY'].includes(command)) return `${command} ${result.rowCount ?? 0}`;
+  if (command === 'INSERT') return `INSERT 0 ${result.rowCount ?? 0}`;
+  return command;
+}
+
+const INTEGER_TYPES = new Set([20, 21, 23, 26]); // int8, int2, int4, oid
+const FLOAT_TYPES = new Set([700, 701]);
+const JSON_TYPES = new Set([114, 3802]);
+
+/** A text value as the JSON Materialize's API sends: numbers, booleans and JSON as such. */
+function jsonValue(value: string | null, typeOid: number): unknown {
+  if (value === null) return null;
+  if (typeOid === 16) return value === 't';
+  if (INTEGER_TYPES.has(typeOid)) {
+    const number = Number(value);
+    return Number.isSafeInteger(number) ? number : value;
+  }
+  if (FLOAT_TYPES.has(typeOid)) {
+    const number = Number(value);
+    return Number.isFinite(number) ? number : value;
+  }
+  if (JSON_TYPES.has(typeOid)) return JSON.parse(value) as unknown;
+  return value;
+}
