@@ -64,7 +64,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       host,
       port: options.pgPort ?? DEFAULT_PG_PORT,
       idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 120_000,
-      maxConnections: 100,
+      // PostgreSQL's default is 100; a dashboard with many subscribers needs more (each SUBSCRIBE holds one).
+      maxConnections: 500,
       onCatalogChange: () => sources.invalidate(),
     });
     const openWireForApi = wire;
@@ -73,6 +74,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       queue: wire.queue,
       sources,
       sqlApi,
+      onWrite: () => openWireForApi.hub.notifyWrite(),
       host,
       port: options.httpPort ?? DEFAULT_HTTP_PORT,
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),

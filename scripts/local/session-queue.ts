@@ -61,6 +61,11 @@ export class SessionQueue {
     private readonly options: SessionQueueOptions,
   ) {}
 
+  /** Whether this wire connection has a transaction open in the database. */
+  ownsTransaction(handlerId: number): boolean {
+    return this.transactionOwner === handlerId;
+  }
+
   /** Queues a wire protocol message (called by the pglite-socket handler). */
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     return new Promise((resolve, reject) => {

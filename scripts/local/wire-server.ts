@@ -1,13 +1,19 @@
 /**
  * The Postgres wire protocol on 6875: @electric-sql/pglite-socket's connection handler does the
- * framing (startup, SSL refusal, cancel requests); every message then goes through the shared
- * SessionQueue, where Materialize statements are translated before PGlite sees them.
+ * framing (startup, SSL refusal); every message then goes through the shared SessionQueue, where
+ * Materialize statements are translated before PGlite sees them — except SUBSCRIBE and its cursors,
+ * which each connection's SubscribeSession answers itself, fed by the SubscriptionHub. Each
+ * connection gets its own BackendKeyData, so a cancel request (on a connection of its own) can
+ * stop that connection's subscription.
  */
 import net from 'node:net';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { LocalDatabase } from './engine.ts';
-import { errorResponse } from './protocol-bytes.ts';
+import { cString, errorResponse, frame } from './protocol-bytes.ts';
+import { randomInt } from 'node:crypto';
 import { SessionQueue } from './session-queue.ts';
+import { SubscribeSession } from './subscribe/subscribe-session.ts';
+import { SubscriptionHub } from './subscribe/subscription-hub.ts';
 import { WireSession } from './wire-session.ts';
 
 export interface WireServerOptions {
@@ -24,7 +30,12 @@ interface Connection {
   socket: net.Socket;
   handler: PGLiteSocketHandler;
   session: WireSession;
+  subscribe: SubscribeSession;
+  backendKey: { processId: number; secretKey: number };
 }
+
+/** A CancelRequest: length 16, code 80877102, then the process id and secret key. */
+const CANCEL_REQUEST_CODE = 80877102;
 
 export class WireServer {
   readonly queue: SessionQueue;
@@ -35,12 +46,16 @@ export class WireServer {
   /** hstore's OID: its values are sent in Materialize's map format. */
   private mapTypeOid: number | null = null;
 
+  /** Feeds every SUBSCRIBE; tell it about writes made outside the wire (webhooks, Kafka). */
+  readonly hub: SubscriptionHub;
+
   constructor(private readonly options: WireServerOptions) {
     this.queue = new SessionQueue(options.db, {
       idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
       onIdleInTransaction: (handlerId) => this.terminateIdle(handlerId),
       execute: (handlerId, message, onData) => this.execute(handlerId, message, onData),
     });
+    this.hub = new SubscriptionHub(this.queue);
   }
 
   private sessionFor(handlerId: number): WireSession {
@@ -60,6 +75,7 @@ export class WireServer {
       },
     });
     if (frontend.changesCatalog) this.options.onCatalogChange();
+    if (frontend.writes) this.hub.notifyWrite();
     return bytes;
   }
 
@@ -73,8 +89,8 @@ export class WireServer {
     void connection.handler.detach(true);
   }
 
-  private newSession(): WireSession {
-    return new WireSession({ mapTypeOid: this.mapTypeOid });
+  private newSession(backendKey?: Connection['backendKey']): WireSession {
+    return new WireSession({ mapTypeOid: this.mapTypeOid, ...(backendKey ? { backendKey } : {}) });
   }
 
   async start(): Promise<number> {
@@ -95,17 +111,49 @@ export class WireServer {
   }
 
   private accept(socket: net.Socket): void {
+    // SUBSCRIBE and its cursors are answered by the connection's SubscribeSession; the rest queues.
+    const queue = {
+      enqueue: (handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> => {
+        const handled = this.connections.get(handlerId)?.subscribe.handle(message, onData);
+        return handled ? handled.then(() => 0) : this.queue.enqueue(handlerId, message, onData);
+      },
+      clearQueueForHandler: (handlerId: number) => this.queue.clearQueueForHandler(handlerId),
+      clearTransactionIfNeeded: (handlerId: number) => this.queue.clearTransactionIfNeeded(handlerId),
+    };
     // The handler type wants pglite-socket's own queue class; ours has the same public surface.
     const handler = new PGLiteSocketHandler({
-      queryQueue: this.queue as unknown as ConstructorParameters<typeof PGLiteSocketHandler>[0]['queryQueue'],
+      queryQueue: queue as unknown as ConstructorParameters<typeof PGLiteSocketHandler>[0]['queryQueue'],
       closeOnDetach: true,
     });
     const id = handler.handlerId;
-    this.connections.set(id, { socket, handler, session: this.newSession() });
-    const forget = () => this.connections.delete(id);
+    const backendKey = { processId: 10_000 + id, secretKey: randomInt(1, 2 ** 31 - 1) };
+    const subscribe = new SubscribeSession({
+      hub: this.hub,
+      inDatabaseTransaction: () => this.queue.ownsTransaction(id),
+      endDatabaseTransaction: async () => {
+        await this.queue.enqueue(id, frame('Q', [cString('COMMIT')]), () => {});
+      },
+    });
+    this.connections.set(id, { socket, handler, session: this.newSession(backendKey), subscribe, backendKey });
+    const forget = () => {
+      subscribe.close();
+      this.connections.delete(id);
+    };
     handler.addEventListener('close', forget);
     handler.addEventListener('error', forget);
+    socket.once('close', forget);
     void handler.attach(socket);
+    // pglite-socket ignores cancel requests; they arrive on a connection of their own. (Listening
+    // after attach: the handler must see every byte, this only looks at the first chunk too.)
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk.length === 16 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === CANCEL_REQUEST_CODE) this.cancel(chunk.readInt32BE(8), chunk.readInt32BE(12));
+    });
+  }
+
+  private cancel(processId: number, secretKey: number): void {
+    for (const connection of this.connections.values()) {
+      if (connection.backendKey.processId === processId && connection.backendKey.secretKey === secretKey) connection.subscribe.cancel();
+    }
   }
 
   /** Stops accepting, closes every connection (rolling back open transactions), drains the queue. */
@@ -113,7 +161,9 @@ export class WireServer {
     const server = this.server;
     this.server = null;
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    this.hub.close();
     for (const connection of this.connections.values()) {
+      connection.subscribe.close();
       connection.socket.write(errorResponse('FATAL', '57P01', 'terminating connection due to administrator command'));
       await connection.handler.detach(true);
     }

@@ -7,7 +7,7 @@
  * …), and error CONTEXT/position fields that describe the translation rather than the user's SQL
  * are dropped. Errors from any statement are worded as Materialize words them (sql/error-text.ts).
  */
-import { concat, cString, frame, readCString } from './protocol-bytes.ts';
+import { concat, cString, frame, int32, readCString } from './protocol-bytes.ts';
 import { materializeErrorText } from './sql/error-text.ts';
 import { materializeJsonText, materializeMapText, normalizeNumber } from './sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
@@ -19,6 +19,8 @@ export interface FrontendResult {
   rewrite: boolean;
   /** The message may change the catalog: cached webhook routes must be looked up again. */
   changesCatalog: boolean;
+  /** The message may change data: subscriptions must look again (subscribe/subscription-hub.ts). */
+  writes: boolean;
 }
 
 /** The tags of the statements that will answer `DO` (translated ones, and users' own DO blocks). */
@@ -55,6 +57,11 @@ const REWRITE_JSONB_BINARY: ValueRewriter = (value) => {
 export interface WireSessionOptions {
   /** The OID of the type that stands for Materialize's map (hstore), when installed. */
   readonly mapTypeOid?: number | null;
+  /**
+   * This connection's own process id and secret key, sent instead of PGlite's (one backend for
+   * every connection), so that a cancel request names the connection it is meant for.
+   */
+  readonly backendKey?: { readonly processId: number; readonly secretKey: number };
 }
 
 export class WireSession {
@@ -73,16 +80,17 @@ export class WireSession {
   translateFrontend(message: Uint8Array): FrontendResult {
     const type = String.fromCharCode(message[0]!);
     // A startup packet has no type byte; its first byte is the high byte of its length (0).
-    if (message[0] === 0) return { message, rewrite: false, changesCatalog: false };
+    if (message[0] === 0) return { message, rewrite: false, changesCatalog: false, writes: false };
     switch (type) {
       case 'Q': {
         const { value: sql } = readCString(message, 5);
         const translated = translateQuery(sql);
         const tags = tagsOf(translated.statements);
         const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
-        if (tags.length === 0 && translated.sql === sql) return { message, rewrite: false, changesCatalog };
+        const writes = translated.statements.some((statement) => !statement.readOnly);
+        if (tags.length === 0 && translated.sql === sql) return { message, rewrite: false, changesCatalog, writes };
         this.pendingTags.push(...tags);
-        return { message: frame('Q', [cString(translated.sql)]), rewrite: true, changesCatalog };
+        return { message: frame('Q', [cString(translated.sql)]), rewrite: true, changesCatalog, writes };
       }
       case 'P': {
         const name = readCString(message, 5);
@@ -92,11 +100,12 @@ export class WireSession {
         if (tags.length > 0) this.statementTags.set(name.value, tags);
         else this.statementTags.delete(name.value);
         const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
-        if (translated.sql === query.value) return { message, rewrite: false, changesCatalog };
+        if (translated.sql === query.value) return { message, rewrite: false, changesCatalog, writes: false };
         return {
           message: frame('P', [cString(name.value), cString(translated.sql), message.subarray(query.next)]),
           rewrite: false,
           changesCatalog,
+          writes: false,
         };
       }
       case 'B': {
@@ -105,24 +114,25 @@ export class WireSession {
         const tags = this.statementTags.get(statement.value);
         if (tags) this.portalTags.set(portal.value, tags);
         else this.portalTags.delete(portal.value);
-        return { message, rewrite: false, changesCatalog: false };
+        return { message, rewrite: false, changesCatalog: false, writes: false };
       }
       case 'E': {
         const portal = readCString(message, 5);
         const tags = this.portalTags.get(portal.value);
-        if (!tags) return { message, rewrite: false, changesCatalog: false };
+        // What a portal runs is not known here: assume it may write.
+        if (!tags) return { message, rewrite: false, changesCatalog: false, writes: true };
         this.pendingTags.push(...tags);
-        return { message, rewrite: true, changesCatalog: true };
+        return { message, rewrite: true, changesCatalog: true, writes: true };
       }
       case 'C': {
         // Close: forget the statement's tags.
         const kind = String.fromCharCode(message[5]!);
         const name = readCString(message, 6).value;
         (kind === 'S' ? this.statementTags : this.portalTags).delete(name);
-        return { message, rewrite: false, changesCatalog: false };
+        return { message, rewrite: false, changesCatalog: false, writes: false };
       }
       default:
-        return { message, rewrite: false, changesCatalog: false };
+        return { message, rewrite: false, changesCatalog: false, writes: false };
     }
   }
 
@@ -166,6 +176,9 @@ export class WireSession {
         replacement = rewriteError(bytes.subarray(offset, end), this.rewriting);
       } else if (type === 0x43 /* C */ || type === 0x5a /* Z */) {
         this.rowRewriters = null;
+      } else if (type === 0x4b /* K */ && this.options.backendKey) {
+        const key = this.options.backendKey;
+        replacement = frame('K', [int32(key.processId), int32(key.secretKey)]);
       }
       if (replacement === null && this.rewriting) {
         if (type === 0x43 /* C */) replacement = this.rewriteCommandComplete(bytes.subarray(offset, end));

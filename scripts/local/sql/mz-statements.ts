@@ -122,7 +122,7 @@ export type MzStatement =
   | { kind: 'show_search_path' }
   | { kind: 'show_constant'; column: string; value: string }
   | { kind: 'set_search_path'; valueSql: string }
-  | { kind: 'unsupported'; feature: string };
+  | { kind: 'unsupported'; feature: string; advice?: string };
 
 export { MzStatementError };
 
@@ -273,10 +273,14 @@ export function parseMzStatement(statement: StatementSpan, sql: string): MzState
       return parseSet(cursor);
     case 'show':
       return parseShow(cursor);
+    // SUBSCRIBE is served by the wire layer itself (subscribe/subscribe-session.ts) for simple
+    // queries; what reaches here came over the extended protocol.
     case 'subscribe':
-      return { kind: 'unsupported', feature: 'SUBSCRIBE' };
-    case 'copy':
-      return cursor.isWord('subscribe', 2) || cursor.isWord('subscribe', 1) ? { kind: 'unsupported', feature: 'SUBSCRIBE' } : null;
+    case 'copy': {
+      if (first.value === 'copy' && !cursor.isWord('subscribe', 2) && !cursor.isWord('subscribe', 1)) return null;
+      const advice = 'send it as a simple query: COPY (SUBSCRIBE …) TO STDOUT, or DECLARE … CURSOR FOR SUBSCRIBE … and FETCH';
+      return { kind: 'unsupported', feature: `${first.value === 'copy' ? 'COPY (SUBSCRIBE …)' : 'SUBSCRIBE'} over the extended protocol`, advice };
+    }
     default:
       return null;
   }

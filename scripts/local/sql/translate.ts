@@ -243,10 +243,7 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
       // mz_catalog is on PostgreSQL's search path only to resolve catalog names as Materialize does.
       return { sql: `SELECT regexp_replace(current_setting('search_path'), ',\\s*mz_catalog$', '') AS search_path`, changesCatalog: false, readOnly: true };
     case 'unsupported':
-      return raiseStatement(
-        `${statement.feature} is not supported by the local server; run it against Materialize`,
-        '0A000',
-      );
+      return raiseStatement(`${statement.feature} is not supported by the local server; ${statement.advice ?? 'run it against Materialize'}`, '0A000');
   }
 }
 

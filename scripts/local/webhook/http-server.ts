@@ -41,6 +41,8 @@ export interface WebhookServerOptions {
   maxQueueWaitMs?: number;
   /** Serves POST /api/sql when given. */
   sqlApi?: HttpSqlApi;
+  /** Called after rows were appended (subscriptions look again). */
+  onWrite?: () => void;
 }
 
 class HttpError extends Error {
@@ -146,9 +148,11 @@ export class WebhookServer {
       } else if (route.kind === 'webhook') {
         await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
         this.stats.accepted++;
+        this.options.onWrite?.();
         reply(200, '');
       } else {
         const rows = await this.produce(route.topic, body, request.headers.authorization);
+        this.options.onWrite?.();
         reply(200, JSON.stringify({ topic: route.topic, sources: rows }), 'application/json');
       }
     } catch (error) {

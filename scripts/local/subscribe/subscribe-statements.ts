@@ -1,0 +1,289 @@
+/**
+ * The statements of Materialize's SUBSCRIBE family, parsed (doc/user/content/sql/subscribe.md,
+ * declare.md, fetch.md):
+ *
+ *   SUBSCRIBE [TO] name | (query) [ENVELOPE UPSERT (KEY (k, …))] [WITHIN TIMESTAMP ORDER BY …]
+ *     [WITH (SNAPSHOT [= bool], PROGRESS [= bool])] [AS OF [AT LEAST] t] [UP TO t]
+ *   COPY (SUBSCRIBE …) TO STDOUT [WITH (FORMAT TEXT)]
+ *   DECLARE c CURSOR FOR SUBSCRIBE …
+ *   FETCH [FORWARD] [n | ALL] [FROM | IN] c [WITH (TIMEOUT [=] '1s')]
+ *   CLOSE c
+ */
+import { MzStatementError } from '../sql/mz-statements-error.ts';
+import { splitStatements, SqlSyntaxError, tokenize, type Token } from '../sql/tokens.ts';
+
+export interface SubscribeSpec {
+  /** The query whose changes are streamed: `SELECT * FROM name` for a relation. */
+  readonly query: string;
+  readonly snapshot: boolean;
+  readonly progress: boolean;
+  /** ENVELOPE UPSERT key columns, else null. */
+  readonly upsertKey: readonly string[] | null;
+  /** WITHIN TIMESTAMP ORDER BY, as SQL-free sort keys (column, descending, nulls first). */
+  readonly orderWithin: ReadonlyArray<{ column: string; descending: boolean; nullsFirst: boolean }>;
+  /** AS OF (inclusive) and UP TO (exclusive), in Materialize timestamps (ms since the epoch). */
+  readonly asOf: number | null;
+  readonly upTo: number | null;
+}
+
+export type SubscribeStatement =
+  | { kind: 'subscribe'; spec: SubscribeSpec }
+  | { kind: 'copy_subscribe'; spec: SubscribeSpec }
+  | { kind: 'declare'; cursor: string; spec: SubscribeSpec }
+  | { kind: 'fetch'; cursor: string; count: number | 'all'; timeoutMs: number | null }
+  | { kind: 'close'; cursor: string };
+
+/**
+ * The statement if `sql` is one statement of the SUBSCRIBE family; null for anything else (FETCH
+ * and CLOSE are only returned for cursors `isSubscribeCursor` knows, so PostgreSQL keeps its own).
+ */
+export function parseSubscribeStatement(sql: string, isSubscribeCursor: (name: string) => boolean): SubscribeStatement | null {
+  let tokens: Token[];
+  try {
+    const statements = splitStatements(sql, tokenize(sql));
+    if (statements.length !== 1) return null;
+    tokens = statements[0]!.tokens;
+  } catch (error) {
+    if (error instanceof SqlSyntaxError) return null;
+    throw error;
+  }
+  const cursor = new TokenCursor(tokens, sql);
+  if (cursor.accept('subscribe')) return { kind: 'subscribe', spec: parseSpec(cursor) };
+  if (cursor.accept('copy')) {
+    if (!cursor.acceptPunct('(') || !cursor.accept('subscribe')) return null;
+    const close = cursor.matchingParenFrom(cursor.index - 2);
+    const inner = new TokenCursor(tokens.slice(cursor.index, close), sql);
+    const spec = parseSpec(inner);
+    cursor.index = close + 1;
+    cursor.expect('to', 'stdout');
+    if (cursor.accept('with')) cursor.index = cursor.matchingParenFrom(cursor.index) + 1;
+    cursor.expectEnd();
+    return { kind: 'copy_subscribe', spec };
+  }
+  if (cursor.accept('declare')) {
+    const name = cursor.identifier();
+    cursor.accept('no', 'scroll');
+    if (!cursor.accept('cursor')) return null;
+    cursor.accept('without', 'hold');
+    cursor.expect('for');
+    if (!cursor.accept('subscribe')) return null;
+    return { kind: 'declare', cursor: name, spec: parseSpec(cursor) };
+  }
+  if (cursor.accept('fetch')) {
+    cursor.accept('forward');
+    let count: number | 'all' = 1;
+    if (cursor.accept('all')) count = 'all';
+    else if (cursor.peek()?.type === 'number') count = Number(cursor.next().value);
+    if (!cursor.accept('from')) cursor.accept('in');
+    const name = cursor.identifier();
+    if (!isSubscribeCursor(name)) return null;
+    let timeoutMs: number | null = null;
+    if (cursor.accept('with')) {
+      cursor.expectPunct('(');
+      cursor.expect('timeout');
+      cursor.acceptPunct('=');
+      timeoutMs = parseDuration(cursor.string());
+      cursor.expectPunct(')');
+    }
+    cursor.expectEnd();
+    return { kind: 'fetch', cursor: name, count, timeoutMs };
+  }
+  if (cursor.accept('close')) {
+    const name = cursor.identifier();
+    if (!isSubscribeCursor(name)) return null;
+    cursor.expectEnd();
+    return { kind: 'close', cursor: name };
+  }
+  return null;
+}
+
+function parseSpec(cursor: TokenCursor): SubscribeSpec {
+  cursor.accept('to');
+  let query: string;
+  if (cursor.peek()?.value === '(') {
+    const close = cursor.matchingParenFrom(cursor.index);
+    query = cursor.sql.slice(cursor.tokens[cursor.index + 1]!.start, cursor.tokens[close - 1]!.end);
+    cursor.index = close + 1;
+  } else {
+    const start = cursor.peek();
+    if (!start) cursor.fail('Expected identifier');
+    const parts = [cursor.nameText()];
+    while (cursor.acceptPunct('.')) parts.push(cursor.nameText());
+    query = `SELECT * FROM ${parts.join('.')}`;
+  }
+  let snapshot = true;
+  let progress = false;
+  let upsertKey: string[] | null = null;
+  const orderWithin: Array<{ column: string; descending: boolean; nullsFirst: boolean }> = [];
+  let asOf: number | null = null;
+  let upTo: number | null = null;
+  while (!cursor.atEnd()) {
+    if (cursor.accept('envelope')) {
+      if (cursor.accept('debezium')) throw new MzStatementError('ENVELOPE DEBEZIUM is not supported by the local server; run it against Materialize', '0A000');
+      cursor.expect('upsert');
+      cursor.expectPunct('(');
+      cursor.expect('key');
+      cursor.expectPunct('(');
+      upsertKey = [];
+      do upsertKey.push(cursor.identifier());
+      while (cursor.acceptPunct(','));
+      cursor.expectPunct(')');
+      cursor.expectPunct(')');
+    } else if (cursor.accept('within', 'timestamp', 'order', 'by')) {
+      do {
+        const column = cursor.identifier();
+        const descending = cursor.accept('desc');
+        if (!descending) cursor.accept('asc');
+        let nullsFirst = descending;
+        if (cursor.accept('nulls', 'first')) nullsFirst = true;
+        else if (cursor.accept('nulls', 'last')) nullsFirst = false;
+        orderWithin.push({ column, descending, nullsFirst });
+      } while (cursor.acceptPunct(','));
+    } else if (cursor.accept('with')) {
+      cursor.expectPunct('(');
+      do {
+        if (cursor.accept('snapshot')) snapshot = cursor.optionalBoolean();
+        else if (cursor.accept('progress')) progress = cursor.optionalBoolean();
+        else cursor.fail('Expected one of PROGRESS or SNAPSHOT');
+      } while (cursor.acceptPunct(','));
+      cursor.expectPunct(')');
+    } else if (cursor.accept('as', 'of')) {
+      cursor.accept('at', 'least');
+      asOf = cursor.timestamp();
+    } else if (cursor.accept('up', 'to')) {
+      upTo = cursor.timestamp();
+    } else {
+      cursor.fail('Expected end of statement');
+    }
+  }
+  return { query, snapshot, progress, upsertKey, orderWithin, asOf, upTo };
+}
+
+/** '1s', '250ms', '2 seconds', '0' → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)?\s*$/i.exec(text);
+  if (!match) throw new MzStatementError(`invalid input syntax for type interval: "${text}"`, '22007');
+  const value = Number(match[1]);
+  const unit = (match[2] ?? 's').toLowerCase();
+  const scale = unit.startsWith('ms') || unit.startsWith('milli') ? 1 : unit.startsWith('h') ? 3_600_000 : unit.startsWith('m') && !unit.startsWith('ms') ? 60_000 : 1_000;
+  return value * scale;
+}
+
+class TokenCursor {
+  index = 0;
+  constructor(
+    readonly tokens: Token[],
+    readonly sql: string,
+  ) {}
+
+  peek(): Token | undefined {
+    return this.tokens[this.index];
+  }
+
+  next(): Token {
+    const token = this.tokens[this.index++];
+    if (!token) this.fail('Expected more');
+    return token;
+  }
+
+  accept(...words: string[]): boolean {
+    for (let offset = 0; offset < words.length; offset++) {
+      const token = this.tokens[this.index + offset];
+      if (token?.type !== 'word' || token.value !== words[offset]) return false;
+    }
+    this.index += words.length;
+    return true;
+  }
+
+  acceptPunct(value: string): boolean {
+    const token = this.peek();
+    if ((token?.type === 'punct' || token?.type === 'operator') && token.value === value) {
+      this.index++;
+      return true;
+    }
+    return false;
+  }
+
+  expect(...words: string[]): void {
+    if (!this.accept(...words)) this.fail(`Expected ${words.join(' ').toUpperCase()}`);
+  }
+
+  expectPunct(value: string): void {
+    if (!this.acceptPunct(value)) this.fail(`Expected ${value}`);
+  }
+
+  expectEnd(): void {
+    if (!this.atEnd()) this.fail('Expected end of statement');
+  }
+
+  atEnd(): boolean {
+    return this.index >= this.tokens.length;
+  }
+
+  identifier(): string {
+    const token = this.peek();
+    if (token?.type === 'word' || token?.type === 'quoted') {
+      this.index++;
+      return token.value;
+    }
+    return this.fail('Expected identifier');
+  }
+
+  /** A name part as written (quoted ones keep their quotes), for use in SQL. */
+  nameText(): string {
+    const token = this.peek();
+    if (token?.type === 'word' || token?.type === 'quoted') {
+      this.index++;
+      return this.sql.slice(token.start, token.end);
+    }
+    return this.fail('Expected identifier');
+  }
+
+  string(): string {
+    const token = this.peek();
+    if (token?.type !== 'string') return this.fail('Expected literal string');
+    this.index++;
+    return token.value;
+  }
+
+  /** `= true|false`, bare `true|false`, or nothing (true). */
+  optionalBoolean(): boolean {
+    this.acceptPunct('=');
+    if (this.accept('true') || this.accept('on')) return true;
+    if (this.accept('false') || this.accept('off')) return false;
+    return true;
+  }
+
+  /** A Materialize timestamp: a number of milliseconds since the epoch. */
+  timestamp(): number {
+    const token = this.peek();
+    if (token?.type === 'number') {
+      this.index++;
+      return Number(token.value);
+    }
+    if (token?.type === 'string' && /^\d+$/.test(token.value)) {
+      this.index++;
+      return Number(token.value);
+    }
+    return this.fail('Expected a timestamp (milliseconds since the epoch)');
+  }
+
+  matchingParenFrom(start: number): number {
+    let depth = 0;
+    for (let at = start; at < this.tokens.length; at++) {
+      const token = this.tokens[at]!;
+      if (token.type !== 'punct') continue;
+      if (token.value === '(') depth++;
+      if (token.value === ')') {
+        depth--;
+        if (depth === 0) return at;
+      }
+    }
+    return this.fail('Expected )');
+  }
+
+  fail(expected: string): never {
+    const token = this.peek();
+    throw new MzStatementError(`${expected}, found ${token ? token.value : 'EOF'}`);
+  }
+}
