@@ -12,6 +12,7 @@ import { runDeployBench } from './deploy.ts';
 import { median, percentile } from './stats.ts';
 import { runFunctionBench } from './function.ts';
 import { runLocalServerBench } from './local-server.ts';
+import { runSubscribeBench } from './subscribe.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -77,3 +78,4 @@ try {
 await runDeployBench();
 await runFunctionBench();
 await runLocalServerBench();
+await runSubscribeBench();

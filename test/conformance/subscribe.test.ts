@@ -158,10 +158,13 @@ describe('DECLARE … CURSOR FOR SUBSCRIBE and FETCH', () => {
   it('a hundred subscribers of one view each get the change', async () => {
     const clients = await Promise.all(Array.from({ length: 100 }, () => client()));
     try {
-      for (const [index, c] of clients.entries()) {
-        await c.query('BEGIN');
-        await c.query(`DECLARE many${index} CURSOR FOR SUBSCRIBE clicks_per_page WITH (SNAPSHOT = false)`);
-      }
+      // All at once: subscribers arriving while the view is being set up share that setup.
+      await Promise.all(
+        clients.map(async (c, index) => {
+          await c.query('BEGIN');
+          await c.query(`DECLARE many${index} CURSOR FOR SUBSCRIBE clicks_per_page WITH (SNAPSHOT = false)`);
+        }),
+      );
       const fetches = clients.map((c, index) => c.query(`FETCH ALL many${index}`));
       await click('crowd');
       const results = await Promise.all(fetches);

@@ -54,6 +54,8 @@ const NUMERIC_OID = 1700;
 
 export class SubscriptionHub {
   private readonly watched = new Map<string, WatchedQuery>();
+  /** Queries being set up: subscribers arriving meanwhile share the one setup. */
+  private readonly starting = new Map<string, Promise<WatchedQuery>>();
   private lastTimestamp = 0;
   private dirty = false;
   private refreshing: Promise<void> | null = null;
@@ -88,8 +90,14 @@ export class SubscriptionHub {
     while (this.refreshing) await this.refreshing;
     let query = this.watched.get(sql);
     if (!query) {
-      query = await this.watch(sql);
-      this.watched.set(sql, query);
+      let setup = this.starting.get(sql);
+      if (!setup) {
+        setup = this.watch(sql).finally(() => this.starting.delete(sql));
+        this.starting.set(sql, setup);
+      }
+      query = await setup;
+      if (!this.watched.has(sql)) this.watched.set(sql, query);
+      query = this.watched.get(sql)!;
     }
     query.listeners.add(listener);
     const watchedQuery = query;
