@@ -96,15 +96,16 @@ export class HttpSqlApi {
   }
 }
 
-type ParsedRequest = { kind: 'simple'; statements: string[] } | { kind: 'extended'; queries: Array<{ query: string; params: Array<string | null> | undefined }> };
+export type ParsedRequest = { kind: 'simple'; statements: string[] } | { kind: 'extended'; queries: Array<{ query: string; params: Array<string | null> | undefined }> };
 
-function parseRequest(body: unknown): ParsedRequest {
+/** A request body in either form, checked; session-bound statements refused unless `allow` says. */
+export function parseRequest(body: unknown, allowSubscribe = false): ParsedRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new SqlApiRequestError('request body must be a JSON object with "query" or "queries"');
   const record = body as Record<string, unknown>;
   if (typeof record.query === 'string') {
     const query = record.query;
     const texts = splitStatements(query, tokenize(query)).map((span) => query.slice(span.start, span.end));
-    for (const text of texts) refuseSessionBound(text);
+    for (const text of texts) refuseSessionBound(text, allowSubscribe);
     return { kind: 'simple', statements: texts };
   }
   if (Array.isArray(record.queries)) {
@@ -118,7 +119,7 @@ function parseRequest(body: unknown): ParsedRequest {
       }
       const spans = splitStatements(query, tokenize(query));
       if (spans.length !== 1) throw new SqlApiRequestError(`queries[${index}] must contain exactly one statement, not ${spans.length}`);
-      refuseSessionBound(query);
+      refuseSessionBound(query, allowSubscribe);
       return { query, params: params as Array<string | null> | undefined };
     });
     return { kind: 'extended', queries };
@@ -126,9 +127,9 @@ function parseRequest(body: unknown): ParsedRequest {
   throw new SqlApiRequestError('request body must have "query" (a string) or "queries" (an array)');
 }
 
-function refuseSessionBound(sql: string): void {
+function refuseSessionBound(sql: string, allowSubscribe: boolean): void {
   const first = /^\s*([a-z]+)/i.exec(sql)?.[1]?.toLowerCase();
-  if (first && SESSION_BOUND.has(first)) throw new SqlApiRequestError(`unsupported via this API: ${first.toUpperCase()}`);
+  if (first && SESSION_BOUND.has(first) && !(allowSubscribe && first === 'subscribe')) throw new SqlApiRequestError(`unsupported via this API: ${first.toUpperCase()}`);
 }
 
 /** The part of pg's client that reports each CommandComplete's full text (Result keeps only its first word). */
@@ -136,7 +137,8 @@ interface TagSource {
   connection: { on(event: 'commandComplete', listener: (message: { text: string }) => void): void; off(event: 'commandComplete', listener: (message: { text: string }) => void): void };
 }
 
-async function runOne(client: pg.PoolClient, sql: string, params: Array<string | null> | undefined, notices: SqlApiNotice[]): Promise<SqlApiResult> {
+/** Runs one statement on `client` and describes its outcome as the API does. */
+export async function runOne(client: pg.ClientBase, sql: string, params: Array<string | null> | undefined, notices: SqlApiNotice[]): Promise<SqlApiResult> {
   const taken = () => notices.splice(0);
   let completed: string | undefined;
   const onComplete = (message: { text: string }) => {
@@ -178,7 +180,7 @@ const FLOAT_TYPES = new Set([700, 701]);
 const JSON_TYPES = new Set([114, 3802]);
 
 /** A text value as the JSON Materialize's API sends: numbers, booleans and JSON as such. */
-function jsonValue(value: string | null, typeOid: number): unknown {
+export function jsonValue(value: string | null, typeOid: number): unknown {
   if (value === null) return null;
   if (typeOid === 16) return value === 't';
   if (INTEGER_TYPES.has(typeOid)) {

@@ -8,6 +8,7 @@
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';
 import { HttpSqlApi } from './http-sql-api.ts';
+import { WebSocketSqlApi } from './websocket-sql-api.ts';
 import { WebhookServer } from './webhook/http-server.ts';
 import { WebhookSourceCache } from './webhook/webhook-sources.ts';
 import { WireServer } from './wire-server.ts';
@@ -56,6 +57,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let wire: WireServer | null = null;
   let webhooks: WebhookServer | null = null;
   let sqlApi: HttpSqlApi | null = null;
+  let websocketApi: WebSocketSqlApi | null = null;
   try {
     db = await openDatabase({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
     const sources = new WebhookSourceCache();
@@ -70,10 +72,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     });
     const openWireForApi = wire;
     sqlApi = new HttpSqlApi(() => ({ host, port: openWireForApi.port }));
+    websocketApi = new WebSocketSqlApi(() => ({ host, port: openWireForApi.port }), () => openWireForApi.hub);
     webhooks = new WebhookServer({
       queue: wire.queue,
       sources,
       sqlApi,
+      websocketApi,
       onWrite: () => openWireForApi.hub.notifyWrite(),
       host,
       port: options.httpPort ?? DEFAULT_HTTP_PORT,
@@ -110,6 +114,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           // then the database, whose close flushes everything to disk. The lock is released
           // whatever fails on the way: a lock left behind would refuse the next start.
           try {
+            await websocketApi?.close();
             await openWebhooks.stop();
             await sqlApi?.close();
             await openWire.stop();
@@ -125,6 +130,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       },
     };
   } catch (error) {
+    await websocketApi?.close().catch(() => {});
     await webhooks?.stop().catch(() => {});
     await sqlApi?.close().catch(() => {});
     await wire?.stop().catch(() => {});

@@ -4,6 +4,7 @@
  *   POST /api/webhook/<database>/<schema>/<source>   (segments percent-decoded)
  *   POST /topics/<topic>                              (one `data` row in every source on the topic)
  *   POST /api/sql                                     (Materialize's HTTP SQL API: http-sql-api.ts)
+ *   GET  /api/experimental/sql (WebSocket upgrade)    (its WebSocket API: websocket-sql-api.ts)
  *
  * Status codes and texts follow Materialize (src/environmentd/src/http/webhook.rs): 200 empty;
  * 400 "failed to deserialize body as …", "failed to validate the request", "error occurred while
@@ -17,6 +18,7 @@ import type { ParamValue } from '../prepared-statement.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
 import { SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
+import type { WebSocketSqlApi } from '../websocket-sql-api.ts';
 import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
 
 /** How long a stopping server keeps idle keep-alive connections open to answer (503) instead of resetting. */
@@ -43,6 +45,8 @@ export interface WebhookServerOptions {
   sqlApi?: HttpSqlApi;
   /** Called after rows were appended (subscriptions look again). */
   onWrite?: () => void;
+  /** Serves the WebSocket API (upgrades to /api/experimental/sql) when given. */
+  websocketApi?: WebSocketSqlApi;
 }
 
 class HttpError extends Error {
@@ -75,6 +79,9 @@ export class WebhookServer {
   async start(): Promise<number> {
     const server = http.createServer((request, response) => {
       void this.handle(request, response);
+    });
+    server.on('upgrade', (request, socket, head) => {
+      if (this.shuttingDown || !this.options.websocketApi?.handleUpgrade(request, socket, head)) socket.destroy();
     });
     server.on('connection', (socket) => {
       this.connections.add(socket);
