@@ -139,6 +139,43 @@ describe('DECLARE … CURSOR FOR SUBSCRIBE and FETCH', () => {
     }
   });
 
+  it('ENVELOPE DEBEZIUM (KEY (…)): before_ and after_ values, insert / upsert / delete', async () => {
+    const c = await client();
+    try {
+      await c.query('BEGIN');
+      await c.query(`DECLARE history CURSOR FOR SUBSCRIBE (SELECT id, note FROM notes WHERE id = 8) ENVELOPE DEBEZIUM (KEY (id)) WITH (SNAPSHOT = false)`);
+      const empty = await c.query(`FETCH ALL history WITH (timeout = '0s')`);
+      expect(empty.fields.map((field) => field.name)).toEqual(['mz_timestamp', 'mz_state', 'id', 'before_note', 'after_note']);
+      const states: unknown[][] = [];
+      for (const sql of [`INSERT INTO notes VALUES (8, 'a')`, `UPDATE notes SET note = 'b' WHERE id = 8`, `DELETE FROM notes WHERE id = 8`]) {
+        await t.sql.query(sql);
+        states.push(...(await c.query(`FETCH ALL history WITH (timeout = '1s')`)).rows.map((row) => [row.mz_state, row.id, row.before_note, row.after_note]));
+      }
+      expect(states).toEqual([
+        ['insert', 8, null, 'a'],
+        ['upsert', 8, 'a', 'b'],
+        ['delete', 8, 'b', null],
+      ]);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('WITHIN TIMESTAMP ORDER BY sorts each batch', async () => {
+    const c = await client();
+    try {
+      await c.query('BEGIN');
+      await c.query(`DECLARE sorted CURSOR FOR SUBSCRIBE (SELECT id, note FROM notes WHERE id BETWEEN 30 AND 39) WITHIN TIMESTAMP ORDER BY id DESC WITH (SNAPSHOT = false)`);
+      await c.query(`FETCH ALL sorted WITH (timeout = '0s')`);
+      await t.sql.query(`INSERT INTO notes VALUES (31, 'x'), (35, 'y'), (33, 'z')`);
+      expect((await c.query(`FETCH ALL sorted WITH (timeout = '1s')`)).rows.map((row) => row.id)).toEqual([35, 33, 31]);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+  });
+
   it('a temporal filter’s rows leave as time passes, with no write', async () => {
     await t.sql.query(`CREATE TABLE expiring (id int, until timestamptz)`);
     await t.sql.query(`INSERT INTO expiring VALUES (1, now() + interval '1 second'), (2, now() + interval '1 hour')`);
@@ -180,7 +217,7 @@ describe('COPY (SUBSCRIBE …) TO STDOUT', () => {
     const raw = await RawWireClient.connect(t.server.host, t.server.pgPort);
     try {
       await t.sql.query(`INSERT INTO notes VALUES (20, 'tab\there')`);
-      raw.query(`COPY (SUBSCRIBE (SELECT id, note FROM notes WHERE id >= 20)) TO STDOUT`);
+      raw.query(`COPY (SUBSCRIBE (SELECT id, note FROM notes WHERE id BETWEEN 20 AND 29)) TO STDOUT`);
       const start = await raw.next();
       expect(start.type).toBe('H');
       const snapshot = await raw.next();
@@ -210,6 +247,23 @@ describe('COPY (SUBSCRIBE …) TO STDOUT', () => {
       expect(messages[3]!.body.toString('utf8')).toBe('COPY 1\0');
     } finally {
       raw.close();
+    }
+  });
+
+  it('a Kafka produce changes a subscribed result like a webhook does', async () => {
+    await t.sql.query(`CREATE SECRET kafka_pw AS 'pw'`);
+    await t.sql.query(`CREATE CONNECTION kafka_local TO KAFKA (BROKER 'b:9092', SECURITY PROTOCOL PLAINTEXT)`);
+    await t.sql.query(`CREATE SOURCE kafka_raw FROM KAFKA CONNECTION kafka_local (TOPIC 'subscribed') FORMAT BYTES`);
+    const c = await client();
+    try {
+      await c.query('BEGIN');
+      await c.query(`DECLARE produced CURSOR FOR SUBSCRIBE (SELECT convert_from(data, 'utf8') AS message FROM kafka_raw) WITH (SNAPSHOT = false)`);
+      const fetching = c.query('FETCH ALL produced');
+      await fetch(`http://${t.server.host}:${t.server.httpPort}/topics/subscribed`, { method: 'POST', body: 'hello' });
+      expect((await fetching).rows.map((row) => row.message)).toEqual(['hello']);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
     }
   });
 

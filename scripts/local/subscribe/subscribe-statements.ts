@@ -2,7 +2,7 @@
  * The statements of Materialize's SUBSCRIBE family, parsed (doc/user/content/sql/subscribe.md,
  * declare.md, fetch.md):
  *
- *   SUBSCRIBE [TO] name | (query) [ENVELOPE UPSERT (KEY (k, …))] [WITHIN TIMESTAMP ORDER BY …]
+ *   SUBSCRIBE [TO] name | (query) [ENVELOPE UPSERT | DEBEZIUM (KEY (k, …))] [WITHIN TIMESTAMP ORDER BY …]
  *     [WITH (SNAPSHOT [= bool], PROGRESS [= bool])] [AS OF [AT LEAST] t] [UP TO t]
  *   COPY (SUBSCRIBE …) TO STDOUT [WITH (FORMAT TEXT)]
  *   DECLARE c CURSOR FOR SUBSCRIBE …
@@ -17,8 +17,8 @@ export interface SubscribeSpec {
   readonly query: string;
   readonly snapshot: boolean;
   readonly progress: boolean;
-  /** ENVELOPE UPSERT key columns, else null. */
-  readonly upsertKey: readonly string[] | null;
+  /** ENVELOPE UPSERT or DEBEZIUM, with its key columns; null for the diff envelope. */
+  readonly envelope: { readonly kind: 'upsert' | 'debezium'; readonly key: readonly string[] } | null;
   /** WITHIN TIMESTAMP ORDER BY, as SQL-free sort keys (column, descending, nulls first). */
   readonly orderWithin: ReadonlyArray<{ column: string; descending: boolean; nullsFirst: boolean }>;
   /** AS OF (inclusive) and UP TO (exclusive), in Materialize timestamps (ms since the epoch). */
@@ -113,22 +113,22 @@ function parseSpec(cursor: TokenCursor): SubscribeSpec {
   }
   let snapshot = true;
   let progress = false;
-  let upsertKey: string[] | null = null;
+  let envelope: { kind: 'upsert' | 'debezium'; key: string[] } | null = null;
   const orderWithin: Array<{ column: string; descending: boolean; nullsFirst: boolean }> = [];
   let asOf: number | null = null;
   let upTo: number | null = null;
   while (!cursor.atEnd()) {
     if (cursor.accept('envelope')) {
-      if (cursor.accept('debezium')) throw new MzStatementError('ENVELOPE DEBEZIUM is not supported by the local server; run it against Materialize', '0A000');
-      cursor.expect('upsert');
+      const kind = cursor.accept('debezium') ? 'debezium' : (cursor.expect('upsert'), 'upsert');
       cursor.expectPunct('(');
       cursor.expect('key');
       cursor.expectPunct('(');
-      upsertKey = [];
-      do upsertKey.push(cursor.identifier());
+      const key: string[] = [];
+      do key.push(cursor.identifier());
       while (cursor.acceptPunct(','));
       cursor.expectPunct(')');
       cursor.expectPunct(')');
+      envelope = { kind, key };
     } else if (cursor.accept('within', 'timestamp', 'order', 'by')) {
       do {
         const column = cursor.identifier();
@@ -156,7 +156,7 @@ function parseSpec(cursor: TokenCursor): SubscribeSpec {
       cursor.fail('Expected end of statement');
     }
   }
-  return { query, snapshot, progress, upsertKey, orderWithin, asOf, upTo };
+  return { query, snapshot, progress, envelope, orderWithin, asOf, upTo };
 }
 
 /** '1s', '250ms', '2 seconds', '0' → milliseconds. */

@@ -1,7 +1,8 @@
 /**
  * One SUBSCRIBE as its client sees it: Materialize's output columns (`mz_timestamp`, then
  * `mz_progressed` with PROGRESS, then `mz_diff` — or `mz_state` and the key columns first with
- * ENVELOPE UPSERT — then the relation's columns), the snapshot at the start timestamp, one batch
+ * ENVELOPE UPSERT, and `before_`/`after_` copies of the values with ENVELOPE DEBEZIUM — then the
+ * relation's columns), the snapshot at the start timestamp, one batch
  * per change after, progress rows, WITHIN TIMESTAMP ORDER BY, and the end at UP TO. Rows wait in
  * a buffer until the wire layer takes them (COPY streams them, FETCH reads them).
  */
@@ -72,7 +73,7 @@ export class SubscriberStream {
     }
     if (this.spec.progress) this.push([this.progressRow(asOf)]);
     if (this.spec.snapshot) this.receive({ timestamp: asOf, updates: subscription.snapshot.updates });
-    else if (this.spec.upsertKey) this.apply(subscription.snapshot.updates); // the state upserts start from
+    else if (this.spec.envelope) this.apply(subscription.snapshot.updates); // the state keyed envelopes start from
     if (this.spec.progress) {
       // Heartbeats: without them a client cannot tell a quiet stream from a stalled one.
       this.progressTimer = setInterval(() => this.push([this.progressRow(this.hub.nextTimestamp())]), 1_000);
@@ -89,16 +90,23 @@ export class SubscriberStream {
   private defineColumns(relation: readonly SubscribedColumn[]): void {
     const out: OutputColumn[] = [{ name: 'mz_timestamp', typeOid: NUMERIC, typeSize: -1 }];
     if (this.spec.progress) out.push({ name: 'mz_progressed', typeOid: BOOL, typeSize: 1 });
-    if (this.spec.upsertKey) {
+    const envelope = this.spec.envelope;
+    if (envelope) {
       const names = relation.map((column) => column.name);
-      this.keyIndexes = this.spec.upsertKey.map((key) => {
+      this.keyIndexes = envelope.key.map((key) => {
         const index = names.indexOf(key);
         if (index === -1) throw new MzStatementError(`column "${key}" does not exist`, '42703');
         return index;
       });
       this.valueIndexes = relation.map((_, index) => index).filter((index) => !this.keyIndexes.includes(index));
       out.push({ name: 'mz_state', typeOid: TEXT, typeSize: -1 });
-      for (const index of [...this.keyIndexes, ...this.valueIndexes]) out.push({ name: relation[index]!.name, typeOid: relation[index]!.typeOid, typeSize: -1 });
+      const column = (index: number, prefix = '') => ({ name: `${prefix}${relation[index]!.name}`, typeOid: relation[index]!.typeOid, typeSize: -1 });
+      for (const index of this.keyIndexes) out.push(column(index));
+      if (envelope.kind === 'upsert') for (const index of this.valueIndexes) out.push(column(index));
+      else {
+        for (const index of this.valueIndexes) out.push(column(index, 'before_'));
+        for (const index of this.valueIndexes) out.push(column(index, 'after_'));
+      }
     } else {
       out.push({ name: 'mz_diff', typeOid: INT8, typeSize: 8 });
       for (const column of relation) out.push({ name: column.name, typeOid: column.typeOid, typeSize: -1 });
@@ -151,8 +159,8 @@ export class SubscriberStream {
     }
     const timestamp = String(batch.timestamp);
     let rows: RowValues[];
-    if (this.spec.upsertKey) {
-      rows = this.upsertRows(batch.updates).map((row) => [timestamp, ...(this.spec.progress ? ['f'] : []), ...row]);
+    if (this.spec.envelope) {
+      rows = this.keyedRows(batch.updates).map((row) => [timestamp, ...(this.spec.progress ? ['f'] : []), ...row]);
     } else {
       rows = batch.updates.map((update) => [timestamp, ...(this.spec.progress ? ['f'] : []), String(update.diff), ...update.values]);
     }
@@ -162,17 +170,36 @@ export class SubscriberStream {
     this.checkUpTo(batch.timestamp + 1);
   }
 
-  /** ENVELOPE UPSERT: per key touched, its resulting state (upsert, delete, key_violation). */
-  private upsertRows(updates: readonly Update[]): Array<Array<string | null>> {
-    const touched = this.apply(updates);
-    const rows: Array<Array<string | null>> = [];
-    for (const [key, keyValues] of touched) {
+  /**
+   * Keyed envelopes, per key touched: UPSERT gives its resulting state (upsert, delete,
+   * key_violation); DEBEZIUM also the value before (insert, upsert, delete, key_violation).
+   */
+  private keyedRows(updates: readonly Update[]): Array<Array<string | null>> {
+    const single = (key: string): RowValues | 'none' | 'many' => {
       const entries = [...(this.keyed.get(key)?.values() ?? [])];
       const total = entries.reduce((sum, entry) => sum + entry.count, 0);
-      const nulls = this.valueIndexes.map(() => null);
-      if (total === 0) rows.push(['delete', ...keyValues, ...nulls]);
-      else if (total === 1) rows.push(['upsert', ...keyValues, ...this.valueIndexes.map((index) => entries[0]!.values[index] ?? null)]);
-      else rows.push(['key_violation', ...keyValues, ...nulls]);
+      return total === 0 ? 'none' : total === 1 ? entries[0]!.values : 'many';
+    };
+    const before = new Map<string, RowValues | 'none' | 'many'>();
+    for (const update of updates) {
+      const key = JSON.stringify(this.keyIndexes.map((index) => update.values[index] ?? null));
+      if (!before.has(key)) before.set(key, single(key));
+    }
+    const touched = this.apply(updates);
+    const nulls = this.valueIndexes.map(() => null);
+    const values = (row: RowValues | 'none' | 'many') => (typeof row === 'string' ? nulls : this.valueIndexes.map((index) => row[index] ?? null));
+    const rows: Array<Array<string | null>> = [];
+    for (const [key, keyValues] of touched) {
+      const previous = before.get(key)!;
+      const current = single(key);
+      if (this.spec.envelope!.kind === 'upsert') {
+        const state = current === 'none' ? 'delete' : current === 'many' ? 'key_violation' : 'upsert';
+        rows.push([state, ...keyValues, ...(state === 'upsert' ? values(current) : nulls)]);
+        continue;
+      }
+      if (previous === 'many' || current === 'many') rows.push(['key_violation', ...keyValues, ...nulls, ...nulls]);
+      else if (current === 'none') rows.push(['delete', ...keyValues, ...values(previous), ...nulls]);
+      else rows.push([previous === 'none' ? 'insert' : 'upsert', ...keyValues, ...values(previous), ...values(current)]);
     }
     return rows;
   }
