@@ -126,7 +126,8 @@ export type MzStatement =
 
 export { MzStatementError };
 
-class Cursor {
+/** Reading a statement's tokens; also the base of the SUBSCRIBE family's parser. */
+export class Cursor {
   index = 0;
   constructor(
     readonly tokens: Token[],

@@ -10,6 +10,7 @@
  *   CLOSE c
  */
 import { MzStatementError } from '../sql/mz-statements-error.ts';
+import { Cursor } from '../sql/mz-statements.ts';
 import { splitStatements, SqlSyntaxError, tokenize, type Token } from '../sql/tokens.ts';
 
 export interface SubscribeSpec {
@@ -169,64 +170,16 @@ export function parseDuration(text: string): number {
   return value * scale;
 }
 
-class TokenCursor {
-  index = 0;
-  constructor(
-    readonly tokens: Token[],
-    readonly sql: string,
-  ) {}
-
-  peek(): Token | undefined {
-    return this.tokens[this.index];
-  }
-
+/** The statement cursor with what these statements need beyond it. */
+class TokenCursor extends Cursor {
   next(): Token {
     const token = this.tokens[this.index++];
     if (!token) this.fail('Expected more');
     return token;
   }
 
-  accept(...words: string[]): boolean {
-    for (let offset = 0; offset < words.length; offset++) {
-      const token = this.tokens[this.index + offset];
-      if (token?.type !== 'word' || token.value !== words[offset]) return false;
-    }
-    this.index += words.length;
-    return true;
-  }
-
-  acceptPunct(value: string): boolean {
-    const token = this.peek();
-    if ((token?.type === 'punct' || token?.type === 'operator') && token.value === value) {
-      this.index++;
-      return true;
-    }
-    return false;
-  }
-
-  expect(...words: string[]): void {
-    if (!this.accept(...words)) this.fail(`Expected ${words.join(' ').toUpperCase()}`);
-  }
-
-  expectPunct(value: string): void {
-    if (!this.acceptPunct(value)) this.fail(`Expected ${value}`);
-  }
-
   expectEnd(): void {
     if (!this.atEnd()) this.fail('Expected end of statement');
-  }
-
-  atEnd(): boolean {
-    return this.index >= this.tokens.length;
-  }
-
-  identifier(): string {
-    const token = this.peek();
-    if (token?.type === 'word' || token?.type === 'quoted') {
-      this.index++;
-      return token.value;
-    }
-    return this.fail('Expected identifier');
   }
 
   /** A name part as written (quoted ones keep their quotes), for use in SQL. */
@@ -237,13 +190,6 @@ class TokenCursor {
       return this.sql.slice(token.start, token.end);
     }
     return this.fail('Expected identifier');
-  }
-
-  string(): string {
-    const token = this.peek();
-    if (token?.type !== 'string') return this.fail('Expected literal string');
-    this.index++;
-    return token.value;
   }
 
   /** `= true|false`, bare `true|false`, or nothing (true). */
@@ -257,33 +203,21 @@ class TokenCursor {
   /** A Materialize timestamp: a number of milliseconds since the epoch. */
   timestamp(): number {
     const token = this.peek();
-    if (token?.type === 'number') {
-      this.index++;
-      return Number(token.value);
-    }
-    if (token?.type === 'string' && /^\d+$/.test(token.value)) {
+    if (token?.type === 'number' || (token?.type === 'string' && /^\d+$/.test(token.value))) {
       this.index++;
       return Number(token.value);
     }
     return this.fail('Expected a timestamp (milliseconds since the epoch)');
   }
 
+  /** Index of the `)` matching the `(` at `start`. */
   matchingParenFrom(start: number): number {
-    let depth = 0;
-    for (let at = start; at < this.tokens.length; at++) {
-      const token = this.tokens[at]!;
-      if (token.type !== 'punct') continue;
-      if (token.value === '(') depth++;
-      if (token.value === ')') {
-        depth--;
-        if (depth === 0) return at;
-      }
+    const saved = this.index;
+    this.index = start;
+    try {
+      return this.matchingParen();
+    } finally {
+      this.index = saved;
     }
-    return this.fail('Expected )');
-  }
-
-  fail(expected: string): never {
-    const token = this.peek();
-    throw new MzStatementError(`${expected}, found ${token ? token.value : 'EOF'}`);
   }
 }
