@@ -7,6 +7,7 @@ import { buildBundle } from '../functions/build/build-bundle.ts';
 import { loadFunction } from '../functions/harness/segment-sandbox.ts';
 import { sendEvents } from '../functions/harness/send-events.ts';
 import { sampleEvents } from '../functions/samples/segment-events.ts';
+import { sampleTraffic } from '../functions/samples/traffic.ts';
 import { formatMs, runCli } from './cli/common.ts';
 import { loadProjectConfig } from './runner/project-config.ts';
 import { ProjectError } from './runner/errors.ts';
@@ -18,6 +19,10 @@ function count(value: string): number {
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('a positive integer');
   return parsed;
 }
+function samplesKind(value: string): 'traffic' | 'every-type' {
+  if (value === 'traffic' || value === 'every-type') return value;
+  throw new InvalidArgumentError("'traffic' or 'every-type'");
+}
 function rate(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('events per second, 0 for unlimited');
@@ -25,24 +30,31 @@ function rate(value: string): number {
 }
 
 const program = new Command('events:send')
-  .description('Send Segment Spec events (bundled samples of every type, or a file) through the built function — loaded as Segment runs it — to a webhook URL, and report how many were delivered, retried and rejected.')
+  .description('Send Segment Spec events (generated realistic traffic, samples of every type, or a file) through the built function — loaded as Segment runs it — to a webhook URL, and report how many were delivered, retried and rejected.')
   .option('--url <url>', 'webhook source URL', LOCAL_WEBHOOK)
   .option('--secret <secret>', "shared secret (default: $SEGMENT_WEBHOOK_SECRET, else project.yml's local_default for segment_webhook_secret)")
   .option('--file <events.ndjson>', 'events to send: NDJSON, or a JSON array (default: generated samples)')
-  .option('--count <n>', 'how many events (samples; with --file, the file is repeated or cut to n)', count)
+  .option('--samples <kind>', "generated samples: 'traffic' (several hundred people over the last --days, a few dozen track events, a handful of deletes, 1% retried) or 'every-type' (each Spec type in turn)", samplesKind, 'traffic')
+  .option('--count <n>', 'how many events (default 2000 traffic / 70 every-type; with --file, the file is repeated or cut to n)', count)
+  .option('--days <n>', 'traffic samples: spread event times over the last n days', count, 7)
   .option('--batch <n>', 'onBatch with batches of n (1: the per-type handlers, one call per event)', count, 1)
   .option('--rate <r>', 'events per second (0: as fast as possible)', rate, 0)
   .option('--concurrency <n>', 'calls in flight at once', count, 8)
   .option('--settings <json>', "more function settings as JSON, e.g. '{\"signatureAlgorithm\":\"sha256\"}'")
   .option('--project-dir <dir>', 'project whose local_default secret to use', process.cwd())
-  .addHelpText('after', '\nStart the local server first (npm run dev, or npm run local + npm run models:deploy).\n\nExamples:\n  npm run events:send\n  npm run events:send -- --count 10000 --batch 100\n  npm run events:send -- --file events.ndjson --url https://<host>/api/webhook/materialize/public/segment_source --secret "$SECRET"');
+  .addHelpText('after', '\nStart the local server first (npm run dev, or npm run local + npm run models:deploy).\n\nExamples:\n  npm run events:send\n  npm run events:send -- --count 10000 --batch 100\n  npm run events:send -- --samples every-type --count 14\n  npm run events:send -- --file events.ndjson --url https://<host>/api/webhook/materialize/public/segment_source --secret "$SECRET"');
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<{ url: string; secret?: string; file?: string; count?: number; batch: number; rate: number; concurrency: number; settings?: string; projectDir: string }>();
+  const options = program.opts<{ url: string; secret?: string; file?: string; samples: 'traffic' | 'every-type'; days: number; count?: number; batch: number; rate: number; concurrency: number; settings?: string; projectDir: string }>();
   const secret = options.secret || process.env.SEGMENT_WEBHOOK_SECRET || localDefaultSecret(path.resolve(options.projectDir));
   if (!secret) throw new ProjectError('no shared secret', undefined, 'pass --secret, or export SEGMENT_WEBHOOK_SECRET');
-  const events = options.file ? readEvents(path.resolve(options.file), options.count) : sampleEvents(options.count ?? 70, { runId: `send-${Date.now().toString(36)}` });
+  const runId = `send-${Date.now().toString(36)}`;
+  const events = options.file
+    ? readEvents(path.resolve(options.file), options.count)
+    : options.samples === 'traffic'
+      ? sampleTraffic(options.count ?? 2_000, { runId, days: options.days, seed: Date.now() % 2_147_483_647 })
+      : sampleEvents(options.count ?? 70, { runId });
   let extra: Record<string, unknown> = {};
   if (options.settings) {
     try {
