@@ -26,6 +26,8 @@ export type DeployAction = 'created' | 'updated' | 'unchanged' | 'would create' 
 export interface DeployResult {
   readonly action: DeployAction;
   readonly id?: string;
+  /** The metadata id of the function's destination instances (absent before it exists). */
+  readonly catalogId?: string;
   readonly displayName: string;
 }
 
@@ -35,13 +37,14 @@ export async function deployFunction(api: SegmentPublicApi, code: string, option
   if (!existing) {
     if (options.dryRun) return { action: 'would create', displayName: options.displayName };
     const created = await api.createFunction({ code, displayName: options.displayName, description: DESCRIPTION, settings });
-    return { action: 'created', id: created.id, displayName: options.displayName };
+    return { action: 'created', id: created.id, ...(created.catalogId ? { catalogId: created.catalogId } : {}), displayName: options.displayName };
   }
-  const current: SegmentFunction = existing.code === undefined || existing.settings === undefined ? await api.getFunction(existing.id) : existing;
-  if (current.code === code && sameSettings(current.settings ?? [], settings)) return { action: 'unchanged', id: existing.id, displayName: options.displayName };
-  if (options.dryRun) return { action: 'would update', id: existing.id, displayName: options.displayName };
+  const current: SegmentFunction = existing.code === undefined || existing.settings === undefined || existing.catalogId === undefined ? await api.getFunction(existing.id) : existing;
+  const known = { id: existing.id, ...(current.catalogId ? { catalogId: current.catalogId } : {}), displayName: options.displayName };
+  if (current.code === code && sameSettings(current.settings ?? [], settings)) return { action: 'unchanged', ...known };
+  if (options.dryRun) return { action: 'would update', ...known };
   await api.updateFunction(existing.id, { code, settings });
-  return { action: 'updated', id: existing.id, displayName: options.displayName };
+  return { action: 'updated', ...known };
 }
 
 function sameSettings(a: readonly FunctionSetting[], b: readonly FunctionSetting[]): boolean {

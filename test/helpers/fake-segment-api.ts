@@ -1,8 +1,13 @@
 /**
- * A stand-in for Segment's Public API functions endpoints on 127.0.0.1, implementing what the
- * documentation describes: Bearer auth, GET /functions?resourceType=…&pagination.count=…
- * &pagination.cursor=… (pages with `pagination.next`), GET/PATCH /functions/{id}, POST /functions,
- * `{ data }` answers and `{ errors: [{ type, message }] }` failures.
+ * A stand-in for Segment's Public API on 127.0.0.1, implementing what the documentation
+ * (docs.segmentapis.com: Functions, Sources, Destinations) describes: Bearer auth,
+ * GET /functions?resourceType=…&pagination.count=…&pagination.cursor=… (pages with
+ * `pagination.next`), GET/PATCH /functions/{id}, POST /functions (answering the function's
+ * `catalogId`); GET /sources and GET /sources/{id}/connected-destinations (paginated);
+ * POST /destinations {sourceId, metadataId, name, enabled, settings} (404 for an unknown source or
+ * metadata, 422 for missing fields), PATCH /destinations/{id}; sensitive settings answered masked
+ * to their last four characters; `{ data }` answers, `{ errors: [{ type, message }] }` failures,
+ * and 429 with Retry-After when told to rate-limit.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +19,30 @@ export interface StoredFunction {
   code: string;
   description?: string;
   settings: unknown[];
+  catalogId: string;
+}
+
+export interface StoredSource {
+  id: string;
+  slug: string;
+  name: string;
+}
+
+export interface StoredDestination {
+  id: string;
+  sourceId: string;
+  metadataId: string;
+  name: string;
+  enabled: boolean;
+  settings: Record<string, unknown>;
 }
 
 export class FakeSegmentApi {
   readonly functions: StoredFunction[] = [];
+  readonly sources: StoredSource[] = [];
+  readonly destinations: StoredDestination[] = [];
+  /** Answer the next n requests 429 (with Retry-After: 0). */
+  rateLimitNext = 0;
   readonly calls: Array<{ method: string; path: string; query: Record<string, string> }> = [];
   /** Set to answer every request with this status and message. */
   failWith: { status: number; message: string } | undefined;
@@ -35,8 +60,17 @@ export class FakeSegmentApi {
   /** Adds functions of other names (and other types) so the lookup has to page. */
   seed(count: number): void {
     for (let index = 0; index < count; index++) {
-      this.functions.push({ id: `fn_${this.nextId++}`, displayName: `Other function ${index}`, resourceType: index % 3 === 0 ? 'SOURCE' : 'DESTINATION', code: 'async function onTrack() {}', settings: [] });
+      const id = `fn_${this.nextId++}`;
+      this.functions.push({ id, displayName: `Other function ${index}`, resourceType: index % 3 === 0 ? 'SOURCE' : 'DESTINATION', code: 'async function onTrack() {}', settings: [], catalogId: `catalog_${id}` });
     }
+  }
+
+  addSources(...sources: Array<{ slug: string; name: string }>): StoredSource[] {
+    return sources.map((source) => {
+      const stored = { id: `src_${this.nextId++}`, ...source };
+      this.sources.push(stored);
+      return stored;
+    });
   }
 
   async start(): Promise<string> {
@@ -60,6 +94,14 @@ export class FakeSegmentApi {
     const fail = (status: number, type: string, message: string) => send(status, { errors: [{ type, message }] });
     if (request.headers.authorization !== `Bearer ${this.token}`) return fail(401, 'unauthorized', 'invalid or missing token');
     if (this.failWith) return fail(this.failWith.status, 'error', this.failWith.message);
+    if (this.rateLimitNext > 0) {
+      this.rateLimitNext--;
+      response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+      response.end(JSON.stringify({ errors: [{ type: 'too-many-requests', message: 'Too many requests' }] }));
+      return;
+    }
+    const destinationRoute = this.handleSourcesAndDestinations(method, url, body, send, fail);
+    if (destinationRoute) return;
 
     const byId = /^\/functions\/([^/]+)$/.exec(url.pathname);
     if (method === 'GET' && url.pathname === '/functions') {
@@ -80,7 +122,8 @@ export class FakeSegmentApi {
     const input = body ? (JSON.parse(body) as Partial<StoredFunction>) : {};
     if (method === 'POST' && url.pathname === '/functions') {
       if (!input.code || !input.displayName || !input.resourceType) return fail(400, 'validation', 'code, displayName and resourceType are required');
-      const created: StoredFunction = { id: `fn_${this.nextId++}`, displayName: input.displayName, resourceType: input.resourceType, code: input.code, settings: input.settings ?? [], ...(input.description ? { description: input.description } : {}) };
+      const id = `fn_${this.nextId++}`;
+      const created: StoredFunction = { id, displayName: input.displayName, resourceType: input.resourceType, code: input.code, settings: input.settings ?? [], catalogId: `catalog_${id}`, ...(input.description ? { description: input.description } : {}) };
       this.functions.push(created);
       return send(200, { data: { function: created } });
     }
@@ -92,5 +135,61 @@ export class FakeSegmentApi {
       return send(200, { data: { function: found } });
     }
     return fail(404, 'not-found', `no route ${method} ${url.pathname}`);
+  }
+
+  /** Sources and destinations; true when the request was one of theirs (and is answered). */
+  private handleSourcesAndDestinations(method: string, url: URL, body: string, send: (status: number, payload: unknown) => void, fail: (status: number, type: string, message: string) => void): boolean {
+    const paginate = <T>(items: T[], key: string) => {
+      const count = Number(url.searchParams.get('pagination.count') ?? '10');
+      if (!Number.isInteger(count) || count < 1 || count > 200) return fail(400, 'validation', 'pagination.count must be 1–200');
+      const start = Number(url.searchParams.get('pagination.cursor') ?? '0');
+      const next = start + count < items.length ? String(start + count) : null;
+      send(200, { data: { [key]: items.slice(start, start + count), pagination: { current: String(start), next, totalEntries: items.length } } });
+    };
+    const sensitive = (fnCatalogId: string) => {
+      const fn = this.functions.find((item) => item.catalogId === fnCatalogId);
+      return new Set(((fn?.settings ?? []) as Array<{ name: string; sensitive?: boolean }>).filter((setting) => setting.sensitive).map((setting) => setting.name));
+    };
+    const answer = (destination: StoredDestination) => {
+      const hidden = sensitive(destination.metadataId);
+      const settings = Object.fromEntries(Object.entries(destination.settings).map(([key, value]) => [key, hidden.has(key) && typeof value === 'string' ? '•'.repeat(Math.max(0, value.length - 4)) + value.slice(-4) : value]));
+      return { id: destination.id, name: destination.name, enabled: destination.enabled, sourceId: destination.sourceId, metadata: { id: destination.metadataId }, settings };
+    };
+    if (method === 'GET' && url.pathname === '/sources') {
+      paginate(this.sources, 'sources');
+      return true;
+    }
+    const connected = /^\/sources\/([^/]+)\/connected-destinations$/.exec(url.pathname);
+    if (method === 'GET' && connected) {
+      if (!this.sources.some((source) => source.id === connected[1])) fail(404, 'not-found', 'source not found');
+      else paginate(this.destinations.filter((destination) => destination.sourceId === connected[1]).map(answer), 'destinations');
+      return true;
+    }
+    const input = body ? (JSON.parse(body) as Partial<StoredDestination>) : {};
+    if (method === 'POST' && url.pathname === '/destinations') {
+      if (!input.sourceId || !input.metadataId || !input.settings) fail(422, 'validation', 'sourceId, metadataId and settings are required');
+      else if (!this.sources.some((source) => source.id === input.sourceId)) fail(404, 'not-found', `source ${input.sourceId} not found`);
+      else if (!this.functions.some((fn) => fn.catalogId === input.metadataId)) fail(404, 'not-found', `destination metadata ${input.metadataId} not found`);
+      else {
+        const created: StoredDestination = { id: `dest_${this.nextId++}`, sourceId: input.sourceId, metadataId: input.metadataId, name: input.name ?? '', enabled: input.enabled ?? false, settings: input.settings };
+        this.destinations.push(created);
+        send(200, { data: { destination: answer(created) } });
+      }
+      return true;
+    }
+    const destinationId = /^\/destinations\/([^/]+)$/.exec(url.pathname);
+    if (method === 'PATCH' && destinationId) {
+      const found = this.destinations.find((destination) => destination.id === destinationId[1]);
+      if (!found) fail(404, 'not-found', 'destination not found');
+      else if (input.settings && Object.values(input.settings).some((value) => typeof value === 'string' && value.startsWith('•'))) fail(422, 'validation', 'a masked value was sent back as a setting');
+      else {
+        if (input.name !== undefined) found.name = input.name;
+        if (input.enabled !== undefined) found.enabled = input.enabled;
+        if (input.settings !== undefined) found.settings = input.settings;
+        send(200, { data: { destination: answer(found) } });
+      }
+      return true;
+    }
+    return false;
   }
 }

@@ -1,0 +1,83 @@
+/**
+ * The function's destination settings as the deployed models dictate them, so nobody types them:
+ * `webhookUrl` is the URL the target reports for the deployed webhook source
+ * (mz_internal.mz_webhook_sources), `sharedSecret` the value of the secret its CHECK reads (the
+ * environment variable models:deploy uses), `signatureAlgorithm` the hash the CHECK computes.
+ */
+import { compileProject, type CompiledNode, type CompiledProject } from './compile.ts';
+import { ProjectError } from './errors.ts';
+import { secretValue } from './deploy/deploy-secrets.ts';
+import { openSession } from './deploy/sql-session.ts';
+import { connectionError } from './deploy/deployer.ts';
+import { connectTarget } from './deploy/target-connection.ts';
+
+export interface DestinationSettings {
+  readonly webhookUrl: string;
+  readonly sharedSecret: string;
+  readonly signatureAlgorithm: 'sha1' | 'sha256';
+  /** The webhook source model the settings come from. */
+  readonly sourceModel: string;
+  /** Where the URL came from, for people. */
+  readonly urlFrom: string;
+}
+
+export interface SettingsOptions {
+  readonly target?: string;
+  /** The webhook source model (default: the project's only one). */
+  readonly webhookSource?: string;
+  /** Use this URL instead of asking the target (e.g. behind a proxy). */
+  readonly webhookUrl?: string;
+  readonly log?: (line: string) => void;
+}
+
+export async function destinationSettings(root: string, options: SettingsOptions = {}): Promise<DestinationSettings> {
+  const project = compileProject(root, options.target ? { target: options.target } : {});
+  const source = webhookSourceModel(project, options.webhookSource);
+  const secretName = source.dependsOn.find((name) => project.nodes.get(name)?.kind === 'secret');
+  if (!secretName) throw new ProjectError(`webhook source ${source.name} has no secret in its CHECK`, { file: source.path }, 'the function signs every request: give the source CHECK (… SECRET {{ref.<secret>}} …)');
+  const sharedSecret = secretValue(project, secretName);
+  const signatureAlgorithm = /hmac\s*\([^)]*'sha256'\s*\)/i.test(source.sql) ? 'sha256' : 'sha1';
+  if (options.webhookUrl) return { webhookUrl: options.webhookUrl, sharedSecret, signatureAlgorithm, sourceModel: source.name, urlFrom: '--webhook-url' };
+
+  const connection = await connectTarget(project.target, options.log ? { log: options.log } : {});
+  try {
+    let session;
+    try {
+      session = await openSession(connection.config, project.target.cluster);
+    } catch (error) {
+      throw connectionError(project.target.name, connection.description, error);
+    }
+    try {
+      const { rows } = await session.query<{ url: string }>(
+        `SELECT w.url FROM mz_internal.mz_webhook_sources AS w
+           JOIN mz_catalog.mz_sources AS s ON s.id = w.id
+           JOIN mz_catalog.mz_schemas AS sc ON sc.id = s.schema_id
+          WHERE s.name = $1 AND sc.name = $2`,
+        [source.name, source.schema],
+      );
+      if (!rows[0]) {
+        throw new ProjectError(`webhook source ${source.schema}.${source.name} is not deployed on target ${project.target.name}`, { file: source.path }, `run npm run models:deploy${options.target ? ` -- --target ${options.target}` : ''} first`);
+      }
+      return { webhookUrl: rows[0].url, sharedSecret, signatureAlgorithm, sourceModel: source.name, urlFrom: `mz_internal.mz_webhook_sources on ${connection.description}` };
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function webhookSourceModel(project: CompiledProject, wanted: string | undefined): CompiledNode {
+  const webhooks = [...project.nodes.values()].filter((node) => node.kind === 'source' && /\bFROM\s+WEBHOOK\b/i.test(node.sql));
+  if (wanted) {
+    const found = webhooks.find((node) => node.name === wanted);
+    if (found) return found;
+    throw new ProjectError(`--webhook-source ${wanted} is not a webhook source model`, undefined, webhooks.length ? `webhook sources: ${webhooks.map((node) => node.name).join(', ')}` : 'the project has no webhook source (FROM WEBHOOK) model');
+  }
+  if (webhooks.length === 1) return webhooks[0]!;
+  throw new ProjectError(
+    webhooks.length ? `the project has ${webhooks.length} webhook sources: ${webhooks.map((node) => node.name).join(', ')}` : 'the project has no webhook source (FROM WEBHOOK) model',
+    undefined,
+    webhooks.length ? 'choose one with --webhook-source <model>' : 'add a source model with FROM WEBHOOK … CHECK (…)',
+  );
+}
