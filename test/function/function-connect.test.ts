@@ -9,6 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildBundle } from '../../functions/build/build-bundle.ts';
+import { handlerFor, loadFunction, RetryError } from '../../functions/harness/segment-sandbox.ts';
+import { sampleTraffic } from '../../functions/samples/traffic.ts';
 import { FakeSegmentApi } from '../helpers/fake-segment-api.ts';
 import { deployProject } from '../helpers/deploy.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
@@ -129,5 +132,52 @@ describe('function:deploy --source', () => {
     const misuse = await deploy(['--disable']);
     expect(misuse.code).toBe(1);
     expect(misuse.stderr).toMatch(/only apply with --source/);
+  });
+});
+
+// Last in the file: it rotates the shared server's secret.
+describe('rotating the shared secret', () => {
+  it('loses no event: signed with the old secret they are retried, and land once after dedup', async () => {
+    const [source] = api.addSources({ slug: 'web', name: 'Web' });
+    expect((await deploy(['--source', 'web'])).code).toBe(0);
+    const fn = loadFunction({ code: (await buildBundle()).code });
+    // Segment, played: each call gets the destination's settings as they are at that moment; a
+    // RetryError puts the event back in the queue.
+    const settingsNow = () => ({ ...api.destinations.find((destination) => destination.sourceId === source!.id)!.settings });
+    const events = sampleTraffic(120, { runId: 'rotation', seed: 3, retriedShare: 0 });
+    const retryQueue: Array<Record<string, unknown>> = [];
+    let retries = 0;
+    const deliver = async (batch: Array<Record<string, unknown>>) => {
+      for (const event of batch) {
+        try {
+          await handlerFor(fn, event.type as string)(event, settingsNow());
+        } catch (error) {
+          expect(error).toBeInstanceOf(RetryError);
+          retries++;
+          retryQueue.push(event);
+        }
+      }
+    };
+
+    await deliver(events.slice(0, 40)); // before: delivered
+    const rotated = 'the-rotated-shared-secret-5678';
+    const step1 = await deployProject(server, project, { env: { ...process.env, SEGMENT_WEBHOOK_SECRET: rotated } });
+    expect(step1.results.filter((result) => result.status === 'done').map((result) => result.model)).toContain('segment_webhook_secret');
+    await deliver(events.slice(40, 80)); // between: Materialize checks the new secret, Segment signs with the old
+    expect(retryQueue).toHaveLength(40);
+    const step2 = await deploy(['--source', 'web'], { SEGMENT_WEBHOOK_SECRET: rotated });
+    expect(step2.stdout).toMatch(/^updated its destination on source web .*\(sharedSecret\)/m);
+    await deliver(retryQueue.splice(0)); // Segment's retries, now signed with the new secret
+    await deliver(events.slice(80)); // after
+    expect(retryQueue).toHaveLength(0);
+    expect(retries).toBe(40);
+
+    const ids = events.map((event) => event.messageId as string);
+    const [landed] = await server.query<{ distinct_ids: string; rows: string }>(
+      `SELECT count(DISTINCT message_id) AS distinct_ids, count(*) AS rows FROM stg_segment_events WHERE message_id = ANY($1)`,
+      [ids],
+    );
+    expect(Number(landed!.distinct_ids)).toBe(events.length);
+    expect(Number(landed!.rows)).toBe(events.length);
   });
 });
