@@ -5,7 +5,8 @@
  * environment variable models:deploy uses), `signatureAlgorithm` the hash the CHECK computes.
  */
 import { compileProject, type CompiledNode, type CompiledProject } from './compile.ts';
-import { ProjectError } from './errors.ts';
+import { ProjectError, type SourceLocation } from './errors.ts';
+import { loadProjectConfig } from './project-config.ts';
 import { secretValue } from './deploy/deploy-secrets.ts';
 import { openSession } from './deploy/sql-session.ts';
 import { connectionError } from './deploy/deployer.ts';
@@ -23,7 +24,7 @@ export interface DestinationSettings {
 
 export interface SettingsOptions {
   readonly target?: string;
-  /** The webhook source model (default: the project's only one). */
+  /** The webhook source model (default: project.yml's segment.webhook_source, else the only one). */
   readonly webhookSource?: string;
   /** Use this URL instead of asking the target (e.g. behind a proxy). */
   readonly webhookUrl?: string;
@@ -32,7 +33,8 @@ export interface SettingsOptions {
 
 export async function destinationSettings(root: string, options: SettingsOptions = {}): Promise<DestinationSettings> {
   const project = compileProject(root, options.target ? { target: options.target } : {});
-  const source = webhookSourceModel(project, options.webhookSource);
+  const named = options.webhookSource ? { model: options.webhookSource, location: undefined, from: '--webhook-source' } : fromProjectFile(root);
+  const source = webhookSourceModel(project, named);
   const secretName = source.dependsOn.find((name) => project.nodes.get(name)?.kind === 'secret');
   if (!secretName) throw new ProjectError(`webhook source ${source.name} has no secret in its CHECK`, { file: source.path }, 'the function signs every request: give the source CHECK (… SECRET {{ref.<secret>}} …)');
   const sharedSecret = secretValue(project, secretName);
@@ -67,17 +69,28 @@ export async function destinationSettings(root: string, options: SettingsOptions
   }
 }
 
-function webhookSourceModel(project: CompiledProject, wanted: string | undefined): CompiledNode {
+interface NamedSource {
+  readonly model: string;
+  readonly location: SourceLocation | undefined;
+  readonly from: string;
+}
+
+function fromProjectFile(root: string): NamedSource | undefined {
+  const named = loadProjectConfig(root).webhookSource;
+  return named ? { ...named, from: 'segment.webhook_source' } : undefined;
+}
+
+function webhookSourceModel(project: CompiledProject, named: NamedSource | undefined): CompiledNode {
   const webhooks = [...project.nodes.values()].filter((node) => node.kind === 'source' && /\bFROM\s+WEBHOOK\b/i.test(node.sql));
-  if (wanted) {
-    const found = webhooks.find((node) => node.name === wanted);
+  if (named) {
+    const found = webhooks.find((node) => node.name === named.model);
     if (found) return found;
-    throw new ProjectError(`--webhook-source ${wanted} is not a webhook source model`, undefined, webhooks.length ? `webhook sources: ${webhooks.map((node) => node.name).join(', ')}` : 'the project has no webhook source (FROM WEBHOOK) model');
+    throw new ProjectError(`${named.from} ${named.model} is not a webhook source model`, named.location, webhooks.length ? `webhook sources: ${webhooks.map((node) => node.name).join(', ')}` : 'the project has no webhook source (FROM WEBHOOK) model');
   }
   if (webhooks.length === 1) return webhooks[0]!;
   throw new ProjectError(
     webhooks.length ? `the project has ${webhooks.length} webhook sources: ${webhooks.map((node) => node.name).join(', ')}` : 'the project has no webhook source (FROM WEBHOOK) model',
     undefined,
-    webhooks.length ? 'choose one with --webhook-source <model>' : 'add a source model with FROM WEBHOOK … CHECK (…)',
+    webhooks.length ? 'name one in project.yml (segment: { webhook_source: <model> }) or pass --webhook-source <model>' : 'add a source model with FROM WEBHOOK … CHECK (…)',
   );
 }

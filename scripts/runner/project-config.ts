@@ -68,6 +68,8 @@ const ProjectSchema = z.strictObject({
   secrets: z.record(identifier, SecretSchema).optional(),
   defaults: ModelConfigSchema.optional(),
   folders: z.record(z.string().min(1), ModelConfigSchema).optional(),
+  /** How the Segment function connects (function:deploy --source). */
+  segment: z.strictObject({ webhook_source: identifier.optional() }).optional(),
 });
 
 export type LocalTargetConfig = z.output<typeof LocalTargetSchema>;
@@ -92,6 +94,8 @@ export interface ProjectConfig {
   readonly defaults: ModelConfigInput | undefined;
   /** Folder path (relative to models/, `/`-separated) → defaults for models under it. */
   readonly folders: Readonly<Record<string, ModelConfigInput>>;
+  /** The webhook source model the Segment function posts to (`segment.webhook_source`). */
+  readonly webhookSource: { readonly model: string; readonly location: SourceLocation | undefined } | undefined;
   /** Where a key is written in project.yml, for errors raised later. */
   readonly locate: ParsedYaml['locate'];
 }
@@ -153,6 +157,7 @@ export function parseProjectConfig(root: string, rawText: string): ProjectConfig
     secrets,
     defaults: config.defaults,
     folders,
+    webhookSource: config.segment?.webhook_source ? { model: config.segment.webhook_source, location: parsed.locate(['segment', 'webhook_source']) } : undefined,
     locate: parsed.locate,
   };
 }

@@ -129,6 +129,14 @@ describe('function:deploy --source', () => {
     expect(missing.stderr).toMatch(/--webhook-source stg_segment_events is not a webhook source model/);
     expect(missing.stderr).toMatch(/webhook sources: segment_source/);
 
+    const yml = path.join(project, 'project.yml');
+    writeFileSync(yml, readFileSync(yml, 'utf8').replace('webhook_source: segment_source', 'webhook_source: stg_segment_tracks'));
+    const line = readFileSync(yml, 'utf8').split('\n').findIndex((text) => text.includes('webhook_source: stg_segment_tracks')) + 1;
+    const named = await deploy(['--source', 'my-website']);
+    expect(named.code).toBe(1);
+    expect(named.stderr).toContain(`project.yml:${line}`);
+    expect(named.stderr).toMatch(/segment\.webhook_source stg_segment_tracks is not a webhook source model/);
+
     const misuse = await deploy(['--disable']);
     expect(misuse.code).toBe(1);
     expect(misuse.stderr).toMatch(/only apply with --source/);
