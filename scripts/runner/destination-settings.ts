@@ -41,7 +41,13 @@ export async function destinationSettings(root: string, options: SettingsOptions
   const signatureAlgorithm = /hmac\s*\([^)]*'sha256'\s*\)/i.test(source.sql) ? 'sha256' : 'sha1';
   if (options.webhookUrl) return { webhookUrl: options.webhookUrl, sharedSecret, signatureAlgorithm, sourceModel: source.name, urlFrom: '--webhook-url' };
 
-  const connection = await connectTarget(project.target, options.log ? { log: options.log } : {});
+  const connection = await connectTarget(project.target, {
+    ...(options.log ? { log: options.log } : {}),
+    // A server started inside this command closes its ports when it ends: its URL would be dead on arrival.
+    whenNoLocalServer: () => {
+      throw new ProjectError(`no local server is running for target ${project.target.name}`, undefined, 'start one (npm run local or npm run dev) so the webhook URL stays up, or pass --webhook-url');
+    },
+  });
   try {
     let session;
     try {

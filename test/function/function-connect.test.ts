@@ -137,6 +137,12 @@ describe('function:deploy --source', () => {
     expect(named.stderr).toContain(`project.yml:${line}`);
     expect(named.stderr).toMatch(/segment\.webhook_source stg_segment_tracks is not a webhook source model/);
 
+    // A local target with no server running: a URL on a server started for this command would die with it.
+    const unstarted = copyOfSeedProject();
+    const noServer = await deploy(['--source', 'my-website', '--project-dir', unstarted]);
+    expect(noServer.code).toBe(1);
+    expect(noServer.stderr).toMatch(/no local server is running for target local\n  fix: start one \(npm run local or npm run dev\)/);
+
     const misuse = await deploy(['--disable']);
     expect(misuse.code).toBe(1);
     expect(misuse.stderr).toMatch(/only apply with --source/);

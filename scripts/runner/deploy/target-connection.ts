@@ -18,12 +18,15 @@ export interface TargetConnection {
   readonly description: string;
   /** Stops what this connection started (the embedded server), if anything. */
   close(): Promise<void>;
+
 }
 
 export interface ConnectOptions {
   readonly log?: (line: string) => void;
   /** How long to wait for another process that holds the local data directory (default 60 s). */
   readonly waitForDataDirMs?: number;
+  /** What to do when no local server runs for the data directory (default: start one inside the command). */
+  readonly whenNoLocalServer?: () => never;
 }
 
 export async function connectTarget(target: ResolvedTarget, options: ConnectOptions = {}): Promise<TargetConnection> {
@@ -82,6 +85,7 @@ async function connectLocal(target: ResolvedTarget, options: ConnectOptions): Pr
   if (inMemory) {
     return localServerConnection(inMemory.host, inMemory.pgPort, `in-memory local server (${describeHolder(inMemory)}) at ${inMemory.host}:${inMemory.pgPort}`);
   }
+  options.whenNoLocalServer?.();
   options.log?.(`no local server is running for ${dataDir}: starting one inside this command (npm run local keeps one running)`);
   let server: LocalServer;
   try {
