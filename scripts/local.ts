@@ -62,9 +62,6 @@ await runCli(async () => {
     idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
   });
   if (!server) return;
-  console.log(`  webhooks  ${server.webhookBaseUrl}/materialize/public/<source>`);
-  console.log(`  kafka     http://${server.host}:${server.httpPort}/topics/<topic>`);
-  console.log(pc.dim('  Ctrl-C to stop'));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -81,6 +78,10 @@ await runCli(async () => {
     console.log(`stopped; ${stats.accepted} webhook requests accepted (${stats.rows} rows), ${stats.rejected} rejected this run`);
     process.exit(0);
   };
+  // Handlers before the rest of the ready message: whoever waits for it may signal at once.
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  console.log(`  webhooks  ${server.webhookBaseUrl}/materialize/public/<source>`);
+  console.log(`  kafka     http://${server.host}:${server.httpPort}/topics/<topic>`);
+  console.log(pc.dim('  Ctrl-C to stop'));
 });

@@ -72,16 +72,17 @@ export async function connectDestination(api: SegmentPublicApi, options: Connect
 }
 
 /**
- * Segment answers sensitive settings masked, keeping the last four characters. A masked value
- * whose tail and length match ours is taken as ours: a rotated secret differs there unless the
- * new one was chosen to keep them (then pass --force-settings).
+ * Segment answers sensitive settings masked: a run of dots, then the last four characters (the
+ * documented sample masks a 32-character key as 10 dots + 4, so the length is not kept). A masked
+ * value whose visible tail matches ours is taken as ours: a rotated secret differs there unless
+ * the new one happens to end the same way (then pass --force-settings).
  */
 function sameSetting(destination: SegmentDestination, key: string, wanted: string, sensitive: boolean): boolean {
   const current = destination.settings[key];
   if (current === wanted) return true;
   if (!sensitive || typeof current !== 'string' || !/^[•*]+/.test(current)) return false;
   const tail = current.replace(/^[•*]+/, '');
-  return current.length === wanted.length && tail.length > 0 && wanted.endsWith(tail);
+  return tail.length > 0 && wanted.endsWith(tail);
 }
 
 /** Masked values cannot be sent back (they would become the value): leave them out of a PATCH. */

@@ -115,6 +115,13 @@ describe('function:deploy --source', () => {
     expect(result.stdout).toMatch(/^updated its destination on source ios-app .*\(sharedSecret\)/m);
     expect(api.destinations[0]!.settings.sharedSecret).toBe(rotated);
     expect(result.stdout + result.stderr).not.toContain(rotated);
+
+    // A new secret ending in the same four characters looks current through the mask: --force-settings sends it.
+    const sameTail = 'yet-another-secret-9876';
+    expect((await deploy(['--source', 'ios-app'], { SEGMENT_WEBHOOK_SECRET: sameTail })).stdout).toMatch(/^unchanged its destination/m);
+    const forced = await deploy(['--source', 'ios-app', '--force-settings'], { SEGMENT_WEBHOOK_SECRET: sameTail });
+    expect(forced.stdout).toMatch(/^updated its destination on source ios-app .*\(webhookUrl, sharedSecret, signatureAlgorithm\)/m);
+    expect(api.destinations[0]!.settings.sharedSecret).toBe(sameTail);
   });
 
   it('names near matches for an unknown source, refuses a model that is not a webhook source, and flags misuse', async () => {

@@ -6,7 +6,7 @@
  * `catalogId`); GET /sources and GET /sources/{id}/connected-destinations (paginated);
  * POST /destinations {sourceId, metadataId, name, enabled, settings} (404 for an unknown source or
  * metadata, 422 for missing fields), PATCH /destinations/{id}; sensitive settings answered masked
- * to their last four characters; `{ data }` answers, `{ errors: [{ type, message }] }` failures,
+ * as ten dots and their last four characters (as in the documented Create Destination sample); `{ data }` answers, `{ errors: [{ type, message }] }` failures,
  * and 429 with Retry-After when told to rate-limit.
  */
 import http from 'node:http';
@@ -152,7 +152,7 @@ export class FakeSegmentApi {
     };
     const answer = (destination: StoredDestination) => {
       const hidden = sensitive(destination.metadataId);
-      const settings = Object.fromEntries(Object.entries(destination.settings).map(([key, value]) => [key, hidden.has(key) && typeof value === 'string' ? '•'.repeat(Math.max(0, value.length - 4)) + value.slice(-4) : value]));
+      const settings = Object.fromEntries(Object.entries(destination.settings).map(([key, value]) => [key, hidden.has(key) && typeof value === 'string' ? '••••••••••' + value.slice(-4) : value]));
       return { id: destination.id, name: destination.name, enabled: destination.enabled, sourceId: destination.sourceId, metadata: { id: destination.metadataId }, settings };
     };
     if (method === 'GET' && url.pathname === '/sources') {
