@@ -18,7 +18,6 @@ export interface TargetConnection {
   readonly description: string;
   /** Stops what this connection started (the embedded server), if anything. */
   close(): Promise<void>;
-
 }
 
 export interface ConnectOptions {
