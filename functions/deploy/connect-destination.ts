@@ -80,15 +80,19 @@ export async function connectDestination(api: SegmentPublicApi, options: Connect
 function sameSetting(destination: SegmentDestination, key: string, wanted: string, sensitive: boolean): boolean {
   const current = destination.settings[key];
   if (current === wanted) return true;
-  if (!sensitive || typeof current !== 'string' || !/^[•*]+/.test(current)) return false;
-  const tail = current.replace(/^[•*]+/, '');
+  if (!sensitive || !isMasked(current)) return false;
+  const tail = current.replace(MASK, '');
   return tail.length > 0 && wanted.endsWith(tail);
 }
 
 /** Masked values cannot be sent back (they would become the value): leave them out of a PATCH. */
 function unmaskedSettings(destination: SegmentDestination): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(destination.settings).filter(([, value]) => !(typeof value === 'string' && /^[•*]{3,}/.test(value))));
+  return Object.fromEntries(Object.entries(destination.settings).filter(([, value]) => !isMasked(value)));
 }
+
+/** The run of dots (or asterisks) a masked value starts with. */
+const MASK = /^[•*]{3,}/;
+const isMasked = (value: unknown): value is string => typeof value === 'string' && MASK.test(value);
 
 function nearMatches(reference: string, sources: readonly SegmentSource[]): SegmentSource[] {
   const wanted = reference.toLowerCase();

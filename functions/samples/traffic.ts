@@ -175,9 +175,8 @@ function commonFields(type: string, messageId: string, at: string, userNumber: n
 }
 
 function trackProperties(event: string, index: number, random: () => number): Record<string, unknown> {
-  const product = PRODUCTS[Math.floor(random() * PRODUCTS.length)]!;
-  const [productId, name, category, price] = product;
-  const item = { product_id: productId, name, category, price, quantity: 1 + Math.floor(random() * 2) };
+  const item = { ...toItem(PRODUCTS[Math.floor(random() * PRODUCTS.length)]!), quantity: 1 + Math.floor(random() * 2) };
+  const { category, price } = item;
   if (event.startsWith('Order ')) {
     const products = [item, ...(random() < 0.4 ? [{ ...toItem(PRODUCTS[Math.floor(random() * PRODUCTS.length)]!), quantity: 1 }] : [])];
     const revenue = products.reduce((sum, entry) => sum + entry.price * entry.quantity, 0);

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { processIdentity } from '../../local/data-dir-lock.ts';
 import { ProjectError } from '../errors.ts';
-import { STATE_SCHEMA } from './deploy-state.ts';
+import { createStateTable, STATE_SCHEMA } from './deploy-state.ts';
 import type { SqlSession } from './sql-session.ts';
 
 const LEASE_TABLE = `"${STATE_SCHEMA}"."deploy_leases"`;
@@ -116,8 +116,8 @@ export class DeployLease {
 
   private async ensure(): Promise<void> {
     if (this.ensured) return;
-    await this.session.query(`CREATE SCHEMA IF NOT EXISTS "${STATE_SCHEMA}"`);
-    await this.session.query(
+    await createStateTable(
+      this.session,
       `CREATE TABLE IF NOT EXISTS ${LEASE_TABLE} (
   project text NOT NULL,
   token text NOT NULL,

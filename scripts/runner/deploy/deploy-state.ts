@@ -36,6 +36,12 @@ export type DeployedState = Map<string, DeployedModel>;
 /** A row to append: a model deployed as `model`, or dropped. */
 export type StateChange = { readonly deployed: DeployedModel } | { readonly dropped: { readonly name: string; readonly kind: ManifestKind; readonly schema: string } };
 
+/** Runs a table's `CREATE TABLE IF NOT EXISTS` in the state schema, creating the schema first (both idempotent). */
+export async function createStateTable(session: SqlSession, createTable: string): Promise<void> {
+  await session.query(`CREATE SCHEMA IF NOT EXISTS "${STATE_SCHEMA}"`);
+  await session.query(createTable);
+}
+
 export class StateStore {
   private generation = 0n;
   private ensured = false;
@@ -48,8 +54,8 @@ export class StateStore {
   /** Creates the state schema and table when missing (both statements are idempotent). */
   async ensure(): Promise<void> {
     if (this.ensured) return;
-    await this.session.query(`CREATE SCHEMA IF NOT EXISTS "${STATE_SCHEMA}"`);
-    await this.session.query(
+    await createStateTable(
+      this.session,
       `CREATE TABLE IF NOT EXISTS ${QUALIFIED_TABLE} (
   project text NOT NULL,
   model text NOT NULL,
