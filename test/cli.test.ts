@@ -1,24 +1,12 @@
 /** The commands as users run them: real processes through tsx, on temporary copies of the project. */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { startLocalServer } from '../scripts/local/local-server.ts';
+import { runScript } from './helpers/run-script.ts';
 import { copyOfSeedProject, REPO_ROOT, writeFiles } from './helpers/temp-project.ts';
 
-const run = promisify(execFile);
-const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
-
-async function cli(script: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [path.join(REPO_ROOT, 'scripts', script), ...args], { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (script: string, args: string[], cwd: string) => runScript(script, args, { cwd });
 
 describe('models:compile', () => {
   it('writes target/ and prints a summary with timings', async () => {

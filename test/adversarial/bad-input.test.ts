@@ -2,21 +2,19 @@
  * Bad input to every command, as a hostile new user would give it: each must be a clear error with
  * the file and line and a fix — never an `internal error:` with a stack trace, never silence.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer } from '../../scripts/local/local-server.ts';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { secretValue } from '../../scripts/runner/deploy/deploy-secrets.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { REPO_ROOT, tempProject } from '../helpers/temp-project.ts';
+import { runScript } from '../helpers/run-script.ts';
+import { tempProject } from '../helpers/temp-project.ts';
 
-const run = promisify(execFile);
 
 /** The formatted error a compile throws (file:line:col: message, fix). */
 function compileError(root: string, options: { vars?: string; env?: NodeJS.ProcessEnv } = {}): string {
@@ -28,15 +26,7 @@ function compileError(root: string, options: { vars?: string; env?: NodeJS.Proce
   throw new Error('compiled without an error');
 }
 
-async function cli(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts', script), ...args], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (script: string, args: string[]) => runScript(script, args);
 
 describe('vars are type-checked against their declared defaults', () => {
   const project = (vars: string) => tempProject({ 'project.yml': `name: p\nvars:\n${vars}`, 'models/m.sql': "SELECT INTERVAL '{{vars.window}} minutes' AS w\n" });

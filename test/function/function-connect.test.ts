@@ -4,10 +4,8 @@
  * models (webhookUrl from mz_internal.mz_webhook_sources, sharedSecret from the secret's value),
  * a second run changes nothing, the secret is never printed, 429s are waited out.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../functions/build/build-bundle.ts';
 import { handlerFor, loadFunction, RetryError } from '../../functions/harness/segment-sandbox.ts';
@@ -15,9 +13,9 @@ import { sampleTraffic } from '../../functions/samples/traffic.ts';
 import { FakeSegmentApi } from '../helpers/fake-segment-api.ts';
 import { deployProject } from '../helpers/deploy.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { copyOfSeedProject, REPO_ROOT } from '../helpers/temp-project.ts';
+import { runScript, type ScriptResult } from '../helpers/run-script.ts';
+import { copyOfSeedProject } from '../helpers/temp-project.ts';
 
-const run = promisify(execFile);
 const TOKEN = 'sgp_connect_token_never_printed';
 const SECRET = 'rotating-secret-value-1234';
 let server: TestServer;
@@ -49,17 +47,8 @@ beforeEach(async () => {
   return () => api.stop();
 });
 
-async function deploy(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const result = await run(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [path.join(REPO_ROOT, 'scripts/function-deploy.ts'), '--project-dir', project, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', SEGMENT_API_TOKEN: TOKEN, SEGMENT_API_URL: apiUrl, SEGMENT_WEBHOOK_SECRET: SECRET, ...env },
-    });
-    return { code: 0, ...result };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function deploy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ScriptResult> {
+  return runScript('function-deploy.ts', ['--project-dir', project, ...args], { env: { SEGMENT_API_TOKEN: TOKEN, SEGMENT_API_URL: apiUrl, SEGMENT_WEBHOOK_SECRET: SECRET, ...env } });
 }
 
 describe('function:deploy --source', () => {

@@ -1,12 +1,8 @@
 /** function:deploy as users run it (a real process) against a stand-in of Segment's Public API. */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSegmentApi } from '../helpers/fake-segment-api.ts';
-import { REPO_ROOT } from '../helpers/temp-project.ts';
+import { runScript, type ScriptResult } from '../helpers/run-script.ts';
 
-const run = promisify(execFile);
 const TOKEN = 'sgp_test_token_never_printed';
 let api: FakeSegmentApi;
 let url: string;
@@ -19,17 +15,8 @@ afterEach(async () => {
   await api.stop();
 });
 
-async function deploy(args: string[] = [], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const result = await run(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), [path.join(REPO_ROOT, 'scripts/function-deploy.ts'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', SEGMENT_API_TOKEN: TOKEN, SEGMENT_API_URL: url, ...env },
-    });
-    return { code: 0, ...result };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function deploy(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ScriptResult> {
+  return runScript('function-deploy.ts', args, { env: { SEGMENT_API_TOKEN: TOKEN, SEGMENT_API_URL: url, ...env } });
 }
 
 describe('function:deploy', () => {

@@ -3,14 +3,12 @@
  * track events, a handful of deletes, retried deliveries, days of event time), reproducible, and —
  * sent by the command through the built function into the deployed seed — it fills every mart.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleTraffic } from '../../functions/samples/traffic.ts';
 import { deployProject } from '../helpers/deploy.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { copyOfSeedProject, REPO_ROOT } from '../helpers/temp-project.ts';
+import { runScript } from '../helpers/run-script.ts';
+import { copyOfSeedProject } from '../helpers/temp-project.ts';
 
 const NOW = new Date('2026-11-23T06:00:00.000Z');
 
@@ -69,9 +67,8 @@ describe('npm run events:send into the deployed seed', () => {
   });
 
   it('fills every mart with meaningful numbers', async () => {
-    const run = promisify(execFile);
-    const args = [path.join(REPO_ROOT, 'scripts/events-send.ts'), '--url', t.server.webhookUrl('segment_source'), '--batch', '100'];
-    const sent = await run(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), args, { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', SEGMENT_WEBHOOK_SECRET: '' } });
+    const sent = await runScript('events-send.ts', ['--url', t.server.webhookUrl('segment_source'), '--batch', '100'], { env: { SEGMENT_WEBHOOK_SECRET: '' } });
+    expect(sent.code).toBe(0);
     expect(sent.stdout).toMatch(/2000 delivered, 0 retried, 0 rejected/);
 
     const [counts] = await t.query<{ raw: string; deduplicated: string }>(`SELECT (SELECT count(*) FROM segment_source) AS raw, (SELECT count(*) FROM stg_segment_events) AS deduplicated`);
