@@ -131,7 +131,7 @@ describe('errors name the file and position', () => {
   it('names both files of a duplicate model name', () => {
     const root = tempProject({ 'models/a/orders.sql': 'SELECT 1', 'models/b/orders.sql': 'SELECT 2' });
     expect(compileErrors(root)).toEqual([
-      "models/b/orders.sql:1: model name 'orders' is used by two files: models/a/orders.sql and models/b/orders.sql\n  fix: rename one of them: a model is named by its file stem",
+      "models/b/orders.sql:1: model name 'orders' is used by two files: models/a/orders.sql and models/b/orders.sql\n  fix: rename one of them: models and singular tests are named by their file stem",
     ]);
   });
 

@@ -2,6 +2,8 @@
 description: Distinct people (user id, else anonymous id) active per day of event time
 indexes:
   - columns: [day]
+tests:
+  - unique: day
 ---
 SELECT
   CAST(date_trunc('day', coalesce(e.event_timestamp, e.received_at)) AS date) AS day,

@@ -2,6 +2,8 @@
 description: Page views, distinct visitors and the last view per page URL
 indexes:
   - columns: [url]
+tests:
+  - unique: url
 ---
 SELECT
   coalesce(e.url, e.context_page_url) AS url,

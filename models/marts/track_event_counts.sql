@@ -2,6 +2,8 @@
 description: How often each track event happened, by how many people, and when last
 indexes:
   - columns: [event]
+tests:
+  - unique: event
 ---
 SELECT
   e.event,

@@ -2,6 +2,8 @@
 description: The latest identify traits of every known user
 indexes:
   - columns: [user_id]
+tests:
+  - unique: user_id
 ---
 SELECT DISTINCT ON (e.user_id)
   e.user_id,

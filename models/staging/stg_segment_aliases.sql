@@ -1,5 +1,7 @@
 ---
 description: Alias calls, merging a previous identity (previous_id) into user_id
+tests:
+  - not_null: [previous_id, user_id]
 ---
 SELECT
   {{> segment_common_columns}}

@@ -2,6 +2,22 @@
 kind: materialized_view
 cluster: webhooks_cluster
 description: Every Segment event exactly once. Segment delivers at least once, so retries repeat a messageId; the first received copy wins.
+tests:
+  # Dedup holds: one row per messageId however often Segment retried the delivery.
+  - unique: message_id
+  - not_null: [event_type, received_at]
+  - accepted_values:
+      column: event_type
+      values: [track, page, screen, identify, group, alias, delete]
+      name: known_event_types
+  # The Spec: every call names someone, by userId or anonymousId.
+  - expression:
+      expression: user_id IS NOT NULL OR anonymous_id IS NOT NULL
+      name: events_name_someone
+  # A timestamp that is present but does not parse would silently fall back to received_at.
+  - expression:
+      expression: "body->>'timestamp' IS NULL OR event_timestamp IS NOT NULL"
+      name: timestamps_parse_where_present
 ---
 WITH received AS (
   SELECT body FROM {{ref.segment_source}}

@@ -1,5 +1,7 @@
 ---
 description: Group calls, associating a user with an account, with the Spec's reserved group traits
+tests:
+  - not_null: group_id
 ---
 SELECT
   {{> segment_common_columns}}

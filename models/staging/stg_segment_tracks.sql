@@ -1,5 +1,7 @@
 ---
 description: Track calls, one row per event, with the Spec's common fields and track properties
+tests:
+  - not_null: event
 ---
 SELECT
   {{> segment_common_columns}}

@@ -13,16 +13,20 @@ import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { asProjectErrors, didYouMean, ProjectError, ProjectErrors, throwIfAny, type SourceLocation } from './errors.ts';
-import { readFrontMatter } from './front-matter.ts';
+import { readFrontMatter, type FrontMatter } from './front-matter.ts';
 import { invertDependencies, orderGraph } from './graph.ts';
 import { LineIndex } from './line-index.ts';
 import { mergeModelConfig, type ManifestKind, type ModelConfig, type ModelConfigInput } from './model-config.ts';
 import { buildIndexStatement, buildStatement, SqlRelation } from './model-sql.ts';
-import { listTemplates, MACROS_DIR, MODELS_DIR, readTemplate, splitFrontMatter, checkUniqueModelNames, type TemplateFile } from './project-files.ts';
+import { listTemplates, MACROS_DIR, MODELS_DIR, TESTS_DIR, readTemplate, splitFrontMatter, checkUniqueModelNames, type TemplateFile } from './project-files.ts';
 import { loadProjectConfig, mergeVars, resolveTarget, PROJECT_FILE, type ProjectConfig, type ResolvedTarget, type SecretConfig } from './project-config.ts';
 import { codeOnly, referencedSecretsAndConnections } from './sql-scan.ts';
 import { parseTemplate, TemplateSyntaxError, type TemplateToken } from './template/parse.ts';
 import { renderTemplate, TemplateRenderError, type RenderOptions, type TemplateSource } from './template/render.ts';
+import { outputColumns } from './tests/model-columns.ts';
+import { readTestDeclarations, type TestDeclaration, type TestKind, type TestSeverity } from './tests/test-config.ts';
+import { failuresSchema, generatedTestName, storedFailuresStatement, testQuery } from './tests/test-sql.ts';
+import { readSingularTestConfig, singularTestQuery } from './tests/singular-test.ts';
 
 export interface CompileOptions {
   /** Target name; project.yml's default_target when absent. */
@@ -30,6 +34,23 @@ export interface CompileOptions {
   /** `--vars` as given on the command line (YAML or JSON object). */
   readonly vars?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** `--store-failures`: every data test is deployed as a materialized view of its failing rows. */
+  readonly storeFailures?: boolean;
+}
+
+/** What a test node is: the query of its failing rows and how a failure counts. */
+export interface TestInfo {
+  readonly kind: TestKind;
+  /** The model a generic test is declared on; undefined for singular tests (tests/*.sql). */
+  readonly model: string | undefined;
+  readonly column: string | undefined;
+  readonly severity: TestSeverity;
+  /** Deployed as a materialized view of its failing rows (in `schema`, see failuresSchema). */
+  readonly storeFailures: boolean;
+  /** The SELECT of the failing rows. */
+  readonly query: string;
+  /** Where the test is declared (its front-matter entry, or its file). */
+  readonly location: SourceLocation;
 }
 
 /** One deployable object: a model, or an index derived from a model's `indexes` config. */
@@ -53,6 +74,8 @@ export interface CompiledNode {
   readonly parent: string | undefined;
   /** Compiled SQL line `sqlLine` is line `fileLine` of `path`; later lines follow one for one. */
   readonly bodyLine: { readonly sqlLine: number; readonly fileLine: number };
+  /** Data tests: their query and settings (`sql` is the query, or its materialized view when stored). */
+  readonly test?: TestInfo;
 }
 
 export interface CompiledProject {
@@ -84,6 +107,12 @@ export interface CompileTimings {
 
 interface ModelEntry {
   readonly file: TemplateFile;
+  /** A model under models/, or a singular test under tests/. */
+  readonly role: 'model' | 'test';
+  /** Tests declared in the model's front matter. */
+  tests: TestDeclaration[];
+  /** Singular tests: the severity their front matter sets. */
+  severity?: TestSeverity;
   config?: ModelConfig;
   body?: TemplateSource;
   bodyLineOffset: number;
@@ -98,6 +127,13 @@ interface CompiledModel {
   readonly macros: ReadonlySet<string>;
   /** Where each ref is written (first use): in the model, or in a macro it includes. */
   readonly refSites: ReadonlyMap<string, SourceLocation>;
+}
+
+interface RenderedBody {
+  readonly text: string;
+  readonly refs: ReadonlySet<string>;
+  readonly refSites: ReadonlyMap<string, SourceLocation>;
+  readonly macros: ReadonlySet<string>;
 }
 
 interface MacroEntry {
@@ -147,20 +183,21 @@ export class ProjectCompiler {
     this.pendingStructure = true;
     this.loadSettings();
     for (const file of listTemplates(this.root, MACROS_DIR)) this.loadMacro(file);
-    const modelFiles = listTemplates(this.root, MODELS_DIR);
     const fileErrors: ProjectError[] = [];
-    const templates: TemplateFile[] = [];
-    for (const file of modelFiles) {
-      try {
-        templates.push(readTemplate(this.root, file, 'model'));
-      } catch (error) {
-        fileErrors.push(...asProjectErrors(error));
+    const templates: { template: TemplateFile; role: ModelEntry['role'] }[] = [];
+    for (const role of ['model', 'test'] as const) {
+      for (const file of listTemplates(this.root, role === 'model' ? MODELS_DIR : TESTS_DIR)) {
+        try {
+          templates.push({ template: readTemplate(this.root, file, role), role });
+        } catch (error) {
+          fileErrors.push(...asProjectErrors(error));
+        }
       }
     }
-    fileErrors.push(...checkUniqueModelNames(templates));
+    fileErrors.push(...checkUniqueModelNames(templates.map(({ template }) => template)));
     throwIfAny(fileErrors);
-    for (const template of templates) {
-      this.models.set(template.path, this.configure(template));
+    for (const { template, role } of templates) {
+      this.models.set(template.path, this.configure(template, role));
       this.pathByName.set(template.name, template.path);
     }
     const read = performance.now();
@@ -188,7 +225,8 @@ export class ProjectCompiler {
         if (exists) this.loadMacro(file);
         else this.macros.delete(name);
         for (const entry of this.models.values()) if (entry.compiled?.macros.has(name)) toRender.add(entry);
-      } else if (file.startsWith(`${MODELS_DIR}/`) && file.endsWith('.sql')) {
+      } else if ((file.startsWith(`${MODELS_DIR}/`) || file.startsWith(`${TESTS_DIR}/`)) && file.endsWith('.sql')) {
+        const role = file.startsWith(`${MODELS_DIR}/`) ? 'model' : 'test';
         const previous = this.models.get(file);
         if (!exists) {
           if (previous) {
@@ -198,11 +236,11 @@ export class ProjectCompiler {
           }
           continue;
         }
-        const template = readTemplate(this.root, file, 'model');
+        const template = readTemplate(this.root, file, role);
         const clash = this.pathByName.get(template.name);
         if (clash !== undefined && clash !== file) throwIfAny(checkUniqueModelNames([this.models.get(clash)!.file, template]));
         this.pathByName.set(template.name, file);
-        const entry = this.configure(template);
+        const entry = this.configure(template, role);
         this.models.set(file, entry);
         if (!previous || identity(previous) !== identity(entry)) identityChanged = true;
         toRender.add(entry);
@@ -252,13 +290,21 @@ export class ProjectCompiler {
   }
 
   /** Front matter and folder defaults → the model's config; the body parsed, not yet rendered. */
-  private configure(file: TemplateFile): ModelEntry {
-    const entry: ModelEntry = { file, bodyLineOffset: 0, configErrors: [], renderErrors: [] };
+  private configure(file: TemplateFile, role: ModelEntry['role']): ModelEntry {
+    const entry: ModelEntry = { file, role, tests: [], bodyLineOffset: 0, configErrors: [], renderErrors: [] };
     try {
       const split = splitFrontMatter(file);
       entry.bodyLineOffset = split.bodyLineOffset;
-      const frontMatter = split.frontMatter === undefined ? undefined : this.readConfig(file, split.frontMatter);
-      entry.config = mergeModelConfig([this.config.defaults, ...this.folderDefaults(file.folder), frontMatter], this.target.schema);
+      if (role === 'test') {
+        // A singular test: its own small config, the project's defaults for schema and cluster.
+        const { severity, ...testConfig } = split.frontMatter === undefined ? {} : readSingularTestConfig(file.path, this.renderFrontMatter(file, split.frontMatter));
+        entry.config = mergeModelConfig([this.config.defaults, testConfig], this.target.schema);
+        if (severity) entry.severity = severity;
+      } else {
+        const frontMatter = split.frontMatter === undefined ? undefined : this.readConfig(file, split.frontMatter);
+        entry.config = mergeModelConfig([this.config.defaults, ...this.folderDefaults(file.folder), frontMatter?.config], this.target.schema);
+        if (frontMatter?.tests) entry.tests = readTestDeclarations(frontMatter.tests);
+      }
       entry.body = { file: file.path, tokens: parseTemplate(split.body), lines: new LineIndex(split.body, split.bodyLineOffset) };
     } catch (error) {
       entry.configErrors = toErrors(error, file.path, file.text);
@@ -266,7 +312,11 @@ export class ProjectCompiler {
     return entry;
   }
 
-  private readConfig(file: TemplateFile, frontMatter: string): ModelConfigInput {
+  private readConfig(file: TemplateFile, frontMatter: string): FrontMatter {
+    return readFrontMatter(file.path, this.renderFrontMatter(file, frontMatter), 1);
+  }
+
+  private renderFrontMatter(file: TemplateFile, frontMatter: string): string {
     let text = frontMatter;
     if (text.includes('{{')) {
       // Front matter may use vars and target (e.g. `enabled: {{vars.kafka_enabled}}`), not refs.
@@ -282,7 +332,7 @@ export class ProjectCompiler {
         explainMissing: (keyPath) => explainVarMissing(keyPath, this.config) ?? (keyPath[0] === 'ref' ? { message: 'refs belong in the model body, not in its front matter' } : undefined),
       });
     }
-    return readFrontMatter(file.path, text, 1);
+    return text;
   }
 
   private folderDefaults(folder: string): ModelConfigInput[] {
@@ -299,7 +349,7 @@ export class ProjectCompiler {
     this.refs = Object.create(null);
     this.modelKinds = new Map();
     for (const entry of this.models.values()) {
-      if (!entry.config?.enabled) continue;
+      if (!entry.config?.enabled || entry.role !== 'model') continue;
       this.refs[entry.file.name] = new SqlRelation(entry.file.name, entry.config.schema);
       this.modelKinds.set(entry.file.name, entry.config.kind);
     }
@@ -311,17 +361,17 @@ export class ProjectCompiler {
     const { config, body, file } = entry;
     if (!config || !body || !config.enabled) return;
     try {
-      entry.compiled = this.compileModel(file, config, body, entry.bodyLineOffset);
+      entry.compiled = entry.role === 'test' ? this.compileSingularTest(entry, config, body) : this.compileModel(entry, config, body);
     } catch (error) {
       entry.renderErrors = toErrors(error, file.path, file.text);
     }
   }
 
-  private compileModel(file: TemplateFile, config: ModelConfig, body: TemplateSource, bodyLineOffset: number): CompiledModel {
+  /** Renders a template body with refs, vars, target and macros, recording what it refs. */
+  private renderBody(file: TemplateFile, body: TemplateSource, model: Record<string, unknown> | undefined): RenderedBody {
     const refs = new Set<string>();
     const refSites = new Map<string, SourceLocation>();
     const macros = new Set<string>();
-    const self = this.refs[file.name]!;
     const options: RenderOptions = {
       partial: (name) => {
         macros.add(name);
@@ -341,10 +391,16 @@ export class ProjectCompiler {
       ref: this.refs,
       vars: this.vars,
       target: this.targetView,
-      this: self,
-      model: nullPrototype({ name: file.name, kind: config.kind, schema: config.schema, cluster: config.cluster ?? this.target.cluster, tags: config.tags }),
+      ...(model ? { this: this.refs[file.name]!, model: nullPrototype(model) } : {}),
     });
-    const renderedBody = renderTemplate(body, view, options);
+    return { text: renderTemplate(body, view, options), refs, refSites, macros };
+  }
+
+  private compileModel(entry: ModelEntry, config: ModelConfig, body: TemplateSource): CompiledModel {
+    const { file, bodyLineOffset } = entry;
+    const rendered = this.renderBody(file, body, { name: file.name, kind: config.kind, schema: config.schema, cluster: config.cluster ?? this.target.cluster, tags: config.tags });
+    const { refs, refSites, macros } = rendered;
+    const renderedBody = rendered.text;
     if (refs.has(file.name)) {
       const site = refSites.get(file.name)!;
       const through = site.file === file.path ? '' : ` through macro ${path.basename(site.file, '.sql')} (${site.file}), which it includes`;
@@ -401,7 +457,85 @@ export class ProjectCompiler {
         bodyLine: { sqlLine: 1, fileLine: 1 },
       });
     }
+    nodes.push(...this.testNodes(entry, config, node));
     return { nodes, macros, refSites };
+  }
+
+  /** The nodes of the tests declared in a model's front matter. */
+  private testNodes(entry: ModelEntry, config: ModelConfig, model: CompiledNode): CompiledNode[] {
+    if (entry.tests.length === 0) return [];
+    const errors: ProjectError[] = [];
+    const columns = config.kind === 'view' || config.kind === 'materialized_view' ? outputColumns(model.sql.split('\n').slice(model.bodyLine.sqlLine - 1).join('\n')) : undefined;
+    const self = this.refs[entry.file.name]!;
+    const nodes: CompiledNode[] = [];
+    for (const declaration of entry.tests) {
+      if (declaration.column !== undefined && columns && !columns.includes(declaration.column)) {
+        errors.push(
+          new ProjectError(
+            `${declaration.kind} test on ${entry.file.name}: no column '${declaration.column}'${didYouMean(declaration.column, columns)}`,
+            declaration.columnLocation,
+            `the model's columns: ${columns.join(', ')}`,
+          ),
+        );
+        continue;
+      }
+      let to: SqlRelation | undefined;
+      if (declaration.to !== undefined) {
+        to = this.refs[declaration.to];
+        if (!to) {
+          const missing = this.explainMissing(['ref', declaration.to]);
+          errors.push(new ProjectError(`relationships test on ${entry.file.name}: ${missing?.message ?? `unknown model '${declaration.to}'`}`, declaration.location, missing?.fix));
+          continue;
+        }
+      }
+      const name = generatedTestName(entry.file.name, declaration);
+      const storeFailures = this.options.storeFailures || (declaration.storeFailures ?? config.storeFailures);
+      const query = testQuery(self, declaration, to);
+      const cluster = config.cluster ?? this.target.cluster;
+      nodes.push(
+        testNode({
+          name,
+          path: entry.file.path,
+          dependsOn: [...new Set([entry.file.name, ...(declaration.to ? [declaration.to] : [])])].sort(),
+          schema: config.schema,
+          cluster,
+          tags: config.tags,
+          description: undefined,
+          fileLine: declaration.location.line ?? 1,
+          test: {
+            kind: declaration.kind,
+            model: entry.file.name,
+            column: declaration.column,
+            severity: declaration.severity ?? 'error',
+            storeFailures,
+            query,
+            location: declaration.location,
+          },
+        }),
+      );
+    }
+    throwIfAny(errors);
+    return nodes;
+  }
+
+  /** A singular test (tests/*.sql): a query of the failing rows, with refs, vars and macros. */
+  private compileSingularTest(entry: ModelEntry, config: ModelConfig, body: TemplateSource): CompiledModel {
+    const { file, bodyLineOffset } = entry;
+    const rendered = this.renderBody(file, body, undefined);
+    const query = singularTestQuery(rendered.text, { file: file.path, line: bodyLineOffset + 1 });
+    const storeFailures = this.options.storeFailures || config.storeFailures;
+    const node = testNode({
+      name: file.name,
+      path: file.path,
+      dependsOn: [...rendered.refs].sort(),
+      schema: config.schema,
+      cluster: config.cluster ?? this.target.cluster,
+      tags: config.tags,
+      description: config.description,
+      fileLine: bodyLineOffset + 1 + query.linesSkipped,
+      test: { kind: 'singular', model: undefined, column: undefined, severity: entry.severity ?? 'error', storeFailures, query: query.sql, location: { file: file.path, line: bodyLineOffset + 1 } },
+    });
+    return { nodes: [node], macros: rendered.macros, refSites: rendered.refSites };
   }
 
   /** A source depends on its cluster and on the secrets and connections its clauses name. */
@@ -558,6 +692,44 @@ export class ProjectCompiler {
     }
     this.nodesByPath.set(entry.file.path, names);
   }
+}
+
+interface TestNodeInput {
+  readonly name: string;
+  readonly path: string;
+  readonly dependsOn: readonly string[];
+  /** The tested model's schema: stored failures go to `<schema>_tests`. */
+  readonly schema: string;
+  readonly cluster: string;
+  readonly tags: readonly string[];
+  readonly description: string | undefined;
+  /** The file line the query comes from (its front-matter entry, or the test file's first line). */
+  readonly fileLine: number;
+  readonly test: TestInfo;
+}
+
+/** A test's node: its query, or the materialized view of its failing rows when stored. */
+function testNode(input: TestNodeInput): CompiledNode {
+  const { test } = input;
+  const schema = test.storeFailures ? failuresSchema(input.schema) : input.schema;
+  const stored = test.storeFailures ? storedFailuresStatement(input.name, schema, input.cluster, test.query) : undefined;
+  const sql = stored?.sql ?? test.query;
+  return {
+    name: input.name,
+    kind: 'test',
+    path: input.path,
+    dependsOn: input.dependsOn,
+    sql,
+    checksum: checksum(sql),
+    schema,
+    cluster: stored ? input.cluster : undefined,
+    tags: input.tags,
+    description: input.description,
+    secretEnv: undefined,
+    parent: undefined,
+    bodyLine: { sqlLine: stored?.bodySqlLine ?? 1, fileLine: input.fileLine },
+    test,
+  };
 }
 
 function indexClash(node: CompiledNode, clash: CompiledNode): ProjectError {

@@ -8,8 +8,18 @@
  * nesting, quotes, block scalars, anchors — goes to the library. Errors always come from the
  * library path, with its positions.
  */
+import { z } from 'zod';
 import { ModelConfigSchema, type ModelConfigInput } from './model-config.ts';
-import { parseYaml, validateYaml } from './yaml-config.ts';
+import { parseYaml, validateYaml, type ParsedYaml } from './yaml-config.ts';
+
+/** A model's front matter: its config, plus data tests (checked on their own, see tests/test-config.ts). */
+const FrontMatterSchema = ModelConfigSchema.extend({ tests: z.array(z.unknown()).optional() });
+
+export interface FrontMatter {
+  readonly config: ModelConfigInput;
+  /** The `tests:` list, positioned, when the model declares tests. */
+  readonly tests?: ParsedYaml;
+}
 
 const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_]*):(?:[ \t]+(.*?))?[ \t]*$/;
 const PLAIN_WORDS = /^[A-Za-z_][A-Za-z0-9_./ -]*$/;
@@ -71,13 +81,15 @@ function parseFlatValue(raw: string): unknown {
  * Parses and validates front matter into a model config. `lineOffset` is the number of file
  * lines before the front matter text (1: the opening `---`).
  */
-export function readFrontMatter(file: string, text: string, lineOffset: number): ModelConfigInput {
+export function readFrontMatter(file: string, text: string, lineOffset: number): FrontMatter {
   const flat = parseFlatYaml(text);
-  if (flat) {
+  if (flat && !('tests' in flat)) {
     const result = ModelConfigSchema.safeParse(flat);
-    if (result.success) return result.data;
+    if (result.success) return { config: result.data };
   }
   // Slow path, and the only one that reports errors: the library knows where every key is.
   const parsed = parseYaml({ file, text, lineOffset });
-  return validateYaml(parsed, ModelConfigSchema, { what: 'front matter' });
+  const { tests, ...config } = validateYaml(parsed, FrontMatterSchema, { what: 'front matter' });
+  if (tests === undefined) return { config };
+  return { config, tests: { value: tests, locate: (path) => parsed.locate(['tests', ...path]) } };
 }

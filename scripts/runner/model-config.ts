@@ -6,8 +6,11 @@ import { z } from 'zod';
 
 export const MODEL_KINDS = ['cluster', 'secret', 'connection', 'source', 'view', 'materialized_view'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
-/** Kinds in the manifest: model kinds plus the index nodes derived from `indexes` config. */
-export type ManifestKind = ModelKind | 'index';
+/**
+ * Kinds in the manifest: model kinds, the index nodes derived from `indexes` config, and data
+ * tests (from `tests:` in front matter and from tests/*.sql).
+ */
+export type ManifestKind = ModelKind | 'index' | 'test';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'must be an identifier: letters, digits and _');
 
@@ -33,6 +36,8 @@ export const ModelConfigSchema = z.strictObject({
   enabled: z.boolean().optional(),
   description: z.string().optional(),
   indexes: z.array(IndexConfigSchema).optional(),
+  /** Deploy this model's data tests as materialized views of their failing rows (continuous tests). */
+  store_failures: z.boolean().optional(),
 });
 export type ModelConfigInput = z.output<typeof ModelConfigSchema>;
 
@@ -44,6 +49,7 @@ export interface ModelConfig {
   readonly enabled: boolean;
   readonly description: string | undefined;
   readonly indexes: readonly IndexConfig[];
+  readonly storeFailures: boolean;
 }
 
 /**
@@ -57,6 +63,7 @@ export function mergeModelConfig(layers: readonly (ModelConfigInput | undefined)
   let enabled: boolean | undefined;
   let description: string | undefined;
   let indexes: readonly IndexConfig[] | undefined;
+  let storeFailures: boolean | undefined;
   const tags: string[] = [];
   for (const layer of layers) {
     if (!layer) continue;
@@ -66,6 +73,7 @@ export function mergeModelConfig(layers: readonly (ModelConfigInput | undefined)
     enabled = layer.enabled ?? enabled;
     description = layer.description ?? description;
     indexes = layer.indexes ?? indexes;
+    storeFailures = layer.store_failures ?? storeFailures;
     for (const tag of layer.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
   }
   return {
@@ -77,5 +85,6 @@ export function mergeModelConfig(layers: readonly (ModelConfigInput | undefined)
     enabled: enabled ?? true,
     description,
     indexes: indexes ?? [],
+    storeFailures: storeFailures ?? false,
   };
 }

@@ -8,6 +8,11 @@ import { ProjectError } from './errors.ts';
 
 export const MODELS_DIR = 'models';
 export const MACROS_DIR = 'macros';
+/** Singular data tests: one SELECT of failing rows per file, named by file stem like models. */
+export const TESTS_DIR = 'tests';
+
+export type TemplateRole = 'model' | 'macro' | 'test';
+const ROLE_DIR: Record<TemplateRole, string> = { model: MODELS_DIR, macro: MACROS_DIR, test: TESTS_DIR };
 const TEMPLATE_EXTENSION = '.sql';
 const MODEL_NAME = /^[a-z_][a-z0-9_]*$/;
 
@@ -39,7 +44,7 @@ export function listTemplates(root: string, dir: string): string[] {
       else if (entry.name.toLowerCase().endsWith(TEMPLATE_EXTENSION)) {
         // x.SQL would be skipped without a word on a case-sensitive file system: say so instead.
         throw new ProjectError(
-          `'${entry.name}' ends in '${entry.name.slice(-TEMPLATE_EXTENSION.length)}', so it is not read as a ${dir === MODELS_DIR ? 'model' : 'macro'}`,
+          `'${entry.name}' ends in '${entry.name.slice(-TEMPLATE_EXTENSION.length)}', so it is not read as a ${dir === MODELS_DIR ? 'model' : dir === TESTS_DIR ? 'test' : 'macro'}`,
           { file: `${relative}/${entry.name}` },
           `rename it to ${entry.name.slice(0, -TEMPLATE_EXTENSION.length)}${TEMPLATE_EXTENSION} (lower case)`,
         );
@@ -50,7 +55,7 @@ export function listTemplates(root: string, dir: string): string[] {
   return found.sort();
 }
 
-export function readTemplate(root: string, relativePath: string, kind: 'model' | 'macro'): TemplateFile {
+export function readTemplate(root: string, relativePath: string, kind: TemplateRole): TemplateFile {
   const text = readFileSync(path.join(root, relativePath), 'utf8');
   return describeTemplate(relativePath, text, kind);
 }
@@ -65,21 +70,21 @@ export function normalizeSourceText(text: string): string {
   return withoutBom.includes('\r') ? withoutBom.replace(/\r\n?/g, '\n') : withoutBom;
 }
 
-export function describeTemplate(relativePath: string, rawText: string, kind: 'model' | 'macro'): TemplateFile {
+export function describeTemplate(relativePath: string, rawText: string, kind: TemplateRole): TemplateFile {
   const text = normalizeSourceText(rawText);
-  const dir = kind === 'model' ? MODELS_DIR : MACROS_DIR;
+  const dir = ROLE_DIR[kind];
   const inner = relativePath.slice(dir.length + 1, -TEMPLATE_EXTENSION.length);
   const slash = inner.lastIndexOf('/');
   const stem = inner.slice(slash + 1);
   const folder = slash === -1 ? '' : inner.slice(0, slash);
-  if (kind === 'model' && !MODEL_NAME.test(stem)) {
+  if (kind !== 'macro' && !MODEL_NAME.test(stem)) {
     throw new ProjectError(
-      `'${stem}' is not a valid model name`,
+      `'${stem}' is not a valid ${kind} name`,
       { file: relativePath },
-      'name model files with lower-case letters, digits and _ (the name becomes a SQL identifier)',
+      `name ${kind} files with lower-case letters, digits and _ (the name becomes a SQL identifier)`,
     );
   }
-  return { name: kind === 'model' ? stem : inner, path: relativePath, folder, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
+  return { name: kind === 'macro' ? inner : stem, path: relativePath, folder, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
 }
 
 /** Model names must be unique across folders: two files with one stem are an error naming both. */
@@ -90,13 +95,21 @@ export function checkUniqueModelNames(files: readonly TemplateFile[]): ProjectEr
     const first = seen.get(file.name);
     if (first) {
       errors.push(
-        new ProjectError(`model name '${file.name}' is used by two files: ${first.path} and ${file.path}`, { file: file.path, line: 1 }, 'rename one of them: a model is named by its file stem'),
+        new ProjectError(
+          `${isModel(first) && isModel(file) ? 'model ' : ''}name '${file.name}' is used by two files: ${first.path} and ${file.path}`,
+          { file: file.path, line: 1 },
+          'rename one of them: models and singular tests are named by their file stem',
+        ),
       );
     } else {
       seen.set(file.name, file);
     }
   }
   return errors;
+}
+
+function isModel(file: TemplateFile): boolean {
+  return file.path.startsWith(`${MODELS_DIR}/`);
 }
 
 export interface FrontMatterSplit {

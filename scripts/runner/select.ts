@@ -2,7 +2,8 @@
  * dbt-style node selection: `name`, `+name` (with ancestors), `name+` (with descendants),
  * `2+name` / `name+1` (bounded depth), `tag:x`, `path:models/marts`, `kind:source`, globs with `*`,
  * space-separated unions, `a,b` intersections, and `--exclude` with the same syntax.
- * An index follows the model it belongs to.
+ * An index follows the model it belongs to, and a data test follows the models it reads (dbt's
+ * "eager" indirect selection): selecting a model brings its tests, excluding it drops them.
  */
 import { ProjectError, closestName } from './errors.ts';
 import { ancestors, descendants } from './graph.ts';
@@ -43,9 +44,11 @@ function union(graph: SelectionGraph, selectors: readonly string[], flag: string
       for (const name of first!) if (rest.every((part) => part.has(name))) result.add(name);
     }
   }
-  // Indexes follow their model, so selecting a view brings its indexes and excluding it drops them.
+  // Indexes follow their model, so selecting a view brings its indexes and excluding it drops them;
+  // tests follow any model they read.
   for (const node of graph.nodes.values()) {
     if (node.parent && result.has(node.parent)) result.add(node.name);
+    else if (node.kind === 'test' && (graph.dependencies.get(node.name) ?? []).some((dependency) => result.has(dependency))) result.add(node.name);
   }
   return result;
 }

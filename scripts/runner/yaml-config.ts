@@ -166,3 +166,10 @@ function unwrap(schema: unknown, value: unknown): unknown {
   }
   return current;
 }
+
+/** The part of a parsed document at `path`, positioned in the whole document (to validate it alone). */
+export function yamlAt(parsed: ParsedYaml, path: readonly PropertyKey[]): ParsedYaml {
+  let value: unknown = parsed.value;
+  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return { value, locate: (inner) => parsed.locate([...path, ...inner]) };
+}

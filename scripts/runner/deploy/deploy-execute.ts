@@ -18,6 +18,7 @@ import { needsValidation, validatePlan } from './deploy-validate.ts';
 import type { DeployedModel, DeployedState, StateChange, StateStore } from './deploy-state.ts';
 import type { SessionPool, SqlSession } from './sql-session.ts';
 import type { ManifestKind } from '../model-config.ts';
+import { quoteIdentifier } from '../sql-scan.ts';
 
 export type ActionStatus = 'done' | 'failed' | 'skipped';
 
@@ -123,7 +124,9 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
   await store.record(adopted.map((deployed) => ({ deployed })));
   for (const deployed of adopted) state.set(deployed.name, deployed);
 
-  // (3) Creates by depth; a failed model's descendants are skipped.
+  // (3) Creates by depth; a failed model's descendants are skipped. Their schemas first: a model
+  //     (or a test's stored failures, in <schema>_tests) may live in a schema not made yet.
+  ddlStatements += await ensureSchemas(session, plan);
   const blocked = new Set<string>();
   const blockedBy = new Map<string, string>();
   for (const level of plan.createLevels) {
@@ -161,6 +164,19 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
     for (const deployed of applied) state.set(deployed.name, deployed);
   }
   return { results, ddlStatements, state, validated, rejected: false };
+}
+
+/** Creates the schemas the plan's creates need that the database lacks; returns how many. */
+async function ensureSchemas(session: SqlSession, plan: DeployPlan): Promise<number> {
+  const needed = new Set<string>();
+  for (const action of plan.createLevels.flat()) if (action.kind !== 'cluster' && action.kind !== 'index') needed.add(action.node!.schema);
+  if (needed.size === 0) return 0;
+  const present = await session.query<{ name: string }>(
+    `SELECT s.name FROM mz_catalog.mz_schemas s JOIN mz_catalog.mz_databases d ON d.id = s.database_id WHERE d.name = current_database()`,
+  );
+  for (const row of present.rows) needed.delete(row.name);
+  for (const schema of needed) await session.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  return needed.size;
 }
 
 async function applyCreate(session: SqlSession, action: PlannedAction, input: ExecuteInput): Promise<{ statements: number; failure?: DeployFailure }> {

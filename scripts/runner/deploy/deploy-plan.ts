@@ -114,8 +114,39 @@ function nodeStateChecksum(project: CompiledProject, name: string, checksums: Re
   return upstream === '' ? node.checksum : hash('sha256', `${node.checksum}|${upstream}`, 'hex');
 }
 
+const deployableCache = new WeakMap<CompiledProject, CompiledProject>();
+
+/**
+ * The project as a deploy sees it: data tests exist in the target only when their failures are
+ * stored (a materialized view of the failing rows); the others are queries models:test runs.
+ * A test whose storing is switched off is then absent, so a deploy drops its view.
+ */
+export function deployableProject(project: CompiledProject): CompiledProject {
+  const cached = deployableCache.get(project);
+  if (cached) return cached;
+  const skipped = (name: string) => {
+    const node = project.nodes.get(name);
+    return node?.kind === 'test' && !node.test?.storeFailures;
+  };
+  let result = project;
+  if ([...project.nodes.keys()].some(skipped)) {
+    const keep = (names: readonly string[]) => names.filter((name) => !skipped(name));
+    const nodes = new Map([...project.nodes].filter(([name]) => !skipped(name)));
+    result = {
+      ...project,
+      nodes,
+      order: keep(project.order),
+      dependencies: new Map([...project.dependencies].filter(([name]) => !skipped(name))),
+      dependents: new Map([...project.dependents].filter(([name]) => !skipped(name)).map(([name, dependents]) => [name, keep(dependents)])),
+    };
+  }
+  deployableCache.set(project, result);
+  return result;
+}
+
 export function deployPlan(input: PlanInput): DeployPlan {
-  const { project, state } = input;
+  const { state } = input;
+  const project = deployableProject(input.project);
   const fullRefresh = input.fullRefresh ?? new Set<string>();
   const existing = input.existing;
   const selection = input.selected;
@@ -212,9 +243,16 @@ export function deployPlan(input: PlanInput): DeployPlan {
     if (durable && !refreshCovered.has(action.model)) refusals.push(durableRefusal(action, 'redeploying'));
   }
 
-  // 4. Every dependency of a model to create must be deployed, or be created first.
-  for (const action of byName.values()) {
+  // 4. Every dependency of a model to create must be deployed, or be created first. A stored test
+  //    selected through one model it reads but also reading one that is not there waits instead.
+  for (const action of [...byName.values()]) {
     if (action.action === 'unchanged') continue;
+    const absent = action.node!.dependsOn.filter((dependency) => !byName.has(dependency) && !state.has(dependency));
+    if (action.kind === 'test' && absent.length) {
+      byName.delete(action.model);
+      notes.push(`test ${action.model} not deployed: it also reads ${absent.join(', ')}, which is neither deployed nor selected`);
+      continue;
+    }
     for (const dependency of action.node!.dependsOn) {
       if (byName.has(dependency) || state.has(dependency)) continue;
       refusals.push(

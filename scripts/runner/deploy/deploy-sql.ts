@@ -16,6 +16,8 @@ const DROP_KEYWORD: Record<ManifestKind, string> = {
   view: 'VIEW',
   materialized_view: 'MATERIALIZED VIEW',
   index: 'INDEX',
+  // Only tests with stored failures are deployed: as materialized views of their failing rows.
+  test: 'MATERIALIZED VIEW',
 };
 
 export function dropStatement(object: { kind: ManifestKind; schema: string; name: string }): string {

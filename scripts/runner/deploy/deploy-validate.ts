@@ -17,7 +17,7 @@ import type { SqlSession } from './sql-session.ts';
 
 export const SCRATCH_SCHEMA = 'segment_materialize_scratch';
 
-const QUERY_KINDS = new Set(['view', 'materialized_view']);
+const QUERY_KINDS = new Set(['view', 'materialized_view', 'test']);
 
 export interface ValidationFailure {
   readonly action: PlannedAction;

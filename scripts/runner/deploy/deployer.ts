@@ -12,7 +12,7 @@ import { executePlan, type ActionResult } from './deploy-execute.ts';
 import { deployPlan, missingFromCatalog, type DeployPlan } from './deploy-plan.ts';
 import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
 import { StateStore, type DeployedState } from './deploy-state.ts';
-import { openSession, SessionPool } from './sql-session.ts';
+import { openSession, SessionPool, type SqlSession } from './sql-session.ts';
 import { connectTarget, type TargetConnection } from './target-connection.ts';
 
 export interface DeployRequest {
@@ -79,6 +79,11 @@ export class Deployer {
 
   get description(): string {
     return this.connection.description;
+  }
+
+  /** The deployer's first session, for reads beside deploys (models:test, watch's tests). */
+  async session(): Promise<SqlSession> {
+    return this.pool.primary();
   }
 
   /** The state as this deployer knows it (read on first use). */

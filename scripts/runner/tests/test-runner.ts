@@ -1,0 +1,105 @@
+/**
+ * Running data tests against a target: each test's failing rows are counted, and a few kept as a
+ * sample. A test whose failures are stored and deployed as they are compiled now is read from
+ * its materialized view (Materialize keeps it current; reading costs nothing); any other runs
+ * its query.
+ */
+import type { CompiledNode, CompiledProject, TestInfo } from '../compile.ts';
+import type { SourceLocation } from '../errors.ts';
+import { quoteIdentifier } from '../sql-scan.ts';
+import { describeFailure } from '../deploy/deploy-errors.ts';
+import { stateChecksums } from '../deploy/deploy-plan.ts';
+import type { DeployedState } from '../deploy/deploy-state.ts';
+import type { SqlSession } from '../deploy/sql-session.ts';
+
+export type TestStatus = 'pass' | 'warn' | 'fail' | 'error';
+
+export interface TestResult {
+  readonly name: string;
+  /** The model a generic test is declared on (null for singular tests). */
+  readonly model: string | null;
+  readonly kind: TestInfo['kind'];
+  readonly severity: TestInfo['severity'];
+  readonly status: TestStatus;
+  /** Failing rows (0 when the test passes or could not run). */
+  readonly failures: number;
+  /** Up to `sampleSize` failing rows. */
+  readonly sample: readonly Record<string, unknown>[];
+  /** Read from the stored-failures view, or the query run now. */
+  readonly source: 'stored' | 'query';
+  readonly ms: number;
+  readonly location: SourceLocation;
+  /** Why the test could not run (status 'error'): the database's words, at the test's line. */
+  readonly error?: { readonly message: string; readonly location: SourceLocation | undefined; readonly hint: string | undefined };
+}
+
+export interface RunTestsOptions {
+  /** The deployed state, to know which stored-failure views are current. */
+  readonly state?: DeployedState;
+  readonly sampleSize?: number;
+  /** Stop after the first error-severity failure (or test that cannot run). */
+  readonly failFast?: boolean;
+  readonly onResult?: (result: TestResult) => void;
+}
+
+/** Test nodes among `names`, in the project's order. */
+export function testNodes(project: CompiledProject, names?: ReadonlySet<string>): CompiledNode[] {
+  return project.order.map((name) => project.nodes.get(name)!).filter((node) => node.kind === 'test' && (!names || names.has(node.name)));
+}
+
+export async function runTests(session: SqlSession, project: CompiledProject, tests: readonly CompiledNode[], options: RunTestsOptions = {}): Promise<TestResult[]> {
+  const current = options.state ? storedAndCurrent(project, options.state) : new Set<string>();
+  const results: TestResult[] = [];
+  for (const node of tests) {
+    const result = await runTest(session, project.root, node, current.has(node.name), options.sampleSize ?? 5);
+    results.push(result);
+    options.onResult?.(result);
+    if (options.failFast && isFailure(result)) break;
+  }
+  return results;
+}
+
+/** Whether a result fails the run (exit 1): an error-severity failure, or a test that could not run. */
+export function isFailure(result: TestResult): boolean {
+  return result.status === 'fail' || result.status === 'error';
+}
+
+/** Stored tests whose deployed view matches what is compiled now (same state checksum). */
+function storedAndCurrent(project: CompiledProject, state: DeployedState): Set<string> {
+  const checksums = stateChecksums(project);
+  const current = new Set<string>();
+  for (const node of project.nodes.values()) {
+    if (node.kind !== 'test' || !node.test?.storeFailures) continue;
+    const deployed = state.get(node.name);
+    if (deployed && deployed.kind === 'test' && deployed.stateChecksum === checksums.get(node.name)) current.add(node.name);
+  }
+  return current;
+}
+
+async function runTest(session: SqlSession, root: string, node: CompiledNode, stored: boolean, sampleSize: number): Promise<TestResult> {
+  const test = node.test!;
+  const started = performance.now();
+  // The query on a line of its own, so a database error's position maps to the test's lines.
+  const relation = stored ? `${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)}` : `(\n${test.query}\n)`;
+  const countSql = `SELECT count(*) AS failures FROM ${relation} AS failing`;
+  const base = { name: node.name, model: test.model ?? null, kind: test.kind, severity: test.severity, source: stored ? ('stored' as const) : ('query' as const), location: test.location };
+  try {
+    const counted = await session.query<{ failures: string | number }>(countSql);
+    const failures = Number(counted.rows[0]?.failures ?? 0);
+    const sample = failures > 0 && sampleSize > 0 ? (await session.query(`SELECT * FROM ${relation} AS failing LIMIT ${sampleSize}`)).rows : [];
+    const status: TestStatus = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
+    return { ...base, status, failures, sample, ms: performance.now() - started };
+  } catch (error) {
+    // Singular tests map the error's line into their file; generic ones point at their entry.
+    const lineNode = { ...node, bodyLine: { sqlLine: 2, fileLine: node.bodyLine.fileLine } };
+    const failure = describeFailure(root, node.name, test.kind === 'singular' ? lineNode : undefined, stored ? undefined : countSql, error);
+    return {
+      ...base,
+      status: 'error',
+      failures: 0,
+      sample: [],
+      ms: performance.now() - started,
+      error: { message: failure.message, location: test.kind === 'singular' ? (failure.location ?? test.location) : test.location, hint: failure.hint },
+    };
+  }
+}

@@ -1,0 +1,7 @@
+---
+description: Users who asked to be deleted (Segment delete calls) appear in no mart
+---
+-- A failing row names the mart and the user still in it.
+SELECT 'user_profiles' AS mart, p.user_id
+FROM {{ref.user_profiles}} AS p
+WHERE EXISTS (SELECT 1 FROM {{ref.stg_segment_deletes}} AS deleted WHERE deleted.user_id = p.user_id)
