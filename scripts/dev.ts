@@ -12,16 +12,17 @@ import { startWatching } from './cli/watch-output.ts';
 import { parsePort } from './cli/ports.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('dev')))
-  .description('Start the local server (Postgres wire + webhook API) on the local target\'s data directory, deploy the project to it, and redeploy on every save. Ctrl-C stops both.')
+  .description('Start the local server (Postgres wire + webhook API) on the local target\'s data directory, deploy the project to it, and redeploy on every save; data tests run after each deploy and failing ones are reported as events arrive. Ctrl-C stops both.')
   .option('--memory', 'keep the database in memory; nothing survives a restart')
   .option('--host <host>', 'interface to listen on', DEFAULT_HOST)
   .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
+  .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
   .addHelpText('after', '\nExamples:\n  npm run dev\n  npm run dev -- --memory --pg-port 0 --http-port 0');
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number }>();
+  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean }>();
   const root = projectRoot(options);
   const compiler = new ProjectCompiler(root, options);
   const project = compiler.compile();

@@ -25,11 +25,12 @@ await runCli(() => {
     return;
   }
   const kinds = new Map<string, number>();
-  for (const model of manifest.models) kinds.set(model.kind, (kinds.get(model.kind) ?? 0) + 1);
+  for (const model of manifest.models) if (model.kind !== 'test') kinds.set(model.kind, (kinds.get(model.kind) ?? 0) + 1);
   const breakdown = [...kinds].map(([kind, count]) => `${count} ${kind}`).join(', ');
+  const tests = manifest.models.filter((model) => model.kind === 'test').length;
   const total = performance.now() - started;
   console.log(
-    `${pc.green('compiled')} ${manifest.models.length} models (${breakdown}) for target ${pc.bold(project.target.name)} in ${formatMs(total)}` +
+    `${pc.green('compiled')} ${manifest.models.length - tests} models (${breakdown})${tests ? ` and ${tests} test${tests === 1 ? '' : 's'}` : ''} for target ${pc.bold(project.target.name)} in ${formatMs(total)}` +
       pc.dim(` — read ${formatMs(project.timings.readMs)}, render ${formatMs(project.timings.renderMs)}, graph ${formatMs(project.timings.graphMs)}`),
   );
   if (project.disabled.length) console.log(pc.dim(`disabled: ${project.disabled.join(', ')}`));

@@ -9,9 +9,10 @@ import { startWatching } from './cli/watch-output.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('models:watch')))
   .description(
-    'Deploy the project, then watch models/, macros/ and project.yml: each save recompiles only what it touched and redeploys the changed models and their descendants. Errors are printed with file:line and watching goes on. Ctrl-C stops.',
+    'Deploy the project, then watch models/, macros/, tests/ and project.yml: each save recompiles only what it touched, redeploys the changed models and their descendants, and runs the data tests reading them. Between saves, a test that starts failing because of new events is reported as it happens. Errors are printed with file:line and watching goes on. Ctrl-C stops.',
   )
   .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
+  .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
   .addHelpText(
     'after',
     `
@@ -25,7 +26,7 @@ Examples:
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { threads: number }>();
+  const options = program.opts<ProjectOptions & { threads: number; tests: boolean }>();
   const root = projectRoot(options);
   // Compiled here to open the target; the watcher goes on from this compile (no second one at start).
   const compiler = new ProjectCompiler(root, options);

@@ -13,9 +13,10 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', [], root);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/compiled 21 models \(.*\) for target local in [\d.]+ ms/);
+    expect(result.stdout).toMatch(/compiled 21 models \(.*\) and 15 tests for target local in [\d.]+ ms/);
     const manifest = JSON.parse(readFileSync(path.join(root, 'target/manifest.json'), 'utf8'));
-    expect(manifest.order).toHaveLength(21);
+    expect(manifest.order).toHaveLength(36);
+    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(15);
     expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
   });
 
@@ -23,7 +24,22 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', ['--select', '+user_profiles', '--exclude', 'tag:sources', '--json'], root);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).order).toEqual(['stg_segment_events', 'stg_segment_deletes', 'stg_segment_identifies', 'user_profiles', 'user_profiles_user_id_idx']);
+    // Tests follow the models they read: those on user_profiles and its ancestors come along.
+    expect(JSON.parse(result.stdout).order).toEqual([
+      'stg_segment_events',
+      'events_name_someone',
+      'known_event_types',
+      'not_null_stg_segment_events_event_type',
+      'not_null_stg_segment_events_received_at',
+      'stg_segment_deletes',
+      'stg_segment_identifies',
+      'timestamps_parse_where_present',
+      'unique_stg_segment_events_message_id',
+      'user_profiles',
+      'deleted_users_absent_from_marts',
+      'unique_user_profiles_user_id',
+      'user_profiles_user_id_idx',
+    ]);
   });
 
   it('prints errors as file:line:col with a fix and exits 1', async () => {
@@ -49,11 +65,12 @@ describe('models:graph', () => {
     expect(text.stdout).toBe(
       [
         'depth 3',
-        '  stg_segment_pages          view               models/staging/stg_segment_pages.sql  ← stg_segment_events',
+        '  stg_segment_pages             view               models/staging/stg_segment_pages.sql  ← stg_segment_events',
         'depth 4',
-        '  page_views_by_url          materialized_view  models/marts/page_views_by_url.sql  ← stg_segment_deletes, stg_segment_pages',
+        '  page_views_by_url             materialized_view  models/marts/page_views_by_url.sql  ← stg_segment_deletes, stg_segment_pages',
         'depth 5',
-        '  page_views_by_url_url_idx  index              models/marts/page_views_by_url.sql  ← page_views_by_url',
+        '  page_views_by_url_url_idx     index              models/marts/page_views_by_url.sql  ← page_views_by_url',
+        '  unique_page_views_by_url_url  test               models/marts/page_views_by_url.sql  ← page_views_by_url',
         '',
       ].join('\n'),
     );

@@ -210,7 +210,7 @@ describe('target/', () => {
     expect(Object.keys(manifest)).toEqual(expect.arrayContaining(['models', 'order']));
     for (const model of manifest.models) {
       expect(Object.keys(model)).toEqual(expect.arrayContaining(['name', 'kind', 'path', 'depends_on', 'checksum', 'sql']));
-      expect(['source', 'view', 'materialized_view', 'index', 'secret', 'cluster', 'connection']).toContain(model.kind);
+      expect(['source', 'view', 'materialized_view', 'index', 'secret', 'cluster', 'connection', 'test']).toContain(model.kind);
       expect(model.checksum).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(manifest.order).toEqual(manifest.models.map((model: { name: string }) => model.name));
@@ -222,7 +222,8 @@ describe('target/', () => {
     // A second write changes nothing; a removed model's file goes away.
     expect(writeTarget(root, buildManifest(project))).toMatchObject({ written: 0, removed: 0 });
     removeFile(root, 'models/marts/track_event_counts.sql');
-    expect(writeTarget(root, buildManifest(compileProject(root)))).toMatchObject({ written: 0, removed: 2 });
+    // The model, its index and its unique test.
+    expect(writeTarget(root, buildManifest(compileProject(root)))).toMatchObject({ written: 0, removed: 3 });
   });
 });
 

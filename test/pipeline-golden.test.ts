@@ -11,7 +11,7 @@ describe('seed pipeline, default vars (webhook path)', () => {
   const project = compileProject(REPO_ROOT, { env: {} });
 
   it('has the documented models in deploy order', () => {
-    expect(project.order).toEqual([
+    expect(project.order.filter((name) => project.nodes.get(name)!.kind !== 'test')).toEqual([
       'segment_webhook_secret',
       'webhooks_cluster',
       'segment_source',
@@ -35,6 +35,24 @@ describe('seed pipeline, default vars (webhook path)', () => {
       'user_profiles_user_id_idx',
     ]);
     expect(project.disabled).toEqual(['kafka_connection', 'kafka_sasl_password', 'segment_events_json', 'segment_kafka_dead_letter', 'segment_kafka_messages', 'segment_kafka_source']);
+  });
+
+  it('ships data tests on dedup, the Spec, event types, deleted users and the marts\' keys', () => {
+    const tests = project.order.filter((name) => project.nodes.get(name)!.kind === 'test');
+    expect(tests).toEqual(
+      expect.arrayContaining([
+        'unique_stg_segment_events_message_id',
+        'known_event_types',
+        'events_name_someone',
+        'timestamps_parse_where_present',
+        'not_null_stg_segment_tracks_event',
+        'deleted_users_absent_from_marts',
+        'unique_daily_active_users_day',
+        'unique_page_views_by_url_url',
+        'unique_track_event_counts_event',
+        'unique_user_profiles_user_id',
+      ]),
+    );
   });
 
   it('wires the source to its cluster and the secret its CHECK uses', () => {

@@ -1,10 +1,18 @@
-/** What models:watch and dev print for each cycle: what changed, each model deployed, errors, timing. */
+/**
+ * What models:watch and dev print for each cycle: what changed, each model deployed, errors,
+ * timing, and the data tests touching what changed. Between saves, a test that starts or stops
+ * failing because of new events is reported as it happens (see TestMonitor).
+ */
 import pc from 'picocolors';
 import type { ProjectCompiler } from '../runner/compile.ts';
 import type { Deployer } from '../runner/deploy/deployer.ts';
+import { openSession } from '../runner/deploy/sql-session.ts';
 import { ProjectWatcher, type WatchCycle } from '../runner/watch/project-watcher.ts';
+import { TestMonitor, type FailureChange } from '../runner/tests/test-monitor.ts';
+import { storedAndCurrent, testNodes } from '../runner/tests/test-runner.ts';
 import { formatMs, type ProjectOptions } from './common.ts';
 import { formatOutcome, formatResult, summarize } from './deploy-output.ts';
+import { formatTestResult, formatTestSummary, summarizeTests } from './test-output.ts';
 
 export function formatCycleStart(changed: readonly string[]): string | undefined {
   if (changed.length === 0) return undefined;
@@ -22,17 +30,60 @@ export function formatCycle(cycle: WatchCycle): string[] {
   if (cycle.error) return [pc.red(`error: ${cycle.error.message}`), pc.yellow('still watching; the next save retries')];
   const report = cycle.report!;
   const summary = summarize(report);
-  if (summary.created + summary.replaced + summary.dropped + summary.failed === 0 && cycle.changed.length) {
-    return [pc.dim(`no model changed (compiled in ${formatMs(cycle.compileMs)})`)];
-  }
-  return formatOutcome(report).map((line) => line.replace(/ in ([\d.]+ ms)/, ` in ${formatMs(cycle.totalMs)} (compile ${formatMs(cycle.compileMs)})`));
+  const lines =
+    summary.created + summary.replaced + summary.dropped + summary.failed === 0 && cycle.changed.length
+      ? [pc.dim(`no model changed (compiled in ${formatMs(cycle.compileMs)})`)]
+      : formatOutcome(report).map((line) => line.replace(/ in ([\d.]+ ms)/, ` in ${formatMs(cycle.totalMs)} (compile ${formatMs(cycle.compileMs)})`));
+  return [...lines, ...formatCycleTests(cycle)];
+}
+
+/** Passing tests as a count; the others one by one, with sample rows. */
+function formatCycleTests(cycle: WatchCycle): string[] {
+  const tests = cycle.tests ?? [];
+  if (tests.length === 0) return [];
+  const lines = tests.filter((result) => result.status !== 'pass').flatMap((result) => formatTestResult(result));
+  return [...lines, `  ${formatTestSummary(summarizeTests(tests, cycle.testsMs ?? 0))}`];
+}
+
+export function formatFailureChange(change: FailureChange): string {
+  const { test, after } = change;
+  const time = new Date().toISOString().slice(11, 23);
+  if (after === 0) return `${pc.dim(time)} ${pc.green('PASS ')} ${test.name} passes again (new events)`;
+  const severity = test.test?.severity === 'warn' ? pc.yellow('WARN ') : pc.red('FAIL ');
+  return `${pc.dim(time)} ${severity} ${test.name}${test.test?.model ? pc.dim(` on ${test.test.model}`) : ''}: ${after} failing row${after === 1 ? '' : 's'} (new events) — npm run models:test -- --select ${test.name}`;
+}
+
+export interface WatchOutputOptions extends ProjectOptions {
+  /** false: deploy only, no data tests (`--no-tests`). */
+  readonly tests?: boolean;
 }
 
 /** Starts a watcher that prints every cycle; resolves after the first deploy, once watching. */
-export async function startWatching(root: string, deployer: Deployer, compiler: ProjectCompiler, options: ProjectOptions): Promise<ProjectWatcher> {
+export async function startWatching(root: string, deployer: Deployer, compiler: ProjectCompiler, options: WatchOutputOptions): Promise<{ close(): Promise<void> }> {
+  const withTests = options.tests !== false;
+  // The monitor's session runs in the target's cluster, known once a cycle compiled the project.
+  let cluster = '';
+  const monitor = withTests
+    ? new TestMonitor({
+        open: () => openSession(deployer.connection.config, cluster),
+        onChange: (change) => console.log(formatFailureChange(change)),
+        onError: (error) => console.error(pc.dim(`test monitor stopped: ${error.message} (the next save restarts it)`)),
+      })
+    : undefined;
+  const failures = new Map<string, number>();
+  const follow = async (cycle: WatchCycle) => {
+    if (!monitor || !cycle.project) return;
+    cluster = cycle.project.target.cluster;
+    for (const result of cycle.tests ?? []) failures.set(result.name, result.failures);
+    const tests = testNodes(cycle.project, cycle.selected);
+    const current = storedAndCurrent(cycle.project, await deployer.deployedState());
+    await monitor.follow(tests, failures, current);
+  };
+  let following: Promise<void> = Promise.resolve();
   const watcher = new ProjectWatcher(root, deployer, {
     ...options,
     compiler,
+    runTests: withTests,
     onCycleStart: (changed) => {
       const line = formatCycleStart(changed);
       if (line) console.log(line);
@@ -40,9 +91,16 @@ export async function startWatching(root: string, deployer: Deployer, compiler: 
     onResult: (result) => console.log(formatResult(result)),
     onCycle: (cycle) => {
       for (const line of formatCycle(cycle)) console.log(line);
+      following = following.then(() => follow(cycle)).catch((error: Error) => console.error(pc.dim(`test monitor: ${error.message}`)));
     },
   });
   await watcher.start();
-  console.log(pc.dim('watching models/, macros/ and project.yml — Ctrl-C to stop'));
-  return watcher;
+  console.log(pc.dim(`watching models/, macros/, tests/ and project.yml${monitor ? '; failing tests are reported as events arrive' : ''} — Ctrl-C to stop`));
+  return {
+    close: async () => {
+      await watcher.close();
+      await following;
+      await monitor?.close();
+    },
+  };
 }

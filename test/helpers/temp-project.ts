@@ -22,11 +22,11 @@ export function tempProject(files: Record<string, string>): string {
   return root;
 }
 
-/** A copy of this repository's project (project.yml, models/, macros/) to edit freely. */
+/** A copy of this repository's project (project.yml, models/, macros/, tests/) to edit freely. */
 export function copyOfSeedProject(): string {
   const root = mkdtempSync(path.join(tmpdir(), 'segmat-seed-'));
   created.push(root);
-  for (const entry of ['project.yml', 'models', 'macros']) cpSync(path.join(REPO_ROOT, entry), path.join(root, entry), { recursive: true });
+  for (const entry of ['project.yml', 'models', 'macros', 'tests']) cpSync(path.join(REPO_ROOT, entry), path.join(root, entry), { recursive: true });
   return root;
 }
 

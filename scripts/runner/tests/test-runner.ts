@@ -65,7 +65,7 @@ export function isFailure(result: TestResult): boolean {
 }
 
 /** Stored tests whose deployed view matches what is compiled now (same state checksum). */
-function storedAndCurrent(project: CompiledProject, state: DeployedState): Set<string> {
+export function storedAndCurrent(project: CompiledProject, state: DeployedState): Set<string> {
   const checksums = stateChecksums(project);
   const current = new Set<string>();
   for (const node of project.nodes.values()) {

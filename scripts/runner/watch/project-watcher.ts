@@ -12,11 +12,12 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ProjectCompiler, type CompiledProject, type CompileOptions } from '../compile.ts';
 import { asProjectErrors, ProjectError, ProjectErrors } from '../errors.ts';
-import { MACROS_DIR, MODELS_DIR } from '../project-files.ts';
+import { MACROS_DIR, MODELS_DIR, TESTS_DIR } from '../project-files.ts';
 import { PROJECT_FILE } from '../project-config.ts';
 import { selectNodes } from '../select.ts';
 import type { ActionResult } from '../deploy/deploy-execute.ts';
 import type { Deployer, DeployReport } from '../deploy/deployer.ts';
+import { runTests, testNodes, type TestResult } from '../tests/test-runner.ts';
 
 export interface WatchCycle {
   /** Project-relative paths that triggered the cycle (empty for the first deploy). */
@@ -27,6 +28,14 @@ export interface WatchCycle {
   /** Compile errors or a deploy that could not run (refusals, lost connection). */
   readonly errors?: readonly ProjectError[];
   readonly error?: Error;
+  /** Data tests run after the deploy (those reading what it changed; all of them on the first). */
+  readonly tests?: readonly TestResult[];
+  /** Time spent running them (included in totalMs). */
+  readonly testsMs?: number;
+  /** The project this cycle deployed. */
+  readonly project?: CompiledProject;
+  /** The selection it deployed (undefined: everything). */
+  readonly selected?: ReadonlySet<string>;
   readonly totalMs: number;
 }
 
@@ -40,6 +49,8 @@ export interface WatcherOptions extends CompileOptions {
   readonly onCycleStart?: (changed: readonly string[]) => void;
   readonly onResult?: (result: ActionResult) => void;
   readonly onCycle?: (cycle: WatchCycle) => void;
+  /** Run the data tests touching what each deploy changed, and report them with the cycle. */
+  readonly runTests?: boolean;
 }
 
 export class ProjectWatcher {
@@ -50,6 +61,8 @@ export class ProjectWatcher {
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly rechecks = new Set<NodeJS.Timeout>();
+  /** Checksums of the tests as last run, so an edited test runs again even when nothing else changed. */
+  private readonly testChecksums = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -72,7 +85,7 @@ export class ProjectWatcher {
         const relative = path.relative(this.root, file);
         if (relative === '') return false;
         const top = relative.split(path.sep)[0];
-        return !(top === MODELS_DIR || top === MACROS_DIR || relative === PROJECT_FILE);
+        return !(top === MODELS_DIR || top === MACROS_DIR || top === TESTS_DIR || relative === PROJECT_FILE);
       },
     });
     this.watcher.on('all', (event, file) => {
@@ -156,13 +169,27 @@ export class ProjectWatcher {
     try {
       const selected = this.options.select || this.options.exclude ? selectNodes(project, this.options.select, this.options.exclude) : undefined;
       const report = await this.deployer.deploy({ project, ...(selected ? { selected } : {}), ...(this.options.onResult ? { onResult: this.options.onResult } : {}) });
-      return this.finish({ changed, compileMs, report, totalMs: performance.now() - started });
+      const deployed = { changed, compileMs, report, project, ...(selected ? { selected } : {}) };
+      if (!this.options.runTests || report.rejected) return this.finish({ ...deployed, totalMs: performance.now() - started });
+      const testsStarted = performance.now();
+      const tests = await this.runTouchedTests(project, selected, report, changed.length === 0);
+      return this.finish({ ...deployed, tests, testsMs: performance.now() - testsStarted, totalMs: performance.now() - started });
     } catch (error) {
       if (error instanceof ProjectError || error instanceof ProjectErrors) {
         return this.finish({ changed, compileMs, errors: compileErrors(error), totalMs: performance.now() - started });
       }
       return this.finish({ changed, compileMs, error: error instanceof Error ? error : new Error(String(error)), totalMs: performance.now() - started });
     }
+  }
+
+  /** Tests reading a model this deploy created or replaced, and tests that are new or edited. */
+  private async runTouchedTests(project: CompiledProject, selected: ReadonlySet<string> | undefined, report: DeployReport, everything: boolean): Promise<TestResult[]> {
+    const done = new Set(report.results.filter((result) => result.status === 'done' && result.action !== 'drop').map((result) => result.model));
+    const all = testNodes(project, selected);
+    const touched = all.filter((test) => everything || done.has(test.name) || test.dependsOn.some((dependency) => done.has(dependency)) || this.testChecksums.get(test.name) !== test.checksum);
+    for (const test of all) this.testChecksums.set(test.name, test.checksum);
+    if (touched.length === 0) return [];
+    return runTests(await this.deployer.session(), project, touched, { state: await this.deployer.deployedState(), sampleSize: 3 });
   }
 
   private finish(cycle: WatchCycle): WatchCycle {

@@ -1,0 +1,137 @@
+/**
+ * Continuous testing while `dev` / `models:watch` run: the failure count of every test is followed
+ * as events arrive, and a test that starts (or stops) failing is reported the moment it does.
+ *
+ * One SUBSCRIBE follows them all — `SELECT name, count(*) … UNION ALL …` over each test's query
+ * (or its stored-failures view) — so the target keeps the counts incrementally and sends only the
+ * ones that changed. Where SUBSCRIBE is missing the monitor polls the same query instead.
+ */
+import type { CompiledNode } from '../compile.ts';
+import { quoteIdentifier } from '../sql-scan.ts';
+import type { PgSession } from '../deploy/sql-session.ts';
+import { sqlString } from '../deploy/deploy-sql.ts';
+
+export interface FailureChange {
+  readonly test: CompiledNode;
+  readonly before: number;
+  readonly after: number;
+}
+
+export interface TestMonitorOptions {
+  /** Opens the monitor's own connection (a SUBSCRIBE holds its session). */
+  readonly open: () => Promise<PgSession>;
+  readonly onChange: (change: FailureChange) => void;
+  /** Polling period where SUBSCRIBE is unavailable (default 2 s). */
+  readonly pollMs?: number;
+  readonly onError?: (error: Error) => void;
+}
+
+const CURSOR = 'segment_materialize_test_monitor';
+
+export class TestMonitor {
+  private session: PgSession | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private readonly failures = new Map<string, number>();
+  private tests = new Map<string, CompiledNode>();
+  /** Whether the target answered SUBSCRIBE (false: polling). */
+  subscribed = false;
+
+  constructor(private readonly options: TestMonitorOptions) {}
+
+  /**
+   * Follows `tests` from now on (replacing what was followed). `known` gives the counts already
+   * reported (by the run after a deploy), so only later changes are told.
+   */
+  async follow(tests: readonly CompiledNode[], known: ReadonlyMap<string, number>, storedCurrent: ReadonlySet<string>): Promise<void> {
+    await this.stopLoop();
+    this.stopped = false;
+    this.tests = new Map(tests.map((test) => [test.name, test]));
+    this.failures.clear();
+    for (const [name, count] of known) if (this.tests.has(name)) this.failures.set(name, count);
+    if (tests.length === 0) return;
+    const query = countsQuery(tests, storedCurrent);
+    this.session ??= await this.options.open();
+    const session = this.session;
+    try {
+      await session.query('BEGIN');
+      await session.query(`DECLARE ${CURSOR} CURSOR FOR SUBSCRIBE (${query})`);
+      this.subscribed = true;
+      this.loop = this.fetchLoop(session);
+    } catch {
+      await session.query('ROLLBACK').catch(() => {});
+      this.subscribed = false;
+      this.loop = this.pollLoop(session, query);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stopLoop();
+    await this.session?.close();
+    this.session = undefined;
+  }
+
+  private async stopLoop(): Promise<void> {
+    this.stopped = true;
+    await this.loop?.catch(() => {});
+    this.loop = undefined;
+    if (this.subscribed && this.session) {
+      await this.session.query(`CLOSE ${CURSOR}`).catch(() => {});
+      await this.session.query('ROLLBACK').catch(() => {});
+      this.subscribed = false;
+    }
+  }
+
+  private async fetchLoop(session: PgSession): Promise<void> {
+    while (!this.stopped) {
+      let rows: Record<string, unknown>[];
+      try {
+        rows = (await session.query(`FETCH ALL ${CURSOR} WITH (timeout = '1s')`)).rows;
+      } catch (error) {
+        if (!this.stopped) this.options.onError?.(error as Error);
+        return;
+      }
+      // A batch retracts the old count of a test and inserts the new one; insertions carry the count.
+      const counts = new Map<string, number>();
+      for (const row of rows) {
+        if (Number(row.mz_diff) > 0) counts.set(String(row.name), Number(row.failures));
+      }
+      this.apply(counts);
+    }
+  }
+
+  private async pollLoop(session: PgSession, query: string): Promise<void> {
+    const period = this.options.pollMs ?? 2000;
+    while (!this.stopped) {
+      try {
+        const rows = (await session.query<{ name: string; failures: string }>(query)).rows;
+        this.apply(new Map(rows.map((row) => [row.name, Number(row.failures)])));
+      } catch (error) {
+        if (!this.stopped) this.options.onError?.(error as Error);
+      }
+      const until = Date.now() + period;
+      while (!this.stopped && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private apply(counts: ReadonlyMap<string, number>): void {
+    for (const [name, after] of counts) {
+      const test = this.tests.get(name);
+      if (!test) continue;
+      const before = this.failures.get(name);
+      this.failures.set(name, after);
+      // The first count of a test not reported before is its baseline, told only when failing.
+      if (before === undefined ? after > 0 : (before === 0) !== (after === 0)) this.options.onChange({ test, before: before ?? 0, after });
+    }
+  }
+}
+
+/** One row per test: its name and how many rows fail it now. */
+export function countsQuery(tests: readonly CompiledNode[], storedCurrent: ReadonlySet<string>): string {
+  return tests
+    .map((test) => {
+      const relation = storedCurrent.has(test.name) ? `${quoteIdentifier(test.schema)}.${quoteIdentifier(test.name)}` : `(\n${test.test!.query}\n)`;
+      return `SELECT ${sqlString(test.name)} AS name, count(*) AS failures FROM ${relation} AS failing`;
+    })
+    .join('\nUNION ALL\n');
+}

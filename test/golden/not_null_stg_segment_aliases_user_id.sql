@@ -1,0 +1,3 @@
+SELECT tested.*
+FROM "public"."stg_segment_aliases" AS tested
+WHERE tested."user_id" IS NULL;

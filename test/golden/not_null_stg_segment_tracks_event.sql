@@ -1,0 +1,3 @@
+SELECT tested.*
+FROM "public"."stg_segment_tracks" AS tested
+WHERE tested."event" IS NULL;
