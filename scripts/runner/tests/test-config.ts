@@ -131,7 +131,8 @@ function readEntry(entry: ParsedYaml, index: number): TestDeclaration[] {
       if (list.length > 1 && mapping?.name) {
         throw new ProjectError(`tests[${index}].not_null: a name is given to ${list.length} columns`, body.locate(['name']), 'one name per test: give each column its own not_null entry to name them');
       }
-      return list.map((column) => ({ kind: testKind, column, columnLocation, ...common }));
+      const itemPath = (item: number) => (mapping ? ['column', item] : [item]);
+      return list.map((column, item) => ({ kind: testKind, column, columnLocation: Array.isArray(columns) ? body.locate(itemPath(item)) : columnLocation, ...common }));
     }
     case 'accepted_values':
       return [{ kind: testKind, column: String(mapping!.column), values: mapping!.values as (string | number | boolean)[], columnLocation, ...common }];
