@@ -13,6 +13,7 @@ import { median, percentile } from './stats.ts';
 import { runFunctionBench } from './function.ts';
 import { runLocalServerBench } from './local-server.ts';
 import { runSubscribeBench } from './subscribe.ts';
+import { runDataTestsBench } from './data-tests.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -79,3 +80,4 @@ await runDeployBench();
 await runFunctionBench();
 await runLocalServerBench();
 await runSubscribeBench();
+await runDataTestsBench();

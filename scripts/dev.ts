@@ -17,6 +17,7 @@ const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .option('--host <host>', 'interface to listen on', DEFAULT_HOST)
   .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
+  .option('--store-failures', 'deploy every data test as a materialized view of its failing rows (in <schema>_tests), evaluated continuously')
   .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
   .addHelpText('after', '\nExamples:\n  npm run dev\n  npm run dev -- --memory --pg-port 0 --http-port 0');
 

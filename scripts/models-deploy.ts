@@ -18,6 +18,7 @@ const program = withSelectionOptions(withProjectOptions(new Command('models:depl
   .option('--dry-run', 'print the plan and the SQL it would run; touch nothing')
   .option('--json', 'print the plan (with --dry-run) or the result as JSON')
   .addOption(new Option('--full-refresh <models...>', 'recreate these sources/connections even though that discards the data they ingested (also drops removed ones)'))
+  .option('--store-failures', 'deploy every data test as a materialized view of its failing rows (in <schema>_tests), evaluated continuously')
   .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
   .option('--lease-wait <seconds>', 'how long to wait for another deploy to the same target to finish', parseSeconds, 60)
   .addHelpText(

@@ -11,6 +11,7 @@ const program = withSelectionOptions(withProjectOptions(new Command('models:watc
   .description(
     'Deploy the project, then watch models/, macros/, tests/ and project.yml: each save recompiles only what it touched, redeploys the changed models and their descendants, and runs the data tests reading them. Between saves, a test that starts failing because of new events is reported as it happens. Errors are printed with file:line and watching goes on. Ctrl-C stops.',
   )
+  .option('--store-failures', 'deploy every data test as a materialized view of its failing rows (in <schema>_tests), evaluated continuously')
   .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
   .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
   .addHelpText(

@@ -12,6 +12,7 @@ const SHAPES: Record<string, [string, string]> = {
   view: ['[', ']'],
   materialized_view: ['[[', ']]'],
   index: ['([', '])'],
+  test: ['{', '}'],
 };
 
 const CLASSES: Record<string, string> = {
@@ -22,6 +23,7 @@ const CLASSES: Record<string, string> = {
   view: 'fill:#fff,stroke:#666',
   materialized_view: 'fill:#dcfce7,stroke:#393',
   index: 'fill:#f3e8ff,stroke:#83c',
+  test: 'fill:#fef9c3,stroke:#a80',
 };
 
 function visibleOrder(project: CompiledProject, selected?: ReadonlySet<string>): readonly string[] {
