@@ -9,7 +9,7 @@ import { Deployer } from './runner/deploy/deployer.ts';
 import { localServerConnection } from './runner/deploy/target-connection.ts';
 import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { startWatching } from './cli/watch-output.ts';
-import { parsePort } from './cli/ports.ts';
+import { parseDuration, parsePort } from './cli/ports.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .description('Start the local server (Postgres wire + webhook API) on the local target\'s data directory, deploy the project to it, and redeploy on every save; data tests run after each deploy and failing ones are reported as events arrive. Ctrl-C stops both.')
@@ -18,12 +18,13 @@ const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
   .option('--store-failures', 'deploy every data test as a materialized view of its failing rows (in <schema>_tests), evaluated continuously')
+  .option('--hydration-delay <duration>', 'report each new materialized view and index as hydrating for this long (see npm run local --help)', parseDuration, 0)
   .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
   .addHelpText('after', '\nExamples:\n  npm run dev\n  npm run dev -- --memory --pg-port 0 --http-port 0');
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean }>();
+  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean; hydrationDelay: number }>();
   const root = projectRoot(options);
   const compiler = new ProjectCompiler(root, options);
   const project = compiler.compile();
@@ -38,6 +39,7 @@ await runCli(async () => {
     host: options.host,
     pgPort: options.pgPort,
     httpPort: options.httpPort,
+    hydrationDelayMs: options.hydrationDelay,
   });
   if (!server) return;
   const sources = [...project.nodes.values()].filter((node) => node.kind === 'source' && /\bFROM\s+WEBHOOK\b/i.test(node.sql));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import pc from 'picocolors';
 import { runCli } from './cli/common.ts';
-import { parseMilliseconds, parsePort } from './cli/ports.ts';
+import { parseDuration, parseMilliseconds, parsePort } from './cli/ports.ts';
 import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
 import { startServerForCommand } from './cli/start-server.ts';
 import { loadProjectConfig, LOCAL_DATA_DIR } from './runner/project-config.ts';
@@ -28,6 +28,7 @@ const program = new Command('local')
   .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
   .option('--idle-in-transaction-timeout <ms>', 'end SQL sessions idle inside a transaction this long (they block webhook appends)', parseMilliseconds, 120_000)
+  .option('--hydration-delay <duration>', 'report each new materialized view and index as hydrating for this long (mz_hydration_statuses, mz_wallclock_global_lag), to exercise tools that wait for hydration, e.g. 5s', parseDuration, 0)
   .addHelpText(
     'after',
     `
@@ -50,6 +51,7 @@ await runCli(async () => {
     pgPort: number;
     httpPort: number;
     idleInTransactionTimeout: number;
+    hydrationDelay: number;
   }>();
   const projectDir = path.resolve(options.projectDir);
   const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(projectDir));
@@ -60,6 +62,7 @@ await runCli(async () => {
     pgPort: options.pgPort,
     httpPort: options.httpPort,
     idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
+    hydrationDelayMs: options.hydrationDelay,
   });
   if (!server) return;
 

@@ -26,3 +26,12 @@ export function parseSeconds(value: string): number {
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('a number of seconds, 0 or more');
   return parsed;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `2s`, `1.5m`, `1h`, or a bare number of seconds → milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`'${value}' is not a duration: write e.g. 500ms, 2s, 30m or 1h`);
+  return Number(match[1]) * DURATION_UNITS[match[2] ?? 's']!;
+}

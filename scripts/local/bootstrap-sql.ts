@@ -16,9 +16,10 @@
  *   columns as it does there.
  */
 
+import { BLUE_GREEN_SQL } from './blue-green-sql.ts';
 import { CATALOG_VIEWS_SQL } from './catalog-views-sql.ts';
 
-export const BOOTSTRAP_VERSION = 6;
+export const BOOTSTRAP_VERSION = 7;
 
 export const BOOTSTRAP_SQL = String.raw`
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
@@ -1011,6 +1012,7 @@ END
 $fn$;
 
 ${CATALOG_VIEWS_SQL}
+${BLUE_GREEN_SQL}
 -- Clusters created before replicas were recorded get theirs.
 SELECT mz_local.sync_managed_replicas(id) FROM mz_local.clusters WHERE managed;
 

@@ -32,6 +32,12 @@ export interface LocalServerOptions {
   log?: (line: string) => void;
   /** Runs only for one command (a deploy's own server): others wait for it instead of using it. */
   ephemeral?: boolean;
+  /**
+   * How long a new materialized view or index reports itself as hydrating (mz_hydration_statuses,
+   * mz_wallclock_global_lag); 0 by default (results here are computed when read). For testing tools
+   * that wait for hydration, such as blue/green deploys.
+   */
+  hydrationDelayMs?: number;
 }
 
 export interface LocalServer {
@@ -91,6 +97,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       `INSERT INTO mz_local.settings (key, value) VALUES ('webhook_base_url', $1)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       [webhookBaseUrl],
+    );
+    await db.query(
+      `INSERT INTO mz_local.settings (key, value) VALUES ('hydration_delay_ms', $1)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [String(Math.max(0, Math.round(options.hydrationDelayMs ?? 0)))],
     );
     lock?.update({ host, pgPort, httpPort });
     const openDb = db;

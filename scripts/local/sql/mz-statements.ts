@@ -116,6 +116,8 @@ export type MzStatement =
     }
   | { kind: 'drop'; objectType: DroppableType; names: QualifiedName[]; ifExists: boolean; cascade: boolean }
   | { kind: 'rename'; objectType: DroppableType | 'cluster'; name: QualifiedName; ifExists: boolean; newName: string }
+  | { kind: 'swap_schema'; database: string | null; schema: string; other: string }
+  | { kind: 'swap_cluster'; name: string; other: string }
   | { kind: 'show'; what: ShowableType; schema: string | null; cluster: string | null; filter: ShowFilter }
   | { kind: 'show_columns'; relation: QualifiedName; filter: ShowFilter }
   | { kind: 'show_create'; objectType: ShowCreateType; name: QualifiedName }
@@ -652,7 +654,11 @@ function parseAlter(cursor: Cursor): MzStatement | null {
       if (!cursor.atEnd()) cursor.fail('Expected end of statement');
       return { kind: 'rename', objectType: 'cluster', name: { database: null, schema: null, name }, ifExists, newName };
     }
-    if (cursor.accept('swap')) return { kind: 'unsupported', feature: 'ALTER CLUSTER … SWAP' };
+    if (cursor.accept('swap', 'with')) {
+      const other = cursor.identifier();
+      if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+      return { kind: 'swap_cluster', name, other };
+    }
     if (cursor.accept('set')) {
       if (cursor.peek()?.value !== '(') cursor.fail('Expected (');
       const set = parseClusterOptions(cursor);
@@ -669,8 +675,18 @@ function parseAlter(cursor: Cursor): MzStatement | null {
     if (cursor.accept('owner', 'to')) return { kind: 'unsupported', feature: 'ALTER CLUSTER … OWNER TO' };
     return cursor.fail('Expected one of OWNER or RENAME or RESET or SET or SWAP');
   }
-  if (cursor.accept('schema') && cursor.tokens.some((token) => token.type === 'word' && token.value === 'swap')) {
-    return { kind: 'unsupported', feature: 'ALTER SCHEMA … SWAP' };
+  if (cursor.accept('schema')) {
+    const start = cursor.index;
+    const name = cursor.qualifiedName();
+    if (cursor.accept('swap', 'with')) {
+      if (name.database !== null) cursor.fail(`schema name has too many parts: ${[name.database, name.schema, name.name].join('.')}`);
+      const other = cursor.identifier();
+      if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+      // `db.schema` parses as schema.name: the last part is the schema, the one before the database.
+      return { kind: 'swap_schema', database: name.schema, schema: name.name, other };
+    }
+    cursor.index = start;
+    return null;
   }
   const objectType = droppableType(cursor);
   if (!objectType) return null;

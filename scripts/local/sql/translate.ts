@@ -228,6 +228,10 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
         `PERFORM mz_local.rename_object(${sqlLiteral(statement.objectType)}, ${nameArguments(statement.name)}, ${sqlLiteral(statement.newName)}, ${statement.ifExists});`,
         `ALTER ${statement.objectType.toUpperCase()}`,
       );
+    case 'swap_schema':
+      return ddl(`PERFORM mz_local.swap_schemas(${literalOrNull(statement.database)}, ${sqlLiteral(statement.schema)}, ${sqlLiteral(statement.other)});`, 'ALTER SCHEMA');
+    case 'swap_cluster':
+      return ddl(`PERFORM mz_local.swap_clusters(${sqlLiteral(statement.name)}, ${sqlLiteral(statement.other)});`, 'ALTER CLUSTER');
     case 'show':
       return { sql: showQuery(statement.what, statement.schema, statement.cluster, statement.filter), changesCatalog: false, readOnly: true };
     case 'show_constant':
