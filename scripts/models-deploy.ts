@@ -5,10 +5,12 @@ import pc from 'picocolors';
 import { compileProject } from './runner/compile.ts';
 import { deployPlan } from './runner/deploy/deploy-plan.ts';
 import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
-import { throwIfAny } from './runner/errors.ts';
+import type { ActionResult } from './runner/deploy/deploy-execute.ts';
+import { ProjectError, throwIfAny } from './runner/errors.ts';
 import { selectNodes } from './runner/select.ts';
 import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
-import { parseSeconds, parseThreads } from './cli/ports.ts';
+import { parseDuration, parseSeconds, parseThreads } from './cli/ports.ts';
+import { blueGreenJson, formatBlueGreenDryRun, formatBlueGreenOutcome } from './cli/blue-green-output.ts';
 import { formatOutcome, formatPlan, formatResult, planJson, reportJson } from './cli/deploy-output.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('models:deploy')))
@@ -21,6 +23,14 @@ const program = withSelectionOptions(withProjectOptions(new Command('models:depl
   .option('--store-failures', 'deploy every data test as a materialized view of its failing rows (in <schema>_tests), evaluated continuously')
   .option('--threads <n>', 'models deployed in parallel at each depth of the graph', parseThreads, 4)
   .option('--lease-wait <seconds>', 'how long to wait for another deploy to the same target to finish', parseSeconds, 60)
+  .option('--blue-green', 'zero downtime: build the changed schemas beside the live ones (<schema>_deploy on <cluster>_deploy), wait until hydrated, swap them in atomically, drop the old version')
+  .option('--lag-threshold <duration>', 'blue/green: the staged objects are ready once hydrated and lagging less than this', parseDuration, 1000)
+  .option('--timeout <duration>', 'blue/green: how long to wait for the staged objects (they stay staged after it)', parseDuration, 30 * 60_000)
+  .option('--poll <duration>', 'blue/green: how often to check hydration and lag', parseDuration, 1000)
+  .option('--no-promote', 'blue/green: stop once the staged version is ready (promote later with --promote)')
+  .option('--promote', 'blue/green: finish a staged deploy (wait, swap, drop the old version)')
+  .option('--abort', 'blue/green: drop a staged deploy; production is left as it is')
+  .option('--keep-old', 'blue/green: keep the old version under the _deploy names after promoting')
   .addHelpText(
     'after',
     `
@@ -30,8 +40,15 @@ and another one waits for it (--lease-wait), or stops naming who holds it.
 Targets: the default 'local' target deploys to the local server: through its port if one is running
 on the project's data directory (npm run local / npm run dev), else embedded in this process.
 
+Blue/green (--blue-green): sources, secrets and connections must live in schemas apart from the
+views and marts that change, and materialized views and indexes on clusters defined as models. A
+deploy stopped at any step resumes from what the target shows when run again; --abort undoes it.
+
 Examples:
   npm run models:deploy
+  npm run models:deploy -- --blue-green
+  npm run models:deploy -- --blue-green --dry-run --json
+  npm run models:deploy -- --blue-green --no-promote && npm run models:deploy -- --blue-green --promote
   npm run models:deploy -- --dry-run
   npm run models:deploy -- --dry-run --json
   npm run models:deploy -- --select "stg_segment_tracks+"
@@ -41,7 +58,26 @@ Examples:
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { dryRun?: boolean; json?: boolean; fullRefresh?: string[]; threads: number; leaseWait: number }>();
+  const options = program.opts<
+    ProjectOptions & {
+      dryRun?: boolean;
+      json?: boolean;
+      fullRefresh?: string[];
+      threads: number;
+      leaseWait: number;
+      blueGreen?: boolean;
+      lagThreshold: number;
+      timeout: number;
+      poll: number;
+      promote: boolean;
+      abort?: boolean;
+      keepOld?: boolean;
+    }
+  >();
+  const resumeFlag = process.argv.includes('--promote') ? '--promote' : options.abort ? '--abort' : undefined;
+  if (!options.blueGreen && (resumeFlag || options.keepOld || process.argv.includes('--no-promote'))) {
+    throw new ProjectError(`${resumeFlag ?? (options.keepOld ? '--keep-old' : '--no-promote')} belongs to a blue/green deploy`, undefined, 'add --blue-green');
+  }
   const root = projectRoot(options);
   const started = performance.now();
   const project = compileProject(root, options);
@@ -50,7 +86,7 @@ await runCli(async () => {
   const log = options.json ? undefined : (line: string) => console.error(pc.dim(line));
 
   // A dry run against a local target that was never started has nothing deployed: no server needed.
-  if (options.dryRun && project.target.type === 'local' && !existsSync(project.target.dataDir!)) {
+  if (options.dryRun && !options.blueGreen && project.target.type === 'local' && !existsSync(project.target.dataDir!)) {
     const plan = deployPlan({ project, state: new Map(), ...(selected ? { selected } : {}), fullRefresh });
     throwIfAny(plan.refusals);
     printPlan(plan, options.json);
@@ -61,6 +97,23 @@ await runCli(async () => {
   try {
     if (!options.json) {
       console.log(`${options.dryRun ? 'planning' : 'deploying'} ${pc.bold(project.name)} to ${pc.bold(project.target.name)}: ${deployer.description} ${pc.dim(`(compiled in ${formatMs(project.timings.totalMs)}, connected in ${formatMs(performance.now() - started - project.timings.totalMs)})`)}`);
+    }
+    if (options.blueGreen) {
+      const request = { project, ...(selected ? { selected } : {}), fullRefresh, dryRun: options.dryRun ?? false, ...(options.json ? {} : { onResult: (result: ActionResult) => console.log(formatResult(result)) }) };
+      // --promote and --no-promote share one option value (true unless --no-promote): the flag itself says "finish a staged deploy".
+      const report = await deployer.deployBlueGreen(request, {
+        mode: process.argv.includes('--promote') ? 'promote' : options.abort ? 'abort' : 'deploy',
+        lagThresholdMs: options.lagThreshold,
+        timeoutMs: options.timeout,
+        pollMs: options.poll,
+        promote: options.promote !== false || process.argv.includes('--promote'),
+        keepOld: options.keepOld ?? false,
+        dryRun: options.dryRun ?? false,
+      });
+      if (options.json) process.stdout.write(`${JSON.stringify(blueGreenJson(report), null, 2)}\n`);
+      else for (const line of options.dryRun ? formatBlueGreenDryRun(report) : formatBlueGreenOutcome(report)) console.log(line);
+      if (report.outcome === 'failed' || report.outcome === 'not-ready') process.exitCode = 1;
+      return;
     }
     const report: DeployReport = await deployer.deploy({
       project,

@@ -43,13 +43,17 @@ BEGIN
   EXECUTE format('ALTER SCHEMA %I RENAME TO %I', first_schema, parking);
   EXECUTE format('ALTER SCHEMA %I RENAME TO %I', second_schema, first_schema);
   EXECUTE format('ALTER SCHEMA %I RENAME TO %I', parking, second_schema);
-  -- Objects kept by name in mz_local follow their schema.
-  UPDATE mz_local.secrets s SET schema_name = CASE WHEN s.schema_name = first_schema THEN second_schema ELSE first_schema END
-   WHERE s.schema_name IN (first_schema, second_schema);
-  UPDATE mz_local.connections c SET schema_name = CASE WHEN c.schema_name = first_schema THEN second_schema ELSE first_schema END
-   WHERE c.schema_name IN (first_schema, second_schema);
-  UPDATE mz_local.indexes i SET schema_name = CASE WHEN i.schema_name = first_schema THEN second_schema ELSE first_schema END
-   WHERE i.schema_name IN (first_schema, second_schema);
+  -- Objects kept by name in mz_local follow their schema (through the parking name: both schemas
+  -- may hold an object of the same name, and (schema_name, name) is unique).
+  UPDATE mz_local.secrets s SET schema_name = parking WHERE s.schema_name = first_schema;
+  UPDATE mz_local.secrets s SET schema_name = first_schema WHERE s.schema_name = second_schema;
+  UPDATE mz_local.secrets s SET schema_name = second_schema WHERE s.schema_name = parking;
+  UPDATE mz_local.connections c SET schema_name = parking WHERE c.schema_name = first_schema;
+  UPDATE mz_local.connections c SET schema_name = first_schema WHERE c.schema_name = second_schema;
+  UPDATE mz_local.connections c SET schema_name = second_schema WHERE c.schema_name = parking;
+  UPDATE mz_local.indexes i SET schema_name = parking WHERE i.schema_name = first_schema;
+  UPDATE mz_local.indexes i SET schema_name = first_schema WHERE i.schema_name = second_schema;
+  UPDATE mz_local.indexes i SET schema_name = second_schema WHERE i.schema_name = parking;
 END
 $fn$;
 

@@ -8,7 +8,8 @@ import { ProjectError, throwIfAny } from '../errors.ts';
 import { PROJECT_FILE } from '../project-config.ts';
 import { existingObjects } from './deploy-catalog.ts';
 import { DeployLease } from './deploy-lease.ts';
-import { executePlan, type ActionResult } from './deploy-execute.ts';
+import { executePlan, type ActionResult, type ExecuteResult } from './deploy-execute.ts';
+import { runBlueGreen, type BlueGreenOptions, type BlueGreenReport } from './blue-green/blue-green-run.ts';
 import { deployPlan, missingFromCatalog, type DeployPlan } from './deploy-plan.ts';
 import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
 import { StateStore, type DeployedState } from './deploy-state.ts';
@@ -36,6 +37,15 @@ export interface DeployReport {
   readonly validated: number;
   /** Validation failed, so nothing was applied. */
   readonly rejected: boolean;
+}
+
+interface PreparedDeploy {
+  readonly started: number;
+  readonly state: DeployedState;
+  readonly plan: DeployPlan;
+  readonly secretValues: ReadonlyMap<string, string>;
+  readonly secretFingerprints: ReadonlyMap<string, string>;
+  readonly uncheckedSecrets: string[];
 }
 
 export interface DeployerOptions {
@@ -96,21 +106,64 @@ export class Deployer {
 
   async deploy(request: DeployRequest): Promise<DeployReport> {
     if (request.dryRun) return this.deployLeased(request);
-    // One deploy at a time per target; the state is read after the lease is ours.
+    return this.withLease(request.project, () => this.deployLeased(request));
+  }
+
+  /**
+   * A blue/green deploy (see blue-green/blue-green-run.ts): the changed schemas rebuilt beside the
+   * live ones, waited on, and swapped in atomically. Also resumes or aborts a staged one.
+   */
+  async deployBlueGreen(request: DeployRequest, options: BlueGreenOptions): Promise<BlueGreenReport> {
+    const run = async () => {
+      const prepared = await this.prepare(request);
+      const session = await this.pool.primary();
+      try {
+        return await runBlueGreen(
+          {
+            project: request.project,
+            plan: prepared.plan,
+            state: prepared.state,
+            session,
+            store: this.store,
+            applyInPlace: async (plan) => (await this.apply(request, prepared, plan)).results,
+            ...(this.options.log ? { log: this.options.log } : {}),
+          },
+          options,
+        );
+      } finally {
+        // Blue/green records state on its own: read it afresh next time.
+        this.invalidate();
+      }
+    };
+    if (request.dryRun) return run();
+    return this.withLease(request.project, run);
+  }
+
+  /** One deploy at a time per target; the state is read after the lease is ours. */
+  private async withLease<T>(project: CompiledProject, work: () => Promise<T>): Promise<T> {
     const release = await this.lease.acquire({
-      target: request.project.target.name,
+      target: project.target.name,
       ...(this.options.leaseWaitMs !== undefined ? { waitMs: this.options.leaseWaitMs } : {}),
       ...(this.options.leaseTtlMs !== undefined ? { ttlMs: this.options.leaseTtlMs } : {}),
       onWait: (holder) => this.options.log?.(`waiting for another deploy to finish (${holder.holder}, since ${holder.acquiredAt})…`),
     });
     try {
-      return await this.deployLeased(request);
+      return await work();
     } finally {
       await release().catch(() => {});
     }
   }
 
   private async deployLeased(request: DeployRequest): Promise<DeployReport> {
+    const prepared = await this.prepare(request);
+    const { plan, uncheckedSecrets, started } = prepared;
+    if (request.dryRun) return { plan, results: [], ddlStatements: 0, ms: performance.now() - started, uncheckedSecrets, validated: 0, rejected: false };
+    const executed = await this.apply(request, prepared, plan);
+    return { plan, results: executed.results, ddlStatements: executed.ddlStatements, ms: performance.now() - started, uncheckedSecrets, validated: executed.validated, rejected: executed.rejected };
+  }
+
+  /** The state, the plan against it, and the values of the secrets it creates or converges. */
+  private async prepare(request: DeployRequest): Promise<PreparedDeploy> {
     const started = performance.now();
     const { project } = request;
     const env = request.env ?? process.env;
@@ -167,18 +220,21 @@ export class Deployer {
       }
     }
     throwIfAny(valueErrors);
-    if (request.dryRun) return { plan, results: [], ddlStatements: 0, ms: performance.now() - started, uncheckedSecrets, validated: 0, rejected: false };
+    return { started, state, plan, secretValues, secretFingerprints, uncheckedSecrets };
+  }
 
-    let executed;
+  /** Applies `plan` (the prepared one, or part of it) and keeps the state it leaves. */
+  private async apply(request: DeployRequest, prepared: PreparedDeploy, plan: DeployPlan): Promise<ExecuteResult> {
+    let executed: ExecuteResult;
     try {
       executed = await executePlan({
-        root: project.root,
+        root: request.project.root,
         plan,
         pool: this.pool,
         store: this.store,
-        state,
-        secretValues,
-        secretFingerprints,
+        state: this.state ?? prepared.state,
+        secretValues: prepared.secretValues,
+        secretFingerprints: prepared.secretFingerprints,
         ...(request.onResult ? { onResult: request.onResult } : {}),
       });
     } catch (error) {
@@ -187,10 +243,10 @@ export class Deployer {
       throw error;
     }
     this.state = executed.state;
-    for (const name of secretFingerprints.keys()) {
-      if (executed.state.get(name)?.secretFingerprint === secretFingerprints.get(name)) this.checkedSecrets.add(name);
+    for (const name of prepared.secretFingerprints.keys()) {
+      if (executed.state.get(name)?.secretFingerprint === prepared.secretFingerprints.get(name)) this.checkedSecrets.add(name);
     }
-    return { plan, results: executed.results, ddlStatements: executed.ddlStatements, ms: performance.now() - started, uncheckedSecrets, validated: executed.validated, rejected: executed.rejected };
+    return executed;
   }
 
   /** Forgets the in-memory state, so the next deploy reads it again (after a failure, say). */
