@@ -1,8 +1,10 @@
 /**
  * What a blue/green deploy has done so far, recorded in the target beside the deployed state, so
  * that a deploy stopped at any step (Ctrl-C, a crash, kill -9, a lost connection) resumes or is
- * aborted from what the target shows: `staged` (the new version is built beside the live one),
- * `kept-old` (promoted with --keep-old: the old version waits under the staging names), `done`.
+ * aborted from what the target shows: `staging` (written before the first staging statement, so
+ * staging objects left by a stop are known to be ours), `staged` (the new version is built beside
+ * the live one), `kept-old` (promoted with --keep-old: the old version waits under the staging
+ * names), `done`.
  *
  * Append-only like the state log (Materialize restricts UPDATE and DELETE): the newest row wins.
  */
@@ -25,7 +27,7 @@ export interface StagedDeploy {
   readonly stagedAt: string;
 }
 
-export type MarkerPhase = 'staged' | 'kept-old' | 'done';
+export type MarkerPhase = 'staging' | 'staged' | 'kept-old' | 'done';
 
 export interface Marker {
   readonly phase: MarkerPhase;

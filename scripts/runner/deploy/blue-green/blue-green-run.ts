@@ -96,15 +96,19 @@ export async function runBlueGreen(context: BlueGreenContext, options: BlueGreen
     await cleanUp(session, marker, current.deploy, options.keepOld, log);
     return finish({ outcome: 'promoted' });
   }
-  if (current?.phase === 'kept-old' && !options.dryRun) {
-    notes.push(`the old version kept by an earlier --keep-old (${current.deploy.schemas.map(stagingName).join(', ')}) was dropped first`);
+  if ((current?.phase === 'kept-old' || current?.phase === 'staging') && !options.dryRun) {
+    notes.push(
+      current.phase === 'kept-old'
+        ? `the old version kept by an earlier --keep-old (${current.deploy.schemas.map(stagingName).join(', ')}) was dropped first`
+        : 'an earlier deploy stopped while staging: what it had built was dropped first',
+    );
     await dropStaging(session, current.deploy, log);
     await marker.record('done', current.deploy);
   }
 
   const checksums = stateChecksums(project);
   const deployedSchemas = new Map([...context.state.values()].map((deployed) => [deployed.name, { schema: deployed.schema, kind: deployed.kind }]));
-  const plan = blueGreenPlan({ project, plan: context.plan, catalog, stateChecksums: checksums, deployedSchemas, stagedByUs: current?.phase === 'staged' });
+  const plan = blueGreenPlan({ project, plan: context.plan, catalog, stateChecksums: checksums, deployedSchemas, stagedByUs: current !== undefined });
   throwIfAny(plan.refusals);
   if (options.dryRun) return finish({ outcome: 'dry-run', plan });
 
@@ -138,10 +142,13 @@ export async function runBlueGreen(context: BlueGreenContext, options: BlueGreen
     }
     inPlace = plan.inPlace.length ? await context.applyInPlace(subPlan(context.plan, new Set(plan.inPlace.map((action) => action.model)))) : [];
     if (inPlace.some((result) => result.status === 'failed')) return finish({ outcome: 'failed', plan, inPlace });
+    // Recorded before the first staging statement: staging objects left by a stop are ours.
+    await marker.record('staging', { schemas: plan.schemas, clusters: plan.clusters, stagingSchemaIds: {}, liveFingerprint: '', records: [], removed: [], stagedAt: new Date().toISOString() });
     const built = await stage(context, plan, log);
     staged = built.staged;
     if (built.failure) {
       await dropStaging(session, { schemas: plan.schemas, clusters: plan.clusters }, log);
+      await marker.record('done', built.deploy ?? { schemas: plan.schemas, clusters: plan.clusters, stagingSchemaIds: {}, liveFingerprint: '', records: [], removed: [], stagedAt: '' });
       return finish({ outcome: 'failed', plan, inPlace, staged, failure: built.failure });
     }
     deploy = built.deploy!;
