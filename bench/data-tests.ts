@@ -25,7 +25,7 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 
 async function load(server: LocalServer, events: readonly Record<string, unknown>[]): Promise<number> {
   const started = performance.now();
-  const url = server.webhookUrl('segment_source');
+  const url = server.webhookUrl('segment_source', 'segment');
   const batches: string[] = [];
   for (let index = 0; index < events.length; index += BATCH) batches.push(JSON.stringify(events.slice(index, index + BATCH)));
   let next = 0;
@@ -60,17 +60,17 @@ async function reportLatency(server: LocalServer, deployer: Deployer, samples: n
   try {
     for (let sample = 0; sample < samples; sample++) {
       // Each sample starts from a passing test: the last sample's violation is removed first.
-      await server.db.query(`DELETE FROM public.segment_source WHERE body->>'type' = 'not_a_spec_type'`);
+      await server.db.query(`DELETE FROM segment.segment_source WHERE body->>'type' = 'not_a_spec_type'`);
       await monitor.follow(tests, new Map([['known_event_types', 0]]), storedAndCurrent(project, await deployer.deployedState()));
       const told = new Promise<void>((resolve) => (reported = resolve));
       const event = { type: 'not_a_spec_type', messageId: `bench-violation-${sample}`, userId: 'bench-user', receivedAt: new Date().toISOString() };
       // From the request leaving: the local server brings subscriptions up to date before it answers.
       const sent = performance.now();
-      await send(server.webhookUrl('segment_source'), JSON.stringify(event));
+      await send(server.webhookUrl('segment_source', 'segment'), JSON.stringify(event));
       await told;
       latencies.push(performance.now() - sent);
     }
-    await server.db.query(`DELETE FROM public.segment_source WHERE body->>'type' = 'not_a_spec_type'`);
+    await server.db.query(`DELETE FROM segment.segment_source WHERE body->>'type' = 'not_a_spec_type'`);
   } finally {
     await monitor.close();
   }

@@ -35,7 +35,7 @@ export async function runFunctionBench(): Promise<void> {
 
   // The whole handler in the sandbox with a fetch that answers at once: what the function costs per event.
   const instant = loadFunction({ code, fetch: (async () => new Response(null, { status: 200 })) as typeof fetch });
-  const settings = { webhookUrl: 'http://127.0.0.1:1/api/webhook/materialize/public/segment_source', sharedSecret: SECRET };
+  const settings = { webhookUrl: 'http://127.0.0.1:1/api/webhook/materialize/segment/segment_source', sharedSecret: SECRET };
   for (const event of events.slice(0, 200)) await instant.onTrack(event, settings);
   started = performance.now();
   for (const event of events) await instant.onTrack(event, settings);
@@ -50,7 +50,7 @@ export async function runFunctionBench(): Promise<void> {
     await deployer.deploy({ project });
     await deployer.close();
     const fn = loadFunction({ code });
-    const target = { webhookUrl: server.webhookUrl('segment_source'), sharedSecret: SECRET };
+    const target = { webhookUrl: server.webhookUrl('segment_source', 'segment'), sharedSecret: SECRET };
     const run = async (label: string, count: number, batchSize: number) => {
       const load = sampleEvents(count, { targetBytes: 1_024, runId: `${label}-${Date.now()}` });
       const report = await sendEvents({ handlers: fn, events: load, settings: target, batchSize, concurrency: 16, rate: 0 });
@@ -62,7 +62,7 @@ export async function runFunctionBench(): Promise<void> {
     const batched = await run('batched', 30_000, 100);
     const sql = new pg.Client(server.pgUrl);
     await sql.connect();
-    const rows = Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM segment_source`)).rows[0]!.n);
+    const rows = Number((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM segment.segment_source`)).rows[0]!.n);
     await sql.end();
     if (rows !== 33_500) throw new Error(`the source has ${rows} rows, expected 33,500`);
     console.log(

@@ -12,7 +12,7 @@ import { formatMs, runCli } from './cli/common.ts';
 import { loadProjectConfig } from './runner/project-config.ts';
 import { ProjectError } from './runner/errors.ts';
 
-const LOCAL_WEBHOOK = 'http://127.0.0.1:6876/api/webhook/materialize/public/segment_source';
+const LOCAL_WEBHOOK = 'http://127.0.0.1:6876/api/webhook/materialize/segment/segment_source';
 
 function count(value: string): number {
   const parsed = Number(value);
@@ -42,7 +42,7 @@ const program = new Command('events:send')
   .option('--concurrency <n>', 'calls in flight at once', count, 8)
   .option('--settings <json>', "more function settings as JSON, e.g. '{\"signatureAlgorithm\":\"sha256\"}'")
   .option('--project-dir <dir>', 'project whose local_default secret to use', process.cwd())
-  .addHelpText('after', '\nStart the local server first (npm run dev, or npm run local + npm run models:deploy).\n\nExamples:\n  npm run events:send\n  npm run events:send -- --count 10000 --batch 100\n  npm run events:send -- --samples every-type --count 14\n  npm run events:send -- --file events.ndjson --url https://<host>/api/webhook/materialize/public/segment_source --secret "$SECRET"');
+  .addHelpText('after', '\nStart the local server first (npm run dev, or npm run local + npm run models:deploy).\n\nExamples:\n  npm run events:send\n  npm run events:send -- --count 10000 --batch 100\n  npm run events:send -- --samples every-type --count 14\n  npm run events:send -- --file events.ndjson --url https://<host>/api/webhook/materialize/segment/segment_source --secret "$SECRET"');
 
 await runCli(async () => {
   program.parse();

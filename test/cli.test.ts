@@ -13,11 +13,11 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', [], root);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/compiled 21 models \(.*\) and 15 tests for target local in [\d.]+ ms/);
+    expect(result.stdout).toMatch(/compiled 22 models \(.*\) and 15 tests for target local in [\d.]+ ms/);
     const manifest = JSON.parse(readFileSync(path.join(root, 'target/manifest.json'), 'utf8'));
-    expect(manifest.order).toHaveLength(36);
+    expect(manifest.order).toHaveLength(37);
     expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(15);
-    expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
+    expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
   });
 
   it('compiles a selection with --select and --exclude', async () => {
@@ -26,6 +26,8 @@ describe('models:compile', () => {
     expect(result.code).toBe(0);
     // Tests follow the models they read: those on user_profiles and its ancestors come along.
     expect(JSON.parse(result.stdout).order).toEqual([
+      'analytics_cluster',
+      'webhooks_cluster',
       'stg_segment_events',
       'events_name_someone',
       'known_event_types',
@@ -67,9 +69,9 @@ describe('models:graph', () => {
         'depth 3',
         '  stg_segment_pages             view               models/staging/stg_segment_pages.sql  ← stg_segment_events',
         'depth 4',
-        '  page_views_by_url             materialized_view  models/marts/page_views_by_url.sql  ← stg_segment_deletes, stg_segment_pages',
+        '  page_views_by_url             materialized_view  models/marts/page_views_by_url.sql  ← analytics_cluster, stg_segment_deletes, stg_segment_pages',
         'depth 5',
-        '  page_views_by_url_url_idx     index              models/marts/page_views_by_url.sql  ← page_views_by_url',
+        '  page_views_by_url_url_idx     index              models/marts/page_views_by_url.sql  ← analytics_cluster, page_views_by_url',
         '  unique_page_views_by_url_url  test               models/marts/page_views_by_url.sql  ← page_views_by_url',
         '',
       ].join('\n'),
@@ -113,9 +115,11 @@ describe('models:deploy (the command, on the local target)', () => {
     const result = await cli('models-deploy.ts', ['--dry-run', '--json'], root);
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout) as { actions: Array<{ model: string; action: string; sql?: string[] }> };
-    expect(plan.actions).toHaveLength(21);
+    expect(plan.actions).toHaveLength(22);
     expect(plan.actions.every((action) => action.action === 'create')).toBe(true);
-    expect(plan.actions[0]).toMatchObject({ model: 'segment_webhook_secret', sql: [`CREATE SECRET IF NOT EXISTS "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`, `ALTER SECRET "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`] });
+    expect(plan.actions.find((action) => action.model === 'segment_webhook_secret')).toMatchObject({
+      sql: [`CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`, `ALTER SECRET "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`],
+    });
     expect(result.stdout).not.toContain('local-development-secret');
     expect(existsSync(path.join(root, '.materialize'))).toBe(false);
   });
@@ -126,7 +130,8 @@ describe('models:deploy (the command, on the local target)', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/to local: embedded local server on .*\.materialize\/data/);
     expect(first.stdout).toMatch(/^ {2}create +source +segment_source +[\d.]+ ms$/m);
-    expect(first.stdout).toMatch(/deployed: 21 created, 0 replaced, 0 dropped, 0 unchanged in [\d.]+ ms \(22 DDL statements\)/);
+    // 22 models in 23 statements (the secret is created, then altered), and the schemas segment and analytics.
+    expect(first.stdout).toMatch(/deployed: 22 created, 0 replaced, 0 dropped, 0 unchanged in [\d.]+ ms \(25 DDL statements\)/);
     expect(first.stdout + first.stderr).not.toContain('local-development-secret');
 
     const server = await startLocalServer({ dataDir: path.join(root, '.materialize/data'), pgPort: 0, httpPort: 0 });
@@ -134,7 +139,7 @@ describe('models:deploy (the command, on the local target)', () => {
       const second = await cli('models-deploy.ts', ['--json'], root);
       expect(second.code).toBe(0);
       const report = JSON.parse(second.stdout) as { summary: { unchanged: number; ddl_statements: number } };
-      expect(report.summary).toMatchObject({ unchanged: 21, ddl_statements: 0 });
+      expect(report.summary).toMatchObject({ unchanged: 22, ddl_statements: 0 });
       const text = await cli('models-deploy.ts', [], root);
       expect(text.stdout).toMatch(new RegExp(`local server \\(\\S+, pid ${process.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:${server.pgPort}`));
     } finally {

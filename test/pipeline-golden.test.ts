@@ -12,6 +12,7 @@ describe('seed pipeline, default vars (webhook path)', () => {
 
   it('has the documented models in deploy order', () => {
     expect(project.order.filter((name) => project.nodes.get(name)!.kind !== 'test')).toEqual([
+      'analytics_cluster',
       'segment_webhook_secret',
       'webhooks_cluster',
       'segment_source',
@@ -55,6 +56,15 @@ describe('seed pipeline, default vars (webhook path)', () => {
     );
   });
 
+  it('keeps ingestion (schema segment, webhooks_cluster) apart from analytics (schema analytics, analytics_cluster), as blue/green needs', () => {
+    for (const node of project.nodes.values()) {
+      if (node.kind === 'cluster') continue;
+      const ingest = ['source', 'secret', 'connection'].includes(node.kind);
+      expect(node.schema, node.name).toBe(ingest ? 'segment' : 'analytics');
+      if (node.cluster) expect(node.cluster, node.name).toBe(ingest ? 'webhooks_cluster' : 'analytics_cluster');
+    }
+  });
+
   it('wires the source to its cluster and the secret its CHECK uses', () => {
     expect(project.nodes.get('segment_source')!.dependsOn).toEqual(['segment_webhook_secret', 'webhooks_cluster']);
   });
@@ -77,7 +87,7 @@ describe('seed pipeline with the Kafka path enabled', () => {
 
   it('adds the Kafka models and feeds them into the dedup view', () => {
     expect(project.disabled).toEqual([]);
-    expect(project.nodes.get('stg_segment_events')!.dependsOn).toEqual(['segment_events_json', 'segment_source', 'webhooks_cluster']);
+    expect(project.nodes.get('stg_segment_events')!.dependsOn).toEqual(['analytics_cluster', 'segment_events_json', 'segment_source']);
     expect(project.nodes.get('kafka_connection')!.dependsOn).toEqual(['kafka_sasl_password']);
   });
 

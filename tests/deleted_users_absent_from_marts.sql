@@ -1,4 +1,7 @@
 ---
+# Stored failures (store_failures) go to analytics_tests, on the marts' cluster.
+schema: analytics
+cluster: analytics_cluster
 description: Users who asked to be deleted (Segment delete calls) appear in no mart
 ---
 -- A failing row names the mart and the user still in it.

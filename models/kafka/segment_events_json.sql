@@ -1,5 +1,7 @@
 ---
 kind: materialized_view
+schema: analytics
+cluster: analytics_cluster
 enabled: {{vars.kafka_enabled}}
 description: Kafka messages decoded to jsonb, in the same shape as the webhook source's body; only messages that are JSON objects (the rest are in segment_kafka_dead_letter)
 ---

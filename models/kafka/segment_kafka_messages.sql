@@ -1,5 +1,7 @@
 ---
 kind: view
+schema: analytics
+cluster: analytics_cluster
 enabled: {{vars.kafka_enabled}}
 description: Every Kafka message, its text, and why it cannot become an event (reason is NULL when it can)
 ---

@@ -1,6 +1,5 @@
 ---
 kind: materialized_view
-cluster: webhooks_cluster
 description: Every Segment event exactly once. Segment delivers at least once, so retries repeat a messageId; the first received copy wins.
 tests:
   # Dedup holds: one row per messageId however often Segment retried the delivery.

@@ -294,6 +294,8 @@ CREATE OR REPLACE FUNCTION mz_local.collect_garbage() RETURNS void LANGUAGE sql 
   DELETE FROM mz_local.webhook_sources w WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = w.relid);
   DELETE FROM mz_local.kafka_sources k WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = k.relid);
   DELETE FROM mz_local.relations r WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
+  DELETE FROM mz_local.secrets s WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = s.schema_name);
+  DELETE FROM mz_local.connections c WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = c.schema_name);
 $fn$;
 
 CREATE OR REPLACE FUNCTION mz_local.relation_oid(schema_name text, item_name text) RETURNS oid

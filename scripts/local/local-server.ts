@@ -3,7 +3,7 @@
  * Materialize's webhook HTTP API, sharing one transaction-aware session queue.
  *
  *   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
- *   server.pgUrl; server.webhookUrl('segment_source'); await server.stop();
+ *   server.pgUrl; server.webhookUrl('segment_source', 'segment'); await server.stop();
  */
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';

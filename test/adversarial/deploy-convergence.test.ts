@@ -22,7 +22,7 @@ it('a mart dropped by hand (with its index, CASCADE) is recreated by the next de
   const root = copyOfSeedProject();
   await deployProject(t, root);
   const before = await catalogIds(t);
-  await t.query(`DROP MATERIALIZED VIEW track_event_counts CASCADE`);
+  await t.query(`DROP MATERIALIZED VIEW analytics.track_event_counts CASCADE`);
 
   const next = await deployProject(t, root);
   expect(changes(next)).toEqual({ track_event_counts: 'create', track_event_counts_event_idx: 'create' });
@@ -38,7 +38,7 @@ it('an index dropped by hand is recreated; its mart is left alone', async () => 
   const root = copyOfSeedProject();
   await deployProject(t, root);
   const before = await catalogIds(t);
-  await t.query(`DROP INDEX user_profiles_user_id_idx`);
+  await t.query(`DROP INDEX analytics.user_profiles_user_id_idx`);
   expect(changes(await deployProject(t, root))).toEqual({ user_profiles_user_id_idx: 'create' });
   expect((await catalogIds(t)).get('user_profiles')).toBe(before.get('user_profiles'));
 });
@@ -46,19 +46,19 @@ it('an index dropped by hand is recreated; its mart is left alone', async () => 
 it('the webhook source dropped with CASCADE: everything is recreated, with a note that its events are gone, and ingest works again', async () => {
   const root = copyOfSeedProject();
   const first = await deployProject(t, root);
-  await t.query(`DROP SOURCE segment_source CASCADE`);
+  await t.query(`DROP SOURCE segment.segment_source CASCADE`);
 
   const next = await deployProject(t, root);
   const recreated = Object.keys(changes(next)).sort();
-  const expected = first.results.map((result) => result.model).filter((name) => !['webhooks_cluster', 'segment_webhook_secret'].includes(name)).sort();
+  const expected = first.results.map((result) => result.model).filter((name) => !['webhooks_cluster', 'analytics_cluster', 'segment_webhook_secret'].includes(name)).sort();
   expect(recreated).toEqual(expected);
   expect(next.results.every((result) => result.status === 'done')).toBe(true);
   expect(next.plan.notes.join('\n')).toMatch(/source segment_source was deployed but is gone from the target .*recreated, empty/);
 
   const body = JSON.stringify([{ messageId: 'after-cascade', type: 'track', event: 'Back', userId: 'u1', receivedAt: '2026-11-23T00:00:00.000Z' }]);
-  const response = await post(t.server.webhookUrl('segment_source'), body, { 'x-signature': hmacHex('local-development-secret', body) });
+  const response = await post(t.server.webhookUrl('segment_source', 'segment'), body, { 'x-signature': hmacHex('local-development-secret', body) });
   expect(response.status).toBe(200);
-  expect(await t.query(`SELECT event FROM stg_segment_tracks`)).toEqual([{ event: 'Back' }]);
+  expect(await t.query(`SELECT event FROM analytics.stg_segment_tracks`)).toEqual([{ event: 'Back' }]);
 });
 
 it('a changed source left out by --exclude replaces nothing downstream, and neither does reverting it', async () => {
@@ -92,7 +92,7 @@ it('two deploys at once take turns through the lease: both succeed, the second f
   const root = copyOfSeedProject();
   const [one, two] = await Promise.all([deployProject(t, root), deployProject(t, root)]);
   const created = [one, two].map((report) => report.results.filter((result) => result.status === 'done').length).sort((a, b) => a - b);
-  expect(created).toEqual([0, 21]);
+  expect(created).toEqual([0, 22]);
   expect([one, two].every((report) => report.results.every((result) => result.status === 'done'))).toBe(true);
   expect(await t.query(`SELECT * FROM segment_materialize.deploy_leases`)).toEqual([]);
 });
@@ -115,5 +115,5 @@ it('a lease held elsewhere makes a deploy wait, then stop naming the holder; a k
   // waiting deploy goes ahead.
   await holder.end();
   const report = await deployProject(t, root, { leaseWaitMs: 5_000 });
-  expect(report.results.filter((result) => result.status === 'done')).toHaveLength(21);
+  expect(report.results.filter((result) => result.status === 'done')).toHaveLength(22);
 });

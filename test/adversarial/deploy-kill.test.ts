@@ -59,7 +59,7 @@ it('kill -9 anywhere in a deploy: the next one starts at once and converges', as
        UNION ALL SELECT name FROM mz_catalog.mz_indexes UNION ALL SELECT name FROM mz_catalog.mz_sources ORDER BY 1`,
     );
     expect(objects.rows.map((row) => row.name)).toEqual(
-      first.report.actions.filter((action) => !['webhooks_cluster', 'segment_webhook_secret'].includes(action.model)).map((action) => action.model).sort(),
+      first.report.actions.filter((action) => !['webhooks_cluster', 'analytics_cluster', 'segment_webhook_secret'].includes(action.model)).map((action) => action.model).sort(),
     );
     const leftovers = await client.query(`SELECT name FROM mz_catalog.mz_schemas WHERE name = 'segment_materialize_scratch'`);
     expect(leftovers.rows).toEqual([]);

@@ -23,7 +23,7 @@ beforeAll(async () => {
   t = await startTestServer();
   await deployProject(t, copyOfSeedProject());
   fn = loadFunction({ code: (await buildBundle(path.join(mkdtempSync(path.join(tmpdir(), 'segmat-odd-')), 'fn.js'))).code });
-  settings = { webhookUrl: t.server.webhookUrl('segment_source'), sharedSecret: 'local-development-secret' };
+  settings = { webhookUrl: t.server.webhookUrl('segment_source', 'segment'), sharedSecret: 'local-development-secret' };
 });
 afterAll(async () => {
   await t?.close();
@@ -36,7 +36,7 @@ function nested(levels: number): unknown {
 }
 
 async function storedMessageIds(prefix: string): Promise<string[]> {
-  const rows = await t.query<{ id: string }>(`SELECT body->>'messageId' AS id FROM segment_source WHERE body->>'messageId' LIKE $1 ORDER BY 1`, [`${prefix}%`]);
+  const rows = await t.query<{ id: string }>(`SELECT body->>'messageId' AS id FROM segment.segment_source WHERE body->>'messageId' LIKE $1 ORDER BY 1`, [`${prefix}%`]);
   return rows.map((row) => row.id);
 }
 
@@ -49,11 +49,11 @@ describe('text Materialize cannot store', () => {
     expect(await fn.onBatch(events, settings)).toEqual(Array(5).fill({ status: 200 }));
     const ids = events.map((event) => event.messageId as string).sort();
     expect(await storedMessageIds('odd-text')).toEqual(ids);
-    const [second] = await t.query<{ title: string }>(`SELECT body->'properties'->>'title' AS title FROM segment_source WHERE body->>'messageId' = $1`, [events[1]!.messageId]);
+    const [second] = await t.query<{ title: string }>(`SELECT body->'properties'->>'title' AS title FROM segment.segment_source WHERE body->>'messageId' = $1`, [events[1]!.messageId]);
     expect(second!.title).toBe('truncated emoji \ufffd');
-    const [third] = await t.query<{ properties: Record<string, string> }>(`SELECT body->'properties' AS properties FROM segment_source WHERE body->>'messageId' = $1`, [events[2]!.messageId]);
+    const [third] = await t.query<{ properties: Record<string, string> }>(`SELECT body->'properties' AS properties FROM segment.segment_source WHERE body->>'messageId' = $1`, [events[2]!.messageId]);
     expect(third!.properties).toEqual({ note: 'nul \ufffd inside', 'key \ufffd': 'lone low surrogate in a key' });
-    const [fourth] = await t.query<{ title: string }>(`SELECT body->'context'->'page'->>'title' AS title FROM segment_source WHERE body->>'messageId' = $1`, [events[3]!.messageId]);
+    const [fourth] = await t.query<{ title: string }>(`SELECT body->'context'->'page'->>'title' AS title FROM segment.segment_source WHERE body->>'messageId' = $1`, [events[3]!.messageId]);
     expect(fourth!.title).toBe('a real emoji 😀 stays');
   });
 

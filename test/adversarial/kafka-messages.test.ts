@@ -57,16 +57,16 @@ it('bad messages go to the dead letter with a reason; good ones (odd but valid) 
   for (const [message] of bad) await produce(message);
 
   // Every view over the Kafka source still reads; the good events are there, once.
-  const ids = await t.query<{ message_id: string }>(`SELECT message_id FROM stg_segment_events WHERE message_id LIKE 'kafka-good-%' ORDER BY 1`);
+  const ids = await t.query<{ message_id: string }>(`SELECT message_id FROM analytics.stg_segment_events WHERE message_id LIKE 'kafka-good-%' ORDER BY 1`);
   expect(ids.map((row) => row.message_id)).toEqual(['kafka-good-1', 'kafka-good-2', 'kafka-good-3', 'kafka-good-4']);
-  expect(await t.query(`SELECT count(*)::int AS n FROM stg_segment_tracks WHERE message_id LIKE 'kafka-good-%'`)).toEqual([{ n: 4 }]);
+  expect(await t.query(`SELECT count(*)::int AS n FROM analytics.stg_segment_tracks WHERE message_id LIKE 'kafka-good-%'`)).toEqual([{ n: 4 }]);
   for (const mart of ['track_event_counts', 'daily_active_users', 'events_per_minute', 'user_profiles', 'page_views_by_url']) {
-    await expect(t.query(`SELECT * FROM ${mart}`)).resolves.toBeInstanceOf(Array);
+    await expect(t.query(`SELECT * FROM analytics.${mart}`)).resolves.toBeInstanceOf(Array);
   }
-  const [second] = await t.query<{ text: string }>(`SELECT body->'properties'->>'text' AS text FROM segment_events_json WHERE body->>'messageId' = 'kafka-good-2'`);
+  const [second] = await t.query<{ text: string }>(`SELECT body->'properties'->>'text' AS text FROM analytics.segment_events_json WHERE body->>'messageId' = 'kafka-good-2'`);
   expect(second!.text).toBe('quote " brace { bracket [ tilde ~ hash #');
 
-  const dead = await t.query<{ reason: string; data: Buffer }>(`SELECT reason, data FROM segment_kafka_dead_letter`);
+  const dead = await t.query<{ reason: string; data: Buffer }>(`SELECT reason, data FROM analytics.segment_kafka_dead_letter`);
   expect(dead).toHaveLength(bad.length);
   const byMessage = new Map(dead.map((row) => [row.data.toString('hex'), row.reason]));
   for (const [message, reason] of bad) expect([message.toString(), byMessage.get(Buffer.from(message).toString('hex'))]).toEqual([message.toString(), reason]);

@@ -110,7 +110,7 @@ it('a webhook request signed for the seed is accepted by a server found through 
   const server = await startServerProcess(['--memory', '--project-dir', project]);
   await run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/models-deploy.ts'), '--project-dir', project], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
   const body = JSON.stringify([{ messageId: 'announced', type: 'track', event: 'Found' }]);
-  const response = await fetch(`${server.webhookBase}/materialize/public/segment_source`, { method: 'POST', body, headers: { 'x-signature': hmacHex('local-development-secret', body) } });
+  const response = await fetch(`${server.webhookBase}/materialize/segment/segment_source`, { method: 'POST', body, headers: { 'x-signature': hmacHex('local-development-secret', body) } });
   expect(response.status).toBe(200);
   server.child.kill('SIGTERM');
   await exited(server.child);

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { catalogIds, changes, deployProject } from '../helpers/deploy.ts';
+import { catalogIds, changes, deployProject, emptySeedServer } from '../helpers/deploy.ts';
 import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { copyOfSeedProject, removeFile, tempProject, writeFiles } from '../helpers/temp-project.ts';
 
@@ -23,24 +23,12 @@ afterAll(async () => {
 
 /** Empties the server between tests: drops every user object and the state. */
 beforeEach(async () => {
-  await t.query(`DROP SCHEMA IF EXISTS segment_materialize CASCADE`);
-  const objects = await t.query<{ kind: string; name: string }>(
-    `SELECT 'INDEX' AS kind, name FROM mz_catalog.mz_indexes
-     UNION ALL SELECT 'MATERIALIZED VIEW', name FROM mz_catalog.mz_materialized_views
-     UNION ALL SELECT 'VIEW', name FROM mz_catalog.mz_views
-     UNION ALL SELECT 'SOURCE', name FROM mz_catalog.mz_sources
-     UNION ALL SELECT 'CONNECTION', name FROM mz_catalog.mz_connections
-     UNION ALL SELECT 'SECRET', name FROM mz_catalog.mz_secrets`,
-  );
-  for (const object of objects) await t.query(`DROP ${object.kind} IF EXISTS "${object.name}" CASCADE`);
-  for (const cluster of await t.query<{ name: string }>(`SELECT name FROM mz_catalog.mz_clusters WHERE name <> 'quickstart'`)) {
-    await t.query(`DROP CLUSTER "${cluster.name}" CASCADE`);
-  }
+  await emptySeedServer(t);
 });
 
 async function postEvents(events: Record<string, unknown>[], secret = LOCAL_SECRET): Promise<number> {
   const body = JSON.stringify(events);
-  const response = await post(t.server.webhookUrl('segment_source'), body, { 'content-type': 'application/json', 'x-signature': hmacHex(secret, body), 'event-type': 'track' });
+  const response = await post(t.server.webhookUrl('segment_source', 'segment'), body, { 'content-type': 'application/json', 'x-signature': hmacHex(secret, body), 'event-type': 'track' });
   return response.status;
 }
 
@@ -54,7 +42,7 @@ describe('models:deploy on the seed project', () => {
     const first = await deployProject(t, root);
     expect(first.results.every((result) => result.status === 'done' && result.action === 'create')).toBe(true);
     const order = first.results.map((result) => result.model);
-    expect(order).toHaveLength(21);
+    expect(order).toHaveLength(22);
     // Every model after each of its dependencies.
     for (const action of first.plan.actions) {
       for (const dependency of action.node!.dependsOn) expect(order.indexOf(dependency)).toBeLessThan(order.indexOf(action.model));
@@ -64,7 +52,7 @@ describe('models:deploy on the seed project', () => {
     const stateRows = (await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM segment_materialize.deployments`))[0]!.n;
 
     const second = await deployProject(t, root);
-    expect(second.plan.actions.map((action) => action.action)).toEqual(Array(21).fill('unchanged'));
+    expect(second.plan.actions.map((action) => action.action)).toEqual(Array(22).fill('unchanged'));
     expect(second.ddlStatements).toBe(0);
     expect(second.results).toEqual([]);
     // Independent evidence: no object was recreated, and nothing was appended to the state.
@@ -116,15 +104,15 @@ describe('models:deploy on the seed project', () => {
     const refused = deployProject(t, root);
     await expect(refused).rejects.toThrow(/source segment_source changed: redeploying it discards every event it ingested/);
     await expect(refused).rejects.toMatchObject({ location: { file: 'models/sources/segment_source.sql' }, fix: expect.stringContaining('--full-refresh segment_source') });
-    expect(await t.query(`SELECT 1 FROM segment_source`)).toHaveLength(2);
+    expect(await t.query(`SELECT 1 FROM segment.segment_source`)).toHaveLength(2);
 
     const refreshed = await deployProject(t, root, { fullRefresh: ['segment_source'] });
     expect(refreshed.results.every((result) => result.status === 'done')).toBe(true);
     expect(changes(refreshed)).toMatchObject({ segment_source: 'replace', stg_segment_events: 'replace', stg_segment_tracks: 'replace', track_event_counts_event_idx: 'replace' });
     expect(changes(refreshed).segment_webhook_secret).toBeUndefined();
-    expect(await t.query(`SELECT 1 FROM segment_source`)).toHaveLength(0);
+    expect(await t.query(`SELECT 1 FROM segment.segment_source`)).toHaveLength(0);
     expect(await postEvents([track('m3', 'Signed Up', 'u3')])).toBe(200);
-    expect(await t.query(`SELECT user_agent FROM segment_source`)).toEqual([{ user_agent: 'node' }]);
+    expect(await t.query(`SELECT user_agent FROM segment.segment_source`)).toEqual([{ user_agent: 'node' }]);
   });
 
   it('--full-refresh of an unchanged source recreates it and everything downstream, emptying it', async () => {
@@ -136,7 +124,7 @@ describe('models:deploy on the seed project', () => {
     expect(report.plan.actions.find((action) => action.model === 'segment_source')!.reason).toBe('full refresh');
     expect(changes(report)).toMatchObject({ segment_source: 'replace', stg_segment_events: 'replace', user_profiles_user_id_idx: 'replace' });
     expect(Object.keys(changes(report))).toHaveLength(19); // all but the secret and the cluster
-    expect(await t.query(`SELECT 1 FROM stg_segment_events`)).toHaveLength(0);
+    expect(await t.query(`SELECT 1 FROM analytics.stg_segment_events`)).toHaveLength(0);
     expect(changes(await deployProject(t, root))).toEqual({});
   });
 
@@ -148,12 +136,12 @@ describe('models:deploy on the seed project', () => {
     expect(await postEvents([events[0]!])).toBe(200); // a retry: deduplicated by messageId
     expect(await postEvents([events[1]!], 'wrong-secret')).toBe(400);
 
-    const counts = await t.query<{ event: string; events: string; people: string }>(`SELECT event, events::text, people::text FROM track_event_counts ORDER BY event`);
+    const counts = await t.query<{ event: string; events: string; people: string }>(`SELECT event, events::text, people::text FROM analytics.track_event_counts ORDER BY event`);
     expect(counts).toEqual([
       { event: 'Order Completed', events: '2', people: '2' },
       { event: 'Signed Up', events: '1', people: '1' },
     ]);
-    expect(await t.query(`SELECT 1 FROM segment_source`)).toHaveLength(4);
+    expect(await t.query(`SELECT 1 FROM segment.segment_source`)).toHaveLength(4);
   });
 });
 
@@ -187,7 +175,7 @@ describe('failures and convergence', () => {
     // Nothing was dropped or recreated: the same objects, and no scratch schema left behind.
     expect(await catalogIds(t)).toEqual(before);
     expect(await t.query(`SELECT 1 FROM mz_catalog.mz_schemas WHERE name = 'segment_materialize_scratch'`)).toHaveLength(0);
-    expect(await t.query(`SELECT count(*) FROM track_event_counts`)).toHaveLength(1);
+    expect(await t.query(`SELECT count(*) FROM analytics.track_event_counts`)).toHaveLength(1);
 
     writeFileSync(tracks, original);
     const fixed = await deployProject(t, root);
@@ -226,7 +214,7 @@ describe('failures and convergence', () => {
     expect(byModel.get('webhooks_cluster')!.action).toBe('unchanged');
     expect(byModel.get('stg_segment_events')).toMatchObject({ action: 'replace', reason: 'exists, not recorded: recreated' });
     expect(byModel.get('segment_webhook_secret')!.action).toBe('create');
-    expect(await t.query(`SELECT 1 FROM stg_segment_events`)).toHaveLength(1);
+    expect(await t.query(`SELECT 1 FROM analytics.stg_segment_events`)).toHaveLength(1);
     expect(changes(await deployProject(t, root))).toEqual({});
   });
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { ProjectWatcher, type WatchCycle } from '../../scripts/runner/watch/project-watcher.ts';
-import { catalogIds, changes, connectionTo, deployProject } from '../helpers/deploy.ts';
+import { catalogIds, changes, connectionTo, deployProject, emptySeedServer } from '../helpers/deploy.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { copyOfSeedProject, removeFile } from '../helpers/temp-project.ts';
 
@@ -24,10 +24,7 @@ let stopWatching: (() => Promise<void>) | undefined;
 afterEach(async () => {
   await stopWatching?.();
   stopWatching = undefined;
-  await t.query(`DROP SCHEMA IF EXISTS segment_materialize CASCADE`);
-  for (const row of await t.query<{ name: string }>(`SELECT name FROM mz_catalog.mz_sources`)) await t.query(`DROP SOURCE "${row.name}" CASCADE`);
-  for (const row of await t.query<{ name: string }>(`SELECT name FROM mz_catalog.mz_secrets`)) await t.query(`DROP SECRET "${row.name}"`);
-  for (const row of await t.query<{ name: string }>(`SELECT name FROM mz_catalog.mz_clusters WHERE name <> 'quickstart'`)) await t.query(`DROP CLUSTER "${row.name}" CASCADE`);
+  await emptySeedServer(t);
 });
 
 interface Watching {
@@ -50,7 +47,7 @@ async function watchSeedProject(): Promise<Watching> {
     },
   });
   const first = await watcher.start();
-  expect(first.report?.results.filter((result) => result.status === 'done')).toHaveLength(21);
+  expect(first.report?.results.filter((result) => result.status === 'done')).toHaveLength(22);
   stopWatching = async () => {
     await watcher.close();
     await deployer.close();

@@ -55,7 +55,7 @@ describe('function:deploy --source', () => {
   it('creates the destination with the deployed source’s URL and secret, then changes nothing, then updates what drifted', async () => {
     api.addSources(...Array.from({ length: 230 }, (_, index) => ({ slug: `app-${index}`, name: `App ${index}` })));
     const [website] = api.addSources({ slug: 'my-website', name: 'My Website' });
-    const webhookUrl = server.server.webhookUrl('segment_source');
+    const webhookUrl = server.server.webhookUrl('segment_source', 'segment');
 
     const dry = await deploy(['--source', 'My Website', '--dry-run', '--json']);
     expect(dry.code).toBe(0);
@@ -184,7 +184,7 @@ describe('rotating the shared secret', () => {
 
     const ids = events.map((event) => event.messageId as string);
     const [landed] = await server.query<{ distinct_ids: string; rows: string }>(
-      `SELECT count(DISTINCT message_id) AS distinct_ids, count(*) AS rows FROM stg_segment_events WHERE message_id = ANY($1)`,
+      `SELECT count(DISTINCT message_id) AS distinct_ids, count(*) AS rows FROM analytics.stg_segment_events WHERE message_id = ANY($1)`,
       [ids],
     );
     expect(Number(landed!.distinct_ids)).toBe(events.length);

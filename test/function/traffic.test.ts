@@ -67,18 +67,18 @@ describe('npm run events:send into the deployed seed', () => {
   });
 
   it('fills every mart with meaningful numbers', async () => {
-    const sent = await runScript('events-send.ts', ['--url', t.server.webhookUrl('segment_source'), '--batch', '100'], { env: { SEGMENT_WEBHOOK_SECRET: '' } });
+    const sent = await runScript('events-send.ts', ['--url', t.server.webhookUrl('segment_source', 'segment'), '--batch', '100'], { env: { SEGMENT_WEBHOOK_SECRET: '' } });
     expect(sent.code).toBe(0);
     expect(sent.stdout).toMatch(/2000 delivered, 0 retried, 0 rejected/);
 
-    const [counts] = await t.query<{ raw: string; deduplicated: string }>(`SELECT (SELECT count(*) FROM segment_source) AS raw, (SELECT count(*) FROM stg_segment_events) AS deduplicated`);
+    const [counts] = await t.query<{ raw: string; deduplicated: string }>(`SELECT (SELECT count(*) FROM segment.segment_source) AS raw, (SELECT count(*) FROM analytics.stg_segment_events) AS deduplicated`);
     expect(Number(counts!.raw)).toBe(2_000);
     expect(Number(counts!.deduplicated)).toBe(1_980);
-    expect((await t.query(`SELECT 1 FROM user_profiles`)).length).toBeGreaterThanOrEqual(250);
-    expect((await t.query(`SELECT 1 FROM daily_active_users WHERE active_users > 50`)).length).toBeGreaterThanOrEqual(7);
-    expect((await t.query(`SELECT 1 FROM track_event_counts`)).length).toBeGreaterThanOrEqual(25);
-    expect((await t.query(`SELECT 1 FROM page_views_by_url`)).length).toBeGreaterThanOrEqual(10);
-    const [recent] = await t.query<{ events: string }>(`SELECT sum(events) AS events FROM events_per_minute`);
+    expect((await t.query(`SELECT 1 FROM analytics.user_profiles`)).length).toBeGreaterThanOrEqual(250);
+    expect((await t.query(`SELECT 1 FROM analytics.daily_active_users WHERE active_users > 50`)).length).toBeGreaterThanOrEqual(7);
+    expect((await t.query(`SELECT 1 FROM analytics.track_event_counts`)).length).toBeGreaterThanOrEqual(25);
+    expect((await t.query(`SELECT 1 FROM analytics.page_views_by_url`)).length).toBeGreaterThanOrEqual(10);
+    const [recent] = await t.query<{ events: string }>(`SELECT sum(events) AS events FROM analytics.events_per_minute`);
     expect(Number(recent!.events)).toBeGreaterThan(100);
   });
 });

@@ -1,4 +1,4 @@
 -- A failing row names the mart and the user still in it.
 SELECT 'user_profiles' AS mart, p.user_id
-FROM "public"."user_profiles" AS p
-WHERE EXISTS (SELECT 1 FROM "public"."stg_segment_deletes" AS deleted WHERE deleted.user_id = p.user_id);
+FROM "analytics"."user_profiles" AS p
+WHERE EXISTS (SELECT 1 FROM "analytics"."stg_segment_deletes" AS deleted WHERE deleted.user_id = p.user_id);

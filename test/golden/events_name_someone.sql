@@ -1,3 +1,3 @@
 SELECT tested.*
-FROM "public"."stg_segment_events" AS tested
+FROM "analytics"."stg_segment_events" AS tested
 WHERE NOT coalesce((user_id IS NOT NULL OR anonymous_id IS NOT NULL), false);

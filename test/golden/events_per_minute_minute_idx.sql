@@ -1,1 +1,1 @@
-CREATE INDEX "events_per_minute_minute_idx" IN CLUSTER "quickstart" ON "public"."events_per_minute" ("minute");
+CREATE INDEX "events_per_minute_minute_idx" IN CLUSTER "analytics_cluster" ON "analytics"."events_per_minute" ("minute");

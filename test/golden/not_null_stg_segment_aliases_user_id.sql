@@ -1,3 +1,3 @@
 SELECT tested.*
-FROM "public"."stg_segment_aliases" AS tested
+FROM "analytics"."stg_segment_aliases" AS tested
 WHERE tested."user_id" IS NULL;

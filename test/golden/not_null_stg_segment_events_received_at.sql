@@ -1,3 +1,3 @@
 SELECT tested.*
-FROM "public"."stg_segment_events" AS tested
+FROM "analytics"."stg_segment_events" AS tested
 WHERE tested."received_at" IS NULL;

@@ -1,3 +1,3 @@
 SELECT tested.*
-FROM "public"."stg_segment_groups" AS tested
+FROM "analytics"."stg_segment_groups" AS tested
 WHERE tested."group_id" IS NULL;

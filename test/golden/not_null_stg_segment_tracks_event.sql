@@ -1,3 +1,3 @@
 SELECT tested.*
-FROM "public"."stg_segment_tracks" AS tested
+FROM "analytics"."stg_segment_tracks" AS tested
 WHERE tested."event" IS NULL;

@@ -1,4 +1,4 @@
-CREATE SOURCE "public"."segment_source"
+CREATE SOURCE "segment"."segment_source"
   IN CLUSTER "webhooks_cluster"
 -- JSON ARRAY: a batch (a JSON array of events) becomes one row per event, and a lone event object
 -- is one row, so the function may post single events and batches to the same URL.
@@ -11,7 +11,7 @@ FROM WEBHOOK
     WITH (
       BODY BYTES,
       HEADERS,
-      SECRET "public"."segment_webhook_secret" BYTES AS validation_secret
+      SECRET "segment"."segment_webhook_secret" BYTES AS validation_secret
     )
     constant_time_eq(decode(headers->'x-signature', 'hex'), hmac(body, validation_secret, 'sha1'))
   );

@@ -1,1 +1,1 @@
-CREATE SECRET IF NOT EXISTS "public"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';
+CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';

@@ -1,4 +1,4 @@
-CREATE VIEW "public"."stg_segment_aliases" AS
+CREATE VIEW "analytics"."stg_segment_aliases" AS
 SELECT
   e.message_id,
   e.event_type,
@@ -54,5 +54,5 @@ SELECT
   e.body->'context' AS context,
   e.body->'integrations' AS integrations,
   e.body->>'previousId' AS previous_id
-FROM "public"."stg_segment_events" AS e
+FROM "analytics"."stg_segment_events" AS e
 WHERE e.event_type = 'alias';

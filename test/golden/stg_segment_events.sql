@@ -1,7 +1,7 @@
-CREATE MATERIALIZED VIEW "public"."stg_segment_events"
-  IN CLUSTER "webhooks_cluster" AS
+CREATE MATERIALIZED VIEW "analytics"."stg_segment_events"
+  IN CLUSTER "analytics_cluster" AS
 WITH received AS (
-  SELECT body FROM "public"."segment_source"
+  SELECT body FROM "segment"."segment_source"
 )
 SELECT DISTINCT ON (body->>'messageId')
   body->>'messageId' AS message_id,

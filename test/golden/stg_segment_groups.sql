@@ -1,4 +1,4 @@
-CREATE VIEW "public"."stg_segment_groups" AS
+CREATE VIEW "analytics"."stg_segment_groups" AS
 SELECT
   e.message_id,
   e.event_type,
@@ -60,5 +60,5 @@ SELECT
   e.body->'traits'->>'website' AS website,
   CASE WHEN jsonb_typeof(e.body->'traits'->'employees') = 'number' THEN (e.body->'traits'->>'employees')::numeric END AS employees,
   e.body->'traits' AS traits
-FROM "public"."stg_segment_events" AS e
+FROM "analytics"."stg_segment_events" AS e
 WHERE e.event_type = 'group';

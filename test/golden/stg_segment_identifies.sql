@@ -1,4 +1,4 @@
-CREATE VIEW "public"."stg_segment_identifies" AS
+CREATE VIEW "analytics"."stg_segment_identifies" AS
 SELECT
   e.message_id,
   e.event_type,
@@ -66,5 +66,5 @@ SELECT
   e.body->'traits'->'address'->>'country' AS address_country,
   try_parse_monotonic_iso8601_timestamp(e.body->'traits'->>'createdAt') AS created_at,
   e.body->'traits' AS traits
-FROM "public"."stg_segment_events" AS e
+FROM "analytics"."stg_segment_events" AS e
 WHERE e.event_type = 'identify';

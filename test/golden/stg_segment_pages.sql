@@ -1,4 +1,4 @@
-CREATE VIEW "public"."stg_segment_pages" AS
+CREATE VIEW "analytics"."stg_segment_pages" AS
 SELECT
   e.message_id,
   e.event_type,
@@ -62,5 +62,5 @@ SELECT
   e.body->'properties'->>'url' AS url,
   e.body->'properties'->>'keywords' AS keywords,
   e.body->'properties' AS properties
-FROM "public"."stg_segment_events" AS e
+FROM "analytics"."stg_segment_events" AS e
 WHERE e.event_type = 'page';

@@ -1,4 +1,4 @@
-CREATE VIEW "public"."stg_segment_screens" AS
+CREATE VIEW "analytics"."stg_segment_screens" AS
 SELECT
   e.message_id,
   e.event_type,
@@ -56,5 +56,5 @@ SELECT
   e.body->>'name' AS name,
   e.body->>'category' AS category,
   e.body->'properties' AS properties
-FROM "public"."stg_segment_events" AS e
+FROM "analytics"."stg_segment_events" AS e
 WHERE e.event_type = 'screen';

@@ -1,4 +1,4 @@
-CREATE VIEW "public"."stg_segment_tracks" AS
+CREATE VIEW "analytics"."stg_segment_tracks" AS
 SELECT
   e.message_id,
   e.event_type,
@@ -58,5 +58,5 @@ SELECT
   CASE WHEN jsonb_typeof(e.body->'properties'->'value') = 'number' THEN (e.body->'properties'->>'value')::numeric END AS value,
   e.body->'properties'->>'currency' AS currency,
   e.body->'properties' AS properties
-FROM "public"."stg_segment_events" AS e
+FROM "analytics"."stg_segment_events" AS e
 WHERE e.event_type = 'track';

@@ -1,5 +1,5 @@
 SELECT tested."url" AS "url", count(*) AS occurrences
-FROM "public"."page_views_by_url" AS tested
+FROM "analytics"."page_views_by_url" AS tested
 WHERE tested."url" IS NOT NULL
 GROUP BY tested."url"
 HAVING count(*) > 1;

@@ -1,5 +1,5 @@
-CREATE MATERIALIZED VIEW "public"."user_profiles"
-  IN CLUSTER "quickstart" AS
+CREATE MATERIALIZED VIEW "analytics"."user_profiles"
+  IN CLUSTER "analytics_cluster" AS
 SELECT DISTINCT ON (e.user_id)
   e.user_id,
   e.email,
@@ -11,10 +11,10 @@ SELECT DISTINCT ON (e.user_id)
   e.created_at,
   e.traits,
   coalesce(e.event_timestamp, e.received_at) AS updated_at
-FROM "public"."stg_segment_identifies" AS e
+FROM "analytics"."stg_segment_identifies" AS e
 WHERE e.user_id IS NOT NULL
   AND NOT EXISTS (
-        SELECT 1 FROM "public"."stg_segment_deletes" AS deleted
+        SELECT 1 FROM "analytics"."stg_segment_deletes" AS deleted
         WHERE deleted.user_id = e.user_id
       )
 ORDER BY e.user_id, coalesce(e.event_timestamp, e.received_at) DESC NULLS LAST, e.message_id;

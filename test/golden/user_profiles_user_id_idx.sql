@@ -1,1 +1,1 @@
-CREATE INDEX "user_profiles_user_id_idx" IN CLUSTER "quickstart" ON "public"."user_profiles" ("user_id");
+CREATE INDEX "user_profiles_user_id_idx" IN CLUSTER "analytics_cluster" ON "analytics"."user_profiles" ("user_id");

@@ -53,3 +53,17 @@ export async function catalogIds(server: TestServer): Promise<Map<string, string
   );
   return new Map(rows.map((row) => [row.name, row.id]));
 }
+
+/** Drops everything a seed deploy creates (its schemas, clusters and recorded state), so the next test starts empty. */
+export async function emptySeedServer(server: TestServer): Promise<void> {
+  // Not public itself (the local server's extensions live there): what a test created in it.
+  for (const schema of ['segment_materialize', 'segment', 'analytics', 'analytics_tests']) await server.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  const leftovers = await server.query<{ kind: string; name: string }>(
+    `SELECT upper(replace(o.type, '-', ' ')) AS kind, o.name FROM mz_catalog.mz_objects o JOIN mz_catalog.mz_schemas s ON s.id = o.schema_id
+      WHERE s.name = 'public' AND o.id LIKE 'u%' AND o.type <> 'index'`,
+  );
+  for (const object of leftovers) await server.query(`DROP ${object.kind} IF EXISTS public."${object.name}" CASCADE`);
+  for (const cluster of await server.query<{ name: string }>(`SELECT name FROM mz_catalog.mz_clusters WHERE name <> 'quickstart'`)) {
+    await server.query(`DROP CLUSTER "${cluster.name}" CASCADE`);
+  }
+}

@@ -66,7 +66,7 @@ export class FaultServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/api/webhook/materialize/public/segment_source`;
+    return `http://127.0.0.1:${this.port}/api/webhook/materialize/segment/segment_source`;
   }
 
   /** The events of every request answered 200 with a valid signature, as parsed JSON. */

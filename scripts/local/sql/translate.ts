@@ -69,6 +69,11 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     if (error instanceof MzStatementError) return raiseStatement(error.message, error.code);
     throw error;
   }
+  if (!parsed && firstWord === 'drop' && statement.tokens[1]?.type === 'word' && statement.tokens[1].value === 'schema') {
+    // PostgreSQL drops the schema's relations; the secrets and connections kept by name in
+    // mz_local go with them, or a schema created again with that name would find them there.
+    return ddl(`EXECUTE ${sqlLiteral(text)}; PERFORM mz_local.collect_garbage();`, 'DROP SCHEMA');
+  }
   if (!parsed) {
     const readOnly = READ_ONLY_FIRST_WORDS.has(firstWord);
     // A user's own DO block keeps its tag; it is listed so that tag rewriting stays in step.

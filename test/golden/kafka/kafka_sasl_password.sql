@@ -1,1 +1,1 @@
-CREATE SECRET IF NOT EXISTS "public"."kafka_sasl_password" AS :'KAFKA_SASL_PASSWORD';
+CREATE SECRET IF NOT EXISTS "segment"."kafka_sasl_password" AS :'KAFKA_SASL_PASSWORD';

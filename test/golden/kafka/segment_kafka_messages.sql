@@ -1,4 +1,4 @@
-CREATE VIEW "public"."segment_kafka_messages" AS
+CREATE VIEW "analytics"."segment_kafka_messages" AS
 -- Materialize has no "try" cast to jsonb, and one message that fails CAST(… AS jsonb) makes every
 -- query over a view that casts it fail. So each message is checked first, with expressions that
 -- cannot fail (regular expressions and CASE), the same SQL on Materialize and the local server:
@@ -9,7 +9,7 @@ CREATE VIEW "public"."segment_kafka_messages" AS
 -- Messages that fail land in segment_kafka_dead_letter with the raw bytes and the reason.
 WITH checked_utf8 AS (
   SELECT data, encode(data, 'hex') ~ '^(?:0[1-9a-f]|[1-7][0-9a-f]|c[2-9a-f][89ab][0-9a-f]|d[0-9a-f][89ab][0-9a-f]|e0[ab][0-9a-f][89ab][0-9a-f]|e[1-9a-cef][89ab][0-9a-f][89ab][0-9a-f]|ed[89][0-9a-f][89ab][0-9a-f]|f0[9ab][0-9a-f][89ab][0-9a-f][89ab][0-9a-f]|f[1-3][89ab][0-9a-f][89ab][0-9a-f][89ab][0-9a-f]|f48[0-9a-f][89ab][0-9a-f][89ab][0-9a-f])*$' AS utf8_ok
-  FROM "public"."segment_kafka_source"
+  FROM "segment"."segment_kafka_source"
 ), texts AS (
   SELECT data, utf8_ok, CASE WHEN utf8_ok THEN convert_from(data, 'utf8') END AS message
   FROM checked_utf8

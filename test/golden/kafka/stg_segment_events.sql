@@ -1,9 +1,9 @@
-CREATE MATERIALIZED VIEW "public"."stg_segment_events"
-  IN CLUSTER "webhooks_cluster" AS
+CREATE MATERIALIZED VIEW "analytics"."stg_segment_events"
+  IN CLUSTER "analytics_cluster" AS
 WITH received AS (
-  SELECT body FROM "public"."segment_source"
+  SELECT body FROM "segment"."segment_source"
   UNION ALL
-  SELECT body FROM "public"."segment_events_json"
+  SELECT body FROM "analytics"."segment_events_json"
 )
 SELECT DISTINCT ON (body->>'messageId')
   body->>'messageId' AS message_id,

@@ -1,0 +1,1 @@
+CREATE CLUSTER "analytics_cluster" (SIZE = '25cc');
