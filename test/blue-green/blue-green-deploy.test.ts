@@ -13,9 +13,9 @@ import { compileProject } from '../../scripts/runner/compile.ts';
 import type { BlueGreenOptions, BlueGreenReport } from '../../scripts/runner/deploy/blue-green/blue-green-run.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { catalogIds, connectionTo, deployProject } from '../helpers/deploy.ts';
-import { post, startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { runScript } from '../helpers/run-script.ts';
-import { tempProject } from '../helpers/temp-project.ts';
+import { copyOfSeedProject, tempProject } from '../helpers/temp-project.ts';
 
 const HYDRATION_MS = 400;
 let t: TestServer;
@@ -201,6 +201,23 @@ describe('models:deploy --blue-green', () => {
       // The state matches the target: nothing left to do.
       expect((await blueGreen(root)).outcome).toBe('nothing-to-swap');
     }
+  });
+
+  it('the seed project is laid out for it: a parse-view change swaps analytics on analytics_cluster, never the ingestion side', async () => {
+    const root = copyOfSeedProject();
+    await deployProject(t, root);
+    const body = JSON.stringify([{ type: 'track', event: 'Seeded', messageId: 'bg-1', userId: 'u1', receivedAt: '2026-11-23T10:00:00.000Z' }]);
+    expect((await post(t.server.webhookUrl('segment_source', 'segment'), body, { 'x-signature': hmacHex('local-development-secret', body) })).status).toBe(200);
+    const sourceId = (await catalogIds(t)).get('segment_source');
+    const file = path.join(root, 'models/staging/stg_segment_tracks.sql');
+    writeFileSync(file, readFileSync(file, 'utf8').replace("e.body->>'event' AS event,", "e.body->>'event' AS event,\n  upper(e.body->>'event') AS event_upper,"));
+    const report = await blueGreen(root);
+    expect(report.outcome).toBe('promoted');
+    expect(report.plan!.schemas).toEqual(['analytics']);
+    expect(report.plan!.clusters).toEqual(['analytics_cluster']);
+    expect(await t.query(`SELECT event_upper FROM analytics.stg_segment_tracks`)).toEqual([{ event_upper: 'SEEDED' }]);
+    expect(await t.query(`SELECT event, events FROM analytics.track_event_counts`)).toEqual([{ event: 'Seeded', events: '1' }]);
+    expect((await catalogIds(t)).get('segment_source')).toBe(sourceId);
   });
 
   it('--dry-run --json lists the steps, and they are the statements then sent', async () => {
