@@ -14,6 +14,7 @@ import { runFunctionBench } from './function.ts';
 import { runLocalServerBench } from './local-server.ts';
 import { runSubscribeBench } from './subscribe.ts';
 import { runDataTestsBench } from './data-tests.ts';
+import { runBlueGreenBench } from './blue-green.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -80,4 +81,5 @@ await runDeployBench();
 await runFunctionBench();
 await runLocalServerBench();
 await runSubscribeBench();
+await runBlueGreenBench();
 await runDataTestsBench();
