@@ -15,6 +15,7 @@ import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { catalogIds, connectionTo, deployProject } from '../helpers/deploy.ts';
 import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { runScript } from '../helpers/run-script.ts';
+import { exited, spawnTracked } from '../helpers/server-process.ts';
 import { copyOfSeedProject, tempProject } from '../helpers/temp-project.ts';
 
 const HYDRATION_MS = 400;
@@ -200,6 +201,36 @@ describe('models:deploy --blue-green', () => {
       expect(await stagingObjects()).toEqual([]);
       // The state matches the target: nothing left to do.
       expect((await blueGreen(root)).outcome).toBe('nothing-to-swap');
+    }
+  });
+
+  it('models:deploy --blue-green killed with -9 while staging or waiting: the next run converges', async () => {
+    const root = shop('killed');
+    await deployProject(t, root);
+    await send('killed', [{ id: 'a', total: 5 }]);
+    let version = 1;
+    for (const killAt of [/staging \d+ models/, /waiting: /]) {
+      version++;
+      editOrders(root, (text) => text.replace(/AS total.*FROM/, `AS total, ${version} AS version FROM`));
+      const victim = spawnTracked(['--import', 'tsx', 'scripts/models-deploy.ts', '--project-dir', root, '--blue-green', '--poll', '50ms']);
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (killAt.test(output)) {
+            victim.kill('SIGKILL');
+            resolve();
+          }
+        };
+        victim.stdout!.on('data', onData);
+        victim.stderr!.on('data', onData);
+        victim.on('exit', () => reject(new Error(`the deploy ended before ${killAt}:\n${output}`)));
+      });
+      await exited(victim);
+      const rerun = await blueGreen(root);
+      expect(rerun.outcome).toBe('promoted');
+      expect(await t.query(`SELECT DISTINCT version FROM killed.orders`)).toEqual([{ version }]);
+      expect(await stagingObjects()).toEqual([]);
     }
   });
 
