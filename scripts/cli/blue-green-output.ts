@@ -21,7 +21,7 @@ export function blueGreenJson(report: BlueGreenReport): object {
 
 export function formatBlueGreenDryRun(report: BlueGreenReport): string[] {
   const bg = report.plan;
-  if (!bg || bg.empty) return ['blue/green: no view, materialized view, index or stored test changes — nothing to swap; the deploy would run in place, taking nothing offline'];
+  if (!bg || bg.empty) return ['blue/green: no view, materialized view, index or stored test of a live schema changes — nothing to swap; the deploy would run in place, taking nothing offline'];
   const lines = [`blue/green: swap schemas ${bg.schemas.join(', ')}${bg.clusters.length ? ` and clusters ${bg.clusters.join(', ')}` : ''}`];
   for (const step of bg.steps) lines.push(`${pc.cyan(step.step.padEnd(14))} ${step.sql.split('\n').join(`\n${' '.repeat(15)}`)}`);
   for (const note of report.notes) lines.push(pc.dim(`note: ${note}`));
@@ -35,7 +35,7 @@ export function formatBlueGreenOutcome(report: BlueGreenReport): string[] {
   const swapped = report.plan ? [...report.plan.schemas, ...report.plan.clusters].join(', ') : '';
   switch (report.outcome) {
     case 'nothing-to-swap':
-      lines.push(pc.green(`deployed in place (nothing view-like changed, so nothing went offline) in ${formatMs(report.ms)}`));
+      lines.push(pc.green(`deployed in place: nothing live could go offline (no view, materialized view, index or stored test of a live schema changed) in ${formatMs(report.ms)}`));
       break;
     case 'promoted':
       lines.push(pc.green(`promoted: ${swapped} now serve the new version (${report.staged} models staged, waited ${formatMs(report.waitedMs)}, swap ${formatMs(report.promoteMs ?? 0)}) in ${formatMs(report.ms)}`));

@@ -115,6 +115,8 @@ export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
       }
     }
   }
+  // Nothing of them is live yet (a first deploy): nothing can go offline, so nothing to swap.
+  if ([...schemas].every((schema) => !catalog.schemas.has(schema))) schemas.clear();
   const swapped = [...schemas].sort();
   const inSwapped = (node: CompiledNode) => node.kind !== 'cluster' && schemas.has(node.schema);
 
