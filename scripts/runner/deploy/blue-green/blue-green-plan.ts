@@ -209,6 +209,7 @@ export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
     if (model?.kind === 'cluster') steps.push({ step: 'create_cluster', sql: renameClusterStatement(model.sql, cluster) });
   }
   for (const each of staged) steps.push({ step: 'create', sql: each.sql, model: each.node.name });
+  if (swapped.length === 0) return { schemas: [], clusters: [], inPlace, staged: [], removed: [], steps, refusals, empty: true };
   steps.push({ step: 'wait', sql: readinessQuery(swapped.map(stagingName), swappedClusters.map(stagingName)) });
   steps.push({ step: 'promote', sql: promoteStatement(swapped, swappedClusters) });
   for (const schema of swapped) steps.push({ step: 'cleanup', sql: `DROP SCHEMA IF EXISTS ${quoteIdentifier(stagingName(schema))} CASCADE` });
