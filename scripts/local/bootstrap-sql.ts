@@ -18,8 +18,9 @@
 
 import { BLUE_GREEN_SQL } from './blue-green-sql.ts';
 import { CATALOG_VIEWS_SQL } from './catalog-views-sql.ts';
+import { MAINTAINED_VIEWS_SQL } from './maintained-views-sql.ts';
 
-export const BOOTSTRAP_VERSION = 7;
+export const BOOTSTRAP_VERSION = 8;
 
 export const BOOTSTRAP_SQL = String.raw`
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
@@ -94,6 +95,9 @@ CREATE TABLE IF NOT EXISTS mz_local.relations (
   cluster_name text,
   create_sql text NOT NULL
 );
+
+-- Why a materialized view is computed on every read instead of kept (maintained-views-sql.ts).
+ALTER TABLE mz_local.relations ADD COLUMN IF NOT EXISTS not_maintained text;
 
 CREATE TABLE IF NOT EXISTS mz_local.webhook_sources (
   relid oid PRIMARY KEY,
@@ -289,13 +293,17 @@ END
 $fn$;
 
 -- Forget bookkeeping rows whose PostgreSQL relation is gone (dropped by a cascade, say).
-CREATE OR REPLACE FUNCTION mz_local.collect_garbage() RETURNS void LANGUAGE sql AS $fn$
+-- plpgsql, so that it may call functions defined further down (maintained-views-sql.ts).
+CREATE OR REPLACE FUNCTION mz_local.collect_garbage() RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
   DELETE FROM mz_local.indexes i WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = i.on_relid);
   DELETE FROM mz_local.webhook_sources w WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = w.relid);
   DELETE FROM mz_local.kafka_sources k WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = k.relid);
   DELETE FROM mz_local.relations r WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid);
   DELETE FROM mz_local.secrets s WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = s.schema_name);
   DELETE FROM mz_local.connections c WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = c.schema_name);
+  PERFORM mz_local.collect_maintained();
+END
 $fn$;
 
 CREATE OR REPLACE FUNCTION mz_local.relation_oid(schema_name text, item_name text) RETURNS oid
@@ -599,6 +607,7 @@ BEGIN
   cluster_name := mz_local.assert_cluster(cluster_name);
   EXECUTE format('CREATE TABLE %I.%I (%s)', schema_name, source_name, column_sql);
   created := mz_local.relation_oid(schema_name, source_name);
+  PERFORM mz_local.track_writes(created);
   INSERT INTO mz_local.relations (relid, kind, source_type, cluster_name, create_sql)
   VALUES (created, 'source', source_type, cluster_name, create_sql);
   RETURN created;
@@ -677,6 +686,7 @@ CREATE OR REPLACE FUNCTION mz_local.create_materialized_view(database_name text,
   RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   existing text;
+  not_maintained text;
 BEGIN
   schema_name := mz_local.target_schema(database_name, schema_name);
   existing := mz_local.item_kind(schema_name, view_name);
@@ -694,9 +704,9 @@ BEGIN
     PERFORM mz_local.drop_item('materialized view', schema_name, view_name, false);
   END IF;
   cluster_name := mz_local.assert_cluster(cluster_name);
-  EXECUTE format('CREATE VIEW %I.%I %s', schema_name, view_name, view_sql);
-  INSERT INTO mz_local.relations (relid, kind, cluster_name, create_sql)
-  VALUES (mz_local.relation_oid(schema_name, view_name), 'materialized-view', cluster_name, create_sql);
+  not_maintained := mz_local.create_maintained_view(schema_name, view_name, view_sql);
+  INSERT INTO mz_local.relations (relid, kind, cluster_name, create_sql, not_maintained)
+  VALUES (mz_local.relation_oid(schema_name, view_name), 'materialized-view', cluster_name, create_sql, not_maintained);
 END
 $fn$;
 
@@ -744,12 +754,24 @@ $fn$;
 
 -- Names of the items that depend on a relation (views over it, indexes on it), for error messages.
 CREATE OR REPLACE FUNCTION mz_local.first_dependent(relation oid) RETURNS text LANGUAGE sql STABLE AS $fn$
+  WITH direct AS (
+    SELECT DISTINCT v.oid, v.relname::text AS name, v.relnamespace FROM pg_depend d
+      JOIN pg_rewrite w ON w.oid = d.objid
+      JOIN pg_class v ON v.oid = w.ev_class
+     WHERE d.refobjid = relation AND d.classid = 'pg_rewrite'::regclass AND v.oid <> relation
+  ),
+  -- A maintained view's definition (mz_local.mv_q_<id>) stands for the view users see.
+  named AS (
+    SELECT name FROM direct WHERE relnamespace <> 'mz_local'::regnamespace
+    UNION
+    SELECT v.relname::text FROM direct q
+      JOIN pg_depend d ON d.refobjid = q.oid AND d.classid = 'pg_rewrite'::regclass
+      JOIN pg_rewrite w ON w.oid = d.objid
+      JOIN pg_class v ON v.oid = w.ev_class
+     WHERE q.relnamespace = 'mz_local'::regnamespace AND v.oid <> q.oid
+  )
   SELECT coalesce(
-    (SELECT DISTINCT v.relname::text FROM pg_depend d
-       JOIN pg_rewrite w ON w.oid = d.objid
-       JOIN pg_class v ON v.oid = w.ev_class
-      WHERE d.refobjid = relation AND d.classid = 'pg_rewrite'::regclass AND v.oid <> relation
-      ORDER BY 1 LIMIT 1),
+    (SELECT name FROM named ORDER BY 1 LIMIT 1),
     (SELECT i.name FROM mz_local.indexes i WHERE i.on_relid = relation ORDER BY i.name LIMIT 1))
 $fn$;
 
@@ -1013,6 +1035,7 @@ BEGIN
 END
 $fn$;
 
+${MAINTAINED_VIEWS_SQL}
 ${CATALOG_VIEWS_SQL}
 ${BLUE_GREEN_SQL}
 -- Clusters created before replicas were recorded get theirs.

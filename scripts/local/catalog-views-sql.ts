@@ -68,7 +68,7 @@ CREATE VIEW mz_catalog.mz_sources AS
 
 CREATE VIEW mz_catalog.mz_materialized_views AS
   SELECT 'u' || c.oid AS id, c.oid AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
-         cl.id AS cluster_id, pg_get_viewdef(c.oid) AS definition, 'u1'::text AS owner_id,
+         cl.id AS cluster_id, mz_local.materialized_definition(c.oid) AS definition, 'u1'::text AS owner_id,
          ARRAY['u1=r/u1']::text[] AS privileges, r.create_sql, r.create_sql AS redacted_create_sql
     FROM mz_local.relations r
     JOIN pg_class c ON c.oid = r.relid

@@ -1,0 +1,145 @@
+/**
+ * Materialized views that are kept, not recomputed on every read. Each maintainable materialized
+ * view `s.v` is four objects:
+ *
+ *   mz_local.mv_q_<id>   a plain view: the definition, as written (what the view depends on)
+ *   mz_local.mv_b_<id>   a table: its results as of the last refresh
+ *   mz_local.mv_r_<id>() a function: refreshes the table when any source was written since its
+ *                        last refresh, then returns its rows
+ *   s.v                  the view users see: the function's rows, UNION ALL the definition under
+ *                        WHERE false — never evaluated, but it makes s.v depend on what the
+ *                        definition reads, so DROP … CASCADE and "still depended upon" behave as
+ *                        for any view
+ *
+ * Every source table has a statement trigger that advances mz_local.write_version, so a read is
+ * served from the table when nothing was written since its refresh, and refreshed first (in
+ * dependency order: a refresh reads upstream views through their own functions) otherwise. Reads
+ * are therefore always current — the results a client sees are those of recomputing the view at
+ * that moment, as in Materialize — and repeated reads between writes cost a table scan. The read
+ * happens in a function, on a snapshot taken after the refresh; inside a read-only transaction it
+ * computes the definition instead (it cannot write the table).
+ *
+ * Not maintained (computed on every read, as before; the server log says so once per view):
+ * views using mz_now() (their rows leave with time, not with writes) and views reading anything
+ * other than sources and views (a table written with plain DML, a catalog relation).
+ */
+export const MAINTAINED_VIEWS_SQL = String.raw`
+CREATE TABLE IF NOT EXISTS mz_local.write_version (id integer PRIMARY KEY, version bigint NOT NULL);
+INSERT INTO mz_local.write_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING;
+
+CREATE SEQUENCE IF NOT EXISTS mz_local.maintained_ids;
+CREATE TABLE IF NOT EXISTS mz_local.maintained_views (
+  id bigint PRIMARY KEY,
+  view_oid oid NOT NULL,
+  refreshed_version bigint NOT NULL DEFAULT -1
+);
+
+CREATE OR REPLACE FUNCTION mz_local.advance_write_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  UPDATE mz_local.write_version SET version = version + 1 WHERE id = 1;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.track_writes(relation oid) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = relation AND t.tgname = 'mz_local_write_version') THEN
+    EXECUTE format('CREATE TRIGGER mz_local_write_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION mz_local.advance_write_version()', relation::regclass);
+  END IF;
+END
+$fn$;
+-- Sources created before writes were tracked.
+SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid WHERE r.kind = 'source';
+
+-- Why the view defined by mz_local.mv_q_<id> cannot be maintained, or NULL when it can: every table
+-- it reads (through views, transitively) must be a source.
+CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_sql text) RETURNS text LANGUAGE sql STABLE AS $fn$
+  WITH RECURSIVE reads(oid) AS (
+    SELECT definition
+    UNION
+    SELECT d.refobjid FROM reads r
+      JOIN pg_class v ON v.oid = r.oid AND v.relkind = 'v'
+      JOIN pg_rewrite w ON w.ev_class = v.oid
+      JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+     WHERE d.refobjid <> r.oid
+  )
+  SELECT CASE
+    WHEN view_sql ~* '\mmz_now\s*\(' THEN 'it uses mz_now(): its rows change with time, not only with writes'
+    ELSE (SELECT format('it reads %s, which is not a source', c.oid::regclass)
+            FROM reads r JOIN pg_class c ON c.oid = r.oid
+           WHERE c.relkind <> 'v' AND NOT EXISTS (SELECT 1 FROM mz_local.relations s WHERE s.relid = c.oid AND s.kind = 'source')
+           ORDER BY 1 LIMIT 1)
+  END
+$fn$;
+
+-- Creates s.v over its definition (already created as mz_local.mv_q_<id>): maintained when it
+-- can be, else a plain view; returns why not (NULL when maintained).
+CREATE OR REPLACE FUNCTION mz_local.create_maintained_view(schema_name text, view_name text, view_sql text) RETURNS text
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  id bigint := nextval('mz_local.maintained_ids');
+  definition text := 'mv_q_' || id;
+  results text := 'mv_b_' || id;
+  reader text := 'mv_r_' || id;
+  reason text;
+BEGIN
+  EXECUTE format('CREATE VIEW mz_local.%I %s', definition, view_sql);
+  reason := mz_local.unmaintainable_reason(format('mz_local.%I', definition)::regclass, view_sql);
+  IF reason IS NOT NULL THEN
+    EXECUTE format('DROP VIEW mz_local.%I', definition);
+    EXECUTE format('CREATE VIEW %I.%I %s', schema_name, view_name, view_sql);
+    RETURN reason;
+  END IF;
+  EXECUTE format('CREATE TABLE mz_local.%I AS SELECT * FROM mz_local.%I WITH NO DATA', results, definition);
+  EXECUTE format($f$CREATE FUNCTION mz_local.%I() RETURNS SETOF mz_local.%I LANGUAGE plpgsql AS $body$
+BEGIN
+  IF current_setting('transaction_read_only') = 'on' THEN
+    RETURN QUERY SELECT * FROM mz_local.%I;
+    RETURN;
+  END IF;
+  PERFORM mz_local.refresh_maintained(%s);
+  RETURN QUERY SELECT * FROM mz_local.%I;
+END
+$body$$f$, reader, results, definition, id, results);
+  EXECUTE format('CREATE VIEW %I.%I AS SELECT * FROM mz_local.%I() UNION ALL SELECT * FROM mz_local.%I WHERE false',
+                 schema_name, view_name, reader, definition);
+  INSERT INTO mz_local.maintained_views (id, view_oid) VALUES (id, mz_local.relation_oid(schema_name, view_name));
+  RETURN NULL;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  current_version bigint;
+  refreshed bigint;
+BEGIN
+  SELECT version INTO current_version FROM mz_local.write_version WHERE id = 1;
+  SELECT refreshed_version INTO refreshed FROM mz_local.maintained_views WHERE id = mv;
+  IF refreshed = current_version THEN RETURN; END IF;
+  EXECUTE format('DELETE FROM mz_local.%I', 'mv_b_' || mv);
+  EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I', 'mv_b_' || mv, 'mv_q_' || mv);
+  UPDATE mz_local.maintained_views SET refreshed_version = current_version WHERE id = mv;
+END
+$fn$;
+
+-- The objects behind maintained views that are gone (dropped, or dropped with what they read).
+CREATE OR REPLACE FUNCTION mz_local.collect_maintained() RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  gone bigint;
+BEGIN
+  FOR gone IN SELECT m.id FROM mz_local.maintained_views m WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.view_oid) LOOP
+    EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I() CASCADE', 'mv_r_' || gone);
+    EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_b_' || gone);
+    EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
+    DELETE FROM mz_local.maintained_views WHERE id = gone;
+  END LOOP;
+END
+$fn$;
+
+-- A materialized view's definition as written (mz_materialized_views.definition).
+CREATE OR REPLACE FUNCTION mz_local.materialized_definition(view_oid oid) RETURNS text LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(
+    (SELECT pg_get_viewdef(format('mz_local.%I', 'mv_q_' || m.id)::regclass) FROM mz_local.maintained_views m WHERE m.view_oid = materialized_definition.view_oid),
+    pg_get_viewdef(view_oid))
+$fn$;
+`;
