@@ -28,6 +28,7 @@ const program = new Command('local')
   .option('--pg-port <port>', 'Postgres wire protocol port', parsePort, DEFAULT_PG_PORT)
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
   .option('--idle-in-transaction-timeout <ms>', 'end SQL sessions idle inside a transaction this long (they block webhook appends)', parseMilliseconds, 120_000)
+  .option('--no-keep-materialized-views', 'compute every materialized view on each read instead of keeping its results between writes (the old behaviour; for comparison)')
   .option('--hydration-delay <duration>', 'report each new materialized view and index as hydrating for this long (mz_hydration_statuses, mz_wallclock_global_lag), to exercise tools that wait for hydration, e.g. 5s', parseDuration, 0)
   .addHelpText(
     'after',
@@ -52,6 +53,7 @@ await runCli(async () => {
     httpPort: number;
     idleInTransactionTimeout: number;
     hydrationDelay: number;
+    keepMaterializedViews: boolean;
   }>();
   const projectDir = path.resolve(options.projectDir);
   const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(projectDir));
@@ -63,6 +65,7 @@ await runCli(async () => {
     httpPort: options.httpPort,
     idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
     hydrationDelayMs: options.hydrationDelay,
+    keepMaterializedViews: options.keepMaterializedViews,
   });
   if (!server) return;
 

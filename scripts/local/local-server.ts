@@ -9,6 +9,7 @@ import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock
 import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';
 import { HttpSqlApi } from './http-sql-api.ts';
 import { WebSocketSqlApi } from './websocket-sql-api.ts';
+import { MaintainedViews } from './maintained-views.ts';
 import { WebhookServer } from './webhook/http-server.ts';
 import { WebhookSourceCache } from './webhook/webhook-sources.ts';
 import { WireServer } from './wire-server.ts';
@@ -38,6 +39,13 @@ export interface LocalServerOptions {
    * that wait for hydration, such as blue/green deploys.
    */
   hydrationDelayMs?: number;
+  /**
+   * Keep materialized views' results between writes (default true). false computes every one on
+   * each read, as the local server once did: the baseline for benchmarks and equivalence tests.
+   */
+  keepMaterializedViews?: boolean;
+  /** How long writes must pause before kept materialized views are refreshed (default 250 ms). */
+  refreshQuietMs?: number;
 }
 
 export interface LocalServer {
@@ -51,6 +59,8 @@ export interface LocalServer {
   readonly webhookBaseUrl: string;
   readonly dataDir: string | null;
   webhookUrl(source: string, schema?: string): string;
+  /** The background refresh of materialized views (settled() waits for it). */
+  readonly maintainedViews: MaintainedViews;
   readonly webhookStats: { accepted: number; rows: number; rejected: number };
   stop(): Promise<void>;
 }
@@ -67,6 +77,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   try {
     db = await openDatabase({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
     const sources = new WebhookSourceCache();
+    let maintainedViews: MaintainedViews | null = null;
     wire = new WireServer({
       db,
       host,
@@ -74,8 +85,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 120_000,
       // PostgreSQL's default is 100; a dashboard with many subscribers needs more (each SUBSCRIBE holds one).
       maxConnections: 500,
-      onCatalogChange: () => sources.invalidate(),
+      onCatalogChange: () => {
+        sources.invalidate();
+        maintainedViews?.schedule();
+      },
+      onWrite: () => maintainedViews?.schedule(),
     });
+    maintainedViews = new MaintainedViews({
+      queue: wire.queue,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.refreshQuietMs !== undefined ? { quietMs: options.refreshQuietMs } : {}),
+    });
+    const openViews = maintainedViews;
     const openWireForApi = wire;
     sqlApi = new HttpSqlApi(() => ({ host, port: openWireForApi.port }));
     websocketApi = new WebSocketSqlApi(() => ({ host, port: openWireForApi.port }), () => openWireForApi.hub);
@@ -84,7 +105,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       sources,
       sqlApi,
       websocketApi,
-      onWrite: () => openWireForApi.hub.notifyWrite(),
+      onWrite: () => {
+        openWireForApi.hub.notifyWrite();
+        openViews.schedule();
+      },
       host,
       port: options.httpPort ?? DEFAULT_HTTP_PORT,
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
@@ -99,9 +123,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       [webhookBaseUrl],
     );
     await db.query(
-      `INSERT INTO mz_local.settings (key, value) VALUES ('hydration_delay_ms', $1)
+      `INSERT INTO mz_local.settings (key, value) VALUES ('hydration_delay_ms', $1), ('keep_materialized_views', $2)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      [String(Math.max(0, Math.round(options.hydrationDelayMs ?? 0)))],
+      [String(Math.max(0, Math.round(options.hydrationDelayMs ?? 0))), String(options.keepMaterializedViews ?? true)],
     );
     lock?.update({ host, pgPort, httpPort });
     const openDb = db;
@@ -117,6 +141,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       webhookBaseUrl,
       dataDir,
       webhookStats: openWebhooks.stats,
+      maintainedViews: openViews,
       webhookUrl: (source, schema = 'public') =>
         `${webhookBaseUrl}/${LOCAL_DATABASE}/${encodeURIComponent(schema)}/${encodeURIComponent(source)}`,
       stop() {
@@ -125,6 +150,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           // then the database, whose close flushes everything to disk. The lock is released
           // whatever fails on the way: a lock left behind would refuse the next start.
           try {
+            await openViews.close();
             await websocketApi?.close();
             await openWebhooks.stop();
             await sqlApi?.close();

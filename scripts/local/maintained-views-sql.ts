@@ -1,27 +1,24 @@
 /**
- * Materialized views that are kept, not recomputed on every read. Each maintainable materialized
- * view `s.v` is four objects:
+ * Materialized views whose results are kept, so that reading one between writes costs a table scan
+ * instead of recomputing the pipeline under it. Each maintainable materialized view `s.v` is:
  *
- *   mz_local.mv_q_<id>   a plain view: the definition, as written (what the view depends on)
- *   mz_local.mv_b_<id>   a table: its results as of the last refresh
- *   mz_local.mv_r_<id>() a function: refreshes the table when any source was written since its
- *                        last refresh, then returns its rows
- *   s.v                  the view users see: the function's rows, UNION ALL the definition under
- *                        WHERE false — never evaluated, but it makes s.v depend on what the
- *                        definition reads, so DROP … CASCADE and "still depended upon" behave as
- *                        for any view
+ *   mz_local.mv_q_<id>   a plain view: the definition, as written
+ *   mz_local.mv_b_<id>   a table: its results as of its last refresh
+ *   s.v                  the view users see: the table's rows when no source was written since that
+ *                        refresh, else the definition's rows computed now —
+ *                        `SELECT * FROM mv_b WHERE is_fresh(id) UNION ALL SELECT * FROM mv_q WHERE NOT is_fresh(id)`;
+ *                        it reads the definition, so DROP … CASCADE and "still depended upon"
+ *                        behave as for any view
  *
- * Every source table has a statement trigger that advances mz_local.write_version, so a read is
- * served from the table when nothing was written since its refresh, and refreshed first (in
- * dependency order: a refresh reads upstream views through their own functions) otherwise. Reads
- * are therefore always current — the results a client sees are those of recomputing the view at
- * that moment, as in Materialize — and repeated reads between writes cost a table scan. The read
- * happens in a function, on a snapshot taken after the refresh; inside a read-only transaction it
- * computes the definition instead (it cannot write the table).
+ * Every source table has a statement trigger advancing mz_local.write_version. A read is therefore
+ * always current — what recomputing the view at that moment gives, as in Materialize — and never
+ * writes (so it works in read-only transactions and adds nothing to a read). The server refreshes
+ * stale views itself once writes pause (refresh_stale(), see maintained-views.ts): under steady
+ * ingest a read costs what it did before; between bursts it costs a scan of the kept results.
  *
- * Not maintained (computed on every read, as before; the server log says so once per view):
- * views using mz_now() (their rows leave with time, not with writes) and views reading anything
- * other than sources and views (a table written with plain DML, a catalog relation).
+ * Not kept (computed on every read; the server log says so once per view): views using mz_now()
+ * (their rows leave with time, not with writes) and views reading anything other than sources and
+ * views (a table written with plain DML, a catalog relation).
  */
 export const MAINTAINED_VIEWS_SQL = String.raw`
 CREATE TABLE IF NOT EXISTS mz_local.write_version (id integer PRIMARY KEY, version bigint NOT NULL);
@@ -53,6 +50,13 @@ SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c 
 
 -- Why the view defined by mz_local.mv_q_<id> cannot be maintained, or NULL when it can: every table
 -- it reads (through views, transitively) must be a source.
+-- Whether a maintained view's kept results are current: no source written since its refresh.
+CREATE OR REPLACE FUNCTION mz_local.is_fresh(mv bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  RETURN (SELECT m.refreshed_version FROM mz_local.maintained_views m WHERE m.id = mv) = (SELECT w.version FROM mz_local.write_version w WHERE w.id = 1);
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_sql text) RETURNS text LANGUAGE sql STABLE AS $fn$
   WITH RECURSIVE reads(oid) AS (
     SELECT definition
@@ -68,6 +72,8 @@ CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_s
     ELSE (SELECT format('it reads %s, which is not a source', c.oid::regclass)
             FROM reads r JOIN pg_class c ON c.oid = r.oid
            WHERE c.relkind <> 'v' AND NOT EXISTS (SELECT 1 FROM mz_local.relations s WHERE s.relid = c.oid AND s.kind = 'source')
+             -- The kept results of an upstream maintained view (its reader returns their row type).
+             AND NOT (c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'mv\_b\_%')
            ORDER BY 1 LIMIT 1)
   END
 $fn$;
@@ -80,31 +86,42 @@ DECLARE
   id bigint := nextval('mz_local.maintained_ids');
   definition text := 'mv_q_' || id;
   results text := 'mv_b_' || id;
-  reader text := 'mv_r_' || id;
   reason text;
 BEGIN
   EXECUTE format('CREATE VIEW mz_local.%I %s', definition, view_sql);
-  reason := mz_local.unmaintainable_reason(format('mz_local.%I', definition)::regclass, view_sql);
+  reason := CASE WHEN (SELECT value FROM mz_local.settings WHERE key = 'keep_materialized_views') = 'false'
+                 THEN 'the server runs with --no-keep-materialized-views'
+                 ELSE mz_local.unmaintainable_reason(format('mz_local.%I', definition)::regclass, view_sql) END;
   IF reason IS NOT NULL THEN
     EXECUTE format('DROP VIEW mz_local.%I', definition);
     EXECUTE format('CREATE VIEW %I.%I %s', schema_name, view_name, view_sql);
     RETURN reason;
   END IF;
   EXECUTE format('CREATE TABLE mz_local.%I AS SELECT * FROM mz_local.%I WITH NO DATA', results, definition);
-  EXECUTE format($f$CREATE FUNCTION mz_local.%I() RETURNS SETOF mz_local.%I LANGUAGE plpgsql AS $body$
-BEGIN
-  IF current_setting('transaction_read_only') = 'on' THEN
-    RETURN QUERY SELECT * FROM mz_local.%I;
-    RETURN;
-  END IF;
-  PERFORM mz_local.refresh_maintained(%s);
-  RETURN QUERY SELECT * FROM mz_local.%I;
-END
-$body$$f$, reader, results, definition, id, results);
-  EXECUTE format('CREATE VIEW %I.%I AS SELECT * FROM mz_local.%I() UNION ALL SELECT * FROM mz_local.%I WHERE false',
-                 schema_name, view_name, reader, definition);
+
+  -- is_fresh() is stable and its argument constant: PostgreSQL evaluates it once per read (a
+  -- one-time filter) and runs only one branch, each planned as usual (the kept table's indexes, or
+  -- the definition inlined and streamed).
+  EXECUTE format('CREATE VIEW %I.%I AS SELECT * FROM mz_local.%I WHERE mz_local.is_fresh(%s) UNION ALL SELECT * FROM mz_local.%I WHERE NOT mz_local.is_fresh(%s)',
+                 schema_name, view_name, results, id, definition, id);
   INSERT INTO mz_local.maintained_views (id, view_oid) VALUES (id, mz_local.relation_oid(schema_name, view_name));
   RETURN NULL;
+END
+$fn$;
+
+-- Brings every stale maintained view up to date, upstream first (ids follow creation order, and a
+-- view can only read views created before it); returns how many were refreshed.
+CREATE OR REPLACE FUNCTION mz_local.refresh_stale() RETURNS integer LANGUAGE plpgsql AS $fn$
+DECLARE
+  current_version bigint := (SELECT version FROM mz_local.write_version WHERE id = 1);
+  stale bigint;
+  refreshed integer := 0;
+BEGIN
+  FOR stale IN SELECT m.id FROM mz_local.maintained_views m WHERE m.refreshed_version <> current_version ORDER BY m.id LOOP
+    PERFORM mz_local.refresh_maintained(stale);
+    refreshed := refreshed + 1;
+  END LOOP;
+  RETURN refreshed;
 END
 $fn$;
 
@@ -128,7 +145,6 @@ DECLARE
   gone bigint;
 BEGIN
   FOR gone IN SELECT m.id FROM mz_local.maintained_views m WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.view_oid) LOOP
-    EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I() CASCADE', 'mv_r_' || gone);
     EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_b_' || gone);
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;

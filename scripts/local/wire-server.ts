@@ -24,6 +24,8 @@ export interface WireServerOptions {
   maxConnections: number;
   /** Called after a message that may have changed the catalog has run. */
   onCatalogChange: () => void;
+  /** After a statement that may have written (materialized views then refresh once quiet). */
+  onWrite?: () => void;
 }
 
 interface Connection {
@@ -75,7 +77,10 @@ export class WireServer {
       },
     });
     if (frontend.changesCatalog) this.options.onCatalogChange();
-    if (frontend.writes) this.hub.notifyWrite();
+    if (frontend.writes) {
+      this.hub.notifyWrite();
+      this.options.onWrite?.();
+    }
     return bytes;
   }
 

@@ -1,0 +1,2 @@
+import { runMaterializedViewsBench } from './materialized-views.ts';
+await runMaterializedViewsBench();
