@@ -15,6 +15,7 @@ import { runLocalServerBench } from './local-server.ts';
 import { runSubscribeBench } from './subscribe.ts';
 import { runDataTestsBench } from './data-tests.ts';
 import { runBlueGreenBench } from './blue-green.ts';
+import { runMaterializedViewsBench } from './materialized-views.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -81,5 +82,6 @@ await runDeployBench();
 await runFunctionBench();
 await runLocalServerBench();
 await runSubscribeBench();
+await runMaterializedViewsBench();
 await runBlueGreenBench();
 await runDataTestsBench();

@@ -133,7 +133,8 @@ BEGIN
   SELECT version INTO current_version FROM mz_local.write_version WHERE id = 1;
   SELECT refreshed_version INTO refreshed FROM mz_local.maintained_views WHERE id = mv;
   IF refreshed = current_version THEN RETURN; END IF;
-  EXECUTE format('DELETE FROM mz_local.%I', 'mv_b_' || mv);
+  -- TRUNCATE, not DELETE: no dead rows left behind for the next scan (nothing else reads it meanwhile).
+  EXECUTE format('TRUNCATE mz_local.%I', 'mv_b_' || mv);
   EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I', 'mv_b_' || mv, 'mv_q_' || mv);
   UPDATE mz_local.maintained_views SET refreshed_version = current_version WHERE id = mv;
 END
