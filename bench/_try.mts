@@ -1,2 +1,0 @@
-import { runMaterializedViewsBench } from './materialized-views.ts';
-await runMaterializedViewsBench();
