@@ -10,7 +10,6 @@
  * Goals from the issue: whole mart p50 ≤ 100 ms and lookup p50 ≤ 10 ms at 100k events, within 3×
  * at 1M (BENCH_MV_EVENTS=1000000), ingest ≥ 50% of a lone source's.
  */
-import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -20,28 +19,14 @@ import { Deployer } from '../scripts/runner/deploy/deployer.ts';
 import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
 import { sampleTraffic } from '../functions/samples/traffic.ts';
 import { median } from './stats.ts';
+import { loadSigned, sendSigned } from './signed-load.ts';
 
 const EVENTS = Number(process.env.BENCH_MV_EVENTS ?? 100_000);
-const SECRET = 'local-development-secret';
-const BATCH = 500;
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MARTS = ['daily_active_users', 'events_per_minute', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
 
 async function load(url: string, events: readonly Record<string, unknown>[]): Promise<number> {
-  const started = performance.now();
-  const batches: string[] = [];
-  for (let index = 0; index < events.length; index += BATCH) batches.push(JSON.stringify(events.slice(index, index + BATCH)));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < batches.length) {
-        const body = batches[next++]!;
-        const response = await fetch(url, { method: 'POST', body, headers: { 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') } });
-        if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-      }
-    }),
-  );
-  return (events.length / (performance.now() - started)) * 1000;
+  return (events.length / (await loadSigned(url, events))) * 1000;
 }
 
 async function timed(client: pg.Client, sql: string, params: unknown[] = [], runs = 7): Promise<number> {
@@ -118,7 +103,7 @@ export async function runMaterializedViewsBench(): Promise<void> {
     const refreshes: number[] = [];
     for (let sample = 0; sample < 5; sample++) {
       const body = JSON.stringify([{ type: 'track', event: 'Bench Event', messageId: `bench-fresh-${sample}`, userId: 'bench-user', receivedAt: new Date().toISOString() }]);
-      await fetch(server.webhookUrl('segment_source', 'segment'), { method: 'POST', body, headers: { 'x-signature': createHmac('sha1', SECRET).update(body).digest('hex') } });
+      await sendSigned(server.webhookUrl('segment_source', 'segment'), body);
       const readStarted = performance.now();
       await client.query(`SELECT * FROM analytics.track_event_counts`);
       afterWrite.push(performance.now() - readStarted);

@@ -10,7 +10,7 @@
  *                        it reads the definition, so DROP … CASCADE and "still depended upon"
  *                        behave as for any view
  *
- * Every source table has a statement trigger advancing mz_local.write_version. A read is therefore
+ * Every source table has a statement trigger advancing mz_local.write_sequence. A read is therefore
  * always current — what recomputing the view at that moment gives, as in Materialize — and never
  * writes (so it works in read-only transactions and adds nothing to a read). The server refreshes
  * stale views itself once writes pause (refresh_stale(), see maintained-views.ts): under steady
@@ -21,8 +21,11 @@
  * views (a table written with plain DML, a catalog relation).
  */
 export const MAINTAINED_VIEWS_SQL = String.raw`
-CREATE TABLE IF NOT EXISTS mz_local.write_version (id integer PRIMARY KEY, version bigint NOT NULL);
-INSERT INTO mz_local.write_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING;
+-- The write counter: a sequence, because nextval costs a webhook append far less than updating a
+-- row (it is not transactional: a rolled-back write still makes views stale, which only costs a
+-- refresh). Made "called" once, so that its last_value moves with the first write.
+CREATE SEQUENCE IF NOT EXISTS mz_local.write_sequence;
+SELECT setval('mz_local.write_sequence', greatest((SELECT last_value FROM mz_local.write_sequence), 1), true);
 
 CREATE SEQUENCE IF NOT EXISTS mz_local.maintained_ids;
 CREATE TABLE IF NOT EXISTS mz_local.maintained_views (
@@ -33,7 +36,7 @@ CREATE TABLE IF NOT EXISTS mz_local.maintained_views (
 
 CREATE OR REPLACE FUNCTION mz_local.advance_write_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-  UPDATE mz_local.write_version SET version = version + 1 WHERE id = 1;
+  PERFORM nextval('mz_local.write_sequence');
   RETURN NULL;
 END
 $fn$;
@@ -53,7 +56,7 @@ SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c 
 -- Whether a maintained view's kept results are current: no source written since its refresh.
 CREATE OR REPLACE FUNCTION mz_local.is_fresh(mv bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
-  RETURN (SELECT m.refreshed_version FROM mz_local.maintained_views m WHERE m.id = mv) = (SELECT w.version FROM mz_local.write_version w WHERE w.id = 1);
+  RETURN (SELECT m.refreshed_version FROM mz_local.maintained_views m WHERE m.id = mv) = (SELECT last_value FROM mz_local.write_sequence);
 END
 $fn$;
 
@@ -113,7 +116,7 @@ $fn$;
 -- view can only read views created before it); returns how many were refreshed.
 CREATE OR REPLACE FUNCTION mz_local.refresh_stale() RETURNS integer LANGUAGE plpgsql AS $fn$
 DECLARE
-  current_version bigint := (SELECT version FROM mz_local.write_version WHERE id = 1);
+  current_version bigint := (SELECT last_value FROM mz_local.write_sequence);
   stale bigint;
   refreshed integer := 0;
 BEGIN
@@ -130,7 +133,7 @@ DECLARE
   current_version bigint;
   refreshed bigint;
 BEGIN
-  SELECT version INTO current_version FROM mz_local.write_version WHERE id = 1;
+  SELECT last_value INTO current_version FROM mz_local.write_sequence;
   SELECT refreshed_version INTO refreshed FROM mz_local.maintained_views WHERE id = mv;
   IF refreshed = current_version THEN RETURN; END IF;
   -- TRUNCATE, not DELETE: no dead rows left behind for the next scan (nothing else reads it meanwhile).

@@ -78,7 +78,7 @@ export class MaintainedViews {
       const stale = await this.options.queue.runLocal(
         (db: LocalDatabase) =>
           db.query<{ id: string }>(
-            `SELECT m.id::text AS id FROM mz_local.maintained_views m, mz_local.write_version w WHERE w.id = 1 AND m.refreshed_version <> w.version ORDER BY m.id`,
+            `SELECT m.id::text AS id FROM mz_local.maintained_views m WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) ORDER BY m.id`,
           ),
         QUEUE_WAIT_MS,
       );

@@ -15,7 +15,7 @@ import { createStatements, displayedStatements, dropStatement } from './deploy-s
 import { describeFailure, type DeployFailure } from './deploy-errors.ts';
 import { redact } from './deploy-secrets.ts';
 import { needsValidation, validatePlan } from './deploy-validate.ts';
-import type { DeployedModel, DeployedState, StateChange, StateStore } from './deploy-state.ts';
+import { deployedModelOf, type DeployedModel, type DeployedState, type StateChange, type StateStore } from './deploy-state.ts';
 import type { SessionPool, SqlSession } from './sql-session.ts';
 import type { ManifestKind } from '../model-config.ts';
 import { quoteIdentifier } from '../sql-scan.ts';
@@ -208,15 +208,6 @@ function resultOf(action: PlannedAction, status: ActionStatus, started: number):
 
 function deployedRecord(action: PlannedAction, input: ExecuteInput): DeployedModel {
   const node = action.node!;
-  return {
-    name: node.name,
-    kind: node.kind,
-    schema: node.schema,
-    parent: node.parent ?? null,
-    dependsOn: node.dependsOn,
-    checksum: node.checksum,
-    stateChecksum: action.stateChecksum!,
-    secretFingerprint: node.kind === 'secret' ? (input.secretFingerprints.get(node.name) ?? action.deployed?.secretFingerprint ?? null) : null,
-    deployedAt: new Date().toISOString(),
-  };
+  const fingerprint = node.kind === 'secret' ? (input.secretFingerprints.get(node.name) ?? action.deployed?.secretFingerprint ?? null) : null;
+  return deployedModelOf(node, action.stateChecksum!, fingerprint);
 }

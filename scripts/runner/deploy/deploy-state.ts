@@ -180,3 +180,22 @@ interface StateRow {
   generation_text: string;
   deployed_at_text: string;
 }
+
+/** The state record of a node deployed now. */
+export function deployedModelOf(
+  node: { name: string; kind: ManifestKind; schema: string; parent?: string | undefined; dependsOn: readonly string[]; checksum: string },
+  stateChecksum: string,
+  secretFingerprint: string | null = null,
+): DeployedModel {
+  return {
+    name: node.name,
+    kind: node.kind,
+    schema: node.schema,
+    parent: node.parent ?? null,
+    dependsOn: node.dependsOn,
+    checksum: node.checksum,
+    stateChecksum,
+    secretFingerprint,
+    deployedAt: new Date().toISOString(),
+  };
+}

@@ -16,7 +16,7 @@ import { quoteIdentifier } from '../../sql-scan.ts';
 import type { ActionResult } from '../deploy-execute.ts';
 import { describeFailure, type DeployFailure } from '../deploy-errors.ts';
 import { stateChecksums, type DeployPlan } from '../deploy-plan.ts';
-import type { DeployedModel, DeployedState, StateStore } from '../deploy-state.ts';
+import { deployedModelOf, type DeployedModel, type DeployedState, type StateStore } from '../deploy-state.ts';
 import type { SqlSession } from '../sql-session.ts';
 import { BlueGreenMarker, type StagedDeploy } from './blue-green-marker.ts';
 import { blueGreenPlan, stagingName, type BlueGreenPlan, type CatalogSnapshot } from './blue-green-plan.ts';
@@ -213,17 +213,7 @@ async function stage(context: BlueGreenContext, plan: BlueGreenPlan, log: (line:
     }
   }
   const stagingSchemaIds = Object.fromEntries(plan.schemas.map((schema) => [schema, after.schemas.get(stagingName(schema)) ?? '']));
-  const records: DeployedModel[] = plan.staged.map(({ node, stateChecksum }) => ({
-    name: node.name,
-    kind: node.kind,
-    schema: node.schema,
-    parent: node.parent ?? null,
-    dependsOn: node.dependsOn,
-    checksum: node.checksum,
-    stateChecksum,
-    secretFingerprint: null,
-    deployedAt: new Date().toISOString(),
-  }));
+  const records: DeployedModel[] = plan.staged.map(({ node, stateChecksum }) => deployedModelOf(node, stateChecksum));
   const removed = plan.removed.map((name) => {
     const deployed = context.state.get(name)!;
     return { name, kind: deployed.kind, schema: deployed.schema };
