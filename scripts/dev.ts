@@ -49,7 +49,7 @@ await runCli(async () => {
   const deployer = await Deployer.open(project, {
     connection: localServerConnection(server.host, server.pgPort, 'local server'),
   });
-  const watcher = await startWatching(root, deployer, compiler, options);
+  const watcher = await startWatching(root, deployer, compiler, { ...options, localTarget: true });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

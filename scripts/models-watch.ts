@@ -34,7 +34,7 @@ await runCli(async () => {
   const project = compiler.compile();
   const deployer = await Deployer.open(project, { threads: options.threads, log: (line) => console.error(pc.dim(line)) });
   console.log(`watching ${pc.bold(project.name)} → ${pc.bold(project.target.name)}: ${deployer.description}`);
-  const watcher = await startWatching(root, deployer, compiler, options);
+  const watcher = await startWatching(root, deployer, compiler, { ...options, localTarget: project.target.type === 'local' });
   const stop = async () => {
     await watcher.close();
     await deployer.close();

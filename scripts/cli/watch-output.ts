@@ -53,9 +53,14 @@ export function formatFailureChange(change: FailureChange): string {
   return `${pc.dim(time)} ${severity} ${test.name}${test.test?.model ? pc.dim(` on ${test.test.model}`) : ''}: ${after} failing row${after === 1 ? '' : 's'} (new events) — npm run models:test -- --select ${test.name}`;
 }
 
+/** How often dev polls the tests on the local server (less often when counting takes long). */
+const LOCAL_POLL_MS = 500;
+
 export interface WatchOutputOptions extends ProjectOptions {
   /** false: deploy only, no data tests (`--no-tests`). */
   readonly tests?: boolean;
+  /** The target is the local server (the test monitor then polls). */
+  readonly localTarget?: boolean;
 }
 
 /** Starts a watcher that prints every cycle; resolves after the first deploy, once watching. */
@@ -63,8 +68,11 @@ export async function startWatching(root: string, deployer: Deployer, compiler: 
   const withTests = options.tests !== false;
   // The monitor's session runs in the target's cluster, known once a cycle compiled the project.
   let cluster = '';
+  // On the local server, poll (see TestMonitor): its SUBSCRIBE would recompute every test after
+  // each webhook append, slowing ingest to that pace.
   const monitor = withTests
     ? new TestMonitor({
+        ...(options.localTarget ? { poll: true, pollMs: LOCAL_POLL_MS } : {}),
         open: () => openSession(deployer.connection.config, cluster),
         onChange: (change) => console.log(formatFailureChange(change)),
         onError: (error) => console.error(pc.dim(`test monitor stopped: ${error.message} (the next save restarts it)`)),

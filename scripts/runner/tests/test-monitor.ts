@@ -4,7 +4,10 @@
  *
  * One SUBSCRIBE follows them all — `SELECT name, count(*) … UNION ALL …` over each test's query
  * (or its stored-failures view) — so the target keeps the counts incrementally and sends only the
- * ones that changed. Where SUBSCRIBE is missing the monitor polls the same query instead.
+ * ones that changed. Where SUBSCRIBE is missing, and on the local server (whose SUBSCRIBE
+ * recomputes the query after every write, which would slow every webhook append down to that
+ * query's pace), the monitor polls the same query instead: every 2 s, or less often when counting
+ * takes long, so that it never holds the database more than a fifth of the time.
  */
 import type { CompiledNode } from '../compile.ts';
 import { quoteIdentifier } from '../sql-scan.ts';
@@ -21,8 +24,13 @@ export interface TestMonitorOptions {
   /** Opens the monitor's own connection (a SUBSCRIBE holds its session). */
   readonly open: () => Promise<PgSession>;
   readonly onChange: (change: FailureChange) => void;
-  /** Polling period where SUBSCRIBE is unavailable (default 2 s). */
+  /** Polling period where SUBSCRIBE is unavailable or not wanted (default 2 s). */
   readonly pollMs?: number;
+  /**
+   * Poll instead of subscribing. For the local server: its SUBSCRIBE recomputes the whole query
+   * after every write, and this one (every test) costs each webhook append that recomputation.
+   */
+  readonly poll?: boolean;
   readonly onError?: (error: Error) => void;
 }
 
@@ -53,6 +61,11 @@ export class TestMonitor {
     const query = countsQuery(tests, storedCurrent);
     this.session ??= await this.options.open();
     const session = this.session;
+    if (this.options.poll) {
+      this.subscribed = false;
+      this.loop = this.pollLoop(session, query);
+      return;
+    }
     try {
       await session.query('BEGIN');
       await session.query(`DECLARE ${CURSOR} CURSOR FOR SUBSCRIBE (${query})`);
@@ -101,14 +114,16 @@ export class TestMonitor {
   }
 
   private async pollLoop(session: PgSession, query: string): Promise<void> {
-    const period = this.options.pollMs ?? 2000;
     while (!this.stopped) {
+      const started = performance.now();
       try {
         const rows = (await session.query<{ name: string; failures: string }>(query)).rows;
         this.apply(new Map(rows.map((row) => [row.name, Number(row.failures)])));
       } catch (error) {
         if (!this.stopped) this.options.onError?.(error as Error);
       }
+      // Never more than a fifth of the time spent counting failures, however large the data.
+      const period = Math.max(this.options.pollMs ?? 2000, (performance.now() - started) * 4);
       const until = Date.now() + period;
       while (!this.stopped && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
     }
