@@ -13,7 +13,7 @@
  * Every source table has a statement trigger advancing mz_local.write_sequence. A read is therefore
  * always current — what recomputing the view at that moment gives, as in Materialize — and never
  * writes (so it works in read-only transactions and adds nothing to a read). The server refreshes
- * stale views itself once writes pause (refresh_stale(), see maintained-views.ts): under steady
+ * stale views itself once writes pause (refresh_maintained(), see maintained-views.ts): under steady
  * ingest a read costs what it did before; between bursts it costs a scan of the kept results.
  *
  * Not kept (computed on every read; the server log says so once per view): views using mz_now()
@@ -51,8 +51,6 @@ $fn$;
 -- Sources created before writes were tracked.
 SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid WHERE r.kind = 'source';
 
--- Why the view defined by mz_local.mv_q_<id> cannot be maintained, or NULL when it can: every table
--- it reads (through views, transitively) must be a source.
 -- Whether a maintained view's kept results are current: no source written since its refresh.
 CREATE OR REPLACE FUNCTION mz_local.is_fresh(mv bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
@@ -60,6 +58,8 @@ BEGIN
 END
 $fn$;
 
+-- Why the view defined by mz_local.mv_q_<id> cannot be maintained, or NULL when it can: every table
+-- it reads (through views, transitively) must be a source.
 CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_sql text) RETURNS text LANGUAGE sql STABLE AS $fn$
   WITH RECURSIVE reads(oid) AS (
     SELECT definition
@@ -75,7 +75,7 @@ CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_s
     ELSE (SELECT format('it reads %s, which is not a source', c.oid::regclass)
             FROM reads r JOIN pg_class c ON c.oid = r.oid
            WHERE c.relkind <> 'v' AND NOT EXISTS (SELECT 1 FROM mz_local.relations s WHERE s.relid = c.oid AND s.kind = 'source')
-             -- The kept results of an upstream maintained view (its reader returns their row type).
+             -- The kept results of an upstream maintained view (read when current).
              AND NOT (c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'mv\_b\_%')
            ORDER BY 1 LIMIT 1)
   END
@@ -103,8 +103,8 @@ BEGIN
   EXECUTE format('CREATE TABLE mz_local.%I AS SELECT * FROM mz_local.%I WITH NO DATA', results, definition);
 
   -- is_fresh() is stable and its argument constant: PostgreSQL evaluates it once per read (a
-  -- one-time filter) and runs only one branch, each planned as usual (the kept table's indexes, or
-  -- the definition inlined and streamed).
+  -- one-time filter) and runs only one branch, each planned as usual (a scan of the kept table, or
+  -- the definition inlined and streamed as a plain view would be).
   EXECUTE format('CREATE VIEW %I.%I AS SELECT * FROM mz_local.%I WHERE mz_local.is_fresh(%s) UNION ALL SELECT * FROM mz_local.%I WHERE NOT mz_local.is_fresh(%s)',
                  schema_name, view_name, results, id, definition, id);
   INSERT INTO mz_local.maintained_views (id, view_oid) VALUES (id, mz_local.relation_oid(schema_name, view_name));
@@ -112,22 +112,9 @@ BEGIN
 END
 $fn$;
 
--- Brings every stale maintained view up to date, upstream first (ids follow creation order, and a
--- view can only read views created before it); returns how many were refreshed.
-CREATE OR REPLACE FUNCTION mz_local.refresh_stale() RETURNS integer LANGUAGE plpgsql AS $fn$
-DECLARE
-  current_version bigint := (SELECT last_value FROM mz_local.write_sequence);
-  stale bigint;
-  refreshed integer := 0;
-BEGIN
-  FOR stale IN SELECT m.id FROM mz_local.maintained_views m WHERE m.refreshed_version <> current_version ORDER BY m.id LOOP
-    PERFORM mz_local.refresh_maintained(stale);
-    refreshed := refreshed + 1;
-  END LOOP;
-  RETURN refreshed;
-END
-$fn$;
-
+-- Refreshes one maintained view, if stale, in one statement (so atomically). The server calls it for
+-- every stale view in id order, upstream first: ids follow creation order, and a view can only read
+-- views created before it (maintained-views.ts).
 CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   current_version bigint;
