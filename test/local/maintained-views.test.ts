@@ -111,7 +111,7 @@ it('every kept view reads as its recomputation through random appends, retries, 
   // Both paths were exercised: reads computing stale views, and reads of kept results.
   expect(readsWhileStale).toBeGreaterThan(0);
   expect(readsWhileKept).toBeGreaterThan(10);
-});
+}, 90_000);
 
 it('a dropped kept view leaves nothing behind, and a source dropped with CASCADE takes its kept views along', async () => {
   const before = (await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'mz_local' AND c.relname ~ '^mv_[bq]_'`))[0]!.n;
