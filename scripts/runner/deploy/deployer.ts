@@ -115,7 +115,8 @@ export class Deployer {
    */
   async deployBlueGreen(request: DeployRequest, options: BlueGreenOptions): Promise<BlueGreenReport> {
     const run = async () => {
-      const prepared = await this.prepare(request);
+      // Aborting needs no plan: it must work whatever state the project is in (refusals included).
+      const prepared = options.mode === 'abort' ? await this.nothingToApply() : await this.prepare(request);
       const session = await this.pool.primary();
       try {
         return await runBlueGreen(
@@ -221,6 +222,11 @@ export class Deployer {
     }
     throwIfAny(valueErrors);
     return { started, state, plan, secretValues, secretFingerprints, uncheckedSecrets };
+  }
+
+  private async nothingToApply(): Promise<PreparedDeploy> {
+    const plan: DeployPlan = { actions: [], dropOrder: [], createLevels: [], adopted: [], forgotten: [], notes: [], refusals: [] };
+    return { started: performance.now(), state: await this.deployedState(), plan, secretValues: new Map(), secretFingerprints: new Map(), uncheckedSecrets: [] };
   }
 
   /** Applies `plan` (the prepared one, or part of it) and keeps the state it leaves. */
