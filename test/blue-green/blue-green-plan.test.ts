@@ -114,6 +114,36 @@ describe('blueGreenPlan', () => {
   });
 });
 
+describe('copiedGrants', () => {
+  it('gives the staging copies the live schemas\' and clusters\' privileges, leaving out the owner\'s own', () => {
+    const catalog: CatalogSnapshot = {
+      ...EMPTY_CATALOG,
+      roles: new Map([
+        ['u1', 'deployer'],
+        ['u7', 'analyst'],
+        ['u8', 'loader'],
+      ]),
+      grants: [
+        { kind: 'schema', name: 'analytics', ownerId: 'u1', privilege: 'u1=UC/u1' },
+        { kind: 'schema', name: 'analytics', ownerId: 'u1', privilege: 'u7=U/u1' },
+        { kind: 'schema', name: 'analytics', ownerId: 'u1', privilege: '=U/u1' },
+        { kind: 'schema', name: 'ingest', ownerId: 'u1', privilege: 'u8=UC/u1' },
+        { kind: 'cluster', name: 'compute', ownerId: 'u1', privilege: 'u7=U/u1' },
+      ],
+    };
+    const result = plan({ ...FILES, 'models/analytics/orders.sql': "SELECT body->>'id' AS id, 1 AS v FROM {{ref.hooks}}\n" }, FILES, catalog);
+    expect(result.steps.filter((step) => step.step === 'grant').map((step) => step.sql)).toEqual([
+      'GRANT USAGE ON SCHEMA "analytics_deploy" TO "analyst"',
+      'GRANT USAGE ON SCHEMA "analytics_deploy" TO PUBLIC',
+      'GRANT USAGE ON CLUSTER "compute_deploy" TO "analyst"',
+    ]);
+    // Granted once the copies exist, before anything is created in them.
+    const order = result.steps.map((step) => step.step);
+    expect(order.indexOf('grant')).toBeGreaterThan(order.lastIndexOf('create_cluster'));
+    expect(order.lastIndexOf('grant')).toBeLessThan(order.indexOf('create'));
+  });
+});
+
 describe('stagedStatement', () => {
   it('renames schema qualifiers and clusters in code, never inside strings or comments', () => {
     const sql = `CREATE MATERIALIZED VIEW "a"."v"\n  IN CLUSTER "c" AS\n-- reads "a"."w"\nSELECT '"a"."x"' AS label, n FROM "a"."w" JOIN "b"."z" USING (n)`;

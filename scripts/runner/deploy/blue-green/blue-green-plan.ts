@@ -36,6 +36,17 @@ export interface CatalogSnapshot {
   readonly clusterIds: ReadonlyMap<string, string>;
   /** Every user object: its schema, name, Materialize type and cluster. */
   readonly objects: readonly CatalogObject[];
+  /** Privileges granted on schemas and clusters (mz_aclitem text: grantee=privileges/grantor), beside their owner. */
+  readonly grants?: readonly CatalogGrant[];
+  /** Role id → name (mz_roles). */
+  readonly roles?: ReadonlyMap<string, string>;
+}
+
+export interface CatalogGrant {
+  readonly kind: 'schema' | 'cluster';
+  readonly name: string;
+  readonly ownerId: string;
+  readonly privilege: string;
 }
 
 export interface CatalogObject {
@@ -47,7 +58,7 @@ export interface CatalogObject {
 }
 
 export interface BlueGreenStep {
-  readonly step: 'in_place' | 'create_schema' | 'create_cluster' | 'create' | 'wait' | 'promote' | 'cleanup';
+  readonly step: 'in_place' | 'create_schema' | 'create_cluster' | 'grant' | 'create' | 'wait' | 'promote' | 'cleanup';
   readonly sql: string;
   /** For `create`: the model the statement creates. */
   readonly model?: string;
@@ -208,6 +219,9 @@ export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
     const model = project.nodes.get(cluster);
     if (model?.kind === 'cluster') steps.push({ step: 'create_cluster', sql: renameClusterStatement(model.sql, cluster) });
   }
+  // The staging copies get the privileges of the live schemas and clusters, so that whoever reads
+  // or creates there today still can once they are swapped in.
+  for (const sql of copiedGrants(catalog, new Set(swapped), new Set(swappedClusters))) steps.push({ step: 'grant', sql });
   for (const each of staged) steps.push({ step: 'create', sql: each.sql, model: each.node.name });
   if (swapped.length === 0) return { schemas: [], clusters: [], inPlace, staged: [], removed: [], steps, refusals, empty: true };
   steps.push({ step: 'wait', sql: readinessQuery(swapped.map(stagingName), swappedClusters.map(stagingName)) });
@@ -216,6 +230,28 @@ export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
   for (const cluster of swappedClusters) steps.push({ step: 'cleanup', sql: `DROP CLUSTER IF EXISTS ${quoteIdentifier(stagingName(cluster))} CASCADE` });
 
   return { schemas: swapped, clusters: swappedClusters, inPlace, staged, removed, steps, refusals, empty: swapped.length === 0 };
+}
+
+const PRIVILEGE_NAMES: Readonly<Record<string, string>> = { U: 'USAGE', C: 'CREATE' };
+
+/**
+ * GRANT statements giving each staging schema and cluster the privileges its live counterpart has,
+ * from mz_aclitem text (`grantee=UC/grantor`, an empty grantee being PUBLIC). The owner's own
+ * privileges are left out (the deploying role owns the copies).
+ */
+export function copiedGrants(catalog: CatalogSnapshot, schemas: ReadonlySet<string>, clusters: ReadonlySet<string>): string[] {
+  const statements: string[] = [];
+  for (const grant of catalog.grants ?? []) {
+    if (!(grant.kind === 'schema' ? schemas : clusters).has(grant.name)) continue;
+    const match = /^([^=]*)=([A-Za-z]*)\/(.+)$/.exec(grant.privilege);
+    if (!match || match[1] === grant.ownerId) continue;
+    const grantee = match[1] === '' ? 'PUBLIC' : catalog.roles?.get(match[1]!);
+    const privileges = [...match[2]!].map((letter) => PRIVILEGE_NAMES[letter]).filter((name): name is string => name !== undefined);
+    if (!grantee || privileges.length === 0) continue;
+    const target = `${grant.kind.toUpperCase()} ${quoteIdentifier(stagingName(grant.name))}`;
+    statements.push(`GRANT ${privileges.join(', ')} ON ${target} TO ${grantee === 'PUBLIC' ? 'PUBLIC' : quoteIdentifier(grantee)}`);
+  }
+  return statements;
 }
 
 function stagingTaken(what: 'schema' | 'cluster', name: string): ProjectError {

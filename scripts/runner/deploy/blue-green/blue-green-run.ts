@@ -19,7 +19,7 @@ import { stateChecksums, type DeployPlan } from '../deploy-plan.ts';
 import { deployedModelOf, type DeployedModel, type DeployedState, type StateStore } from '../deploy-state.ts';
 import type { SqlSession } from '../sql-session.ts';
 import { BlueGreenMarker, type StagedDeploy } from './blue-green-marker.ts';
-import { blueGreenPlan, stagingName, type BlueGreenPlan, type CatalogSnapshot } from './blue-green-plan.ts';
+import { blueGreenPlan, stagingName, type BlueGreenPlan, type CatalogGrant, type CatalogSnapshot } from './blue-green-plan.ts';
 import { waitUntilReady, type Readiness } from './blue-green-wait.ts';
 
 export interface BlueGreenOptions {
@@ -199,7 +199,7 @@ async function stage(context: BlueGreenContext, plan: BlueGreenPlan, log: (line:
   const { session, project } = context;
   log(`staging ${plan.staged.length} models into ${plan.schemas.map(stagingName).join(', ')}${plan.clusters.length ? ` on ${plan.clusters.map(stagingName).join(', ')}` : ''}…`);
   for (const step of plan.steps) {
-    if (step.step === 'create_schema' || step.step === 'create_cluster') await session.query(step.sql);
+    if (step.step === 'create_schema' || step.step === 'create_cluster' || step.step === 'grant') await session.query(step.sql);
   }
   const after = await readCatalog(session);
   const fingerprint = liveFingerprint(after, plan.schemas, plan.clusters);
@@ -288,16 +288,29 @@ export async function readCatalog(session: SqlSession): Promise<CatalogSnapshot>
        JOIN mz_catalog.mz_schemas s ON s.id = o.schema_id
        JOIN mz_catalog.mz_databases d ON d.id = s.database_id
        LEFT JOIN mz_catalog.mz_clusters c ON c.id = o.cluster_id
-      WHERE o.id LIKE 'u%' AND d.name = current_database()`,
+      WHERE o.id LIKE 'u%' AND d.name = current_database()
+     UNION ALL
+     SELECT 'role', r.id, r.name, NULL, NULL, NULL FROM mz_catalog.mz_roles r
+     UNION ALL
+     SELECT 'schema_grant', s.id, s.name, s.owner_id, p::text, NULL
+       FROM mz_catalog.mz_schemas s JOIN mz_catalog.mz_databases d ON d.id = s.database_id, unnest(s.privileges) AS p
+      WHERE d.name = current_database()
+     UNION ALL
+     SELECT 'cluster_grant', c.id, c.name, c.owner_id, p::text, NULL FROM mz_catalog.mz_clusters c, unnest(c.privileges) AS p`,
   );
   const schemas = new Map<string, string>();
   const clusterIds = new Map<string, string>();
   const objects: CatalogSnapshot['objects'][number][] = [];
+  const grants: CatalogGrant[] = [];
+  const roles = new Map<string, string>();
   for (const row of rows.rows) {
     if (row.what === 'schema') schemas.set(row.name, row.id);
     else if (row.what === 'cluster') clusterIds.set(row.name, row.id);
-    else objects.push({ id: row.id, schema: row.schema_name!, name: row.name, type: row.type!, cluster: row.cluster });
+    else if (row.what === 'role') roles.set(row.id, row.name);
+    else if (row.what === 'schema_grant' || row.what === 'cluster_grant') {
+      grants.push({ kind: row.what === 'schema_grant' ? 'schema' : 'cluster', name: row.name, ownerId: row.schema_name ?? '', privilege: row.type ?? '' });
+    } else objects.push({ id: row.id, schema: row.schema_name!, name: row.name, type: row.type!, cluster: row.cluster });
   }
-  return { schemas, clusters: new Set(clusterIds.keys()), clusterIds, objects };
+  return { schemas, clusters: new Set(clusterIds.keys()), clusterIds, objects, grants, roles };
 }
 
