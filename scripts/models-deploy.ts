@@ -74,7 +74,10 @@ await runCli(async () => {
       keepOld?: boolean;
     }
   >();
-  const resumeFlag = process.argv.includes('--promote') ? '--promote' : options.abort ? '--abort' : undefined;
+  // --promote and --no-promote share one option value (true unless --no-promote): the flag itself
+  // says "finish a staged deploy".
+  const promoteStaged = process.argv.includes('--promote');
+  const resumeFlag = promoteStaged ? '--promote' : options.abort ? '--abort' : undefined;
   if (!options.blueGreen && (resumeFlag || options.keepOld || process.argv.includes('--no-promote'))) {
     throw new ProjectError(`${resumeFlag ?? (options.keepOld ? '--keep-old' : '--no-promote')} belongs to a blue/green deploy`, undefined, 'add --blue-green');
   }
@@ -100,13 +103,12 @@ await runCli(async () => {
     }
     if (options.blueGreen) {
       const request = { project, ...(selected ? { selected } : {}), fullRefresh, dryRun: options.dryRun ?? false, ...(options.json ? {} : { onResult: (result: ActionResult) => console.log(formatResult(result)) }) };
-      // --promote and --no-promote share one option value (true unless --no-promote): the flag itself says "finish a staged deploy".
       const report = await deployer.deployBlueGreen(request, {
-        mode: process.argv.includes('--promote') ? 'promote' : options.abort ? 'abort' : 'deploy',
+        mode: promoteStaged ? 'promote' : options.abort ? 'abort' : 'deploy',
         lagThresholdMs: options.lagThreshold,
         timeoutMs: options.timeout,
         pollMs: options.poll,
-        promote: options.promote !== false || process.argv.includes('--promote'),
+        promote: options.promote !== false || promoteStaged,
         keepOld: options.keepOld ?? false,
         dryRun: options.dryRun ?? false,
       });

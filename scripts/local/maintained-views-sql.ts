@@ -120,18 +120,17 @@ BEGIN
   key_column := substring(view_sql from '(?i)' || regexp_replace(btrim(key_expression), '([.*+?^$\{}()|\[\]\\])', '\\\1', 'g') || '\s+AS\s+([a-z_][a-z0-9_]*)');
   IF key_column IS NULL THEN RETURN; END IF;
   query := regexp_replace(view_sql, '^\s*(\([^)]*\)\s*)?AS\s+', '', 'i');
-  -- Every table it reads must be a source, and no view in between.
-  IF EXISTS (SELECT 1 FROM pg_rewrite w JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-               JOIN pg_class c ON c.oid = d.refobjid
-              WHERE w.ev_class = definition AND c.oid <> definition
-                AND NOT EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid AND r.kind = 'source')) THEN
-    key_column := NULL;
-    RETURN;
-  END IF;
-  FOR source IN SELECT DISTINCT n.nspname, c.relname, c.oid FROM pg_rewrite w
+  FOR source IN SELECT DISTINCT n.nspname, c.relname, c.oid,
+                       EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid AND r.kind = 'source') AS is_source
+      FROM pg_rewrite w
       JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
       JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE w.ev_class = definition AND c.oid <> definition LOOP
+    -- Every relation it reads must be a source: no view in between.
+    IF NOT source.is_source THEN
+      key_column := NULL;
+      RETURN;
+    END IF;
     quoted := format('"%s"."%s"', source.nspname, source.relname);
     plain := format('%s.%s', source.nspname, source.relname);
     IF position(quoted IN query) > 0 THEN
@@ -190,15 +189,13 @@ $fn$;
 CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   current_version bigint;
-  refreshed bigint;
   view_row record;
   current_rewrites bigint;
   keys text[];
 BEGIN
   SELECT last_value INTO current_version FROM mz_local.write_sequence;
-  SELECT refreshed_version INTO refreshed FROM mz_local.maintained_views WHERE id = mv;
-  IF refreshed = current_version THEN RETURN; END IF;
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
+  IF view_row.refreshed_version = current_version THEN RETURN; END IF;
   current_rewrites := (SELECT last_value FROM mz_local.rewrite_sequence);
   IF view_row.key_column IS NOT NULL AND view_row.refreshed_xid IS NOT NULL AND view_row.refreshed_rewrites = current_rewrites THEN
     -- Only the keys of rows appended since the last refresh: their output rows, recomputed.

@@ -10,9 +10,9 @@
  * takes long, so that it never holds the database more than a fifth of the time.
  */
 import type { CompiledNode } from '../compile.ts';
-import { quoteIdentifier } from '../sql-scan.ts';
 import type { PgSession } from '../deploy/sql-session.ts';
 import { sqlString } from '../deploy/deploy-sql.ts';
+import { failingRows } from './test-runner.ts';
 
 export interface FailureChange {
   readonly test: CompiledNode;
@@ -145,8 +145,7 @@ export class TestMonitor {
 export function countsQuery(tests: readonly CompiledNode[], storedCurrent: ReadonlySet<string>): string {
   return tests
     .map((test) => {
-      const relation = storedCurrent.has(test.name) ? `${quoteIdentifier(test.schema)}.${quoteIdentifier(test.name)}` : `(\n${test.test!.query}\n)`;
-      return `SELECT ${sqlString(test.name)} AS name, count(*) AS failures FROM ${relation} AS failing`;
+      return `SELECT ${sqlString(test.name)} AS name, count(*) AS failures FROM ${failingRows(test, storedCurrent.has(test.name))} AS failing`;
     })
     .join('\nUNION ALL\n');
 }

@@ -76,11 +76,19 @@ export function storedAndCurrent(project: CompiledProject, state: DeployedState)
   return current;
 }
 
+/**
+ * What a test's failing rows are read from: its stored-failures view when that is deployed and
+ * current, else its query — on a line of its own, so a database error's position maps to the
+ * test's lines.
+ */
+export function failingRows(node: CompiledNode, stored: boolean): string {
+  return stored ? `${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)}` : `(\n${node.test!.query}\n)`;
+}
+
 async function runTest(session: SqlSession, root: string, node: CompiledNode, stored: boolean, sampleSize: number): Promise<TestResult> {
   const test = node.test!;
   const started = performance.now();
-  // The query on a line of its own, so a database error's position maps to the test's lines.
-  const relation = stored ? `${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)}` : `(\n${test.query}\n)`;
+  const relation = failingRows(node, stored);
   const countSql = `SELECT count(*) AS failures FROM ${relation} AS failing`;
   const base = { name: node.name, model: test.model ?? null, kind: test.kind, severity: test.severity, source: stored ? ('stored' as const) : ('query' as const), location: test.location };
   try {
