@@ -10,6 +10,8 @@ import { localServerConnection } from './runner/deploy/target-connection.ts';
 import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { startWatching } from './cli/watch-output.ts';
 import { parseDuration, parsePort } from './cli/ports.ts';
+import { DEFAULT_CONSOLE_PORT } from './console/console-server.ts';
+import { startConsoleForCommand } from './cli/start-console-output.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .description('Start the local server (Postgres wire + webhook API) on the local target\'s data directory, deploy the project to it, and redeploy on every save; data tests run after each deploy and failing ones are reported as events arrive. Ctrl-C stops both.')
@@ -19,12 +21,14 @@ const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
   .option('--store-failures', 'deploy every data test as a materialized view of its failing rows (in <schema>_tests), evaluated continuously')
   .option('--hydration-delay <duration>', 'report each new materialized view and index as hydrating for this long (see npm run local --help)', parseDuration, 0)
+  .option('--console-port <port>', 'port of the console (lineage with deploy status, live rows, webhook request log, SQL shell)', parsePort, DEFAULT_CONSOLE_PORT)
+  .option('--no-console', 'do not serve the console')
   .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
   .addHelpText('after', '\nExamples:\n  npm run dev\n  npm run dev -- --memory --pg-port 0 --http-port 0');
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean; hydrationDelay: number }>();
+  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean; hydrationDelay: number; console: boolean; consolePort: number }>();
   const root = projectRoot(options);
   const compiler = new ProjectCompiler(root, options);
   const project = compiler.compile();
@@ -49,7 +53,20 @@ await runCli(async () => {
   const deployer = await Deployer.open(project, {
     connection: localServerConnection(server.host, server.pgPort, 'local server'),
   });
-  const watcher = await startWatching(root, deployer, compiler, { ...options, localTarget: true });
+  const consoleHandle = options.console
+    ? await startConsoleForCommand(server, { port: options.consolePort, watched: { deployedState: () => deployer.deployedState() } })
+    : null;
+  if (options.console && !consoleHandle) {
+    await deployer.close();
+    await server.stop();
+    return;
+  }
+  consoleHandle?.board.setProject(project, await deployer.deployedState());
+  const watcher = await startWatching(root, deployer, compiler, {
+    ...options,
+    localTarget: true,
+    ...(consoleHandle ? { observer: consoleHandle.watchHooks } : {}),
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -58,6 +75,7 @@ await runCli(async () => {
     try {
       await watcher.close();
       await deployer.close();
+      await consoleHandle?.stop();
     } finally {
       await server.stop().catch((error: Error) => {
         console.error(pc.red(`error while stopping: ${error.message}`));

@@ -8,6 +8,8 @@ import { parseDuration, parseMilliseconds, parsePort } from './cli/ports.ts';
 import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
 import { startServerForCommand } from './cli/start-server.ts';
 import { loadProjectConfig, LOCAL_DATA_DIR } from './runner/project-config.ts';
+import { DEFAULT_CONSOLE_PORT } from './console/console-server.ts';
+import { startConsoleForCommand } from './cli/start-console-output.ts';
 
 /** The data directory of the project's first local target, else the default. */
 function projectDataDir(projectDir: string): string {
@@ -29,6 +31,8 @@ const program = new Command('local')
   .option('--http-port <port>', 'webhook HTTP API port', parsePort, DEFAULT_HTTP_PORT)
   .option('--idle-in-transaction-timeout <ms>', 'end SQL sessions idle inside a transaction this long (they block webhook appends)', parseMilliseconds, 120_000)
   .option('--no-keep-materialized-views', 'compute every materialized view on each read instead of keeping its results between writes (the old behaviour; for comparison)')
+  .option('--console-port <port>', 'port of the console (lineage, live rows, webhook request log, SQL shell)', parsePort, DEFAULT_CONSOLE_PORT)
+  .option('--no-console', 'do not serve the console')
   .option('--hydration-delay <duration>', 'report each new materialized view and index as hydrating for this long (mz_hydration_statuses, mz_wallclock_global_lag), to exercise tools that wait for hydration, e.g. 5s', parseDuration, 0)
   .addHelpText(
     'after',
@@ -54,6 +58,8 @@ await runCli(async () => {
     idleInTransactionTimeout: number;
     hydrationDelay: number;
     keepMaterializedViews: boolean;
+    console: boolean;
+    consolePort: number;
   }>();
   const projectDir = path.resolve(options.projectDir);
   const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(projectDir));
@@ -68,6 +74,11 @@ await runCli(async () => {
     keepMaterializedViews: options.keepMaterializedViews,
   });
   if (!server) return;
+  const consoleHandle = options.console ? await startConsoleForCommand(server, { port: options.consolePort, projectRoot: projectDir }) : null;
+  if (options.console && !consoleHandle) {
+    await server.stop();
+    return;
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -76,6 +87,7 @@ await runCli(async () => {
     console.log(pc.dim(`${signal}: stopping…`));
     const stats = server.webhookStats;
     try {
+      await consoleHandle?.stop();
       await server.stop();
     } catch (error) {
       console.error(pc.red(`error while stopping: ${(error as Error).message}`));

@@ -10,6 +10,7 @@ import { openSession } from '../runner/deploy/sql-session.ts';
 import { ProjectWatcher, type WatchCycle } from '../runner/watch/project-watcher.ts';
 import { TestMonitor, type FailureChange } from '../runner/tests/test-monitor.ts';
 import { storedAndCurrent, testNodes } from '../runner/tests/test-runner.ts';
+import type { ActionResult } from '../runner/deploy/deploy-execute.ts';
 import { formatMs, type ProjectOptions } from './common.ts';
 import { formatOutcome, formatResult, summarize } from './deploy-output.ts';
 import { formatTestResult, formatTestSummary, summarizeTests } from './test-output.ts';
@@ -61,6 +62,15 @@ export interface WatchOutputOptions extends ProjectOptions {
   readonly tests?: boolean;
   /** The target is the local server (the test monitor then polls). */
   readonly localTarget?: boolean;
+  /** Told of every cycle, action and test change too (the console's project board). */
+  readonly observer?: WatchObserver;
+}
+
+export interface WatchObserver {
+  onCycleStart(changed: readonly string[]): void;
+  onResult(result: ActionResult): void;
+  onCycle(cycle: WatchCycle): void;
+  onTestFailures(name: string, failures: number, severity: 'warn' | 'error' | undefined): void;
 }
 
 /** Starts a watcher that prints every cycle; resolves after the first deploy, once watching. */
@@ -74,7 +84,10 @@ export async function startWatching(root: string, deployer: Deployer, compiler: 
     ? new TestMonitor({
         ...(options.localTarget ? { poll: true, pollMs: LOCAL_POLL_MS } : {}),
         open: () => openSession(deployer.connection.config, cluster),
-        onChange: (change) => console.log(formatFailureChange(change)),
+        onChange: (change) => {
+          console.log(formatFailureChange(change));
+          options.observer?.onTestFailures(change.test.name, change.after, change.test.test?.severity);
+        },
         onError: (error) => console.error(pc.dim(`test monitor stopped: ${error.message} (the next save restarts it)`)),
       })
     : undefined;
@@ -93,11 +106,16 @@ export async function startWatching(root: string, deployer: Deployer, compiler: 
     compiler,
     runTests: withTests,
     onCycleStart: (changed) => {
+      options.observer?.onCycleStart(changed);
       const line = formatCycleStart(changed);
       if (line) console.log(line);
     },
-    onResult: (result) => console.log(formatResult(result)),
+    onResult: (result) => {
+      options.observer?.onResult(result);
+      console.log(formatResult(result));
+    },
     onCycle: (cycle) => {
+      options.observer?.onCycle(cycle);
       for (const line of formatCycle(cycle)) console.log(line);
       following = following.then(() => follow(cycle)).catch((error: Error) => console.error(pc.dim(`test monitor: ${error.message}`)));
     },

@@ -26,7 +26,16 @@ export interface SqlApiNotice {
 export type SqlApiResult =
   | { tag: string; rows: unknown[][]; desc: { columns: Array<{ name: string; type_oid: number; type_len: number; type_mod: number }> }; notices: SqlApiNotice[] }
   | { ok: string; notices: SqlApiNotice[] }
-  | { error: { message: string; code: string; detail?: string; hint?: string }; notices: SqlApiNotice[] };
+  | { error: SqlApiError; notices: SqlApiNotice[] };
+
+/** Materialize's error object; `position` (1-based, in characters) when the server points somewhere. */
+export interface SqlApiError {
+  message: string;
+  code: string;
+  detail?: string;
+  hint?: string;
+  position?: number;
+}
 
 /** A request the API refuses before running anything: a 400 with this text. */
 export class SqlApiRequestError extends Error {}
@@ -159,7 +168,13 @@ export async function runOne(client: pg.ClientBase, sql: string, params: Array<s
   } catch (error) {
     const failure = error as pg.DatabaseError;
     return {
-      error: { message: failure.message, code: failure.code ?? 'XX000', ...(failure.detail ? { detail: failure.detail } : {}), ...(failure.hint ? { hint: failure.hint } : {}) },
+      error: {
+        message: failure.message,
+        code: failure.code ?? 'XX000',
+        ...(failure.detail ? { detail: failure.detail } : {}),
+        ...(failure.hint ? { hint: failure.hint } : {}),
+        ...(failure.position ? { position: Number(failure.position) } : {}),
+      },
       notices: taken(),
     };
   } finally {

@@ -12,6 +12,7 @@ import { WebSocketSqlApi } from './websocket-sql-api.ts';
 import { MaintainedViews } from './maintained-views.ts';
 import { WebhookServer } from './webhook/http-server.ts';
 import { WebhookSourceCache } from './webhook/webhook-sources.ts';
+import { RequestLog } from './webhook/request-log.ts';
 import { WireServer } from './wire-server.ts';
 
 export const DEFAULT_PG_PORT = 6875;
@@ -62,6 +63,10 @@ export interface LocalServer {
   /** The background refresh of materialized views (settled() waits for it). */
   readonly maintainedViews: MaintainedViews;
   readonly webhookStats: { accepted: number; rows: number; rejected: number };
+  /** Every webhook request, with the reason of each rejection (the console's ingest view). */
+  readonly requestLog: RequestLog;
+  /** Calls `listener` after each write or catalog change (coalesce as needed); returns the unsubscribe. */
+  onChange(listener: (what: 'write' | 'catalog') => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -77,6 +82,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   try {
     db = await openDatabase({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
     const sources = new WebhookSourceCache();
+    const requestLog = new RequestLog();
+    const changeListeners = new Set<(what: 'write' | 'catalog') => void>();
+    const changed = (what: 'write' | 'catalog') => {
+      for (const listener of changeListeners) listener(what);
+    };
     let maintainedViews: MaintainedViews | null = null;
     wire = new WireServer({
       db,
@@ -88,8 +98,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       onCatalogChange: () => {
         sources.invalidate();
         maintainedViews?.schedule();
+        changed('catalog');
       },
-      onWrite: () => maintainedViews?.schedule(),
+      onWrite: () => {
+        maintainedViews?.schedule();
+        changed('write');
+      },
     });
     maintainedViews = new MaintainedViews({
       queue: wire.queue,
@@ -105,9 +119,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       sources,
       sqlApi,
       websocketApi,
+      requestLog,
       onWrite: () => {
         openWireForApi.hub.notifyWrite();
         openViews.schedule();
+        changed('write');
       },
       host,
       port: options.httpPort ?? DEFAULT_HTTP_PORT,
@@ -141,6 +157,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       webhookBaseUrl,
       dataDir,
       webhookStats: openWebhooks.stats,
+      requestLog,
+      onChange: (listener) => {
+        changeListeners.add(listener);
+        return () => changeListeners.delete(listener);
+      },
       maintainedViews: openViews,
       webhookUrl: (source, schema = 'public') =>
         `${webhookBaseUrl}/${LOCAL_DATABASE}/${encodeURIComponent(schema)}/${encodeURIComponent(source)}`,

@@ -15,7 +15,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { jsonValue, parseRequest, runOne, SqlApiRequestError, type SqlApiNotice } from './http-sql-api.ts';
+import { jsonValue, parseRequest, runOne, SqlApiRequestError, type SqlApiError, type SqlApiNotice } from './http-sql-api.ts';
 import { MzStatementError } from './sql/mz-statements-error.ts';
 import { SubscriberStream } from './subscribe/subscriber-stream.ts';
 import { parseSubscribeStatement } from './subscribe/subscribe-statements.ts';
@@ -29,7 +29,7 @@ type Outgoing =
   | { type: 'Rows'; payload: { columns: Array<{ name: string; type_oid: number; type_len: number; type_mod: number }> } }
   | { type: 'Row'; payload: unknown[] }
   | { type: 'CommandComplete'; payload: string }
-  | { type: 'Error'; payload: { message: string; code: string; detail?: string; hint?: string } }
+  | { type: 'Error'; payload: SqlApiError }
   | { type: 'Notice'; payload: SqlApiNotice };
 
 export class WebSocketSqlApi {
@@ -134,11 +134,11 @@ class WebSocketSession {
       subscribe = parseSubscribeStatement(query, () => false);
     } catch (error) {
       if (!(error instanceof MzStatementError)) throw error;
-      return this.fail(error.message, error.code);
+      return this.fail({ message: error.message, code: error.code });
     }
     if (subscribe?.kind === 'subscribe') return this.stream(subscribe.spec);
     const result = await runOne(this.client!, query, params, []);
-    if ('error' in result) return this.fail(result.error.message, result.error.code);
+    if ('error' in result) return this.fail(result.error);
     const control = /^\s*(begin|start|commit|end|rollback|abort)\b/i.exec(query)?.[1]?.toLowerCase();
     if (control) this.transaction = control === 'begin' || control === 'start' ? 'T' : 'I';
     if ('ok' in result) {
@@ -160,7 +160,7 @@ class WebSocketSession {
       stream = await SubscriberStream.open(spec, this.hub);
     } catch (error) {
       const failure = error as Error & { code?: string };
-      return this.fail(failure.message, failure.code ?? 'XX000');
+      return this.fail({ message: failure.message, code: failure.code ?? 'XX000' });
     }
     this.streams.add(stream);
     this.send({ type: 'CommandStarting', payload: { has_rows: true, is_streaming: true } });
@@ -180,8 +180,8 @@ class WebSocketSession {
     return true;
   }
 
-  private fail(message: string, code: string): false {
-    this.send({ type: 'Error', payload: { message, code } });
+  private fail(error: SqlApiError): false {
+    this.send({ type: 'Error', payload: error });
     if (this.transaction === 'T') this.transaction = 'E';
     return false;
   }

@@ -19,6 +19,15 @@ import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
 import { SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
 import type { WebSocketSqlApi } from '../websocket-sql-api.ts';
+import { segmentEventTypes, type RequestLog } from './request-log.ts';
+import {
+  CHECK_ERROR_REASON,
+  concurrencyReason,
+  failedCheckReason,
+  MISSING_SECRET_REASON,
+  tooLargeReason,
+  unknownSourceReason,
+} from './rejection-reasons.ts';
 import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
 
 /** How long a stopping server keeps idle keep-alive connections open to answer (503) instead of resetting. */
@@ -47,12 +56,16 @@ export interface WebhookServerOptions {
   onWrite?: () => void;
   /** Serves the WebSocket API (upgrades to /api/experimental/sql) when given. */
   websocketApi?: WebSocketSqlApi;
+  /** Records every webhook and topic request, with the reason of each rejection (the console). */
+  requestLog?: RequestLog;
 }
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The same in words for the console's request log. */
+    readonly reason: string = message,
   ) {
     super(message);
   }
@@ -127,38 +140,56 @@ export class WebhookServer {
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const receivedAt = new Date();
+    const started = performance.now();
+    const route = matchRoute(request.url ?? '/');
+    let body: Buffer | null = null;
+    let appended = 0;
+    // Every webhook/topic request (and a POST to no route) goes to the request log, whatever its fate.
+    const logged = route?.kind !== 'sql' && (route !== null || request.method === 'POST');
     // While stopping, every answer tells the client not to reuse the connection.
-    const reply = (status: number, text: string, contentType?: string) => {
+    const reply = (status: number, text: string, contentType?: string, reason?: string) => {
       if (this.shuttingDown) response.setHeader('connection', 'close');
       send(response, status, text, contentType);
+      if (logged && this.options.requestLog) {
+        this.options.requestLog.record({
+          time: receivedAt.getTime(),
+          target: route ? routeTarget(route) : (request.url ?? '/').split('?')[0]!,
+          status,
+          bytes: body?.length ?? (Number(request.headers['content-length']) || 0),
+          events: status === 200 ? appended : 0,
+          eventTypes: body && route?.kind === 'webhook' ? segmentEventTypes(body) : [],
+          ...(status >= 300 ? { reason: reason ?? text } : {}),
+          ms: performance.now() - started,
+        });
+      }
     };
-    const route = matchRoute(request.url ?? '/');
-    if (!route) return send(response, 404, 'not found');
+    if (!route) return reply(404, 'not found', undefined, 'not a webhook URL: POST to /api/webhook/<database>/<schema>/<source>');
     if (request.method !== 'POST') {
       response.setHeader('allow', 'POST');
-      return send(response, 405, '');
+      return reply(405, '', undefined, `${request.method ?? 'this method'} is not allowed: webhooks take POST`);
     }
     if (this.shuttingDown) {
       request.resume();
       response.setHeader('connection', 'close');
-      return send(response, 503, 'service unavailable');
+      return reply(503, 'service unavailable', undefined, 'the server is stopping: the sender retries (503 is retryable)');
     }
     if (this.inFlight >= this.concurrencyLimit) {
       request.resume();
-      return send(response, 429, 'too many requests');
+      return reply(429, 'too many requests', undefined, concurrencyReason(this.concurrencyLimit));
     }
     this.inFlight++;
     try {
-      const body = await readBody(request, this.maxBodyBytes);
+      body = await readBody(request, this.maxBodyBytes);
       if (route.kind === 'sql') {
         await this.runSql(body, reply);
       } else if (route.kind === 'webhook') {
-        await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
+        appended = await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
         this.stats.accepted++;
         this.options.onWrite?.();
         reply(200, '');
       } else {
         const rows = await this.produce(route.topic, body, request.headers.authorization);
+        appended = rows;
         this.options.onWrite?.();
         reply(200, JSON.stringify({ topic: route.topic, sources: rows }), 'application/json');
       }
@@ -166,11 +197,12 @@ export class WebhookServer {
       this.stats.rejected++;
       if (error instanceof HttpError || error instanceof RequestPartError) {
         if (error.status === 413) response.setHeader('connection', 'close');
-        reply(error.status, error.message);
+        const reason = error.status === 413 ? tooLargeReason(error instanceof BodyTooLargeError ? error.bytes : 0, this.maxBodyBytes) : error.reason;
+        reply(error.status, error.message, undefined, reason);
       } else if (error instanceof QueueClosedError) {
-        reply(503, 'service unavailable');
+        reply(503, 'service unavailable', undefined, 'the server is stopping: the sender retries (503 is retryable)');
       } else if (error instanceof QueueBusyError) {
-        reply(503, `service unavailable: ${error.message}; retry`);
+        reply(503, `service unavailable: ${error.message}; retry`, undefined, `a SQL session's open transaction held the database too long (${error.message}): the sender retries`);
       } else {
         reply(500, `internal failure! ${(error as Error).message}`);
       }
@@ -197,17 +229,23 @@ export class WebhookServer {
     }
   }
 
+  /** Appends the request's rows; resolves to how many. */
   private async appendWebhook(
     route: { database: string; schema: string; name: string },
     rawHeaders: string[],
     body: Buffer,
     receivedAt: Date,
-  ): Promise<void> {
+  ): Promise<number> {
     const headers = collectHeaders(rawHeaders);
-    await this.options.queue.runLocal(async (db) => {
+    return this.options.queue.runLocal(async (db) => {
       const source = await this.options.sources.resolve(db, route.database, route.schema, route.name);
       if (!source) {
-        throw new HttpError(404, `no object was found at the path "'${route.database}.${route.schema}.${route.name}'"`);
+        const known = this.options.requestLog ? await this.options.sources.names(db) : [];
+        throw new HttpError(
+          404,
+          `no object was found at the path "'${route.database}.${route.schema}.${route.name}'"`,
+          unknownSourceReason(route.database, route.schema, route.name, known),
+        );
       }
       let rows: BodyRows;
       try {
@@ -228,9 +266,10 @@ export class WebhookServer {
         throw new HttpError(400, `failed to deserialize body as ${type}: ${(error as Error).message}`);
       }
       const [ok, secretsFound, inserted] = result;
-      if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found');
-      if (ok !== 't') throw new HttpError(400, 'failed to validate the request');
+      if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON);
+      if (ok !== 't') throw new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, headers));
       this.stats.rows += Number(inserted);
+      return Number(inserted);
     }, this.maxQueueWaitMs);
   }
 
@@ -241,11 +280,11 @@ export class WebhookServer {
       verdict = (await source.check!.run([body, hstoreLiteral(headers), receivedAt]))!;
     } catch {
       // No detail: the error could quote a secret.
-      throw new HttpError(400, 'error occurred while running validation');
+      throw new HttpError(400, 'error occurred while running validation', CHECK_ERROR_REASON);
     }
     const [ok, secretsFound] = verdict;
-    if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found');
-    if (ok !== 't') throw new HttpError(400, 'failed to validate the request');
+    if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON);
+    if (ok !== 't') throw new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, headers));
   }
 
   /** Appends the body as one `data` row to every Kafka source reading `topic`, in one statement. */
@@ -264,7 +303,7 @@ export class WebhookServer {
           ORDER BY 1`,
         [topic],
       );
-      if (sources.rows.length === 0) throw new HttpError(404, `no source reads topic '${topic}'`);
+      if (sources.rows.length === 0) throw new HttpError(404, `no source reads topic '${topic}'`, `no Kafka source reads topic '${topic}': check the topic name, or deploy the source`);
       if (authorization !== undefined) checkBasicAuth(authorization, sources.rows);
       const statements = sources.rows.map((row, index) => `i${index} AS (INSERT INTO ${row.table_name} (data) VALUES ($1::bytea) RETURNING 1)`);
       await db.query(`WITH ${statements.join(', ')} SELECT 1`, [body]);
@@ -306,6 +345,13 @@ function appendParams(
   return params;
 }
 
+/** How the request log names a route's target. */
+function routeTarget(route: Route): string {
+  if (route.kind === 'webhook') return `${route.schema}.${route.name}`;
+  if (route.kind === 'topic') return `topic ${route.topic}`;
+  return '/api/sql';
+}
+
 type Route = { kind: 'webhook'; database: string; schema: string; name: string } | { kind: 'topic'; topic: string } | { kind: 'sql' };
 
 function matchRoute(url: string): Route | null {
@@ -326,12 +372,19 @@ function matchRoute(url: string): Route | null {
   return null;
 }
 
+/** A 413, with how large the body was (declared, or read so far). */
+class BodyTooLargeError extends HttpError {
+  constructor(readonly bytes: number) {
+    super(413, 'Failed to buffer the request body: length limit exceeded');
+  }
+}
+
 function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
       request.resume();
-      reject(new HttpError(413, 'Failed to buffer the request body: length limit exceeded'));
+      reject(new BodyTooLargeError(declared));
       return;
     }
     const chunks: Buffer[] = [];
@@ -342,7 +395,7 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer>
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(new HttpError(413, 'Failed to buffer the request body: length limit exceeded'));
+        reject(new BodyTooLargeError(size));
         return;
       }
       chunks.push(chunk);

@@ -14,7 +14,15 @@
 /** serde_json's default recursion limit: entering the 128th nested array/object is an error. */
 export const JSON_MAX_NESTING = 128;
 
-export class JsonScanError extends Error {}
+export class JsonScanError extends Error {
+  constructor(
+    message: string,
+    /** Where the body stops being JSON: bytes from its start. */
+    readonly byteOffset: number,
+  ) {
+    super(message);
+  }
+}
 
 export interface JsonValueSpan {
   readonly start: number;
@@ -264,6 +272,6 @@ class Scanner {
     const lineStart = before.lastIndexOf('\n') + 1;
     const line = before.length - before.replaceAll('\n', '').length + 1;
     const column = Buffer.byteLength(before.slice(lineStart)) + (at < this.text.length ? 1 : 0);
-    throw new JsonScanError(`${what} at line ${line} column ${column}`);
+    throw new JsonScanError(`${what} at line ${line} column ${column}`, Buffer.byteLength(before));
   }
 }

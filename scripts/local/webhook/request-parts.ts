@@ -9,11 +9,14 @@
 import { isUtf8 } from 'node:buffer';
 import type { BodyFormat } from '../sql/mz-statements.ts';
 import { JsonScanError, scanJsonStream, type JsonValueSpan } from './json-scan.ts';
+import { badBodyReason } from './rejection-reasons.ts';
 
 export class RequestPartError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The same in words for the console's request log (rejection-reasons.ts). */
+    readonly reason: string = message,
   ) {
     super(message);
   }
@@ -29,7 +32,7 @@ export function collectHeaders(rawHeaders: string[]): Map<string, string> {
     if (!VISIBLE_ASCII.test(value)) continue;
     const name = rawHeaders[index]!.toLowerCase();
     if (headers.has(name)) {
-      throw new RequestPartError(401, `headers of request were invalid: ${name} provided more than once`);
+      throw new RequestPartError(401, `headers of request were invalid: ${name} provided more than once`, `header '${name}' sent more than once: send each header once`);
     }
     headers.set(name, value);
   }
@@ -77,7 +80,7 @@ export function bodyRows(body: Buffer, format: BodyFormat): BodyRows {
   if (format === 'bytes') return { kind: 'bytes' };
   if (!isUtf8(body)) {
     const type = format === 'text' ? 'String' : 'Jsonb';
-    throw new RequestPartError(400, `failed to deserialize body as ${type}: invalid utf-8 sequence`);
+    throw new RequestPartError(400, `failed to deserialize body as ${type}: invalid utf-8 sequence`, 'body is not valid UTF-8: send text as UTF-8, or use BODY FORMAT BYTES');
   }
   const text = body.toString('utf8');
   if (format === 'text') return { kind: 'text', text };
@@ -93,7 +96,10 @@ function jsonRows(text: string, expandArrays: boolean): BodyRows {
   try {
     values = scanJsonStream(text);
   } catch (error) {
-    if (error instanceof JsonScanError) throw new RequestPartError(400, `failed to deserialize body as Jsonb: ${error.message}`);
+    if (error instanceof JsonScanError) {
+      const message = `failed to deserialize body as Jsonb: ${error.message}`;
+      throw new RequestPartError(400, message, badBodyReason(message, error.byteOffset));
+    }
     throw error;
   }
   // The common case, one document: the body itself is the array of rows (or becomes one).

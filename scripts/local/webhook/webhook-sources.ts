@@ -7,6 +7,7 @@ import { LOCAL_DATABASE, type LocalDatabase } from '../engine.ts';
 import type { BodyFormat, MappedHeader } from '../sql/mz-statements.ts';
 import { sqlIdentifier } from '../sql/tokens.ts';
 import { PreparedStatement } from '../prepared-statement.ts';
+import { checkShape, type CheckShape } from './rejection-reasons.ts';
 
 export interface WebhookSource {
   schema: string;
@@ -16,6 +17,8 @@ export interface WebhookSource {
   mappedHeaders: MappedHeader[];
   /** The CHECK query alone ($1 body, $2 headers, $3 receive time), or null without a CHECK. */
   check: PreparedStatement | null;
+  /** What the CHECK reads, to explain a rejection; null without a CHECK. */
+  checkShape: CheckShape | null;
   /**
    * Check (if any) and insert in one statement, so a request's rows land atomically. Returns
    * ok, secrets_found, inserted.
@@ -36,6 +39,18 @@ export class WebhookSourceCache {
 
   invalidate(): void {
     this.sources.clear();
+  }
+
+  /** `schema.name` of every webhook source (to suggest one when a URL names none). */
+  async names(db: LocalDatabase): Promise<string[]> {
+    const result = await db.query<{ name: string }>(
+      `SELECT n.nspname::text || '.' || c.relname::text AS name
+         FROM mz_local.webhook_sources w
+         JOIN pg_class c ON c.oid = w.relid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+        ORDER BY 1`,
+    );
+    return result.rows.map((row) => row.name);
   }
 
   async resolve(db: LocalDatabase, database: string, schema: string, name: string): Promise<WebhookSource | null> {
@@ -118,6 +133,7 @@ function prepareSource(db: LocalDatabase, row: SourceRow): WebhookSource {
     includeHeaders: row.spec.includeHeaders,
     mappedHeaders: row.spec.mappedHeaders,
     check: row.check_sql ? new PreparedStatement(db, row.check_sql) : null,
+    checkShape: row.check_sql ? checkShape(row.check_sql) : null,
     append: new PreparedStatement(db, appendSql),
   };
 }

@@ -1,0 +1,53 @@
+/** Small formatting helpers shared by the views. */
+import type { DeployStatus } from './api.ts';
+
+const KIND_LABELS: Record<string, string> = {
+  source: 'source',
+  view: 'view',
+  materialized_view: 'materialized view',
+  index: 'index',
+  test: 'test',
+  cluster: 'cluster',
+  secret: 'secret',
+  connection: 'connection',
+};
+
+export function kindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind;
+}
+
+const STATUS_LABELS: Record<DeployStatus, string> = {
+  deployed: 'deployed',
+  redeploying: 'redeploying',
+  failed: 'failed',
+  not_deployed: 'not deployed',
+  changed: 'changed, not deployed',
+};
+
+export function statusLabel(status: DeployStatus): string {
+  return STATUS_LABELS[status] ?? status;
+}
+
+export function formatCount(count: number): string {
+  if (count < 10_000) return String(count);
+  if (count < 1_000_000) return `${(count / 1000).toFixed(count < 100_000 ? 1 : 0)}k`;
+  return `${(count / 1_000_000).toFixed(1)}M`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function formatTime(time: number): string {
+  const date = new Date(time);
+  return `${date.toLocaleTimeString([], { hour12: false })}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** A value as a table cell shows it: JSON compact, NULL marked. */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
