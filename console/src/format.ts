@@ -16,6 +16,23 @@ export function kindLabel(kind: string): string {
   return KIND_LABELS[kind] ?? kind;
 }
 
+/** The kind in a lineage box, where space is short. */
+export function shortKindLabel(kind: string): string {
+  return kind === 'materialized_view' ? 'mat. view' : kindLabel(kind);
+}
+
+/**
+ * What a lineage box says of a node's state. A data test that is not stored is never deployed:
+ * it shows its last run instead (pass, fail 3), or "not run".
+ */
+export function nodeStateLabel(node: { kind: string; status: DeployStatus; test?: { status: string; failures: number } }): string {
+  if (node.kind === 'test' && node.status === 'not_deployed') {
+    if (!node.test) return 'not run';
+    return node.test.status === 'pass' ? 'pass' : `${node.test.status} ${node.test.failures}`;
+  }
+  return statusLabel(node.status);
+}
+
 const STATUS_LABELS: Record<DeployStatus, string> = {
   deployed: 'deployed',
   redeploying: 'redeploying',

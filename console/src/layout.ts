@@ -4,7 +4,7 @@
  * edges cross little. Linear in nodes + edges: 1,000 models lay out in a few milliseconds.
  */
 
-export const NODE_WIDTH = 200;
+export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 46;
 const COLUMN_GAP = 80;
 const ROW_GAP = 12;

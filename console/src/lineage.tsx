@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { GraphNode } from './api.ts';
 import { edgePath, layoutGraph, NODE_HEIGHT, NODE_WIDTH, type Layout, type Placed } from './layout.ts';
 import { store, useStore } from './store.ts';
-import { formatCount, kindLabel, statusLabel } from './format.ts';
+import { formatCount, kindLabel, nodeStateLabel, shortKindLabel, statusLabel } from './format.ts';
 
 export function Lineage(props: { selected: string | null; onOpen: (name: string) => void }) {
   const nodes = useStore((state) => state.nodes);
@@ -37,8 +37,13 @@ export function Lineage(props: { selected: string | null; onOpen: (name: string)
 
   const summary = useMemo(() => {
     const byStatus = new Map<string, number>();
-    for (const node of nodes.values()) byStatus.set(node.status, (byStatus.get(node.status) ?? 0) + 1);
-    return [...byStatus].map(([status, count]) => `${count} ${statusLabel(status as GraphNode['status'])}`).join(' · ');
+    let tests = 0;
+    for (const node of nodes.values()) {
+      if (node.kind === 'test' && node.status === 'not_deployed') tests++;
+      else byStatus.set(node.status, (byStatus.get(node.status) ?? 0) + 1);
+    }
+    const parts = [...byStatus].map(([status, count]) => `${count} ${statusLabel(status as GraphNode['status'])}`);
+    return [...parts, ...(tests > 0 ? [`${tests} test${tests === 1 ? '' : 's'} run by models:test`] : [])].join(' · ');
   }, [nodes]);
 
   if (nodes.size === 0) {
@@ -61,6 +66,7 @@ export function Lineage(props: { selected: string | null; onOpen: (name: string)
             const input = event.currentTarget as HTMLInputElement;
             if (event.key === 'Enter' && matches && matches.size > 0) {
               props.onOpen(bestMatch([...matches], filter.trim().toLowerCase()));
+              setFilter('');
               input.blur();
             }
             if (event.key === 'Escape') {
@@ -98,6 +104,8 @@ export function Lineage(props: { selected: string | null; onOpen: (name: string)
   );
 }
 
+const INFRASTRUCTURE_KINDS = new Set(['cluster', 'secret', 'connection']);
+
 const Edges = memo(
   function Edges(props: { layout: Layout; graphVersion: number }) {
     const paths: preact.JSX.Element[] = [];
@@ -106,7 +114,10 @@ const Edges = memo(
       if (!to) continue;
       for (const dependency of node.dependsOn) {
         const from = props.layout.positions.get(dependency);
-        if (from) paths.push(<path key={`${dependency}>${node.name}`} class="edge" d={edgePath(from, to)} />);
+        // Edges from clusters, secrets and connections are drawn faint: they are where things
+        // run and what they use, not the flow of data.
+        const infrastructure = INFRASTRUCTURE_KINDS.has(store.state.nodes.get(dependency)?.kind ?? '');
+        if (from) paths.push(<path key={`${dependency}>${node.name}`} class={infrastructure ? 'edge infra' : 'edge'} d={edgePath(from, to)} />);
       }
     }
     return <g aria-hidden="true">{paths}</g>;
@@ -126,8 +137,9 @@ interface NodeBoxProps {
 const NodeBox = memo(
   function NodeBox({ node, placed, count, selected, dimmed, onOpen }: NodeBoxProps) {
     const test = node.test;
-    const right = test ? (test.status === 'pass' ? 'pass' : `${test.status} ${test.failures}`) : count === undefined ? '' : count === null ? '—' : `${formatCount(count)} rows`;
-    const label = `${node.name}, ${kindLabel(node.kind)}, ${statusLabel(node.status)}${node.location ? ` at ${node.location}` : ''}${right ? `, ${right}` : ''}`;
+    const state = nodeStateLabel(node);
+    const right = count === undefined ? '' : count === null ? '—' : `${formatCount(count)} rows`;
+    const label = `${node.name}, ${kindLabel(node.kind)}, ${state}${node.location ? ` at ${node.location}` : ''}${right ? `, ${right}` : ''}`;
     return (
       <g
         class={`node status-${node.status} kind-${node.kind}${selected ? ' selected' : ''}${dimmed ? ' dimmed' : ''}${test ? ` test-${test.status}` : ''}`}
@@ -151,12 +163,12 @@ const NodeBox = memo(
         <rect class="box" width={NODE_WIDTH} height={NODE_HEIGHT} rx={7} />
         <rect class="bar" width={5} height={NODE_HEIGHT} rx={2} />
         <text class="name" x={14} y={19}>
-          {truncate(node.name, 24)}
+          {truncate(node.name, 25)}
         </text>
         <text class="meta" x={14} y={36}>
-          <tspan class="kind">{kindLabel(node.kind)}</tspan>
+          <tspan class="kind">{shortKindLabel(node.kind)}</tspan>
           <tspan class="status" dx={8}>
-            {statusLabel(node.status)}
+            {state}
           </tspan>
         </text>
         <text class="count" x={NODE_WIDTH - 10} y={36} text-anchor="end" data-count={count ?? ''}>

@@ -1,6 +1,6 @@
 /**
  * Row counts for the lineage: sources, materialized views and stored tests (what holds data),
- * counted again after writes — at most every `minIntervalMs`, and never more than a tenth of the
+ * counted again after writes — at most every `minIntervalMs`, and never more than a fifth of the
  * time (a count of a stale materialized view on the local server recomputes it).
  */
 import pg from 'pg';
@@ -49,7 +49,7 @@ export class RowCounter {
 
   private schedule(): void {
     if (this.closed || this.timer || this.running) return;
-    const wait = Math.max(this.options.minIntervalMs ?? 1_000, this.lastMs * 9);
+    const wait = Math.max(this.options.minIntervalMs ?? 500, this.lastMs * 4);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.round();

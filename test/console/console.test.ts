@@ -50,6 +50,7 @@ beforeAll(async () => {
   watcher = new ProjectWatcher(root, deployer, {
     compiler,
     debounceMs: 30,
+    runTests: true,
     onCycleStart: (changed) => hooks.onCycleStart(changed),
     onResult: (result) => hooks.onResult(result),
     onCycle: (cycle) => hooks.onCycle(cycle),
@@ -99,6 +100,8 @@ describe.skipIf(!runBrowser)('console in a browser', () => {
     for (const name of modelNames) expect(await node(name).count(), name).toBe(1);
     await expect.poll(() => node('user_profiles').getAttribute('data-status')).toBe('deployed');
     expect(await node('segment_source').getAttribute('aria-label')).toContain('source');
+    // Data tests show their last run (dev runs them after each deploy).
+    await expect.poll(() => node('unique_user_profiles_user_id').getAttribute('aria-label')).toContain('pass');
     expect(await page.getByTestId('lineage-summary').textContent()).toContain(`${modelNames.length} nodes`);
     await screenshot(page, 'lineage-dark');
   });
