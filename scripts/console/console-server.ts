@@ -71,6 +71,8 @@ export class ConsoleServer {
         else this.broadcast('nodes', { nodes: change.nodes });
       }),
       this.options.requestLog.listen((record) => {
+        // Pages load the log's snapshot when they connect: only what comes after is pushed.
+        if (this.streams.size === 0) return;
         this.pendingRequests.push(record);
         this.pushTimer ??= setTimeout(() => this.pushRequests(), REQUEST_PUSH_MS);
       }),
