@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { SqlSocket, type SqlColumn, type SqlError } from './api.ts';
 import { cellText } from './format.ts';
+import { pointAt } from './error-pointer.ts';
 
 interface StatementOutput {
   columns: SqlColumn[];
@@ -186,13 +187,4 @@ function ErrorBox({ error, query }: { error: SqlError; query: string }) {
       {error.hint ? <p>HINT: {error.hint}</p> : null}
     </div>
   );
-}
-
-/** 1-based character position → line, column and the line's text. */
-export function pointAt(query: string, position: number): { line: number; column: number; text: string } {
-  const before = query.slice(0, Math.max(0, position - 1));
-  const line = before.split('\n').length;
-  const lineStart = before.lastIndexOf('\n') + 1;
-  const lineEnd = query.indexOf('\n', lineStart);
-  return { line, column: position - lineStart, text: query.slice(lineStart, lineEnd < 0 ? undefined : lineEnd) };
 }

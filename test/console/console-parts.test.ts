@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { layoutGraph } from '../../console/src/layout.ts';
-import { pointAt } from '../../console/src/sql-shell.tsx';
+import { pointAt } from '../../console/src/error-pointer.ts';
 import { ProjectBoard, type BoardChange } from '../../scripts/console/project-board.ts';
 import { RequestLog, segmentEventTypes, WINDOW_SECONDS } from '../../scripts/local/webhook/request-log.ts';
 import { badBodyReason, checkShape, failedCheckReason, tooLargeReason, unknownSourceReason } from '../../scripts/local/webhook/rejection-reasons.ts';
