@@ -16,6 +16,7 @@ import { runSubscribeBench } from './subscribe.ts';
 import { runDataTestsBench } from './data-tests.ts';
 import { runBlueGreenBench } from './blue-green.ts';
 import { runMaterializedViewsBench } from './materialized-views.ts';
+import { runConsoleBench } from './console.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -85,3 +86,4 @@ await runSubscribeBench();
 await runMaterializedViewsBench();
 await runBlueGreenBench();
 await runDataTestsBench();
+await runConsoleBench();

@@ -122,8 +122,6 @@ export interface SqlError {
   code: string;
   detail?: string;
   hint?: string;
-  /** 1-based character position in the statement, when the server knows it. */
-  position?: number;
 }
 
 export type SqlResult = { tag: string; rows: unknown[][]; desc: { columns: SqlColumn[] } } | { ok: string } | { error: SqlError };

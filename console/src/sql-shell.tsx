@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { SqlSocket, type SqlColumn, type SqlError } from './api.ts';
 import { cellText } from './format.ts';
-import { pointAt } from './error-pointer.ts';
+import { errorPosition, pointAt } from './error-pointer.ts';
 
 interface StatementOutput {
   columns: SqlColumn[];
@@ -169,13 +169,14 @@ function Output({ output }: { output: StatementOutput }) {
   );
 }
 
-/** The error, and when it has a position, the line it points at with a caret under the spot. */
+/** The error, and when it points somewhere, the line with a caret under the spot. */
 function ErrorBox({ error, query }: { error: SqlError; query: string }) {
-  const pointer = error.position ? pointAt(query, error.position) : null;
+  const position = errorPosition(query, error.message);
+  const pointer = position ? pointAt(query, position) : null;
   return (
     <div class="error-box" role="alert" data-testid="sql-error">
       <strong>ERROR:</strong> {error.message}
-      {error.position ? <span class="muted" data-testid="sql-error-position"> (at line {pointer!.line}, column {pointer!.column})</span> : null}
+      {pointer ? <span class="muted" data-testid="sql-error-position"> (at line {pointer.line}, column {pointer.column})</span> : null}
       {pointer ? (
         <pre class="code caret">
           {pointer.text}

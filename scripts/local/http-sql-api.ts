@@ -28,13 +28,15 @@ export type SqlApiResult =
   | { ok: string; notices: SqlApiNotice[] }
   | { error: SqlApiError; notices: SqlApiNotice[] };
 
-/** Materialize's error object; `position` (1-based, in characters) when the server points somewhere. */
+/**
+ * Materialize's error object (src/environmentd/src/http/sql.rs SqlError: message, code, detail?,
+ * hint?). It has no position, so neither has this one, though PostgreSQL gives one.
+ */
 export interface SqlApiError {
   message: string;
   code: string;
   detail?: string;
   hint?: string;
-  position?: number;
 }
 
 /** A request the API refuses before running anything: a 400 with this text. */
@@ -173,7 +175,6 @@ export async function runOne(client: pg.ClientBase, sql: string, params: Array<s
         code: failure.code ?? 'XX000',
         ...(failure.detail ? { detail: failure.detail } : {}),
         ...(failure.hint ? { hint: failure.hint } : {}),
-        ...(failure.position ? { position: Number(failure.position) } : {}),
       },
       notices: taken(),
     };

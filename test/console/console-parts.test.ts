@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { layoutGraph } from '../../console/src/layout.ts';
-import { pointAt } from '../../console/src/error-pointer.ts';
+import { errorPosition, pointAt } from '../../console/src/error-pointer.ts';
 import { ProjectBoard, type BoardChange } from '../../scripts/console/project-board.ts';
 import { RequestLog, segmentEventTypes, WINDOW_SECONDS } from '../../scripts/local/webhook/request-log.ts';
 import { badBodyReason, checkShape, failedCheckReason, tooLargeReason, unknownSourceReason } from '../../scripts/local/webhook/rejection-reasons.ts';
@@ -179,5 +179,13 @@ describe('SQL shell error pointer', () => {
   it('turns a 1-based position into line, column and the line text', () => {
     expect(pointAt('SELECT 1\nFROM nope', 15)).toEqual({ line: 2, column: 6, text: 'FROM nope' });
     expect(pointAt('SELEC 1', 1)).toEqual({ line: 1, column: 1, text: 'SELEC 1' });
+  });
+
+  it('finds what the error quotes (the API gives no position)', () => {
+    expect(errorPosition('SELECT 1\nFROM nope', "unknown catalog item 'nope'")).toBe(15);
+    expect(errorPosition('SELEC 1', 'syntax error at or near "SELEC"')).toBe(1);
+    // A whole word only: 'id' is not found inside 'user_id'.
+    expect(errorPosition('SELECT user_id, id FROM t', 'column "id" does not exist')).toBe(17);
+    expect(errorPosition('SELECT 1', 'division by zero')).toBeNull();
   });
 });

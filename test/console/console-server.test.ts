@@ -94,9 +94,9 @@ describe('console server (npm run local)', () => {
 
   it('passes the SQL API and the WebSocket API through to the local server', async () => {
     const response = await fetch(new URL('/api/sql', running.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'SELECT count(*) AS n FROM shop.orders; SELECT * FROM nope' }) });
-    const body = (await response.json()) as { results: Array<{ rows?: unknown[][]; error?: { message: string; position?: number } }> };
+    const body = (await response.json()) as { results: Array<{ rows?: unknown[][]; error?: { message: string; code: string } }> };
     expect(body.results[0]!.rows).toEqual([[2]]);
-    expect(body.results[1]!.error).toMatchObject({ message: "unknown catalog item 'nope'", position: 15 });
+    expect(body.results[1]!.error).toEqual({ message: "unknown catalog item 'nope'", code: '42P01' });
 
     const socket = new WebSocket(new URL('/api/experimental/sql', running.url.replace('http', 'ws')));
     const messages: Array<{ type: string; payload: unknown }> = [];
