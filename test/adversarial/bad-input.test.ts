@@ -142,6 +142,20 @@ describe('connections and servers', () => {
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
   }, 30_000);
 
+  it('a console port in use is an error naming --console-port and --no-console', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await cli('local.ts', ['--memory', '--pg-port', '0', '--http-port', '0', '--console-port', String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`error: 127.0.0.1:${port} is already in use, so the console cannot listen there. Stop what uses it, pass --console-port <port> (0 picks a free one), or --no-console.`);
+      expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
   it('models:graph --out into a folder that does not exist yet creates it', async () => {
     const root = tempProject({ 'models/m.sql': 'SELECT 1 AS x\n' });
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'segmat-graph-')), 'docs/deep/lineage.mmd');

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeFiles } from '../helpers/temp-project.ts';
+import { startServerProcess } from '../helpers/server-process.ts';
 
 const SECRET = 'console-server-secret-value';
 let t: TestServer;
@@ -137,4 +138,21 @@ describe('console server (npm run local)', () => {
     expect((await script.text()).length).toBeGreaterThan(10_000);
     expect((await fetch(new URL('/assets/app.css', running.url))).status).toBe(200);
   });
+});
+
+describe('npm run local as a process', () => {
+  it("prints the console's URL and serves the project of the directory it runs in", async () => {
+    const server = await startServerProcess(['--memory']);
+    try {
+      await expect.poll(() => /console\s+(http:\/\/\S+)/.exec(server.output())?.[1], { timeout: 10_000 }).toBeDefined();
+      const url = /console\s+(http:\/\/\S+)/.exec(server.output())![1]!;
+      const graph = (await (await fetch(new URL('/console/api/graph', url))).json()) as Graph;
+      expect(graph.project).toBe('segment_materialize');
+      expect(graph.nodes.map((node) => node.name)).toContain('user_profiles');
+      // Nothing is deployed in a fresh in-memory server.
+      expect(new Set(graph.nodes.map((node) => node.status))).toEqual(new Set(['not_deployed']));
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+  }, 60_000);
 });

@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll } from 'vitest';
 import { REPO_ROOT } from './temp-project.ts';
 
-export const SERVER_ARGS = ['--import', 'tsx', 'scripts/local.ts'];
+// --console-port 0: servers started by tests side by side must not all want 6874.
+export const SERVER_ARGS = ['--import', 'tsx', 'scripts/local.ts', '--console-port', '0'];
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
