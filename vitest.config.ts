@@ -7,5 +7,8 @@ export default defineConfig({
     // The first local server on a clean machine builds its bootstrapped template (~10 s, more when
     // several test files start at once): setup hooks need room for that.
     hookTimeout: 60_000,
+    // Two files at a time on this 2-core machine: most suites wait on a local server or a
+    // browser rather than compute, and one at a time took ~280 s of the 5-minute budget.
+    maxWorkers: 2,
   },
 });
