@@ -28,6 +28,20 @@ describe('front matter fast path', () => {
     'tags: [1, 2]',
     'tags: [a # b]',
     'indexes:\n  - columns: [a]',
+    'indexes:\n  - columns: [a, b]\n    name: by_ab\n  - columns: [c]\nkind: materialized_view',
+    'indexes:\n- columns: [a]',
+    'tags:\n  - a\n  - b c\nkind: view',
+    'tags:\n  - a\n  - k: v',
+    'indexes:\n  - columns: [a]\n      name: deeper',
+    'indexes:\n  - columns: [a]\n  name: sibling',
+    'indexes:\n  - columns: [a]\n    columns: [b]',
+    'indexes:\n  - columns:\n      - a',
+    'indexes:\n  - columns: [a]\n    # a comment\n    name: x',
+    'indexes:\n  -  columns: [a]',
+    'indexes:\n  - "quoted": x',
+    'indexes:\n  - columns: [a]\n   - columns: [b]',
+    'indexes:\n\n  - columns: [a]\n\nkind: view',
+    'list:\n  - true\n  - 3',
     '# comment only\nkind: view\n\n',
     'kind: view\r\ncluster: c\r\n',
     'kind: view\nkind: source',
@@ -42,6 +56,13 @@ describe('front matter fast path', () => {
       if (fast !== undefined) expect(fast).toEqual(parse(text));
     });
   }
+
+  it('takes the fast path for a block list of flat mappings (indexes:)', () => {
+    expect(parseFlatYaml('description: x\nindexes:\n  - columns: [id]\n    name: by_id\n  - columns: [a, b]\n')).toEqual({
+      description: 'x',
+      indexes: [{ columns: ['id'], name: 'by_id' }, { columns: ['a', 'b'] }],
+    });
+  });
 
   it('takes the fast path for the common flat form', () => {
     expect(parseFlatYaml('kind: view\ntags: [a, b]\nenabled: true\n')).toEqual({ kind: 'view', tags: ['a', 'b'], enabled: true });

@@ -40,23 +40,91 @@ const CORE_SCALARS: Readonly<Record<string, unknown>> = {
   '~': null,
 };
 
-/** The fast path: an object for flat documents it fully understands, undefined otherwise. */
+/**
+ * The fast path: an object for documents it fully understands, undefined otherwise. Understood:
+ * `key: scalar` and `key: [a, b]` lines, and a key followed by a block list of scalars or of flat
+ * mappings (`indexes:` / `  - columns: [id]` / `    name: x`), the shapes front matter uses.
+ */
 export function parseFlatYaml(text: string): Record<string, unknown> | undefined {
   const result: Record<string, unknown> = {};
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    if (line.trim() === '' || /^\s*#/.test(line)) continue;
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const line = stripCr(lines[index]!);
+    if (isBlank(line)) continue;
     const match = KEY_LINE.exec(line);
     if (!match) return undefined;
     const key = match[1]!;
     if (key in result) return undefined; // duplicate keys: let the library report it
     const raw = match[2];
-    if (raw === undefined || raw === '') return undefined; // a nested block follows
+    if (raw === undefined || raw === '') {
+      // A nested block follows: only a block list of scalars or flat mappings is taken here.
+      const block = parseBlockList(lines, index + 1);
+      if (!block) return undefined;
+      result[key] = block.items;
+      index = block.next - 1;
+      continue;
+    }
     const value = parseFlatValue(raw);
     if (value === UNSUPPORTED) return undefined;
     result[key] = value;
   }
   return result;
+}
+
+const LIST_ITEM = /^( +)- (.*)$/;
+
+/**
+ * `  - a` items, or `  - k: v` items whose further keys sit under the first (`    k2: v2`).
+ * Undefined for anything else (nested deeper, mixed items, misaligned keys, an empty list).
+ */
+function parseBlockList(lines: readonly string[], start: number): { items: unknown[]; next: number } | undefined {
+  const items: unknown[] = [];
+  let indent = -1;
+  let index = start;
+  let current: Record<string, unknown> | undefined;
+  for (; index < lines.length; index++) {
+    const line = stripCr(lines[index]!);
+    if (isBlank(line)) continue;
+    const item = LIST_ITEM.exec(line);
+    if (item) {
+      if (indent === -1) indent = item[1]!.length;
+      else if (item[1]!.length !== indent) return undefined;
+      const pair = KEY_LINE.exec(item[2]!);
+      if (pair) {
+        if (pair[2] === undefined || pair[2] === '') return undefined;
+        const value = parseFlatValue(pair[2]);
+        if (value === UNSUPPORTED) return undefined;
+        current = { [pair[1]!]: value };
+        items.push(current);
+      } else {
+        if (items.some((existing) => typeof existing === 'object')) return undefined;
+        const value = parseFlatValue(item[2]!);
+        if (value === UNSUPPORTED || item[2]!.includes(':')) return undefined;
+        current = undefined;
+        items.push(value);
+      }
+      continue;
+    }
+    const leading = line.length - line.trimStart().length;
+    if (leading === 0) break; // the next top-level key
+    // A further key of the current mapping item, aligned under its first key.
+    if (!current || leading !== indent + 2) return undefined;
+    const pair = KEY_LINE.exec(line.slice(leading));
+    if (!pair || pair[2] === undefined || pair[2] === '' || pair[1]! in current) return undefined;
+    const value = parseFlatValue(pair[2]);
+    if (value === UNSUPPORTED) return undefined;
+    current[pair[1]!] = value;
+  }
+  if (items.length === 0) return undefined;
+  return { items, next: index };
+}
+
+function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+function isBlank(line: string): boolean {
+  return line.trim() === '' || /^\s*#/.test(line);
 }
 
 const UNSUPPORTED = Symbol('unsupported');
