@@ -5,7 +5,8 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { fetchNode, quoteIdent, runSql, type GraphNode, type NodeDetail } from './api.ts';
-import { cellText, formatCount, formatTime, kindLabel, statusLabel } from './format.ts';
+import { Cells } from './cells.tsx';
+import { formatCount, formatTime, kindLabel, statusLabel } from './format.ts';
 import { compareCells, LIVE_ROW_LIMIT, useLiveRows } from './live-rows.ts';
 import { useStore } from './store.ts';
 
@@ -162,11 +163,7 @@ function RowsSection({ node }: { node: GraphNode }) {
               {sortedRows.flatMap((row) =>
                 Array.from({ length: Math.min(row.count, LIVE_ROW_LIMIT) }, (_, copy) => (
                   <tr key={`${row.key}#${copy}`} class={row.changedAt && now - row.changedAt < 2000 ? 'fresh' : ''}>
-                    {row.values.map((value, index) => (
-                      <td key={index} class={value === null ? 'null' : ''}>
-                        {cellText(value)}
-                      </td>
-                    ))}
+                    <Cells values={row.values} />
                   </tr>
                 )),
               )}

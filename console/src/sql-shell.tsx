@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { SqlSocket, type SqlColumn, type SqlError } from './api.ts';
-import { cellText } from './format.ts';
+import { Cells } from './cells.tsx';
 import { errorPosition, pointAt } from './error-pointer.ts';
 
 interface StatementOutput {
@@ -155,11 +155,7 @@ function Output({ output }: { output: StatementOutput }) {
         <tbody>
           {output.rows.map((row, rowIndex) => (
             <tr key={rowIndex}>
-              {row.map((value, index) => (
-                <td key={index} class={value === null ? 'null' : ''}>
-                  {cellText(value)}
-                </td>
-              ))}
+              <Cells values={row} />
             </tr>
           ))}
         </tbody>

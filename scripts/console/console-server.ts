@@ -14,7 +14,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
+import { listen } from '../local/listen.ts';
 import path from 'node:path';
 import type { RequestLog, RequestRecord } from '../local/webhook/request-log.ts';
 import type { ConsoleAssets } from './console-bundle.ts';
@@ -58,13 +59,7 @@ export class ConsoleServer {
       socket.once('close', () => this.sockets.delete(socket));
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const port = await listen(server, this.options.port, this.options.host);
     this.unlisten.push(
       this.options.board.listen((change) => {
         if (change.kind === 'graph') this.broadcast('graph', { version: this.options.board.snapshot().version });
@@ -77,7 +72,7 @@ export class ConsoleServer {
         this.pushTimer ??= setTimeout(() => this.pushRequests(), REQUEST_PUSH_MS);
       }),
     );
-    return (server.address() as AddressInfo).port;
+    return port;
   }
 
   /** Row counts changed: tell open pages. */

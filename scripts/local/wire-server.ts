@@ -11,6 +11,7 @@ import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { LocalDatabase } from './engine.ts';
 import { cString, errorResponse, frame } from './protocol-bytes.ts';
 import { randomInt } from 'node:crypto';
+import { listen } from './listen.ts';
 import { SessionQueue } from './session-queue.ts';
 import { SubscribeSession } from './subscribe/subscribe-session.ts';
 import { SubscriptionHub } from './subscribe/subscription-hub.ts';
@@ -104,14 +105,7 @@ export class WireServer {
     const server = net.createServer((socket) => this.accept(socket));
     server.maxConnections = this.options.maxConnections;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (server.address() as net.AddressInfo).port;
+    this.port = await listen(server, this.options.port, this.options.host);
     return this.port;
   }
 

@@ -13,8 +13,9 @@
  * while shutting down. A 200 is sent only after the statement that appended the rows committed.
  */
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import type { ParamValue } from '../prepared-statement.ts';
+import { listen } from '../listen.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
 import { SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
@@ -102,15 +103,8 @@ export class WebhookServer {
     });
     server.keepAliveTimeout = 65_000;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // A deep accept backlog: bursts of thousands of connections get queued, not reset.
-      server.listen(this.options.port, this.options.host, 4096, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return (server.address() as AddressInfo).port;
+    // A deep accept backlog: bursts of thousands of connections get queued, not reset.
+    return listen(server, this.options.port, this.options.host, 4096);
   }
 
   /**
