@@ -62,7 +62,7 @@ export interface LocalServer {
   webhookUrl(source: string, schema?: string): string;
   /** The background refresh of materialized views (settled() waits for it). */
   readonly maintainedViews: MaintainedViews;
-  readonly webhookStats: { accepted: number; rows: number; rejected: number };
+  readonly webhookStats: { accepted: number; rows: number; rejected: number; grouped: number };
   /** Every webhook request, with the reason of each rejection (the console's ingest view). */
   readonly requestLog: RequestLog;
   /** Calls `listener` after each write or catalog change (coalesce as needed); returns the unsubscribe. */

@@ -14,6 +14,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import type { LocalDatabase } from '../engine.ts';
 import type { ParamValue } from '../prepared-statement.ts';
 import { listen } from '../listen.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
@@ -61,6 +62,19 @@ export interface WebhookServerOptions {
   requestLog?: RequestLog;
 }
 
+/** A webhook request waiting for its group's statement. */
+interface PendingRequest {
+  readonly body: Buffer;
+  readonly headers: Map<string, string>;
+  readonly receivedAt: Date;
+  resolve(inserted: number): void;
+  reject(error: unknown): void;
+}
+
+interface PendingGroup {
+  readonly requests: PendingRequest[];
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -81,8 +95,13 @@ export class WebhookServer {
   private readonly maxBodyBytes: number;
   private readonly concurrencyLimit: number;
   private readonly maxQueueWaitMs: number;
-  /** Requests acknowledged with 200, and rows they appended (for the server's summary line). */
-  readonly stats = { accepted: 0, rows: 0, rejected: 0 };
+  /** Per source (database, schema, name): requests waiting for the queue job that appends them. */
+  private readonly pendingGroups = new Map<string, PendingGroup>();
+  /**
+   * Requests acknowledged with 200, and rows they appended (for the server's summary line);
+   * `grouped`: requests answered from a grouped statement (group commit at work).
+   */
+  readonly stats = { accepted: 0, rows: 0, rejected: 0, grouped: 0 };
 
   constructor(private readonly options: WebhookServerOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES;
@@ -223,48 +242,132 @@ export class WebhookServer {
     }
   }
 
-  /** Appends the request's rows; resolves to how many. */
-  private async appendWebhook(
+  /**
+   * Appends the request's rows; resolves to how many. Requests to one source that wait in the
+   * session queue together are appended by one statement (group commit, grouped-append.ts).
+   */
+  private appendWebhook(
     route: { database: string; schema: string; name: string },
     rawHeaders: string[],
     body: Buffer,
     receivedAt: Date,
   ): Promise<number> {
     const headers = collectHeaders(rawHeaders);
-    return this.options.queue.runLocal(async (db) => {
-      const source = await this.options.sources.resolve(db, route.database, route.schema, route.name);
-      if (!source) {
-        const known = this.options.requestLog ? await this.options.sources.names(db) : [];
-        throw new HttpError(
-          404,
-          `no object was found at the path "'${route.database}.${route.schema}.${route.name}'"`,
-          unknownSourceReason(route.database, route.schema, route.name, known),
+    const key = `${route.database}\u0000${route.schema}\u0000${route.name}`;
+    return new Promise<number>((resolve, reject) => {
+      const request: PendingRequest = { body, headers, receivedAt, resolve, reject };
+      const waiting = this.pendingGroups.get(key);
+      if (waiting) {
+        waiting.requests.push(request);
+      } else {
+        // In the group before the job is queued: an idle queue may start the job at once.
+        const created: PendingGroup = { requests: [request] };
+        this.pendingGroups.set(key, created);
+        this.options.queue
+          .runLocal((db) => this.appendGroup(db, route, key, created), this.maxQueueWaitMs)
+          .catch((error: unknown) => {
+            // The job never ran (queue busy or closed): every request of the group gets the error.
+            if (this.pendingGroups.get(key) === created) this.pendingGroups.delete(key);
+            for (const request of created.requests.splice(0)) request.reject(error);
+          });
+      }
+    });
+  }
+
+  /** Runs inside one queue job: every request gathered for the source so far. */
+  private async appendGroup(db: LocalDatabase, route: { database: string; schema: string; name: string }, key: string, group: PendingGroup): Promise<void> {
+    // An idle queue starts this job in the tick the first request arrived, and PGlite runs
+    // synchronously once called: wait until the requests read in the same I/O phase have joined.
+    await new Promise((resolve) => setImmediate(resolve));
+    // Requests arriving from now on start the next group.
+    if (this.pendingGroups.get(key) === group) this.pendingGroups.delete(key);
+    const requests = group.requests.splice(0);
+    const settle = async (request: PendingRequest, append: () => Promise<number>) => {
+      try {
+        request.resolve(await append());
+      } catch (error) {
+        request.reject(error);
+      }
+    };
+    const source = await this.options.sources.resolve(db, route.database, route.schema, route.name);
+    if (!source) {
+      const known = this.options.requestLog ? await this.options.sources.names(db) : [];
+      const error = new HttpError(404, `no object was found at the path "'${route.database}.${route.schema}.${route.name}'"`, unknownSourceReason(route.database, route.schema, route.name, known));
+      for (const request of requests) request.reject(error);
+      return;
+    }
+    const one: PendingRequest[] = [];
+    const grouped: Array<{ request: PendingRequest; rows: BodyRows }> = [];
+    for (const request of requests) {
+      let rows: BodyRows | null = null;
+      try {
+        rows = bodyRows(request.body, source.bodyFormat);
+      } catch {
+        // Refused bodies take the one-by-one path, which answers them as Materialize does.
+      }
+      if (source.grouped && requests.length > 1 && rows && (rows.kind !== 'json' || rows.wrap !== undefined)) grouped.push({ request, rows });
+      else one.push(request);
+    }
+    if (grouped.length > 1) {
+      try {
+        const { outcomes } = await source.grouped!.run(
+          grouped.map(({ request, rows }) => ({
+            body: request.body,
+            headers: hstoreLiteral(request.headers),
+            receivedAt: request.receivedAt,
+            filteredHeaders: source.includeHeaders ? hstoreLiteral(filterHeaders(request.headers, source.includeHeaders)) : null,
+            wrap: rows.kind === 'json' ? rows.wrap! : false,
+            mappedHeaders: source.mappedHeaders.map((mapped) => request.headers.get(mapped.header) ?? null),
+          })),
         );
+        this.stats.grouped += grouped.length;
+        grouped.forEach(({ request, rows }, index) => {
+          const outcome = outcomes[index]!;
+          if (!outcome.secretsFound) request.reject(new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON));
+          else if (!outcome.ok) request.reject(new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, request.headers)));
+          else {
+            const count = rows.kind === 'json' ? rows.count : 1;
+            this.stats.rows += count;
+            request.resolve(count);
+          }
+        });
+      } catch {
+        // The statement failed as a whole (a body PostgreSQL refuses, a CHECK that errors):
+        // nothing of it was applied; each request is appended on its own and answered for itself.
+        one.push(...grouped.map(({ request }) => request));
       }
-      let rows: BodyRows;
-      try {
-        rows = bodyRows(body, source.bodyFormat);
-      } catch (error) {
-        // Materialize validates before it parses: a bad body with a bad signature is a CHECK failure.
-        if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);
-        throw error;
-      }
-      const params = appendParams(source, body, headers, receivedAt, rows);
-      let result: Array<string | null>;
-      try {
-        result = (await source.append.run(params))!;
-      } catch (error) {
-        if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);
-        // The CHECK passed (or there is none): the body is what PostgreSQL refused.
-        const type = source.bodyFormat === 'text' ? 'String' : source.bodyFormat === 'bytes' ? 'Bytes' : 'Jsonb';
-        throw new HttpError(400, `failed to deserialize body as ${type}: ${(error as Error).message}`);
-      }
-      const [ok, secretsFound, inserted] = result;
-      if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON);
-      if (ok !== 't') throw new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, headers));
-      this.stats.rows += Number(inserted);
-      return Number(inserted);
-    }, this.maxQueueWaitMs);
+    } else {
+      one.push(...grouped.map(({ request }) => request));
+    }
+    for (const request of one) await settle(request, () => this.appendOne(source, request));
+  }
+
+  /** One request in its own statement (the CHECK and the insert together). */
+  private async appendOne(source: WebhookSource, request: PendingRequest): Promise<number> {
+    const { body, headers, receivedAt } = request;
+    let rows: BodyRows;
+    try {
+      rows = bodyRows(body, source.bodyFormat);
+    } catch (error) {
+      // Materialize validates before it parses: a bad body with a bad signature is a CHECK failure.
+      if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);
+      throw error;
+    }
+    const params = appendParams(source, body, headers, receivedAt, rows);
+    let result: Array<string | null>;
+    try {
+      result = (await source.append.run(params))!;
+    } catch (error) {
+      if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);
+      // The CHECK passed (or there is none): the body is what PostgreSQL refused.
+      const type = source.bodyFormat === 'text' ? 'String' : source.bodyFormat === 'bytes' ? 'Bytes' : 'Jsonb';
+      throw new HttpError(400, `failed to deserialize body as ${type}: ${(error as Error).message}`);
+    }
+    const [ok, secretsFound, inserted] = result;
+    if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON);
+    if (ok !== 't') throw new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, headers));
+    this.stats.rows += Number(inserted);
+    return Number(inserted);
   }
 
   /** Evaluates the CHECK alone and throws the response it calls for; returns if it passes. */

@@ -71,6 +71,11 @@ export type BodyRows =
       /** A JSON array text holding one element per row; null when that is the body itself. */
       arrayText: string | null;
       count: number;
+      /**
+       * The body is one JSON document: true when its rows are that document wrapped in an array,
+       * false when the document is the array of rows. Undefined for a stream of documents.
+       */
+      wrap?: boolean;
     }
   | { kind: 'text'; text: string }
   | { kind: 'bytes' };
@@ -105,8 +110,8 @@ function jsonRows(text: string, expandArrays: boolean): BodyRows {
   // The common case, one document: the body itself is the array of rows (or becomes one).
   if (values.length === 1) {
     const [value] = values;
-    if (expandArrays && value!.arrayElements >= 0) return { kind: 'json', arrayText: value!.start === 0 && value!.end === text.length ? null : text.slice(value!.start, value!.end), count: value!.arrayElements };
-    return { kind: 'json', arrayText: `[${text.slice(value!.start, value!.end)}]`, count: 1 };
+    if (expandArrays && value!.arrayElements >= 0) return { kind: 'json', arrayText: value!.start === 0 && value!.end === text.length ? null : text.slice(value!.start, value!.end), count: value!.arrayElements, wrap: false };
+    return { kind: 'json', arrayText: `[${text.slice(value!.start, value!.end)}]`, count: 1, wrap: true };
   }
   const rows: string[] = [];
   let count = 0;

@@ -8,6 +8,7 @@ import type { BodyFormat, MappedHeader } from '../sql/mz-statements.ts';
 import { sqlIdentifier } from '../sql/tokens.ts';
 import { PreparedStatement } from '../prepared-statement.ts';
 import { checkShape, type CheckShape } from './rejection-reasons.ts';
+import { groupedAppend, type GroupedAppend } from './grouped-append.ts';
 
 export interface WebhookSource {
   schema: string;
@@ -24,6 +25,8 @@ export interface WebhookSource {
    * ok, secrets_found, inserted.
    */
   append: PreparedStatement;
+  /** Several requests in one statement (grouped-append.ts); null for shapes it does not take. */
+  grouped: GroupedAppend | null;
 }
 
 interface SourceRow {
@@ -135,6 +138,14 @@ function prepareSource(db: LocalDatabase, row: SourceRow): WebhookSource {
     check: row.check_sql ? new PreparedStatement(db, row.check_sql) : null,
     checkShape: row.check_sql ? checkShape(row.check_sql) : null,
     append: new PreparedStatement(db, appendSql),
+    grouped: groupedAppend(db, {
+      table,
+      bodyFormat: row.body_format,
+      checkSql: row.check_sql,
+      includeHeaders: row.spec.includeHeaders !== null,
+      mappedHeaders: row.spec.mappedHeaders,
+      columns,
+    }),
   };
 }
 
