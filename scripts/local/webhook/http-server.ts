@@ -282,18 +282,31 @@ export class WebhookServer {
     // Requests arriving from now on start the next group.
     if (this.pendingGroups.get(key) === group) this.pendingGroups.delete(key);
     const requests = group.requests.splice(0);
-    const settle = async (request: PendingRequest, append: () => Promise<number>) => {
-      try {
-        request.resolve(await append());
-      } catch (error) {
-        request.reject(error);
-      }
+    const answered = new Set<PendingRequest>();
+    const answer = (request: PendingRequest, outcome: { count: number } | { error: unknown }) => {
+      answered.add(request);
+      if ('count' in outcome) request.resolve(outcome.count);
+      else request.reject(outcome.error);
     };
+    try {
+      await this.appendRequests(db, route, requests, answer);
+    } catch (error) {
+      // Whatever failed (the catalog lookup, the session): no request is left without an answer.
+      for (const request of requests) if (!answered.has(request)) answer(request, { error });
+    }
+  }
+
+  private async appendRequests(
+    db: LocalDatabase,
+    route: { database: string; schema: string; name: string },
+    requests: readonly PendingRequest[],
+    answer: (request: PendingRequest, outcome: { count: number } | { error: unknown }) => void,
+  ): Promise<void> {
     const source = await this.options.sources.resolve(db, route.database, route.schema, route.name);
     if (!source) {
       const known = this.options.requestLog ? await this.options.sources.names(db) : [];
       const error = new HttpError(404, `no object was found at the path "'${route.database}.${route.schema}.${route.name}'"`, unknownSourceReason(route.database, route.schema, route.name, known));
-      for (const request of requests) request.reject(error);
+      for (const request of requests) answer(request, { error });
       return;
     }
     const one: PendingRequest[] = [];
@@ -323,12 +336,12 @@ export class WebhookServer {
         this.stats.grouped += grouped.length;
         grouped.forEach(({ request, rows }, index) => {
           const outcome = outcomes[index]!;
-          if (!outcome.secretsFound) request.reject(new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON));
-          else if (!outcome.ok) request.reject(new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, request.headers)));
+          if (!outcome.secretsFound) answer(request, { error: new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON) });
+          else if (!outcome.ok) answer(request, { error: new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, request.headers)) });
           else {
             const count = rows.kind === 'json' ? rows.count : 1;
             this.stats.rows += count;
-            request.resolve(count);
+            answer(request, { count });
           }
         });
       } catch {
@@ -339,7 +352,16 @@ export class WebhookServer {
     } else {
       one.push(...grouped.map(({ request }) => request));
     }
-    for (const request of one) await settle(request, () => this.appendOne(source, request));
+    for (const request of one) {
+      let count: number;
+      try {
+        count = await this.appendOne(source, request);
+      } catch (error) {
+        answer(request, { error });
+        continue;
+      }
+      answer(request, { count });
+    }
   }
 
   /** One request in its own statement (the CHECK and the insert together). */
