@@ -19,13 +19,15 @@ describe('request log', () => {
     let now = 1_700_000_000_000;
     const log = new RequestLog(() => now);
     for (let index = 0; index < 130; index++) {
-      log.record({ time: now, target: 'segment.src', status: index % 10 === 0 ? 400 : 200, bytes: 10, events: index % 10 === 0 ? 0 : 2, eventTypes: ['track'], ms: 1 });
+      log.record({ time: now, target: 'segment.src', status: index % 10 === 0 ? 400 : 200, bytes: 10, events: index % 10 === 0 ? 0 : 2, body: Buffer.from('{"type":"track"}'), ms: 1 });
       if (index % 50 === 49) now += 1000;
     }
-    log.record({ time: now, target: 'public.other', status: 404, bytes: 0, events: 0, eventTypes: [], reason: 'no source', ms: 1 });
+    log.record({ time: now, target: 'public.other', status: 404, bytes: 0, events: 0, reason: 'no source', ms: 1 });
     const snapshot = log.snapshot();
     expect(snapshot.recent).toHaveLength(100);
     expect(snapshot.recent.at(-1)!.reason).toBe('no source');
+    expect(snapshot.recent[0]!.eventTypes).toEqual(['track']);
+    expect(JSON.parse(JSON.stringify(snapshot.recent.at(-1)))).toMatchObject({ eventTypes: [], reason: 'no source' });
     expect(snapshot.targets.map((target) => target.target)).toEqual(['public.other', 'segment.src']);
     const source = snapshot.targets[1]!;
     expect(source.statuses).toEqual({ 200: 117, 400: 13 });
@@ -43,9 +45,9 @@ describe('request log', () => {
     const log = new RequestLog();
     const seen: number[] = [];
     const stop = log.listen((record) => seen.push(record.status));
-    log.record({ time: 1, target: 't', status: 200, bytes: 1, events: 1, eventTypes: [], ms: 0 });
+    log.record({ time: 1, target: 't', status: 200, bytes: 1, events: 1, ms: 0 });
     stop();
-    log.record({ time: 2, target: 't', status: 413, bytes: 1, events: 0, eventTypes: [], ms: 0 });
+    log.record({ time: 2, target: 't', status: 413, bytes: 1, events: 0, ms: 0 });
     expect(seen).toEqual([200]);
   });
 

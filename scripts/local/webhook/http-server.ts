@@ -21,7 +21,7 @@ import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
 import { SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
 import type { WebSocketSqlApi } from '../websocket-sql-api.ts';
-import { segmentEventTypes, type RequestLog } from './request-log.ts';
+import type { RequestLog } from './request-log.ts';
 import {
   CHECK_ERROR_REASON,
   concurrencyReason,
@@ -170,7 +170,7 @@ export class WebhookServer {
           status,
           bytes: body?.length ?? (Number(request.headers['content-length']) || 0),
           events: status === 200 ? appended : 0,
-          eventTypes: body && route?.kind === 'webhook' ? segmentEventTypes(body) : [],
+          ...(body && route?.kind === 'webhook' ? { body } : {}),
           ...(status >= 300 ? { reason: reason ?? text } : {}),
           ms: performance.now() - started,
         });
@@ -309,17 +309,19 @@ export class WebhookServer {
       for (const request of requests) answer(request, { error });
       return;
     }
-    const one: PendingRequest[] = [];
+    // Each body is read once; a refused one (rows undefined) takes the one-by-one path, which
+    // answers it as Materialize does.
+    const one: Array<{ request: PendingRequest; rows: BodyRows | undefined }> = [];
     const grouped: Array<{ request: PendingRequest; rows: BodyRows }> = [];
     for (const request of requests) {
-      let rows: BodyRows | null = null;
+      let rows: BodyRows | undefined;
       try {
         rows = bodyRows(request.body, source.bodyFormat);
       } catch {
-        // Refused bodies take the one-by-one path, which answers them as Materialize does.
+        rows = undefined;
       }
       if (source.grouped && requests.length > 1 && rows && (rows.kind !== 'json' || rows.wrap !== undefined)) grouped.push({ request, rows });
-      else one.push(request);
+      else one.push({ request, rows });
     }
     if (grouped.length > 1) {
       try {
@@ -347,15 +349,15 @@ export class WebhookServer {
       } catch {
         // The statement failed as a whole (a body PostgreSQL refuses, a CHECK that errors):
         // nothing of it was applied; each request is appended on its own and answered for itself.
-        one.push(...grouped.map(({ request }) => request));
+        one.push(...grouped);
       }
     } else {
-      one.push(...grouped.map(({ request }) => request));
+      one.push(...grouped);
     }
-    for (const request of one) {
+    for (const { request, rows } of one) {
       let count: number;
       try {
-        count = await this.appendOne(source, request);
+        count = await this.appendOne(source, request, rows);
       } catch (error) {
         answer(request, { error });
         continue;
@@ -364,12 +366,15 @@ export class WebhookServer {
     }
   }
 
-  /** One request in its own statement (the CHECK and the insert together). */
-  private async appendOne(source: WebhookSource, request: PendingRequest): Promise<number> {
+  /**
+   * One request in its own statement (the CHECK and the insert together). `read`: its body's rows,
+   * undefined when the body was refused (read again here for the error).
+   */
+  private async appendOne(source: WebhookSource, request: PendingRequest, read: BodyRows | undefined): Promise<number> {
     const { body, headers, receivedAt } = request;
     let rows: BodyRows;
     try {
-      rows = bodyRows(body, source.bodyFormat);
+      rows = read ?? bodyRows(body, source.bodyFormat);
     } catch (error) {
       // Materialize validates before it parses: a bad body with a bad signature is a CHECK failure.
       if (source.check) await this.runCheckOnly(source, body, headers, receivedAt);

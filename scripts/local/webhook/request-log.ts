@@ -63,8 +63,14 @@ export class RequestLog {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  record(entry: Omit<RequestRecord, 'id'>): RequestRecord {
-    const record: RequestRecord = { id: this.nextId++, ...entry };
+  /**
+   * Records a request. `body`: a webhook body, whose Segment event types are read only when the
+   * record is looked at (a snapshot, a page's push), not on the append's path.
+   */
+  record(entry: Omit<RequestRecord, 'id' | 'eventTypes'> & { body?: Buffer }): RequestRecord {
+    const { body, ...fields } = entry;
+    const record = { id: this.nextId++, ...fields } as RequestRecord;
+    defineEventTypes(record, body);
     this.recent.push(record);
     if (this.recent.length > RECENT_LIMIT) this.recent.shift();
     const state = this.targetState(record.target);
@@ -113,6 +119,25 @@ export class RequestLog {
     }
     return state;
   }
+}
+
+/**
+ * `eventTypes` as an enumerable getter (JSON.stringify reads it), parsed from the body once, on
+ * first read. Bodies too large to scan are not kept.
+ */
+function defineEventTypes(record: RequestRecord, body: Buffer | undefined): void {
+  let types: string[] | undefined = body && body.length <= TYPE_SCAN_LIMIT ? undefined : [];
+  let pending = types === undefined ? body : undefined;
+  Object.defineProperty(record, 'eventTypes', {
+    enumerable: true,
+    get: () => {
+      if (types === undefined) {
+        types = segmentEventTypes(pending!);
+        pending = undefined;
+      }
+      return types;
+    },
+  });
 }
 
 /**
