@@ -51,11 +51,8 @@ export function formatCount(count: number): string {
   return `${(count / 1_000_000).toFixed(1)}M`;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
+/** The same sizes as the rejection reasons the server writes. */
+export { formatBytes } from '../../scripts/local/webhook/rejection-reasons.ts';
 
 export function formatTime(time: number): string {
   const date = new Date(time);
