@@ -97,11 +97,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       maxConnections: 500,
       onCatalogChange: () => {
         sources.invalidate();
-        maintainedViews?.schedule();
+        maintainedViews?.noteCatalogChange();
         changed('catalog');
       },
       onWrite: () => {
-        maintainedViews?.schedule();
+        maintainedViews?.noteWrite();
         changed('write');
       },
     });
@@ -122,7 +122,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       requestLog,
       onWrite: () => {
         openWireForApi.hub.notifyWrite();
-        openViews.schedule();
+        openViews.noteWrite();
         changed('write');
       },
       host,

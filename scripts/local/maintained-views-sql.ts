@@ -76,8 +76,8 @@ CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_s
     ELSE (SELECT format('it reads %s, which is not a source', c.oid::regclass)
             FROM reads r JOIN pg_class c ON c.oid = r.oid
            WHERE c.relkind <> 'v' AND NOT EXISTS (SELECT 1 FROM mz_local.relations s WHERE s.relid = c.oid AND s.kind = 'source')
-             -- The kept results of an upstream maintained view (read when current).
-             AND NOT (c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'mv\_b\_%')
+             -- The kept results and change log of an upstream maintained view.
+             AND NOT (c.relnamespace = 'mz_local'::regnamespace AND (c.relname LIKE 'mv\_b\_%' OR c.relname LIKE 'mv\_c\_%'))
            ORDER BY 1 LIMIT 1)
   END
 $fn$;
@@ -104,10 +104,10 @@ $fn$;
 
 -- For a view eligible for keyed refresh: its key column, and its definition with every source
 -- replaced by only the rows appended after transaction :since (a placeholder); NULL otherwise.
-CREATE OR REPLACE FUNCTION mz_local.keyed_refresh_plan(definition oid, view_sql text, OUT key_column text, OUT delta_sql text)
+DROP FUNCTION IF EXISTS mz_local.keyed_refresh_plan(oid, text);
+CREATE OR REPLACE FUNCTION mz_local.keyed_refresh_plan(definition oid, view_sql text, OUT key_column text, OUT delta_sql text, OUT key_expression text, OUT sources oid[])
   LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
-  key_expression text;
   query text;
   source record;
   quoted text;
@@ -133,21 +133,80 @@ BEGIN
     END IF;
     quoted := format('"%s"."%s"', source.nspname, source.relname);
     plain := format('%s.%s', source.nspname, source.relname);
+    -- The source's append log (mz_local.append_log_<oid>), not the source: only the rows appended
+    -- lately are there, so finding them does not scan everything ever ingested.
     IF position(quoted IN query) > 0 THEN
-      query := replace(query, quoted, format('(SELECT * FROM %s WHERE xmin::text::bigint > :since) AS %I', quoted, source.relname));
+      query := replace(query, quoted, format('(SELECT * FROM mz_local.%I WHERE xmin::text::bigint > :since) AS %I', 'append_log_' || source.oid::bigint, source.relname));
       found_any := true;
     ELSIF position(plain IN query) > 0 THEN
-      query := replace(query, plain, format('(SELECT * FROM %s WHERE xmin::text::bigint > :since) AS %I', plain, source.relname));
+      query := replace(query, plain, format('(SELECT * FROM mz_local.%I WHERE xmin::text::bigint > :since) AS %I', 'append_log_' || source.oid::bigint, source.relname));
       found_any := true;
     ELSE
       key_column := NULL;
       RETURN;
     END IF;
+    sources := array_append(sources, source.oid);
   END LOOP;
   IF NOT found_any THEN key_column := NULL; RETURN; END IF;
+  key_expression := btrim(key_expression);
   delta_sql := format('SELECT DISTINCT %I FROM (%s) AS appended', key_column, query);
 END
 $fn$;
+
+-- Delta mode: while a keyed refresh asks which keys changed, every maintained view reads as the rows
+-- that changed in it (its change log, mz_local.mv_c_<id>) since transaction mz_local.delta_since —
+-- both the rows it gained and the rows it lost — instead of its contents. Set per transaction only
+-- (set_config(…, true)), by refresh_maintained(); never seen by a client.
+CREATE OR REPLACE FUNCTION mz_local.in_delta() RETURNS boolean LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(current_setting('mz_local.delta_since', true), '') <> ''
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.delta_since() RETURNS bigint LANGUAGE sql STABLE AS $fn$
+  SELECT nullif(current_setting('mz_local.delta_since', true), '')::bigint
+$fn$;
+
+-- The view users see over a maintained view's kept results (mv_b), definition (mv_q) and change log
+-- (mv_c). is_fresh() and in_delta() are stable and their arguments constant: PostgreSQL evaluates
+-- them once per read (one-time filters) and runs one branch, planned as usual (a scan of the kept
+-- table, or the definition inlined and streamed as a plain view would be).
+CREATE OR REPLACE FUNCTION mz_local.maintained_view_sql(id bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT format('SELECT * FROM mz_local.%1$I WHERE mz_local.is_fresh(%4$s) AND NOT mz_local.in_delta() '
+             || 'UNION ALL SELECT * FROM mz_local.%2$I WHERE NOT mz_local.is_fresh(%4$s) AND NOT mz_local.in_delta() '
+             || 'UNION ALL SELECT * FROM mz_local.%3$I WHERE mz_local.in_delta() AND xmin::text::bigint > mz_local.delta_since()',
+                'mv_b_' || id, 'mv_q_' || id, 'mv_c_' || id, id)
+$fn$;
+
+-- Every statement appending to a source copies its rows into the source's append log, so that a keyed
+-- refresh finds the rows appended since it last ran without scanning the source (a statement trigger
+-- with a transition table: one INSERT per statement, whatever the number of rows).
+CREATE OR REPLACE FUNCTION mz_local.log_appended() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM appended', 'append_log_' || TG_RELID::bigint);
+  RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.ensure_append_log(source oid) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('CREATE TABLE IF NOT EXISTS mz_local.%I (LIKE %s)', 'append_log_' || source::bigint, source::regclass);
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = source AND t.tgname = 'mz_local_append_log') THEN
+    EXECUTE format('CREATE TRIGGER mz_local_append_log AFTER INSERT ON %s REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION mz_local.log_appended()', source::regclass);
+  END IF;
+END
+$fn$;
+
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS source_oids oid[];
+-- 'source': keyed by the rows appended to its sources (the dedup shape, planned here);
+-- 'view': keyed by the changes of the maintained views it reads (planned by the server from the
+-- query tree, keyed-refresh-plan.ts); NULL: refreshed whole.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_kind text;
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS key_columns text[];
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS upstream_ids bigint[];
+-- Relations read under NOT EXISTS: when one has changed, the view is refreshed whole.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS check_relations oid[];
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS planned boolean NOT NULL DEFAULT false;
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS not_keyed_reason text;
+-- The transaction of its last whole refresh: its change log does not hold that change, so what
+-- reads it is refreshed whole after it.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rebuilt_xid bigint;
 
 -- Creates s.v over its definition (already created as mz_local.mv_q_<id>): maintained when it
 -- can be, else a plain view; returns why not (NULL when maintained).
@@ -159,6 +218,7 @@ DECLARE
   results text := 'mv_b_' || id;
   reason text;
   keyed record;
+  source oid;
 BEGIN
   EXECUTE format('CREATE VIEW mz_local.%I %s', definition, view_sql);
   reason := CASE WHEN (SELECT value FROM mz_local.settings WHERE key = 'keep_materialized_views') = 'false'
@@ -170,60 +230,251 @@ BEGIN
     RETURN reason;
   END IF;
   EXECUTE format('CREATE TABLE mz_local.%I AS SELECT * FROM mz_local.%I WITH NO DATA', results, definition);
-
-  -- is_fresh() is stable and its argument constant: PostgreSQL evaluates it once per read (a
-  -- one-time filter) and runs only one branch, each planned as usual (a scan of the kept table, or
-  -- the definition inlined and streamed as a plain view would be).
-  EXECUTE format('CREATE VIEW %I.%I AS SELECT * FROM mz_local.%I WHERE mz_local.is_fresh(%s) UNION ALL SELECT * FROM mz_local.%I WHERE NOT mz_local.is_fresh(%s)',
-                 schema_name, view_name, results, id, definition, id);
-  SELECT p.key_column, p.delta_sql INTO keyed FROM mz_local.keyed_refresh_plan(format('mz_local.%I', definition)::regclass, view_sql) p;
-  INSERT INTO mz_local.maintained_views (id, view_oid, key_column, delta_sql)
-  VALUES (id, mz_local.relation_oid(schema_name, view_name), keyed.key_column, keyed.delta_sql);
+  EXECUTE format('CREATE TABLE mz_local.%I (LIKE mz_local.%I)', 'mv_c_' || id, results);
+  EXECUTE format('CREATE VIEW %I.%I AS %s', schema_name, view_name, mz_local.maintained_view_sql(id));
+  SELECT p.* INTO keyed FROM mz_local.keyed_refresh_plan(format('mz_local.%I', definition)::regclass, view_sql) p;
+  IF keyed.key_column IS NOT NULL THEN
+    FOREACH source IN ARRAY keyed.sources LOOP
+      PERFORM mz_local.ensure_append_log(source);
+      -- An index on the key over the source, so that recomputing a few keys reads only their rows
+      -- (a key expression naming a table alias cannot be indexed: then it scans).
+      BEGIN
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((%s))', 'mz_local_key_' || source::bigint || '_' || left(md5(keyed.key_expression), 8), source::regclass, keyed.key_expression);
+      EXCEPTION WHEN OTHERS THEN
+        NULL;
+      END;
+    END LOOP;
+    EXECUTE format('CREATE INDEX ON mz_local.%I (%I)', results, keyed.key_column);
+  END IF;
+  INSERT INTO mz_local.maintained_views (id, view_oid, key_column, delta_sql, source_oids, refresh_kind, key_columns, planned)
+  VALUES (id, mz_local.relation_oid(schema_name, view_name), keyed.key_column, keyed.delta_sql, keyed.sources,
+          CASE WHEN keyed.key_column IS NOT NULL THEN 'source' END,
+          CASE WHEN keyed.key_column IS NOT NULL THEN ARRAY[keyed.key_column] END,
+          keyed.key_column IS NOT NULL);
   RETURN NULL;
 END
 $fn$;
 
--- Refreshes one maintained view, if stale, in one statement (so atomically). The server calls it for
--- every stale view in id order, upstream first: ids follow creation order, and a view can only read
--- views created before it (maintained-views.ts).
-CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+-- Views kept by an older server: a change log, and the view users see reading it.
+CREATE OR REPLACE FUNCTION mz_local.upgrade_maintained() RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  old record;
+BEGIN
+  FOR old IN SELECT m.id, m.view_oid FROM mz_local.maintained_views m
+              WHERE to_regclass(format('mz_local.%I', 'mv_c_' || m.id)) IS NULL
+                AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.view_oid) LOOP
+    EXECUTE format('CREATE TABLE mz_local.%I (LIKE mz_local.%I)', 'mv_c_' || old.id, 'mv_b_' || old.id);
+    EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', old.view_oid::regclass, mz_local.maintained_view_sql(old.id));
+    -- Keyed refreshes start from a whole one.
+    UPDATE mz_local.maintained_views SET refreshed_version = -1, refreshed_xid = NULL, key_column = NULL, delta_sql = NULL WHERE id = old.id;
+  END LOOP;
+END
+$fn$;
+
+-- The keys of a view-keyed view that changed since its last refresh, as a condition on its key
+-- columns (NULL: refresh it whole — a relation read under NOT EXISTS changed, or too many keys).
+CREATE OR REPLACE FUNCTION mz_local.changed_keys_condition(view_row mz_local.maintained_views, max_keys integer) RETURNS text
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  checked oid;
+  changed boolean;
+  key_list text;
+  typed_keys text;
+  key_tuples text[];
+  conditions text[] := '{}';
+  key_tuple text[];
+  parts text[];
+  column_index integer;
+  types text[];
+BEGIN
+  PERFORM set_config('mz_local.delta_since', view_row.refreshed_xid::text, true);
+  FOREACH checked IN ARRAY coalesce(view_row.check_relations, '{}') LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', checked::regclass) INTO changed;
+    IF changed THEN
+      PERFORM set_config('mz_local.delta_since', '', true);
+      RETURN NULL;
+    END IF;
+  END LOOP;
+  SELECT string_agg(format('%I::text', k), ', ') INTO key_list FROM unnest(view_row.key_columns) AS k;
+  -- Each changed key as a text[] of its columns (rows gained and lost, evaluated through the
+  -- definition over the change logs: the groups they fall in).
+  -- One output row per key (GROUP BY, DISTINCT ON): more rows than max_keys means too many keys.
+  EXECUTE format('SELECT array_agg(DISTINCT ARRAY[%s]::text) FROM (SELECT * FROM mz_local.%I LIMIT %s) AS changed_rows',
+                 key_list, 'mv_q_' || view_row.id, max_keys + 1) INTO key_tuples;
+  PERFORM set_config('mz_local.delta_since', '', true);
+  IF key_tuples IS NULL THEN RETURN 'false'; END IF;
+  IF cardinality(key_tuples) > max_keys THEN RETURN NULL; END IF;
+  SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ordinality) INTO types
+    FROM unnest(view_row.key_columns) WITH ORDINALITY AS k(name, ordinality)
+    JOIN pg_attribute a ON a.attrelid = format('mz_local.%I', 'mv_b_' || view_row.id)::regclass AND a.attname = k.name;
+  FOREACH typed_keys IN ARRAY key_tuples LOOP
+    key_tuple := typed_keys::text[];
+    parts := '{}';
+    FOR column_index IN 1 .. cardinality(view_row.key_columns) LOOP
+      parts := parts || CASE WHEN key_tuple[column_index] IS NULL THEN format('%I IS NULL', view_row.key_columns[column_index])
+                             ELSE format('%I = %L::%s', view_row.key_columns[column_index], key_tuple[column_index], types[column_index]) END;
+    END LOOP;
+    conditions := conditions || ('(' || array_to_string(parts, ' AND ') || ')');
+  END LOOP;
+  RETURN array_to_string(conditions, ' OR ');
+END
+$fn$;
+
+-- Refreshes one maintained view, if stale, in one statement (so atomically), after the maintained
+-- views it reads. Keyed when it can be: only what changed is recomputed, and the rows it gains and
+-- loses go to its change log for what reads it. Else whole — unless allow_whole is false (a catch-up
+-- right before a read, which must stay cheap): then it returns false and the read computes the view.
+DROP FUNCTION IF EXISTS mz_local.refresh_maintained(bigint);
+CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint, allow_whole boolean DEFAULT true) RETURNS boolean LANGUAGE plpgsql AS $fn$
 DECLARE
   current_version bigint;
-  view_row record;
+  view_row mz_local.maintained_views;
   current_rewrites bigint;
+  current_xid bigint := txid_current() % 4294967296;
   keys text[];
+  upstream bigint;
+  condition text;
+  keyed boolean := false;
+  max_keys constant integer := 2000;
 BEGIN
   SELECT last_value INTO current_version FROM mz_local.write_sequence;
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
-  IF view_row.refreshed_version = current_version THEN RETURN; END IF;
+  IF NOT FOUND OR view_row.refreshed_version = current_version THEN RETURN true; END IF;
   current_rewrites := (SELECT last_value FROM mz_local.rewrite_sequence);
-  IF view_row.key_column IS NOT NULL AND view_row.refreshed_xid IS NOT NULL AND view_row.refreshed_rewrites = current_rewrites THEN
+  FOREACH upstream IN ARRAY coalesce(view_row.upstream_ids, '{}') LOOP
+    IF NOT mz_local.refresh_maintained(upstream, allow_whole) THEN RETURN false; END IF;
+  END LOOP;
+
+  IF view_row.refresh_kind = 'source' AND view_row.refreshed_xid IS NOT NULL AND view_row.refreshed_rewrites = current_rewrites THEN
     -- Only the keys of rows appended since the last refresh: their output rows, recomputed.
-    EXECUTE replace(format('SELECT array_agg(k) FROM (%s) AS appended_keys(k)', view_row.delta_sql), ':since', view_row.refreshed_xid::text) INTO keys;
-    IF keys IS NOT NULL THEN
-      EXECUTE format('DELETE FROM mz_local.%I WHERE %I = ANY ($1)', 'mv_b_' || mv, view_row.key_column) USING keys;
-      EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %I = ANY ($1)', 'mv_b_' || mv, 'mv_q_' || mv, view_row.key_column) USING keys;
+    EXECUTE replace(format('SELECT array_agg(k) FROM (SELECT * FROM (%s) AS appended LIMIT 100001) AS appended_keys(k)', view_row.delta_sql), ':since', view_row.refreshed_xid::text) INTO keys;
+    IF cardinality(keys) <= 100000 OR keys IS NULL THEN
+      keyed := true;
+      IF keys IS NOT NULL THEN
+        EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %I = ANY ($1) RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, view_row.key_column, 'mv_c_' || mv) USING keys;
+        EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %I = ANY ($1) RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, view_row.key_column, 'mv_c_' || mv) USING keys;
+      END IF;
     END IF;
-  ELSE
+  ELSIF view_row.refresh_kind = 'view' AND view_row.refreshed_xid IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
+                         WHERE u.id = ANY (view_row.upstream_ids)
+                           AND (u.refreshed_version <> current_version OR coalesce(u.rebuilt_xid, 0) > view_row.refreshed_xid)) THEN
+    condition := mz_local.changed_keys_condition(view_row, max_keys);
+    IF condition IS NOT NULL THEN
+      keyed := true;
+      IF condition <> 'false' THEN
+        EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, condition, 'mv_c_' || mv);
+        EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, condition, 'mv_c_' || mv);
+      END IF;
+    END IF;
+  END IF;
+
+  IF NOT keyed THEN
+    IF NOT allow_whole THEN RETURN false; END IF;
     -- TRUNCATE, not DELETE: no dead rows left behind for the next scan (nothing else reads it meanwhile).
     EXECUTE format('TRUNCATE mz_local.%I', 'mv_b_' || mv);
     EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I', 'mv_b_' || mv, 'mv_q_' || mv);
   END IF;
   UPDATE mz_local.maintained_views
-     SET refreshed_version = current_version, refreshed_xid = txid_current() % 4294967296, refreshed_rewrites = current_rewrites
+     SET refreshed_version = current_version, refreshed_xid = current_xid, refreshed_rewrites = current_rewrites,
+         rebuilt_xid = CASE WHEN keyed THEN rebuilt_xid ELSE current_xid END
    WHERE id = mv;
+  RETURN true;
 END
 $fn$;
 
--- The objects behind maintained views that are gone (dropped, or dropped with what they read).
+-- Right before a client's statement, after writes: the stale views it reads (every stale view when
+-- names is NULL) that a keyed refresh can bring up to date are refreshed (cheap: what changed
+-- only); the rest stay stale (computed when read) for the background refresh. names are the
+-- identifiers in the statement's text: every relation so named, in any schema, and what it reads
+-- through views, counts. One view failing does not stop the others.
+DROP FUNCTION IF EXISTS mz_local.catch_up();
+CREATE OR REPLACE FUNCTION mz_local.catch_up(names text[] DEFAULT NULL) RETURNS integer LANGUAGE plpgsql AS $fn$
+DECLARE
+  stale bigint;
+  refreshed integer := 0;
+BEGIN
+  FOR stale IN
+    WITH RECURSIVE reads(oid) AS (
+      SELECT c.oid FROM pg_class c WHERE names IS NOT NULL AND c.relname = ANY (names) AND c.relkind IN ('v', 'r')
+      UNION
+      SELECT d.refobjid FROM reads r
+        JOIN pg_rewrite w ON w.ev_class = r.oid
+        JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+       WHERE d.refobjid <> r.oid AND NOT EXISTS (SELECT 1 FROM mz_local.maintained_views k WHERE k.view_oid = r.oid)
+    )
+    SELECT m.id FROM mz_local.maintained_views m
+     WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) AND m.refresh_kind IS NOT NULL
+       AND (names IS NULL OR m.view_oid IN (SELECT oid FROM reads))
+     ORDER BY m.id
+  LOOP
+    BEGIN
+      IF mz_local.refresh_maintained(stale, false) THEN refreshed := refreshed + 1; END IF;
+    EXCEPTION WHEN OTHERS THEN
+      NULL;
+    END;
+  END LOOP;
+  -- Logs every reader has read are emptied now: the next delta scan reads only what comes next.
+  IF refreshed > 0 THEN PERFORM mz_local.prune_change_logs(); END IF;
+  RETURN refreshed;
+END
+$fn$;
+
+-- Change logs and append logs keep only what some keyed view has not read yet.
+CREATE OR REPLACE FUNCTION mz_local.prune_change_logs() RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  logged record;
+  oldest bigint;
+BEGIN
+  FOR logged IN SELECT m.id FROM mz_local.maintained_views m LOOP
+    SELECT min(coalesce(r.refreshed_xid, 0)) INTO oldest FROM mz_local.maintained_views r WHERE logged.id = ANY (r.upstream_ids);
+    PERFORM mz_local.prune_log(format('mz_local.%I', 'mv_c_' || logged.id)::regclass, oldest);
+  END LOOP;
+  FOR logged IN SELECT c.oid, substring(c.relname from 12)::bigint AS source FROM pg_class c
+                 WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'append\_log\_%' AND c.relkind = 'r' LOOP
+    SELECT min(coalesce(r.refreshed_xid, 0)) INTO oldest FROM mz_local.maintained_views r WHERE logged.source::oid = ANY (r.source_oids);
+    PERFORM mz_local.prune_log(logged.oid, oldest);
+  END LOOP;
+END
+$fn$;
+
+-- Deletes the rows every reader has seen (xmin <= oldest; all when nothing reads the log): TRUNCATE
+-- when that is all of them, so that no dead rows are left for the next delta scan.
+CREATE OR REPLACE FUNCTION mz_local.prune_log(log regclass, oldest bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  unread boolean;
+BEGIN
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE $1 IS NOT NULL AND xmin::text::bigint > $1)', log) USING oldest INTO unread;
+  IF unread THEN
+    EXECUTE format('DELETE FROM %s WHERE xmin::text::bigint <= $1', log) USING oldest;
+  ELSE
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', log) INTO unread;
+    IF unread THEN EXECUTE format('TRUNCATE %s', log); END IF;
+  END IF;
+END
+$fn$;
+
+-- The objects behind maintained views that are gone (dropped, or dropped with what they read), and
+-- append logs nothing reads any more.
 CREATE OR REPLACE FUNCTION mz_local.collect_maintained() RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   gone bigint;
+  logged record;
 BEGIN
   FOR gone IN SELECT m.id FROM mz_local.maintained_views m WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.view_oid) LOOP
     EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_b_' || gone);
+    EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_c_' || gone);
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;
+  END LOOP;
+  FOR logged IN SELECT c.relname, substring(c.relname from 12)::bigint AS source FROM pg_class c
+                 WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'append\_log\_%' AND c.relkind = 'r' LOOP
+    IF NOT EXISTS (SELECT 1 FROM mz_local.maintained_views m WHERE logged.source::oid = ANY (m.source_oids)) THEN
+      IF EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = logged.source::oid) THEN
+        EXECUTE format('DROP TRIGGER IF EXISTS mz_local_append_log ON %s', logged.source::oid::regclass);
+      END IF;
+      EXECUTE format('DROP TABLE mz_local.%I', logged.relname);
+    END IF;
   END LOOP;
 END
 $fn$;
@@ -234,6 +485,8 @@ CREATE OR REPLACE FUNCTION mz_local.materialized_definition(view_oid oid) RETURN
     (SELECT pg_get_viewdef(format('mz_local.%I', 'mv_q_' || m.id)::regclass) FROM mz_local.maintained_views m WHERE m.view_oid = materialized_definition.view_oid),
     pg_get_viewdef(view_oid))
 $fn$;
+
+SELECT mz_local.upgrade_maintained();
 
 -- Sources created before writes were tracked.
 SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid WHERE r.kind = 'source';

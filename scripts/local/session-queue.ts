@@ -14,6 +14,7 @@
  * query queue (enqueue / clearQueueForHandler / clearTransactionIfNeeded).
  */
 import type { LocalDatabase } from './engine.ts';
+import { readCString } from './protocol-bytes.ts';
 
 /** Parse, Bind, Describe, Execute, Close, Flush: messages that leave a sequence open until Sync. */
 const EXTENDED_QUERY_MESSAGES = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((type) => type.charCodeAt(0)));
@@ -33,6 +34,8 @@ interface WireJob {
 interface LocalJob {
   kind: 'local';
   run: (db: LocalDatabase) => Promise<unknown>;
+  /** The SQL it runs, when it reads what clients see: kept views are caught up first, as for a client's statement. */
+  reads: string | null;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   deadline: number;
@@ -55,6 +58,7 @@ export class SessionQueue {
   private idleTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private catchUp: ((db: LocalDatabase, statement: string | null) => Promise<void>) | null = null;
 
   constructor(
     private readonly db: LocalDatabase,
@@ -75,13 +79,26 @@ export class SessionQueue {
     });
   }
 
-  /** Runs `run` outside any wire transaction, or fails with QueueBusyError after maxWaitMs. */
-  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number): Promise<T> {
+  /**
+   * Runs before every client statement that starts outside a transaction, and before local jobs
+   * that read like one: brings kept materialized views up to date after writes (maintained-views.ts),
+   * so the statement reads their kept rows instead of computing them.
+   */
+  setCatchUp(catchUp: (db: LocalDatabase, statement: string | null) => Promise<void>): void {
+    this.catchUp = catchUp;
+  }
+
+  /**
+   * Runs `run` outside any wire transaction, or fails with QueueBusyError after maxWaitMs.
+   * `reads`: the SQL it runs, which reads views as a client's would (kept views are caught up first).
+   */
+  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number, options: { reads?: string } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(new QueueClosedError('the local server is shutting down'));
       this.jobs.push({
         kind: 'local',
         run,
+        reads: options.reads ?? null,
         resolve: resolve as (value: unknown) => void,
         reject,
         deadline: Date.now() + maxWaitMs,
@@ -146,6 +163,7 @@ export class SessionQueue {
   private async runJob(job: Job): Promise<void> {
     if (job.kind === 'local') {
       try {
+        if (job.reads !== null) await this.catchUp?.(this.db, job.reads);
         job.resolve(await job.run(this.db));
       } catch (error) {
         job.reject(error);
@@ -153,6 +171,8 @@ export class SessionQueue {
       return;
     }
     try {
+      // A statement starting outside a transaction (inside one, it reads what the transaction sees).
+      if (this.transactionOwner === null) await this.catchUp?.(this.db, statementText(job.message));
       job.resolve(await this.options.execute(job.handlerId, job.message, job.onData));
     } catch (error) {
       job.reject(error);
@@ -202,4 +222,18 @@ export class SessionQueue {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
   }
+}
+
+const QUERY = 'Q'.charCodeAt(0);
+const PARSE = 'P'.charCodeAt(0);
+
+/** The SQL of a simple query or of a Parse message; null for any other message. */
+function statementText(message: Uint8Array): string | null {
+  try {
+    if (message[0] === QUERY) return readCString(message, 5).value;
+    if (message[0] === PARSE) return readCString(message, readCString(message, 5).next).value;
+  } catch {
+    // A malformed message: the statement's own handling reports it.
+  }
+  return null;
 }

@@ -178,7 +178,7 @@ export class SubscriptionHub {
   }
 
   private async compute(query: WatchedQuery): Promise<Map<string, { values: RowValues; count: number }>> {
-    const result = await this.queue.runLocal((db) => db.query<string[]>(query.textQuery, [], { rowMode: 'array' }), this.maxWaitMs);
+    const result = await this.queue.runLocal((db) => db.query<string[]>(query.textQuery, [], { rowMode: 'array' }), this.maxWaitMs, { reads: query.textQuery });
     const rows = new Map<string, { values: RowValues; count: number }>();
     for (const raw of result.rows) {
       const values = query.columns.length === 0 ? [] : raw.map((value, index) => formatValue(value, query.columns[index]!.typeOid));

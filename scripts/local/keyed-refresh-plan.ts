@@ -1,0 +1,214 @@
+/**
+ * Decides whether a kept materialized view over other kept materialized views can be refreshed by
+ * key — only the groups that changed recomputed — and what that needs, from the view's analysed
+ * query tree (query-tree.ts). The refresh itself (maintained-views-sql.ts, changed_keys_condition
+ * and refresh_maintained) evaluates the view's definition in "delta mode", where every kept view
+ * reads as the rows it gained or lost since the view's last refresh; the keys of what that yields
+ * are the groups to recompute. That is sound only for these shapes, checked here:
+ *
+ * - the view is `SELECT … FROM x … GROUP BY <output columns>` or `SELECT DISTINCT ON (<output
+ *   columns>) … FROM x`, over exactly one relation x, with no HAVING, window function, LIMIT,
+ *   set operation, CTE or set-returning function: a changed input row can only change its own
+ *   group, and every changed row of x is in x's delta;
+ * - x reaches one kept view through plain views that only filter and project (no join,
+ *   aggregate, DISTINCT or subquery): x's delta is then exactly the filtered, projected delta of
+ *   that kept view;
+ * - any subquery is a `NOT EXISTS (…)` that is a top-level AND term of the WHERE clause. While the
+ *   keys are found its relations read as their deltas; when none of those deltas is empty the
+ *   relations did not change and NOT EXISTS over an empty delta keeps every row (a superset of the
+ *   keys: safe). Each such relation must be a kept view, or a plain view over one relation whose
+ *   only non-filtering step is at its top (a DISTINCT ON / GROUP BY / aggregate over filtered rows
+ *   is empty exactly when its filtered input is) — else an empty delta would prove nothing. When
+ *   one is not empty, the view is refreshed whole.
+ *
+ * Anything else (joins, EXISTS, IN (SELECT …), reading a source directly, …) is refreshed whole.
+ */
+import { findNodes, isNode, listOf, parseQueryTree, type TreeNode, type TreeValue } from './query-tree.ts';
+
+/** What the server knows of a relation a view reads. */
+export type RelationInfo =
+  | { readonly kind: 'kept'; readonly maintainedId: string }
+  | { readonly kind: 'view'; readonly queryTree: string }
+  | { readonly kind: 'other'; readonly name: string };
+
+export interface ViewKeyedPlan {
+  readonly keyColumns: readonly string[];
+  /** Kept views read (directly or through plain views): refreshed first, deltas read. */
+  readonly upstreamIds: readonly string[];
+  /** Relations read under NOT EXISTS: when one changed, the refresh is whole. */
+  readonly checkRelations: readonly number[];
+}
+
+export type PlanResult = { readonly plan: ViewKeyedPlan } | { readonly reason: string };
+
+type Lookup = (oid: number) => Promise<RelationInfo>;
+
+const RTE_RELATION = '0';
+/** PostgreSQL 18's grouping pseudo-relation: present in every GROUP BY query. */
+const RTE_GROUP = '9';
+
+class NotKeyed extends Error {}
+
+function field(node: TreeNode, name: string): TreeValue {
+  if (!(name in node.fields)) throw new NotKeyed(`the query tree has no ${node.type}.${name}`);
+  return node.fields[name] ?? null;
+}
+
+function isTrue(node: TreeNode, name: string): boolean {
+  return field(node, name) === 'true';
+}
+
+function requireAbsent(query: TreeNode, what: Record<string, string>): void {
+  for (const [name, description] of Object.entries(what)) {
+    const value = field(query, name);
+    if (value === 'true' || (value !== null && value !== 'false' && !(Array.isArray(value) && value.length === 0))) throw new NotKeyed(`it has ${description}`);
+  }
+}
+
+/** The one query of a view's rewrite rule. */
+function viewQuery(queryTree: string): TreeNode {
+  const actions = parseQueryTree(queryTree);
+  const query = listOf(actions)[0];
+  if (!isNode(query, 'QUERY') || field(query, 'commandType') !== '1') throw new NotKeyed('its definition is not a single SELECT');
+  return query;
+}
+
+const ALWAYS_ABSENT = {
+  hasWindowFuncs: 'a window function',
+  hasTargetSRFs: 'a set-returning function in its SELECT list',
+  hasRecursive: 'WITH RECURSIVE',
+  hasModifyingCTE: 'a data-modifying WITH',
+  cteList: 'a WITH clause',
+  setOperations: 'UNION, INTERSECT or EXCEPT',
+  limitCount: 'LIMIT',
+  limitOffset: 'OFFSET',
+  groupingSets: 'GROUPING SETS',
+  windowClause: 'a window',
+};
+
+/** The oid of the single relation a query reads in its FROM clause (no joins, subqueries, functions). */
+function singleRelation(query: TreeNode): number {
+  const rtable = listOf(field(query, 'rtable')).filter((item): item is TreeNode => isNode(item));
+  const relations = rtable.filter((entry) => field(entry, 'rtekind') === RTE_RELATION);
+  const others = rtable.filter((entry) => field(entry, 'rtekind') !== RTE_RELATION && field(entry, 'rtekind') !== RTE_GROUP);
+  if (relations.length !== 1 || others.length > 0) throw new NotKeyed('it reads more than one relation (a join or a subquery in FROM)');
+  const jointree = field(query, 'jointree');
+  const fromlist = isNode(jointree, 'FROMEXPR') ? listOf(field(jointree, 'fromlist')) : [];
+  if (fromlist.length !== 1 || !isNode(fromlist[0], 'RANGETBLREF')) throw new NotKeyed('it reads more than one relation (a join)');
+  return Number(field(relations[0]!, 'relid'));
+}
+
+function whereClause(query: TreeNode): TreeValue {
+  const jointree = field(query, 'jointree');
+  return isNode(jointree, 'FROMEXPR') ? field(jointree, 'quals') : null;
+}
+
+function conjuncts(quals: TreeValue): TreeValue[] {
+  if (isNode(quals, 'BOOLEXPR') && field(quals, 'boolop') === 'and') return [...listOf(field(quals, 'args'))];
+  return quals === null ? [] : [quals];
+}
+
+/** The subquery of `NOT EXISTS (subquery)`, or null when `term` is something else. */
+function notExistsSubquery(term: TreeValue): TreeNode | null {
+  if (!isNode(term, 'BOOLEXPR') || field(term, 'boolop') !== 'not') return null;
+  const args = listOf(field(term, 'args'));
+  const sublink = args[0];
+  if (args.length !== 1 || !isNode(sublink, 'SUBLINK') || field(sublink, 'subLinkType') !== '0') return null;
+  const subselect = field(sublink, 'subselect');
+  return isNode(subselect, 'QUERY') ? subselect : null;
+}
+
+/** Every relation a (sub)query reads, however deep (its own subqueries and sublinks included). */
+function relationsRead(query: TreeNode): number[] {
+  return findNodes(query, 'RANGETBLENTRY')
+    .filter((entry) => field(entry, 'rtekind') === RTE_RELATION)
+    .map((entry) => Number(field(entry, 'relid')));
+}
+
+class Planner {
+  private readonly upstream = new Set<string>();
+  private readonly checks = new Set<number>();
+
+  constructor(private readonly lookup: Lookup) {}
+
+  async plan(definitionTree: string): Promise<ViewKeyedPlan> {
+    const query = viewQuery(definitionTree);
+    requireAbsent(query, { ...ALWAYS_ABSENT, havingQual: 'HAVING' });
+    const keyColumns = this.keyColumns(query);
+    const main = singleRelation(query);
+    if (findNodes(field(query, 'targetList'), 'SUBLINK').length > 0) throw new NotKeyed('it has a subquery in its SELECT list');
+    for (const term of conjuncts(whereClause(query))) {
+      if (findNodes(term, 'SUBLINK').length === 0) continue;
+      const subquery = notExistsSubquery(term);
+      if (!subquery) throw new NotKeyed('it has a subquery other than a NOT EXISTS of its WHERE clause (EXISTS, IN, a scalar subquery)');
+      for (const relation of relationsRead(subquery)) await this.checkedRelation(relation);
+    }
+    const reachedKept = await this.filterChain(main);
+    if (!reachedKept) throw new NotKeyed('it does not read a kept materialized view');
+    return { keyColumns, upstreamIds: [...this.upstream].sort((a, b) => Number(a) - Number(b)), checkRelations: [...this.checks] };
+  }
+
+  /** The output columns named by GROUP BY or DISTINCT ON. */
+  private keyColumns(query: TreeNode): string[] {
+    const grouped = listOf(field(query, 'groupClause'));
+    const distinct = listOf(field(query, 'distinctClause'));
+    let clauses: readonly TreeValue[];
+    if (grouped.length > 0 && distinct.length === 0) clauses = grouped;
+    else if (grouped.length === 0 && isTrue(query, 'hasDistinctOn') && !isTrue(query, 'hasAggs')) clauses = distinct;
+    else throw new NotKeyed('it is neither GROUP BY nor DISTINCT ON');
+    const targets = listOf(field(query, 'targetList')).filter((item): item is TreeNode => isNode(item));
+    const names = clauses.map((clause) => {
+      if (!isNode(clause, 'SORTGROUPCLAUSE')) throw new NotKeyed('unexpected grouping clause');
+      const reference = field(clause, 'tleSortGroupRef');
+      const target = targets.find((entry) => field(entry, 'ressortgroupref') === reference);
+      const name = target ? field(target, 'resname') : null;
+      if (!target || isTrue(target, 'resjunk') || typeof name !== 'string') throw new NotKeyed('it groups by an expression that is not one of its columns');
+      return name;
+    });
+    const outputNames = targets.filter((entry) => !isTrue(entry, 'resjunk')).map((entry) => field(entry, 'resname'));
+    for (const name of names) if (outputNames.filter((other) => other === name).length !== 1) throw new NotKeyed(`its key column ${name} is not one column`);
+    return names;
+  }
+
+  /**
+   * Follows plain views that only filter and project down to a kept view; true when it gets there.
+   * Anything else on the way (a source, a table, a join, an aggregate, a subquery) is not keyed.
+   */
+  private async filterChain(oid: number): Promise<boolean> {
+    const relation = await this.lookup(oid);
+    if (relation.kind === 'kept') {
+      this.upstream.add(relation.maintainedId);
+      return true;
+    }
+    if (relation.kind === 'other') throw new NotKeyed(`it reads ${relation.name}, which is not a kept materialized view`);
+    const query = viewQuery(relation.queryTree);
+    requireAbsent(query, { ...ALWAYS_ABSENT, havingQual: 'HAVING', hasAggs: 'an aggregate', groupClause: 'GROUP BY', distinctClause: 'DISTINCT', hasSubLinks: 'a subquery' });
+    return this.filterChain(singleRelation(query));
+  }
+
+  /** A relation read under NOT EXISTS: its delta must be empty exactly when it did not change. */
+  private async checkedRelation(oid: number): Promise<void> {
+    const relation = await this.lookup(oid);
+    if (relation.kind === 'other') throw new NotKeyed(`its NOT EXISTS reads ${relation.name}, which is not a kept materialized view`);
+    this.checks.add(oid);
+    if (relation.kind === 'kept') {
+      this.upstream.add(relation.maintainedId);
+      return;
+    }
+    const query = viewQuery(relation.queryTree);
+    // Its own top step may reduce (DISTINCT ON, GROUP BY, aggregates), but HAVING could turn a
+    // non-empty delta into no rows, and a subquery would read deltas too.
+    requireAbsent(query, { ...ALWAYS_ABSENT, havingQual: 'HAVING', hasSubLinks: 'a subquery' });
+    await this.filterChain(singleRelation(query));
+  }
+}
+
+/** How the materialized view whose definition has this query tree can be refreshed by key. */
+export async function planKeyedRefresh(definitionTree: string, lookup: Lookup): Promise<PlanResult> {
+  try {
+    return { plan: await new Planner(lookup).plan(definitionTree) };
+  } catch (error) {
+    if (error instanceof NotKeyed) return { reason: error.message };
+    throw error;
+  }
+}

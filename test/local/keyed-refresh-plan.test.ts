@@ -1,0 +1,118 @@
+/**
+ * The keyed-refresh planner on real query trees: PostgreSQL (PGlite) analyses each view, the
+ * planner reads pg_rewrite's tree. `kept` stands for a kept materialized view; `plain_*` are plain
+ * views over it; `src` is a source (neither).
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/keyed-refresh-plan.ts';
+import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/query-tree.ts';
+import { identifiersIn, indexableExpressions, keptTableScans } from '../../scripts/local/maintained-views.ts';
+
+let db: PGlite;
+let keptOid = 0;
+
+beforeAll(async () => {
+  db = new PGlite();
+  await db.exec(`
+    CREATE TABLE src (body jsonb, at timestamp);
+    CREATE TABLE kept_rows (id text, kind text, who text, amount numeric, at timestamp, body jsonb);
+    CREATE VIEW kept AS SELECT * FROM kept_rows;
+    CREATE VIEW plain_orders AS SELECT k.id, k.who, k.amount, k.at, k.body->>'sku' AS sku FROM kept k WHERE k.kind = 'order';
+    CREATE VIEW plain_bans AS SELECT DISTINCT ON (k.who) k.who, k.at FROM kept k WHERE k.kind = 'ban' ORDER BY k.who, k.at;
+    CREATE VIEW plain_grouped AS SELECT k.who, count(*) AS n FROM kept k GROUP BY k.who;
+    CREATE VIEW plain_having AS SELECT k.who FROM kept k GROUP BY k.who HAVING count(*) > 2;
+  `);
+  keptOid = Number((await db.query<{ oid: number }>(`SELECT 'kept'::regclass::oid AS oid`)).rows[0]!.oid);
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+async function lookup(oid: number): Promise<RelationInfo> {
+  if (oid === keptOid) return { kind: 'kept', maintainedId: '7' };
+  const row = (await db.query<{ name: string; relkind: string; tree: string | null }>(
+    `SELECT c.oid::regclass::text AS name, c.relkind::text AS relkind, (SELECT ev_action::text FROM pg_rewrite WHERE ev_class = c.oid) AS tree FROM pg_class c WHERE c.oid = $1`,
+    [oid],
+  )).rows[0]!;
+  return row.relkind === 'v' && row.tree ? { kind: 'view', queryTree: row.tree } : { kind: 'other', name: row.name };
+}
+
+async function planOf(sql: string) {
+  await db.exec(`DROP VIEW IF EXISTS candidate; CREATE VIEW candidate AS ${sql}`);
+  const tree = (await db.query<{ tree: string }>(`SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = 'candidate'::regclass`)).rows[0]!.tree;
+  return planKeyedRefresh(tree, lookup);
+}
+
+describe('query trees', () => {
+  it('reads nodes, lists, NULLs, escaped tokens and datums', () => {
+    const tree = parseQueryTree(String.raw`({QUERY :resname my\ col :ids (i 1 2) :none <> :empty "" :constvalue 5 [ 20 0 0 0 110 ] :inner {ALIAS :aliasname \{x\}}})`);
+    const query = listOf(tree)[0];
+    expect(isNode(query, 'QUERY')).toBe(true);
+    if (!isNode(query)) return;
+    expect(query.fields.resname).toBe('my col');
+    expect(query.fields.ids).toEqual(['i', '1', '2']);
+    expect(query.fields.none).toBeNull();
+    expect(query.fields.empty).toBe('');
+    expect(query.fields.constvalue).toBe('5 [ 20 0 0 0 110 ]');
+    expect(query.fields.inner).toEqual({ type: 'ALIAS', fields: { aliasname: '{x}' } });
+  });
+
+  it('refuses text that is not a tree', () => {
+    expect(() => parseQueryTree('({QUERY :a')).toThrow(QueryTreeError);
+    expect(() => parseQueryTree('({QUERY a b})')).toThrow(/expected a field/);
+  });
+});
+
+describe('keyed refresh plans', () => {
+  it('keys GROUP BY over filtering views, with NOT EXISTS against a reducing view', async () => {
+    const result = await planOf(`SELECT coalesce(o.sku, '-') AS sku, count(*) AS n, count(DISTINCT o.who) AS people, sum(o.amount) AS total, min(o.at) AS first_at, max(o.at) AS last_at
+      FROM plain_orders o WHERE o.amount > 0 AND NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`);
+    expect(result).toEqual({ plan: { keyColumns: ['sku'], upstreamIds: ['7'], checkRelations: [expect.any(Number)] } });
+  });
+
+  it('keys DISTINCT ON and multi-column GROUP BY', async () => {
+    expect(await planOf(`SELECT DISTINCT ON (k.who) k.who, k.at, k.amount FROM kept k ORDER BY k.who, k.at DESC`)).toEqual({ plan: { keyColumns: ['who'], upstreamIds: ['7'], checkRelations: [] } });
+    expect(await planOf(`SELECT k.kind, k.who AS person, count(*) AS n FROM kept k GROUP BY k.who, k.kind`)).toEqual({ plan: { keyColumns: ['person', 'kind'], upstreamIds: ['7'], checkRelations: [] } });
+  });
+
+  it.each([
+    ['a join', `SELECT o.who, count(*) AS n FROM plain_orders o JOIN kept k ON k.id = o.id GROUP BY 1`, /more than one relation/],
+    ['EXISTS', `SELECT o.who, count(*) AS n FROM plain_orders o WHERE EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`, /other than a NOT EXISTS/],
+    ['NOT EXISTS under OR', `SELECT o.who, count(*) AS n FROM plain_orders o WHERE o.amount > 1 OR NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`, /other than a NOT EXISTS/],
+    ['HAVING', `SELECT o.who, count(*) AS n FROM plain_orders o GROUP BY 1 HAVING count(*) > 1`, /HAVING/],
+    ['a grouping key that is not a column', `SELECT count(*) AS n FROM plain_orders o GROUP BY o.who`, /not one of its columns/],
+    ['no grouping', `SELECT o.who, o.amount FROM plain_orders o`, /neither GROUP BY nor DISTINCT ON/],
+    ['a source read directly', `SELECT s.body->>'a' AS a, count(*) AS n FROM src s GROUP BY 1`, /not a kept materialized view/],
+    ['an aggregating view in between', `SELECT g.n, count(*) AS c FROM plain_grouped g GROUP BY 1`, /aggregate/],
+    ['a NOT EXISTS over a view with HAVING', `SELECT o.who, count(*) AS n FROM plain_orders o WHERE NOT EXISTS (SELECT 1 FROM plain_having h WHERE h.who = o.who) GROUP BY 1`, /HAVING/],
+    ['UNION ALL', `SELECT x.who, count(*) AS n FROM (SELECT who FROM kept UNION ALL SELECT who FROM kept) x GROUP BY 1`, /more than one relation/],
+    ['LIMIT', `SELECT DISTINCT ON (k.who) k.who FROM kept k ORDER BY k.who LIMIT 5`, /LIMIT/],
+    ['a window function', `SELECT k.who, count(*) AS n, rank() OVER (ORDER BY count(*)) AS r FROM kept k GROUP BY 1`, /window/],
+  ])('refreshes whole with %s', async (_shape, sql, reason) => {
+    const result = await planOf(sql);
+    expect('reason' in result ? result.reason : 'keyed').toMatch(reason);
+  });
+});
+
+describe('index advice', () => {
+  it('indexes what a scan compares with a key, else a column compared with a constant', () => {
+    expect(indexableExpressions(`(((mv_b_1.body ->> 'event'::text) IS NOT NULL) AND (mv_b_1.event_type = 'track'::text) AND ((mv_b_1.body ->> 'event'::text) = $1))`, 'mv_b_1')).toEqual([`(body ->> 'event'::text)`]);
+    expect(indexableExpressions(`((mv_b_1_1.user_id IS NOT NULL) AND (mv_b_1_1.event_type = 'delete'::text))`, 'mv_b_1_1')).toEqual(['event_type']);
+    expect(indexableExpressions(`(mv_b_2.n > 3)`, 'mv_b_2')).toEqual([]);
+  });
+
+  it('finds scans of kept tables in a JSON plan', () => {
+    const plan = [{ Plan: { 'Node Type': 'Hash Join', Plans: [
+      { 'Node Type': 'Seq Scan', Schema: 'mz_local', 'Relation Name': 'mv_b_3', Alias: 'mv_b_3_1', Filter: '(mv_b_3_1.kind = $1)' },
+      { 'Node Type': 'Index Scan', Schema: 'mz_local', 'Relation Name': 'mv_b_4', Alias: 'mv_b_4', Filter: '(mv_b_4.kind = 1)' },
+      { 'Node Type': 'Seq Scan', Schema: 'public', 'Relation Name': 'mv_b_5', Alias: 'mv_b_5', Filter: '(x = $1)' },
+    ] } }];
+    expect(keptTableScans(plan)).toEqual([{ table: 'mv_b_3', alias: 'mv_b_3_1', filter: '(mv_b_3_1.kind = $1)' }]);
+  });
+
+  it('names what a statement may read', () => {
+    expect(identifiersIn(`SELECT * FROM analytics."User Profiles" WHERE user_id = 'x'`)).toEqual(['select', 'from', 'analytics', 'User Profiles', 'where', 'user_id']);
+    expect(identifiersIn(`SELECT 'unterminated`)).toBeNull();
+  });
+});
