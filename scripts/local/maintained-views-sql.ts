@@ -414,24 +414,28 @@ BEGIN
       NULL;
     END;
   END LOOP;
-  -- Logs every reader has read are emptied now: the next delta scan reads only what comes next.
-  IF refreshed > 0 THEN PERFORM mz_local.prune_change_logs(); END IF;
+  -- Logs past a megabyte are pruned now (the next delta scans read less); smaller ones wait for the
+  -- background pass, which costs a read nothing.
+  IF refreshed > 0 THEN PERFORM mz_local.prune_change_logs(1048576); END IF;
   RETURN refreshed;
 END
 $fn$;
 
--- Change logs and append logs keep only what some keyed view has not read yet.
-CREATE OR REPLACE FUNCTION mz_local.prune_change_logs() RETURNS void LANGUAGE plpgsql AS $fn$
+-- Change logs and append logs (of at least min_bytes) keep only what some keyed view has not read yet.
+DROP FUNCTION IF EXISTS mz_local.prune_change_logs();
+CREATE OR REPLACE FUNCTION mz_local.prune_change_logs(min_bytes bigint DEFAULT 0) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   logged record;
   oldest bigint;
 BEGIN
-  FOR logged IN SELECT m.id FROM mz_local.maintained_views m LOOP
+  FOR logged IN SELECT m.id FROM mz_local.maintained_views m
+                 WHERE pg_relation_size(format('mz_local.%I', 'mv_c_' || m.id)::regclass) > greatest(min_bytes, 0) LOOP
     SELECT min(coalesce(r.refreshed_xid, 0)) INTO oldest FROM mz_local.maintained_views r WHERE logged.id = ANY (r.upstream_ids);
     PERFORM mz_local.prune_log(format('mz_local.%I', 'mv_c_' || logged.id)::regclass, oldest);
   END LOOP;
   FOR logged IN SELECT c.oid, substring(c.relname from 12)::bigint AS source FROM pg_class c
-                 WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'append\_log\_%' AND c.relkind = 'r' LOOP
+                 WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'append\_log\_%' AND c.relkind = 'r'
+                   AND pg_relation_size(c.oid) > greatest(min_bytes, 0) LOOP
     SELECT min(coalesce(r.refreshed_xid, 0)) INTO oldest FROM mz_local.maintained_views r WHERE logged.source::oid = ANY (r.source_oids);
     PERFORM mz_local.prune_log(logged.oid, oldest);
   END LOOP;
