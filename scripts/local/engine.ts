@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { hstore } from '@electric-sql/pglite/contrib/hstore';
-import { hash } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from './bootstrap-sql.ts';
 
 export const LOCAL_DATABASE = 'materialize';
@@ -118,8 +118,9 @@ async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Ar
   const template = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
   await db.close();
   await mkdir(path.dirname(file), { recursive: true });
-  // Written aside and renamed, so a concurrent reader never sees half a template.
-  const partial = `${file}.${process.pid}.partial`;
+  // Written aside and renamed, so a concurrent reader never sees half a template; a name of its own
+  // (test workers are threads of one process, so the pid alone is shared), renamed last wins.
+  const partial = `${file}.${process.pid}.${randomUUID()}.partial`;
   await writeFile(partial, template);
   await rename(partial, file);
   return template;

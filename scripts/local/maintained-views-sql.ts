@@ -265,8 +265,14 @@ BEGIN
                 AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = m.view_oid) LOOP
     EXECUTE format('CREATE TABLE mz_local.%I (LIKE mz_local.%I)', 'mv_c_' || old.id, 'mv_b_' || old.id);
     EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', old.view_oid::regclass, mz_local.maintained_view_sql(old.id));
-    -- Keyed refreshes start from a whole one.
-    UPDATE mz_local.maintained_views SET refreshed_version = -1, refreshed_xid = NULL, key_column = NULL, delta_sql = NULL WHERE id = old.id;
+    -- Keyed refreshes start from a whole one (nothing was logged before). A dedup view keyed by an
+    -- older server keeps its plan, which finds appended rows in the source itself (no append log).
+    UPDATE mz_local.maintained_views
+       SET refreshed_version = -1, refreshed_xid = NULL,
+           refresh_kind = CASE WHEN key_column IS NOT NULL THEN 'source' END,
+           key_columns = CASE WHEN key_column IS NOT NULL THEN ARRAY[key_column] END,
+           planned = key_column IS NOT NULL
+     WHERE id = old.id;
   END LOOP;
 END
 $fn$;
@@ -320,6 +326,21 @@ BEGIN
 END
 $fn$;
 
+-- Replaces the kept rows matching condition (on its key columns; $1 is keys) with the definition's
+-- rows for them, and logs both — the rows lost and the rows gained — in its change log when a kept
+-- view reads it (a view planned later starts from a whole refresh, so nothing it needs is skipped).
+CREATE OR REPLACE FUNCTION mz_local.replace_keyed_rows(mv bigint, condition text, keys text[]) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM mz_local.maintained_views r WHERE mv = ANY (r.upstream_ids)) THEN
+    EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, condition, 'mv_c_' || mv) USING keys;
+    EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, condition, 'mv_c_' || mv) USING keys;
+  ELSE
+    EXECUTE format('DELETE FROM mz_local.%I WHERE %s', 'mv_b_' || mv, condition) USING keys;
+    EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %s', 'mv_b_' || mv, 'mv_q_' || mv, condition) USING keys;
+  END IF;
+END
+$fn$;
+
 -- Refreshes one maintained view, if stale, in one statement (so atomically), after the maintained
 -- views it reads. Keyed when it can be: only what changed is recomputed, and the rows it gains and
 -- loses go to its change log for what reads it. Else whole — unless allow_whole is false (a catch-up
@@ -351,8 +372,7 @@ BEGIN
     IF cardinality(keys) <= 100000 OR keys IS NULL THEN
       keyed := true;
       IF keys IS NOT NULL THEN
-        EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %I = ANY ($1) RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, view_row.key_column, 'mv_c_' || mv) USING keys;
-        EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %I = ANY ($1) RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, view_row.key_column, 'mv_c_' || mv) USING keys;
+        PERFORM mz_local.replace_keyed_rows(mv, format('%I = ANY ($1)', view_row.key_column), keys);
       END IF;
     END IF;
   ELSIF view_row.refresh_kind = 'view' AND view_row.refreshed_xid IS NOT NULL
@@ -363,8 +383,7 @@ BEGIN
     IF condition IS NOT NULL THEN
       keyed := true;
       IF condition <> 'false' THEN
-        EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, condition, 'mv_c_' || mv);
-        EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, condition, 'mv_c_' || mv);
+        PERFORM mz_local.replace_keyed_rows(mv, condition, NULL);
       END IF;
     END IF;
   END IF;
@@ -389,10 +408,13 @@ $fn$;
 -- identifiers in the statement's text: every relation so named, in any schema, and what it reads
 -- through views, counts. One view failing does not stop the others.
 DROP FUNCTION IF EXISTS mz_local.catch_up();
-CREATE OR REPLACE FUNCTION mz_local.catch_up(names text[] DEFAULT NULL) RETURNS integer LANGUAGE plpgsql AS $fn$
+DROP FUNCTION IF EXISTS mz_local.catch_up(text[]);
+-- Returns why views failed to refresh (the server logs each once; the read computes them).
+CREATE OR REPLACE FUNCTION mz_local.catch_up(names text[] DEFAULT NULL) RETURNS text[] LANGUAGE plpgsql AS $fn$
 DECLARE
   stale bigint;
   refreshed integer := 0;
+  failures text[] := '{}';
 BEGIN
   FOR stale IN
     WITH RECURSIVE reads(oid) AS (
@@ -411,13 +433,13 @@ BEGIN
     BEGIN
       IF mz_local.refresh_maintained(stale, false) THEN refreshed := refreshed + 1; END IF;
     EXCEPTION WHEN OTHERS THEN
-      NULL;
+      failures := failures || format('%s: %s', (SELECT m.view_oid::regclass::text FROM mz_local.maintained_views m WHERE m.id = stale), SQLERRM);
     END;
   END LOOP;
   -- Logs past a megabyte are pruned now (the next delta scans read less); smaller ones wait for the
   -- background pass, which costs a read nothing.
   IF refreshed > 0 THEN PERFORM mz_local.prune_change_logs(1048576); END IF;
-  RETURN refreshed;
+  RETURN failures;
 END
 $fn$;
 

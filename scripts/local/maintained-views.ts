@@ -41,7 +41,7 @@ export class MaintainedViews {
   private writtenSinceCatchUp = true;
   /** Catalog changes since views were last planned. */
   private unplanned = true;
-  private catchUpFailureReported = false;
+  private readonly catchUpFailures = new Set<string>();
 
   /** How long the last background refresh took (all stale views), in milliseconds. */
   get lastRefreshDurationMs(): number {
@@ -78,12 +78,18 @@ export class MaintainedViews {
     else if (names.length === 0) return;
     try {
       if (this.unplanned) await this.planViews(db);
-      await db.query(`SELECT mz_local.catch_up($1)`, [names]);
+      const { rows } = await db.query<{ failures: string[] }>(`SELECT mz_local.catch_up($1) AS failures`, [names]);
+      for (const failure of rows[0]?.failures ?? []) this.reportCatchUpFailure(failure);
     } catch (error) {
-      // The read computes what is stale, as it would without kept views.
-      if (!this.catchUpFailureReported) this.options.log?.(`materialized views not caught up before a read: ${(error as Error).message}`);
-      this.catchUpFailureReported = true;
+      this.reportCatchUpFailure((error as Error).message);
     }
+  }
+
+  /** Once per distinct message: the read computes what is stale, as it would without kept views. */
+  private reportCatchUpFailure(message: string): void {
+    if (this.catchUpFailures.has(message)) return;
+    this.catchUpFailures.add(message);
+    this.options.log?.(`materialized view not caught up before a read (the read computes it): ${message}`);
   }
 
   /** Plans every kept view not planned yet: keyed by what changed upstream, or whole. */
@@ -101,7 +107,9 @@ export class MaintainedViews {
       if ('plan' in result) {
         const { keyColumns, upstreamIds, checkRelations } = result.plan;
         await db.query(
-          `UPDATE mz_local.maintained_views SET planned = true, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4 WHERE id = $1`,
+          // Its next refresh is whole: the views it reads logged their changes only for readers
+          // planned before (replace_keyed_rows).
+          `UPDATE mz_local.maintained_views SET planned = true, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4, refreshed_xid = NULL WHERE id = $1`,
           [view.id, keyColumns, upstreamIds, checkRelations],
         );
         // Deleting and recomputing a few groups finds them by index.

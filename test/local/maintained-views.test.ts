@@ -6,7 +6,7 @@
  * every read (the oracle); every materialized view must read the same on both, at every step.
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sampleTraffic } from '../../functions/samples/traffic.ts';
@@ -36,7 +36,8 @@ const USER_SHAPES: Record<string, string> = {
     WHERE EXISTS (SELECT 1 FROM {{ref.user_profiles}} AS u WHERE u.user_id = t.user_id) GROUP BY 1`,
 };
 const KEYED_SHAPES = ['shape_track_stats', 'shape_latest_page', 'shape_type_day'];
-const KEPT_VIEWS = ['stg_segment_events', 'daily_active_users', 'page_views_by_url', 'track_event_counts', 'user_profiles', ...Object.keys(USER_SHAPES)];
+const SEED_KEPT_VIEWS = ['stg_segment_events', 'daily_active_users', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
+const KEPT_VIEWS = [...SEED_KEPT_VIEWS, ...Object.keys(USER_SHAPES)];
 
 let kept: TestServer;
 let oracle: TestServer;
@@ -73,8 +74,8 @@ async function rowsOf(server: TestServer, view: string): Promise<string[]> {
   return (await server.query(`SELECT * FROM analytics.${view}`)).map((row) => JSON.stringify(row)).sort();
 }
 
-async function expectSame(step: string): Promise<void> {
-  for (const view of KEPT_VIEWS) {
+async function expectSame(step: string, views: readonly string[] = KEPT_VIEWS): Promise<void> {
+  for (const view of views) {
     const [ours, theirs] = await Promise.all([rowsOf(kept, view), rowsOf(oracle, view)]);
     expect(ours, `${view} after ${step}`).toEqual(theirs);
   }
@@ -164,6 +165,50 @@ it('every kept view reads as its recomputation through random appends, retries, 
   expect(readsWhileStale).toBeGreaterThan(0);
   expect(readsWhileKept).toBeGreaterThan(10);
   expect(caughtUpByKey).toBeGreaterThan(3);
+}, 120_000);
+
+it('replacing and dropping kept views while events stream in loses no event and leaves no maintenance behind', async () => {
+  const root = copyOfSeedProject();
+  await Promise.all([deployProject(kept, root), deployProject(oracle, root)]);
+  const traffic = sampleTraffic(1_200, { seed: 31, days: 2, users: 80 });
+  let cursor = 0;
+  let streaming = true;
+  const senders = Array.from({ length: 4 }, async () => {
+    while (streaming || cursor < traffic.length) {
+      if (cursor >= traffic.length) break;
+      const batch = traffic.slice(cursor, cursor + 20);
+      cursor += 20;
+      await sendBoth(batch);
+    }
+  });
+  const mart = path.join(root, 'models/marts/track_event_counts.sql');
+  const shape = path.join(root, 'models/marts/shape_stream.sql');
+  for (let round = 0; round < 4; round++) {
+    // The mart replaced (a new column), a keyed shape created or dropped, on both servers, mid-stream.
+    writeFileSync(mart, readFileSync(mart, 'utf8').replace(/SELECT\n {2}e\.event,(\n {2}\d+ AS round,)?/, `SELECT\n  e.event,\n  ${round} AS round,`));
+    if (round % 2 === 0) writeFileSync(shape, `---\nkind: materialized_view\n---\nSELECT e.event_type, count(*) AS n FROM {{ref.stg_segment_events}} AS e GROUP BY 1\n`);
+    else rmSync(shape);
+    await Promise.all([deployProject(kept, root), deployProject(oracle, root)]);
+    await expectSame(`round ${round} of replacing views while events stream in`, [...SEED_KEPT_VIEWS, ...(round % 2 === 0 ? ['shape_stream'] : [])]);
+  }
+  streaming = false;
+  await Promise.all(senders);
+  await expectSame('the stream', SEED_KEPT_VIEWS);
+  await kept.server.maintainedViews.settled();
+  await expectSame('the stream, after the background refresh', SEED_KEPT_VIEWS);
+  // Exactly one kept table, definition and change log per kept view; one append log (the source).
+  const objects = await kept.query<{ kind: string; n: number }>(
+    `SELECT substring(c.relname from '^(mv_[bqc]_|append_log_)') AS kind, count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'mz_local' AND c.relname ~ '^(mv_[bqc]_\\d+|append_log_\\d+)$' GROUP BY 1 ORDER BY 1`,
+  );
+  const views = (await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM mz_local.maintained_views`))[0]!.n;
+  expect(objects).toEqual([
+    { kind: 'append_log_', n: 1 },
+    { kind: 'mv_b_', n: views },
+    { kind: 'mv_c_', n: views },
+    { kind: 'mv_q_', n: views },
+  ]);
+  expect((await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM segment.segment_source`))[0]!.n).toBe((await oracle.query<{ n: number }>(`SELECT count(*)::int AS n FROM segment.segment_source`))[0]!.n);
 }, 120_000);
 
 it('a dropped kept view leaves nothing behind, and a source dropped with CASCADE takes its kept views along', async () => {
