@@ -16,6 +16,7 @@ import { runSubscribeBench } from './subscribe.ts';
 import { runDataTestsBench } from './data-tests.ts';
 import { runBlueGreenBench } from './blue-green.ts';
 import { runMaterializedViewsBench } from './materialized-views.ts';
+import { runWatchWithDataBench } from './watch-with-data.ts';
 import { runConsoleBench } from './console.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
@@ -84,6 +85,7 @@ await runFunctionBench();
 await runLocalServerBench();
 await runSubscribeBench();
 await runMaterializedViewsBench();
+await runWatchWithDataBench();
 await runBlueGreenBench();
 await runDataTestsBench();
 await runConsoleBench();

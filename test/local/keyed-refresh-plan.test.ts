@@ -7,7 +7,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/query-tree.ts';
-import { identifiersIn, indexableExpressions, keptTableScans } from '../../scripts/local/maintained-views.ts';
+import { identifiersIn } from '../../scripts/local/maintained-views.ts';
+import { indexableExpressions, keptTableScans } from '../../scripts/local/plan-kept-views.ts';
 
 let db: PGlite;
 let keptOid = 0;

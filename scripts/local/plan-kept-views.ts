@@ -1,0 +1,152 @@
+/**
+ * Plans kept materialized views after catalog changes (keyed-refresh-plan.ts decides from each
+ * view's query tree) and indexes what a keyed refresh reads: the view's kept table on its key, and
+ * the kept tables under it where recomputing one group would otherwise scan them whole.
+ */
+import { createHash } from 'node:crypto';
+import type { LocalDatabase } from './engine.ts';
+import { planKeyedRefresh, type RelationInfo } from './keyed-refresh-plan.ts';
+
+/**
+ * Plans every kept view not planned yet: keyed by what changed in the views it reads, or whole (the
+ * reason kept, for the server log). A view whose planning fails is refreshed whole.
+ */
+export async function planKeptViews(db: LocalDatabase, log?: (line: string) => void): Promise<void> {
+  const pending = await db.query<{ id: string; tree: string }>(
+    `SELECT m.id::text AS id, w.ev_action::text AS tree
+       FROM mz_local.maintained_views m
+       JOIN pg_rewrite w ON w.ev_class = to_regclass(format('mz_local.%I', 'mv_q_' || m.id)) AND w.rulename = '_RETURN'
+      WHERE NOT m.planned
+      ORDER BY m.id`,
+  );
+  for (const view of pending.rows) {
+    try {
+      await planOne(db, view, log);
+    } catch (error) {
+      const reason = `it could not be planned: ${(error as Error).message}`;
+      await db.query(`UPDATE mz_local.maintained_views SET planned = true, refresh_kind = NULL, not_keyed_reason = $2 WHERE id = $1`, [view.id, reason]);
+    }
+  }
+}
+
+async function planOne(db: LocalDatabase, view: { id: string; tree: string }, log?: (line: string) => void): Promise<void> {
+  const result = await planKeyedRefresh(view.tree, (oid) => describeRelation(db, oid));
+  if ('plan' in result) {
+    const { keyColumns, upstreamIds, checkRelations } = result.plan;
+    await db.query(
+      // Its next refresh is whole: the views it reads logged their changes only for readers
+      // planned before (replace_keyed_rows).
+      `UPDATE mz_local.maintained_views SET planned = true, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4, refreshed_xid = NULL WHERE id = $1`,
+      [view.id, keyColumns, upstreamIds, checkRelations],
+    );
+    // Deleting and recomputing a few groups finds them by index (a key type without a b-tree
+    // operator class, json say, scans instead).
+    await db
+      .query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`mv_b_${view.id}_key`)} ON mz_local.${quoteIdentifier(`mv_b_${view.id}`)} (${keyColumns.map(quoteIdentifier).join(', ')})`)
+      .catch((error: Error) => log?.(`materialized view ${view.id}: no index on its key (${error.message}); a keyed refresh scans its kept rows`));
+    await indexUpstreamForKeys(db, view.id, keyColumns, log);
+  } else {
+    await db.query(`UPDATE mz_local.maintained_views SET planned = true, not_keyed_reason = $2 WHERE id = $1`, [view.id, result.reason]);
+  }
+}
+
+/**
+ * Recomputing one group reads the kept tables under the view: asks the planner how (a generic
+ * plan of the definition with its keys as parameters) and indexes each kept table it would scan
+ * whole — on the expression compared with a key, else on a column compared with a constant (the
+ * other side of a NOT EXISTS, say). An expression PostgreSQL cannot index (not immutable, e.g.
+ * date_trunc of a timestamptz) is left to the scan.
+ */
+async function indexUpstreamForKeys(db: LocalDatabase, id: string, keyColumns: readonly string[], log?: (line: string) => void): Promise<void> {
+  const condition = keyColumns.map((column, index) => `${quoteIdentifier(column)} = $${index + 1}`).join(' AND ');
+  // exec: the simple protocol, where $1 may stay unbound (GENERIC_PLAN).
+  const [explained] = await db.exec(`EXPLAIN (VERBOSE, GENERIC_PLAN, FORMAT JSON) SELECT * FROM mz_local.${quoteIdentifier(`mv_q_${id}`)} WHERE ${condition}`);
+  const plan = explained?.rows[0]?.['QUERY PLAN'];
+  for (const scan of keptTableScans(typeof plan === 'string' ? JSON.parse(plan) : plan)) {
+    for (const expression of indexableExpressions(scan.filter, scan.alias)) {
+      const name = `mv_b_${scan.table.slice('mv_b_'.length)}_x_${createHash('md5').update(expression).digest('hex').slice(0, 8)}`;
+      try {
+        await db.query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON mz_local.${quoteIdentifier(scan.table)} ((${expression}))`);
+      } catch (error) {
+        log?.(`materialized view ${id}: no index on ${expression} (${(error as Error).message}); recomputing a group scans ${scan.table}`);
+      }
+    }
+  }
+}
+
+interface KeptTableScan {
+  readonly table: string;
+  readonly alias: string;
+  readonly filter: string;
+}
+
+/** Scans of kept tables (mz_local.mv_b_<id>) that read more than they keep, in an EXPLAIN (VERBOSE, FORMAT JSON) plan. */
+export function keptTableScans(plan: unknown): KeptTableScan[] {
+  const scans: KeptTableScan[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    const record = node as Record<string, unknown>;
+    const table = record['Relation Name'];
+    const filter = record['Filter'];
+    // A whole scan with a filter, or an index scan whose filter still compares with a key (an index
+    // on something else, made for another view, found these rows).
+    const scansTooMuch = record['Node Type'] === 'Seq Scan' || (typeof filter === 'string' && / = \$\d+\)/.test(filter));
+    if (scansTooMuch && record['Schema'] === 'mz_local' && typeof table === 'string' && /^mv_b_\d+$/.test(table) && typeof filter === 'string') {
+      scans.push({ table, alias: typeof record['Alias'] === 'string' ? record['Alias'] : table, filter });
+    }
+    for (const value of Object.values(record)) if (typeof value === 'object') visit(value);
+  };
+  visit(plan);
+  return scans;
+}
+
+/**
+ * What to index so that a scan with this filter becomes an index lookup: the expressions compared
+ * with a parameter (`(<expression> = $1)`), else the first column compared with a constant. The
+ * scan's alias is dropped from column references (`mv_b_1.body` → `body`).
+ */
+export function indexableExpressions(filter: string, alias: string): string[] {
+  const unqualified = (expression: string) => expression.split(`${alias}.`).join('');
+  const found: string[] = [];
+  for (const match of filter.matchAll(/ = \$\d+\)/g)) {
+    // Back from " = $n" to the parenthesis opening this comparison.
+    let depth = 0;
+    let start = -1;
+    for (let index = match.index - 1; index >= 0; index--) {
+      const char = filter[index];
+      if (char === ')') depth++;
+      else if (char === '(') {
+        if (depth === 0) {
+          start = index + 1;
+          break;
+        }
+        depth--;
+      }
+    }
+    if (start >= 0) found.push(unqualified(filter.slice(start, match.index)));
+  }
+  if (found.length > 0) return [...new Set(found)];
+  const constant = new RegExp(`\\(${alias.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.([a-z_][a-z0-9_]*) = '(?:[^']|'')*'::[a-z ]+\\)`).exec(filter);
+  return constant ? [constant[1]!] : [];
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A relation a kept view reads, as the planner needs it. */
+async function describeRelation(db: LocalDatabase, oid: number): Promise<RelationInfo> {
+  const { rows } = await db.query<{ name: string; relkind: string; maintained: string | null; tree: string | null }>(
+    `SELECT c.oid::regclass::text AS name, c.relkind::text AS relkind, m.id::text AS maintained,
+            (SELECT w.ev_action::text FROM pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename = '_RETURN') AS tree
+       FROM pg_class c LEFT JOIN mz_local.maintained_views m ON m.view_oid = c.oid
+      WHERE c.oid = $1`,
+    [oid],
+  );
+  const row = rows[0];
+  if (!row) return { kind: 'other', name: `relation ${oid}` };
+  if (row.maintained) return { kind: 'kept', maintainedId: row.maintained };
+  if (row.relkind === 'v' && row.tree) return { kind: 'view', queryTree: row.tree };
+  return { kind: 'other', name: row.name };
+}
