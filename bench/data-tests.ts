@@ -44,6 +44,10 @@ async function reportLatency(server: LocalServer, deployer: Deployer, samples: n
     for (let sample = 0; sample < samples; sample++) {
       // Each sample starts from a passing test: the last sample's violation is removed first.
       await server.db.query(`DELETE FROM segment.segment_source WHERE body->>'type' = 'not_a_spec_type'`);
+      // That delete went around the server (sources are append-only in Materialize): tell it, and
+      // let the whole refresh a rewritten source needs finish before timing the next event.
+      server.maintainedViews.noteWrite();
+      await server.maintainedViews.settled();
       await monitor.follow(tests, new Map([['known_event_types', 0]]), storedAndCurrent(project, await deployer.deployedState()));
       const told = new Promise<void>((resolve) => (reported = resolve));
       const event = { type: 'not_a_spec_type', messageId: `bench-violation-${sample}`, userId: 'bench-user', receivedAt: new Date().toISOString() };
@@ -89,7 +93,7 @@ export async function runDataTestsBench(): Promise<void> {
         `data tests: models:test of the seed's ${count} tests at ${EVENTS.toLocaleString('en-US')} events: ${median(runs).toFixed(0)} ms (median of 2, compile + run; ${failing} failing) — loaded at ${Math.round((EVENTS - DEV_EVENTS) / (loadMs / 1000)).toLocaleString('en-US')} events/s`,
       );
       const fullLatency = await reportLatency(server, deployer, 1);
-      console.log(`data tests: violating webhook event sent → failure reported by dev's monitor: p50 ${median(fullLatency).toFixed(0)} ms at ${EVENTS.toLocaleString('en-US')} events (each test recomputes the stale dedup view after a write: kept views refresh only once writes pause)`);
+      console.log(`data tests: violating webhook event sent → failure reported by dev's monitor: p50 ${median(fullLatency).toFixed(0)} ms at ${EVENTS.toLocaleString('en-US')} events (the views the tests read caught up by key before each poll reads them)`);
     } finally {
       await deployer.close();
     }
