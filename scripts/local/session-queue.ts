@@ -172,7 +172,7 @@ export class SessionQueue {
     }
     try {
       // A statement starting outside a transaction (inside one, it reads what the transaction sees).
-      if (this.transactionOwner === null) await this.catchUp?.(this.db, statementText(job.message));
+      if (this.transactionOwner === null && startsStatement(job.message)) await this.catchUp?.(this.db, statementText(job.message));
       job.resolve(await this.options.execute(job.handlerId, job.message, job.onData));
     } catch (error) {
       job.reject(error);
@@ -226,8 +226,14 @@ export class SessionQueue {
 
 const QUERY = 'Q'.charCodeAt(0);
 const PARSE = 'P'.charCodeAt(0);
+const BIND = 'B'.charCodeAt(0);
 
-/** The SQL of a simple query or of a Parse message; null for any other message. */
+/** A simple query, a Parse, or a Bind of a statement prepared earlier (Sync, Close, … run nothing). */
+function startsStatement(message: Uint8Array): boolean {
+  return message[0] === QUERY || message[0] === PARSE || message[0] === BIND;
+}
+
+/** The SQL of a simple query or of a Parse message; null for a Bind (its statement's text is not at hand). */
 function statementText(message: Uint8Array): string | null {
   try {
     if (message[0] === QUERY) return readCString(message, 5).value;
