@@ -186,11 +186,15 @@ export class MaintainedViews {
   }
 }
 
+/** Past this, a statement (a bulk INSERT, say) is not tokenized: everything stale is caught up. */
+const MAX_SCANNED_STATEMENT = 64 * 1024;
+
 /**
  * The relation names a statement may read (lower-cased words and quoted identifiers), or null when
- * it cannot be read as SQL (then everything is caught up).
+ * it cannot be read as SQL or is too long to bother (then everything is caught up).
  */
 export function identifiersIn(statement: string): string[] | null {
+  if (statement.length > MAX_SCANNED_STATEMENT) return null;
   try {
     const names = new Set<string>();
     for (const token of tokenize(statement)) if (token.type === 'word' || token.type === 'quoted') names.add(token.value);

@@ -115,5 +115,6 @@ describe('index advice', () => {
   it('names what a statement may read', () => {
     expect(identifiersIn(`SELECT * FROM analytics."User Profiles" WHERE user_id = 'x'`)).toEqual(['select', 'from', 'analytics', 'User Profiles', 'where', 'user_id']);
     expect(identifiersIn(`SELECT 'unterminated`)).toBeNull();
+    expect(identifiersIn(`INSERT INTO t VALUES ${'(1),'.repeat(20_000)}(1)`)).toBeNull();
   });
 });
