@@ -198,6 +198,7 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS source_oids oid[]
 -- 'view': keyed by the changes of the maintained views it reads (planned by the server from the
 -- query tree, keyed-refresh-plan.ts); NULL: refreshed whole.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_kind text;
+-- A 'view' plan's key columns (a 'source' plan has its one key_column).
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS key_columns text[];
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS upstream_ids bigint[];
 -- Relations read under NOT EXISTS: when one has changed, the view is refreshed whole.
@@ -246,10 +247,9 @@ BEGIN
     END LOOP;
     EXECUTE format('CREATE INDEX ON mz_local.%I (%I)', results, keyed.key_column);
   END IF;
-  INSERT INTO mz_local.maintained_views (id, view_oid, key_column, delta_sql, source_oids, refresh_kind, key_columns, planned)
+  INSERT INTO mz_local.maintained_views (id, view_oid, key_column, delta_sql, source_oids, refresh_kind, planned)
   VALUES (id, mz_local.relation_oid(schema_name, view_name), keyed.key_column, keyed.delta_sql, keyed.sources,
           CASE WHEN keyed.key_column IS NOT NULL THEN 'source' END,
-          CASE WHEN keyed.key_column IS NOT NULL THEN ARRAY[keyed.key_column] END,
           keyed.key_column IS NOT NULL);
   RETURN NULL;
 END
@@ -270,7 +270,6 @@ BEGIN
     UPDATE mz_local.maintained_views
        SET refreshed_version = -1, refreshed_xid = NULL,
            refresh_kind = CASE WHEN key_column IS NOT NULL THEN 'source' END,
-           key_columns = CASE WHEN key_column IS NOT NULL THEN ARRAY[key_column] END,
            planned = key_column IS NOT NULL
      WHERE id = old.id;
   END LOOP;

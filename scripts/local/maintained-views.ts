@@ -76,15 +76,19 @@ export class MaintainedViews {
     if (names === null) this.writtenSinceCatchUp = false;
     else if (names.length === 0) return;
     try {
-      if (this.unplanned) {
-        this.unplanned = false;
-        await planKeptViews(db, this.options.log);
-      }
+      await this.planAfterCatalogChange(db);
       const { rows } = await db.query<{ failures: string[] }>(`SELECT mz_local.catch_up($1) AS failures`, [names]);
       for (const failure of rows[0]?.failures ?? []) this.reportCatchUpFailure(failure);
     } catch (error) {
       this.reportCatchUpFailure((error as Error).message);
     }
+  }
+
+  /** Plans the views created since the last catalog change (once per change). */
+  private async planAfterCatalogChange(db: LocalDatabase): Promise<void> {
+    if (!this.unplanned) return;
+    this.unplanned = false;
+    await planKeptViews(db, this.options.log);
   }
 
   /** Once per distinct message: the read computes what is stale, as it would without kept views. */
@@ -95,7 +99,7 @@ export class MaintainedViews {
   }
 
   /** A source was written or the catalog changed: refresh once things are quiet. */
-  schedule(): void {
+  private schedule(): void {
     if (this.closed) return;
     if (this.running) {
       this.again = true;
@@ -132,10 +136,7 @@ export class MaintainedViews {
   private async refresh(): Promise<void> {
     const started = performance.now();
     try {
-      if (this.unplanned) {
-        this.unplanned = false;
-        await this.options.queue.runLocal((db) => planKeptViews(db, this.options.log), QUEUE_WAIT_MS);
-      }
+      if (this.unplanned) await this.options.queue.runLocal((db) => this.planAfterCatalogChange(db), QUEUE_WAIT_MS);
       const stale = await this.options.queue.runLocal(
         (db: LocalDatabase) =>
           db.query<{ id: string }>(

@@ -71,10 +71,6 @@ interface PendingRequest {
   reject(error: unknown): void;
 }
 
-interface PendingGroup {
-  readonly requests: PendingRequest[];
-}
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -84,6 +80,13 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The answer to a request the append refused: its CHECK's secret is missing (404) or it failed (400). */
+function checkRefusal(source: WebhookSource, headers: Map<string, string>, ok: boolean, secretsFound: boolean): HttpError | null {
+  if (!secretsFound) return new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON);
+  if (!ok) return new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, headers));
+  return null;
 }
 
 
@@ -96,7 +99,7 @@ export class WebhookServer {
   private readonly concurrencyLimit: number;
   private readonly maxQueueWaitMs: number;
   /** Per source (database, schema, name): requests waiting for the queue job that appends them. */
-  private readonly pendingGroups = new Map<string, PendingGroup>();
+  private readonly pendingGroups = new Map<string, PendingRequest[]>();
   /**
    * Requests acknowledged with 200, and rows they appended (for the server's summary line);
    * `grouped`: requests answered from a grouped statement (group commit at work).
@@ -258,30 +261,30 @@ export class WebhookServer {
       const request: PendingRequest = { body, headers, receivedAt, resolve, reject };
       const waiting = this.pendingGroups.get(key);
       if (waiting) {
-        waiting.requests.push(request);
+        waiting.push(request);
       } else {
         // In the group before the job is queued: an idle queue may start the job at once.
-        const created: PendingGroup = { requests: [request] };
+        const created = [request];
         this.pendingGroups.set(key, created);
         this.options.queue
           .runLocal((db) => this.appendGroup(db, route, key, created), this.maxQueueWaitMs)
           .catch((error: unknown) => {
             // The job never ran (queue busy or closed): every request of the group gets the error.
             if (this.pendingGroups.get(key) === created) this.pendingGroups.delete(key);
-            for (const request of created.requests.splice(0)) request.reject(error);
+            for (const request of created.splice(0)) request.reject(error);
           });
       }
     });
   }
 
   /** Runs inside one queue job: every request gathered for the source so far. */
-  private async appendGroup(db: LocalDatabase, route: { database: string; schema: string; name: string }, key: string, group: PendingGroup): Promise<void> {
+  private async appendGroup(db: LocalDatabase, route: { database: string; schema: string; name: string }, key: string, group: PendingRequest[]): Promise<void> {
     // An idle queue starts this job in the tick the first request arrived, and PGlite runs
     // synchronously once called: wait until the requests read in the same I/O phase have joined.
     await new Promise((resolve) => setImmediate(resolve));
     // Requests arriving from now on start the next group.
     if (this.pendingGroups.get(key) === group) this.pendingGroups.delete(key);
-    const requests = group.requests.splice(0);
+    const requests = group.splice(0);
     const answered = new Set<PendingRequest>();
     const answer = (request: PendingRequest, outcome: { count: number } | { error: unknown }) => {
       answered.add(request);
@@ -338,8 +341,8 @@ export class WebhookServer {
         this.stats.grouped += grouped.length;
         grouped.forEach(({ request, rows }, index) => {
           const outcome = outcomes[index]!;
-          if (!outcome.secretsFound) answer(request, { error: new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON) });
-          else if (!outcome.ok) answer(request, { error: new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, request.headers)) });
+          const refused = checkRefusal(source, request.headers, outcome.ok, outcome.secretsFound);
+          if (refused) answer(request, { error: refused });
           else {
             const count = rows.kind === 'json' ? rows.count : 1;
             this.stats.rows += count;
@@ -391,8 +394,8 @@ export class WebhookServer {
       throw new HttpError(400, `failed to deserialize body as ${type}: ${(error as Error).message}`);
     }
     const [ok, secretsFound, inserted] = result;
-    if (secretsFound !== 't') throw new HttpError(404, 'the required auth could not be found', MISSING_SECRET_REASON);
-    if (ok !== 't') throw new HttpError(400, 'failed to validate the request', failedCheckReason(source.checkShape!, headers));
+    const refused = checkRefusal(source, headers, ok === 't', secretsFound === 't');
+    if (refused) throw refused;
     this.stats.rows += Number(inserted);
     return Number(inserted);
   }
