@@ -367,7 +367,6 @@ export class ProjectCompiler {
     }
   }
 
-  /** Renders a template body with refs, vars, target and macros, recording what it refs. */
   /**
    * What a render records (refs, where each is first used, macros), for the body being rendered.
    * One options object serves every render: creating its four closures per model was measurable
@@ -391,6 +390,7 @@ export class ProjectCompiler {
     explainMissing: (keyPath) => this.explainMissing(keyPath),
   };
 
+  /** Renders a template body with refs, vars, target and macros, recording what it refs. */
   private renderBody(file: TemplateFile, body: TemplateSource, model: Record<string, unknown> | undefined): RenderedBody {
     const refs = new Set<string>();
     const refSites = new Map<string, SourceLocation>();

@@ -91,8 +91,7 @@ function parseBlockList(lines: readonly string[], start: number): { items: unkno
       else if (item[1]!.length !== indent) return undefined;
       const pair = KEY_LINE.exec(item[2]!);
       if (pair) {
-        if (pair[2] === undefined || pair[2] === '') return undefined;
-        const value = parseFlatValue(pair[2]);
+        const value = inlineValue(pair[2]);
         if (value === UNSUPPORTED) return undefined;
         current = { [pair[1]!]: value };
         items.push(current);
@@ -110,13 +109,18 @@ function parseBlockList(lines: readonly string[], start: number): { items: unkno
     // A further key of the current mapping item, aligned under its first key.
     if (!current || leading !== indent + 2) return undefined;
     const pair = KEY_LINE.exec(line.slice(leading));
-    if (!pair || pair[2] === undefined || pair[2] === '' || pair[1]! in current) return undefined;
-    const value = parseFlatValue(pair[2]);
+    if (!pair || pair[1]! in current) return undefined;
+    const value = inlineValue(pair[2]);
     if (value === UNSUPPORTED) return undefined;
     current[pair[1]!] = value;
   }
   if (items.length === 0) return undefined;
   return { items, next: index };
+}
+
+/** A `key: value` pair's value on its own line; a nested block (nothing after the colon) is not taken. */
+function inlineValue(raw: string | undefined): unknown {
+  return raw === undefined || raw === '' ? UNSUPPORTED : parseFlatValue(raw);
 }
 
 function stripCr(line: string): string {
