@@ -74,6 +74,9 @@ export class WireSession {
   private pendingTags: Array<string | null> = [];
   private statementTags = new Map<string, Array<string | null>>();
   private portalTags = new Map<string, Array<string | null>>();
+  /** Prepared statements and portals whose statements only read (SELECT, SHOW, …). */
+  private readOnlyStatements = new Set<string>();
+  private readOnlyPortals = new Set<string>();
   private rewriting = false;
   private carry: Uint8Array = new Uint8Array(0);
 
@@ -100,6 +103,10 @@ export class WireSession {
         if (tags.length > 0) this.statementTags.set(name.value, tags);
         else this.statementTags.delete(name.value);
         const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
+        // Remembered for its portals' Executes: a read then tells nobody it wrote (which would make
+        // kept views catch up before the next statement and schedule a background pass).
+        if (translated.statements.every((statement) => statement.readOnly)) this.readOnlyStatements.add(name.value);
+        else this.readOnlyStatements.delete(name.value);
         if (translated.sql === query.value) return { message, rewrite: false, changesCatalog, writes: false };
         return {
           message: frame('P', [cString(name.value), cString(translated.sql), message.subarray(query.next)]),
@@ -114,13 +121,15 @@ export class WireSession {
         const tags = this.statementTags.get(statement.value);
         if (tags) this.portalTags.set(portal.value, tags);
         else this.portalTags.delete(portal.value);
+        if (this.readOnlyStatements.has(statement.value)) this.readOnlyPortals.add(portal.value);
+        else this.readOnlyPortals.delete(portal.value);
         return { message, rewrite: false, changesCatalog: false, writes: false };
       }
       case 'E': {
         const portal = readCString(message, 5);
         const tags = this.portalTags.get(portal.value);
-        // What a portal runs is not known here: assume it may write.
-        if (!tags) return { message, rewrite: false, changesCatalog: false, writes: true };
+        // A portal of a statement not known to read only (or not Parsed here) may write.
+        if (!tags) return { message, rewrite: false, changesCatalog: false, writes: !this.readOnlyPortals.has(portal.value) };
         this.pendingTags.push(...tags);
         return { message, rewrite: true, changesCatalog: true, writes: true };
       }
@@ -129,6 +138,7 @@ export class WireSession {
         const kind = String.fromCharCode(message[5]!);
         const name = readCString(message, 6).value;
         (kind === 'S' ? this.statementTags : this.portalTags).delete(name);
+        (kind === 'S' ? this.readOnlyStatements : this.readOnlyPortals).delete(name);
         return { message, rewrite: false, changesCatalog: false, writes: false };
       }
       default:

@@ -194,6 +194,22 @@ describe('Materialize DDL', () => {
 });
 
 describe('sessions and the shared queue', () => {
+  it('a parameterized read is not reported as a write; a parameterized INSERT is', async () => {
+    await t.sql.query(`CREATE TABLE IF NOT EXISTS public.noted_writes (n int)`);
+    const seen: string[] = [];
+    const unsubscribe = t.server.onChange((what) => seen.push(what));
+    try {
+      await t.sql.query(`SELECT $1::int AS n`, [1]);
+      await t.sql.query({ name: 'named_read', text: `SELECT count(*) FROM public.noted_writes WHERE n = $1`, values: [1] });
+      await t.sql.query({ name: 'named_read', text: `SELECT count(*) FROM public.noted_writes WHERE n = $1`, values: [2] });
+      expect(seen).toEqual([]);
+      await t.sql.query(`INSERT INTO public.noted_writes VALUES ($1)`, [1]);
+      expect(seen).toContain('write');
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it('serves several clients at once, and another client waits for an open transaction', async () => {
     const other = new pg.Client(t.server.pgUrl);
     await other.connect();
