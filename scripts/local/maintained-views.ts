@@ -36,8 +36,11 @@ export class MaintainedViews {
    *  (which holds the database, webhook appends included) never takes most of the time. */
   private lastRefreshMs = 0;
 
-  /** Writes or catalog changes since the last catch-up. */
+  /** Writes or catalog changes since the last catch-up or complete background pass: while false,
+   *  statements skip the catch-up (a catalog query) altogether. */
   private writtenSinceCatchUp = true;
+  /** Counts noteWrite/noteCatalogChange calls: a background pass with none during it leaves nothing stale. */
+  private notices = 0;
   /** Catalog changes since views were last planned. */
   private unplanned = true;
   private readonly catchUpFailures = new Set<string>();
@@ -49,16 +52,21 @@ export class MaintainedViews {
 
   constructor(private readonly options: MaintainedViewsOptions) {
     options.queue.setCatchUp((db, statement) => this.catchUp(db, statement));
+    // A first pass: views a previous run left stale are refreshed, and once nothing is stale,
+    // statements stop paying for a catch-up.
+    this.schedule();
   }
 
   /** A source was written. */
   noteWrite(): void {
+    this.notices++;
     this.writtenSinceCatchUp = true;
     this.schedule();
   }
 
   /** Something was created, dropped or replaced. */
   noteCatalogChange(): void {
+    this.notices++;
     this.writtenSinceCatchUp = true;
     this.unplanned = true;
     this.schedule();
@@ -135,6 +143,7 @@ export class MaintainedViews {
 
   private async refresh(): Promise<void> {
     const started = performance.now();
+    const noticesBefore = this.notices;
     try {
       if (this.unplanned) await this.options.queue.runLocal((db) => this.planAfterCatalogChange(db), QUEUE_WAIT_MS);
       const stale = await this.options.queue.runLocal(
@@ -151,6 +160,8 @@ export class MaintainedViews {
         await this.options.queue.runLocal((db: LocalDatabase) => db.query(`SELECT mz_local.refresh_maintained($1)`, [id]), QUEUE_WAIT_MS);
       }
       await this.options.queue.runLocal((db: LocalDatabase) => db.query(`SELECT mz_local.prune_change_logs()`), QUEUE_WAIT_MS);
+      // Every view refreshed and nothing written meanwhile: reads have nothing to catch up.
+      if (this.notices === noticesBefore) this.writtenSinceCatchUp = false;
       await this.reportUnkept();
     } catch (error) {
       // A client holding a transaction open, or a view failing at refresh (then it fails when read
