@@ -166,13 +166,40 @@ $fn$;
 
 -- The view users see over a maintained view's kept results (mv_b), definition (mv_q) and change log
 -- (mv_c). is_fresh() and in_delta() are stable and their arguments constant: PostgreSQL evaluates
--- them once per read (one-time filters) and runs one branch, planned as usual (a scan of the kept
--- table, or the definition inlined and streamed as a plain view would be).
-CREATE OR REPLACE FUNCTION mz_local.maintained_view_sql(id bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+-- them once per read (one-time filters) and runs one branch.
+--
+-- Refreshed whole (keyed false): the stale branch is the definition inlined, so that a read of a
+-- stale view is planned as a plain view would be (a lookup's condition pushed down into it).
+-- Refreshed by key (keyed true): reads right after writes find it caught up, so it is rarely stale,
+-- and planning the inlined definition — the whole pipeline under it, each kept view in it with its
+-- own three branches — cost every read more than running it (1.6 of 1.8 ms for a user_profiles
+-- lookup at 100,000 events). Its stale branch is a function computing the definition (planned only
+-- when called); an arm that is never run (WHERE false, pruned before planning) keeps the view
+-- depending on its definition, so that DROP … CASCADE of what it reads drops it too.
+DROP FUNCTION IF EXISTS mz_local.maintained_view_sql(bigint);
+CREATE OR REPLACE FUNCTION mz_local.maintained_view_sql(id bigint, keyed boolean DEFAULT false) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
   SELECT format('SELECT * FROM mz_local.%1$I WHERE mz_local.is_fresh(%4$s) AND NOT mz_local.in_delta() '
-             || 'UNION ALL SELECT * FROM mz_local.%2$I WHERE NOT mz_local.is_fresh(%4$s) AND NOT mz_local.in_delta() '
-             || 'UNION ALL SELECT * FROM mz_local.%3$I WHERE mz_local.in_delta() AND xmin::text::bigint > mz_local.delta_since()',
-                'mv_b_' || id, 'mv_q_' || id, 'mv_c_' || id, id)
+             || CASE WHEN keyed
+                     THEN 'UNION ALL SELECT * FROM mz_local.%5$I() WHERE NOT mz_local.is_fresh(%4$s) AND NOT mz_local.in_delta() '
+                     ELSE 'UNION ALL SELECT * FROM mz_local.%2$I WHERE NOT mz_local.is_fresh(%4$s) AND NOT mz_local.in_delta() ' END
+             || 'UNION ALL SELECT * FROM mz_local.%3$I WHERE mz_local.in_delta() AND xmin::text::bigint > mz_local.delta_since()'
+             || CASE WHEN keyed THEN ' UNION ALL SELECT * FROM mz_local.%2$I WHERE false' ELSE '' END,
+                'mv_b_' || id, 'mv_q_' || id, 'mv_c_' || id, id, 'mv_s_' || id)
+$fn$;
+
+-- Gives a maintained view the form its refresh plan calls for (see maintained_view_sql).
+CREATE OR REPLACE FUNCTION mz_local.set_view_form(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  view_row mz_local.maintained_views;
+BEGIN
+  SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
+  IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = view_row.view_oid) THEN RETURN; END IF;
+  IF view_row.refresh_kind IS NOT NULL THEN
+    EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.%I() RETURNS SETOF mz_local.%I LANGUAGE plpgsql STABLE AS %L',
+                   'mv_s_' || mv, 'mv_b_' || mv, format('BEGIN RETURN QUERY SELECT * FROM mz_local.%I; END', 'mv_q_' || mv));
+  END IF;
+  EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', view_row.view_oid::regclass, mz_local.maintained_view_sql(mv, view_row.refresh_kind IS NOT NULL));
+END
 $fn$;
 
 -- Every statement appending to a source copies its rows into the source's append log, so that a keyed
@@ -251,6 +278,7 @@ BEGIN
   VALUES (id, mz_local.relation_oid(schema_name, view_name), keyed.key_column, keyed.delta_sql, keyed.sources,
           CASE WHEN keyed.key_column IS NOT NULL THEN 'source' END,
           keyed.key_column IS NOT NULL);
+  IF keyed.key_column IS NOT NULL THEN PERFORM mz_local.set_view_form(id); END IF;
   RETURN NULL;
 END
 $fn$;
@@ -272,6 +300,12 @@ BEGIN
            refresh_kind = CASE WHEN key_column IS NOT NULL THEN 'source' END,
            planned = key_column IS NOT NULL
      WHERE id = old.id;
+    PERFORM mz_local.set_view_form(old.id);
+  END LOOP;
+  -- Views kept by key whose reads still plan their definition (kept by an older server).
+  FOR old IN SELECT m.id FROM mz_local.maintained_views m
+              WHERE m.refresh_kind IS NOT NULL AND to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL LOOP
+    PERFORM mz_local.set_view_form(old.id);
   END LOOP;
 END
 $fn$;
@@ -415,6 +449,12 @@ DECLARE
   refreshed integer := 0;
   failures text[] := '{}';
 BEGIN
+  -- Nothing a catch-up could refresh is stale (the common case between writes): done, without
+  -- walking the catalog.
+  IF NOT EXISTS (SELECT 1 FROM mz_local.maintained_views m
+                  WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) AND m.refresh_kind IS NOT NULL) THEN
+    RETURN failures;
+  END IF;
   FOR stale IN
     WITH RECURSIVE reads(oid) AS (
       SELECT c.oid FROM pg_class c WHERE names IS NOT NULL AND c.relname = ANY (names) AND c.relkind IN ('v', 'r')

@@ -39,6 +39,8 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
       `UPDATE mz_local.maintained_views SET planned = true, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4, refreshed_xid = NULL WHERE id = $1`,
       [view.id, keyColumns, upstreamIds, checkRelations],
     );
+    // Rarely stale from now on: reads stop planning its definition (maintained_view_sql).
+    await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
     // Deleting and recomputing a few groups finds them by index (a key type without a b-tree
     // operator class, json say, scans instead).
     await db

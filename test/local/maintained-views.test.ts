@@ -208,6 +208,11 @@ it('replacing and dropping kept views while events stream in loses no event and 
     { kind: 'mv_c_', n: views },
     { kind: 'mv_q_', n: views },
   ]);
+  // One function computing a stale view per view kept by key, none left behind by dropped ones.
+  const staleFunctions = await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND proname ~ '^mv_s_\\d+$'`);
+  const keyed = await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM mz_local.maintained_views WHERE refresh_kind IS NOT NULL`);
+  expect(staleFunctions[0]!.n).toBe(keyed[0]!.n);
+  expect(keyed[0]!.n).toBeGreaterThan(0);
   expect((await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM segment.segment_source`))[0]!.n).toBe((await oracle.query<{ n: number }>(`SELECT count(*)::int AS n FROM segment.segment_source`))[0]!.n);
 }, 120_000);
 
@@ -219,4 +224,5 @@ it('a dropped kept view leaves nothing behind, and a source dropped with CASCADE
   const left = await kept.query(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'mz_local' AND c.relname ~ '^(mv_[bqc]_|append_log_)'`);
   expect(left).toEqual([]);
   expect(await kept.query(`SELECT id FROM mz_local.maintained_views`)).toEqual([]);
+  expect(await kept.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND proname ~ '^mv_s_'`)).toEqual([]);
 });
