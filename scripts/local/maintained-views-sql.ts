@@ -187,10 +187,12 @@ CREATE OR REPLACE FUNCTION mz_local.maintained_view_sql(id bigint, keyed boolean
                 'mv_b_' || id, 'mv_q_' || id, 'mv_c_' || id, id, 'mv_s_' || id)
 $fn$;
 
--- Gives a maintained view the form its refresh plan calls for (see maintained_view_sql).
+-- Gives a maintained view the form its refresh plan calls for (see maintained_view_sql), and a view
+-- kept by one key column its keyed refresh as a function of its own (keyed_refresh_function_sql).
 CREATE OR REPLACE FUNCTION mz_local.set_view_form(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   view_row mz_local.maintained_views;
+  refresh_sql text;
 BEGIN
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
   IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = view_row.view_oid) THEN RETURN; END IF;
@@ -199,6 +201,85 @@ BEGIN
                    'mv_s_' || mv, 'mv_b_' || mv, format('BEGIN RETURN QUERY SELECT * FROM mz_local.%I; END', 'mv_q_' || mv));
   END IF;
   EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', view_row.view_oid::regclass, mz_local.maintained_view_sql(mv, view_row.refresh_kind IS NOT NULL));
+  refresh_sql := mz_local.keyed_refresh_function_sql(view_row);
+  EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || mv);
+  IF refresh_sql IS NOT NULL THEN EXECUTE refresh_sql; END IF;
+  UPDATE mz_local.maintained_views SET refresh_function = refresh_sql IS NOT NULL WHERE id = mv;
+END
+$fn$;
+
+-- A keyed refresh with one key column, as a function whose statements are static: PL/pgSQL plans
+-- them once per session and keeps the plans, where refresh_maintained's dynamic statements were
+-- planned on every refresh — the pipeline under the view each time (most of a keyed refresh's cost
+-- right after one event). It names only mz_local's own relations (never renamed; a blue/green swap
+-- renames schemas). mv_r_<id>(since, log_changes, max_keys) returns true when refreshed, false
+-- when it must be refreshed whole (too many keys, a relation under NOT EXISTS changed), NULL when
+-- refresh_maintained's general path must do it.
+CREATE OR REPLACE FUNCTION mz_local.keyed_refresh_function_sql(view_row mz_local.maintained_views) RETURNS text LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+  id bigint := view_row.id;
+  key_name text;
+  key_type text;
+  find_keys text;
+  replace_sql text;
+BEGIN
+  key_name := CASE view_row.refresh_kind WHEN 'source' THEN view_row.key_column
+                                         WHEN 'view' THEN CASE WHEN cardinality(view_row.key_columns) = 1 THEN view_row.key_columns[1] END END;
+  IF key_name IS NULL THEN RETURN NULL; END IF;
+  SELECT format_type(a.atttypid, a.atttypmod) INTO key_type FROM pg_attribute a
+   WHERE a.attrelid = format('mz_local.%I', 'mv_b_' || id)::regclass AND a.attname = key_name AND NOT a.attisdropped
+     -- Keys are collected with DISTINCT and found with = ANY: a type b-tree orders (else the general path).
+     AND EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am am ON am.oid = o.opcmethod
+                  WHERE am.amname = 'btree' AND o.opcdefault AND o.opcintype = a.atttypid);
+  IF key_type IS NULL THEN RETURN NULL; END IF;
+  IF view_row.refresh_kind = 'source' THEN
+    -- The keys of the rows appended since the last refresh ($1), from the append logs.
+    find_keys := format('SELECT array_agg(k) INTO mz_keys FROM (SELECT * FROM (%s) AS appended LIMIT $3 + 1) AS appended_keys(k);',
+                        replace(view_row.delta_sql, ':since', '$1'));
+  ELSE
+    -- The keys of its changed groups: the definition over the change logs of what it reads (delta
+    -- mode); a relation read under NOT EXISTS that changed makes it whole. Those relations are
+    -- found by OID each time (EXECUTE): a name here would follow a rename.
+    find_keys := format($sql$
+      PERFORM set_config('mz_local.delta_since', $1::text, true);
+      FOREACH mz_checked IN ARRAY coalesce((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = %1$s), '{}') LOOP
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %%s)', mz_checked::regclass) INTO mz_changed;
+        IF mz_changed THEN
+          PERFORM set_config('mz_local.delta_since', '', true);
+          RETURN false;
+        END IF;
+      END LOOP;
+      SELECT array_agg(DISTINCT k) INTO mz_keys FROM (SELECT %2$I FROM mz_local.%3$I LIMIT $3 + 1) AS changed_rows(k);
+      PERFORM set_config('mz_local.delta_since', '', true);$sql$, id, key_name, 'mv_q_' || id);
+  END IF;
+  replace_sql := format($sql$
+      IF $2 THEN
+        WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys) RETURNING *) INSERT INTO mz_local.%3$I SELECT * FROM gone;
+        WITH added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys) RETURNING *) INSERT INTO mz_local.%3$I SELECT * FROM added;
+      ELSE
+        DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys);
+        INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys);
+      END IF;$sql$, 'mv_b_' || id, key_name, 'mv_c_' || id, 'mv_q_' || id);
+  -- Generic plans: a custom plan (PostgreSQL's choice while it thinks the keys' values matter) is
+  -- planned again on every call, ~1 ms for a user_profiles group, which is what this avoids.
+  RETURN format($sql$CREATE FUNCTION mz_local.%1$I(bigint, boolean, integer) RETURNS boolean LANGUAGE plpgsql
+    SET plan_cache_mode = force_generic_plan AS $body$
+    DECLARE
+      mz_keys %2$s[];
+      mz_checked oid;
+      mz_changed boolean;
+    BEGIN
+      %3$s
+      IF mz_keys IS NULL THEN RETURN true; END IF;
+      IF cardinality(mz_keys) > $3 THEN RETURN false; END IF;
+      IF array_position(mz_keys, NULL) IS NOT NULL THEN RETURN %5$s; END IF;
+      %4$s
+      RETURN true;
+    END
+    $body$$sql$, 'mv_r_' || id, key_type, find_keys, replace_sql,
+    -- A NULL key (= ANY never matches it): a dedup view is refreshed whole; a grouped view takes
+    -- the general path, which finds NULL groups with IS NULL.
+    CASE view_row.refresh_kind WHEN 'source' THEN 'false' ELSE 'NULL' END);
 END
 $fn$;
 
@@ -235,6 +316,8 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS not_keyed_reason 
 -- The transaction of its last whole refresh: its change log does not hold that change, so what
 -- reads it is refreshed whole after it.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rebuilt_xid bigint;
+-- Whether its keyed refresh is its own function, mz_local.mv_r_<id> (set_view_form).
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function boolean NOT NULL DEFAULT false;
 
 -- Creates s.v over its definition (already created as mz_local.mv_q_<id>): maintained when it
 -- can be, else a plain view; returns why not (NULL when maintained).
@@ -304,7 +387,8 @@ BEGIN
   END LOOP;
   -- Views kept by key whose reads still plan their definition (kept by an older server).
   FOR old IN SELECT m.id FROM mz_local.maintained_views m
-              WHERE m.refresh_kind IS NOT NULL AND to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL LOOP
+              WHERE m.refresh_kind IS NOT NULL AND (to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL
+                    OR (NOT m.refresh_function AND (m.refresh_kind = 'source' OR cardinality(m.key_columns) = 1))) LOOP
     PERFORM mz_local.set_view_form(old.id);
   END LOOP;
 END
@@ -389,6 +473,9 @@ DECLARE
   upstream bigint;
   condition text;
   keyed boolean := false;
+  -- What its own refresh function (mv_r_<id>) returned, if it ran.
+  own_result boolean;
+  log_changes boolean;
   max_keys constant integer := 2000;
 BEGIN
   SELECT last_value INTO current_version FROM mz_local.write_sequence;
@@ -399,10 +486,24 @@ BEGIN
     IF NOT mz_local.refresh_maintained(upstream, allow_whole) THEN RETURN false; END IF;
   END LOOP;
 
-  IF view_row.refresh_kind = 'source' AND view_row.refreshed_xid IS NOT NULL AND view_row.refreshed_rewrites = current_rewrites THEN
+  log_changes := EXISTS (SELECT 1 FROM mz_local.maintained_views r WHERE mv = ANY (r.upstream_ids));
+  IF view_row.refresh_function AND view_row.refreshed_xid IS NOT NULL
+     -- (Parenthesized: PL/pgSQL ends an IF's condition at the first THEN outside parentheses.)
+     AND (CASE view_row.refresh_kind
+            WHEN 'source' THEN view_row.refreshed_rewrites = current_rewrites
+            ELSE NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
+                              WHERE u.id = ANY (view_row.upstream_ids)
+                                AND (u.refreshed_version <> current_version OR coalesce(u.rebuilt_xid, 0) > view_row.refreshed_xid)) END) THEN
+    EXECUTE format('SELECT mz_local.%I($1, $2, $3)', 'mv_r_' || mv)
+      USING view_row.refreshed_xid, log_changes, CASE view_row.refresh_kind WHEN 'source' THEN 100000 ELSE max_keys END INTO own_result;
+  END IF;
+  IF own_result IS NOT NULL THEN
+    keyed := own_result;
+  ELSIF view_row.refresh_kind = 'source' AND view_row.refreshed_xid IS NOT NULL AND view_row.refreshed_rewrites = current_rewrites THEN
     -- Only the keys of rows appended since the last refresh: their output rows, recomputed.
     EXECUTE replace(format('SELECT array_agg(k) FROM (SELECT * FROM (%s) AS appended LIMIT 100001) AS appended_keys(k)', view_row.delta_sql), ':since', view_row.refreshed_xid::text) INTO keys;
-    IF cardinality(keys) <= 100000 OR keys IS NULL THEN
+    -- (A NULL key: = ANY would not find its rows, so whole.)
+    IF keys IS NULL OR (cardinality(keys) <= 100000 AND array_position(keys, NULL) IS NULL) THEN
       keyed := true;
       IF keys IS NOT NULL THEN
         PERFORM mz_local.replace_keyed_rows(mv, format('%I = ANY ($1)', view_row.key_column), keys);
@@ -530,6 +631,7 @@ BEGIN
     EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_b_' || gone);
     EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_c_' || gone);
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
+    EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;
   END LOOP;
   FOR logged IN SELECT c.relname, substring(c.relname from 12)::bigint AS source FROM pg_class c

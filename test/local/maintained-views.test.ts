@@ -26,6 +26,9 @@ const USER_SHAPES: Record<string, string> = {
     ORDER BY p.anonymous_id, p.received_at DESC, p.message_id`,
   shape_type_day: `SELECT e.event_type, CAST(e.received_at AS date) AS day, count(*) AS events
     FROM {{ref.stg_segment_events}} AS e GROUP BY 1, 2`,
+  // A group whose key is NULL (anonymous events): found with IS NULL, not = ANY.
+  shape_user_events: `SELECT e.user_id, count(*) AS events, max(e.received_at) AS last_at
+    FROM {{ref.stg_segment_events}} AS e GROUP BY 1`,
   shape_profile_tracks: `SELECT u.user_id, u.email, count(t.message_id) AS tracks
     FROM {{ref.user_profiles}} AS u LEFT JOIN {{ref.stg_segment_tracks}} AS t ON t.user_id = u.user_id
     GROUP BY 1, 2`,
@@ -35,7 +38,7 @@ const USER_SHAPES: Record<string, string> = {
   shape_identified_tracks: `SELECT t.event, count(*) AS events FROM {{ref.stg_segment_tracks}} AS t
     WHERE EXISTS (SELECT 1 FROM {{ref.user_profiles}} AS u WHERE u.user_id = t.user_id) GROUP BY 1`,
 };
-const KEYED_SHAPES = ['shape_track_stats', 'shape_latest_page', 'shape_type_day'];
+const KEYED_SHAPES = ['shape_track_stats', 'shape_latest_page', 'shape_type_day', 'shape_user_events'];
 const SEED_KEPT_VIEWS = ['stg_segment_events', 'daily_active_users', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
 const KEPT_VIEWS = [...SEED_KEPT_VIEWS, ...Object.keys(USER_SHAPES)];
 
@@ -208,11 +211,14 @@ it('replacing and dropping kept views while events stream in loses no event and 
     { kind: 'mv_c_', n: views },
     { kind: 'mv_q_', n: views },
   ]);
-  // One function computing a stale view per view kept by key, none left behind by dropped ones.
-  const staleFunctions = await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND proname ~ '^mv_s_\\d+$'`);
-  const keyed = await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM mz_local.maintained_views WHERE refresh_kind IS NOT NULL`);
-  expect(staleFunctions[0]!.n).toBe(keyed[0]!.n);
-  expect(keyed[0]!.n).toBeGreaterThan(0);
+  // Per view kept by key, one function computing it when stale, and one refreshing it when it has one
+  // key column; none left behind by dropped views.
+  const functions = async (pattern: string) =>
+    (await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND proname ~ '${pattern}'`))[0]!.n;
+  const keyed = (await kept.query<{ n: number; own: number }>(`SELECT count(*)::int AS n, count(*) FILTER (WHERE refresh_function)::int AS own FROM mz_local.maintained_views WHERE refresh_kind IS NOT NULL`))[0]!;
+  expect(keyed.own).toBeGreaterThan(0);
+  expect(await functions('^mv_s_\\d+$')).toBe(keyed.n);
+  expect(await functions('^mv_r_\\d+$')).toBe(keyed.own);
   expect((await kept.query<{ n: number }>(`SELECT count(*)::int AS n FROM segment.segment_source`))[0]!.n).toBe((await oracle.query<{ n: number }>(`SELECT count(*)::int AS n FROM segment.segment_source`))[0]!.n);
 }, 120_000);
 
@@ -224,5 +230,5 @@ it('a dropped kept view leaves nothing behind, and a source dropped with CASCADE
   const left = await kept.query(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'mz_local' AND c.relname ~ '^(mv_[bqc]_|append_log_)'`);
   expect(left).toEqual([]);
   expect(await kept.query(`SELECT id FROM mz_local.maintained_views`)).toEqual([]);
-  expect(await kept.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND proname ~ '^mv_s_'`)).toEqual([]);
+  expect(await kept.query(`SELECT proname FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND proname ~ '^mv_[rs]_'`)).toEqual([]);
 });
