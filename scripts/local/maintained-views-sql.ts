@@ -193,6 +193,7 @@ CREATE OR REPLACE FUNCTION mz_local.set_view_form(mv bigint) RETURNS void LANGUA
 DECLARE
   view_row mz_local.maintained_views;
   refresh_sql text;
+  use_keyed_form boolean;
 BEGIN
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
   IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = view_row.view_oid) THEN RETURN; END IF;
@@ -200,11 +201,17 @@ BEGIN
     EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.%I() RETURNS SETOF mz_local.%I LANGUAGE plpgsql STABLE AS %L',
                    'mv_s_' || mv, 'mv_b_' || mv, format('BEGIN RETURN QUERY SELECT * FROM mz_local.%I; END', 'mv_q_' || mv));
   END IF;
-  EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', view_row.view_oid::regclass, mz_local.maintained_view_sql(mv, view_row.refresh_kind IS NOT NULL));
+  -- Keyed form only once it has kept results: until its first (whole) refresh every read computes
+  -- it, and inline its definition gets a lookup's condition pushed down (a view just replaced by a
+  -- watch-mode save, read for one user).
+  use_keyed_form := view_row.refresh_kind IS NOT NULL AND view_row.refreshed_xid IS NOT NULL;
+  IF use_keyed_form IS DISTINCT FROM view_row.keyed_form THEN
+    EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', view_row.view_oid::regclass, mz_local.maintained_view_sql(mv, use_keyed_form));
+  END IF;
   refresh_sql := mz_local.keyed_refresh_function_sql(view_row);
   EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || mv);
   IF refresh_sql IS NOT NULL THEN EXECUTE refresh_sql; END IF;
-  UPDATE mz_local.maintained_views SET refresh_function = refresh_sql IS NOT NULL WHERE id = mv;
+  UPDATE mz_local.maintained_views SET refresh_function = refresh_sql IS NOT NULL, keyed_form = use_keyed_form WHERE id = mv;
 END
 $fn$;
 
@@ -318,6 +325,8 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS not_keyed_reason 
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rebuilt_xid bigint;
 -- Whether its keyed refresh is its own function, mz_local.mv_r_<id> (set_view_form).
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function boolean NOT NULL DEFAULT false;
+-- Whether the view users see computes a stale definition through mz_local.mv_s_<id> (set_view_form).
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS keyed_form boolean NOT NULL DEFAULT false;
 
 -- Creates s.v over its definition (already created as mz_local.mv_q_<id>): maintained when it
 -- can be, else a plain view; returns why not (NULL when maintained).
@@ -388,7 +397,8 @@ BEGIN
   -- Views kept by key whose reads still plan their definition (kept by an older server).
   FOR old IN SELECT m.id FROM mz_local.maintained_views m
               WHERE m.refresh_kind IS NOT NULL AND (to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL
-                    OR (NOT m.refresh_function AND (m.refresh_kind = 'source' OR cardinality(m.key_columns) = 1))) LOOP
+                    OR (NOT m.refresh_function AND (m.refresh_kind = 'source' OR cardinality(m.key_columns) = 1))
+                    OR (m.refreshed_xid IS NOT NULL AND NOT m.keyed_form)) LOOP
     PERFORM mz_local.set_view_form(old.id);
   END LOOP;
 END
@@ -532,6 +542,8 @@ BEGIN
      SET refreshed_version = current_version, refreshed_xid = current_xid, refreshed_rewrites = current_rewrites,
          rebuilt_xid = CASE WHEN keyed THEN rebuilt_xid ELSE current_xid END
    WHERE id = mv;
+  -- Its first kept results: from now on reads stop planning its definition.
+  IF view_row.refresh_kind IS NOT NULL AND NOT view_row.keyed_form THEN PERFORM mz_local.set_view_form(mv); END IF;
   RETURN true;
 END
 $fn$;
