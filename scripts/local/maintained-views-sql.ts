@@ -245,17 +245,14 @@ BEGIN
                         replace(view_row.delta_sql, ':since', '$1'));
   ELSE
     -- The keys of its changed groups: the definition over the change logs of what it reads (delta
-    -- mode); a relation read under NOT EXISTS that changed makes it whole. Those relations are
-    -- found by OID each time (EXECUTE): a name here would follow a rename.
+    -- mode); a relation read under NOT EXISTS that changed makes it whole (any_changed finds those
+    -- relations by OID: a name written here would follow a rename).
     find_keys := format($sql$
       PERFORM set_config('mz_local.delta_since', $1::text, true);
-      FOREACH mz_checked IN ARRAY coalesce((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = %1$s), '{}') LOOP
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %%s)', mz_checked::regclass) INTO mz_changed;
-        IF mz_changed THEN
-          PERFORM set_config('mz_local.delta_since', '', true);
-          RETURN false;
-        END IF;
-      END LOOP;
+      IF mz_local.any_changed((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = %1$s)) THEN
+        PERFORM set_config('mz_local.delta_since', '', true);
+        RETURN false;
+      END IF;
       SELECT array_agg(DISTINCT k) INTO mz_keys FROM (SELECT %2$I FROM mz_local.%3$I LIMIT $3 + 1) AS changed_rows(k);
       PERFORM set_config('mz_local.delta_since', '', true);$sql$, id, key_name, 'mv_q_' || id);
   END IF;
@@ -273,8 +270,6 @@ BEGIN
     SET plan_cache_mode = force_generic_plan AS $body$
     DECLARE
       mz_keys %2$s[];
-      mz_checked oid;
-      mz_changed boolean;
     BEGIN
       %3$s
       IF mz_keys IS NULL THEN RETURN true; END IF;
@@ -404,13 +399,25 @@ BEGIN
 END
 $fn$;
 
+-- In delta mode: whether any of these relations (read under a view's NOT EXISTS) changed.
+CREATE OR REPLACE FUNCTION mz_local.any_changed(relations oid[]) RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+  relation oid;
+  changed boolean;
+BEGIN
+  FOREACH relation IN ARRAY coalesce(relations, '{}') LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', relation::regclass) INTO changed;
+    IF changed THEN RETURN true; END IF;
+  END LOOP;
+  RETURN false;
+END
+$fn$;
+
 -- The keys of a view-keyed view that changed since its last refresh, as a condition on its key
 -- columns (NULL: refresh it whole — a relation read under NOT EXISTS changed, or too many keys).
 CREATE OR REPLACE FUNCTION mz_local.changed_keys_condition(view_row mz_local.maintained_views, max_keys integer) RETURNS text
   LANGUAGE plpgsql AS $fn$
 DECLARE
-  checked oid;
-  changed boolean;
   key_list text;
   typed_keys text;
   key_tuples text[];
@@ -421,13 +428,10 @@ DECLARE
   types text[];
 BEGIN
   PERFORM set_config('mz_local.delta_since', view_row.refreshed_xid::text, true);
-  FOREACH checked IN ARRAY coalesce(view_row.check_relations, '{}') LOOP
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', checked::regclass) INTO changed;
-    IF changed THEN
-      PERFORM set_config('mz_local.delta_since', '', true);
-      RETURN NULL;
-    END IF;
-  END LOOP;
+  IF mz_local.any_changed(view_row.check_relations) THEN
+    PERFORM set_config('mz_local.delta_since', '', true);
+    RETURN NULL;
+  END IF;
   SELECT string_agg(format('%I::text', k), ', ') INTO key_list FROM unnest(view_row.key_columns) AS k;
   -- Each changed key as a text[] of its columns (rows gained and lost, evaluated through the
   -- definition over the change logs: the groups they fall in).
