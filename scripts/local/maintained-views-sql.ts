@@ -391,9 +391,7 @@ BEGIN
   END LOOP;
   -- Views kept by key whose reads still plan their definition (kept by an older server).
   FOR old IN SELECT m.id FROM mz_local.maintained_views m
-              WHERE m.refresh_kind IS NOT NULL AND (to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL
-                    OR (NOT m.refresh_function AND (m.refresh_kind = 'source' OR cardinality(m.key_columns) = 1))
-                    OR (m.refreshed_xid IS NOT NULL AND NOT m.keyed_form)) LOOP
+              WHERE m.refresh_kind IS NOT NULL AND to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL LOOP
     PERFORM mz_local.set_view_form(old.id);
   END LOOP;
 END
@@ -487,10 +485,11 @@ DECLARE
   upstream bigint;
   condition text;
   keyed boolean := false;
+  keyable boolean;
   -- What its own refresh function (mv_r_<id>) returned, if it ran.
   own_result boolean;
-  log_changes boolean;
   max_keys constant integer := 2000;
+  max_appended_keys constant integer := 100000;
 BEGIN
   SELECT last_value INTO current_version FROM mz_local.write_sequence;
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
@@ -500,33 +499,36 @@ BEGIN
     IF NOT mz_local.refresh_maintained(upstream, allow_whole) THEN RETURN false; END IF;
   END LOOP;
 
-  log_changes := EXISTS (SELECT 1 FROM mz_local.maintained_views r WHERE mv = ANY (r.upstream_ids));
-  IF view_row.refresh_function AND view_row.refreshed_xid IS NOT NULL
-     -- (Parenthesized: PL/pgSQL ends an IF's condition at the first THEN outside parentheses.)
-     AND (CASE view_row.refresh_kind
-            WHEN 'source' THEN view_row.refreshed_rewrites = current_rewrites
-            ELSE NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
-                              WHERE u.id = ANY (view_row.upstream_ids)
-                                AND (u.refreshed_version <> current_version OR coalesce(u.rebuilt_xid, 0) > view_row.refreshed_xid)) END) THEN
+  -- Whether a keyed refresh can bring it up to date: it was refreshed before and, for a dedup view,
+  -- no source row was deleted or updated since; for a view over kept views, those are current and
+  -- none was refreshed whole after it.
+  keyable := view_row.refreshed_xid IS NOT NULL
+             AND (CASE view_row.refresh_kind
+                    WHEN 'source' THEN view_row.refreshed_rewrites = current_rewrites
+                    WHEN 'view' THEN NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
+                                                  WHERE u.id = ANY (view_row.upstream_ids)
+                                                    AND (u.refreshed_version <> current_version OR coalesce(u.rebuilt_xid, 0) > view_row.refreshed_xid))
+                    ELSE false END);
+  IF keyable AND view_row.refresh_function THEN
     EXECUTE format('SELECT mz_local.%I($1, $2, $3)', 'mv_r_' || mv)
-      USING view_row.refreshed_xid, log_changes, CASE view_row.refresh_kind WHEN 'source' THEN 100000 ELSE max_keys END INTO own_result;
+      USING view_row.refreshed_xid,
+            EXISTS (SELECT 1 FROM mz_local.maintained_views r WHERE mv = ANY (r.upstream_ids)),
+            CASE view_row.refresh_kind WHEN 'source' THEN max_appended_keys ELSE max_keys END
+      INTO own_result;
   END IF;
   IF own_result IS NOT NULL THEN
     keyed := own_result;
-  ELSIF view_row.refresh_kind = 'source' AND view_row.refreshed_xid IS NOT NULL AND view_row.refreshed_rewrites = current_rewrites THEN
+  ELSIF keyable AND view_row.refresh_kind = 'source' THEN
     -- Only the keys of rows appended since the last refresh: their output rows, recomputed.
-    EXECUTE replace(format('SELECT array_agg(k) FROM (SELECT * FROM (%s) AS appended LIMIT 100001) AS appended_keys(k)', view_row.delta_sql), ':since', view_row.refreshed_xid::text) INTO keys;
+    EXECUTE replace(format('SELECT array_agg(k) FROM (SELECT * FROM (%s) AS appended LIMIT %s) AS appended_keys(k)', view_row.delta_sql, max_appended_keys + 1), ':since', view_row.refreshed_xid::text) INTO keys;
     -- (A NULL key: = ANY would not find its rows, so whole.)
-    IF keys IS NULL OR (cardinality(keys) <= 100000 AND array_position(keys, NULL) IS NULL) THEN
+    IF keys IS NULL OR (cardinality(keys) <= max_appended_keys AND array_position(keys, NULL) IS NULL) THEN
       keyed := true;
       IF keys IS NOT NULL THEN
         PERFORM mz_local.replace_keyed_rows(mv, format('%I = ANY ($1)', view_row.key_column), keys);
       END IF;
     END IF;
-  ELSIF view_row.refresh_kind = 'view' AND view_row.refreshed_xid IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
-                         WHERE u.id = ANY (view_row.upstream_ids)
-                           AND (u.refreshed_version <> current_version OR coalesce(u.rebuilt_xid, 0) > view_row.refreshed_xid)) THEN
+  ELSIF keyable AND view_row.refresh_kind = 'view' THEN
     condition := mz_local.changed_keys_condition(view_row, max_keys);
     IF condition IS NOT NULL THEN
       keyed := true;
