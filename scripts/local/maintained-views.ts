@@ -36,11 +36,12 @@ export class MaintainedViews {
    *  (which holds the database, webhook appends included) never takes most of the time. */
   private lastRefreshMs = 0;
 
-  /** Writes or catalog changes since the last catch-up or complete background pass: while false,
-   *  statements skip the catch-up (a catalog query) altogether. */
-  private writtenSinceCatchUp = true;
-  /** Counts noteWrite/noteCatalogChange calls: a background pass with none during it leaves nothing stale. */
+  /** Counts noteWrite/noteCatalogChange calls. */
   private notices = 0;
+  /** The count as of the last catch-up of everything or complete background pass: while no notice
+   *  came since, nothing is stale and statements skip the catch-up (a catalog query) altogether.
+   *  -1: a previous run may have left views stale. */
+  private caughtUpAtNotice = -1;
   /** Catalog changes since views were last planned. */
   private unplanned = true;
   private readonly catchUpFailures = new Set<string>();
@@ -60,14 +61,12 @@ export class MaintainedViews {
   /** A source was written. */
   noteWrite(): void {
     this.notices++;
-    this.writtenSinceCatchUp = true;
     this.schedule();
   }
 
   /** Something was created, dropped or replaced. */
   noteCatalogChange(): void {
     this.notices++;
-    this.writtenSinceCatchUp = true;
     this.unplanned = true;
     this.schedule();
   }
@@ -78,10 +77,10 @@ export class MaintainedViews {
    * Views it does not read wait: a lookup in one mart does not pay for refreshing another.
    */
   private async catchUp(db: LocalDatabase, statement: string | null): Promise<void> {
-    if (!this.writtenSinceCatchUp || this.closed) return;
+    if (this.caughtUpAtNotice === this.notices || this.closed) return;
     const names = statement === null ? null : identifiersIn(statement);
     // Only a catch-up of everything leaves nothing stale behind.
-    if (names === null) this.writtenSinceCatchUp = false;
+    if (names === null) this.caughtUpAtNotice = this.notices;
     else if (names.length === 0) return;
     try {
       await this.planAfterCatalogChange(db);
@@ -160,8 +159,8 @@ export class MaintainedViews {
         await this.options.queue.runLocal((db: LocalDatabase) => db.query(`SELECT mz_local.refresh_maintained($1)`, [id]), QUEUE_WAIT_MS);
       }
       await this.options.queue.runLocal((db: LocalDatabase) => db.query(`SELECT mz_local.prune_change_logs()`), QUEUE_WAIT_MS);
-      // Every view refreshed and nothing written meanwhile: reads have nothing to catch up.
-      if (this.notices === noticesBefore) this.writtenSinceCatchUp = false;
+      // Every view refreshed as of the notices before the pass (any since still count).
+      this.caughtUpAtNotice = Math.max(this.caughtUpAtNotice, noticesBefore);
       await this.reportUnkept();
     } catch (error) {
       // A client holding a transaction open, or a view failing at refresh (then it fails when read
