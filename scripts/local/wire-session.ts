@@ -28,6 +28,14 @@ function tagsOf(statements: TranslatedStatement[]): Array<string | null> {
   return statements.filter((statement) => statement.tag !== undefined).map((statement) => statement.tag!);
 }
 
+/** What is known of a prepared statement (and of a portal bound to it). */
+interface PreparedInfo {
+  /** Tags for the `DO` CommandCompletes its translated statements answer; null when not translated. */
+  readonly tags: Array<string | null> | null;
+  /** Every statement in it only reads (SELECT, SHOW, …). */
+  readonly readOnly: boolean;
+}
+
 /** How a column's values are rewritten into Materialize's text format, if at all. */
 type ValueRewriter = (value: Uint8Array) => Uint8Array;
 
@@ -72,11 +80,9 @@ export class WireSession {
 
   /** Tags for the `DO` CommandCompletes still to come in the current response, in order. */
   private pendingTags: Array<string | null> = [];
-  private statementTags = new Map<string, Array<string | null>>();
-  private portalTags = new Map<string, Array<string | null>>();
-  /** Prepared statements and portals whose statements only read (SELECT, SHOW, …). */
-  private readOnlyStatements = new Set<string>();
-  private readOnlyPortals = new Set<string>();
+  /** Prepared statements, and the portals bound to them, that are translated or only read. */
+  private statements = new Map<string, PreparedInfo>();
+  private portals = new Map<string, PreparedInfo>();
   private rewriting = false;
   private carry: Uint8Array = new Uint8Array(0);
 
@@ -100,13 +106,12 @@ export class WireSession {
         const query = readCString(message, name.next);
         const translated = translateQuery(query.value);
         const tags = tagsOf(translated.statements);
-        if (tags.length > 0) this.statementTags.set(name.value, tags);
-        else this.statementTags.delete(name.value);
-        const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
         // Remembered for its portals' Executes: a read then tells nobody it wrote (which would make
         // kept views catch up before the next statement and schedule a background pass).
-        if (translated.statements.every((statement) => statement.readOnly)) this.readOnlyStatements.add(name.value);
-        else this.readOnlyStatements.delete(name.value);
+        const readOnly = translated.statements.every((statement) => statement.readOnly);
+        if (tags.length > 0 || readOnly) this.statements.set(name.value, { tags: tags.length > 0 ? tags : null, readOnly });
+        else this.statements.delete(name.value);
+        const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
         if (translated.sql === query.value) return { message, rewrite: false, changesCatalog, writes: false };
         return {
           message: frame('P', [cString(name.value), cString(translated.sql), message.subarray(query.next)]),
@@ -118,27 +123,24 @@ export class WireSession {
       case 'B': {
         const portal = readCString(message, 5);
         const statement = readCString(message, portal.next);
-        const tags = this.statementTags.get(statement.value);
-        if (tags) this.portalTags.set(portal.value, tags);
-        else this.portalTags.delete(portal.value);
-        if (this.readOnlyStatements.has(statement.value)) this.readOnlyPortals.add(portal.value);
-        else this.readOnlyPortals.delete(portal.value);
+        const prepared = this.statements.get(statement.value);
+        if (prepared) this.portals.set(portal.value, prepared);
+        else this.portals.delete(portal.value);
         return { message, rewrite: false, changesCatalog: false, writes: false };
       }
       case 'E': {
         const portal = readCString(message, 5);
-        const tags = this.portalTags.get(portal.value);
+        const prepared = this.portals.get(portal.value);
         // A portal of a statement not known to read only (or not Parsed here) may write.
-        if (!tags) return { message, rewrite: false, changesCatalog: false, writes: !this.readOnlyPortals.has(portal.value) };
-        this.pendingTags.push(...tags);
+        if (!prepared?.tags) return { message, rewrite: false, changesCatalog: false, writes: !prepared?.readOnly };
+        this.pendingTags.push(...prepared.tags);
         return { message, rewrite: true, changesCatalog: true, writes: true };
       }
       case 'C': {
-        // Close: forget the statement's tags.
+        // Close: forget what was known of the statement or portal.
         const kind = String.fromCharCode(message[5]!);
         const name = readCString(message, 6).value;
-        (kind === 'S' ? this.statementTags : this.portalTags).delete(name);
-        (kind === 'S' ? this.readOnlyStatements : this.readOnlyPortals).delete(name);
+        (kind === 'S' ? this.statements : this.portals).delete(name);
         return { message, rewrite: false, changesCatalog: false, writes: false };
       }
       default:
