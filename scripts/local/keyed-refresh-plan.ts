@@ -47,9 +47,9 @@ const RTE_RELATION = '0';
 /** PostgreSQL 18's grouping pseudo-relation: present in every GROUP BY query. */
 const RTE_GROUP = '9';
 
-class NotKeyed extends Error {}
+export class NotKeyed extends Error {}
 
-function field(node: TreeNode, name: string): TreeValue {
+export function field(node: TreeNode, name: string): TreeValue {
   if (!(name in node.fields)) throw new NotKeyed(`the query tree has no ${node.type}.${name}`);
   return node.fields[name] ?? null;
 }
@@ -66,7 +66,7 @@ function requireAbsent(query: TreeNode, what: Record<string, string>): void {
 }
 
 /** The one query of a view's rewrite rule. */
-function viewQuery(queryTree: string): TreeNode {
+export function viewQuery(queryTree: string): TreeNode {
   const actions = parseQueryTree(queryTree);
   const query = listOf(actions)[0];
   if (!isNode(query, 'QUERY') || field(query, 'commandType') !== '1') throw new NotKeyed('its definition is not a single SELECT');

@@ -20,6 +20,9 @@
  * (their rows leave with time, not with writes) and views reading anything other than sources and
  * views (a table written with plain DML, a catalog relation).
  */
+/** The version of the view planner (plan-kept-views.ts): views an older one planned are planned again at start. */
+export const PLAN_VERSION = 1;
+
 export const MAINTAINED_VIEWS_SQL = String.raw`
 -- The write counter: a sequence, because nextval costs a webhook append far less than updating a
 -- row (it is not transactional: a rolled-back write still makes views stale, which only costs a
@@ -230,6 +233,9 @@ DECLARE
   find_keys text;
   replace_sql text;
 BEGIN
+  -- A view that folds new rows into its groups: its function was written when it was planned
+  -- (aggregate-refresh-sql.ts).
+  IF view_row.refresh_function_sql IS NOT NULL THEN RETURN view_row.refresh_function_sql; END IF;
   key_name := CASE view_row.refresh_kind WHEN 'source' THEN view_row.key_column
                                          WHEN 'view' THEN CASE WHEN cardinality(view_row.key_columns) = 1 THEN view_row.key_columns[1] END END;
   IF key_name IS NULL THEN RETURN NULL; END IF;
@@ -256,20 +262,29 @@ BEGIN
       SELECT array_agg(DISTINCT k) INTO mz_keys FROM (SELECT %2$I FROM mz_local.%3$I LIMIT $3 + 1) AS changed_rows(k);
       PERFORM set_config('mz_local.delta_since', '', true);$sql$, id, key_name, 'mv_q_' || id);
   END IF;
+  -- Logged: what changed only (a retried delivery deletes and inserts the same row: nothing), and
+  -- the transaction that lost rows (lost_xid), so that what reads it knows whether rows were only
+  -- gained (a view folding its groups needs that).
   replace_sql := format($sql$
       IF $2 THEN
-        WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys) RETURNING *) INSERT INTO mz_local.%3$I SELECT * FROM gone;
-        WITH added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys) RETURNING *) INSERT INTO mz_local.%3$I SELECT * FROM added;
+        WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys) RETURNING *),
+             added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys) RETURNING *),
+             lost AS (SELECT g.* FROM gone g WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.%2$I = g.%2$I AND a::text = g::text)),
+             gained AS (SELECT a.* FROM added a WHERE NOT EXISTS (SELECT 1 FROM gone g WHERE g.%2$I = a.%2$I AND g::text = a::text)),
+             logged AS (INSERT INTO mz_local.%3$I SELECT * FROM lost UNION ALL SELECT * FROM gained)
+        SELECT count(*) INTO mz_lost FROM lost;
+        IF mz_lost > 0 THEN UPDATE mz_local.maintained_views SET lost_xid = txid_current() %% 4294967296 WHERE id = %5$s; END IF;
       ELSE
         DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys);
         INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys);
-      END IF;$sql$, 'mv_b_' || id, key_name, 'mv_c_' || id, 'mv_q_' || id);
+      END IF;$sql$, 'mv_b_' || id, key_name, 'mv_c_' || id, 'mv_q_' || id, id);
   -- Generic plans: a custom plan (PostgreSQL's choice while it thinks the keys' values matter) is
   -- planned again on every call, ~1 ms for a user_profiles group, which is what this avoids.
   RETURN format($sql$CREATE FUNCTION mz_local.%1$I(bigint, boolean, integer) RETURNS boolean LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan AS $body$
     DECLARE
       mz_keys %2$s[];
+      mz_lost bigint;
     BEGIN
       %3$s
       IF mz_keys IS NULL THEN RETURN true; END IF;
@@ -322,6 +337,14 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rebuilt_xid bigin
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function boolean NOT NULL DEFAULT false;
 -- Whether the view users see computes a stale definition through mz_local.mv_s_<id> (set_view_form).
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS keyed_form boolean NOT NULL DEFAULT false;
+-- The last transaction whose refresh logged rows it lost (not only gained) in its change log.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS lost_xid bigint;
+-- A view folding new rows into its groups (aggregate-refresh-sql.ts): its refresh function, and
+-- its count(DISTINCT) columns, whose values are counted in mz_local.mv_m_<id>_<column>.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function_sql text;
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS distinct_columns integer[];
+-- Which planner planned it (plan-kept-views.ts, PLAN_VERSION): an older one's views are planned again.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS plan_version integer NOT NULL DEFAULT 0;
 
 -- Creates s.v over its definition (already created as mz_local.mv_q_<id>): maintained when it
 -- can be, else a plain view; returns why not (NULL when maintained).
@@ -389,9 +412,15 @@ BEGIN
      WHERE id = old.id;
     PERFORM mz_local.set_view_form(old.id);
   END LOOP;
-  -- Views kept by key whose reads still plan their definition (kept by an older server).
+  -- Views planned by an older planner are planned again (the server plans them before its first
+  -- refresh, which is then whole).
+  UPDATE mz_local.maintained_views SET planned = false
+   WHERE planned AND key_column IS NULL AND plan_version < ${PLAN_VERSION};
+  -- Views kept by key whose reads still plan their definition, or whose refresh function an older
+  -- server wrote (which did not say when rows were lost): formed again.
   FOR old IN SELECT m.id FROM mz_local.maintained_views m
-              WHERE m.refresh_kind IS NOT NULL AND to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL LOOP
+              WHERE m.refresh_kind IS NOT NULL
+                AND (to_regprocedure(format('mz_local.%I()', 'mv_s_' || m.id)) IS NULL OR m.refresh_function) LOOP
     PERFORM mz_local.set_view_form(old.id);
   END LOOP;
 END
@@ -459,9 +488,13 @@ $fn$;
 -- rows for them, and logs both — the rows lost and the rows gained — in its change log when a kept
 -- view reads it (a view planned later starts from a whole refresh, so nothing it needs is skipped).
 CREATE OR REPLACE FUNCTION mz_local.replace_keyed_rows(mv bigint, condition text, keys text[]) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  lost bigint;
 BEGIN
   IF EXISTS (SELECT 1 FROM mz_local.maintained_views r WHERE mv = ANY (r.upstream_ids)) THEN
     EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, condition, 'mv_c_' || mv) USING keys;
+    GET DIAGNOSTICS lost = ROW_COUNT;
+    IF lost > 0 THEN UPDATE mz_local.maintained_views SET lost_xid = txid_current() % 4294967296 WHERE id = mv; END IF;
     EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, condition, 'mv_c_' || mv) USING keys;
   ELSE
     EXECUTE format('DELETE FROM mz_local.%I WHERE %s', 'mv_b_' || mv, condition) USING keys;
@@ -480,7 +513,8 @@ DECLARE
   current_version bigint;
   view_row mz_local.maintained_views;
   current_rewrites bigint;
-  current_xid bigint := txid_current() % 4294967296;
+  -- The transaction that refreshed it (see below).
+  current_xid bigint;
   keys text[];
   upstream bigint;
   condition text;
@@ -490,6 +524,7 @@ DECLARE
   own_result boolean;
   max_keys constant integer := 2000;
   max_appended_keys constant integer := 100000;
+  distinct_column integer;
 BEGIN
   SELECT last_value INTO current_version FROM mz_local.write_sequence;
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
@@ -543,10 +578,23 @@ BEGIN
     -- TRUNCATE, not DELETE: no dead rows left behind for the next scan (nothing else reads it meanwhile).
     EXECUTE format('TRUNCATE mz_local.%I', 'mv_b_' || mv);
     EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I', 'mv_b_' || mv, 'mv_q_' || mv);
+    -- A folding view's count(DISTINCT) columns: each group's values counted again.
+    FOREACH distinct_column IN ARRAY coalesce(view_row.distinct_columns, '{}') LOOP
+      EXECUTE format('TRUNCATE mz_local.%I', 'mv_m_' || mv || '_' || distinct_column);
+      EXECUTE format('INSERT INTO mz_local.%1$I SELECT k, %2$I, count(*) FROM mz_local.%3$I WHERE %2$I IS NOT NULL GROUP BY 1, 2',
+                     'mv_m_' || mv || '_' || distinct_column, 'a' || distinct_column, 'mv_p_' || mv);
+    END LOOP;
   END IF;
+  -- Its next refresh reads what was logged after this one: rows whose xmin is newer than the xid
+  -- that wrote this row. Not txid_current(): catch_up refreshes each view in a subtransaction, and
+  -- the rows an upstream view logged in one have its xid, newer than the top-level one — a view
+  -- folding new rows into its groups would read them twice.
   UPDATE mz_local.maintained_views
-     SET refreshed_version = current_version, refreshed_xid = current_xid, refreshed_rewrites = current_rewrites,
-         rebuilt_xid = CASE WHEN keyed THEN rebuilt_xid ELSE current_xid END
+     SET refreshed_version = current_version, refreshed_rewrites = current_rewrites
+   WHERE id = mv
+  RETURNING xmin::text::bigint INTO current_xid;
+  UPDATE mz_local.maintained_views
+     SET refreshed_xid = current_xid, rebuilt_xid = CASE WHEN keyed THEN rebuilt_xid ELSE current_xid END
    WHERE id = mv;
   -- Its first kept results: from now on reads stop planning its definition.
   IF view_row.refresh_kind IS NOT NULL AND NOT view_row.keyed_form THEN PERFORM mz_local.set_view_form(mv); END IF;
@@ -650,6 +698,11 @@ BEGIN
     EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_c_' || gone);
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
     EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || gone);
+    EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || gone);
+    FOR logged IN SELECT c.relname FROM pg_class c
+                   WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\_m\_' || gone || '\_%' LOOP
+      EXECUTE format('DROP TABLE mz_local.%I', logged.relname);
+    END LOOP;
     DELETE FROM mz_local.maintained_views WHERE id = gone;
   END LOOP;
   FOR logged IN SELECT c.relname, substring(c.relname from 12)::bigint AS source FROM pg_class c

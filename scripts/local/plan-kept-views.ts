@@ -4,8 +4,11 @@
  * the kept tables under it where recomputing one group would otherwise scan them whole.
  */
 import { createHash } from 'node:crypto';
+import { planIncrementalAggregates } from './aggregate-plan.ts';
+import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
 import type { LocalDatabase } from './engine.ts';
 import { planKeyedRefresh, type RelationInfo } from './keyed-refresh-plan.ts';
+import { PLAN_VERSION } from './maintained-views-sql.ts';
 
 /**
  * Plans every kept view not planned yet: keyed by what changed in the views it reads, or whole (the
@@ -36,9 +39,11 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
     await db.query(
       // Its next refresh is whole: the views it reads logged their changes only for readers
       // planned before (replace_keyed_rows).
-      `UPDATE mz_local.maintained_views SET planned = true, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4, refreshed_xid = NULL WHERE id = $1`,
-      [view.id, keyColumns, upstreamIds, checkRelations],
+      `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
+              refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+      [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
     );
+    await setUpFolding(db, view, keyColumns, log);
     // Rarely stale from now on: reads stop planning its definition (maintained_view_sql).
     await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
     // Deleting and recomputing a few groups finds them by index (a key type without a b-tree
@@ -48,8 +53,53 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
       .catch((error: Error) => log?.(`materialized view ${view.id}: no index on its key (${error.message}); a keyed refresh scans its kept rows`));
     await indexUpstreamForKeys(db, view.id, keyColumns, log);
   } else {
-    await db.query(`UPDATE mz_local.maintained_views SET planned = true, not_keyed_reason = $2 WHERE id = $1`, [view.id, result.reason]);
+    await db.query(`UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, not_keyed_reason = $2 WHERE id = $1`, [view.id, result.reason, PLAN_VERSION]);
   }
+}
+
+/**
+ * A GROUP BY view whose aggregates fold (aggregate-plan.ts) gets what folding needs
+ * (aggregate-refresh-sql.ts): its input view, the value tables of its count(DISTINCT) columns and
+ * its refresh function, which set_view_form installs. Any other keyed view recomputes its changed
+ * groups. What an earlier plan of the view set up is dropped first.
+ */
+async function setUpFolding(db: LocalDatabase, view: { id: string; tree: string }, keyColumns: readonly string[], log?: (line: string) => void): Promise<void> {
+  await dropFolding(db, view.id);
+  const definition = await db.query<{ sql: string }>(`SELECT pg_get_viewdef(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS sql`, [view.id]);
+  const folding = planIncrementalAggregates(view.tree, definition.rows[0]!.sql, keyColumns);
+  if ('reason' in folding) return;
+  // Keys are collected into an array and compared with = ANY, and min and max fold with least and
+  // greatest: types b-tree orders.
+  const types = await db.query<{ name: string; type: string; ordered: boolean }>(
+    `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
+            EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am am ON am.oid = o.opcmethod
+                     WHERE am.amname = 'btree' AND o.opcdefault AND o.opcintype = a.atttypid) AS ordered
+       FROM pg_attribute a
+      WHERE a.attrelid = format('mz_local.%I', 'mv_b_' || $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+    [view.id],
+  );
+  const typeOf = new Map(types.rows.map((row) => [row.name, row]));
+  const key = typeOf.get(folding.plan.keyColumn);
+  const unordered = folding.plan.columns.filter((column) => column.kind === 'key' || column.kind === 'min' || column.kind === 'max').find((column) => !typeOf.get(column.name)?.ordered);
+  if (!key || unordered) return;
+  const sql = aggregateRefreshSql(view.id, folding.plan, key.type);
+  try {
+    for (const statement of sql.setup) await db.query(statement);
+    await db.query(`UPDATE mz_local.maintained_views SET refresh_function_sql = $2, distinct_columns = $3 WHERE id = $1`, [view.id, sql.refreshFunction, sql.distinctColumns]);
+  } catch (error) {
+    log?.(`materialized view ${view.id}: its groups are recomputed on change, not folded (${(error as Error).message})`);
+    await dropFolding(db, view.id);
+  }
+}
+
+async function dropFolding(db: LocalDatabase, id: string): Promise<void> {
+  const tables = await db.query<{ name: string }>(
+    `SELECT c.relname::text AS name FROM pg_class c
+      WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\\_m\\_' || $1::text || '\\_%'`,
+    [id],
+  );
+  for (const table of tables.rows) await db.query(`DROP TABLE mz_local.${quoteIdentifier(table.name)}`);
+  await db.query(`DROP VIEW IF EXISTS mz_local.${quoteIdentifier(`mv_p_${id}`)}`);
 }
 
 /**

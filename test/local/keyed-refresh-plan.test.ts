@@ -5,6 +5,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itemExpression, planIncrementalAggregates, splitDeparsedSelect } from '../../scripts/local/aggregate-plan.ts';
 import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/query-tree.ts';
 import { identifiersIn } from '../../scripts/local/maintained-views.ts';
@@ -116,5 +117,71 @@ describe('index advice', () => {
     expect(identifiersIn(`SELECT * FROM analytics."User Profiles" WHERE user_id = 'x'`)).toEqual(['select', 'from', 'analytics', 'User Profiles', 'where', 'user_id']);
     expect(identifiersIn(`SELECT 'unterminated`)).toBeNull();
     expect(identifiersIn(`INSERT INTO t VALUES ${'(1),'.repeat(20_000)}(1)`)).toBeNull();
+  });
+});
+
+describe('folding aggregates', () => {
+  /** The candidate view's fold plan, from its tree and PostgreSQL's own deparse, as the server reads them. */
+  async function foldOf(sql: string, keyColumns: readonly string[]) {
+    await db.exec(`DROP VIEW IF EXISTS candidate; CREATE VIEW candidate AS ${sql}`);
+    const { tree, definition } = (await db.query<{ tree: string; definition: string }>(
+      `SELECT ev_action::text AS tree, pg_get_viewdef('candidate'::regclass) AS definition FROM pg_rewrite WHERE ev_class = 'candidate'::regclass`,
+    )).rows[0]!;
+    return planIncrementalAggregates(tree, definition, keyColumns);
+  }
+
+  it('reads each aggregate and its input back from the deparsed definition', async () => {
+    const result = await foldOf(
+      `SELECT date_trunc('day', o.at) AS day, count(*) AS orders, count(o.sku) AS with_sku, count(DISTINCT coalesce(o.who, 'nobody, really')) AS buyers,
+              sum(o.amount) AS revenue, min(o.sku) AS first_sku, max(o.at) AS last_at
+         FROM plain_orders o WHERE o.sku <> 'FROM (' GROUP BY 1`,
+      ['day'],
+    );
+    expect(result).toEqual({
+      plan: {
+        keyColumn: 'day',
+        keyExpression: `date_trunc('day'::text, at)`,
+        fromClause: `FROM plain_orders o\n  WHERE (sku <> 'FROM ('::text)`,
+        columns: [
+          { name: 'day', kind: 'key', argument: null },
+          { name: 'orders', kind: 'count', argument: null },
+          { name: 'with_sku', kind: 'count', argument: 'sku' },
+          { name: 'buyers', kind: 'count_distinct', argument: `COALESCE(who, 'nobody, really'::text)` },
+          { name: 'revenue', kind: 'sum', argument: 'amount' },
+          { name: 'first_sku', kind: 'min', argument: 'sku' },
+          { name: 'last_at', kind: 'max', argument: 'at' },
+        ],
+      },
+    });
+  });
+
+  it('refuses what folding would get wrong', async () => {
+    const reasons = {
+      average: await foldOf(`SELECT k.who, avg(k.amount) AS mean FROM kept k GROUP BY 1`, ['who']),
+      inexactSum: await foldOf(`SELECT k.who, sum(k.amount::float8) AS total FROM kept k GROUP BY 1`, ['who']),
+      filtered: await foldOf(`SELECT k.who, count(*) FILTER (WHERE k.kind = 'x') AS n FROM kept k GROUP BY 1`, ['who']),
+      overAggregates: await foldOf(`SELECT k.who, count(*) + 1 AS n FROM kept k GROUP BY 1`, ['who']),
+      distinctSum: await foldOf(`SELECT k.who, sum(DISTINCT k.amount) AS n FROM kept k GROUP BY 1`, ['who']),
+      twoKeys: await foldOf(`SELECT k.who, k.kind, count(*) AS n FROM kept k GROUP BY 1, 2`, ['who', 'kind']),
+      distinctOn: await foldOf(`SELECT DISTINCT ON (k.who) k.who, k.at FROM kept k ORDER BY k.who, k.at`, ['who']),
+    };
+    expect(Object.fromEntries(Object.entries(reasons).map(([name, result]) => [name, 'reason' in result ? result.reason : 'folded']))).toEqual({
+      average: 'its column mean uses avg, which cannot be folded (count, sum of integers or numeric, min and max can)',
+      inexactSum: 'its column total is a sum of values that do not add exactly (integers and numeric do)',
+      filtered: 'its column n aggregates with FILTER',
+      overAggregates: 'its column n is not an aggregate or its key',
+      distinctSum: 'its column n is an aggregate of distinct values other than count',
+      twoKeys: 'it is keyed by more than one column',
+      distinctOn: 'it has no GROUP BY',
+    });
+  });
+
+  it('splits deparsed SQL outside quotes and parentheses', () => {
+    const split = splitDeparsedSelect(` SELECT "from" AS "select", f(a, 'b,c') AS x,\n    (y)::date AS "GROUP BY"\n   FROM t\n  GROUP BY "from";`);
+    expect(split).toEqual({ items: ['"from" AS "select"', `f(a, 'b,c') AS x`, '(y)::date AS "GROUP BY"'], fromClause: 'FROM t' });
+    expect(itemExpression('(y)::date AS day')).toBe('(y)::date');
+    expect(itemExpression(`f('x AS y')`)).toBe(`f('x AS y')`);
+    expect(itemExpression('plain_column')).toBe('plain_column');
+    expect(() => splitDeparsedSelect(' SELECT a FROM t UNION SELECT a FROM u GROUP BY a')).toThrow(/not SELECT/);
   });
 });
