@@ -15,6 +15,7 @@ import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { hstore } from '@electric-sql/pglite/contrib/hstore';
 import { hash, randomUUID } from 'node:crypto';
 import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from './bootstrap-sql.ts';
+import { useGeometricFileGrowth } from './memory-file-growth.ts';
 
 export const LOCAL_DATABASE = 'materialize';
 export const LOCAL_USER = 'materialize';
@@ -79,6 +80,7 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<LocalData
       extensions: EXTENSIONS,
     });
   }
+  useGeometricFileGrowth(db);
   await bootstrap(db);
   // The database's setting (bootstrap) applies to new sessions; PGlite's one session is open already.
   await db.exec('SET search_path = public, mz_catalog');

@@ -71,6 +71,15 @@ export function scanJsonStream(text: string, maxNesting = JSON_MAX_NESTING): Jso
   return spans;
 }
 
+/** A run of string characters that need no look: not a quote, a backslash or a control character. */
+const PLAIN_STRING_RUN = /[^"\\\u0000-\u001f]*/y;
+/** A complete JSON number (RFC 8259); anything else is read step by step for serde's error. */
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+function isDigit(char: number): boolean {
+  return char >= Char.Zero && char <= Char.Nine;
+}
+
 function selfDelimiting(lastChar: number): boolean {
   return lastChar === Char.CloseBrace || lastChar === Char.CloseBracket || lastChar === Char.Quote;
 }
@@ -168,25 +177,26 @@ class Scanner {
     const char = text.charCodeAt(this.index);
     if (char === Char.Quote) return this.string();
     if (char === Char.Minus || (char >= Char.Zero && char <= Char.Nine)) return this.number();
-    for (const literal of ['true', 'false', 'null']) {
-      if (text.startsWith(literal, this.index)) {
-        this.index += literal.length;
-        return;
-      }
-      if (char === literal.charCodeAt(0)) {
-        // serde: a partial literal is "expected ident" where it stops matching (EOF: a value).
-        let at = this.index + 1;
-        while (at < text.length && at - this.index < literal.length && text.charCodeAt(at) === literal.charCodeAt(at - this.index)) at++;
-        this.fail(at >= text.length ? 'EOF while parsing a value' : 'expected ident', at);
-      }
+    const literal = char === 116 ? 'true' : char === 102 ? 'false' : char === 110 ? 'null' : null; // t f n
+    if (literal === null) this.fail('expected value', this.index);
+    if (text.startsWith(literal, this.index)) {
+      this.index += literal.length;
+      return;
     }
-    this.fail('expected value', this.index);
+    // serde: a partial literal is "expected ident" where it stops matching (EOF: a value).
+    let at = this.index + 1;
+    while (at < text.length && at - this.index < literal.length && text.charCodeAt(at) === literal.charCodeAt(at - this.index)) at++;
+    this.fail(at >= text.length ? 'EOF while parsing a value' : 'expected ident', at);
   }
 
   private string(): void {
     const text = this.text;
     let index = this.index + 1;
     for (;;) {
+      // Runs of plain characters in one native step: a third of a body's scan went here, char by char.
+      PLAIN_STRING_RUN.lastIndex = index;
+      PLAIN_STRING_RUN.test(text);
+      index = PLAIN_STRING_RUN.lastIndex;
       if (index >= text.length) this.fail('EOF while parsing a string', text.length);
       const char = text.charCodeAt(index);
       if (char === Char.Quote) break;
@@ -235,33 +245,43 @@ class Scanner {
   }
 
   private number(): void {
+    // The whole grammar in one native step; what follows it decides whether that was all of it.
+    NUMBER.lastIndex = this.index;
+    if (NUMBER.test(this.text)) {
+      const next = this.text.charCodeAt(NUMBER.lastIndex);
+      if (!(next >= Char.Zero && next <= Char.Nine) && next !== Char.Dot && next !== Char.LowerE && next !== Char.UpperE) {
+        this.index = NUMBER.lastIndex;
+        return;
+      }
+    }
+    this.numberOrError();
+  }
+
+  /** A number read step by step, failing where serde_json does. */
+  private numberOrError(): void {
     const text = this.text;
     let index = this.index;
     if (text.charCodeAt(index) === Char.Minus) index++;
-    const digit = (at: number) => {
-      const char = text.charCodeAt(at);
-      return char >= Char.Zero && char <= Char.Nine;
-    };
     if (index >= text.length) this.fail('EOF while parsing a value', text.length);
-    if (!digit(index)) this.fail('invalid number', index);
+    if (!isDigit(text.charCodeAt(index))) this.fail('invalid number', index);
     if (text.charCodeAt(index) === Char.Zero) {
       index++;
-      if (digit(index)) this.fail('invalid number', index);
+      if (isDigit(text.charCodeAt(index))) this.fail('invalid number', index);
     } else {
-      while (digit(index)) index++;
+      while (isDigit(text.charCodeAt(index))) index++;
     }
     if (text.charCodeAt(index) === Char.Dot) {
       index++;
-      if (!digit(index)) this.fail(index >= text.length ? 'EOF while parsing a value' : 'invalid number', index);
-      while (digit(index)) index++;
+      if (!isDigit(text.charCodeAt(index))) this.fail(index >= text.length ? 'EOF while parsing a value' : 'invalid number', index);
+      while (isDigit(text.charCodeAt(index))) index++;
     }
     const exponent = text.charCodeAt(index);
     if (exponent === Char.LowerE || exponent === Char.UpperE) {
       index++;
       const sign = text.charCodeAt(index);
       if (sign === Char.Plus || sign === Char.Minus) index++;
-      if (!digit(index)) this.fail(index >= text.length ? 'EOF while parsing a value' : 'invalid number', index);
-      while (digit(index)) index++;
+      if (!isDigit(text.charCodeAt(index))) this.fail(index >= text.length ? 'EOF while parsing a value' : 'invalid number', index);
+      while (isDigit(text.charCodeAt(index))) index++;
     }
     this.index = index;
   }
