@@ -6,9 +6,11 @@
  * fault in. Measured on webhook ingest of 100-event batches: 11% of the server's time in
  * `expandFileStorage` and a third of its CPU time in the kernel.
  *
- * Growing by half instead copies about 2 × N bytes over a file's life, for at most 50% unused
- * capacity (a step is capped at 64 MiB, so a large file wastes at most that; PostgreSQL splits
- * relations into 1 GiB files). Below 1 MiB Emscripten's doubling is kept.
+ * Here a file doubles up to 64 MiB (WAL segments are 16 MiB; most tables of a development
+ * database stay below) and grows by half past that: over a file's life about 1–2 × N bytes are
+ * copied, for at most 100% (50% past 64 MiB) unused capacity. PostgreSQL splits relations into
+ * 1 GiB files, so no file gets larger than that. Only in-memory servers (`--memory`, tests,
+ * benchmarks) use MEMFS; a data directory is real files.
  */
 import type { PGlite } from '@electric-sql/pglite';
 
@@ -23,14 +25,13 @@ interface Memfs {
 }
 
 const MIB = 1024 * 1024;
-const DOUBLING_BELOW = MIB;
+const DOUBLING_BELOW = 64 * MIB;
 const GROWTH = 1.5;
-const MAX_STEP = 64 * MIB;
 
 /** The capacity a file of `current` bytes of capacity grows to when it must hold `needed`. */
 export function grownCapacity(current: number, needed: number): number {
   if (current >= needed) return current;
-  const grown = current < DOUBLING_BELOW ? current * 2 : Math.min(current * GROWTH, current + MAX_STEP);
+  const grown = current < DOUBLING_BELOW ? current * 2 : current * GROWTH;
   return Math.max(needed, Math.floor(grown), 256);
 }
 
