@@ -337,7 +337,10 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rebuilt_xid bigin
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function boolean NOT NULL DEFAULT false;
 -- Whether the view users see computes a stale definition through mz_local.mv_s_<id> (set_view_form).
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS keyed_form boolean NOT NULL DEFAULT false;
--- The last transaction whose refresh logged rows it lost (not only gained) in its change log.
+-- The last transaction whose refresh logged rows it lost (not only gained) in its change log. The
+-- top-level xid is enough (a reader compares it with its own refreshed_xid, maybe a subtransaction's):
+-- a view's rows are logged when it is refreshed, which is always before any view reading it is
+-- refreshed in the same transaction, so a reader refreshed later in it has read them.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS lost_xid bigint;
 -- A view folding new rows into its groups (aggregate-refresh-sql.ts): its refresh function, and
 -- its count(DISTINCT) columns, whose values are counted in mz_local.mv_m_<id>_<column>.
