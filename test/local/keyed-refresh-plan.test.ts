@@ -99,8 +99,9 @@ describe('keyed refresh plans', () => {
 
 describe('index advice', () => {
   it('indexes what a scan compares with a key, else a column compared with a constant', () => {
-    expect(indexableExpressions(`(((mv_b_1.body ->> 'event'::text) IS NOT NULL) AND (mv_b_1.event_type = 'track'::text) AND ((mv_b_1.body ->> 'event'::text) = $1))`, 'mv_b_1')).toEqual([`(body ->> 'event'::text)`]);
-    expect(indexableExpressions(`((mv_b_1_1.user_id IS NOT NULL) AND (mv_b_1_1.event_type = 'delete'::text))`, 'mv_b_1_1')).toEqual(['event_type']);
+    expect(indexableExpressions(`(((mv_b_1.body ->> 'event'::text) IS NOT NULL) AND (mv_b_1.event_type = 'track'::text) AND ((mv_b_1.body ->> 'event'::text) = $1))`, 'mv_b_1')).toEqual([['event_type', `(body ->> 'event'::text)`]]);
+    expect(indexableExpressions(`(((mv_b_1.event_type = 'identify'::text) AND (mv_b_1.user_id IS NOT NULL) AND (mv_b_1.user_id = $1))`, 'mv_b_1')).toEqual([['event_type', 'user_id']]);
+    expect(indexableExpressions(`((mv_b_1_1.user_id IS NOT NULL) AND (mv_b_1_1.event_type = 'delete'::text))`, 'mv_b_1_1')).toEqual([['event_type']]);
     expect(indexableExpressions(`(mv_b_2.n > 3)`, 'mv_b_2')).toEqual([]);
   });
 

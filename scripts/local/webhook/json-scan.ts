@@ -49,6 +49,9 @@ const enum Char {
   Backslash = 92,
   CloseBracket = 93,
   LowerE = 101,
+  LowerF = 102,
+  LowerN = 110,
+  LowerT = 116,
   OpenBrace = 123,
   CloseBrace = 125,
 }
@@ -177,7 +180,7 @@ class Scanner {
     const char = text.charCodeAt(this.index);
     if (char === Char.Quote) return this.string();
     if (char === Char.Minus || (char >= Char.Zero && char <= Char.Nine)) return this.number();
-    const literal = char === 116 ? 'true' : char === 102 ? 'false' : char === 110 ? 'null' : null; // t f n
+    const literal = char === Char.LowerT ? 'true' : char === Char.LowerF ? 'false' : char === Char.LowerN ? 'null' : null;
     if (literal === null) this.fail('expected value', this.index);
     if (text.startsWith(literal, this.index)) {
       this.index += literal.length;
