@@ -95,6 +95,28 @@ describe('the scanner on its own', () => {
     ]);
   });
 
+  it('reads numbers and strings whole, and fails where serde_json does inside them', () => {
+    const text = '[-0.5e+10, 0, 12.25E-3, 7, "plain", "esc\\"aped\\u00e9", ""]';
+    expect(scanJsonStream(text)).toEqual([{ start: 0, end: text.length, arrayElements: 7 }]);
+    const failures = ['[1.]', '[1e]', '[-]', '[1.5.2]', '[1e+]', '["a\\x"]', '["open'].map((body) => {
+      try {
+        scanJsonStream(body);
+        return 'accepted';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    });
+    expect(failures).toEqual([
+      'invalid number at line 1 column 4',
+      'invalid number at line 1 column 4',
+      'invalid number at line 1 column 3',
+      'expected `,` or `]` at line 1 column 5',
+      'invalid number at line 1 column 5',
+      'invalid escape at line 1 column 5',
+      'EOF while parsing a string at line 1 column 6',
+    ]);
+  });
+
   it('counts columns in UTF-8 bytes, as serde_json does', () => {
     expect(() => scanJsonStream('["é", x]')).toThrow(new JsonScanError('expected value at line 1 column 8', 7));
   });
