@@ -12,10 +12,7 @@
  *                          were lost, the changed groups are recomputed (and their values counted again)
  */
 import type { AggregateColumn, AggregatePlan } from './aggregate-plan.ts';
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+import { quoteIdentifier } from '../runner/sql-scan.ts';
 
 export interface AggregateRefreshSql {
   /** Creates mz_local.mv_p_<id> and the value tables of its count(DISTINCT) columns. */

@@ -9,6 +9,7 @@ import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
 import type { LocalDatabase } from './engine.ts';
 import { planKeyedRefresh, type RelationInfo } from './keyed-refresh-plan.ts';
 import { PLAN_VERSION } from './maintained-views-sql.ts';
+import { quoteIdentifier } from '../runner/sql-scan.ts';
 
 /**
  * Plans every kept view not planned yet: keyed by what changed in the views it reads, or whole (the
@@ -190,10 +191,6 @@ export function indexableExpressions(filter: string, alias: string): string[][] 
   const constants = [...new Set(Array.from(filter.matchAll(new RegExp(`\\(${alias.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.([a-z_][a-z0-9_]*) = '(?:[^']|'')*'::[a-z ]+\\)`, 'g')), (match) => match[1]!))];
   if (found.length > 0) return [...new Set(found)].map((expression) => [...constants.filter((column) => column !== expression), expression]);
   return constants.length > 0 ? [[constants[0]!]] : [];
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** A relation a kept view reads, as the planner needs it. */
