@@ -109,7 +109,7 @@ export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: st
     `DELETE FROM ${valueTable(id, position)} WHERE ${groupCondition('k')};`,
     `INSERT INTO ${valueTable(id, position)} SELECT k, ${argumentColumn(position)}, count(*) FROM ${inputView} WHERE ${groupCondition('k')} AND ${argumentColumn(position)} IS NOT NULL GROUP BY 1, 2;`,
   ]);
-  const markLost = `IF mz_lost > 0 THEN UPDATE mz_local.maintained_views SET lost_xid = txid_current() % 4294967296 WHERE id = ${id}; END IF;`;
+  const markLost = `IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(${id}); END IF;`;
 
   const refreshFunction = `CREATE FUNCTION mz_local.${quoteIdentifier(`mv_r_${id}`)}(bigint, boolean, integer) RETURNS boolean LANGUAGE plpgsql
     SET plan_cache_mode = force_generic_plan AS $body$

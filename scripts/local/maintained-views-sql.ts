@@ -242,8 +242,7 @@ BEGIN
   SELECT format_type(a.atttypid, a.atttypmod) INTO key_type FROM pg_attribute a
    WHERE a.attrelid = format('mz_local.%I', 'mv_b_' || id)::regclass AND a.attname = key_name AND NOT a.attisdropped
      -- Keys are collected with DISTINCT and found with = ANY: a type b-tree orders (else the general path).
-     AND EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am am ON am.oid = o.opcmethod
-                  WHERE am.amname = 'btree' AND o.opcdefault AND o.opcintype = a.atttypid);
+     AND mz_local.btree_ordered(a.atttypid);
   IF key_type IS NULL THEN RETURN NULL; END IF;
   IF view_row.refresh_kind = 'source' THEN
     -- The keys of the rows appended since the last refresh ($1), from the append logs.
@@ -273,7 +272,7 @@ BEGIN
              gained AS (SELECT a.* FROM added a WHERE NOT EXISTS (SELECT 1 FROM gone g WHERE g.%2$I = a.%2$I AND g::text = a::text)),
              logged AS (INSERT INTO mz_local.%3$I SELECT * FROM lost UNION ALL SELECT * FROM gained)
         SELECT count(*) INTO mz_lost FROM lost;
-        IF mz_lost > 0 THEN UPDATE mz_local.maintained_views SET lost_xid = txid_current() %% 4294967296 WHERE id = %5$s; END IF;
+        IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(%5$s); END IF;
       ELSE
         DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys);
         INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys);
@@ -337,11 +336,21 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rebuilt_xid bigin
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function boolean NOT NULL DEFAULT false;
 -- Whether the view users see computes a stale definition through mz_local.mv_s_<id> (set_view_form).
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS keyed_form boolean NOT NULL DEFAULT false;
--- The last transaction whose refresh logged rows it lost (not only gained) in its change log. The
--- top-level xid is enough (a reader compares it with its own refreshed_xid, maybe a subtransaction's):
--- a view's rows are logged when it is refreshed, which is always before any view reading it is
--- refreshed in the same transaction, so a reader refreshed later in it has read them.
+-- The last transaction whose refresh logged rows it lost (not only gained) in its change log.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS lost_xid bigint;
+-- Called by a refresh that logged rows it lost. The top-level xid is enough (a reader compares it
+-- with its own refreshed_xid, maybe a subtransaction's): a view's rows are logged when it is
+-- refreshed, which is always before any view reading it is refreshed in the same transaction, so a
+-- reader refreshed later in it has read them.
+CREATE OR REPLACE FUNCTION mz_local.note_rows_lost(mv bigint) RETURNS void LANGUAGE sql AS $fn$
+  UPDATE mz_local.maintained_views SET lost_xid = txid_current() % 4294967296 WHERE id = mv
+$fn$;
+-- Whether b-tree orders values of this type (its default operator class): what = ANY over an
+-- array of keys, DISTINCT, least and greatest need.
+CREATE OR REPLACE FUNCTION mz_local.btree_ordered(value_type oid) RETURNS boolean LANGUAGE sql STABLE AS $fn$
+  SELECT EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am am ON am.oid = o.opcmethod
+                  WHERE am.amname = 'btree' AND o.opcdefault AND o.opcintype = value_type)
+$fn$;
 -- A view folding new rows into its groups (aggregate-refresh-sql.ts): its refresh function, and
 -- its count(DISTINCT) columns, whose values are counted in mz_local.mv_m_<id>_<column>.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function_sql text;
@@ -503,7 +512,7 @@ BEGIN
   IF EXISTS (SELECT 1 FROM mz_local.maintained_views r WHERE mv = ANY (r.upstream_ids)) THEN
     EXECUTE format('WITH gone AS (DELETE FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM gone', 'mv_b_' || mv, condition, 'mv_c_' || mv) USING keys;
     GET DIAGNOSTICS lost = ROW_COUNT;
-    IF lost > 0 THEN UPDATE mz_local.maintained_views SET lost_xid = txid_current() % 4294967296 WHERE id = mv; END IF;
+    IF lost > 0 THEN PERFORM mz_local.note_rows_lost(mv); END IF;
     EXECUTE format('WITH added AS (INSERT INTO mz_local.%I SELECT * FROM mz_local.%I WHERE %s RETURNING *) INSERT INTO mz_local.%I SELECT * FROM added', 'mv_b_' || mv, 'mv_q_' || mv, condition, 'mv_c_' || mv) USING keys;
   ELSE
     EXECUTE format('DELETE FROM mz_local.%I WHERE %s', 'mv_b_' || mv, condition) USING keys;
@@ -701,6 +710,20 @@ BEGIN
 END
 $fn$;
 
+-- What a view folding its groups keeps beside its results (aggregate-refresh-sql.ts): its input
+-- view and the value tables of its count(DISTINCT) columns.
+CREATE OR REPLACE FUNCTION mz_local.drop_folding(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  value_table text;
+BEGIN
+  FOR value_table IN SELECT c.relname FROM pg_class c
+                      WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\_m\_' || mv || '\_%' LOOP
+    EXECUTE format('DROP TABLE mz_local.%I', value_table);
+  END LOOP;
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || mv);
+END
+$fn$;
+
 -- The objects behind maintained views that are gone (dropped, or dropped with what they read), and
 -- append logs nothing reads any more.
 CREATE OR REPLACE FUNCTION mz_local.collect_maintained() RETURNS void LANGUAGE plpgsql AS $fn$
@@ -713,11 +736,7 @@ BEGIN
     EXECUTE format('DROP TABLE IF EXISTS mz_local.%I CASCADE', 'mv_c_' || gone);
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
     EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || gone);
-    EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || gone);
-    FOR logged IN SELECT c.relname FROM pg_class c
-                   WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\_m\_' || gone || '\_%' LOOP
-      EXECUTE format('DROP TABLE mz_local.%I', logged.relname);
-    END LOOP;
+    PERFORM mz_local.drop_folding(gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;
   END LOOP;
   FOR logged IN SELECT c.relname, substring(c.relname from 12)::bigint AS source FROM pg_class c

@@ -72,9 +72,7 @@ async function setUpFolding(db: LocalDatabase, view: { id: string; tree: string 
   // Keys are collected into an array and compared with = ANY, and min and max fold with least and
   // greatest: types b-tree orders.
   const types = await db.query<{ name: string; type: string; ordered: boolean }>(
-    `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type,
-            EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am am ON am.oid = o.opcmethod
-                     WHERE am.amname = 'btree' AND o.opcdefault AND o.opcintype = a.atttypid) AS ordered
+    `SELECT a.attname::text AS name, format_type(a.atttypid, a.atttypmod) AS type, mz_local.btree_ordered(a.atttypid) AS ordered
        FROM pg_attribute a
       WHERE a.attrelid = format('mz_local.%I', 'mv_b_' || $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
     [view.id],
@@ -94,13 +92,7 @@ async function setUpFolding(db: LocalDatabase, view: { id: string; tree: string 
 }
 
 async function dropFolding(db: LocalDatabase, id: string): Promise<void> {
-  const tables = await db.query<{ name: string }>(
-    `SELECT c.relname::text AS name FROM pg_class c
-      WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\\_m\\_' || $1::text || '\\_%'`,
-    [id],
-  );
-  for (const table of tables.rows) await db.query(`DROP TABLE mz_local.${quoteIdentifier(table.name)}`);
-  await db.query(`DROP VIEW IF EXISTS mz_local.${quoteIdentifier(`mv_p_${id}`)}`);
+  await db.query(`SELECT mz_local.drop_folding($1)`, [id]);
 }
 
 /**
