@@ -80,7 +80,11 @@ function scanOutsideQuotes(sql: string, visit: (index: number, depth: number) =>
   return depth;
 }
 
-const TOP_LEVEL_WORDS = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'HAVING', 'ORDER BY', 'LIMIT', 'OFFSET', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'FETCH', 'WITH'];
+const TOP_LEVEL_WORDS = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'HAVING', 'ORDER BY', 'LIMIT', 'OFFSET', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'FETCH', 'WITH'].map((word) => ({
+  word,
+  // Sticky: matched where the scan stands.
+  pattern: new RegExp(`${word.replace(' ', '\\s+')}\\b`, 'y'),
+}));
 
 /**
  * The SELECT items and the FROM/WHERE text of a deparsed `SELECT … FROM … [WHERE …] GROUP BY …`;
@@ -95,11 +99,9 @@ export function splitDeparsedSelect(definition: string): DeparsedSelect {
     if (depth !== 0) return;
     if (sql[index] === ',') commas.push(index);
     if (/[A-Za-z0-9_$.]/.test(sql[index - 1] ?? '')) return;
-    for (const word of TOP_LEVEL_WORDS) {
-      const [first, second] = word.split(' ');
-      const pattern = second ? new RegExp(`^${first}\\s+${second}\\b`) : new RegExp(`^${first}\\b`);
-      const match = pattern.exec(sql.slice(index, index + 20));
-      if (match) clauses.push({ word, index });
+    for (const { word, pattern } of TOP_LEVEL_WORDS) {
+      pattern.lastIndex = index;
+      if (pattern.test(sql)) clauses.push({ word, index });
     }
   });
   const words = clauses.map((clause) => clause.word).join(' ');
