@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Results } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { hstore } from '@electric-sql/pglite/contrib/hstore';
 import { hash, randomUUID } from 'node:crypto';
@@ -21,7 +21,21 @@ export const LOCAL_DATABASE = 'materialize';
 export const LOCAL_USER = 'materialize';
 
 const EXTENSIONS = { pgcrypto, hstore };
-export type LocalDatabase = PGlite;
+/** PGlite itself, run on the thread that opened it. */
+export type EmbeddedDatabase = PGlite;
+
+/**
+ * What the local server uses of its database: PGlite's own calls, which both an embedded PGlite
+ * and one on its own thread (worker-database.ts) answer.
+ */
+export interface LocalDatabase {
+  query<T>(sql: string, params?: unknown[], options?: { rowMode?: 'object' | 'array' }): Promise<Results<T>>;
+  exec(sql: string): Promise<Array<Results>>;
+  execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void>;
+  /** Whether the session is inside a transaction block (after the last call that finished). */
+  isInTransaction(): boolean;
+  close(): Promise<void>;
+}
 
 const require = createRequire(import.meta.url);
 
@@ -50,7 +64,7 @@ export interface OpenDatabaseOptions {
 }
 
 /** A bootstrapped PGlite: on disk when dataDir is given, else in memory. */
-export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<LocalDatabase> {
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<EmbeddedDatabase> {
   try {
     return await openBootstrapped(options);
   } catch (error) {
@@ -62,7 +76,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<L
   }
 }
 
-async function openBootstrapped(options: OpenDatabaseOptions): Promise<LocalDatabase> {
+async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedDatabase> {
   const log = options.log ?? (() => {});
   const fresh = !options.dataDir || !existsSync(path.join(options.dataDir, 'PG_VERSION'));
   let db: PGlite;

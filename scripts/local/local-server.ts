@@ -6,7 +6,8 @@
  *   server.pgUrl; server.webhookUrl('segment_source', 'segment'); await server.stop();
  */
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { LOCAL_DATABASE, LOCAL_USER, openDatabase, type LocalDatabase } from './engine.ts';
+import { LOCAL_DATABASE, LOCAL_USER, type LocalDatabase } from './engine.ts';
+import { WorkerDatabase } from './worker-database.ts';
 import { HttpSqlApi } from './http-sql-api.ts';
 import { WebSocketSqlApi } from './websocket-sql-api.ts';
 import { MaintainedViews } from './maintained-views.ts';
@@ -80,7 +81,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let sqlApi: HttpSqlApi | null = null;
   let websocketApi: WebSocketSqlApi | null = null;
   try {
-    db = await openDatabase({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
+    db = await WorkerDatabase.open({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
     const sources = new WebhookSourceCache();
     const requestLog = new RequestLog();
     const changeListeners = new Set<(what: 'write' | 'catalog') => void>();

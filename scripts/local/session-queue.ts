@@ -47,13 +47,21 @@ export interface SessionQueueOptions {
   idleInTransactionTimeoutMs: number;
   /** Called when a connection idled in a transaction too long; it should close the connection. */
   onIdleInTransaction: (handlerId: number) => void;
-  /** Runs a wire message against the database (translation and response rewriting live there). */
+  /**
+   * Runs a wire message against the database (translation and response rewriting live there).
+   * It hands the message to the database before its first await: messages of one extended query
+   * are started without waiting for each other, and must reach the database in order.
+   */
   execute: (handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void) => Promise<number>;
 }
 
 export class SessionQueue {
   private jobs: Job[] = [];
-  private running = false;
+  /** Jobs started and not finished: one, or several messages of one extended query (see pipeline). */
+  private running = 0;
+  /** The connection whose last started message leaves its extended query open until Sync. */
+  private openSequence: number | null = null;
+  private pipelining = false;
   private transactionOwner: number | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
@@ -64,6 +72,11 @@ export class SessionQueue {
     private readonly db: LocalDatabase,
     private readonly options: SessionQueueOptions,
   ) {}
+
+  /** Nothing running and nothing waiting: a job queued now starts at once. */
+  get idle(): boolean {
+    return this.running === 0 && this.jobs.length === 0;
+  }
 
   /** Whether this wire connection has a transaction open in the database. */
   ownsTransaction(handlerId: number): boolean {
@@ -145,7 +158,7 @@ export class SessionQueue {
   }
 
   private pump(): void {
-    if (this.running) return;
+    if (this.running > 0) return this.pipeline();
     this.expireLocalJobs();
     const job = this.nextJob();
     if (!job) {
@@ -153,15 +166,40 @@ export class SessionQueue {
       return;
     }
     this.clearIdleTimer();
-    this.running = true;
-    void this.runJob(job).finally(() => {
-      this.running = false;
-      this.pump();
+    this.start(job, false);
+  }
+
+  private start(job: Job, pipelined: boolean): void {
+    this.running++;
+    void this.runJob(job, pipelined).finally(() => {
+      this.running--;
+      if (this.running === 0) this.pump();
     });
   }
 
-  private async runJob(job: Job): Promise<void> {
+  /**
+   * Starts the next messages of the extended query in flight (Bind, Describe, Execute, Sync after
+   * a Parse…) without waiting for the answer to the one before: the database answers them in
+   * order, and until its Sync nobody else's message could run anyway. With the database on a
+   * thread of its own, each wait would cost a round trip.
+   */
+  private pipeline(): void {
+    if (this.pipelining) return;
+    this.pipelining = true;
+    try {
+      while (this.openSequence !== null) {
+        const index = this.jobs.findIndex((job) => job.kind === 'wire' && job.handlerId === this.openSequence);
+        if (index === -1) return;
+        this.start(this.jobs.splice(index, 1)[0]!, true);
+      }
+    } finally {
+      this.pipelining = false;
+    }
+  }
+
+  private async runJob(job: Job, pipelined: boolean): Promise<void> {
     if (job.kind === 'local') {
+      this.openSequence = null;
       try {
         if (job.reads !== null) await this.catchUp?.(this.db, job.reads);
         job.resolve(await job.run(this.db));
@@ -171,9 +209,18 @@ export class SessionQueue {
       return;
     }
     try {
-      // A statement starting outside a transaction (inside one, it reads what the transaction sees).
-      if (this.transactionOwner === null && startsStatement(job.message)) await this.catchUp?.(this.db, statementText(job.message));
-      job.resolve(await this.options.execute(job.handlerId, job.message, job.onData));
+      // A statement starting outside a transaction (inside one, it reads what the transaction sees;
+      // a pipelined message is inside an extended query whose Parse or Bind caught up already).
+      if (!pipelined && this.transactionOwner === null && startsStatement(job.message)) await this.catchUp?.(this.db, statementText(job.message));
+      const executing = this.options.execute(job.handlerId, job.message, job.onData);
+      // Handed to the database: the connection's next message may follow it at once. Its sender
+      // (pglite-socket reads a connection's next message once the last is settled) is told so now;
+      // the answer still reaches it through onData, in order. A failure past this point is the
+      // database's own (SQL errors are answers), and fails the Sync that ends the query too.
+      this.openSequence = EXTENDED_QUERY_MESSAGES.has(job.message[0]!) ? job.handlerId : null;
+      if (this.openSequence !== null) job.resolve(0);
+      this.pipeline();
+      job.resolve(await executing);
     } catch (error) {
       job.reject(error);
     } finally {

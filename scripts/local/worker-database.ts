@@ -1,0 +1,153 @@
+/**
+ * The local server's database on a thread of its own (database-thread.ts), answering the same
+ * calls as an embedded PGlite (LocalDatabase).
+ *
+ * Why: PGlite runs synchronously once called, and a statement that appends a group of webhook
+ * requests takes milliseconds. In the server's own thread nothing else ran meanwhile: no HTTP
+ * request was read, no body checked, no answer sent. With the database on its own thread that
+ * work overlaps the statement, which is what batched ingest is bounded by.
+ *
+ * Each call is a message; protocol responses stream back in parts as PGlite produces them. The
+ * session's transaction state comes back with every answer, so isInTransaction() stays
+ * synchronous. Calls made after the thread has stopped fail at once with why it stopped.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Results } from '@electric-sql/pglite';
+import type { LocalDatabase, OpenDatabaseOptions } from './engine.ts';
+import { errorFromFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Call payloads, without the id the database gives them. */
+type CallBody = DatabaseCall extends infer Call ? (Call extends DatabaseCall ? Omit<Call, 'id'> : never) : never;
+
+interface PendingCall {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  onRawData?: (data: Uint8Array) => void;
+}
+
+/**
+ * Starts the thread: TypeScript is loaded there through tsx's API (the thread does not inherit
+ * a loader under every runner: vitest has none), in a namespace of its own.
+ */
+function startThread(start: DatabaseThreadStart): Worker {
+  const entry = new URL('./database-thread.ts', import.meta.url).href;
+  // The ES module build: tsx's CommonJS build of this API mislocates its own files from an eval.
+  const tsx = pathToFileURL(path.join(path.dirname(require.resolve('tsx/esm/api')), 'index.mjs')).href;
+  const script = `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}))`;
+  return new Worker(script, { eval: true, workerData: start, execArgv: [] });
+}
+
+export class WorkerDatabase implements LocalDatabase {
+  private readonly pending = new Map<number, PendingCall>();
+  private nextId = 1;
+  private inTransaction = false;
+  private stopped: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (message: DatabaseThreadMessage) => this.receive(message));
+    worker.on('error', (error) => this.stop(new Error(`the database thread failed: ${error.message}`)));
+    worker.on('exit', (code) => this.stop(new Error(`the database thread exited (code ${code})`)));
+    worker.unref();
+  }
+
+  /** Opens the database (as engine.ts openDatabase does) on its own thread. */
+  static open(options: OpenDatabaseOptions = {}): Promise<WorkerDatabase> {
+    const worker = startThread({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), logs: options.log !== undefined });
+    return new Promise<WorkerDatabase>((resolve, reject) => {
+      const opening = (message: DatabaseThreadMessage) => {
+        if (message.kind === 'log') options.log?.(message.line);
+        else if (message.kind === 'ready') settle(() => resolve(new WorkerDatabase(worker)));
+        else if (message.kind === 'failed') settle(() => void worker.terminate().finally(() => reject(errorFromFields(message.error))));
+      };
+      const failed = (error: Error) => settle(() => void worker.terminate().finally(() => reject(new Error(`the database thread failed to start: ${error.message}`))));
+      const exited = (code: number) => settle(() => reject(new Error(`the database thread exited while opening the database (code ${code})`)));
+      const settle = (then: () => void) => {
+        worker.off('message', opening).off('error', failed).off('exit', exited);
+        then();
+      };
+      worker.on('message', opening).on('error', failed).on('exit', exited);
+    });
+  }
+
+  query<T>(sql: string, params: unknown[] = [], options: { rowMode?: 'object' | 'array' } = {}): Promise<Results<T>> {
+    return this.call({ kind: 'query', sql, params, rowMode: options.rowMode }) as Promise<Results<T>>;
+  }
+
+  exec(sql: string): Promise<Array<Results>> {
+    return this.call({ kind: 'exec', sql }) as Promise<Array<Results>>;
+  }
+
+  async execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void> {
+    // A copy of its own crosses (transferred): the caller may still read its message afterwards.
+    const copy = message.slice();
+    await this.call({ kind: 'protocol', message: copy }, [copy.buffer as ArrayBuffer], options.onRawData);
+  }
+
+  isInTransaction(): boolean {
+    return this.inTransaction;
+  }
+
+  /** Closes PGlite (flushing a data directory) and ends the thread. */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.call({ kind: 'close' });
+    } finally {
+      this.stop(new Error('the database is closed'));
+      await this.worker.terminate();
+    }
+  }
+
+  private call(body: CallBody, transfer: ArrayBuffer[] = [], onRawData?: (data: Uint8Array) => void): Promise<unknown> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, ...(onRawData ? { onRawData } : {}) });
+      // Only a call in flight keeps the process alive (as a socket or timer would).
+      if (this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ ...body, id } as DatabaseCall, transfer);
+    });
+  }
+
+  private receive(message: DatabaseThreadMessage): void {
+    if (message.kind !== 'data' && message.kind !== 'reply' && message.kind !== 'error') return;
+    const call = this.pending.get(message.id);
+    if (!call) return;
+    if (message.kind === 'data') {
+      call.onRawData?.(message.data);
+      return;
+    }
+    this.finish(message.id);
+    this.inTransaction = message.inTransaction;
+    if (message.kind === 'error') return call.reject(errorFromFields(message.error));
+    // A protocol call's reply carries the end of its response.
+    if (call.onRawData) {
+      const rest = message.result as Uint8Array;
+      if (rest.length > 0) call.onRawData(rest);
+      call.resolve(null);
+    } else {
+      call.resolve(message.result);
+    }
+  }
+
+  private finish(id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.worker.unref();
+  }
+
+  /** No more calls: every one in flight fails with why. */
+  private stop(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = reason;
+    this.inTransaction = false;
+    for (const [id, call] of [...this.pending]) {
+      this.finish(id);
+      call.reject(reason);
+    }
+  }
+}

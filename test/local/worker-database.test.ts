@@ -1,0 +1,91 @@
+/**
+ * The local server's database on its own thread answers as an embedded PGlite does: typed rows,
+ * errors with their fields, protocol responses whole and in order, the session's transaction
+ * state, and a clear failure once it is gone.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerDatabase } from '../../scripts/local/worker-database.ts';
+import { cString, frame } from '../../scripts/local/protocol-bytes.ts';
+
+let db: WorkerDatabase;
+beforeAll(async () => {
+  db = await WorkerDatabase.open();
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+/** A simple-query message, and the message types of its response in order. */
+async function simpleQuery(sql: string): Promise<{ types: string; bytes: number }> {
+  const parts: Uint8Array[] = [];
+  await db.execProtocolRawStream(frame('Q', [cString(sql)]), { onRawData: (data) => parts.push(data) });
+  const bytes = Buffer.concat(parts);
+  let types = '';
+  for (let offset = 0; offset + 5 <= bytes.length; offset += 1 + bytes.readInt32BE(offset + 1)) types += String.fromCharCode(bytes[offset]!);
+  return { types, bytes: bytes.length };
+}
+
+describe('a database on its own thread', () => {
+  it('returns rows with their types, as objects or arrays', async () => {
+    const { rows } = await db.query<{ n: number; doc: unknown; at: Date; raw: Uint8Array; tags: string[] }>(
+      `SELECT $1::int + 1 AS n, '{"plan": "pro", "seats": [1, 2]}'::jsonb AS doc, '2026-11-23 10:00:00+00'::timestamptz AS at, '\\x0102ff'::bytea AS raw, ARRAY['a', 'b'] AS tags`,
+      [41],
+    );
+    expect(rows).toEqual([{ n: 42, doc: { plan: 'pro', seats: [1, 2] }, at: new Date('2026-11-23T10:00:00Z'), raw: new Uint8Array([1, 2, 255]), tags: ['a', 'b'] }]);
+    const arrays = await db.query<unknown[]>(`SELECT 1 AS a, 'two' AS b`, [], { rowMode: 'array' });
+    expect(arrays.rows).toEqual([[1, 'two']]);
+    const results = await db.exec(`CREATE TEMP TABLE thread_notes (n int); INSERT INTO thread_notes VALUES (1), (2); SELECT count(*)::int AS c FROM thread_notes`);
+    expect(results.at(-1)!.rows).toEqual([{ c: 2 }]);
+  });
+
+  it("keeps PostgreSQL's error fields across the thread", async () => {
+    const failure = await db.query(`SELECT 1 / (SELECT 0)`).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure).toMatchObject({ message: 'division by zero', code: '22012', severity: 'ERROR' });
+    const syntax = await db.query(`SELECT FROM WHERE nothing`).catch((error: unknown) => error);
+    expect(syntax).toMatchObject({ code: '42601', position: expect.any(String) });
+    // The session is usable afterwards.
+    expect((await db.query<{ ok: boolean }>(`SELECT true AS ok`)).rows).toEqual([{ ok: true }]);
+  });
+
+  it('streams a protocol response whole and in order, and reports the transaction state with its end', async () => {
+    expect(db.isInTransaction()).toBe(false);
+    expect((await simpleQuery('BEGIN')).types).toBe('CZ');
+    expect(db.isInTransaction()).toBe(true);
+    // ~3 MB of rows: more than one part goes ahead of the call's end.
+    const big = await simpleQuery(`SELECT repeat('x', 1000) AS filler FROM generate_series(1, 3000)`);
+    expect(big.types).toBe(`T${'D'.repeat(3000)}CZ`);
+    expect(big.bytes).toBeGreaterThan(3_000_000);
+    expect((await simpleQuery('COMMIT')).types).toBe('CZ');
+    expect(db.isInTransaction()).toBe(false);
+    // An error inside a transaction block leaves it open (and failed) until ROLLBACK.
+    expect((await simpleQuery('BEGIN; SELECT 1 / 0')).types).toBe('CEZ');
+    expect(db.isInTransaction()).toBe(true);
+    await simpleQuery('ROLLBACK');
+    expect(db.isInTransaction()).toBe(false);
+  });
+
+  it('answers calls made together in the order they were made', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, index) => db.query<{ n: number }>(`SELECT $1::int AS n`, [index])));
+    expect(answers.map((answer) => answer.rows[0]!.n)).toEqual(Array.from({ length: 20 }, (_, index) => index));
+  });
+});
+
+describe('its lifetime', () => {
+  it('fails every call after close with why', async () => {
+    const closing = await WorkerDatabase.open();
+    await closing.close();
+    await expect(closing.query('SELECT 1')).rejects.toThrow('the database is closed');
+    await closing.close();
+  });
+
+  it("says why a database cannot be opened, in the engine's words", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'worker-db-'));
+    const notADirectory = path.join(dir, 'data');
+    writeFileSync(notADirectory, 'a file where the data directory should be');
+    await expect(WorkerDatabase.open({ dataDir: notADirectory })).rejects.toThrow(notADirectory);
+  });
+});
