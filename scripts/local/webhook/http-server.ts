@@ -62,11 +62,25 @@ export interface WebhookServerOptions {
   requestLog?: RequestLog;
 }
 
+/** A body's rows for a source; undefined when it refuses the body (appendOne reads it again for the error). */
+function sourceRows(body: Buffer, source: WebhookSource): BodyRows | undefined {
+  try {
+    return bodyRows(body, source.bodyFormat);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A webhook request waiting for its group's statement. */
 interface PendingRequest {
   readonly body: Buffer;
   readonly headers: Map<string, string>;
   readonly receivedAt: Date;
+  /**
+   * Its body read for the source as it was known when the request arrived (undefined rows: the
+   * body was refused). Read then, it overlaps the statement in flight instead of delaying the next.
+   */
+  readonly read: { readonly source: WebhookSource; readonly rows: BodyRows | undefined } | undefined;
   resolve(inserted: number): void;
   reject(error: unknown): void;
 }
@@ -257,8 +271,10 @@ export class WebhookServer {
   ): Promise<number> {
     const headers = collectHeaders(rawHeaders);
     const key = `${route.database}\u0000${route.schema}\u0000${route.name}`;
+    const known = this.options.sources.peek(route.database, route.schema, route.name);
+    const read = known ? { source: known, rows: sourceRows(body, known) } : undefined;
     return new Promise<number>((resolve, reject) => {
-      const request: PendingRequest = { body, headers, receivedAt, resolve, reject };
+      const request: PendingRequest = { body, headers, receivedAt, read, resolve, reject };
       const waiting = this.pendingGroups.get(key);
       if (waiting) {
         waiting.push(request);
@@ -266,8 +282,9 @@ export class WebhookServer {
         // In the group before the job is queued: an idle queue may start the job at once.
         const created = [request];
         this.pendingGroups.set(key, created);
+        const startsAtOnce = this.options.queue.idle;
         this.options.queue
-          .runLocal((db) => this.appendGroup(db, route, key, created), this.maxQueueWaitMs)
+          .runLocal((db) => this.appendGroup(db, route, key, created, startsAtOnce), this.maxQueueWaitMs)
           .catch((error: unknown) => {
             // The job never ran (queue busy or closed): every request of the group gets the error.
             if (this.pendingGroups.get(key) === created) this.pendingGroups.delete(key);
@@ -278,18 +295,26 @@ export class WebhookServer {
   }
 
   /** Runs inside one queue job: every request gathered for the source so far. */
-  private async appendGroup(db: LocalDatabase, route: { database: string; schema: string; name: string }, key: string, group: PendingRequest[]): Promise<void> {
-    // An idle queue starts this job in the tick the first request arrived, and PGlite runs
-    // synchronously once called: wait until the requests read in the same I/O phase have joined.
-    await new Promise((resolve) => setImmediate(resolve));
+  private async appendGroup(
+    db: LocalDatabase,
+    route: { database: string; schema: string; name: string },
+    key: string,
+    group: PendingRequest[],
+    startsAtOnce: boolean,
+  ): Promise<void> {
+    // An idle queue starts this job in the tick the first request arrived: wait until the requests
+    // read in the same I/O phase have joined. A job queued behind another has been gathering its
+    // group all along, and waiting would only leave the database idle.
+    if (startsAtOnce) await new Promise((resolve) => setImmediate(resolve));
     // Requests arriving from now on start the next group.
     if (this.pendingGroups.get(key) === group) this.pendingGroups.delete(key);
     const requests = group.splice(0);
     const answered = new Set<PendingRequest>();
     const answer = (request: PendingRequest, outcome: { count: number } | { error: unknown }) => {
       answered.add(request);
-      if ('count' in outcome) request.resolve(outcome.count);
-      else request.reject(outcome.error);
+      // Answered once the queue has moved on: its next job reaches the database first, and the
+      // responses are written while that runs.
+      setImmediate(() => ('count' in outcome ? request.resolve(outcome.count) : request.reject(outcome.error)));
     };
     try {
       await this.appendRequests(db, route, requests, answer);
@@ -317,12 +342,8 @@ export class WebhookServer {
     const one: Array<{ request: PendingRequest; rows: BodyRows | undefined }> = [];
     const grouped: Array<{ request: PendingRequest; rows: BodyRows }> = [];
     for (const request of requests) {
-      let rows: BodyRows | undefined;
-      try {
-        rows = bodyRows(request.body, source.bodyFormat);
-      } catch {
-        rows = undefined;
-      }
+      // Read on arrival unless the source was not known then, or has been replaced since.
+      const rows = request.read?.source === source ? request.read.rows : sourceRows(request.body, source);
       if (source.grouped && requests.length > 1 && rows && (rows.kind !== 'json' || rows.wrap !== undefined)) grouped.push({ request, rows });
       else one.push({ request, rows });
     }

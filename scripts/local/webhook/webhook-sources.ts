@@ -56,11 +56,16 @@ export class WebhookSourceCache {
     return result.rows.map((row) => row.name);
   }
 
-  async resolve(db: LocalDatabase, database: string, schema: string, name: string): Promise<WebhookSource | null> {
+  /** The source as last looked up, without asking the database: undefined when not looked up since the catalog changed. */
+  peek(database: string, schema: string, name: string): WebhookSource | null | undefined {
     if (database !== LOCAL_DATABASE) return null;
-    const key = `${schema}\u0000${name}`;
-    const cached = this.sources.get(key);
+    return this.sources.get(`${schema}\u0000${name}`);
+  }
+
+  async resolve(db: LocalDatabase, database: string, schema: string, name: string): Promise<WebhookSource | null> {
+    const cached = this.peek(database, schema, name);
     if (cached !== undefined) return cached;
+    const key = `${schema}\u0000${name}`;
     const result = await db.query<SourceRow>(
       `SELECT n.nspname::text AS schema, c.relname::text AS name, w.body_format, w.check_sql, w.spec
          FROM mz_local.webhook_sources w
