@@ -12,7 +12,8 @@
  *   $1 bytea  every body, concatenated (binary, no hex doubling)
  *   $2 int[]  each body's length, in order
  *   $3 text[] each request's headers as hstore text      $4 timestamptz[] receive times
- *   $5 text[] filtered headers (INCLUDE HEADERS) or NULL  $6 boolean[] wrap a lone JSON document
+ *   $5 text[] filtered headers (INCLUDE HEADERS) or NULL, read as a map once per request, not per row
+ *   $6 boolean[] wrap a lone JSON document
  *   $7… text[] one per INCLUDE HEADER column (text only)
  */
 import type { LocalDatabase } from '../engine.ts';
@@ -49,7 +50,7 @@ export function groupedAppend(
   const requests = `SELECT u.idx,
        substring($1::bytea FROM (u.ends - u.len + 1)::int FOR u.len) AS body,
        ($3::text[])[u.idx] AS headers, ($4::timestamptz[])[u.idx] AS received_at,
-       ($5::text[])[u.idx] AS filtered, ($6::boolean[])[u.idx] AS wrap${mapped.map((column) => `, ${column}`).join('')}
+       ($5::text[])[u.idx]::hstore AS filtered, ($6::boolean[])[u.idx] AS wrap${mapped.map((column) => `, ${column}`).join('')}
   FROM (SELECT x.len, x.idx, sum(x.len) OVER (ORDER BY x.idx) AS ends FROM unnest($2::int[]) WITH ORDINALITY AS x(len, idx)) AS u`;
   let check = 'SELECT r.idx, true AS ok, true AS secrets_found FROM mz_req r';
   if (source.checkSql) {
@@ -74,7 +75,7 @@ export function groupedAppend(
       value = 'r.body';
       break;
   }
-  const values = [value, ...(source.includeHeaders ? ['r.filtered::hstore'] : []), ...source.mappedHeaders.map((_, index) => `r.h${index}`)];
+  const values = [value, ...(source.includeHeaders ? ['r.filtered'] : []), ...source.mappedHeaders.map((_, index) => `r.h${index}`)];
   const sql = `WITH mz_req AS (${requests}),
   mz_check AS (${check}),
   mz_insert AS (INSERT INTO ${source.table} (${source.columns.join(', ')})
