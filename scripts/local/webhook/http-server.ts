@@ -213,9 +213,9 @@ export class WebhookServer {
       if (route.kind === 'sql') {
         await this.runSql(body, reply);
       } else if (route.kind === 'webhook') {
+        // (The write is noted where it is committed: see appendGroup.)
         appended = await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
         this.stats.accepted++;
-        this.options.onWrite?.();
         reply(200, '');
       } else {
         const rows = await this.produce(route.topic, body, request.headers.authorization);
@@ -312,8 +312,10 @@ export class WebhookServer {
     const answered = new Set<PendingRequest>();
     const answer = (request: PendingRequest, outcome: { count: number } | { error: unknown }) => {
       answered.add(request);
-      // Answered once the queue has moved on: its next job reaches the database first, and the
-      // responses are written while that runs.
+      // Noted at once, before the queue moves on: the next statement (a read) must find kept
+      // views stale and catch them up. Answered once the queue has moved on: its next job reaches
+      // the database first, and the responses are written while that runs.
+      if ('count' in outcome) this.options.onWrite?.();
       setImmediate(() => ('count' in outcome ? request.resolve(outcome.count) : request.reject(outcome.error)));
     };
     try {
