@@ -14,7 +14,15 @@ export async function startServerForCommand(options: LocalServerOptions & { anno
   const started = performance.now();
   let server: LocalServer;
   try {
-    server = await startLocalServer({ ...options, log: (line) => console.log(pc.dim(line)) });
+    server = await startLocalServer({
+      ...options,
+      log: (line) => console.log(pc.dim(line)),
+      // Nothing can be served without it: say why and stop, rather than answer every request with an error.
+      onDatabaseLost: (reason) => {
+        console.error(pc.red(`error: ${reason.message}`));
+        process.exit(1);
+      },
+    });
   } catch (error) {
     if (error instanceof DataDirLockedError || error instanceof PortInUseError) {
       console.error(pc.red(`error: ${error.message}`));

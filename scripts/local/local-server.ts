@@ -33,6 +33,11 @@ export interface LocalServerOptions {
   maxBodyBytes?: number;
   concurrencyLimit?: number;
   log?: (line: string) => void;
+  /**
+   * The database's thread ended without stop(): every statement and append fails from then on.
+   * Default: said through `log`. The CLI stops the process.
+   */
+  onDatabaseLost?: (reason: Error) => void;
   /** Runs only for one command (a deploy's own server): others wait for it instead of using it. */
   ephemeral?: boolean;
   /**
@@ -81,7 +86,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let sqlApi: HttpSqlApi | null = null;
   let websocketApi: WebSocketSqlApi | null = null;
   try {
-    db = await WorkerDatabase.open({ ...(dataDir ? { dataDir } : {}), ...(options.log ? { log: options.log } : {}) });
+    db = await WorkerDatabase.open({
+      ...(dataDir ? { dataDir } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      onLost: (reason) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason),
+    });
     const sources = new WebhookSourceCache();
     const requestLog = new RequestLog();
     const changeListeners = new Set<(what: 'write' | 'catalog') => void>();

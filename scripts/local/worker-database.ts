@@ -47,21 +47,28 @@ export class WorkerDatabase implements LocalDatabase {
   private nextId = 1;
   private inTransaction = false;
   private stopped: Error | null = null;
+  private closing = false;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly onLost: ((reason: Error) => void) | undefined,
+  ) {
     worker.on('message', (message: DatabaseThreadMessage) => this.receive(message));
-    worker.on('error', (error) => this.stop(new Error(`the database thread failed: ${error.message}`)));
-    worker.on('exit', (code) => this.stop(new Error(`the database thread exited (code ${code})`)));
+    worker.on('error', (error) => this.lose(new Error(`the local database stopped: its thread failed (${error.message}); restart the server`)));
+    worker.on('exit', (code) => this.lose(new Error(`the local database stopped: its thread exited (code ${code}); restart the server`)));
     worker.unref();
   }
 
-  /** Opens the database (as engine.ts openDatabase does) on its own thread. */
-  static open(options: OpenDatabaseOptions = {}): Promise<WorkerDatabase> {
+  /**
+   * Opens the database (as engine.ts openDatabase does) on its own thread. `onLost`: the thread
+   * ended without close() — every call fails from then on, so the server should say so and stop.
+   */
+  static open(options: OpenDatabaseOptions & { onLost?: (reason: Error) => void } = {}): Promise<WorkerDatabase> {
     const worker = startThread({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), logs: options.log !== undefined });
     return new Promise<WorkerDatabase>((resolve, reject) => {
       const opening = (message: DatabaseThreadMessage) => {
         if (message.kind === 'log') options.log?.(message.line);
-        else if (message.kind === 'ready') settle(() => resolve(new WorkerDatabase(worker)));
+        else if (message.kind === 'ready') settle(() => resolve(new WorkerDatabase(worker, options.onLost)));
         else if (message.kind === 'failed') settle(() => void worker.terminate().finally(() => reject(errorFromFields(message.error))));
       };
       const failed = (error: Error) => settle(() => void worker.terminate().finally(() => reject(new Error(`the database thread failed to start: ${error.message}`))));
@@ -95,6 +102,7 @@ export class WorkerDatabase implements LocalDatabase {
   /** Closes PGlite (flushing a data directory) and ends the thread. */
   async close(): Promise<void> {
     if (this.stopped) return;
+    this.closing = true;
     try {
       await this.call({ kind: 'close' });
     } finally {
@@ -138,6 +146,13 @@ export class WorkerDatabase implements LocalDatabase {
   private finish(id: number): void {
     this.pending.delete(id);
     if (this.pending.size === 0) this.worker.unref();
+  }
+
+  /** The thread ended by itself: calls fail from now on, and the owner hears of it once. */
+  private lose(reason: Error): void {
+    if (this.stopped) return;
+    this.stop(reason);
+    if (!this.closing) this.onLost?.(reason);
   }
 
   /** No more calls: every one in flight fails with why. */

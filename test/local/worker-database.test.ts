@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerDatabase } from '../../scripts/local/worker-database.ts';
 import { cString, frame } from '../../scripts/local/protocol-bytes.ts';
@@ -80,6 +81,23 @@ describe('its lifetime', () => {
     await closing.close();
     await expect(closing.query('SELECT 1')).rejects.toThrow('the database is closed');
     await closing.close();
+  });
+
+  it('says when its thread ends by itself, and fails every call after that with why', async () => {
+    const lost: Error[] = [];
+    const dying = await WorkerDatabase.open({ onLost: (reason) => lost.push(reason) });
+    const inFlight = dying.query(`SELECT pg_sleep(0.2)`);
+    // As a crash would end it (the thread is the class's own; nothing else reaches it).
+    await (dying as unknown as { worker: Worker }).worker.terminate();
+    await expect(inFlight).rejects.toThrow(/the local database stopped: its thread exited \(code 1\); restart the server/);
+    await expect(dying.query('SELECT 1')).rejects.toThrow(/the local database stopped/);
+    expect(lost.map((reason) => reason.message)).toEqual(['the local database stopped: its thread exited (code 1); restart the server']);
+    // Closing it afterwards is quiet, and a close is never reported as a loss.
+    await dying.close();
+    const closed: Error[] = [];
+    const closing = await WorkerDatabase.open({ onLost: (reason) => closed.push(reason) });
+    await closing.close();
+    expect(closed).toEqual([]);
   });
 
   it("says why a database cannot be opened, in the engine's words", async () => {
