@@ -31,7 +31,8 @@ export type EmbeddedDatabase = PGlite;
 export interface LocalDatabase {
   query<T>(sql: string, params?: unknown[], options?: { rowMode?: 'object' | 'array' }): Promise<Results<T>>;
   exec(sql: string): Promise<Array<Results>>;
-  execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void>;
+  /** `handOver`: the caller will not read `message` again (it may be moved, not copied). */
+  execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void; handOver?: boolean }): Promise<void>;
   /** Whether the session is inside a transaction block (after the last call that finished). */
   isInTransaction(): boolean;
   close(): Promise<void>;

@@ -7,13 +7,14 @@
  * Results come back as text. Only use inside a SessionQueue job (the session is shared).
  */
 import type { LocalDatabase } from './engine.ts';
-import { concat, cString, frame, int16, int32 } from './protocol-bytes.ts';
+import { concat, cString, frame, frames, int16, int32 } from './protocol-bytes.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 let nextStatementId = 1;
 
-export type ParamValue = string | Uint8Array | Date | null;
+/** Bytes go in binary format: as one array, or as parts sent back to back (no copy to join them first). */
+export type ParamValue = string | Uint8Array | readonly Uint8Array[] | Date | null;
 
 export class PreparedStatementError extends Error {
   constructor(
@@ -56,18 +57,22 @@ export class PreparedStatement {
   private async execute(params: ParamValue[]): Promise<Array<string | null> | null> {
     // Bytes go in binary format (as they are, no hex doubling); everything else as text.
     const bind: Uint8Array[] = [cString(''), cString(this.name), int16(params.length)];
-    for (const param of params) bind.push(int16(param instanceof Uint8Array ? 1 : 0));
+    for (const param of params) bind.push(int16(param instanceof Uint8Array || Array.isArray(param) ? 1 : 0));
     bind.push(int16(params.length));
     for (const param of params) {
       if (param === null) {
         bind.push(int32(-1));
-        continue;
+      } else if (Array.isArray(param)) {
+        const parts = param as readonly Uint8Array[];
+        bind.push(int32(parts.reduce((sum, part) => sum + part.length, 0)), ...parts);
+      } else {
+        const bytes = param instanceof Uint8Array ? param : encoder.encode(typeof param === 'string' ? param : (param as Date).toISOString());
+        bind.push(int32(bytes.length), bytes);
       }
-      const bytes = param instanceof Uint8Array ? param : encoder.encode(typeof param === 'string' ? param : param.toISOString());
-      bind.push(int32(bytes.length), bytes);
     }
     bind.push(int16(0));
-    return readResponse(await this.exchange(concat([frame('B', bind), frame('E', [cString(''), int32(0)]), frame('S', [])])));
+    // Bind, Execute and Sync written into one buffer: a group's bodies are copied once, here.
+    return readResponse(await this.exchange(frames([['B', bind], ['E', [cString(''), int32(0)]], ['S', []]]), true));
   }
 
   /**
@@ -75,9 +80,9 @@ export class PreparedStatement {
    * execProtocolRaw also parses the response and can leave a database error behind for PGlite's
    * next query() to throw.
    */
-  private async exchange(messages: Uint8Array): Promise<Uint8Array> {
+  private async exchange(messages: Uint8Array, handOver = false): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
-    await this.db.execProtocolRawStream(messages, { onRawData: (data) => chunks.push(data.slice()) });
+    await this.db.execProtocolRawStream(messages, { onRawData: (data) => chunks.push(data.slice()), handOver });
     return concat(chunks);
   }
 }

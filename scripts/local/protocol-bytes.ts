@@ -4,16 +4,25 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A message: type byte, int32 length (itself included), then the body parts. */
-export function frame(type: string, body: Uint8Array[]): Uint8Array {
-  const length = 4 + body.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(1 + length);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, length);
-  let offset = 5;
-  for (const part of body) {
-    out.set(part, offset);
-    offset += part.length;
-  }
+export function frame(type: string, body: readonly Uint8Array[]): Uint8Array {
+  return frames([[type, body]]);
+}
+
+/** Several messages back to back in one buffer, each part copied once. */
+export function frames(messages: ReadonlyArray<readonly [type: string, body: readonly Uint8Array[]]>): Uint8Array {
+  const lengths = messages.map(([, body]) => 4 + body.reduce((sum, part) => sum + part.length, 0));
+  const out = new Uint8Array(lengths.reduce((sum, length) => sum + 1 + length, 0));
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  messages.forEach(([type, body], index) => {
+    out[offset] = type.charCodeAt(0);
+    view.setInt32(offset + 1, lengths[index]!);
+    offset += 5;
+    for (const part of body) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+  });
   return out;
 }
 

@@ -89,10 +89,12 @@ export class WorkerDatabase implements LocalDatabase {
     return this.call({ kind: 'exec', sql }) as Promise<Array<Results>>;
   }
 
-  async execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void }): Promise<void> {
-    // A copy of its own crosses (transferred): the caller may still read its message afterwards.
-    const copy = message.slice();
-    await this.call({ kind: 'protocol', message: copy }, [copy.buffer as ArrayBuffer], options.onRawData);
+  async execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void; handOver?: boolean }): Promise<void> {
+    // The buffer crosses by transfer, not copy. Unless the caller hands it over, a copy of its own
+    // does: the caller may still read its message afterwards (the session queue does).
+    const whole = message.byteOffset === 0 && message.byteLength === message.buffer.byteLength && message.buffer instanceof ArrayBuffer;
+    const moved = options.handOver && whole ? message : message.slice();
+    await this.call({ kind: 'protocol', message: moved }, [moved.buffer as ArrayBuffer], options.onRawData);
   }
 
   isInTransaction(): boolean {

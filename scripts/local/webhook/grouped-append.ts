@@ -9,7 +9,7 @@
  * single-event ingest at ~1.1–1.7k requests/s against ~3.4–7.1k single-row inserts/s.
  *
  * Parameters (one statement text whatever the group size):
- *   $1 bytea  every body, concatenated (binary, no hex doubling)
+ *   $1 bytea  every body, back to back (binary, no hex doubling; copied once, into the message)
  *   $2 int[]  each body's length, in order
  *   $3 text[] each request's headers as hstore text      $4 timestamptz[] receive times
  *   $5 text[] filtered headers (INCLUDE HEADERS) or NULL, read as a map once per request, not per row
@@ -110,7 +110,7 @@ export class GroupedAppend {
   /** Appends every request's rows (those whose CHECK passes) in one statement; throws if it fails. */
   async run(requests: readonly GroupedRequest[]): Promise<{ outcomes: GroupedOutcome[]; inserted: number }> {
     const params: ParamValue[] = [
-      Buffer.concat(requests.map((request) => request.body)),
+      requests.map((request) => request.body),
       arrayLiteral(requests.map((request) => String(request.body.length))),
       arrayLiteral(requests.map((request) => request.headers)),
       arrayLiteral(requests.map((request) => request.receivedAt.toISOString())),
