@@ -25,7 +25,12 @@ interface Sort {
 
 export function ModelView(props: { name: string; onOpen: (name: string) => void; onClose: () => void }) {
   const node = useStore((state) => state.nodes.get(props.name));
-  const count = useStore((state) => state.counts.get(props.name));
+  const counted = useStore((state) => state.counts.get(props.name));
+  // The server's count comes at most every half second; while the live table holds every row of
+  // the view (fewer than its limit), its own count is exact and current, and is shown instead.
+  const [liveCount, setLiveCount] = useState<number | null>(null);
+  useEffect(() => setLiveCount(null), [props.name]);
+  const count = liveCount ?? counted;
   const [detail, setDetail] = useState<NodeDetail | null>(null);
   const [detailError, setDetailError] = useState<string | null>(null);
   // Template and SQL change only with a deploy: fetched again when the node's version moves.
@@ -63,7 +68,7 @@ export function ModelView(props: { name: string; onOpen: (name: string) => void;
           {node.test.failures > 0 ? `, ${node.test.failures} failing row${node.test.failures === 1 ? '' : 's'}` : ''}
         </p>
       ) : null}
-      {queryable && node.status !== 'not_deployed' ? <RowsSection node={node} /> : null}
+      {queryable && node.status !== 'not_deployed' ? <RowsSection node={node} onWholeCount={setLiveCount} /> : null}
       <Dependencies node={node} onOpen={props.onOpen} />
       {detailError ? <p class="error-text">{detailError}</p> : null}
       {detail?.description ? <p>{detail.description}</p> : null}
@@ -95,7 +100,8 @@ function StatusLine({ node }: { node: GraphNode }) {
   );
 }
 
-function RowsSection({ node }: { node: GraphNode }) {
+/** `onWholeCount`: how many rows the view has, when the live table holds all of them (else null). */
+function RowsSection({ node, onWholeCount }: { node: GraphNode; onWholeCount: (count: number | null) => void }) {
   const [columns, setColumns] = useState<ColumnInfo[] | null>(null);
   const [sort, setSort] = useState<Sort | null>(null);
   const relation = `${quoteIdent(node.schema)}.${quoteIdent(node.name)}`;
@@ -116,6 +122,13 @@ function RowsSection({ node }: { node: GraphNode }) {
   const query = columns === null ? null : sort ? `SELECT * FROM ${relation} ORDER BY ${quoteIdent(sort.column)} ${sort.descending ? 'DESC' : 'ASC'} NULLS LAST LIMIT ${LIVE_ROW_LIMIT}` : `SELECT * FROM ${relation} LIMIT ${LIVE_ROW_LIMIT}`;
   // A redeploy may change the columns: subscribe again (the comment makes the query new).
   const live = useLiveRows(query === null ? null : `${query} /* deploy ${node.deployedVersion} */`);
+  const wholeCount = useMemo(() => {
+    if (!live.ready || live.error) return null;
+    const total = live.rows.reduce((sum, row) => sum + row.count, 0);
+    return total < LIVE_ROW_LIMIT ? total : null;
+  }, [live.ready, live.error, live.rows]);
+  useEffect(() => onWholeCount(wholeCount), [wholeCount, onWholeCount]);
+  useEffect(() => () => onWholeCount(null), [onWholeCount]);
   const sortedRows = useMemo(() => {
     if (!sort) return live.rows;
     const index = live.columns.findIndex((column) => column.name === sort.column);

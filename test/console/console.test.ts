@@ -121,6 +121,9 @@ describe.skipIf(!runBrowser)('console in a browser', () => {
     const latency = Date.now() - sent;
     console.log(`signed event → visible in the live table: ${latency} ms`);
     expect(await page.getByTestId('last-change').textContent()).toContain('last change');
+    // The header's count follows the live table, which holds the whole view: at once, not after
+    // the server's next count (at least half a second after a write).
+    await expect.poll(() => page.getByTestId('model-view').locator('.panel-head .muted').textContent(), { timeout: 250, interval: 20 }).toContain('· 1 rows');
     expect(await page.getByTestId('template').textContent()).toContain('DISTINCT ON (e.user_id)');
     await screenshot(page, 'model-live-rows');
   });
