@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, type EmbeddedDatabase } from './engine.ts';
+import { concat } from './protocol-bytes.ts';
 import { errorFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
 
 const port = parentPort;
@@ -20,17 +21,6 @@ function post(message: DatabaseThreadMessage, transfer: ArrayBuffer[] = []): voi
 
 /** How much of a protocol response is held before it goes ahead of the call's end. */
 const PART_BYTES = 1 << 20;
-
-function joinParts(parts: readonly Uint8Array[], bytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const joined = new Uint8Array(bytes);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
-}
 
 async function run(db: EmbeddedDatabase, call: DatabaseCall): Promise<unknown> {
   switch (call.kind) {
@@ -50,13 +40,13 @@ async function run(db: EmbeddedDatabase, call: DatabaseCall): Promise<unknown> {
           parts.push(data.slice());
           buffered += data.length;
           if (buffered >= PART_BYTES) {
-            const ahead = joinParts(parts.splice(0), buffered);
+            const ahead = concat(parts.splice(0));
             buffered = 0;
             post({ kind: 'data', id: call.id, data: ahead }, [ahead.buffer as ArrayBuffer]);
           }
         },
       });
-      return joinParts(parts, buffered);
+      return concat(parts);
     }
     case 'close':
       await db.close();
