@@ -5,6 +5,8 @@
  * acknowledged. The load comes from another process (bench/webhook-load.ts), as it would in use.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,10 @@ import { PreparedStatement } from '../scripts/local/prepared-statement.ts';
 import { median } from './stats.ts';
 
 const SECRET = 'bench-secret';
-const SINGLE_REQUESTS = Number(process.env.BENCH_WEBHOOK_REQUESTS ?? 3_000);
+const SINGLE_REQUESTS = Number(process.env.BENCH_WEBHOOK_REQUESTS ?? 10_000);
+// Untimed requests each load process sends first, so its own JIT is warm (bench/webhook-load.ts).
+const SINGLE_WARM_UP = 5_000;
+const BATCH_WARM_UP = 100;
 // 30,000 events: a run of a few hundred ms, long enough to be past the first groups' warm-up.
 const BATCH_REQUESTS = Number(process.env.BENCH_WEBHOOK_BATCHES ?? 300);
 const BATCH_SIZE = 100;
@@ -33,15 +38,16 @@ function event(id: number): Record<string, unknown> {
 interface LoadResult {
   ms: number;
   acknowledged: number;
+  warmUpAcknowledged: number;
   failures: Record<string, number>;
 }
 
-/** Runs bench/webhook-load.ts in its own process against `url`. */
-function runLoad(url: string, requests: number, perRequest: number, concurrency: number, firstId: number): Promise<LoadResult> {
+/** Runs bench/webhook-load.ts in its own process against `url`; its warm-up is not timed. */
+function runLoad(url: string, requests: number, perRequest: number, concurrency: number, firstId: number, warmUp: number): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(here, 'webhook-load.ts'), url, SECRET, String(requests), String(perRequest), String(concurrency), String(firstId)],
+      ['--import', 'tsx', path.join(here, 'webhook-load.ts'), url, SECRET, String(requests), String(perRequest), String(concurrency), String(firstId), String(warmUp)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let output = '';
@@ -122,10 +128,10 @@ export async function runLocalServerBench(): Promise<void> {
       await bareSingleRate();
       await bareBatchedRate();
     }
-    const warmSingles = await runLoad(server.webhookUrl('single_source'), SINGLE_REQUESTS, 1, CLIENTS, 5_000_000);
+    const warmSingles = await runLoad(server.webhookUrl('single_source'), SINGLE_WARM_UP, 1, CLIENTS, 5_000_000, 0);
     singleAcknowledged += warmSingles.acknowledged;
     addFailures(singleFailures, warmSingles.failures);
-    const warmBatches = await runLoad(server.webhookUrl('batch_source'), Math.ceil(BATCH_REQUESTS / 3), BATCH_SIZE, 8, 6_000_000);
+    const warmBatches = await runLoad(server.webhookUrl('batch_source'), Math.ceil(BATCH_REQUESTS / 3), BATCH_SIZE, 8, 6_000_000, 0);
     batchAcknowledged += warmBatches.acknowledged * BATCH_SIZE;
     addFailures(batchFailures, warmBatches.failures);
     const bareSingles: number[] = [];
@@ -134,14 +140,21 @@ export async function runLocalServerBench(): Promise<void> {
     const webhookBatches: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       bareSingles.push(await bareSingleRate());
-      const single = await runLoad(server.webhookUrl('single_source'), SINGLE_REQUESTS, 1, CLIENTS, round * SINGLE_REQUESTS);
+      const single = await runLoad(server.webhookUrl('single_source'), SINGLE_REQUESTS, 1, CLIENTS, round * (SINGLE_WARM_UP + SINGLE_REQUESTS), SINGLE_WARM_UP);
       webhookSingles.push(single.acknowledged / (single.ms / 1000));
-      singleAcknowledged += single.acknowledged;
+      singleAcknowledged += single.warmUpAcknowledged + single.acknowledged;
       addFailures(singleFailures, single.failures);
       bareBatches.push(await bareBatchedRate());
-      const batched = await runLoad(server.webhookUrl('batch_source'), BATCH_REQUESTS, BATCH_SIZE, 8, 1_000_000 + round * BATCH_REQUESTS * BATCH_SIZE);
+      const batched = await runLoad(
+        server.webhookUrl('batch_source'),
+        BATCH_REQUESTS,
+        BATCH_SIZE,
+        8,
+        1_000_000 + round * (BATCH_WARM_UP + BATCH_REQUESTS) * BATCH_SIZE,
+        BATCH_WARM_UP,
+      );
       webhookBatches.push((batched.acknowledged * BATCH_SIZE) / (batched.ms / 1000));
-      batchAcknowledged += batched.acknowledged * BATCH_SIZE;
+      batchAcknowledged += (batched.warmUpAcknowledged + batched.acknowledged) * BATCH_SIZE;
       addFailures(batchFailures, batched.failures);
     }
     const ratios = (ours: number[], bare: number[]) => ours.map((rate, index) => `${((rate / bare[index]!) * 100).toFixed(0)}%`).join(', ');
@@ -159,11 +172,36 @@ export async function runLocalServerBench(): Promise<void> {
         `${((median(webhookBatches) / median(bareBatches)) * 100).toFixed(0)}% (target >= 70%; rounds ${ratios(webhookBatches, bareBatches)}); rows ${batchRows} = acknowledged ${batchAcknowledged}: ${batchRows === batchAcknowledged ? 'ok' : 'MISMATCH'}${describeFailures(batchFailures)}`,
     );
 
+    await printLoadClientCeiling();
     await textFormatCost(server);
     await httpSqlRate(server);
   } finally {
     await db.close();
     await server.stop();
+  }
+}
+
+/**
+ * The load generator's own limit on this machine: the same runs against an HTTP server that only
+ * reads each body and answers 200. No webhook figure above can pass it (both share the two cores).
+ */
+async function printLoadClientCeiling(): Promise<void> {
+  const server = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-length': 0 }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/webhook/materialize/public/nothing`;
+  try {
+    const singles = await runLoad(url, SINGLE_REQUESTS, 1, CLIENTS, 0, SINGLE_WARM_UP);
+    const batches = await runLoad(url, BATCH_REQUESTS, BATCH_SIZE, 8, 0, BATCH_WARM_UP);
+    console.log(
+      `load generator's own ceiling (the same runs against a server that only reads and answers 200): ${(singles.acknowledged / (singles.ms / 1000)).toFixed(0)} single-event req/s, ` +
+        `${((batches.acknowledged * BATCH_SIZE) / (batches.ms / 1000)).toFixed(0)} events/s in ${BATCH_SIZE}-event batches`,
+    );
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 }
 
