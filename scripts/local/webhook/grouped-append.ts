@@ -46,12 +46,16 @@ export function groupedAppend(
   source: { table: string; bodyFormat: BodyFormat; checkSql: string | null; includeHeaders: boolean; mappedHeaders: readonly MappedHeader[]; columns: readonly string[] },
 ): GroupedAppend | null {
   if (source.mappedHeaders.some((mapped) => mapped.bytes)) return null;
-  const mapped = source.mappedHeaders.map((_, index) => `($${7 + index}::text[])[u.idx] AS h${index}`);
+  // One multi-argument unnest walks every array once, in step. Subscripting each array by the
+  // request's index instead cost O(n²): an array of variable-length elements is scanned from its
+  // start at every subscript (48 requests: 3.1 ms a statement against 1.2 ms).
+  const mapped = source.mappedHeaders.map((_, index) => `h${index}`);
+  const arrays = ['$2::int[]', '$3::text[]', '$4::timestamptz[]', '$5::text[]', '$6::boolean[]', ...source.mappedHeaders.map((_, index) => `$${7 + index}::text[]`)];
   const requests = `SELECT u.idx,
        substring($1::bytea FROM (u.ends - u.len + 1)::int FOR u.len) AS body,
-       ($3::text[])[u.idx] AS headers, ($4::timestamptz[])[u.idx] AS received_at,
-       ($5::text[])[u.idx]::hstore AS filtered, ($6::boolean[])[u.idx] AS wrap${mapped.map((column) => `, ${column}`).join('')}
-  FROM (SELECT x.len, x.idx, sum(x.len) OVER (ORDER BY x.idx) AS ends FROM unnest($2::int[]) WITH ORDINALITY AS x(len, idx)) AS u`;
+       u.headers, u.received_at, u.filtered::hstore AS filtered, u.wrap${mapped.map((column) => `, u.${column}`).join('')}
+  FROM (SELECT x.*, sum(x.len) OVER (ORDER BY x.idx) AS ends
+          FROM unnest(${arrays.join(', ')}) WITH ORDINALITY AS x(len, headers, received_at, filtered, wrap${mapped.map((column) => `, ${column}`).join('')}, idx)) AS u`;
   let check = 'SELECT r.idx, true AS ok, true AS secrets_found FROM mz_req r';
   if (source.checkSql) {
     const perRequest = checkPerRequest(source.checkSql);
