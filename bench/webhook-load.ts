@@ -9,8 +9,8 @@
  * The warm-up requests (other events, acknowledged like the rest) are sent before the clock
  * starts: a fresh Node process sends its first few thousand requests at a third of its pace while
  * its JIT warms up (with Node's http client, 3,000 requests to a server that does nothing went at
- * ~9.5k/s, 20,000 at ~27k/s), and a
- * sender in use (Segment's) is long warm. Without it, the figure was this client's cold start.
+ * ~9.5k/s, 20,000 at ~27k/s), and a sender in use (Segment's) is long warm. Without it, the
+ * figure was this client's cold start.
  *
  * Prints one JSON line: { ms, acknowledged, warmUpAcknowledged, failures: { status: count } }.
  */
