@@ -42,33 +42,56 @@ export function serializeEvent(event: Record<string, unknown>): SerializedEvent 
   return { body, repairedStrings: repairs };
 }
 
+// Any code unit that might need repair; a string without one (nearly all) skips the exact test.
+const SUSPECT = /[\u0000\ud800-\udfff]/;
+
+function needsRepair(text: string): boolean {
+  return SUSPECT.test(text) && UNSTORABLE.test(text);
+}
+
+/** Thrown from the walk's deepest level; each level on the way out adds its key to the path. */
+class TooDeep {
+  readonly keys: Array<string | number> = [];
+}
+
 /**
- * Walks the event without recursion (a hostile event cannot overflow the stack), stopping at the
- * nesting limit, and counts the strings that need repair.
+ * Counts the strings (keys and values) that need repair, stopping at the nesting limit. It runs
+ * for every event delivered, so it allocates nothing per value. It recurses, which is safe: the
+ * depth is capped at MAX_EVENT_NESTING levels, far inside the stack, before anything deeper (or
+ * a cycle) is entered.
  */
 function countRepairs(event: Record<string, unknown>): number {
+  try {
+    return repairsIn(event, 1);
+  } catch (error) {
+    if (!(error instanceof TooDeep)) throw error;
+    let path = '';
+    for (const key of error.keys.reverse()) path = typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    throw new UndeliverableEventError(
+      `it is nested more than ${MAX_EVENT_NESTING} levels deep (at ${path || 'the top'}); Materialize's JSON parser stops at 128 levels (recursion limit exceeded) and a batch adds one`,
+    );
+  }
+}
+
+function repairsIn(value: unknown, depth: number): number {
+  if (typeof value === 'string') return needsRepair(value) ? 1 : 0;
+  if (value === null || typeof value !== 'object') return 0;
+  if (depth > MAX_EVENT_NESTING) throw new TooDeep();
   let repairs = 0;
-  const pending: Array<{ value: unknown; depth: number; path: string }> = [{ value: event, depth: 1, path: '' }];
-  while (pending.length > 0) {
-    const { value, depth, path } = pending.pop()!;
-    if (typeof value === 'string') {
-      if (UNSTORABLE.test(value)) repairs++;
-      continue;
-    }
-    if (value === null || typeof value !== 'object') continue;
-    if (depth > MAX_EVENT_NESTING) {
-      throw new UndeliverableEventError(
-        `it is nested more than ${MAX_EVENT_NESTING} levels deep (at ${path || 'the top'}); Materialize's JSON parser stops at 128 levels (recursion limit exceeded) and a batch adds one`,
-      );
-    }
+  let key: string | number = '';
+  try {
     if (Array.isArray(value)) {
-      value.forEach((item, index) => pending.push({ value: item, depth: depth + 1, path: `${path}[${index}]` }));
+      for (key = 0; key < value.length; key++) repairs += repairsIn(value[key], depth + 1);
     } else {
-      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-        if (UNSTORABLE.test(key)) repairs++;
-        pending.push({ value: item, depth: depth + 1, path: path ? `${path}.${key}` : key });
+      for (key in value) {
+        if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+        if (needsRepair(key)) repairs++;
+        repairs += repairsIn((value as Record<string, unknown>)[key], depth + 1);
       }
     }
+  } catch (error) {
+    if (error instanceof TooDeep) error.keys.push(key);
+    throw error;
   }
   return repairs;
 }

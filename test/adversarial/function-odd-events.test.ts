@@ -75,6 +75,17 @@ describe('nesting past the parser’s limit', () => {
     expect(await storedMessageIds('odd-deep')).toEqual([]);
   });
 
+  it('the path of a value nested too deep names array positions and keys as written', async () => {
+    const [event] = sampleEvents(1, { runId: 'odd-deep-array', types: ['track'] });
+    let deep: unknown = 'bottom';
+    for (let level = 0; level < 200; level++) deep = [0, deep];
+    event!.properties = { items: deep };
+    const error = await fn.onTrack(event, settings).catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(ValidationError);
+    // event (1) → properties (2) → items (3) → 124 arrays deeper reaches level 127.
+    expect((error as Error).message).toContain(`(at properties.items${'[1]'.repeat(124)});`);
+  });
+
   it('in a batch, only the deep event is rejected; 126 levels is still delivered', async () => {
     const events = sampleEvents(4, { runId: 'odd-batch-deep', types: ['track'] });
     events[0]!.properties = nested(200) as Record<string, unknown>;
