@@ -7,9 +7,10 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import vm from 'node:vm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildBundle, checkPlainScript } from '../../functions/build/build-bundle.ts';
-import { loadFunction, handlerFor, RetryError, ValidationError, InvalidEventPayload, type Handlers } from '../../functions/harness/segment-sandbox.ts';
+import { buildBundle, checkPlainScript, HANDLERS } from '../../functions/build/build-bundle.ts';
+import { loadFunction, handlerFor, RetryError, ValidationError, InvalidEventPayload, EventNotSupported, type Handlers } from '../../functions/harness/segment-sandbox.ts';
 import { sampleEvents, EVENT_TYPES } from '../../functions/samples/segment-events.ts';
 import { SETTINGS_DOCUMENTATION } from '../../functions/delivery/settings.ts';
 import { FaultServer } from '../helpers/fault-server.ts';
@@ -41,6 +42,16 @@ describe('the bundle', () => {
     const header = code.slice(0, code.indexOf('*/'));
     for (const setting of SETTINGS_DOCUMENTATION) expect(header).toContain(`${setting.name} (`);
     expect(() => checkPlainScript(`${code}\nexport { onTrack };`)).toThrow(/not a plain script: it contains 'export/);
+  });
+
+  it('declares only its handlers at the top level; the rest lives in one function scope', () => {
+    // A sandbox's global object is slow to look functions up on (see build-bundle.ts scoped()).
+    const segmentGlobals = { RetryError, ValidationError, EventNotSupported, InvalidEventPayload };
+    const context = vm.createContext({ ...segmentGlobals });
+    new vm.Script(code).runInContext(context);
+    const declared = (vm.runInContext('Object.keys(globalThis)', context) as string[]).filter((name) => !(name in segmentGlobals));
+    expect(declared.sort()).toEqual([...HANDLERS].sort());
+    expect(vm.runInContext('typeof deliverEvent', context)).toBe('undefined');
   });
 
   it('fails in the sandbox if it reaches for a Node global Segment does not have', () => {
