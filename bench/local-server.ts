@@ -71,109 +71,107 @@ export async function runLocalServerBench(): Promise<void> {
   // of its own, where every call also crosses threads: that cost is the server's to carry).
   const db = await openDatabase();
   try {
-    await db.exec(`
-      CREATE TABLE bare_single (body jsonb NOT NULL, headers hstore NOT NULL, event_type text);
-      CREATE TABLE bare_batched (body jsonb NOT NULL, headers hstore NOT NULL, event_type text);`);
     const headers = '"content-type"=>"application/json","event-type"=>"track","x-signature"=>"0123456789abcdef0123456789abcdef01234567"';
+    const singles = Array.from({ length: SINGLE_REQUESTS }, (_, index) => JSON.stringify(event(index)));
+    const batches = Array.from({ length: BATCH_REQUESTS }, (_, batch) =>
+      JSON.stringify(Array.from({ length: BATCH_SIZE }, (_, index) => event(1_000_000 + batch * BATCH_SIZE + index))),
+    );
+
+    // Every run writes into tables of its own, on both sides: an in-memory table slows down as it
+    // grows (the same 300 batches into one table went from ~105k to ~35–78k rows/s by its fifth
+    // run), and runs into one growing table made the ratio swing from 35% to 142% between rounds.
+    let tables = 0;
+    const bareTable = async () => {
+      const name = `bare_${tables++}`;
+      await db.exec(`CREATE TABLE ${name} (body jsonb NOT NULL, headers hstore NOT NULL, event_type text)`);
+      return name;
+    };
+    const client = new pg.Client(server.pgUrl);
+    await client.connect();
+    await client.query(`CREATE SECRET bench_secret AS '${SECRET}'`);
+    /** The seed's webhook source shape: JSON ARRAY, HMAC-SHA1 CHECK, INCLUDE HEADER and INCLUDE HEADERS. */
+    const sources: string[] = [];
+    const webhookSource = async () => {
+      const name = `source_${sources.length}`;
+      await client.query(`CREATE SOURCE ${name} FROM WEBHOOK BODY FORMAT JSON ARRAY
+        INCLUDE HEADER 'event-type' AS event_type INCLUDE HEADERS
+        CHECK (WITH (BODY BYTES, HEADERS, SECRET bench_secret BYTES AS validation_secret)
+          constant_time_eq(decode(headers->'x-signature', 'hex'), hmac(body, validation_secret, 'sha1')))`);
+      sources.push(name);
+      return name;
+    };
 
     // Ceilings: the same rows inserted straight into PGlite with a prepared statement (the fastest
     // direct way found here; PGlite's query() re-plans every call and is printed for reference).
-    const singles = Array.from({ length: SINGLE_REQUESTS }, (_, index) => JSON.stringify(event(index)));
-    const insertOne = new PreparedStatement(db, `INSERT INTO bare_single (body, headers, event_type) VALUES ($1::text::jsonb, $2::text::hstore, $3::text)`);
     const bareSingleRate = async () => {
+      const insertOne = new PreparedStatement(db, `INSERT INTO ${await bareTable()} (body, headers, event_type) VALUES ($1::text::jsonb, $2::text::hstore, $3::text)`);
       const started = performance.now();
       for (const body of singles) await insertOne.run([body, headers, 'track']);
       return SINGLE_REQUESTS / ((performance.now() - started) / 1000);
     };
+    const queryTable = await bareTable();
     let started = performance.now();
     for (const body of singles.slice(0, 1_000)) {
-      await db.query(`INSERT INTO bare_single (body, headers, event_type) VALUES ($1::text::jsonb, $2::text::hstore, $3)`, [body, headers, 'track']);
+      await db.query(`INSERT INTO ${queryTable} (body, headers, event_type) VALUES ($1::text::jsonb, $2::text::hstore, $3)`, [body, headers, 'track']);
     }
     const queryRate = 1_000 / ((performance.now() - started) / 1000);
-
-    const batches = Array.from({ length: BATCH_REQUESTS }, (_, batch) =>
-      JSON.stringify(Array.from({ length: BATCH_SIZE }, (_, index) => event(1_000_000 + batch * BATCH_SIZE + index))),
-    );
-    const insertBatch = new PreparedStatement(
-      db,
-      `INSERT INTO bare_batched (body, headers, event_type) SELECT value, $2::text::hstore, $3::text FROM jsonb_array_elements($1::text::jsonb)`,
-    );
     const bareBatchedRate = async () => {
+      const insertBatch = new PreparedStatement(
+        db,
+        `INSERT INTO ${await bareTable()} (body, headers, event_type) SELECT value, $2::text::hstore, $3::text FROM jsonb_array_elements($1::text::jsonb)`,
+      );
       const started = performance.now();
       for (const body of batches) await insertBatch.run([body, headers, 'track']);
       return (BATCH_REQUESTS * BATCH_SIZE) / ((performance.now() - started) / 1000);
     };
 
-    // The seed's webhook source: JSON ARRAY, HMAC-SHA1 CHECK, INCLUDE HEADER and INCLUDE HEADERS.
-    const client = new pg.Client(server.pgUrl);
-    await client.connect();
-    await client.query(`CREATE SECRET bench_secret AS '${SECRET}'`);
-    for (const name of ['single_source', 'batch_source']) {
-      await client.query(`CREATE SOURCE ${name} FROM WEBHOOK BODY FORMAT JSON ARRAY
-        INCLUDE HEADER 'event-type' AS event_type INCLUDE HEADERS
-        CHECK (WITH (BODY BYTES, HEADERS, SECRET bench_secret BYTES AS validation_secret)
-          constant_time_eq(decode(headers->'x-signature', 'hex'), hmac(body, validation_secret, 'sha1')))`);
-    }
-    await client.end();
-
     // Both warmed first: a fresh PGlite runs its first few thousand statements at a fraction of its
     // pace (3,000 single inserts: ~10k/s, then ~14k, ~37k, ~44k/s), which made the ceilings look
     // low. Then ceiling and webhook alternated, ROUNDS times, medians: this machine's pace drifts
     // by a quarter between runs, and one of each side by side moved the ratio as much as the code.
-    let singleAcknowledged = 0;
-    let batchAcknowledged = 0;
-    const singleFailures: Record<string, number> = {};
-    const batchFailures: Record<string, number> = {};
+    let acknowledged = 0;
+    const failures: Record<string, number> = {};
+    const load = async (requests: number, perRequest: number, concurrency: number, firstId: number, warmUp: number) => {
+      const result = await runLoad(server.webhookUrl(await webhookSource()), requests, perRequest, concurrency, firstId, warmUp);
+      acknowledged += (result.warmUpAcknowledged + result.acknowledged) * perRequest;
+      addFailures(failures, result.failures);
+      return (result.acknowledged * perRequest) / (result.ms / 1000);
+    };
     for (let warm = 0; warm < WARM_UP_ROUNDS; warm++) {
       await bareSingleRate();
       await bareBatchedRate();
     }
-    const warmSingles = await runLoad(server.webhookUrl('single_source'), SINGLE_WARM_UP, 1, CLIENTS, 5_000_000, 0);
-    singleAcknowledged += warmSingles.acknowledged;
-    addFailures(singleFailures, warmSingles.failures);
-    const warmBatches = await runLoad(server.webhookUrl('batch_source'), Math.ceil(BATCH_REQUESTS / 3), BATCH_SIZE, 8, 6_000_000, 0);
-    batchAcknowledged += warmBatches.acknowledged * BATCH_SIZE;
-    addFailures(batchFailures, warmBatches.failures);
+    await load(SINGLE_WARM_UP, 1, CLIENTS, 5_000_000, 0);
+    await load(Math.ceil(BATCH_REQUESTS / 3), BATCH_SIZE, 8, 6_000_000, 0);
     const bareSingles: number[] = [];
     const webhookSingles: number[] = [];
     const bareBatches: number[] = [];
     const webhookBatches: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       bareSingles.push(await bareSingleRate());
-      const single = await runLoad(server.webhookUrl('single_source'), SINGLE_REQUESTS, 1, CLIENTS, round * (SINGLE_WARM_UP + SINGLE_REQUESTS), SINGLE_WARM_UP);
-      webhookSingles.push(single.acknowledged / (single.ms / 1000));
-      singleAcknowledged += single.warmUpAcknowledged + single.acknowledged;
-      addFailures(singleFailures, single.failures);
+      webhookSingles.push(await load(SINGLE_REQUESTS, 1, CLIENTS, round * (SINGLE_WARM_UP + SINGLE_REQUESTS), SINGLE_WARM_UP));
       bareBatches.push(await bareBatchedRate());
-      const batched = await runLoad(
-        server.webhookUrl('batch_source'),
-        BATCH_REQUESTS,
-        BATCH_SIZE,
-        8,
-        1_000_000 + round * (BATCH_WARM_UP + BATCH_REQUESTS) * BATCH_SIZE,
-        BATCH_WARM_UP,
-      );
-      webhookBatches.push((batched.acknowledged * BATCH_SIZE) / (batched.ms / 1000));
-      batchAcknowledged += (batched.warmUpAcknowledged + batched.acknowledged) * BATCH_SIZE;
-      addFailures(batchFailures, batched.failures);
+      webhookBatches.push(await load(BATCH_REQUESTS, BATCH_SIZE, 8, 1_000_000 + round * (BATCH_WARM_UP + BATCH_REQUESTS) * BATCH_SIZE, BATCH_WARM_UP));
     }
+    await client.end();
     const ratios = (ours: number[], bare: number[]) => ours.map((rate, index) => `${((rate / bare[index]!) * 100).toFixed(0)}%`).join(', ');
     console.log(
       `bare PGlite ceilings (warm; median of ${ROUNDS}, alternated with the webhook runs): ${median(bareSingles).toFixed(0)} single-row inserts/s (prepared; query() ${queryRate.toFixed(0)}/s), ${median(bareBatches).toFixed(0)} rows/s in ${BATCH_SIZE}-row inserts`,
     );
-    const singleRows = await rowCount(server, 'single_source');
     console.log(
       `webhook single events: ${median(webhookSingles).toFixed(0)} req/s with ${CLIENTS} clients (signed, CHECK verified) vs bare PGlite single inserts ${median(bareSingles).toFixed(0)}/s = ` +
-        `${((median(webhookSingles) / median(bareSingles)) * 100).toFixed(0)}% (target >= 40%; rounds ${ratios(webhookSingles, bareSingles)}); rows ${singleRows} = acknowledged ${singleAcknowledged}: ${singleRows === singleAcknowledged ? 'ok' : 'MISMATCH'}${describeFailures(singleFailures)}`,
+        `${((median(webhookSingles) / median(bareSingles)) * 100).toFixed(0)}% (target >= 40%; rounds ${ratios(webhookSingles, bareSingles)})`,
     );
-    const batchRows = await rowCount(server, 'batch_source');
     console.log(
       `webhook ${BATCH_SIZE}-event batches: ${median(webhookBatches).toFixed(0)} events/s vs bare PGlite ${BATCH_SIZE}-row inserts ${median(bareBatches).toFixed(0)} rows/s = ` +
-        `${((median(webhookBatches) / median(bareBatches)) * 100).toFixed(0)}% (target >= 70%; rounds ${ratios(webhookBatches, bareBatches)}); rows ${batchRows} = acknowledged ${batchAcknowledged}: ${batchRows === batchAcknowledged ? 'ok' : 'MISMATCH'}${describeFailures(batchFailures)}`,
+        `${((median(webhookBatches) / median(bareBatches)) * 100).toFixed(0)}% (target >= 70%; rounds ${ratios(webhookBatches, bareBatches)})`,
     );
+    let rows = 0;
+    for (const source of sources) rows += await rowCount(server, source);
+    console.log(`webhook rows in the ${sources.length} sources ${rows} = acknowledged events ${acknowledged}: ${rows === acknowledged ? 'ok' : 'MISMATCH'}${describeFailures(failures)}`);
 
     await printLoadClientCeiling();
-    await textFormatCost(server);
+    await textFormatCost(server, sources[sources.length - 1]!);
     await httpSqlRate(server);
   } finally {
     await db.close();
@@ -210,12 +208,12 @@ async function printLoadClientCeiling(): Promise<void> {
  * source (jsonb body + map headers) read over the wire, against the same rows read as plain text
  * (which passes through untouched), raw text to the client.
  */
-async function textFormatCost(server: LocalServer): Promise<void> {
+async function textFormatCost(server: LocalServer, batchSource: string): Promise<void> {
   const client = new pg.Client({ connectionString: server.pgUrl, types: { getTypeParser: () => (value: string) => value } });
   await client.connect();
   try {
     // Alternated, so both reads see the same machine (this one is noisy); medians of 7.
-    const rows = `FROM batch_source LIMIT 10000`;
+    const rows = `FROM ${batchSource} LIMIT 10000`;
     const rewrittenTimes: number[] = [];
     const plainTimes: number[] = [];
     const time = async (sql: string, into: number[]) => {
