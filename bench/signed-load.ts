@@ -11,16 +11,39 @@ export async function sendSigned(url: string, body: string, secret = SEED_SECRET
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
 }
 
-/** Sends `events` in batches of 500; resolves with the time taken in milliseconds. */
-export async function loadSigned(url: string, events: readonly Record<string, unknown>[], secret = SEED_SECRET): Promise<number> {
+/** Events as the JSON bodies of batches of 500, and how many events they hold. */
+export interface EventBatches {
+  readonly bodies: readonly string[];
+  readonly events: number;
+}
+
+export function toBatches(events: readonly Record<string, unknown>[]): EventBatches {
+  const bodies: string[] = [];
+  for (let index = 0; index < events.length; index += BATCH) bodies.push(JSON.stringify(events.slice(index, index + BATCH)));
+  return { bodies, events: events.length };
+}
+
+/** The batches holding events [from, to); both multiples of 500 (or `to` the end). */
+export function sliceBatches(batches: EventBatches, from: number, to = batches.events): EventBatches {
+  if (from % BATCH !== 0 || (to % BATCH !== 0 && to !== batches.events)) throw new Error(`slice [${from}, ${to}) does not fall on batches of ${BATCH}`);
+  return { bodies: batches.bodies.slice(from / BATCH, Math.ceil(to / BATCH)), events: to - from };
+}
+
+/** Sends the batches, a few in flight; resolves with the time taken in milliseconds. */
+export async function loadBatches(url: string, batches: EventBatches, secret = SEED_SECRET): Promise<number> {
   const started = performance.now();
-  const batches: string[] = [];
-  for (let index = 0; index < events.length; index += BATCH) batches.push(JSON.stringify(events.slice(index, index + BATCH)));
   let next = 0;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < batches.length) await sendSigned(url, batches[next++]!, secret);
+      while (next < batches.bodies.length) await sendSigned(url, batches.bodies[next++]!, secret);
     }),
   );
+  return performance.now() - started;
+}
+
+/** Sends `events` in batches of 500; resolves with the time taken in milliseconds (serializing them included). */
+export async function loadSigned(url: string, events: readonly Record<string, unknown>[], secret = SEED_SECRET): Promise<number> {
+  const started = performance.now();
+  await loadBatches(url, toBatches(events), secret);
   return performance.now() - started;
 }
