@@ -36,8 +36,6 @@ interface LocalJob {
   run: (db: LocalDatabase) => Promise<unknown>;
   /** The SQL it runs, when it reads what clients see: kept views are caught up first, as for a client's statement. */
   reads: string | null;
-  /** Told when the job reaches the database (before its catch-up): how long it holds the session is measured from here. */
-  onStart: (() => void) | null;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   deadline: number;
@@ -107,14 +105,13 @@ export class SessionQueue {
    * Runs `run` outside any wire transaction, or fails with QueueBusyError after maxWaitMs.
    * `reads`: the SQL it runs, which reads views as a client's would (kept views are caught up first).
    */
-  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number, options: { reads?: string; onStart?: () => void } = {}): Promise<T> {
+  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number, options: { reads?: string } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(new QueueClosedError('the local server is shutting down'));
       this.jobs.push({
         kind: 'local',
         run,
         reads: options.reads ?? null,
-        onStart: options.onStart ?? null,
         resolve: resolve as (value: unknown) => void,
         reject,
         deadline: Date.now() + maxWaitMs,
@@ -204,7 +201,6 @@ export class SessionQueue {
     if (job.kind === 'local') {
       this.openSequence = null;
       try {
-        job.onStart?.();
         if (job.reads !== null) await this.catchUp?.(this.db, job.reads);
         job.resolve(await job.run(this.db));
       } catch (error) {

@@ -56,9 +56,10 @@ interface WatchedQuery {
  * 35 ms ran after every single-event append and ingest fell from ~560 to ~24 events/s.) A write
  * after a quiet spell is refreshed at once. Appends wait in the session queue behind a round, so
  * "writes keep coming" is told by their spacing, not by whether they landed during a round.
- * A round's duration is the time its queries held the session queue (catch-up included), not the
- * time their changes took to reach the subscribers: sending a batch to 100 subscribers took
- * longer than computing it, and counting it made every other event wait ~4× that (p50 24–41 ms).
+ * A round's duration is the time from asking the session queue to having the changes (the wait
+ * behind appends and the catch-up included: under heavy ingest that spaces rounds further), not
+ * the time the changes took to reach the subscribers: sending a batch to 100 subscribers took
+ * longer than computing it, and counting it made every other event wait ~4× that (p50 22–41 ms).
  */
 const REFRESH_SPACING = 4;
 
@@ -72,11 +73,11 @@ export class SubscriptionHub {
   private lastTimestamp = 0;
   private dirty = false;
   private refreshing: Promise<void> | null = null;
-  /** When the last refresh round ended, and how long its queries held the session queue (performance.now() milliseconds). */
+  /** When the last refresh round ended, and how long computing its changes took (performance.now() milliseconds). */
   private lastRoundEnd = -Infinity;
   private lastRoundMs = 0;
-  /** The current round's time in the session queue so far. */
-  private roundQueueMs = 0;
+  /** The current round's computing time so far: from asking the session queue to having the changes. */
+  private roundComputeMs = 0;
   /** The last write, and whether it came close after the one before (rounds are then spaced). */
   private lastWriteAt = -Infinity;
   private writesStreaming = false;
@@ -149,10 +150,10 @@ export class SubscriptionHub {
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           if (this.closed) break;
           this.dirty = false;
-          this.roundQueueMs = 0;
+          this.roundComputeMs = 0;
           for (const query of [...this.watched.values()]) await this.refresh(query);
           this.lastRoundEnd = performance.now();
-          this.lastRoundMs = this.roundQueueMs;
+          this.lastRoundMs = this.roundComputeMs;
         }
       } finally {
         this.refreshing = null;
@@ -183,12 +184,7 @@ export class SubscriptionHub {
   }
 
   private async compute(query: WatchedQuery): Promise<Map<string, { values: RowValues; count: number }>> {
-    let started = 0;
-    const result = await this.queue.runLocal((db) => db.query<string[]>(query.textQuery, [], { rowMode: 'array' }), this.maxWaitMs, {
-      reads: query.textQuery,
-      onStart: () => (started = performance.now()),
-    });
-    this.roundQueueMs += performance.now() - started;
+    const result = await this.queue.runLocal((db) => db.query<string[]>(query.textQuery, [], { rowMode: 'array' }), this.maxWaitMs, { reads: query.textQuery });
     const rows = new Map<string, { values: RowValues; count: number }>();
     for (const raw of result.rows) {
       const values = query.columns.length === 0 ? [] : raw.map((value, index) => formatValue(value, query.columns[index]!.typeOid));
@@ -201,11 +197,13 @@ export class SubscriptionHub {
   }
 
   private async refresh(query: WatchedQuery): Promise<void> {
+    const started = performance.now();
     let next: Map<string, { values: RowValues; count: number }>;
     try {
       next = await this.compute(query);
     } catch {
       // The query stopped working (an object it reads was dropped): its subscribers see no more.
+      this.roundComputeMs += performance.now() - started;
       return;
     }
     const updates: Update[] = [];
@@ -215,6 +213,7 @@ export class SubscriptionHub {
     }
     for (const [key, row] of query.rows) if (!next.has(key)) updates.push({ values: row.values, diff: -row.count });
     query.rows = next;
+    this.roundComputeMs += performance.now() - started;
     if (updates.length === 0) return;
     const batch: Batch = { timestamp: this.nextTimestamp(), updates };
     for (const listener of [...query.listeners]) listener(batch);
