@@ -114,8 +114,8 @@ export class SubscribeSession {
         const rows = stream.take(statement.count);
         // One write for the whole answer: a change reaches a hundred waiting cursors at once, and
         // four writes each made that hundred's delivery take several times its computing.
-        const frames = [rowDescription(stream), ...rows.map(dataRow), frame('C', [cString(`FETCH ${rows.length}`)])];
-        return this.ready((last) => send(concat([...frames, last])));
+        send(concat([rowDescription(stream), ...rows.map(dataRow), frame('C', [cString(`FETCH ${rows.length}`)]), this.readyFrame()]));
+        return;
       }
       case 'close': {
         this.cursors.get(statement.cursor)!.close();
@@ -181,8 +181,13 @@ export class SubscribeSession {
   }
 
   private ready(send: Send): void {
+    send(this.readyFrame());
+  }
+
+  /** ReadyForQuery with this session's transaction status. */
+  private readyFrame(): Uint8Array {
     const status = this.transaction === 'none' ? 'I' : this.transaction === 'open' ? 'T' : 'E';
-    send(frame('Z', [new Uint8Array([status.charCodeAt(0)])]));
+    return frame('Z', [new Uint8Array([status.charCodeAt(0)])]);
   }
 }
 
