@@ -76,8 +76,6 @@ export class SubscriptionHub {
   /** When the last refresh round ended, and how long computing its changes took (performance.now() milliseconds). */
   private lastRoundEnd = -Infinity;
   private lastRoundMs = 0;
-  /** The current round's computing time so far: from asking the session queue to having the changes. */
-  private roundComputeMs = 0;
   /** The last write, and whether it came close after the one before (rounds are then spaced). */
   private lastWriteAt = -Infinity;
   private writesStreaming = false;
@@ -150,10 +148,10 @@ export class SubscriptionHub {
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           if (this.closed) break;
           this.dirty = false;
-          this.roundComputeMs = 0;
-          for (const query of [...this.watched.values()]) await this.refresh(query);
+          let computeMs = 0;
+          for (const query of [...this.watched.values()]) computeMs += await this.refresh(query);
           this.lastRoundEnd = performance.now();
-          this.lastRoundMs = this.roundComputeMs;
+          this.lastRoundMs = computeMs;
         }
       } finally {
         this.refreshing = null;
@@ -196,15 +194,15 @@ export class SubscriptionHub {
     return rows;
   }
 
-  private async refresh(query: WatchedQuery): Promise<void> {
+  /** Sends the query's changes to its subscribers; returns how long computing them took, from asking the session queue (ms). */
+  private async refresh(query: WatchedQuery): Promise<number> {
     const started = performance.now();
     let next: Map<string, { values: RowValues; count: number }>;
     try {
       next = await this.compute(query);
     } catch {
       // The query stopped working (an object it reads was dropped): its subscribers see no more.
-      this.roundComputeMs += performance.now() - started;
-      return;
+      return performance.now() - started;
     }
     const updates: Update[] = [];
     for (const [key, row] of next) {
@@ -213,10 +211,11 @@ export class SubscriptionHub {
     }
     for (const [key, row] of query.rows) if (!next.has(key)) updates.push({ values: row.values, diff: -row.count });
     query.rows = next;
-    this.roundComputeMs += performance.now() - started;
-    if (updates.length === 0) return;
+    const computeMs = performance.now() - started;
+    if (updates.length === 0) return computeMs;
     const batch: Batch = { timestamp: this.nextTimestamp(), updates };
     for (const listener of [...query.listeners]) listener(batch);
+    return computeMs;
   }
 }
 
