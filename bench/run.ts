@@ -18,6 +18,7 @@ import { runBlueGreenBench } from './blue-green.ts';
 import { runMaterializedViewsBench } from './materialized-views.ts';
 import { runWatchWithDataBench } from './watch-with-data.ts';
 import { runConsoleBench } from './console.ts';
+import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../scripts/local/gc-mode.ts';
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -30,6 +31,13 @@ function totalBytes(dir: string): number {
   }
   return bytes;
 }
+
+// The local server runs in this process, as `npm run local` runs it: with the same Node flags.
+console.log(
+  usesSingleThreadedGc()
+    ? `node: ${SERVER_GC_FLAG}, as the commands that host the local server run (scripts/local/gc-mode.ts)`
+    : `node: WITHOUT ${SERVER_GC_FLAG} — the local server's figures below are not those of npm run local (run npm run bench)`,
+);
 
 const root = mkdtempSync(path.join(tmpdir(), 'segmat-bench-'));
 try {
