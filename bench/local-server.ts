@@ -1,7 +1,8 @@
 /**
  * Local server figures: signed webhook ingestion (single events with 32 concurrent clients, and
- * 100-event JSON ARRAY batches) beside the ceiling of bare PGlite inserts of the same rows into an
- * embedded PGlite, both warmed first, then alternated three times (medians). Every run ends by checking the row count against what was
+ * 100-event JSON ARRAY batches) beside the ceiling of bare PGlite inserts of the same rows into a
+ * PGlite embedded in a thread of its own (bench/bare-ceiling-thread.ts), both warmed first, then
+ * alternated three times (medians). Every run ends by checking the row count against what was
  * acknowledged. The load comes from another process (bench/webhook-load.ts), as it would in use.
  */
 import { spawn } from 'node:child_process';
@@ -11,9 +12,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { openDatabase } from '../scripts/local/engine.ts';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
-import { PreparedStatement } from '../scripts/local/prepared-statement.ts';
+import { BareCeiling } from './bare-ceiling.ts';
 import { median } from './stats.ts';
 
 const SECRET = 'bench-secret';
@@ -67,25 +67,15 @@ async function rowCount(server: LocalServer, table: string): Promise<number> {
 
 export async function runLocalServerBench(): Promise<void> {
   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
-  // The ceilings are PGlite's own, embedded in this thread (the server runs its PGlite on a thread
-  // of its own, where every call also crosses threads: that cost is the server's to carry).
-  const db = await openDatabase();
+  const headers = '"content-type"=>"application/json","event-type"=>"track","x-signature"=>"0123456789abcdef0123456789abcdef01234567"';
+  const singles = Array.from({ length: SINGLE_REQUESTS }, (_, index) => JSON.stringify(event(index)));
+  const batches = Array.from({ length: BATCH_REQUESTS }, (_, batch) =>
+    JSON.stringify(Array.from({ length: BATCH_SIZE }, (_, index) => event(1_000_000 + batch * BATCH_SIZE + index))),
+  );
+  // The ceilings are PGlite's own, embedded in a thread of their own as the server's database is
+  // (where every call also crosses threads: that cost is the server's to carry).
+  const bare = await BareCeiling.start({ singles, batches, batchSize: BATCH_SIZE, headers });
   try {
-    const headers = '"content-type"=>"application/json","event-type"=>"track","x-signature"=>"0123456789abcdef0123456789abcdef01234567"';
-    const singles = Array.from({ length: SINGLE_REQUESTS }, (_, index) => JSON.stringify(event(index)));
-    const batches = Array.from({ length: BATCH_REQUESTS }, (_, batch) =>
-      JSON.stringify(Array.from({ length: BATCH_SIZE }, (_, index) => event(1_000_000 + batch * BATCH_SIZE + index))),
-    );
-
-    // Every run writes into tables of its own, on both sides: an in-memory table slows down as it
-    // grows (the same 300 batches into one table went from ~105k to ~35–78k rows/s by its fifth
-    // run), and runs into one growing table made the ratio swing from 35% to 142% between rounds.
-    let tables = 0;
-    const bareTable = async () => {
-      const name = `bare_${tables++}`;
-      await db.exec(`CREATE TABLE ${name} (body jsonb NOT NULL, headers hstore NOT NULL, event_type text)`);
-      return name;
-    };
     const client = new pg.Client(server.pgUrl);
     await client.connect();
     await client.query(`CREATE SECRET bench_secret AS '${SECRET}'`);
@@ -101,29 +91,7 @@ export async function runLocalServerBench(): Promise<void> {
       return name;
     };
 
-    // Ceilings: the same rows inserted straight into PGlite with a prepared statement (the fastest
-    // direct way found here; PGlite's query() re-plans every call and is printed for reference).
-    const bareSingleRate = async () => {
-      const insertOne = new PreparedStatement(db, `INSERT INTO ${await bareTable()} (body, headers, event_type) VALUES ($1::text::jsonb, $2::text::hstore, $3::text)`);
-      const started = performance.now();
-      for (const body of singles) await insertOne.run([body, headers, 'track']);
-      return SINGLE_REQUESTS / ((performance.now() - started) / 1000);
-    };
-    const queryTable = await bareTable();
-    let started = performance.now();
-    for (const body of singles.slice(0, 1_000)) {
-      await db.query(`INSERT INTO ${queryTable} (body, headers, event_type) VALUES ($1::text::jsonb, $2::text::hstore, $3)`, [body, headers, 'track']);
-    }
-    const queryRate = 1_000 / ((performance.now() - started) / 1000);
-    const bareBatchedRate = async () => {
-      const insertBatch = new PreparedStatement(
-        db,
-        `INSERT INTO ${await bareTable()} (body, headers, event_type) SELECT value, $2::text::hstore, $3::text FROM jsonb_array_elements($1::text::jsonb)`,
-      );
-      const started = performance.now();
-      for (const body of batches) await insertBatch.run([body, headers, 'track']);
-      return (BATCH_REQUESTS * BATCH_SIZE) / ((performance.now() - started) / 1000);
-    };
+    const queryRate = await bare.query(1_000);
 
     // Both warmed first: a fresh PGlite runs its first few thousand statements at a fraction of its
     // pace (3,000 single inserts: ~10k/s, then ~14k, ~37k, ~44k/s), which made the ceilings look
@@ -138,8 +106,8 @@ export async function runLocalServerBench(): Promise<void> {
       return (result.acknowledged * perRequest) / (result.ms / 1000);
     };
     for (let warm = 0; warm < WARM_UP_ROUNDS; warm++) {
-      await bareSingleRate();
-      await bareBatchedRate();
+      await bare.singles();
+      await bare.batches();
     }
     await load(SINGLE_WARM_UP, 1, CLIENTS, 5_000_000, 0);
     await load(Math.ceil(BATCH_REQUESTS / 3), BATCH_SIZE, 8, 6_000_000, 0);
@@ -148,15 +116,15 @@ export async function runLocalServerBench(): Promise<void> {
     const bareBatches: number[] = [];
     const webhookBatches: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      bareSingles.push(await bareSingleRate());
+      bareSingles.push(await bare.singles());
       webhookSingles.push(await load(SINGLE_REQUESTS, 1, CLIENTS, round * (SINGLE_WARM_UP + SINGLE_REQUESTS), SINGLE_WARM_UP));
-      bareBatches.push(await bareBatchedRate());
+      bareBatches.push(await bare.batches());
       webhookBatches.push(await load(BATCH_REQUESTS, BATCH_SIZE, 8, 1_000_000 + round * (BATCH_WARM_UP + BATCH_REQUESTS) * BATCH_SIZE, BATCH_WARM_UP));
     }
     await client.end();
     const ratios = (ours: number[], bare: number[]) => ours.map((rate, index) => `${((rate / bare[index]!) * 100).toFixed(0)}%`).join(', ');
     console.log(
-      `bare PGlite ceilings (warm; median of ${ROUNDS}, alternated with the webhook runs): ${median(bareSingles).toFixed(0)} single-row inserts/s (prepared; query() ${queryRate.toFixed(0)}/s), ${median(bareBatches).toFixed(0)} rows/s in ${BATCH_SIZE}-row inserts`,
+      `bare PGlite ceilings (embedded in a thread of its own; warm; median of ${ROUNDS}, alternated with the webhook runs): ${median(bareSingles).toFixed(0)} single-row inserts/s (prepared; query() ${queryRate.toFixed(0)}/s), ${median(bareBatches).toFixed(0)} rows/s in ${BATCH_SIZE}-row inserts`,
     );
     console.log(
       `webhook single events: ${median(webhookSingles).toFixed(0)} req/s with ${CLIENTS} clients (signed, CHECK verified) vs bare PGlite single inserts ${median(bareSingles).toFixed(0)}/s = ` +
@@ -174,7 +142,7 @@ export async function runLocalServerBench(): Promise<void> {
     await textFormatCost(server, sources[sources.length - 1]!);
     await httpSqlRate(server);
   } finally {
-    await db.close();
+    await bare.close();
     await server.stop();
   }
 }

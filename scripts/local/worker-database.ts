@@ -11,15 +11,11 @@
  * session's transaction state comes back with every answer, so isInTransaction() stays
  * synchronous. Calls made after the thread has stopped fail at once with why it stopped.
  */
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import type { Results } from '@electric-sql/pglite';
 import type { LocalDatabase, OpenDatabaseOptions } from './engine.ts';
 import { errorFromFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
-
-const require = createRequire(import.meta.url);
+import { startTypeScriptThread } from './typescript-thread.ts';
 
 /** Call payloads, without the id the database gives them. */
 type CallBody = DatabaseCall extends infer Call ? (Call extends DatabaseCall ? Omit<Call, 'id'> : never) : never;
@@ -30,16 +26,9 @@ interface PendingCall {
   onRawData?: (data: Uint8Array) => void;
 }
 
-/**
- * Starts the thread: TypeScript is loaded there through tsx's API (the thread does not inherit
- * a loader under every runner: vitest has none), in a namespace of its own.
- */
+/** Starts the thread (database-thread.ts). */
 function startThread(start: DatabaseThreadStart): Worker {
-  const entry = new URL('./database-thread.ts', import.meta.url).href;
-  // The ES module build: tsx's CommonJS build of this API mislocates its own files from an eval.
-  const tsx = pathToFileURL(path.join(path.dirname(require.resolve('tsx/esm/api')), 'index.mjs')).href;
-  const script = `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}))`;
-  return new Worker(script, { eval: true, workerData: start, execArgv: [] });
+  return startTypeScriptThread(new URL('./database-thread.ts', import.meta.url), start);
 }
 
 export class WorkerDatabase implements LocalDatabase {
