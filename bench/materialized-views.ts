@@ -18,9 +18,9 @@ import { startLocalServer, type LocalServer } from '../scripts/local/local-serve
 import { compileProject } from '../scripts/runner/compile.ts';
 import { Deployer } from '../scripts/runner/deploy/deployer.ts';
 import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
-import { sampleTraffic } from '../functions/samples/traffic.ts';
 import { median } from './stats.ts';
-import { loadBatches, sendSigned, sliceBatches, toBatches, type EventBatches } from './signed-load.ts';
+import { loadBatches, sendSigned, sliceBatches, type EventBatches } from './signed-load.ts';
+import { sampleBatches } from './sample-batches.ts';
 
 const EVENTS = Number(process.env.BENCH_MV_EVENTS ?? 100_000);
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,8 +67,9 @@ async function deploySeed(server: LocalServer, select?: string): Promise<void> {
 export async function runMaterializedViewsBench(): Promise<void> {
   // Held as its batches' JSON, not as event objects: this process is also the server's, and a
   // million objects held here made every garbage collection on the server's thread trace them —
-  // ingest of the first 50,000 events ran at ~12–22k events/s with them held, ~36k without.
-  const traffic = toBatches(sampleTraffic(EVENTS, { seed: 11, days: 7 }));
+  // ingest of the first 50,000 events ran at ~12–22k events/s with them held, ~36k without. Built
+  // on a thread of its own, so that they are not left here to collect either (sample-batches.ts).
+  const traffic = await sampleBatches(EVENTS, { seed: 11, days: 7 });
   const first = sliceBatches(traffic, 0, Math.min(EVENTS, 50_000));
   const lone = await withServer(async (server) => {
     await deploySeed(server, 'segment_source');
