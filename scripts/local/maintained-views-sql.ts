@@ -21,7 +21,7 @@
  * views (a table written with plain DML, a catalog relation).
  */
 /** The version of the view planner (plan-kept-views.ts): views an older one planned are planned again at start. */
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 export const MAINTAINED_VIEWS_SQL = String.raw`
 -- The write counter: a sequence, because nextval costs a webhook append far less than updating a
@@ -711,7 +711,7 @@ END
 $fn$;
 
 -- What a view folding its groups keeps beside its results (aggregate-refresh-sql.ts): its input
--- view and the value tables of its count(DISTINCT) columns.
+-- view, the value tables of its count(DISTINCT) columns and its whole reads under NOT EXISTS.
 CREATE OR REPLACE FUNCTION mz_local.drop_folding(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   value_table text;
@@ -721,6 +721,11 @@ BEGIN
     EXECUTE format('DROP TABLE mz_local.%I', value_table);
   END LOOP;
   EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || mv);
+  -- The functions its input view read relations under a NOT EXISTS through (plan-kept-views.ts).
+  FOR value_table IN SELECT p.proname FROM pg_proc p
+                      WHERE p.pronamespace = 'mz_local'::regnamespace AND p.proname LIKE 'mv\_f\_' || mv || '\_%' LOOP
+    EXECUTE format('DROP FUNCTION mz_local.%I()', value_table);
+  END LOOP;
 END
 $fn$;
 

@@ -44,7 +44,7 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
               refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
       [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
     );
-    await setUpFolding(db, view, keyColumns, log);
+    await setUpFolding(db, view, keyColumns, checkRelations, log);
     // Rarely stale from now on: reads stop planning its definition (maintained_view_sql).
     await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
     // Deleting and recomputing a few groups finds them by index (a key type without a b-tree
@@ -63,8 +63,21 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
  * (aggregate-refresh-sql.ts): its input view, the value tables of its count(DISTINCT) columns and
  * its refresh function, which set_view_form installs. Any other keyed view recomputes its changed
  * groups. What an earlier plan of the view set up is dropped first.
+ *
+ * A relation under a NOT EXISTS (`checkRelations`) is read whole by the fold's input view, through
+ * a function of its own (wholeReadsUnderNotExists). While new rows are found every kept view reads
+ * as its changes, and the relation's are empty unless it changed (then the refresh is whole). That
+ * is safe for finding which groups changed — each is recomputed from the whole definition — but a
+ * fold adds the new rows themselves, and NOT EXISTS over no rows kept them all: a new event of a
+ * user deleted earlier (`daily_active_users`' `stg_segment_deletes`) was counted.
  */
-async function setUpFolding(db: LocalDatabase, view: { id: string; tree: string }, keyColumns: readonly string[], log?: (line: string) => void): Promise<void> {
+async function setUpFolding(
+  db: LocalDatabase,
+  view: { id: string; tree: string },
+  keyColumns: readonly string[],
+  checkRelations: readonly number[],
+  log?: (line: string) => void,
+): Promise<void> {
   await dropFolding(db, view.id);
   const definition = await db.query<{ sql: string }>(`SELECT pg_get_viewdef(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS sql`, [view.id]);
   const folding = planIncrementalAggregates(view.tree, definition.rows[0]!.sql, keyColumns);
@@ -81,14 +94,48 @@ async function setUpFolding(db: LocalDatabase, view: { id: string; tree: string 
   const key = typeOf.get(folding.plan.keyColumn);
   const unordered = folding.plan.columns.filter((column) => column.kind === 'key' || column.kind === 'min' || column.kind === 'max').find((column) => !typeOf.get(column.name)?.ordered);
   if (!key || unordered) return;
-  const sql = aggregateRefreshSql(view.id, folding.plan, key.type);
   try {
+    const fromClause = await wholeReadsUnderNotExists(db, view.id, folding.plan.fromClause, checkRelations);
+    const sql = aggregateRefreshSql(view.id, { ...folding.plan, fromClause }, key.type);
     for (const statement of sql.setup) await db.query(statement);
+    // The input view must read no relation under a NOT EXISTS as such (in delta mode that is its changes).
+    const direct = await db.query<{ name: string }>(
+      `SELECT DISTINCT d.refobjid::regclass::text AS name FROM pg_rewrite w JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid
+        WHERE w.ev_class = format('mz_local.%I', 'mv_p_' || $1::text)::regclass AND d.refobjid = ANY ($2::oid[])`,
+      [view.id, checkRelations],
+    );
+    if (direct.rows.length > 0) throw new Error(`its NOT EXISTS relation ${direct.rows.map((row) => row.name).join(', ')} is also read elsewhere in it`);
     await db.query(`UPDATE mz_local.maintained_views SET refresh_function_sql = $2, distinct_columns = $3 WHERE id = $1`, [view.id, sql.refreshFunction, sql.distinctColumns]);
   } catch (error) {
     log?.(`materialized view ${view.id}: its groups are recomputed on change, not folded (${(error as Error).message})`);
     await dropFolding(db, view.id);
   }
+}
+
+/**
+ * `fromClause` with each relation read under its NOT EXISTS replaced by mz_local.mv_f_<id>_<n>(),
+ * a function returning that relation whole: it runs with delta mode off (its SET clause), whatever
+ * the fold around it reads. A standard SQL body (BEGIN ATOMIC) names the relation by OID, as a view
+ * does, so a blue/green swap renaming its schema does not break it. Throws when a relation is not
+ * found where the deparse writes it (after FROM or JOIN).
+ */
+async function wholeReadsUnderNotExists(db: LocalDatabase, id: string, fromClause: string, relations: readonly number[]): Promise<string> {
+  let rewritten = fromClause;
+  for (const [index, oid] of relations.entries()) {
+    const { rows } = await db.query<{ name: string; columns: string }>(
+      `SELECT $1::oid::regclass::text AS name,
+              string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum) AS columns
+         FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped`,
+      [oid],
+    );
+    const { name, columns } = rows[0]!;
+    const whole = `mz_local.${quoteIdentifier(`mv_f_${id}_${index + 1}`)}`;
+    const reference = new RegExp(`(\\b(?:FROM|JOIN)\\s+)${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`, 'g');
+    if (!reference.test(rewritten)) throw new Error(`${name}, read under its NOT EXISTS, was not found in its deparsed definition`);
+    await db.query(`CREATE FUNCTION ${whole}() RETURNS TABLE (${columns}) LANGUAGE sql STABLE SET mz_local.delta_since = '' BEGIN ATOMIC SELECT * FROM ${name}; END`);
+    rewritten = rewritten.replace(reference, `$1${whole}()`);
+  }
+  return rewritten;
 }
 
 async function dropFolding(db: LocalDatabase, id: string): Promise<void> {
