@@ -715,6 +715,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION mz_local.drop_folding(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
   value_table text;
+  whole_read text;
 BEGIN
   FOR value_table IN SELECT c.relname FROM pg_class c
                       WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\_m\_' || mv || '\_%' LOOP
@@ -722,9 +723,9 @@ BEGIN
   END LOOP;
   EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || mv);
   -- The functions its input view read relations under a NOT EXISTS through (plan-kept-views.ts).
-  FOR value_table IN SELECT p.proname FROM pg_proc p
-                      WHERE p.pronamespace = 'mz_local'::regnamespace AND p.proname LIKE 'mv\_f\_' || mv || '\_%' LOOP
-    EXECUTE format('DROP FUNCTION mz_local.%I()', value_table);
+  FOR whole_read IN SELECT p.proname FROM pg_proc p
+                    WHERE p.pronamespace = 'mz_local'::regnamespace AND p.proname LIKE 'mv\_f\_' || mv || '\_%' LOOP
+    EXECUTE format('DROP FUNCTION mz_local.%I()', whole_read);
   END LOOP;
 END
 $fn$;

@@ -131,9 +131,10 @@ async function wholeReadsUnderNotExists(db: LocalDatabase, id: string, fromClaus
     const { name, columns } = rows[0]!;
     const whole = `mz_local.${quoteIdentifier(`mv_f_${id}_${index + 1}`)}`;
     const reference = new RegExp(`(\\b(?:FROM|JOIN)\\s+)${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`, 'g');
-    if (!reference.test(rewritten)) throw new Error(`${name}, read under its NOT EXISTS, was not found in its deparsed definition`);
+    const replaced = rewritten.replace(reference, `$1${whole}()`);
+    if (replaced === rewritten) throw new Error(`${name}, read under its NOT EXISTS, was not found in its deparsed definition`);
     await db.query(`CREATE FUNCTION ${whole}() RETURNS TABLE (${columns}) LANGUAGE sql STABLE SET mz_local.delta_since = '' BEGIN ATOMIC SELECT * FROM ${name}; END`);
-    rewritten = rewritten.replace(reference, `$1${whole}()`);
+    rewritten = replaced;
   }
   return rewritten;
 }
