@@ -2,11 +2,12 @@
 import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
-import { compileProject } from './runner/compile.ts';
+import { compileProject, type CompiledProject } from './runner/compile.ts';
 import { deployPlan } from './runner/deploy/deploy-plan.ts';
 import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
 import type { ActionResult } from './runner/deploy/deploy-execute.ts';
 import { ProjectError, throwIfAny } from './runner/errors.ts';
+import { connectTarget, type TargetConnection } from './runner/deploy/target-connection.ts';
 import { selectNodes } from './runner/select.ts';
 import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { parseDuration, parseSeconds, parseThreads } from './cli/ports.ts';
@@ -39,6 +40,8 @@ and another one waits for it (--lease-wait), or stops naming who holds it.
 
 Targets: the default 'local' target deploys to the local server: through its port if one is running
 on the project's data directory (npm run local / npm run dev), else embedded in this process.
+--dry-run plans against that same server, read-only; only with none running and no data directory
+is the plan "create everything" (and then nothing is started).
 
 Blue/green (--blue-green): sources, secrets and connections must live in schemas apart from the
 views and marts that change, and materialized views and indexes on clusters defined as models. A
@@ -55,6 +58,24 @@ Examples:
   npm run models:deploy -- --target production --threads 8
   npm run models:deploy -- --full-refresh segment_source`,
   );
+
+/** Nothing runs for the local target: the signal from connectTarget's whenNoLocalServer. */
+class NoLocalServer extends Error {}
+
+/** A connection to the local server that already serves the target, or undefined when none does (none is started). */
+async function runningLocalServer(project: CompiledProject, log: ((line: string) => void) | undefined): Promise<TargetConnection | undefined> {
+  try {
+    return await connectTarget(project.target, {
+      ...(log ? { log } : {}),
+      whenNoLocalServer: () => {
+        throw new NoLocalServer();
+      },
+    });
+  } catch (error) {
+    if (error instanceof NoLocalServer) return undefined;
+    throw error;
+  }
+}
 
 await runCli(async () => {
   program.parse();
@@ -88,15 +109,23 @@ await runCli(async () => {
   const fullRefresh = new Set(options.fullRefresh ?? []);
   const log = options.json ? undefined : (line: string) => console.error(pc.dim(line));
 
-  // A dry run against a local target that was never started has nothing deployed: no server needed.
+  // A dry run plans against what the target holds. A local target without a data directory may
+  // still hold a deployment: a server named by host/port in project.yml, or one running in memory
+  // for the project (npm run local -- --memory, dev --memory). The rule that finds it is the
+  // deploy's own (connectTarget); only when it finds nothing is "create everything" the plan, and
+  // nothing is started (which would create the data directory).
+  let connection: TargetConnection | undefined;
   if (options.dryRun && !options.blueGreen && project.target.type === 'local' && !existsSync(project.target.dataDir!)) {
-    const plan = deployPlan({ project, state: new Map(), ...(selected ? { selected } : {}), fullRefresh });
-    throwIfAny(plan.refusals);
-    printPlan(plan, options.json);
-    return;
+    connection = await runningLocalServer(project, log);
+    if (!connection) {
+      const plan = deployPlan({ project, state: new Map(), ...(selected ? { selected } : {}), fullRefresh });
+      throwIfAny(plan.refusals);
+      printPlan(plan, options.json);
+      return;
+    }
   }
 
-  const deployer = await Deployer.open(project, { threads: options.threads, leaseWaitMs: options.leaseWait * 1000, ...(log ? { log } : {}) });
+  const deployer = await Deployer.open(project, { threads: options.threads, leaseWaitMs: options.leaseWait * 1000, ...(log ? { log } : {}), ...(connection ? { connection } : {}) });
   try {
     if (!options.json) {
       console.log(`${options.dryRun ? 'planning' : 'deploying'} ${pc.bold(project.name)} to ${pc.bold(project.target.name)}: ${deployer.description} ${pc.dim(`(compiled in ${formatMs(project.timings.totalMs)}, connected in ${formatMs(performance.now() - started - project.timings.totalMs)})`)}`);
