@@ -11,6 +11,10 @@
  *   GET  /console/api/node/<name>  template, compiled SQL, dependencies, status history
  *   GET  /console/api/requests     the request log's snapshot
  *   GET  /console/api/events       SSE: `graph`, `nodes`, `counts`, `requests`
+ *
+ * Every request and upgrade passes the local server's request guard first (request-guard.ts): a
+ * `Host` other than loopback's or the bound host's gets 421 (DNS rebinding), an `Origin` other than
+ * the console's own gets 403 (another site's page), so only this page can use the APIs it passes on.
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -18,6 +22,7 @@ import net from 'node:net';
 import { listen } from '../local/listen.ts';
 import path from 'node:path';
 import type { RequestLog, RequestRecord } from '../local/webhook/request-log.ts';
+import { refuseUpgrade, RequestGuard } from '../local/webhook/request-guard.ts';
 import type { ConsoleAssets } from './console-bundle.ts';
 import type { ProjectBoard } from './project-board.ts';
 import type { RowCounter } from './row-counts.ts';
@@ -46,8 +51,15 @@ export class ConsoleServer {
   private pendingRequests: RequestRecord[] = [];
   private pushTimer: NodeJS.Timeout | null = null;
   private readonly unlisten: Array<() => void> = [];
+  private readonly guard: RequestGuard;
+  /** Where the local server's HTTP port is reached: the bound host, or loopback when bound to every interface. */
+  private readonly upstreamHost: string;
 
-  constructor(private readonly options: ConsoleServerOptions) {}
+  constructor(private readonly options: ConsoleServerOptions) {
+    this.guard = new RequestGuard(options.host);
+    // Connecting to 0.0.0.0 would also send `Host: 0.0.0.0:…`, which the HTTP port refuses.
+    this.upstreamHost = options.host === '0.0.0.0' || options.host === '' ? '127.0.0.1' : options.host === '::' ? '::1' : options.host;
+  }
 
   async start(): Promise<number> {
     const server = http.createServer((request, response) => {
@@ -108,6 +120,11 @@ export class ConsoleServer {
   }
 
   private async handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const refused = this.guard.check(request.headers);
+    if (refused) {
+      request.resume();
+      return sendText(response, refused.status, refused.text, 'text/plain; charset=utf-8');
+    }
     const url = new URL(request.url ?? '/', 'http://console');
     const route = url.pathname;
     if (route === '/api/sql') return this.proxySql(request, response);
@@ -161,10 +178,11 @@ export class ConsoleServer {
     });
   }
 
-  /** POST /api/sql → the local server's HTTP SQL API. */
+  /** POST /api/sql → the local server's HTTP SQL API (its Content-Type as sent: the API refuses all but JSON). */
   private proxySql(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const contentType = request.headers['content-type'];
     const upstream = http.request(
-      { host: this.options.host, port: this.options.httpPort, path: '/api/sql', method: request.method, headers: { 'content-type': request.headers['content-type'] ?? 'application/json' } },
+      { host: this.upstreamHost, port: this.options.httpPort, path: '/api/sql', method: request.method, headers: contentType === undefined ? {} : { 'content-type': contentType } },
       (answer) => {
         response.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
         answer.pipe(response);
@@ -176,8 +194,11 @@ export class ConsoleServer {
 
   /** The WebSocket API: the upgrade request and the socket, piped to the local server's HTTP port as they are. */
   private proxyUpgrade(request: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    // (The HTTP port checks again: `Host` and `Origin` are passed on as they are, the console's own.)
+    const refused = this.guard.check(request.headers);
+    if (refused) return refuseUpgrade(socket, refused);
     if ((request.url ?? '').split('?')[0] !== '/api/experimental/sql') return void socket.destroy();
-    const upstream = net.connect(this.options.httpPort, this.options.host, () => {
+    const upstream = net.connect(this.options.httpPort, this.upstreamHost, () => {
       const lines = [`${request.method} ${request.url} HTTP/${request.httpVersion}`];
       for (let index = 0; index < request.rawHeaders.length; index += 2) lines.push(`${request.rawHeaders[index]}: ${request.rawHeaders[index + 1]}`);
       upstream.write(`${lines.join('\r\n')}\r\n\r\n`);

@@ -107,6 +107,27 @@ export class HttpSqlApi {
   }
 }
 
+/**
+ * The answer to a POST /api/sql whose Content-Type is not JSON: Materialize reads the body with
+ * axum's `Json` extractor (src/environmentd/src/http/sql.rs: `Json(request): Json<SqlRequest>`),
+ * which refuses it before reading the body with axum's MissingJsonContentType rejection
+ * (axum/src/extract/rejection.rs): 415 Unsupported Media Type, this text. It also keeps web pages
+ * out: a cross-origin POST with `Content-Type: text/plain` is a CORS "simple request", sent without
+ * a preflight; one with application/json is not.
+ */
+export const JSON_CONTENT_TYPE_REQUIRED = 'Expected request with `Content-Type: application/json`';
+
+/**
+ * Whether axum's `Json` takes this Content-Type (axum/src/json.rs json_content_type): type
+ * `application`, subtype `json` or a `+json` suffix (application/vnd.api+json), any parameters.
+ */
+export function isJsonContentType(header: string | undefined): boolean {
+  const match = /^\s*([a-z0-9!#$&^_.+-]+)\/([a-z0-9!#$&^_.+-]+)\s*(?:;.*)?$/i.exec(header ?? '');
+  if (!match) return false;
+  const subtype = match[2]!.toLowerCase();
+  return match[1]!.toLowerCase() === 'application' && (subtype === 'json' || subtype.endsWith('+json'));
+}
+
 export type ParsedRequest = { kind: 'simple'; statements: string[] } | { kind: 'extended'; queries: Array<{ query: string; params: Array<string | null> | undefined }> };
 
 /** A request body in either form, checked; session-bound statements refused unless `allow` says. */

@@ -110,7 +110,7 @@ describe('refusals', () => {
   });
 
   it('a body that is not JSON is a 400', async () => {
-    const response = await fetch(url, { method: 'POST', body: 'SELECT 1' });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'SELECT 1' });
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(/^request body is not JSON/);
   });

@@ -11,6 +11,10 @@
  * running validation"; 401 duplicate header; 404 "no object was found at the path …" or "the
  * required auth could not be found"; 413 over the body limit; 429 over the concurrency limit; 503
  * while shutting down. A 200 is sent only after the statement that appended the rows committed.
+ *
+ * Before any of that, every request and upgrade passes request-guard.ts: 421 for a `Host` that is
+ * not this machine's loopback or the bound host (DNS rebinding), 403 for an `Origin` other than the
+ * request's own (another site's page); and /api/sql takes only JSON (415 otherwise, as Materialize).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -19,9 +23,10 @@ import type { ParamValue } from '../prepared-statement.ts';
 import { listen } from '../listen.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
-import { SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
+import { isJsonContentType, JSON_CONTENT_TYPE_REQUIRED, SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
 import type { WebSocketSqlApi } from '../websocket-sql-api.ts';
 import type { RequestLog } from './request-log.ts';
+import { refuseUpgrade, RequestGuard } from './request-guard.ts';
 import {
   CHECK_ERROR_REASON,
   concurrencyReason,
@@ -112,6 +117,8 @@ export class WebhookServer {
   private readonly maxBodyBytes: number;
   private readonly concurrencyLimit: number;
   private readonly maxQueueWaitMs: number;
+  /** Refuses requests from web pages of other sites, and under names other than this machine's (request-guard.ts). */
+  private readonly guard: RequestGuard;
   /** Per source (database, schema, name): requests waiting for the queue job that appends them. */
   private readonly pendingGroups = new Map<string, PendingRequest[]>();
   /**
@@ -124,6 +131,7 @@ export class WebhookServer {
     this.maxBodyBytes = options.maxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES;
     this.concurrencyLimit = options.concurrencyLimit ?? WEBHOOK_CONCURRENCY_LIMIT;
     this.maxQueueWaitMs = options.maxQueueWaitMs ?? 5_000;
+    this.guard = new RequestGuard(options.host);
   }
 
   async start(): Promise<number> {
@@ -131,6 +139,8 @@ export class WebhookServer {
       void this.handle(request, response);
     });
     server.on('upgrade', (request, socket, head) => {
+      const refused = this.guard.check(request.headers);
+      if (refused) return refuseUpgrade(socket, refused);
       if (this.shuttingDown || !this.options.websocketApi?.handleUpgrade(request, socket, head)) socket.destroy();
     });
     server.on('connection', (socket) => {
@@ -193,6 +203,12 @@ export class WebhookServer {
         });
       }
     };
+    // Before anything else, webhooks included: an unsigned source would take any page's POST.
+    const refused = this.guard.check(request.headers);
+    if (refused) {
+      request.resume();
+      return reply(refused.status, refused.text, undefined, refused.text.trim());
+    }
     if (!route) return reply(404, 'not found', undefined, 'not a webhook URL: POST to /api/webhook/<database>/<schema>/<source>');
     if (request.method !== 'POST') {
       response.setHeader('allow', 'POST');
@@ -206,6 +222,10 @@ export class WebhookServer {
     if (this.inFlight >= this.concurrencyLimit) {
       request.resume();
       return reply(429, 'too many requests', undefined, concurrencyReason(this.concurrencyLimit));
+    }
+    if (route.kind === 'sql' && this.options.sqlApi && !isJsonContentType(request.headers['content-type'])) {
+      request.resume();
+      return reply(415, JSON_CONTENT_TYPE_REQUIRED);
     }
     this.inFlight++;
     try {
