@@ -6,13 +6,20 @@
  * cycle as soon as it ends: never lost, never run twice at once. A broken edit reports its error
  * and leaves the deployed objects as they were; the compiler keeps the failed file pending, so the
  * fix (or any later save) compiles and deploys it.
+ *
+ * Symbolic links follow the compiler's rule (project-files.ts scanTemplates): followed, every real
+ * folder watched once, under the path the compiler reads it as. A second way to a folder (a loop
+ * such as models/a/loop -> .., or two links to one folder) is not watched, and an event reached
+ * through one is read as the compiler's path, so a loop neither recurses nor makes every save a
+ * "model name used by two files". A folder appearing or vanishing (a link made, removed or left
+ * dangling) compiles the whole project again, so nothing is dropped that the compiler would keep.
  */
-import { statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ProjectCompiler, type CompiledProject, type CompileOptions } from '../compile.ts';
 import { asProjectErrors, ProjectError, ProjectErrors } from '../errors.ts';
-import { MACROS_DIR, MODELS_DIR, TESTS_DIR } from '../project-files.ts';
+import { MACROS_DIR, MODELS_DIR, scanTemplates, TESTS_DIR } from '../project-files.ts';
 import { PROJECT_FILE } from '../project-config.ts';
 import { selectNodes } from '../select.ts';
 import type { ActionResult } from '../deploy/deploy-execute.ts';
@@ -63,6 +70,16 @@ export class ProjectWatcher {
   private readonly rechecks = new Set<NodeJS.Timeout>();
   /** Checksums of the tests as last run, so an edited test runs again even when nothing else changed. */
   private readonly testChecksums = new Map<string, string>();
+  /** Every folder the compiler reads: real path → the project-relative path it reads it as. */
+  private folders = new Map<string, string>();
+  /** The project-relative paths of `folders`. */
+  private readFolders = new Set<string>();
+  /** Real paths of other folders seen (undefined: none), until the next scan. */
+  private readonly realPaths = new Map<string, string | undefined>();
+  /** Folders not watched as a second way to a read one: watched once they are the compiler's path. */
+  private readonly repeatedFolders = new Set<string>();
+  /** A folder appeared or vanished: the next cycle compiles everything. */
+  private structureChanged = false;
 
   constructor(
     readonly root: string,
@@ -75,24 +92,34 @@ export class ProjectWatcher {
   /** Compiles and deploys everything once, then watches. Resolves when the watcher is ready. */
   async start(): Promise<WatchCycle> {
     const first = await this.cycle([]);
+    this.scanFolders();
     // One watched root, filtered to models/, macros/ and project.yml: chokidar 4 given several
     // paths reports 'ready' before it watches all of them, and an edit made then is missed.
     this.watcher = watch(this.root, {
       ignoreInitial: true,
       // Editors that save by rename emit unlink+add; chokidar folds those into one change.
       atomic: true,
-      ignored: (file: string) => {
+      // As the compiler reads them; ignored() below keeps each real folder to one path.
+      followSymlinks: true,
+      ignored: (file: string, stats?: { isDirectory(): boolean }) => {
         const relative = path.relative(this.root, file);
         if (relative === '') return false;
-        const top = relative.split(path.sep)[0];
-        return !(top === MODELS_DIR || top === MACROS_DIR || top === TESTS_DIR || relative === PROJECT_FILE);
+        const parts = relative.split(path.sep);
+        const top = parts[0];
+        if (!(top === MODELS_DIR || top === MACROS_DIR || top === TESTS_DIR || relative === PROJECT_FILE)) return true;
+        if (parts.length === 1) return false;
+        return this.isRepeatedFolder((stats?.isDirectory() ? parts : parts.slice(0, -1)).join('/'));
       },
     });
     this.watcher.on('all', (event, file) => {
-      if (event === 'addDir' || event === 'unlinkDir') return;
       const relative = path.relative(this.root, file).split(path.sep).join('/');
-      this.enqueue(relative);
-      this.recheckLater(file, relative);
+      if (event === 'addDir' || event === 'unlinkDir') {
+        if (relative !== '' && relative !== PROJECT_FILE) this.folderChanged(relative);
+        return;
+      }
+      const read = this.readPath(relative);
+      this.enqueue(read);
+      this.recheckLater(file, read);
     });
     this.watcher.on('error', (error) => this.options.onCycle?.({ changed: [], compileMs: 0, error: error instanceof Error ? error : new Error(String(error)), totalMs: 0 }));
     await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
@@ -106,6 +133,68 @@ export class ProjectWatcher {
     this.pending.add(file);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.drain(), this.options.debounceMs ?? 10);
+  }
+
+  /** A folder (or a link to one) appeared or vanished: scan again, and compile everything next. */
+  private folderChanged(relative: string): void {
+    if (this.closed) return;
+    this.structureChanged = true;
+    this.pending.add(relative);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.drain(), this.options.debounceMs ?? 10);
+  }
+
+  /** The folders the compiler reads, by real path; folders that just became one are watched. */
+  private scanFolders(): void {
+    const folders = new Map<string, string>();
+    for (const dir of [MODELS_DIR, MACROS_DIR, TESTS_DIR]) {
+      try {
+        for (const [real, relative] of scanTemplates(this.root, dir).folders) folders.set(real, relative);
+      } catch {
+        // A file the compiler refuses (x.SQL): the compile reports it.
+      }
+    }
+    this.folders = folders;
+    this.readFolders = new Set(folders.values());
+    this.realPaths.clear();
+    for (const folder of this.repeatedFolders) {
+      if (!this.readFolders.has(folder)) continue;
+      this.repeatedFolders.delete(folder);
+      this.watcher?.add(path.join(this.root, folder));
+    }
+  }
+
+  /** Whether `folder` (project-relative) is a second way to a folder read under another path. */
+  private isRepeatedFolder(folder: string): boolean {
+    if (this.readFolders.has(folder)) return false;
+    const readAs = this.readAs(folder);
+    if (readAs === undefined || readAs === folder) return false;
+    this.repeatedFolders.add(folder);
+    return true;
+  }
+
+  /** The path the compiler reads `folder` as, when it reads it. */
+  private readAs(folder: string): string | undefined {
+    if (this.readFolders.has(folder)) return folder;
+    if (!this.realPaths.has(folder)) {
+      let real: string | undefined;
+      try {
+        real = realpathSync(path.join(this.root, folder));
+      } catch {
+        real = undefined;
+      }
+      this.realPaths.set(folder, real);
+    }
+    const real = this.realPaths.get(folder);
+    return real === undefined ? undefined : this.folders.get(real);
+  }
+
+  /** A file's path as the compiler reads it (the same file reached another way maps to it). */
+  private readPath(relative: string): string {
+    const slash = relative.lastIndexOf('/');
+    if (slash === -1) return relative;
+    const readAs = this.readAs(relative.slice(0, slash));
+    return readAs === undefined ? relative : `${readAs}/${relative.slice(slash + 1)}`;
   }
 
   /**
@@ -160,8 +249,13 @@ export class ProjectWatcher {
     this.options.onCycleStart?.(changed);
     let project: CompiledProject;
     try {
+      // A folder appeared or vanished, or a deleted file's folder is gone (a link left dangling,
+      // say): compile everything, as models:deploy would, rather than drop the files one by one.
+      const whole = this.structureChanged || changed.some((file) => file !== PROJECT_FILE && !existsSync(path.join(this.root, file)) && !existsSync(path.dirname(path.join(this.root, file))));
+      this.structureChanged = false;
+      if (whole && changed.length) this.scanFolders();
       // recompile compiles everything when there is no last result (first cycle, or after a failed full compile).
-      project = this.compiler.recompile(changed);
+      project = whole ? this.compiler.compile() : this.compiler.recompile(changed);
     } catch (error) {
       return this.finish({ changed, compileMs: performance.now() - started, errors: compileErrors(error), totalMs: performance.now() - started });
     }
