@@ -4,7 +4,8 @@ import pc from 'picocolors';
 import { buildBundle } from '../functions/build/build-bundle.ts';
 import { connectDestination, SourceNotFoundError, type ConnectResult } from '../functions/deploy/connect-destination.ts';
 import { DEFAULT_DISPLAY_NAME, deployFunction, type DeployResult } from '../functions/deploy/deploy-function.ts';
-import { DEFAULT_API_URL, PublicApiError, SegmentPublicApi } from '../functions/deploy/segment-public-api.ts';
+import { Redactor } from '../functions/deploy/redact.ts';
+import { DEFAULT_API_URL, PaginationError, PublicApiError, SegmentPublicApi } from '../functions/deploy/segment-public-api.ts';
 import { SETTINGS_DOCUMENTATION } from '../functions/delivery/settings.ts';
 import { runCli } from './cli/common.ts';
 import { destinationSettings, type DestinationSettings } from './runner/destination-settings.ts';
@@ -54,60 +55,69 @@ interface Options {
   projectDir: string;
 }
 
+/** Everything printed goes through it: it knows the token and, once read, the sensitive settings. */
+const redactor = new Redactor();
+
 await runCli(async () => {
   program.parse();
   const options = program.opts<Options>();
   const token = process.env.SEGMENT_API_TOKEN;
+  redactor.add(token);
   if (!token) return fail('SEGMENT_API_TOKEN is not set', 'create a Public API token in Segment (Settings → Access Management → Tokens) and export SEGMENT_API_TOKEN=…');
   if (options.enable && options.disable) return fail('--enable and --disable both given', 'pass one of them, or neither to keep the destination as it is');
   if (!options.source && (options.name || options.enable || options.disable || options.target || options.webhookSource || options.webhookUrl || options.forceSettings)) {
     return fail('--name, --enable, --disable, --target, --webhook-source, --webhook-url and --force-settings only apply with --source', 'add --source <id, slug or name>');
   }
   const log = (line: string) => {
-    if (!options.json) console.log(pc.dim(line));
+    if (!options.json) console.log(pc.dim(redactor.redact(line)));
   };
-  // Settings first: a missing secret or an undeployed source fails before anything changes in Segment.
-  const settings = options.source
-    ? await destinationSettings(options.projectDir, { ...(options.target ? { target: options.target } : {}), ...(options.webhookSource ? { webhookSource: options.webhookSource } : {}), ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}), log })
-    : undefined;
+  const sensitive = new Set<string>(SETTINGS_DOCUMENTATION.filter((setting) => 'sensitive' in setting && setting.sensitive).map((setting) => setting.name));
   const baseUrl = process.env.SEGMENT_API_URL || DEFAULT_API_URL;
-  const built = await buildBundle();
-  const api = new SegmentPublicApi(token, baseUrl);
   try {
+    // Settings first: a missing secret or an undeployed source fails before anything changes in Segment.
+    const settings = options.source
+      ? await destinationSettings(options.projectDir, { ...(options.target ? { target: options.target } : {}), ...(options.webhookSource ? { webhookSource: options.webhookSource } : {}), ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}), log })
+      : undefined;
+    const sent = settings ? { webhookUrl: settings.webhookUrl, sharedSecret: settings.sharedSecret, signatureAlgorithm: settings.signatureAlgorithm } : undefined;
+    if (sent) redactor.add(...Object.entries(sent).filter(([key]) => sensitive.has(key)).map(([, value]) => value));
+    const built = await buildBundle();
+    const api = new SegmentPublicApi(token, baseUrl, fetch, undefined, redactor);
     const fn = await deployFunction(api, built.code, { displayName: options.displayName, dryRun: options.dryRun ?? false });
     let destination: ConnectResult | undefined;
-    if (options.source && settings) {
+    if (options.source && settings && sent) {
       destination = await connectDestination(api, {
         fn,
         source: options.source,
         name: options.name ?? options.displayName,
         enabled: options.enable ? true : options.disable ? false : undefined,
-        settings: { webhookUrl: settings.webhookUrl, sharedSecret: settings.sharedSecret, signatureAlgorithm: settings.signatureAlgorithm },
-        sensitive: new Set(SETTINGS_DOCUMENTATION.filter((setting) => 'sensitive' in setting && setting.sensitive).map((setting) => setting.name)),
+        settings: sent,
+        sensitive,
         dryRun: options.dryRun ?? false,
         forceSettings: options.forceSettings ?? false,
       });
     }
-    if (options.json) console.log(JSON.stringify(jsonReport(fn, destination, settings, options), null, 2));
+    if (options.json) console.log(JSON.stringify(redactor.redactDeep(jsonReport(fn, destination, settings, options)), null, 2));
     else printReport(fn, destination, settings, baseUrl, options);
   } catch (error) {
+    if (error instanceof PaginationError) return fail(error.message, 'Segment’s list did not end: run again later, and report it to Segment if it persists');
     if (error instanceof PublicApiError) {
       const hint = error.status === 401 || error.status === 403 ? 'check SEGMENT_API_TOKEN (a workspace token with Functions and Destinations access) and SEGMENT_API_URL' : error.status === 429 ? 'Segment is rate-limiting this workspace: run again in a minute' : undefined;
       return fail(error.message, hint);
     }
     if (error instanceof SourceNotFoundError) return fail(error.message, 'pass the source id, slug or name as Segment shows it (Connections → Sources)');
-    throw error;
+    throw redactor.redactError(error);
   }
 });
 
 function printReport(fn: DeployResult, destination: ConnectResult | undefined, settings: DestinationSettings | undefined, baseUrl: string, options: Options): void {
+  const print = (line: string) => console.log(redactor.redact(line));
   const color = (action: string) => (action === 'unchanged' ? pc.dim(action) : pc.green(action));
   const dry = options.dryRun ? pc.dim(' — dry run, nothing changed') : '';
-  console.log(`${color(fn.action)} destination function "${fn.displayName}"${fn.id ? ` (${fn.id})` : ''} at ${baseUrl}${dry}`);
+  print(`${color(fn.action)} destination function "${fn.displayName}"${fn.id ? ` (${fn.id})` : ''} at ${baseUrl}${dry}`);
   if (!destination || !settings) return;
   const what = destination.changed.length && destination.action !== 'unchanged' ? pc.dim(` (${destination.changed.join(', ')})`) : '';
-  console.log(`${color(destination.action)} its destination on source ${destination.source.slug} (${destination.source.id})${destination.destinationId ? `, destination ${destination.destinationId}` : ''}${what}${dry}`);
-  console.log(pc.dim(`  webhookUrl ${settings.webhookUrl} (from ${settings.urlFrom}), sharedSecret [secret], signatureAlgorithm ${settings.signatureAlgorithm}`));
+  print(`${color(destination.action)} its destination on source ${destination.source.slug} (${destination.source.id})${destination.destinationId ? `, destination ${destination.destinationId}` : ''}${what}${dry}`);
+  print(pc.dim(`  webhookUrl ${settings.webhookUrl} (from ${settings.urlFrom}), sharedSecret [secret], signatureAlgorithm ${settings.signatureAlgorithm}`));
 }
 
 function jsonReport(fn: DeployResult, destination: ConnectResult | undefined, settings: DestinationSettings | undefined, options: Options): unknown {
@@ -127,7 +137,7 @@ function jsonReport(fn: DeployResult, destination: ConnectResult | undefined, se
 }
 
 function fail(message: string, fix: string | undefined): void {
-  console.error(pc.red(`error: ${message}`));
-  if (fix) console.error(pc.dim(`  fix: ${fix}`));
+  console.error(pc.red(`error: ${redactor.redact(message)}`));
+  if (fix) console.error(pc.dim(`  fix: ${redactor.redact(fix)}`));
   process.exitCode = 1;
 }

@@ -43,6 +43,8 @@ export class SourceNotFoundError extends Error {
 }
 
 export async function connectDestination(api: SegmentPublicApi, options: ConnectOptions): Promise<ConnectResult> {
+  // Whatever an answer echoes of these (an error quoting the request body) is redacted.
+  api.redactor.add(...[...options.sensitive].map((key) => options.settings[key]));
   const { found: source, all: sources } = await api.findSource(options.source);
   if (!source) throw new SourceNotFoundError(options.source, sources);
   const metadataId = options.fn.catalogId;

@@ -3,11 +3,18 @@
  * read one, create, update its code and settings; list sources and a source's connected
  * destinations (paginated), create and update a destination instance. Bearer token auth; answers
  * wrapped in `{ data }`, errors in `{ errors: [{ type, message }] }`; 429 answers are retried
- * after Retry-After (or a growing pause). The token is sent and never printed.
+ * after Retry-After (or a growing pause). Lists are followed page by page up to MAX_PAGES; an empty
+ * page ends one whatever its `pagination.next` says.
+ * Nothing sent is printed: every error's text goes through `redactor`, which knows the token and
+ * whatever sensitive values the caller adds (the shared secret), in the forms an answer may echo
+ * them (JSON-escaped, URL-encoded, cut short).
  * Shapes: https://docs.segmentapis.com/tag/Functions, /tag/Sources, /tag/Destinations.
  */
+import { Redactor } from './redact.ts';
 
 export const DEFAULT_API_URL = 'https://api.segmentapis.com';
+/** Pages followed in one list before giving up (at 100–200 items a page, far beyond any workspace). */
+export const MAX_PAGES = 1000;
 
 export interface FunctionSetting {
   readonly name: string;
@@ -56,8 +63,16 @@ export class PublicApiError extends Error {
     readonly method: string,
     readonly path: string,
     message: string,
+    text = `Segment Public API ${method} ${path} → ${status}: ${message}`,
   ) {
-    super(`Segment Public API ${method} ${path} → ${status}: ${message}`);
+    super(text);
+  }
+}
+
+/** A list whose pagination does not end (a repeated cursor, or more than MAX_PAGES pages). */
+export class PaginationError extends PublicApiError {
+  constructor(path: string, message: string) {
+    super(200, 'GET', path, message, `Segment Public API GET ${path}: ${message}`);
   }
 }
 
@@ -70,24 +85,19 @@ export class SegmentPublicApi {
     private readonly fetchImpl: typeof fetch = fetch,
     /** Pauses before retrying a 429 (tests shorten it). */
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    /** Redacts every error this client throws; add the sensitive values you send (the token is added here). */
+    readonly redactor: Redactor = new Redactor(),
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.redactor.add(token);
   }
 
-  /** Every destination function with this display name, following the pagination cursor. */
+  /** The destination function with this display name, following the pagination cursor until it is found. */
   async findDestinationFunction(displayName: string): Promise<SegmentFunction | undefined> {
-    let cursor: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const query = new URLSearchParams({ resourceType: 'DESTINATION', 'pagination.count': '100' });
-      if (cursor) query.set('pagination.cursor', cursor);
-      const page = await this.request<{ functions?: SegmentFunction[]; pagination?: { next?: string | null } }>('GET', `/functions?${query}`);
-      const found = (page.functions ?? []).find((item) => item.displayName === displayName);
+    for await (const page of this.pages<SegmentFunction>('/functions', 'functions', new URLSearchParams({ resourceType: 'DESTINATION', 'pagination.count': '100' }))) {
+      const found = page.find((item) => item.displayName === displayName);
       if (found) return found;
-      cursor = page.pagination?.next ?? undefined;
-      if (cursor && seen.has(cursor)) throw new PublicApiError(200, 'GET', '/functions', `pagination cursor '${cursor}' repeated`);
-      if (cursor) seen.add(cursor);
-    } while (cursor);
+    }
     return undefined;
   }
 
@@ -110,22 +120,38 @@ export class SegmentPublicApi {
     return (await this.request<{ destination: SegmentDestination }>('PATCH', `/destinations/${encodeURIComponent(id)}`, input)).destination;
   }
 
-  /** Every item of a paginated list, following `pagination.next`. */
+  /** Every item of a paginated list. */
   private async paginate<T>(path: string, key: string, query: URLSearchParams): Promise<T[]> {
     const items: T[] = [];
+    const pageQuery = new URLSearchParams(query);
+    pageQuery.set('pagination.count', '200');
+    for await (const page of this.pages<T>(path, key, pageQuery)) items.push(...page);
+    return items;
+  }
+
+  /**
+   * A list's pages, following `pagination.next`. It ends at a page with no next cursor, or with no
+   * items whatever its cursor says (an API that keeps naming a next page of nothing would be
+   * followed forever); a cursor seen before, or more than MAX_PAGES pages, is a PaginationError
+   * naming the endpoint.
+   */
+  private async *pages<T>(path: string, key: string, query: URLSearchParams): AsyncGenerator<T[]> {
     const seen = new Set<string>();
     let cursor: string | undefined;
-    do {
+    for (let count = 1; ; count++) {
       const pageQuery = new URLSearchParams(query);
-      pageQuery.set('pagination.count', '200');
-      if (cursor) pageQuery.set('pagination.cursor', cursor);
-      const page = await this.request<Record<string, unknown> & { pagination?: { next?: string | null } }>('GET', `${path}?${pageQuery}`);
-      items.push(...((page[key] as T[] | undefined) ?? []));
-      cursor = page.pagination?.next ?? undefined;
-      if (cursor && seen.has(cursor)) throw new PublicApiError(200, 'GET', path, `pagination cursor '${cursor}' repeated`);
-      if (cursor) seen.add(cursor);
-    } while (cursor);
-    return items;
+      if (cursor !== undefined) pageQuery.set('pagination.cursor', cursor);
+      const page = await this.request<Record<string, unknown> & { pagination?: { next?: unknown } }>('GET', `${path}?${pageQuery}`);
+      const items = page[key] ?? [];
+      if (!Array.isArray(items)) throw this.error(200, 'GET', path, `the answer's ${key} is not a list`);
+      yield items as T[];
+      const next = page.pagination?.next;
+      if (items.length === 0 || next === undefined || next === null || next === '') return;
+      cursor = String(next);
+      if (seen.has(cursor)) throw new PaginationError(path, this.redactor.redact(`page ${count + 1} would repeat the cursor '${cursor.slice(0, 60)}' of an earlier page; stopped`));
+      if (count >= MAX_PAGES) throw new PaginationError(path, `stopped after ${MAX_PAGES} pages: pagination.next kept naming another page (the list does not end)`);
+      seen.add(cursor);
+    }
   }
 
   async getFunction(id: string): Promise<SegmentFunction> {
@@ -162,7 +188,7 @@ export class SegmentPublicApi {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new PublicApiError(0, method, path.split('?')[0]!, `could not reach ${this.baseUrl}: ${error instanceof Error ? error.message : String(error)}`);
+      throw this.error(0, method, path, `could not reach ${this.baseUrl}: ${error instanceof Error ? error.message : String(error)}`);
     }
     const text = await response.text();
     let parsed: unknown;
@@ -173,18 +199,25 @@ export class SegmentPublicApi {
     }
     if (!response.ok) {
       const errors = (parsed as { errors?: Array<{ message?: string; type?: string }> } | undefined)?.errors;
-      const message = errors?.length ? errors.map((error) => error.message ?? error.type ?? 'error').join('; ') : text.slice(0, 300) || response.statusText;
-      const clean = message.split(this.token).join('[token]');
+      // Redacted before it is cut: a cut through a value would leave its start behind.
+      const clean = errors?.length
+        ? this.redactor.truncate(errors.map((error) => String(error.message ?? error.type ?? 'error')).join('; '), 1000)
+        : this.redactor.truncate(text, 300) || response.statusText;
       if (response.status === 429) {
         const header = response.headers.get('retry-after');
         const seconds = header === null || header.trim() === '' ? Number.NaN : Number(header);
-        throw new RateLimitedError(method, path.split('?')[0]!, clean, Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 60) * 1000 : undefined);
+        throw new RateLimitedError(method, this.redactor.redact(path.split('?')[0]!), clean, Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds, 60) * 1000 : undefined);
       }
-      throw new PublicApiError(response.status, method, path.split('?')[0]!, clean);
+      throw this.error(response.status, method, path, clean);
     }
     const data = (parsed as { data?: T } | undefined)?.data;
-    if (data === undefined) throw new PublicApiError(response.status, method, path.split('?')[0]!, 'the answer has no data');
+    if (data === undefined) throw this.error(response.status, method, path, 'the answer has no data');
     return data;
+  }
+
+  /** An error about `path` (its query left out), redacted. */
+  private error(status: number, method: string, path: string, message: string): PublicApiError {
+    return new PublicApiError(status, method, this.redactor.redact(path.split('?')[0]!), this.redactor.redact(message));
   }
 }
 

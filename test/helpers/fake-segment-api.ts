@@ -7,7 +7,9 @@
  * POST /destinations {sourceId, metadataId, name, enabled, settings} (404 for an unknown source or
  * metadata, 422 for missing fields), PATCH /destinations/{id}; sensitive settings answered masked
  * as ten dots and their last four characters (as in the documented Create Destination sample); `{ data }` answers, `{ errors: [{ type, message }] }` failures,
- * and 429 with Retry-After when told to rate-limit.
+ * and 429 with Retry-After when told to rate-limit. Misbehaviours on demand: a 422 that echoes the
+ * request body, a non-JSON error page (e.g. a proxy's, echoing what it got), list endpoints whose
+ * pagination never ends.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +48,12 @@ export class FakeSegmentApi {
   readonly calls: Array<{ method: string; path: string; query: Record<string, string> }> = [];
   /** Set to answer every request with this status and message. */
   failWith: { status: number; message: string } | undefined;
+  /** Answer every POST/PATCH 422 `{ errors: [{ message: 'invalid settings: <the request body>' }] }`, as validators that echo their input do. */
+  echoBodyOnWrite = false;
+  /** Answer every POST/PATCH 502 with this non-JSON page (given what was sent, Authorization header included). */
+  rawErrorOnWrite: ((request: { body: string; authorization: string }) => string) | undefined;
+  /** List endpoints (functions, sources, connected destinations) page forever, each page with a new `pagination.next`: empty pages, or pages of one unrelated item. */
+  endlessPages: 'empty' | 'full' | undefined;
   private readonly server: http.Server;
   private nextId = 1;
 
@@ -99,6 +107,21 @@ export class FakeSegmentApi {
       response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
       response.end(JSON.stringify({ errors: [{ type: 'too-many-requests', message: 'Too many requests' }] }));
       return;
+    }
+    const write = method === 'POST' || method === 'PATCH';
+    if (write && this.echoBodyOnWrite) return fail(422, 'validation', `invalid settings: ${body}`);
+    if (write && this.rawErrorOnWrite) {
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end(this.rawErrorOnWrite({ body, authorization: request.headers.authorization ?? '' }));
+      return;
+    }
+    if (method === 'GET' && this.endlessPages) {
+      const key = url.pathname === '/functions' ? 'functions' : url.pathname === '/sources' ? 'sources' : /^\/sources\/[^/]+\/connected-destinations$/.test(url.pathname) ? 'destinations' : undefined;
+      if (key) {
+        const page = Number(url.searchParams.get('pagination.cursor') ?? '0');
+        const item = { functions: { id: `fn_endless_${page}`, displayName: `Endless ${page}`, resourceType: 'DESTINATION' }, sources: { id: `src_endless_${page}`, slug: `endless-${page}`, name: `Endless ${page}` }, destinations: { id: `dest_endless_${page}`, enabled: false, metadata: { id: 'other' }, settings: {} } }[key];
+        return send(200, { data: { [key]: this.endlessPages === 'full' ? [item] : [], pagination: { current: String(page), next: String(page + 1) } } });
+      }
     }
     const destinationRoute = this.handleSourcesAndDestinations(method, url, body, send, fail);
     if (destinationRoute) return;
