@@ -52,7 +52,7 @@ function deploy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ScriptResu
 }
 
 describe('function:deploy --source', () => {
-  it('creates the destination with the deployed source’s URL and secret, then changes nothing, then updates what drifted', async () => {
+  it('creates the destination with the deployed source’s URL and secret, then changes nothing, then updates what drifted', { timeout: 60_000 }, async () => {
     api.addSources(...Array.from({ length: 230 }, (_, index) => ({ slug: `app-${index}`, name: `App ${index}` })));
     const [website] = api.addSources({ slug: 'my-website', name: 'My Website' });
     const webhookUrl = server.server.webhookUrl('segment_source', 'segment');
@@ -91,7 +91,7 @@ describe('function:deploy --source', () => {
     for (const output of [dry, created, again, drifted]) expect(output.stdout + output.stderr).not.toContain(TOKEN);
   });
 
-  it('sends a rotated secret (Segment answers it masked), and waits out 429s', async () => {
+  it('sends a rotated secret (Segment answers it masked), and waits out 429s', { timeout: 60_000 }, async () => {
     const [source] = api.addSources({ slug: 'ios-app', name: 'iOS App' });
     expect((await deploy(['--source', 'ios-app'])).code).toBe(0);
     expect(api.destinations[0]!.settings.sharedSecret).toBe(SECRET);
@@ -113,7 +113,7 @@ describe('function:deploy --source', () => {
     expect(api.destinations[0]!.settings.sharedSecret).toBe(sameTail);
   });
 
-  it('names near matches for an unknown source, refuses a model that is not a webhook source, and flags misuse', async () => {
+  it('names near matches for an unknown source, refuses a model that is not a webhook source, and flags misuse', { timeout: 60_000 }, async () => {
     api.addSources({ slug: 'my-website', name: 'My Website' }, { slug: 'android-app', name: 'Android App' });
     const unknown = await deploy(['--source', 'my-webste']);
     expect(unknown.code).toBe(1);
