@@ -60,7 +60,11 @@ export function formatBlueGreenOutcome(report: BlueGreenReport): string[] {
     case 'failed':
       if (report.failure) lines.push(pc.red(`error: ${formatFailure(report.failure)}`));
       for (const result of report.inPlace) if (result.failure) lines.push(pc.red(`error: ${formatFailure(result.failure)}`));
-      lines.push(pc.red('blue/green deploy failed: the staged version was dropped; production is untouched and serving'));
+      if (!report.failure) lines.push(pc.red('blue/green deploy failed applying the changes above in place, before staging: nothing was swapped; production is serving'));
+      else if (report.stagingKept !== undefined) {
+        lines.push(pc.red(`blue/green deploy failed: production is untouched and serving, but the staged version was kept: ${report.stagingKept}`));
+        lines.push('drop it with  npm run models:deploy -- --blue-green --abort  (the next deploy drops it too)');
+      } else lines.push(pc.red('blue/green deploy failed: the staged version was dropped; production is untouched and serving'));
       break;
     case 'dry-run':
       break;

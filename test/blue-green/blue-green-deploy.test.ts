@@ -260,7 +260,15 @@ describe('models:deploy --blue-green', () => {
     const json = JSON.parse(result.stdout);
     expect(json.blue_green.schemas).toEqual(['dry']);
     expect(json.blue_green.clusters).toEqual(['dry_cluster']);
-    expect(json.blue_green.steps.map((step: { step: string }) => step.step)).toEqual(['create_schema', 'create_cluster', 'create', 'create', 'create', 'wait', 'promote', 'cleanup', 'cleanup']);
+    expect(json.blue_green.steps.map((step: { step: string }) => step.step)).toEqual(['create_schema', 'create_cluster', 'create', 'create', 'create', 'wait', 'promote', 'cleanup', 'cleanup', 'cleanup', 'cleanup', 'cleanup']);
+    // The old version is dropped object by object, dependents first, then the emptied schema and cluster: never CASCADE.
+    expect(json.blue_green.steps.slice(7).map((step: { sql: string }) => step.sql)).toEqual([
+      'DROP INDEX IF EXISTS "dry_deploy"."revenue_orders_idx"',
+      'DROP MATERIALIZED VIEW IF EXISTS "dry_deploy"."revenue"',
+      'DROP VIEW IF EXISTS "dry_deploy"."orders"',
+      'DROP SCHEMA IF EXISTS "dry_deploy"',
+      'DROP CLUSTER IF EXISTS "dry_cluster_deploy"',
+    ]);
     expect(json.blue_green.steps[2].sql).toBe(`CREATE VIEW "dry_deploy"."orders" AS\nSELECT body->>'id' AS id, (body->>'total')::numeric AS total, 2 AS version FROM "dry_ingest"."hooks"`);
     expect(json.blue_green.steps[6].sql).toBe('BEGIN;\nALTER SCHEMA "dry" SWAP WITH "dry_deploy";\nALTER CLUSTER "dry_cluster" SWAP WITH "dry_cluster_deploy";\nCOMMIT;');
     expect(json.actions.filter((action: { action: string }) => action.action !== 'unchanged').map((action: { model: string }) => action.model)).toEqual(['orders', 'revenue', 'revenue_orders_idx']);

@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { blueGreenPlan, stagedStatement, type CatalogSnapshot } from '../../scripts/runner/deploy/blue-green/blue-green-plan.ts';
+import { dropObjectStatement, dropOrder, foreignDependents, qualifiedName, type GraphObject, type ObjectGraph } from '../../scripts/runner/deploy/blue-green/blue-green-dependents.ts';
 import { evaluateReadiness, type ReadinessRow } from '../../scripts/runner/deploy/blue-green/blue-green-wait.ts';
+import { isConnectionLost } from '../../scripts/runner/deploy/deploy-errors.ts';
 import { deployPlan, stateChecksums } from '../../scripts/runner/deploy/deploy-plan.ts';
 import type { DeployedState } from '../../scripts/runner/deploy/deploy-state.ts';
 import { tempProject } from '../helpers/temp-project.ts';
@@ -167,5 +169,44 @@ describe('evaluateReadiness', () => {
     expect(evaluateReadiness([object(false, 9), cluster(0)], 1)).toMatchObject({ status: 'failing', reason: expect.stringMatching(/cluster c_deploy has no replicas/) });
     expect(evaluateReadiness([object(false, 9), cluster(2, 6)], 1)).toMatchObject({ status: 'failing', reason: expect.stringMatching(/OOM-killed 6 times/) });
     expect(evaluateReadiness([object(false, 9), cluster(2, 5)], 1)).toMatchObject({ status: 'hydrating' });
+  });
+});
+
+describe('dependents and drop order', () => {
+  const object = (id: string, name: string, type: string, schema: string | null): GraphObject => ({ id, name, type, schema, database: 'materialize', cluster: null, inCurrentDatabase: true });
+  // u9 is an internal view of the local server (a materialized view's definition): not a catalog object.
+  const graph: ObjectGraph = (() => {
+    const objects = [object('u1', 'orders', 'view', 'analytics'), object('u2', 'totals', 'materialized-view', 'analytics'), object('u3', 'totals_idx', 'index', 'analytics'), object('u4', 'mine', 'view', 'public'), object('u5', 'mine2', 'view', 'public')];
+    const edges: Array<[string, string]> = [['u9', 'u1'], ['u2', 'u9'], ['u3', 'u2'], ['u4', 'u2'], ['u5', 'u4']];
+    const dependencies = new Map<string, string[]>();
+    const dependents = new Map<string, string[]>();
+    for (const [from, to] of edges) {
+      dependencies.set(from, [...(dependencies.get(from) ?? []), to]);
+      dependents.set(to, [...(dependents.get(to) ?? []), from]);
+    }
+    return { objects: new Map(objects.map((each) => [each.id, each])), dependencies, dependents };
+  })();
+
+  it('finds objects outside the set reading it, directly or through others, with what of the set they read', () => {
+    const found = foreignDependents(graph, ['u1', 'u2', 'u3'], (each) => each.schema === 'analytics');
+    expect(found.map(({ object, reads }) => [qualifiedName(object), reads.map((read) => read.name)])).toEqual([
+      ['materialize.public.mine', ['totals']],
+      ['materialize.public.mine2', ['totals']],
+    ]);
+  });
+
+  it('orders drops dependents first, through objects not in the list', () => {
+    const old = [...graph.objects.values()].filter((each) => each.schema === 'analytics');
+    expect(dropOrder([...old].reverse(), graph.dependencies).map((each) => each.name)).toEqual(['totals_idx', 'totals', 'orders']);
+    expect(dropObjectStatement(old[1]!, 'analytics_deploy')).toBe('DROP MATERIALIZED VIEW IF EXISTS "analytics_deploy"."totals"');
+  });
+
+  it('tells a lost connection from a statement the database refused', () => {
+    expect(isConnectionLost(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isConnectionLost(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isConnectionLost(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
+    expect(isConnectionLost(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isConnectionLost(Object.assign(new Error('kafka: connection error: broker down'), { code: 'XX000' }))).toBe(false);
+    expect(isConnectionLost(Object.assign(new Error("unknown catalog item 'x'"), { code: '42P01' }))).toBe(false);
   });
 });

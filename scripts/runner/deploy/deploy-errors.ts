@@ -144,3 +144,22 @@ function templateLinePattern(line: string): RegExp | undefined {
   const parts = line.split(/\{\{[^}]*\}\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${parts.join('.*?')}$`);
 }
+
+/** Socket errors, and SQLSTATEs (class 08, and the server shutting down), that mean the session itself is gone. */
+const SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
+/** What `pg` says, without a code, when the socket closed under it or it is used afterwards. */
+const CONNECTION_MESSAGES = /Connection terminated|encountered a connection error|is not queryable|Client was closed|socket hang up/i;
+
+/**
+ * Whether `error` says the connection to the target was lost (the server stopped or crashed, the
+ * network went away), as opposed to the database refusing a statement: an error the database sent
+ * (with its SQLSTATE) is judged by that alone.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code.startsWith('08') || SHUTDOWN_STATES.has(code);
+  return CONNECTION_MESSAGES.test(error.message);
+}

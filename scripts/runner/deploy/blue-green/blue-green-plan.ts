@@ -13,7 +13,10 @@
  *   swap (it cannot be rebuilt without losing data); an object in such a schema or cluster that is
  *   not this project's (it would be dropped with the old version); a cluster that is not a cluster
  *   model (its copy could not be created alike); a staging schema or cluster that exists and is not
- *   this project's staged deploy.
+ *   this project's staged deploy. (Objects elsewhere that read the swapped schemas are found by
+ *   blue-green-run.ts, from the target's dependencies: blue-green-dependents.ts.)
+ * - Cleanup: the old version's objects dropped one by one, dependents first, then the emptied
+ *   schemas and clusters — never CASCADE, so nothing that is not the project's goes with them.
  */
 import type { CompiledNode, CompiledProject } from '../../compile.ts';
 import { ProjectError } from '../../errors.ts';
@@ -21,6 +24,7 @@ import type { ManifestKind } from '../../model-config.ts';
 import { PROJECT_FILE } from '../../project-config.ts';
 import { codeOnly, quoteIdentifier } from '../../sql-scan.ts';
 import { deployableProject, type DeployPlan, type PlannedAction } from '../deploy-plan.ts';
+import { dropObjectStatement, dropOrder } from './blue-green-dependents.ts';
 
 export const STAGING_SUFFIX = '_deploy';
 
@@ -101,6 +105,8 @@ export interface BlueGreenPlanInput {
   readonly deployedSchemas: ReadonlyMap<string, { schema: string; kind: ManifestKind }>;
   /** A staged deploy of this project exists (its staging objects are ours to replace). */
   readonly stagedByUs: boolean;
+  /** Object id → ids it reads (readObjectGraph): the order the old version is dropped in. */
+  readonly dependencies?: ReadonlyMap<string, readonly string[]>;
 }
 
 export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
@@ -226,8 +232,11 @@ export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
   if (swapped.length === 0) return { schemas: [], clusters: [], inPlace, staged: [], removed: [], steps, refusals, empty: true };
   steps.push({ step: 'wait', sql: readinessQuery(swapped.map(stagingName), swappedClusters.map(stagingName)) });
   steps.push({ step: 'promote', sql: promoteStatement(swapped, swappedClusters) });
-  for (const schema of swapped) steps.push({ step: 'cleanup', sql: `DROP SCHEMA IF EXISTS ${quoteIdentifier(stagingName(schema))} CASCADE` });
-  for (const cluster of swappedClusters) steps.push({ step: 'cleanup', sql: `DROP CLUSTER IF EXISTS ${quoteIdentifier(stagingName(cluster))} CASCADE` });
+  // The old version, now under the staging names: its objects one by one (dependents first), then
+  // the empty schemas and clusters — never CASCADE, so nothing else can go with them.
+  const old = catalog.objects.filter((object) => schemas.has(object.schema));
+  for (const object of dropOrder(old, input.dependencies ?? new Map())) steps.push({ step: 'cleanup', sql: dropObjectStatement(object, stagingName(object.schema)) });
+  for (const sql of dropContainersStatements(swapped, swappedClusters)) steps.push({ step: 'cleanup', sql });
 
   return { schemas: swapped, clusters: swappedClusters, inPlace, staged, removed, steps, refusals, empty: swapped.length === 0 };
 }
@@ -295,6 +304,14 @@ function escapeRegExp(text: string): string {
 /** `CREATE CLUSTER "c" (…)` → `CREATE CLUSTER "c_deploy" (…)`: the same size and replication. */
 export function renameClusterStatement(sql: string, cluster: string): string {
   return sql.replace(`CREATE CLUSTER ${quoteIdentifier(cluster)}`, `CREATE CLUSTER ${quoteIdentifier(stagingName(cluster))}`);
+}
+
+/** The staging schemas and clusters of `schemas` and `clusters`, once emptied: without CASCADE. */
+export function dropContainersStatements(schemas: readonly string[], clusters: readonly string[]): string[] {
+  return [
+    ...schemas.map((schema) => `DROP SCHEMA IF EXISTS ${quoteIdentifier(stagingName(schema))}`),
+    ...clusters.map((cluster) => `DROP CLUSTER IF EXISTS ${quoteIdentifier(stagingName(cluster))}`),
+  ];
 }
 
 /** One transaction: every schema and cluster exchanged with its staging copy, or none. */
