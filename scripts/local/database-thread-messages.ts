@@ -10,12 +10,17 @@ export interface DatabaseThreadStart {
   readonly dataDir?: OpenDatabaseOptions['dataDir'];
   /** Whether the opener wants progress lines (the log function itself cannot cross threads). */
   readonly logs: boolean;
+  /** Int32Array slots through which the server's thread asks for a statement to stop (statement-interrupts.ts). */
+  readonly interrupts: SharedArrayBuffer;
+  /** max_result_size when the session has not set it, in bytes. */
+  readonly maxResultBytes: number;
 }
 
 export type DatabaseCall =
   | { readonly id: number; readonly kind: 'query'; readonly sql: string; readonly params: readonly unknown[]; readonly rowMode: 'object' | 'array' | undefined }
   | { readonly id: number; readonly kind: 'exec'; readonly sql: string }
-  | { readonly id: number; readonly kind: 'protocol'; readonly message: Uint8Array }
+  /** `client`: a client's message, run under its session's limits and open to interrupts. */
+  | { readonly id: number; readonly kind: 'protocol'; readonly message: Uint8Array; readonly client: boolean }
   | { readonly id: number; readonly kind: 'close' };
 
 /** An error's message and its own fields (code, detail, hint, position…), which a clone would drop. */

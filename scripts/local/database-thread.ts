@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, type EmbeddedDatabase } from './engine.ts';
 import { concat } from './protocol-bytes.ts';
 import { errorFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
+import { rewriteCancelError, statementEndedText, StatementInterrupts, type StatementLimits } from './statement-interrupts.ts';
 
 const port = parentPort;
 if (!port) throw new Error('database-thread.ts runs as a worker thread (see worker-database.ts)');
@@ -22,6 +23,91 @@ function post(message: DatabaseThreadMessage, transfer: ArrayBuffer[] = []): voi
 /** How much of a protocol response is held before it goes ahead of the call's end. */
 const PART_BYTES = 1 << 20;
 
+// Installed before PGlite is instantiated: it wraps the imports through which a statement is stopped.
+const interrupts = new StatementInterrupts(new Int32Array(start.interrupts));
+interrupts.installHooks();
+
+/**
+ * The limits clients' statements run under: the session's statement_timeout and max_result_size
+ * (Materialize's variable, kept as the custom setting mz.max_result_size). Read again after a
+ * client's message that may have changed them, once its extended query (if any) has ended.
+ */
+let limits: StatementLimits = { timeoutMs: 0, maxResultBytes: start.maxResultBytes };
+let limitsStale = true;
+const MAY_CHANGE_LIMITS = /statement_timeout|max_result_size|reset|rollback|abort|discard|set_config/i;
+const QUERY = 0x51; // 'Q'
+const PARSE = 0x50; // 'P'
+const SYNC = 0x53; // 'S'
+const textDecoder = new TextDecoder();
+
+function noteLimitChanges(message: Uint8Array): void {
+  if ((message[0] === QUERY || message[0] === PARSE) && MAY_CHANGE_LIMITS.test(textDecoder.decode(message.subarray(5)))) limitsStale = true;
+}
+
+async function readLimits(db: EmbeddedDatabase): Promise<void> {
+  try {
+    const result = await db.query<{ timeout: string | null; max_result_size: string | null }>(
+      `SELECT (SELECT setting FROM pg_settings WHERE name = 'statement_timeout') AS timeout, current_setting('mz.max_result_size', true) AS max_result_size`,
+    );
+    const row = result.rows[0];
+    const maxResult = Number(row?.max_result_size);
+    limits = {
+      timeoutMs: Number(row?.timeout ?? 0) || 0,
+      maxResultBytes: row?.max_result_size && Number.isFinite(maxResult) && maxResult >= 0 ? maxResult : start.maxResultBytes,
+    };
+    limitsStale = false;
+  } catch {
+    // Inside a failed transaction nothing can be read: read again after the next message.
+  }
+}
+
+/** The length of the whole backend messages at the start of `bytes` (which starts at one). */
+function completeMessagesLength(bytes: Uint8Array): number {
+  let offset = 0;
+  while (offset + 5 <= bytes.length) {
+    const end = offset + 1 + (((bytes[offset + 1]! << 24) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 8) | bytes[offset + 4]!) >>> 0);
+    if (end > bytes.length) break;
+    offset = end;
+  }
+  return offset;
+}
+
+/** A client's message: runs under the session's limits, and can be interrupted. */
+async function runClientMessage(db: EmbeddedDatabase, id: number, message: Uint8Array): Promise<Uint8Array> {
+  noteLimitChanges(message);
+  const parts: Uint8Array[] = [];
+  let buffered = 0;
+  const underLimits = limits;
+  interrupts.begin(id, underLimits);
+  let reason: ReturnType<StatementInterrupts['end']> = null;
+  try {
+    await db.execProtocolRawStream(message, {
+      onRawData: (data) => {
+        parts.push(data.slice());
+        buffered += data.length;
+        interrupts.countResult(data.length);
+        // What goes ahead ends at a message's end, so that the rest (where an error is reworded,
+        // rewriteCancelError) starts at a message; once stopped, the rest waits for the end.
+        if (buffered >= PART_BYTES && !interrupts.interrupted) {
+          const all = concat(parts.splice(0));
+          const cut = completeMessagesLength(all);
+          const tail = all.slice(cut);
+          parts.push(tail);
+          buffered = tail.length;
+          post({ kind: 'data', id, data: all.subarray(0, cut) }, [all.buffer as ArrayBuffer]);
+        }
+      },
+    });
+  } finally {
+    reason = interrupts.end();
+  }
+  let rest = concat(parts);
+  const ended = reason ? statementEndedText(reason, underLimits) : null;
+  if (ended) rest = rewriteCancelError(rest, ended);
+  if (limitsStale && (message[0] === QUERY || message[0] === SYNC)) await readLimits(db);
+  return rest;
+}
+
 async function run(db: EmbeddedDatabase, call: DatabaseCall): Promise<unknown> {
   switch (call.kind) {
     case 'query':
@@ -29,6 +115,7 @@ async function run(db: EmbeddedDatabase, call: DatabaseCall): Promise<unknown> {
     case 'exec':
       return db.exec(call.sql);
     case 'protocol': {
+      if (call.client) return runClientMessage(db, call.id, call.message);
       // PGlite hands out views of its memory: each part is copied out. Parts wait to go with the
       // reply, so the response's end (ReadyForQuery) reaches the server's thread together with the
       // call's end and transaction state: a client answered cannot act before the server knows.
@@ -70,7 +157,14 @@ try {
   // Said to the opener, which ends this thread; nothing is listened for.
   post({ kind: 'failed', error: errorFields(error) });
 }
-if (opened) serve(opened);
+if (opened) {
+  interrupts.attach(opened);
+  if (!interrupts.available || interrupts.hookedImports === 0) {
+    post({ kind: 'log', line: 'warning: this PGlite build does not let running statements be stopped (cancel, statement_timeout, max_result_size end them only when they finish)' });
+  }
+  await readLimits(opened);
+  serve(opened);
+}
 
 function serve(open: EmbeddedDatabase): void {
   // One call at a time, in the order they came: a raw protocol call would otherwise run at once,

@@ -24,6 +24,18 @@ const EXTENSIONS = { pgcrypto, hstore };
 /** PGlite itself, run on the thread that opened it. */
 export type EmbeddedDatabase = PGlite;
 
+export interface ProtocolCallOptions {
+  onRawData: (data: Uint8Array) => void;
+  handOver?: boolean;
+  /**
+   * A client's message: it runs under the session's statement_timeout and max_result_size, and
+   * `signal` stops it (reason 'disconnect' or 'cancel'). Only the database on its own thread can
+   * stop a running statement (statement-interrupts.ts); an embedded PGlite ignores both.
+   */
+  client?: boolean;
+  signal?: AbortSignal;
+}
+
 /**
  * What the local server uses of its database: PGlite's own calls, which both an embedded PGlite
  * and one on its own thread (worker-database.ts) answer.
@@ -32,7 +44,7 @@ export interface LocalDatabase {
   query<T>(sql: string, params?: unknown[], options?: { rowMode?: 'object' | 'array' }): Promise<Results<T>>;
   exec(sql: string): Promise<Array<Results>>;
   /** `handOver`: the caller will not read `message` again (it may be moved, not copied). */
-  execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void; handOver?: boolean }): Promise<void>;
+  execProtocolRawStream(message: Uint8Array, options: ProtocolCallOptions): Promise<void>;
   /** Whether the session is inside a transaction block (after the last call that finished). */
   isInTransaction(): boolean;
   close(): Promise<void>;

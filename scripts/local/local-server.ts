@@ -53,6 +53,10 @@ export interface LocalServerOptions {
   keepMaterializedViews?: boolean;
   /** How long writes must pause before kept materialized views are refreshed (default 250 ms). */
   refreshQuietMs?: number;
+  /** How long a webhook append may wait for the database before a 503 (default 5 s). */
+  maxQueueWaitMs?: number;
+  /** max_result_size for sessions that have not set it, in bytes (Materialize's default: 1 GiB). */
+  maxResultBytes?: number;
 }
 
 export interface LocalServer {
@@ -89,6 +93,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     db = await WorkerDatabase.open({
       ...(dataDir ? { dataDir } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
       onLost: (reason) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason),
     });
     const sources = new WebhookSourceCache();
@@ -139,6 +144,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       port: options.httpPort ?? DEFAULT_HTTP_PORT,
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       ...(options.concurrencyLimit !== undefined ? { concurrencyLimit: options.concurrencyLimit } : {}),
+      ...(options.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: options.maxQueueWaitMs } : {}),
     });
     const pgPort = await listenOrExplain(() => wire!.start(), 'Postgres wire', host, options.pgPort ?? DEFAULT_PG_PORT, '--pg-port');
     const httpPort = await listenOrExplain(() => webhooks!.start(), 'webhook HTTP', host, options.httpPort ?? DEFAULT_HTTP_PORT, '--http-port');

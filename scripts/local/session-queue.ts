@@ -4,8 +4,9 @@
  * - runs one job at a time;
  * - while a wire connection has a transaction open, runs only that connection's messages, so
  *   nothing else lands inside its transaction;
- * - runs local jobs (webhook appends) only outside transactions, and gives up on them after
- *   `maxWaitMs` rather than holding an HTTP request forever;
+ * - runs local jobs (webhook appends) only outside transactions, and gives up on each one that is
+ *   still waiting after its `maxWaitMs`, whatever it waits behind (another client's transaction, a
+ *   long statement, a crowd of subscription snapshots), rather than holding an HTTP request forever;
  * - ends a connection that sits idle in a transaction longer than `idleInTransactionTimeoutMs`
  *   (as PostgreSQL's idle_in_transaction_session_timeout does), so a forgotten BEGIN cannot stall
  *   ingestion indefinitely.
@@ -38,7 +39,8 @@ interface LocalJob {
   reads: string | null;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
-  deadline: number;
+  /** Fails the job if it is still queued at its deadline (cleared when it starts). */
+  expiry: NodeJS.Timeout | null;
 }
 
 type Job = WireJob | LocalJob;
@@ -64,7 +66,6 @@ export class SessionQueue {
   private pipelining = false;
   private transactionOwner: number | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
-  private deadlineTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private catchUp: ((db: LocalDatabase, statement: string | null) => Promise<void>) | null = null;
 
@@ -108,16 +109,17 @@ export class SessionQueue {
   runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number, options: { reads?: string } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(new QueueClosedError('the local server is shutting down'));
-      this.jobs.push({
-        kind: 'local',
-        run,
-        reads: options.reads ?? null,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        deadline: Date.now() + maxWaitMs,
-      });
+      const job: LocalJob = { kind: 'local', run, reads: options.reads ?? null, resolve: resolve as (value: unknown) => void, reject, expiry: null };
+      job.expiry = setTimeout(() => this.expire(job, maxWaitMs), maxWaitMs);
+      job.expiry.unref();
+      this.jobs.push(job);
       this.pump();
     });
+  }
+
+  /** Whether a message of this connection waits in the queue (not yet handed to the database). */
+  hasQueued(handlerId: number): boolean {
+    return this.jobs.some((job) => job.kind === 'wire' && job.handlerId === handlerId);
   }
 
   clearQueueForHandler(handlerId: number): void {
@@ -142,10 +144,12 @@ export class SessionQueue {
   /** Rejects everything queued and accepts nothing more; waits for the running job. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.jobs) job.reject(new QueueClosedError('the local server is shutting down'));
+    for (const job of this.jobs) {
+      if (job.kind === 'local' && job.expiry) clearTimeout(job.expiry);
+      job.reject(new QueueClosedError('the local server is shutting down'));
+    }
     this.jobs = [];
     this.clearIdleTimer();
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     while (this.running) await new Promise((resolve) => setTimeout(resolve, 5));
     if (this.transactionOwner !== null) await this.db.exec('ROLLBACK').catch(() => {});
   }
@@ -159,7 +163,6 @@ export class SessionQueue {
 
   private pump(): void {
     if (this.running > 0) return this.pipeline();
-    this.expireLocalJobs();
     const job = this.nextJob();
     if (!job) {
       this.armTimers();
@@ -199,6 +202,7 @@ export class SessionQueue {
 
   private async runJob(job: Job, pipelined: boolean): Promise<void> {
     if (job.kind === 'local') {
+      if (job.expiry) clearTimeout(job.expiry);
       this.openSequence = null;
       try {
         if (job.reads !== null) await this.catchUp?.(this.db, job.reads);
@@ -231,17 +235,13 @@ export class SessionQueue {
     }
   }
 
-  /** Fails local jobs that have waited past their deadline behind a wire transaction. */
-  private expireLocalJobs(): void {
-    if (this.transactionOwner === null) return;
-    const now = Date.now();
-    this.jobs = this.jobs.filter((job) => {
-      if (job.kind === 'local' && job.deadline <= now) {
-        job.reject(new QueueBusyError('a SQL session holds a transaction open on the local server'));
-        return false;
-      }
-      return true;
-    });
+  /** A local job still queued at its deadline fails with why it waited (the caller answers 503). */
+  private expire(job: LocalJob, waitedMs: number): void {
+    const index = this.jobs.indexOf(job);
+    if (index === -1) return;
+    this.jobs.splice(index, 1);
+    const holder = this.transactionOwner !== null ? 'a SQL session holds a transaction open' : this.running > 0 ? 'a statement is still running' : 'the queue is full';
+    job.reject(new QueueBusyError(`${holder} on the local server (waited ${(waitedMs / 1000).toFixed(1)} s)`));
   }
 
   private armTimers(): void {
@@ -253,15 +253,6 @@ export class SessionQueue {
         if (this.transactionOwner === owner) this.options.onIdleInTransaction(owner);
       }, this.options.idleInTransactionTimeoutMs);
       this.idleTimer.unref();
-    }
-    const deadlines = this.jobs.filter((job): job is LocalJob => job.kind === 'local').map((job) => job.deadline);
-    if (deadlines.length > 0) {
-      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-      this.deadlineTimer = setTimeout(() => {
-        this.deadlineTimer = null;
-        this.pump();
-      }, Math.max(0, Math.min(...deadlines) - Date.now()) + 1);
-      this.deadlineTimer.unref();
     }
   }
 

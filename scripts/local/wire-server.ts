@@ -4,7 +4,8 @@
  * Materialize statements are translated before PGlite sees them — except SUBSCRIBE and its cursors,
  * which each connection's SubscribeSession answers itself, fed by the SubscriptionHub. Each
  * connection gets its own BackendKeyData, so a cancel request (on a connection of its own) can
- * stop that connection's subscription.
+ * stop that connection's subscription and its running or queued statement; a connection that
+ * closes stops its running statement too (statement-interrupts.ts says how, and what cannot be).
  */
 import net from 'node:net';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
@@ -35,6 +36,10 @@ interface Connection {
   session: WireSession;
   subscribe: SubscribeSession;
   backendKey: { processId: number; secretKey: number };
+  /** Its messages the database runs now (several while an extended query is pipelined). */
+  running: Set<AbortController>;
+  /** A cancel arrived while its statement still waited in the queue: stop it as it starts. */
+  cancelPending: boolean;
 }
 
 /** A CancelRequest: length 16, code 80877102, then the process id and secret key. */
@@ -71,12 +76,30 @@ export class WireServer {
     const frontend = session.translateFrontend(message);
     let bytes = 0;
     const sink = session.responseSink(frontend.rewrite, onData);
-    await this.options.db.execProtocolRawStream(frontend.message, {
-      onRawData: (data) => {
-        bytes += data.length;
-        sink(data);
-      },
-    });
+    const connection = this.connections.get(handlerId);
+    const stop = new AbortController();
+    if (connection) {
+      connection.running.add(stop);
+      if (connection.cancelPending) {
+        connection.cancelPending = false;
+        stop.abort('cancel');
+      }
+    } else {
+      // Its connection closed while the message waited: it still runs (a Sync must answer), but stops at once.
+      stop.abort('disconnect');
+    }
+    try {
+      await this.options.db.execProtocolRawStream(frontend.message, {
+        onRawData: (data) => {
+          bytes += data.length;
+          sink(data);
+        },
+        client: true,
+        signal: stop.signal,
+      });
+    } finally {
+      connection?.running.delete(stop);
+    }
     if (frontend.changesCatalog) this.options.onCatalogChange();
     if (frontend.writes) {
       this.hub.notifyWrite();
@@ -133,9 +156,12 @@ export class WireServer {
         await this.queue.enqueue(id, frame('Q', [cString('COMMIT')]), () => {});
       },
     });
-    this.connections.set(id, { socket, handler, session: this.newSession(backendKey), subscribe, backendKey });
+    const connection: Connection = { socket, handler, session: this.newSession(backendKey), subscribe, backendKey, running: new Set(), cancelPending: false };
+    this.connections.set(id, connection);
     const forget = () => {
       subscribe.close();
+      // A client that went away does not wait for its statement: nobody would read the answer.
+      for (const running of connection.running) running.abort('disconnect');
       this.connections.delete(id);
     };
     handler.addEventListener('close', forget);
@@ -145,13 +171,26 @@ export class WireServer {
     // pglite-socket ignores cancel requests; they arrive on a connection of their own. (Listening
     // after attach: the handler must see every byte, this only looks at the first chunk too.)
     socket.once('data', (chunk: Buffer) => {
-      if (chunk.length === 16 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === CANCEL_REQUEST_CODE) this.cancel(chunk.readInt32BE(8), chunk.readInt32BE(12));
+      if (chunk.length === 16 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === CANCEL_REQUEST_CODE) {
+        this.cancel(chunk.readInt32BE(8), chunk.readInt32BE(12));
+        // As PostgreSQL does, the cancel connection is closed at once: libpq (psql's Ctrl-C) waits
+        // for that close before it returns, and hangs for good if it never comes.
+        socket.destroy();
+      }
     });
   }
 
+  /**
+   * A CancelRequest for the connection with this key: its subscription stops, and so does its
+   * running statement — or, if it is still queued, that statement as soon as it starts. With
+   * nothing running or queued there is nothing to cancel (as in PostgreSQL).
+   */
   private cancel(processId: number, secretKey: number): void {
-    for (const connection of this.connections.values()) {
-      if (connection.backendKey.processId === processId && connection.backendKey.secretKey === secretKey) connection.subscribe.cancel();
+    for (const [id, connection] of this.connections) {
+      if (connection.backendKey.processId !== processId || connection.backendKey.secretKey !== secretKey) continue;
+      connection.subscribe.cancel();
+      if (connection.running.size > 0) for (const running of connection.running) running.abort('cancel');
+      else if (this.queue.hasQueued(id)) connection.cancelPending = true;
     }
   }
 

@@ -13,9 +13,11 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Results } from '@electric-sql/pglite';
-import type { LocalDatabase, OpenDatabaseOptions } from './engine.ts';
+import type { LocalDatabase, OpenDatabaseOptions, ProtocolCallOptions } from './engine.ts';
 import { errorFromFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
 import { startTypeScriptThread } from './typescript-thread.ts';
+import { INTERRUPT_SLOTS, requestInterrupt } from './statement-interrupts.ts';
+import { DEFAULT_MAX_RESULT_BYTES } from './sql/byte-size.ts';
 
 /** Call payloads, without the id the database gives them. */
 type CallBody = DatabaseCall extends infer Call ? (Call extends DatabaseCall ? Omit<Call, 'id'> : never) : never;
@@ -41,6 +43,8 @@ export class WorkerDatabase implements LocalDatabase {
   private constructor(
     private readonly worker: Worker,
     private readonly onLost: ((reason: Error) => void) | undefined,
+    /** Shared with the thread: which call to stop, and why (statement-interrupts.ts). */
+    private readonly interrupts: Int32Array,
   ) {
     worker.on('message', (message: DatabaseThreadMessage) => this.receive(message));
     worker.on('error', (error) => this.lose(new Error(`the local database stopped: its thread failed (${error.message}); restart the server`)));
@@ -52,12 +56,18 @@ export class WorkerDatabase implements LocalDatabase {
    * Opens the database (as engine.ts openDatabase does) on its own thread. `onLost`: the thread
    * ended without close() — every call fails from then on, so the server should say so and stop.
    */
-  static open(options: OpenDatabaseOptions & { onLost?: (reason: Error) => void } = {}): Promise<WorkerDatabase> {
-    const worker = startThread({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), logs: options.log !== undefined });
+  static open(options: OpenDatabaseOptions & { onLost?: (reason: Error) => void; maxResultBytes?: number } = {}): Promise<WorkerDatabase> {
+    const shared = new SharedArrayBuffer(INTERRUPT_SLOTS * Int32Array.BYTES_PER_ELEMENT);
+    const worker = startThread({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      logs: options.log !== undefined,
+      interrupts: shared,
+      maxResultBytes: options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+    });
     return new Promise<WorkerDatabase>((resolve, reject) => {
       const opening = (message: DatabaseThreadMessage) => {
         if (message.kind === 'log') options.log?.(message.line);
-        else if (message.kind === 'ready') settle(() => resolve(new WorkerDatabase(worker, options.onLost)));
+        else if (message.kind === 'ready') settle(() => resolve(new WorkerDatabase(worker, options.onLost, new Int32Array(shared))));
         else if (message.kind === 'failed') settle(() => void worker.terminate().finally(() => reject(errorFromFields(message.error))));
       };
       const failed = (error: Error) => settle(() => void worker.terminate().finally(() => reject(new Error(`the database thread failed to start: ${error.message}`))));
@@ -78,12 +88,25 @@ export class WorkerDatabase implements LocalDatabase {
     return this.call({ kind: 'exec', sql }) as Promise<Array<Results>>;
   }
 
-  async execProtocolRawStream(message: Uint8Array, options: { onRawData: (data: Uint8Array) => void; handOver?: boolean }): Promise<void> {
+  async execProtocolRawStream(message: Uint8Array, options: ProtocolCallOptions): Promise<void> {
     // The buffer crosses by transfer, not copy. Unless the caller hands it over, a copy of its own
     // does: the caller may still read its message afterwards (the session queue does).
     const whole = message.byteOffset === 0 && message.byteLength === message.buffer.byteLength && message.buffer instanceof ArrayBuffer;
     const moved = options.handOver && whole ? message : message.slice();
-    await this.call({ kind: 'protocol', message: moved }, [moved.buffer as ArrayBuffer], options.onRawData);
+    const client = options.client ?? false;
+    const signal = options.signal;
+    const called = this.call({ kind: 'protocol', message: moved, client }, [moved.buffer as ArrayBuffer], options.onRawData);
+    if (!client || !signal) return void (await called);
+    // The id of the call just made: asked to stop through shared memory, read by the thread as it runs.
+    const id = this.nextId - 1;
+    const stop = () => requestInterrupt(this.interrupts, id, signal.reason === 'disconnect' ? 'disconnect' : 'cancel');
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    try {
+      await called;
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
   }
 
   isInTransaction(): boolean {

@@ -71,6 +71,9 @@ export type MzStatement =
   | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
   | { kind: 'set_cluster'; name: string }
   | { kind: 'show_cluster' }
+  /** Materialize's max_result_size (null: back to the default, as SET … DEFAULT and RESET do). */
+  | { kind: 'set_max_result_size'; value: string | null }
+  | { kind: 'show_max_result_size' }
   | { kind: 'create_secret'; name: QualifiedName; ifNotExists: boolean; valueSql: string }
   | { kind: 'alter_secret'; name: QualifiedName; ifExists: boolean; valueSql: string }
   | {
@@ -276,6 +279,9 @@ export function parseMzStatement(statement: StatementSpan, sql: string): MzState
       return parseSet(cursor);
     case 'show':
       return parseShow(cursor);
+    case 'reset':
+      cursor.expect('reset');
+      return cursor.accept('max_result_size') && cursor.atEnd() ? { kind: 'set_max_result_size', value: null } : null;
     // SUBSCRIBE is served by the wire layer itself (subscribe/subscribe-session.ts) for simple
     // queries; what reaches here came over the extended protocol.
     case 'subscribe':
@@ -715,6 +721,14 @@ function parseSet(cursor: Cursor): MzStatement | null {
     if (!valueSql) cursor.fail('Expected a schema name');
     return { kind: 'set_search_path', valueSql };
   }
+  if (cursor.accept('max_result_size')) {
+    if (!cursor.acceptPunct('=')) cursor.expect('to');
+    if (cursor.accept('default') && cursor.atEnd()) return { kind: 'set_max_result_size', value: null };
+    const token = cursor.peek();
+    const value = token?.type === 'string' ? cursor.string() : cursor.rest();
+    if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+    return { kind: 'set_max_result_size', value };
+  }
   if (!cursor.accept('cluster')) return null;
   if (!cursor.acceptPunct('=')) cursor.expect('to');
   const token = cursor.peek();
@@ -751,6 +765,8 @@ const SHOW_CREATE: Array<[string[], ShowCreateType]> = [
 function parseShow(cursor: Cursor): MzStatement | null {
   cursor.expect('show');
   if (cursor.accept('cluster') && cursor.atEnd()) return { kind: 'show_cluster' };
+  cursor.index = 1;
+  if (cursor.accept('max_result_size') && cursor.atEnd()) return { kind: 'show_max_result_size' };
   cursor.index = 1;
   if (cursor.accept('search_path') && cursor.atEnd()) return { kind: 'show_search_path' };
   cursor.index = 1;

@@ -16,6 +16,7 @@ import {
 } from './mz-statements.ts';
 import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json-scan.ts';
 import { showColumnsQuery, showCreateQuery, showQuery } from './show-queries.ts';
+import { DEFAULT_MAX_RESULT_BYTES, parseByteSize, showByteSizeQuery } from './byte-size.ts';
 import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
 
 export interface TranslatedStatement {
@@ -168,6 +169,19 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
       );
     case 'set_cluster':
       return { sql: `SET mz.cluster TO ${sqlLiteral(statement.name)}`, changesCatalog: false, readOnly: false };
+    case 'set_max_result_size': {
+      // Kept as a custom setting: the database thread reads it to stop a result that grows past it.
+      if (statement.value === null) return { sql: 'RESET mz.max_result_size', changesCatalog: false, readOnly: false };
+      const bytes = parseByteSize(statement.value);
+      if (bytes === null) return raiseStatement(`invalid value for parameter "max_result_size": "${statement.value}": give a size such as 1GB, 512MB or a number of bytes`, '22023');
+      return { sql: `SET mz.max_result_size TO ${sqlLiteral(String(bytes))}`, changesCatalog: false, readOnly: false };
+    }
+    case 'show_max_result_size':
+      return {
+        sql: showByteSizeQuery('max_result_size', `coalesce(nullif(current_setting('mz.max_result_size', true), '')::bigint, ${DEFAULT_MAX_RESULT_BYTES})`),
+        changesCatalog: false,
+        readOnly: true,
+      };
     case 'show_cluster':
       return {
         sql: `SELECT coalesce(nullif(current_setting('mz.cluster', true), ''), 'quickstart') AS cluster`,

@@ -252,7 +252,9 @@ export class WebhookServer {
       } else if (error instanceof QueueClosedError) {
         reply(503, 'service unavailable', undefined, 'the server is stopping: the sender retries (503 is retryable)');
       } else if (error instanceof QueueBusyError) {
-        reply(503, `service unavailable: ${error.message}; retry`, undefined, `a SQL session's open transaction held the database too long (${error.message}): the sender retries`);
+        // Nothing was appended: the sender retries (Segment retries a 503), after a second.
+        response.setHeader('retry-after', '1');
+        reply(503, `service unavailable: ${error.message}; retry`, undefined, `the database was busy past the wait bound (${error.message}): the sender retries`);
       } else {
         reply(500, `internal failure! ${(error as Error).message}`);
       }
