@@ -1,8 +1,10 @@
 /**
  * npm run bench — prints one line per figure. Targets are printed beside the figures; nothing
- * here asserts on time (machines are noisy), the reader compares.
+ * here asserts on time (machines are noisy), the reader compares. `--markdown <file>` also writes
+ * those lines as a Markdown page with the machine, date and commit (bench/markdown.ts).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { Command } from 'commander';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ProjectCompiler } from '../scripts/runner/compile.ts';
@@ -19,6 +21,39 @@ import { runMaterializedViewsBench } from './materialized-views.ts';
 import { runWatchWithDataBench } from './watch-with-data.ts';
 import { runConsoleBench } from './console.ts';
 import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../scripts/local/gc-mode.ts';
+import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchMarkdown } from './markdown.ts';
+
+const program = new Command('bench')
+  .description(
+    'Measure the compiler, deploys and watch, the Segment function, the local server (webhook ingest, reads, SUBSCRIBE, the HTTP SQL API), kept materialized views, watch with data, blue/green, data tests and the console; print one line per figure with its target. Nothing asserts on time.',
+  )
+  .option('--markdown <file>', 'also write the figures as a Markdown page, with the machine, date and commit (e.g. docs/benchmarks.md)')
+  .addHelpText(
+    'after',
+    '\nEnvironment:\n' +
+      '  BENCH_MODELS            models in the generated compile project (default 10000)\n' +
+      '  BENCH_MV_EVENTS         events for the materialized-view figures (default 100000)\n' +
+      '  BENCH_WATCH_EVENTS      events loaded for the watch-with-data figures (default 100000)\n' +
+      '  BENCH_TEST_EVENTS       events for the data-test figures (default 100000)\n' +
+      '  BENCH_WEBHOOK_REQUESTS  timed single-event webhook requests (default 10000)\n' +
+      '  BENCH_WEBHOOK_BATCHES   timed 100-event batches (default 300)\n' +
+      '  CHROMIUM_PATH           browser for the console figures (default /usr/bin/chromium; skipped if missing)\n' +
+      '\nExamples:\n  npm run bench\n  npm run bench -- --markdown docs/benchmarks.md',
+  );
+program.parse();
+const markdownFile = program.opts<{ markdown?: string }>().markdown;
+const started = new Date();
+// Read before the run: the figures are those of the code checked out when it started.
+const commit = markdownFile ? commitInfo(process.cwd()) : undefined;
+const recorder = markdownFile ? new FigureRecorder() : undefined;
+recorder?.teeConsole();
+recorder?.section('Setup');
+
+/** Runs one bench, its printed lines filed under `title` in the Markdown page. */
+async function section(title: string, run: () => unknown): Promise<void> {
+  recorder?.section(title);
+  await run();
+}
 
 const MODEL_COUNT = Number(process.env.BENCH_MODELS ?? 10_000);
 const EDITS = 20;
@@ -96,13 +131,20 @@ function runCompileBench(): void {
   }
 }
 
-runCompileBench();
-await runDeployBench();
-await runFunctionBench();
-await runLocalServerBench();
-await runSubscribeBench();
-await runMaterializedViewsBench();
-await runWatchWithDataBench();
-await runBlueGreenBench();
-await runDataTestsBench();
-await runConsoleBench();
+await section('Compile', runCompileBench);
+await section('Deploy and watch', runDeployBench);
+await section('Segment function', runFunctionBench);
+await section('Local server: webhook ingest and the HTTP SQL API', runLocalServerBench);
+await section('SUBSCRIBE', runSubscribeBench);
+await section('Materialized views', runMaterializedViewsBench);
+await section('Watch with data', runWatchWithDataBench);
+await section('Blue/green', runBlueGreenBench);
+await section('Data tests', runDataTestsBench);
+await section('Console', runConsoleBench);
+
+if (markdownFile && recorder && commit) {
+  const report = { started, finished: new Date(), machine: machineInfo(), commit, environment: benchEnvironment(), sections: recorder.sections };
+  mkdirSync(path.dirname(path.resolve(markdownFile)), { recursive: true });
+  writeFileSync(markdownFile, renderBenchMarkdown(report));
+  console.error(`wrote ${markdownFile}`);
+}

@@ -1,0 +1,70 @@
+/** `npm run bench -- --markdown <file>`: the page bench/markdown.ts writes from the printed lines. */
+import { describe, expect, it } from 'vitest';
+import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchMarkdown } from '../../bench/markdown.ts';
+import { REPO_ROOT } from '../../scripts/docs-cli-reference.ts';
+
+describe('bench --markdown', () => {
+  it('files each printed line under the section that printed it, as printed', () => {
+    const recorder = new FigureRecorder();
+    recorder.record('node: %s, as the commands that host the local server run', '--single-threaded-gc');
+    recorder.section('Compile');
+    recorder.record('\u001b[32mcompile:\u001b[39m 10000 models in 352 ms (target < 500 ms)');
+    recorder.record('two lines\nat once');
+    recorder.section('Empty');
+    recorder.section('Console');
+    recorder.record('console: skipped (no chromium at /usr/bin/chromium; apt-get install chromium)');
+    expect(recorder.sections).toEqual([
+      { title: 'Setup', lines: ['node: --single-threaded-gc, as the commands that host the local server run'] },
+      { title: 'Compile', lines: ['compile: 10000 models in 352 ms (target < 500 ms)', 'two lines', 'at once'] },
+      { title: 'Empty', lines: [] },
+      { title: 'Console', lines: ['console: skipped (no chromium at /usr/bin/chromium; apt-get install chromium)'] },
+    ]);
+  });
+
+  it('tees console.log: the terminal still gets every line', () => {
+    const recorder = new FigureRecorder();
+    const printed: unknown[][] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => void printed.push(args);
+    try {
+      const restore = recorder.teeConsole();
+      console.log('figure: %d ms', 12);
+      restore();
+      console.log('after');
+    } finally {
+      console.log = original;
+    }
+    expect(printed).toEqual([['figure: %d ms', 12], ['after']]);
+    expect(recorder.sections).toEqual([{ title: 'Setup', lines: ['figure: 12 ms'] }]);
+  });
+
+  it('writes the machine, date and commit, then the figures; Markdown-sensitive characters escaped', () => {
+    const page = renderBenchMarkdown({
+      started: new Date('2026-11-24T01:00:00.123Z'),
+      finished: new Date('2026-11-24T01:30:00Z'),
+      machine: { cpu: 'AMD EPYC', cores: 2, memoryGiB: 23.5, os: 'Linux 6.1 (x64)', node: 'v20.20.2', nodeFlags: ['--single-threaded-gc'] },
+      commit: { hash: '7d55169f00aa11bb22cc33dd44ee55ff66778899', dirty: true },
+      environment: { BENCH_MV_EVENTS: '1000000' },
+      sections: [
+        { title: 'Compile', lines: ['compile: 10000 models in 352 ms (target < 500 ms; *cold*, model_05002)'] },
+        { title: 'Nothing printed', lines: [] },
+      ],
+    });
+    expect(page).toContain('| Date | 2026-11-24T01:00:00Z (30.0 min) |');
+    expect(page).toContain('| Commit | `7d55169f00aa` with uncommitted changes |');
+    expect(page).toContain('| Machine | AMD EPYC, 2 cores, 23.5 GiB |');
+    expect(page).toContain('| Node | v20.20.2 with `--single-threaded-gc` |');
+    expect(page).toContain('| Environment | `BENCH_MV_EVENTS=1000000` |');
+    expect(page).toContain('## Compile\n\n- compile: 10000 models in 352 ms (target &lt; 500 ms; \\*cold\\*, model\\_05002)\n');
+    expect(page).not.toContain('Nothing printed');
+    expect(page.startsWith('# Benchmarks\n')).toBe(true);
+  });
+
+  it('reads the machine, the checkout and the BENCH_ variables', () => {
+    const machine = machineInfo();
+    expect(machine.cores).toBeGreaterThan(0);
+    expect(machine.node).toBe(process.version);
+    expect(commitInfo(REPO_ROOT).hash).toMatch(/^[0-9a-f]{40}$/);
+    expect(benchEnvironment({ BENCH_MODELS: '100', PATH: '/bin', CHROMIUM_PATH: '/x' })).toEqual({ BENCH_MODELS: '100', CHROMIUM_PATH: '/x' });
+  });
+});
