@@ -189,6 +189,11 @@ export class ConsoleServer {
       },
     );
     upstream.on('error', (error) => send(response, 502, { error: `the local server's SQL API did not answer: ${error.message}` }));
+    // A page closed or a request aborted before its answer: the server stops the statement when its
+    // own request goes away, so the proxy's goes too.
+    response.once('close', () => {
+      if (!response.writableFinished) upstream.destroy();
+    });
     request.pipe(upstream);
   }
 

@@ -50,9 +50,21 @@ export class HttpSqlApi {
 
   constructor(private readonly connection: () => { host: string; port: number }) {}
 
-  async run(body: unknown): Promise<{ results: SqlApiResult[] }> {
+  /**
+   * Runs a request's statements. `signal`: the HTTP client went away — its connection to the wire
+   * port is closed, which stops the statement running for it (nobody would read the answer).
+   */
+  async run(body: unknown, signal?: AbortSignal): Promise<{ results: SqlApiResult[] }> {
     const request = parseRequest(body);
     const client = await this.clientPool().connect();
+    let gone = false;
+    const leave = () => {
+      gone = true;
+      // Destroyed, not returned to the pool: its statement ends with its connection.
+      client.release(new Error('the HTTP client went away'));
+    };
+    if (signal?.aborted) leave();
+    else signal?.addEventListener('abort', leave, { once: true });
     const notices: SqlApiNotice[] = [];
     const onNotice = (notice: { severity?: string; message?: string }) => notices.push({ severity: (notice.severity ?? 'notice').toLowerCase(), message: notice.message ?? '' });
     client.on('notice', onNotice);
@@ -78,8 +90,9 @@ export class HttpSqlApi {
       const texts = request.kind === 'simple' ? request.statements : request.queries.map((query) => query.query);
       if (texts.some((text) => /^\s*(begin|start)\b/i.test(text))) await client.query('ROLLBACK').catch(() => {});
     } finally {
+      signal?.removeEventListener('abort', leave);
       client.off('notice', onNotice);
-      client.release();
+      if (!gone) client.release();
     }
     return { results };
   }
@@ -202,6 +215,37 @@ export async function runOne(client: pg.ClientBase, sql: string, params: Array<s
   } finally {
     connection.off('commandComplete', onComplete);
   }
+}
+
+/** How much JSON one piece of a streamed answer holds before it is written. */
+const PIECE_CHARS = 1 << 20;
+
+/**
+ * The answer's JSON in pieces of about PIECE_CHARS, as JSON.stringify({results}) would write it:
+ * a large result is never one string (V8 limits a string's length, and a second copy of a result
+ * near max_result_size is what ran the server out of heap).
+ */
+export function* answerJsonPieces(answer: { results: SqlApiResult[] }): Generator<string> {
+  yield '{"results":[';
+  for (const [index, result] of answer.results.entries()) {
+    if (index > 0) yield ',';
+    if (!('rows' in result)) {
+      yield JSON.stringify(result);
+      continue;
+    }
+    const { rows, ...rest } = result;
+    yield `{"tag":${JSON.stringify(rest.tag)},"rows":[`;
+    let piece = '';
+    for (const [rowIndex, row] of rows.entries()) {
+      piece += (rowIndex > 0 ? ',' : '') + JSON.stringify(row);
+      if (piece.length >= PIECE_CHARS) {
+        yield piece;
+        piece = '';
+      }
+    }
+    yield `${piece}],"desc":${JSON.stringify(rest.desc)},"notices":${JSON.stringify(rest.notices)}}`;
+  }
+  yield ']}';
 }
 
 /** A command tag rebuilt from pg's Result, should the CommandComplete text be missing. */

@@ -123,3 +123,24 @@ it('max_result_size refuses a result past it with Materialize\'s words; SET, SHO
   expect((await client.query('SHOW max_result_size')).rows).toEqual([{ max_result_size: '1GB' }]);
   await client.end();
 });
+
+it('over the HTTP SQL API: a client that gives up stops its statement, and a result past max_result_size is an error result', async () => {
+  const url = `http://${server.server.host}:${server.server.httpPort}/api/sql`;
+  const giveUp = new AbortController();
+  const abandoned = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'SELECT pg_sleep(30)' }), signal: giveUp.signal }).catch((error: Error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  giveUp.abort();
+  await abandoned;
+  expect(await timeToAnswer()).toBeLessThan(10_000);
+
+  const big = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `SET max_result_size = '1MB'; SELECT repeat('x', 1000) FROM generate_series(1, 5000)` }) });
+  expect(big.status).toBe(200);
+  const answer = (await big.json()) as { results: Array<{ error?: { message: string } }> };
+  expect(answer.results.at(-1)?.error?.message).toBe('result exceeds max size of 1.0 MiB');
+
+  // A large answer under the limit arrives whole, written in pieces.
+  const large = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `SELECT g AS n, repeat('y', 200) AS pad FROM generate_series(1, 20000) AS g` }) });
+  const rows = ((await large.json()) as { results: Array<{ rows: unknown[][] }> }).results[0]!.rows;
+  expect(rows).toHaveLength(20_000);
+  expect(rows[19_999]).toEqual([20_000, 'y'.repeat(200)]);
+});

@@ -23,7 +23,7 @@ import type { ParamValue } from '../prepared-statement.ts';
 import { listen } from '../listen.ts';
 import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
 import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
-import { isJsonContentType, JSON_CONTENT_TYPE_REQUIRED, SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
+import { answerJsonPieces, isJsonContentType, JSON_CONTENT_TYPE_REQUIRED, SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
 import type { WebSocketSqlApi } from '../websocket-sql-api.ts';
 import type { RequestLog } from './request-log.ts';
 import { refuseUpgrade, RequestGuard } from './request-guard.ts';
@@ -231,7 +231,7 @@ export class WebhookServer {
     try {
       body = await readBody(request, this.maxBodyBytes);
       if (route.kind === 'sql') {
-        await this.runSql(body, reply);
+        await this.runSql(body, reply, request, response);
       } else if (route.kind === 'webhook') {
         // (The write is noted where it is committed: see appendGroup.)
         appended = await this.appendWebhook(route, request.rawHeaders, body, receivedAt);
@@ -264,7 +264,12 @@ export class WebhookServer {
   }
 
   /** Materialize's HTTP SQL API (http-sql-api.ts): 200 with results, 400 for a malformed request. */
-  private async runSql(body: Buffer, reply: (status: number, text: string, contentType?: string) => void): Promise<void> {
+  private async runSql(
+    body: Buffer,
+    reply: (status: number, text: string, contentType?: string) => void,
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
     const api = this.options.sqlApi;
     if (!api) return reply(404, 'not found');
     let parsed: unknown;
@@ -273,11 +278,22 @@ export class WebhookServer {
     } catch (error) {
       return reply(400, `request body is not JSON: ${(error as Error).message}`);
     }
+    // A client that gives up before its answer stops its statement (http-sql-api.ts run()).
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!response.writableFinished) gone.abort();
+    };
+    response.once('close', onClose);
     try {
-      reply(200, JSON.stringify(await api.run(parsed)), 'application/json');
+      const answer = await api.run(parsed, gone.signal);
+      if (gone.signal.aborted) return;
+      await writeJsonPieces(response, answerJsonPieces(answer));
     } catch (error) {
+      if (gone.signal.aborted) return;
       if (error instanceof SqlApiRequestError) return reply(400, error.message);
       throw error;
+    } finally {
+      response.off('close', onClose);
     }
   }
 
@@ -579,6 +595,23 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer>
       if (!failed) reject(error);
     });
   });
+}
+
+/** A 200 JSON answer written piece by piece, each written when the client has taken the last. */
+async function writeJsonPieces(response: http.ServerResponse, pieces: Iterable<string>): Promise<void> {
+  response.statusCode = 200;
+  response.setHeader('content-type', 'application/json');
+  for (const piece of pieces) {
+    if (response.destroyed) return;
+    if (!response.write(piece)) await new Promise<void>((resolve) => {
+      const done = () => {
+        response.off('drain', done).off('close', done);
+        resolve();
+      };
+      response.once('drain', done).once('close', done);
+    });
+  }
+  response.end();
 }
 
 function send(response: http.ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8'): void {
