@@ -17,7 +17,8 @@ export interface DatabaseThreadStart {
 }
 
 export type DatabaseCall =
-  | { readonly id: number; readonly kind: 'query'; readonly sql: string; readonly params: readonly unknown[]; readonly rowMode: 'object' | 'array' | undefined }
+  /** `timeoutMs`: stopped past it, as statement_timeout would (statement-interrupts.ts). */
+  | { readonly id: number; readonly kind: 'query'; readonly sql: string; readonly params: readonly unknown[]; readonly rowMode: 'object' | 'array' | undefined; readonly timeoutMs?: number }
   | { readonly id: number; readonly kind: 'exec'; readonly sql: string }
   /** `client`: a client's message, run under its session's limits and open to interrupts. */
   | { readonly id: number; readonly kind: 'protocol'; readonly message: Uint8Array; readonly client: boolean }

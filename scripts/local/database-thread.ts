@@ -72,6 +72,21 @@ function completeMessagesLength(bytes: Uint8Array): number {
   return offset;
 }
 
+/** A query of the server's own that must not hold the database past `timeoutMs` (SUBSCRIBE's). */
+async function runBoundedQuery(db: EmbeddedDatabase, id: number, sql: string, params: unknown[], rowMode: 'object' | 'array' | undefined, timeoutMs: number): Promise<unknown> {
+  interrupts.begin(id, { timeoutMs, maxResultBytes: Number.POSITIVE_INFINITY });
+  let reason: ReturnType<StatementInterrupts['end']> = null;
+  try {
+    return await db.query(sql, params, rowMode ? { rowMode } : {});
+  } catch (error) {
+    reason = interrupts.end();
+    if (reason === 'timeout' && error instanceof Error) error.message = `canceling statement due to statement timeout (the local server stops a subscribed query that holds the database longer than ${timeoutMs / 1000} s)`;
+    throw error;
+  } finally {
+    if (reason === null) interrupts.end();
+  }
+}
+
 /** A client's message: runs under the session's limits, and can be interrupted. */
 async function runClientMessage(db: EmbeddedDatabase, id: number, message: Uint8Array): Promise<Uint8Array> {
   noteLimitChanges(message);
@@ -111,6 +126,7 @@ async function runClientMessage(db: EmbeddedDatabase, id: number, message: Uint8
 async function run(db: EmbeddedDatabase, call: DatabaseCall): Promise<unknown> {
   switch (call.kind) {
     case 'query':
+      if (call.timeoutMs) return runBoundedQuery(db, call.id, call.sql, [...call.params], call.rowMode, call.timeoutMs);
       return db.query(call.sql, [...call.params], call.rowMode ? { rowMode: call.rowMode } : {});
     case 'exec':
       return db.exec(call.sql);

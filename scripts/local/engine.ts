@@ -24,6 +24,12 @@ const EXTENSIONS = { pgcrypto, hstore };
 /** PGlite itself, run on the thread that opened it. */
 export type EmbeddedDatabase = PGlite;
 
+export interface QueryOptions {
+  rowMode?: 'object' | 'array';
+  /** Stop the query past this many milliseconds (the database on its own thread only). */
+  timeoutMs?: number;
+}
+
 export interface ProtocolCallOptions {
   onRawData: (data: Uint8Array) => void;
   handOver?: boolean;
@@ -41,7 +47,7 @@ export interface ProtocolCallOptions {
  * and one on its own thread (worker-database.ts) answer.
  */
 export interface LocalDatabase {
-  query<T>(sql: string, params?: unknown[], options?: { rowMode?: 'object' | 'array' }): Promise<Results<T>>;
+  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>>;
   exec(sql: string): Promise<Array<Results>>;
   /** `handOver`: the caller will not read `message` again (it may be moved, not copied). */
   execProtocolRawStream(message: Uint8Array, options: ProtocolCallOptions): Promise<void>;

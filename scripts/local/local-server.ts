@@ -57,6 +57,8 @@ export interface LocalServerOptions {
   maxQueueWaitMs?: number;
   /** max_result_size for sessions that have not set it, in bytes (Materialize's default: 1 GiB). */
   maxResultBytes?: number;
+  /** How long one computation of a subscribed query may hold the database (default 10 s). */
+  subscribedQueryTimeoutMs?: number;
 }
 
 export interface LocalServer {
@@ -108,6 +110,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       host,
       port: options.pgPort ?? DEFAULT_PG_PORT,
       idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 120_000,
+      ...(options.subscribedQueryTimeoutMs !== undefined ? { subscribedQueryTimeoutMs: options.subscribedQueryTimeoutMs } : {}),
       // PostgreSQL's default is 100; a dashboard with many subscribers needs more (each SUBSCRIBE holds one).
       maxConnections: 500,
       onCatalogChange: () => {

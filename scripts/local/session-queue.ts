@@ -41,6 +41,8 @@ interface LocalJob {
   reject: (error: unknown) => void;
   /** Fails the job if it is still queued at its deadline (cleared when it starts). */
   expiry: NodeJS.Timeout | null;
+  /** Work nobody waits on at once (subscription snapshots and refreshes): it yields to the rest. */
+  background: boolean;
 }
 
 type Job = WireJob | LocalJob;
@@ -67,6 +69,8 @@ export class SessionQueue {
   private transactionOwner: number | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The last job started was background work: a foreground job waiting goes next. */
+  private lastWasBackground = false;
   private catchUp: ((db: LocalDatabase, statement: string | null) => Promise<void>) | null = null;
 
   constructor(
@@ -105,11 +109,21 @@ export class SessionQueue {
   /**
    * Runs `run` outside any wire transaction, or fails with QueueBusyError after maxWaitMs.
    * `reads`: the SQL it runs, which reads views as a client's would (kept views are caught up first).
+   * `background`: after each background job, a job that is not waiting goes first if one waits, so a
+   * crowd of them (200 SUBSCRIBEs opened at once) takes at most every other turn from appends.
    */
-  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number, options: { reads?: string } = {}): Promise<T> {
+  runLocal<T>(run: (db: LocalDatabase) => Promise<T>, maxWaitMs: number, options: { reads?: string; background?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(new QueueClosedError('the local server is shutting down'));
-      const job: LocalJob = { kind: 'local', run, reads: options.reads ?? null, resolve: resolve as (value: unknown) => void, reject, expiry: null };
+      const job: LocalJob = {
+        kind: 'local',
+        run,
+        reads: options.reads ?? null,
+        background: options.background ?? false,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        expiry: null,
+      };
       job.expiry = setTimeout(() => this.expire(job, maxWaitMs), maxWaitMs);
       job.expiry.unref();
       this.jobs.push(job);
@@ -155,7 +169,13 @@ export class SessionQueue {
   }
 
   private nextJob(): Job | undefined {
-    if (this.transactionOwner === null) return this.jobs.shift();
+    if (this.transactionOwner === null) {
+      if (this.lastWasBackground) {
+        const index = this.jobs.findIndex((job) => !(job.kind === 'local' && job.background));
+        if (index !== -1) return this.jobs.splice(index, 1)[0];
+      }
+      return this.jobs.shift();
+    }
     const index = this.jobs.findIndex((job) => job.kind === 'wire' && job.handlerId === this.transactionOwner);
     if (index === -1) return undefined;
     return this.jobs.splice(index, 1)[0];
@@ -173,6 +193,7 @@ export class SessionQueue {
   }
 
   private start(job: Job, pipelined: boolean): void {
+    this.lastWasBackground = job.kind === 'local' && job.background;
     this.running++;
     void this.runJob(job, pipelined).finally(() => {
       this.running--;

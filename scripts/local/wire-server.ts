@@ -28,6 +28,8 @@ export interface WireServerOptions {
   onCatalogChange: () => void;
   /** After a statement that may have written (materialized views then refresh once quiet). */
   onWrite?: () => void;
+  /** How long one computation of a subscribed query may hold the database (default 10 s). */
+  subscribedQueryTimeoutMs?: number;
 }
 
 interface Connection {
@@ -63,7 +65,7 @@ export class WireServer {
       onIdleInTransaction: (handlerId) => this.terminateIdle(handlerId),
       execute: (handlerId, message, onData) => this.execute(handlerId, message, onData),
     });
-    this.hub = new SubscriptionHub(this.queue);
+    this.hub = new SubscriptionHub(this.queue, undefined, options.subscribedQueryTimeoutMs);
   }
 
   private sessionFor(handlerId: number): WireSession {

@@ -13,7 +13,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Results } from '@electric-sql/pglite';
-import type { LocalDatabase, OpenDatabaseOptions, ProtocolCallOptions } from './engine.ts';
+import type { LocalDatabase, OpenDatabaseOptions, ProtocolCallOptions, QueryOptions } from './engine.ts';
 import { errorFromFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
 import { startTypeScriptThread } from './typescript-thread.ts';
 import { INTERRUPT_SLOTS, requestInterrupt } from './statement-interrupts.ts';
@@ -80,8 +80,8 @@ export class WorkerDatabase implements LocalDatabase {
     });
   }
 
-  query<T>(sql: string, params: unknown[] = [], options: { rowMode?: 'object' | 'array' } = {}): Promise<Results<T>> {
-    return this.call({ kind: 'query', sql, params, rowMode: options.rowMode }) as Promise<Results<T>>;
+  query<T>(sql: string, params: unknown[] = [], options: QueryOptions = {}): Promise<Results<T>> {
+    return this.call({ kind: 'query', sql, params, rowMode: options.rowMode, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }) as Promise<Results<T>>;
   }
 
   exec(sql: string): Promise<Array<Results>> {

@@ -144,3 +144,20 @@ it('over the HTTP SQL API: a client that gives up stops its statement, and a res
   expect(rows).toHaveLength(20_000);
   expect(rows[19_999]).toEqual([20_000, 'y'.repeat(200)]);
 });
+
+it('a subscribed query that holds the database past its bound fails its SUBSCRIBE, and appends go on meanwhile', async () => {
+  const bounded = await startTestServer({ subscribedQueryTimeoutMs: 400, maxQueueWaitMs: 5000 });
+  try {
+    await bounded.query(`CREATE SOURCE sub_ev FROM WEBHOOK BODY FORMAT JSON`);
+    const client = new pg.Client(bounded.server.pgUrl);
+    await client.connect();
+    const started = performance.now();
+    const error = await client.query(`COPY (SUBSCRIBE (SELECT pg_sleep(30) AS slept)) TO STDOUT`).then(() => null, (failure: pg.DatabaseError) => failure);
+    expect(error?.message).toMatch(/canceling statement due to statement timeout/);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect((await post(bounded.server.webhookUrl('sub_ev'), '{"n":1}', { 'content-type': 'application/json' })).status).toBe(200);
+    await client.end();
+  } finally {
+    await bounded.close();
+  }
+});

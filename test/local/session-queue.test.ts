@@ -132,4 +132,34 @@ describe('the session queue', () => {
     await Promise.all([local, other]);
     await queue.close();
   });
+  it('a crowd of background jobs (subscription snapshots) takes at most every other turn from appends', async () => {
+    const db = new ScriptedDatabase();
+    const queue = queueOver(db);
+    const blocker = queue.runLocal((database) => database.query('blocker'), 60_000);
+    await settle();
+    const snapshots = [1, 2, 3].map((n) => queue.runLocal((database) => database.query(`snapshot ${n}`), 60_000, { background: true }));
+    const appends = [1, 2].map((n) => queue.runLocal((database) => database.query(`append ${n}`), 60_000));
+    for (let turn = 0; turn < 6; turn++) await db.answer();
+    await Promise.all([blocker, ...snapshots, ...appends]);
+    expect(db.received).toEqual(['query blocker', 'query snapshot 1', 'query append 1', 'query snapshot 2', 'query append 2', 'query snapshot 3']);
+    await queue.close();
+  });
+
+  it('an append still queued at its bound fails with QueueBusyError whatever it waits behind (a long statement here)', async () => {
+    const db = new ScriptedDatabase();
+    const queue = queueOver(db);
+    const statement = queue.enqueue(1, frame('Q', [cString('SELECT pg_sleep(30)')]), () => {});
+    await settle();
+    const started = Date.now();
+    const append = queue.runLocal((database) => database.query('append'), 100).then(() => null, (error: Error) => error);
+    const failure = await append;
+    expect(failure?.name === 'Error' && failure.constructor.name).toBe('QueueBusyError');
+    expect(failure?.message).toMatch(/a statement is still running on the local server \(waited 0\.1 s\)/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // It never reached the database.
+    await db.answer();
+    await statement;
+    expect(db.received).toEqual(['Q SELECT pg_sleep(30)']);
+    await queue.close();
+  });
 });

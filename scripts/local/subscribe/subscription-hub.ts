@@ -63,6 +63,13 @@ interface WatchedQuery {
  */
 const REFRESH_SPACING = 4;
 
+/**
+ * How long one computation of a subscribed query may hold the database (the one session every
+ * append waits for) by default: past it, SUBSCRIBE fails with a statement timeout rather than
+ * freezing ingest.
+ */
+export const SUBSCRIBED_QUERY_TIMEOUT_MS = 10_000;
+
 const JSONB_OID = 3802;
 const NUMERIC_OID = 1700;
 
@@ -86,6 +93,8 @@ export class SubscriptionHub {
     private readonly queue: SessionQueue,
     /** How long a refresh may wait behind a client's open transaction. */
     private readonly maxWaitMs = 30_000,
+    /** How long one computation of a subscribed query may run. */
+    private readonly queryTimeoutMs = SUBSCRIBED_QUERY_TIMEOUT_MS,
   ) {
     // Temporal filters: their results change with time alone.
     this.clock = setInterval(() => {
@@ -171,7 +180,7 @@ export class SubscriptionHub {
   }
 
   private async watch(sql: string): Promise<WatchedQuery> {
-    const described = await this.queue.runLocal((db) => db.query(`SELECT * FROM (${sql}) AS subscribed LIMIT 0`), this.maxWaitMs);
+    const described = await this.queue.runLocal((db) => db.query(`SELECT * FROM (${sql}) AS subscribed LIMIT 0`), this.maxWaitMs, { background: true });
     const columns = described.fields.map((field) => ({ name: field.name, typeOid: field.dataTypeID }));
     // Every value as text, positionally (names may repeat); Materialize's formats applied after.
     const aliases = columns.map((_, index) => `"c${index}"`);
@@ -182,7 +191,11 @@ export class SubscriptionHub {
   }
 
   private async compute(query: WatchedQuery): Promise<Map<string, { values: RowValues; count: number }>> {
-    const result = await this.queue.runLocal((db) => db.query<string[]>(query.textQuery, [], { rowMode: 'array' }), this.maxWaitMs, { reads: query.textQuery });
+    const result = await this.queue.runLocal(
+      (db) => db.query<string[]>(query.textQuery, [], { rowMode: 'array', timeoutMs: this.queryTimeoutMs }),
+      this.maxWaitMs,
+      { reads: query.textQuery, background: true },
+    );
     const rows = new Map<string, { values: RowValues; count: number }>();
     for (const raw of result.rows) {
       const values = query.columns.length === 0 ? [] : raw.map((value, index) => formatValue(value, query.columns[index]!.typeOid));
