@@ -72,7 +72,9 @@ export async function collectHelp(options: { root?: string; concurrency?: number
       const index = next++;
       const [name, script] = commands[index]!;
       const args = script.split(/\s+/).slice(1);
-      const { stdout } = await run(tsx, [...args, '--help'], { cwd: root, env, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 });
+      const { stdout } = await run(tsx, [...args, '--help'], { cwd: root, env, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 }).catch((error: { stderr?: string; message: string }) => {
+        throw new Error(`npm run ${name} -- --help failed: ${error.message}\n${error.stderr ?? ''}`);
+      });
       results[index] = { name, script, help: normalise(stdout, root) };
     }
   }
