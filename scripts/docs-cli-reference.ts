@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -80,7 +80,10 @@ export async function collectHelp(options: { root?: string; concurrency?: number
   }
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 2, commands.length) }, worker));
   if (cacheFile) {
-    mkdirSync(path.dirname(cacheFile), { recursive: true });
+    const dir = path.dirname(cacheFile);
+    mkdirSync(dir, { recursive: true });
+    // One answer per state of the sources: the older ones will not be asked for again.
+    for (const old of readdirSync(dir)) if (/^cli-help-[0-9a-f]+\.json$/.test(old)) rmSync(path.join(dir, old), { force: true });
     writeFileSync(cacheFile, JSON.stringify(results));
   }
   return results;
