@@ -196,10 +196,10 @@ export function blueGreenPlan(input: BlueGreenPlanInput): BlueGreenPlan {
   // 4. Staging names must be free, or ours.
   if (!input.stagedByUs) {
     for (const schema of swapped) {
-      if (catalog.schemas.has(stagingName(schema))) refusals.push(stagingTaken('schema', stagingName(schema)));
+      if (catalog.schemas.has(stagingName(schema))) refusals.push(stagingTaken('schema', stagingName(schema), catalog));
     }
     for (const cluster of swappedClusters) {
-      if (catalog.clusters.has(stagingName(cluster))) refusals.push(stagingTaken('cluster', stagingName(cluster)));
+      if (catalog.clusters.has(stagingName(cluster))) refusals.push(stagingTaken('cluster', stagingName(cluster), catalog));
     }
   }
 
@@ -263,11 +263,16 @@ export function copiedGrants(catalog: CatalogSnapshot, schemas: ReadonlySet<stri
   return statements;
 }
 
-function stagingTaken(what: 'schema' | 'cluster', name: string): ProjectError {
+function stagingTaken(what: 'schema' | 'cluster', name: string, catalog: CatalogSnapshot): ProjectError {
+  // What is there, named, so nobody has to drop it blind.
+  const held = catalog.objects.filter((object) => (what === 'schema' ? object.schema === name : object.cluster === name));
+  const shown = held.slice(0, 10).map((object) => `${object.type.replace(/-/g, ' ')} ${object.schema}.${object.name}`);
+  const holds = held.length === 0 ? (what === 'schema' ? 'it is empty' : 'nothing runs on it') : `${what === 'schema' ? 'it holds' : 'it runs'} ${shown.join(', ')}${held.length > shown.length ? ` and ${held.length - shown.length} more` : ''}`;
   return new ProjectError(
-    `${what} ${name} exists and is not a staged deploy of this project: blue/green builds the new version under that name`,
+    `${what} ${name} exists and is not a staged deploy of this project (${holds}): blue/green builds the new version under that name`,
     { file: PROJECT_FILE },
-    `look at what it holds; if nobody needs it, DROP ${what.toUpperCase()} ${name} CASCADE, then deploy again`,
+    // Not --abort: that drops only what this project's marker records, and nothing records this.
+    `it may be someone else's: find out who uses it and what reads ${what === 'schema' ? 'its objects' : 'what runs on it'} (mz_internal.mz_object_dependencies) before removing anything; then drop ${what === 'schema' ? 'its objects' : 'what runs on it'} one by one and DROP ${what.toUpperCase()} ${name} without CASCADE (which would also drop whatever else reads them), and deploy again`,
   );
 }
 
