@@ -9,8 +9,14 @@
  *
  * A failure stops nothing that does not depend on it: the failed model's descendants are skipped,
  * everything else (its siblings included) still deploys, and the next deploy converges.
+ *
+ * Before all that (and before a dry run reports its plan), foreignDependentRefusals: objects that
+ * are not the project's but read something the plan drops stop the deploy before any DDL, named.
  */
-import type { DeployPlan, PlannedAction, DeployAction } from './deploy-plan.ts';
+import type { CompiledProject } from '../compile.ts';
+import { ProjectError } from '../errors.ts';
+import { catalogKey, type DeployPlan, type PlannedAction, type DeployAction } from './deploy-plan.ts';
+import { foreignDependents, qualifiedName, readObjectGraph, typeName, type GraphObject } from './blue-green/blue-green-dependents.ts';
 import { createStatements, displayedStatements, dropStatement } from './deploy-sql.ts';
 import { describeFailure, type DeployFailure } from './deploy-errors.ts';
 import { redact } from './deploy-secrets.ts';
@@ -80,7 +86,7 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
   // (0) Before anything goes offline, every query to recreate is checked in a scratch schema.
   let validated = 0;
   if (needsValidation(plan)) {
-    const checked = await validatePlan(session, input.root, plan);
+    const checked = await validatePlan(session, input.root, plan, new Set(input.state.keys()));
     validated = checked.validated;
     if (checked.failures.length > 0) {
       const failedModels = new Set(checked.failures.map(({ action }) => action.model));
@@ -164,6 +170,59 @@ export async function executePlan(input: ExecuteInput): Promise<ExecuteResult> {
     for (const deployed of applied) state.set(deployed.name, deployed);
   }
   return { results, ddlStatements, state, validated, rejected: false };
+}
+
+/**
+ * Objects that are not the project's (neither in the deployed state nor models of the project) and
+ * read, directly or through other objects, something the plan drops: a model removed from the
+ * project, or one replaced by DROP then CREATE. A view, materialized view, index or sink made by
+ * hand over a model would make that DROP fail part-way through the deploy ("still depended
+ * upon"), after earlier drops and creates ran; a CASCADE would take it along. So they are looked
+ * for in the target's dependencies (blue-green-dependents.ts) before any DDL, and each is a
+ * refusal naming it, what it reads and what to do.
+ */
+export async function foreignDependentRefusals(session: SqlSession, plan: DeployPlan, state: DeployedState, project: CompiledProject): Promise<ProjectError[]> {
+  const dropped = plan.dropOrder.filter((action) => action.deployed && action.deployed.kind !== 'cluster');
+  if (dropped.length === 0) return [];
+  const graph = await readObjectGraph(session);
+  // The session's database's objects by the key the plan uses (indexes by name, the rest by schema.name).
+  const byKey = new Map<string, GraphObject[]>();
+  for (const object of graph.objects.values()) {
+    if (!object.inCurrentDatabase || object.schema === null) continue;
+    const key = objectKey(object);
+    byKey.set(key, [...(byKey.get(key) ?? []), object]);
+  }
+  const roots = new Map<string, PlannedAction>();
+  for (const action of dropped) {
+    const deployed = action.deployed!;
+    const candidates = byKey.get(catalogKey(deployed.kind, deployed.schema, deployed.name)) ?? [];
+    // An index: the one in the model's schema if several schemas have one of that name.
+    const object = candidates.find((candidate) => candidate.schema === deployed.schema) ?? (deployed.kind === 'index' ? candidates[0] : undefined);
+    if (object && (object.type === 'index') === (deployed.kind === 'index')) roots.set(object.id, action);
+  }
+  if (roots.size === 0) return [];
+  const own = new Set<string>();
+  for (const deployed of state.values()) own.add(catalogKey(deployed.kind, deployed.schema, deployed.name));
+  for (const node of project.nodes.values()) own.add(catalogKey(node.kind, node.schema, node.name));
+  const isOwn = (object: GraphObject) => object.inCurrentDatabase && object.schema !== null && own.has(objectKey(object));
+  return foreignDependents(graph, roots.keys(), isOwn).map(({ object, reads }) => {
+    const read = reads.map((each) => {
+      const action = roots.get(each.id);
+      const doing = action?.action === 'drop' ? 'drops (removed from the project)' : `drops and recreates (${action?.reason ?? 'replaced'})`;
+      return `${each.schema}.${each.name}, which this deploy ${doing}`;
+    });
+    const model = reads.map((each) => roots.get(each.id)?.node).find((node) => node !== undefined);
+    const name = qualifiedName(object);
+    return new ProjectError(
+      `${name} (${typeName(object)}) is not part of this project and reads ${read.join('; ')}: the DROP would fail on it part-way through the deploy (a deploy never drops with CASCADE, which would take it along)`,
+      model ? { file: model.path } : undefined,
+      `drop ${name}, deploy, then create it again; or move it into the project as a model (it is then redeployed with what it reads). Nothing was changed`,
+    );
+  });
+}
+
+function objectKey(object: GraphObject): string {
+  return object.type === 'index' ? catalogKey('index', '', object.name) : catalogKey('view', object.schema ?? '', object.name);
 }
 
 /** Creates the schemas the plan's creates need that the database lacks; returns how many. */

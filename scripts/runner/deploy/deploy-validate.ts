@@ -12,7 +12,9 @@
  */
 import type { PlannedAction, DeployPlan } from './deploy-plan.ts';
 import { quoteIdentifier } from '../sql-scan.ts';
-import { describeFailure, type DeployFailure } from './deploy-errors.ts';
+import { ProjectError } from '../errors.ts';
+import { dropObjectStatement, dropOrder, foreignDependents, objectsIn, qualifiedName, readObjectGraph, typeName, type GraphObject } from './blue-green/blue-green-dependents.ts';
+import { describeFailure, isConnectionLost, type DeployFailure } from './deploy-errors.ts';
 import type { SqlSession } from './sql-session.ts';
 
 export const SCRATCH_SCHEMA = 'segment_materialize_scratch';
@@ -31,9 +33,15 @@ export function needsValidation(plan: DeployPlan): boolean {
 
 /**
  * Creates every planned query as a scratch view; returns the failures (none: safe to apply) and
- * how many queries were checked. The scratch schema is dropped again whatever happens.
+ * how many queries were checked. The scratch views are dropped again whatever happens, one by one,
+ * then the emptied schema — never with CASCADE, so nothing else can go with them. `own`: names of
+ * the project's models (scratch views are named after them).
+ *
+ * A scratch schema left by a deploy that stopped mid-validation is emptied the same way first,
+ * provided it holds only such views and nothing elsewhere reads them; otherwise the deploy is
+ * refused, naming what is there, before anything is created.
  */
-export async function validatePlan(session: SqlSession, root: string, plan: DeployPlan): Promise<{ failures: ValidationFailure[]; validated: number }> {
+export async function validatePlan(session: SqlSession, root: string, plan: DeployPlan, own: ReadonlySet<string> = new Set()): Promise<{ failures: ValidationFailure[]; validated: number }> {
   const planned = plan.createLevels.flat();
   const inScratch = new Map<string, string>();
   // Only what exists already (or is validated here) can be referenced: a query over a source or
@@ -41,9 +49,11 @@ export async function validatePlan(session: SqlSession, root: string, plan: Depl
   const notYetThere = new Set(planned.filter((action) => !QUERY_KINDS.has(action.kind)).map((action) => action.model));
   const failures: ValidationFailure[] = [];
   const failedOrUnchecked = new Set<string>();
+  const created: string[] = [];
   let validated = 0;
-  await session.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(SCRATCH_SCHEMA)} CASCADE`);
+  await dropLeftoverScratch(session, new Set([...own, ...planned.map((action) => action.model)]));
   await session.query(`CREATE SCHEMA ${quoteIdentifier(SCRATCH_SCHEMA)}`);
+  let failed = true;
   try {
     for (const action of planned) {
       const node = action.node!;
@@ -56,16 +66,64 @@ export async function validatePlan(session: SqlSession, root: string, plan: Depl
       try {
         validated++;
         await session.query(sql);
+        created.push(node.name);
         inScratch.set(`${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)}`, `${quoteIdentifier(SCRATCH_SCHEMA)}.${quoteIdentifier(node.name)}`);
       } catch (error) {
         failedOrUnchecked.add(node.name);
         failures.push({ action, failure: describeFailure(root, node.name, node, sql, error) });
       }
     }
+    failed = false;
   } finally {
-    await session.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(SCRATCH_SCHEMA)} CASCADE`);
+    // Later views read earlier ones: dropped in reverse. An error here is only told when nothing
+    // else already went wrong (that error is the one to see).
+    try {
+      for (const name of created.reverse()) await session.query(`DROP VIEW IF EXISTS ${quoteIdentifier(SCRATCH_SCHEMA)}.${quoteIdentifier(name)}`);
+      await session.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(SCRATCH_SCHEMA)}`);
+    } catch (error) {
+      if (!failed) throw scratchNotDropped(error);
+    }
   }
   return { failures, validated };
+}
+
+/** Empties and drops a scratch schema left by an earlier deploy: only scratch views nothing else reads. */
+async function dropLeftoverScratch(session: SqlSession, own: ReadonlySet<string>): Promise<void> {
+  const exists = await session.query<{ id: string }>(
+    `SELECT s.id FROM mz_catalog.mz_schemas s JOIN mz_catalog.mz_databases d ON d.id = s.database_id WHERE s.name = $1 AND d.name = current_database()`,
+    [SCRATCH_SCHEMA],
+  );
+  if (exists.rows.length === 0) return;
+  const graph = await readObjectGraph(session);
+  const scratch = new Set([SCRATCH_SCHEMA]);
+  const inside = objectsIn(graph, scratch);
+  const isInside = (object: GraphObject) => object.inCurrentDatabase && object.schema === SCRATCH_SCHEMA;
+  const problems = [
+    ...inside.filter((object) => object.type !== 'view' || !own.has(object.name)).map((object) => `it holds ${qualifiedName(object)} (${typeName(object)}), which no deploy created`),
+    ...foreignDependents(
+      graph,
+      inside.map((object) => object.id),
+      isInside,
+    ).map(({ object, reads }) => `${qualifiedName(object)} (${typeName(object)}) reads ${reads.map((read) => `${read.schema}.${read.name}`).join(', ')}`),
+  ];
+  if (problems.length) {
+    throw new ProjectError(
+      `schema ${SCRATCH_SCHEMA} (where a deploy checks queries before dropping anything, left by a deploy that stopped) cannot be emptied without taking along objects that are not the deploy's: ${problems.join('; ')}`,
+      undefined,
+      `move or drop those objects (they must not live in or read ${SCRATCH_SCHEMA}), then deploy again. Nothing was changed`,
+    );
+  }
+  for (const object of dropOrder(inside, graph.dependencies)) await session.query(dropObjectStatement(object, SCRATCH_SCHEMA));
+  await session.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(SCRATCH_SCHEMA)}`);
+}
+
+function scratchNotDropped(error: unknown): Error {
+  if (isConnectionLost(error)) return error as Error;
+  return new ProjectError(
+    `the deploy's scratch schema ${SCRATCH_SCHEMA} could not be dropped after checking the queries: ${(error as Error).message ?? String(error)} (something that is not the deploy's was created in it or over it meanwhile; nothing is dropped with CASCADE)`,
+    undefined,
+    `look at what reads ${SCRATCH_SCHEMA}, move or drop it, then deploy again. Nothing else was changed`,
+  );
 }
 
 /** `CREATE VIEW scratch.name AS <the model's query>`, on the same lines as the compiled SQL. */

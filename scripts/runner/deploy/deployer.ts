@@ -8,7 +8,7 @@ import { ProjectError, throwIfAny } from '../errors.ts';
 import { PROJECT_FILE } from '../project-config.ts';
 import { existingObjects } from './deploy-catalog.ts';
 import { DeployLease } from './deploy-lease.ts';
-import { executePlan, type ActionResult, type ExecuteResult } from './deploy-execute.ts';
+import { executePlan, foreignDependentRefusals, type ActionResult, type ExecuteResult } from './deploy-execute.ts';
 import { runBlueGreen, type BlueGreenOptions, type BlueGreenReport } from './blue-green/blue-green-run.ts';
 import { deployPlan, missingFromCatalog, type DeployPlan } from './deploy-plan.ts';
 import { fingerprint, matchesFingerprint, secretValue } from './deploy-secrets.ts';
@@ -126,7 +126,11 @@ export class Deployer {
             state: prepared.state,
             session,
             store: this.store,
-            applyInPlace: async (plan) => (await this.apply(request, prepared, plan)).results,
+            applyInPlace: async (plan) => {
+              // What is swapped is checked by blue/green itself; what is dropped in place, here.
+              throwIfAny(await foreignDependentRefusals(session, plan, prepared.state, request.project));
+              return (await this.apply(request, prepared, plan)).results;
+            },
             ...(this.options.log ? { log: this.options.log } : {}),
           },
           options,
@@ -158,6 +162,9 @@ export class Deployer {
   private async deployLeased(request: DeployRequest): Promise<DeployReport> {
     const prepared = await this.prepare(request);
     const { plan, uncheckedSecrets, started } = prepared;
+    // Before any DDL (and in a dry run too): objects that are not the project's but read what the
+    // plan drops would make that DROP fail part-way through.
+    throwIfAny(await foreignDependentRefusals(await this.pool.primary(), plan, prepared.state, request.project));
     if (request.dryRun) return { plan, results: [], ddlStatements: 0, ms: performance.now() - started, uncheckedSecrets, validated: 0, rejected: false };
     const executed = await this.apply(request, prepared, plan);
     return { plan, results: executed.results, ddlStatements: executed.ddlStatements, ms: performance.now() - started, uncheckedSecrets, validated: executed.validated, rejected: executed.rejected };
