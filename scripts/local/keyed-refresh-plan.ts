@@ -29,6 +29,8 @@ import { findNodes, isNode, listOf, parseQueryTree, type TreeNode, type TreeValu
 export type RelationInfo =
   | { readonly kind: 'kept'; readonly maintainedId: string }
   | { readonly kind: 'view'; readonly queryTree: string }
+  /** An append-only source (a webhook or Kafka source): only the dedup plan reads one. */
+  | { readonly kind: 'source'; readonly name: string }
   | { readonly kind: 'other'; readonly name: string };
 
 export interface ViewKeyedPlan {
@@ -180,7 +182,7 @@ class Planner {
       this.upstream.add(relation.maintainedId);
       return true;
     }
-    if (relation.kind === 'other') throw new NotKeyed(`it reads ${relation.name}, which is not a kept materialized view`);
+    if (relation.kind === 'other' || relation.kind === 'source') throw new NotKeyed(`it reads ${relation.name}, which is not a kept materialized view`);
     const query = viewQuery(relation.queryTree);
     requireAbsent(query, { ...ALWAYS_ABSENT, havingQual: 'HAVING', hasAggs: 'an aggregate', groupClause: 'GROUP BY', distinctClause: 'DISTINCT', hasSubLinks: 'a subquery' });
     return this.filterChain(singleRelation(query));
@@ -189,7 +191,7 @@ class Planner {
   /** A relation read under NOT EXISTS: its delta must be empty exactly when it did not change. */
   private async checkedRelation(oid: number): Promise<void> {
     const relation = await this.lookup(oid);
-    if (relation.kind === 'other') throw new NotKeyed(`its NOT EXISTS reads ${relation.name}, which is not a kept materialized view`);
+    if (relation.kind === 'other' || relation.kind === 'source') throw new NotKeyed(`its NOT EXISTS reads ${relation.name}, which is not a kept materialized view`);
     this.checks.add(oid);
     if (relation.kind === 'kept') {
       this.upstream.add(relation.maintainedId);
@@ -207,6 +209,145 @@ class Planner {
 export async function planKeyedRefresh(definitionTree: string, lookup: Lookup): Promise<PlanResult> {
   try {
     return { plan: await new Planner(lookup).plan(definitionTree) };
+  } catch (error) {
+    if (error instanceof NotKeyed) return { reason: error.message };
+    throw error;
+  }
+}
+
+/**
+ * The dedup shape, refreshed by the keys of the rows appended to its sources since its last refresh
+ * (refresh_kind 'source', maintained-views-sql.ts): those keys' output rows are deleted and
+ * recomputed from the whole definition. That is sound only when a row appended to a source can
+ * change no output row but its own key's, and every key it can change is found by evaluating the
+ * definition over the appended rows alone. Proved here from the query tree:
+ *
+ * - the view is `SELECT DISTINCT ON (<one of its columns>) … FROM x [WHERE …] [ORDER BY …]` — no
+ *   GROUP BY, HAVING, aggregate, window function, LIMIT/OFFSET, set operation, subquery anywhere
+ *   (EXISTS, IN, `<> ALL`, a scalar subquery) or set-returning function in its SELECT list;
+ * - x is one FROM item (no join, no comma list) that is, through subqueries and CTEs that only
+ *   filter and project (the same restrictions, no DISTINCT) and UNION ALLs of those, sources only:
+ *   append-only relations, so each input row of the DISTINCT ON is a function of one source row.
+ *
+ * Anything else over sources alone is refreshed whole. Returns the key column and the sources, each
+ * read once or more.
+ */
+export interface DedupPlan {
+  readonly keyColumn: string;
+  /** The sources read (deduplicated), in the order first read. */
+  readonly sources: readonly number[];
+}
+
+export type DedupPlanResult = { readonly plan: DedupPlan } | { readonly reason: string };
+
+/** Why a view is not the dedup shape when it is not one at all (the other planner's reason is then shown). */
+export const NOT_DISTINCT_ON = 'it is not DISTINCT ON';
+const RTE_SUBQUERY = '1';
+const RTE_CTE = '6';
+const SETOP_UNION = '1';
+
+const NOT_ROW_BY_ROW = {
+  ...ALWAYS_ABSENT,
+  cteList: 'a WITH clause',
+  hasAggs: 'an aggregate',
+  groupClause: 'GROUP BY',
+  havingQual: 'HAVING',
+  hasSubLinks: 'a subquery (EXISTS, IN, ALL/ANY, a scalar subquery)',
+  hasForUpdate: 'FOR UPDATE',
+};
+
+class DedupPlanner {
+  private readonly sources: number[] = [];
+
+  constructor(private readonly lookup: Lookup) {}
+
+  async plan(definitionTree: string): Promise<DedupPlan> {
+    const query = viewQuery(definitionTree);
+    if (!isTrue(query, 'hasDistinctOn')) throw new NotKeyed(NOT_DISTINCT_ON);
+    const { cteList: _ctes, ...topAbsent } = NOT_ROW_BY_ROW;
+    requireAbsent(query, topAbsent);
+    const distinct = listOf(field(query, 'distinctClause'));
+    if (distinct.length !== 1) throw new NotKeyed('its DISTINCT ON has more than one expression');
+    const targets = listOf(field(query, 'targetList')).filter((item): item is TreeNode => isNode(item));
+    const clause = distinct[0];
+    if (!isNode(clause, 'SORTGROUPCLAUSE')) throw new NotKeyed('unexpected DISTINCT ON clause');
+    const target = targets.find((entry) => field(entry, 'ressortgroupref') === field(clause, 'tleSortGroupRef'));
+    const keyColumn = target ? field(target, 'resname') : null;
+    if (!target || isTrue(target, 'resjunk') || typeof keyColumn !== 'string') throw new NotKeyed('its DISTINCT ON expression is not one of its columns');
+    const outputNames = targets.filter((entry) => !isTrue(entry, 'resjunk')).map((entry) => field(entry, 'resname'));
+    if (outputNames.filter((name) => name === keyColumn).length !== 1) throw new NotKeyed(`its key column ${keyColumn} is not one column`);
+    await this.fromItem(query, [listOf(field(query, 'cteList'))]);
+    if (this.sources.length === 0) throw new NotKeyed('it reads no source');
+    return { keyColumn, sources: this.sources };
+  }
+
+  /** The one FROM item of `query` (no join, no comma list): row by row over sources. */
+  private async fromItem(query: TreeNode, ctes: readonly (readonly TreeValue[])[]): Promise<void> {
+    const jointree = field(query, 'jointree');
+    const fromlist = isNode(jointree, 'FROMEXPR') ? listOf(field(jointree, 'fromlist')) : [];
+    const reference = fromlist[0];
+    if (fromlist.length !== 1 || !isNode(reference, 'RANGETBLREF')) throw new NotKeyed('it reads more than one relation (a join or a comma list)');
+    const rtable = listOf(field(query, 'rtable'));
+    const entry = rtable[Number(field(reference, 'rtindex')) - 1];
+    if (!isNode(entry, 'RANGETBLENTRY')) throw new NotKeyed('unexpected FROM item');
+    await this.rangeEntry(entry, ctes);
+  }
+
+  private async rangeEntry(entry: TreeNode, ctes: readonly (readonly TreeValue[])[]): Promise<void> {
+    const kind = field(entry, 'rtekind');
+    if (kind === RTE_RELATION) {
+      const oid = Number(field(entry, 'relid'));
+      const relation = await this.lookup(oid);
+      if (relation.kind !== 'source') throw new NotKeyed(`its DISTINCT ON reads ${relation.kind === 'kept' ? 'a kept view' : relation.kind === 'view' ? 'a view' : relation.name}, not only sources`);
+      if (!this.sources.includes(oid)) this.sources.push(oid);
+      return;
+    }
+    if (kind === RTE_SUBQUERY) {
+      const subquery = field(entry, 'subquery');
+      if (!isNode(subquery, 'QUERY')) throw new NotKeyed('unexpected subquery in FROM');
+      if (isTrue(entry, 'lateral')) throw new NotKeyed('it has a LATERAL subquery');
+      return this.rowByRow(subquery, ctes);
+    }
+    if (kind === RTE_CTE) {
+      const levelsUp = Number(field(entry, 'ctelevelsup'));
+      const list = ctes[ctes.length - 1 - levelsUp] ?? [];
+      const cte = list.find((item) => isNode(item, 'COMMONTABLEEXPR') && field(item, 'ctename') === field(entry, 'ctename'));
+      if (!isNode(cte) || isTrue(cte, 'cterecursive')) throw new NotKeyed('it reads a recursive or unknown CTE');
+      const cteQuery = field(cte, 'ctequery');
+      if (!isNode(cteQuery, 'QUERY')) throw new NotKeyed('it reads a CTE that is not a SELECT');
+      // The CTE's own query sees the CTEs of its level and above.
+      return this.rowByRow(cteQuery, ctes.slice(0, ctes.length - levelsUp));
+    }
+    throw new NotKeyed('it reads something other than sources, subqueries and CTEs (a function, VALUES, a join)');
+  }
+
+  /** A query that yields each of its rows from one source row: filters, projections, UNION ALLs. */
+  private async rowByRow(query: TreeNode, outer: readonly (readonly TreeValue[])[]): Promise<void> {
+    if (field(query, 'commandType') !== '1') throw new NotKeyed('it reads something other than a SELECT');
+    const { cteList: _ctes, ...absent } = NOT_ROW_BY_ROW;
+    requireAbsent(query, { ...absent, distinctClause: 'DISTINCT', hasDistinctOn: 'DISTINCT ON' });
+    const ctes = [...outer, listOf(field(query, 'cteList'))];
+    const setOperations = field(query, 'setOperations');
+    if (setOperations === null) return this.fromItem(query, ctes);
+    const rtable = listOf(field(query, 'rtable'));
+    const visit = async (node: TreeValue): Promise<void> => {
+      if (isNode(node, 'RANGETBLREF')) {
+        const entry = rtable[Number(field(node, 'rtindex')) - 1];
+        if (!isNode(entry, 'RANGETBLENTRY')) throw new NotKeyed('unexpected set operation arm');
+        return this.rangeEntry(entry, ctes);
+      }
+      if (!isNode(node, 'SETOPERATIONSTMT') || field(node, 'op') !== SETOP_UNION || !isTrue(node, 'all')) throw new NotKeyed('it has UNION (without ALL), INTERSECT or EXCEPT');
+      await visit(field(node, 'larg'));
+      await visit(field(node, 'rarg'));
+    };
+    await visit(setOperations);
+  }
+}
+
+/** Whether the materialized view whose definition has this query tree is the dedup shape (see DedupPlanner). */
+export async function planDedupRefresh(definitionTree: string, lookup: Lookup): Promise<DedupPlanResult> {
+  try {
+    return { plan: await new DedupPlanner(lookup).plan(definitionTree) };
   } catch (error) {
     if (error instanceof NotKeyed) return { reason: error.message };
     throw error;

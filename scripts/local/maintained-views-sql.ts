@@ -21,7 +21,7 @@
  * views (a table written with plain DML, a catalog relation).
  */
 /** The version of the view planner (plan-kept-views.ts): views an older one planned are planned again at start. */
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 export const MAINTAINED_VIEWS_SQL = String.raw`
 -- The write counter: a sequence, because nextval costs a webhook append far less than updating a
@@ -62,8 +62,26 @@ BEGIN
 END
 $fn$;
 
+-- A relation as users name it: a kept view's definition (mz_local.mv_q_<id>) by its view's name.
+CREATE OR REPLACE FUNCTION mz_local.shown_name(relation oid) RETURNS text LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce((SELECT m.view_oid::regclass::text FROM mz_local.maintained_views m
+                    WHERE format('mz_local.%I', 'mv_q_' || m.id) = relation::regclass::text), relation::regclass::text)
+$fn$;
+
+-- The functions whose value changes with time, not with writes (mz_now() is now() here), as a
+-- pattern matching a call of one in a query tree; SQLValueFunction ops 0–8 are CURRENT_DATE,
+-- CURRENT_TIME[STAMP] and LOCALTIME[STAMP].
+CREATE OR REPLACE FUNCTION mz_local.time_call_pattern() RETURNS text LANGUAGE sql STABLE AS $fn$
+  SELECT format(':funcid (%s) |\{SQLVALUEFUNCTION :op [0-8] ', string_agg(p.oid::text, '|'))
+    FROM pg_proc p
+   WHERE p.pronamespace = 'pg_catalog'::regnamespace
+     AND p.proname IN ('mz_now', 'now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'timeofday')
+$fn$;
+
 -- Why the view defined by mz_local.mv_q_<id> cannot be maintained, or NULL when it can: every table
--- it reads (through views, transitively) must be a source.
+-- it reads (through views, transitively) must be a source, and neither it nor any view it reads
+-- may depend on the time (mz_now(): a view over a temporal view loses rows as time passes too).
+DROP FUNCTION IF EXISTS mz_local.unmaintainable_reason(oid, text);
 CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_sql text) RETURNS text LANGUAGE sql STABLE AS $fn$
   WITH RECURSIVE reads(oid) AS (
     SELECT definition
@@ -73,9 +91,17 @@ CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_s
       JOIN pg_rewrite w ON w.ev_class = v.oid
       JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
      WHERE d.refobjid <> r.oid
+  ),
+  timed AS (
+    SELECT r.oid FROM reads r JOIN pg_rewrite w ON w.ev_class = r.oid AND w.rulename = '_RETURN'
+     WHERE w.ev_action::text ~ mz_local.time_call_pattern()
+     ORDER BY r.oid = definition DESC, r.oid LIMIT 1
   )
   SELECT CASE
-    WHEN view_sql ~* '\mmz_now\s*\(' THEN 'it uses mz_now(): its rows change with time, not only with writes'
+    WHEN view_sql ~* '\mmz_now\s*\(' OR EXISTS (SELECT 1 FROM timed WHERE timed.oid = definition)
+      THEN 'it uses mz_now(): its rows change with time, not only with writes'
+    WHEN EXISTS (SELECT 1 FROM timed)
+      THEN (SELECT format('it reads %s, which uses mz_now(): its rows change with time, not only with writes', mz_local.shown_name(timed.oid)) FROM timed)
     ELSE (SELECT format('it reads %s, which is not a source', c.oid::regclass)
             FROM reads r JOIN pg_class c ON c.oid = r.oid
            WHERE c.relkind <> 'v' AND NOT EXISTS (SELECT 1 FROM mz_local.relations s WHERE s.relid = c.oid AND s.kind = 'source')
@@ -85,11 +111,12 @@ CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_s
   END
 $fn$;
 
--- Keyed refresh (what changed, not everything) for the dedup shape: a view that is
--- SELECT DISTINCT ON (<one expression>) … AS <key column> … over source tables only, with no join,
--- EXISTS or IN (…) — then a row appended to a source can only change the output row of its own key.
--- Sources are append-only (a statement deleting or updating their rows forces a whole refresh), so
--- the rows appended since a refresh are those whose xmin is newer than the refresh's transaction.
+
+-- Keyed refresh (what changed, not everything) for the dedup shape: a DISTINCT ON over sources read
+-- row by row (proved from the query tree, keyed-refresh-plan.ts planDedupRefresh) — then a row
+-- appended to a source can only change the output row of its own key. Sources are append-only (a
+-- statement deleting or updating their rows forces a whole refresh), so the rows appended since a
+-- refresh are those whose xmin is newer than the refresh's transaction.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS key_column text;
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS delta_sql text;
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refreshed_xid bigint;
@@ -105,55 +132,14 @@ BEGIN
 END
 $fn$;
 
--- For a view eligible for keyed refresh: its key column, and its definition with every source
--- replaced by only the rows appended after transaction :since (a placeholder); NULL otherwise.
+-- The dedup shape used to be recognised here from the view's text; it is planned from the query
+-- tree now (keyed-refresh-plan.ts, planDedupRefresh; plan-kept-views.ts writes its delta query).
 DROP FUNCTION IF EXISTS mz_local.keyed_refresh_plan(oid, text);
-CREATE OR REPLACE FUNCTION mz_local.keyed_refresh_plan(definition oid, view_sql text, OUT key_column text, OUT delta_sql text, OUT key_expression text, OUT sources oid[])
-  LANGUAGE plpgsql STABLE AS $fn$
-DECLARE
-  query text;
-  source record;
-  quoted text;
-  plain text;
-  found_any boolean := false;
-BEGIN
-  key_expression := substring(view_sql from '(?i)\mSELECT\s+DISTINCT\s+ON\s*\(([^;]*?)\)\s*\n');
-  IF key_expression IS NULL OR key_expression ~ ',' THEN RETURN; END IF;
-  IF view_sql ~* '\m(JOIN|EXISTS|LATERAL)\M' OR view_sql ~* '\mIN\s*\(\s*SELECT\M' THEN RETURN; END IF;
-  key_column := substring(view_sql from '(?i)' || regexp_replace(btrim(key_expression), '([.*+?^$\{}()|\[\]\\])', '\\\1', 'g') || '\s+AS\s+([a-z_][a-z0-9_]*)');
-  IF key_column IS NULL THEN RETURN; END IF;
-  query := regexp_replace(view_sql, '^\s*(\([^)]*\)\s*)?AS\s+', '', 'i');
-  FOR source IN SELECT DISTINCT n.nspname, c.relname, c.oid,
-                       EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid AND r.kind = 'source') AS is_source
-      FROM pg_rewrite w
-      JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-      JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE w.ev_class = definition AND c.oid <> definition LOOP
-    -- Every relation it reads must be a source: no view in between.
-    IF NOT source.is_source THEN
-      key_column := NULL;
-      RETURN;
-    END IF;
-    quoted := format('"%s"."%s"', source.nspname, source.relname);
-    plain := format('%s.%s', source.nspname, source.relname);
-    -- The source's append log (mz_local.append_log_<oid>), not the source: only the rows appended
-    -- lately are there, so finding them does not scan everything ever ingested.
-    IF position(quoted IN query) > 0 THEN
-      query := replace(query, quoted, format('(SELECT * FROM mz_local.%I WHERE xmin::text::bigint > :since) AS %I', 'append_log_' || source.oid::bigint, source.relname));
-      found_any := true;
-    ELSIF position(plain IN query) > 0 THEN
-      query := replace(query, plain, format('(SELECT * FROM mz_local.%I WHERE xmin::text::bigint > :since) AS %I', 'append_log_' || source.oid::bigint, source.relname));
-      found_any := true;
-    ELSE
-      key_column := NULL;
-      RETURN;
-    END IF;
-    sources := array_append(sources, source.oid);
-  END LOOP;
-  IF NOT found_any THEN key_column := NULL; RETURN; END IF;
-  key_expression := btrim(key_expression);
-  delta_sql := format('SELECT DISTINCT %I FROM (%s) AS appended', key_column, query);
-END
+
+-- A view's definition deparsed with every relation and function schema-qualified (the dedup plan
+-- replaces its sources in it by their append logs).
+CREATE OR REPLACE FUNCTION mz_local.qualified_viewdef(view_oid oid) RETURNS text LANGUAGE sql STABLE SET search_path = '' AS $fn$
+  SELECT pg_catalog.pg_get_viewdef(view_oid)
 $fn$;
 
 -- Delta mode: while a keyed refresh asks which keys changed, every maintained view reads as the rows
@@ -364,6 +350,57 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS plan_version inte
 -- spilled to new pages and the table grew ~6 KB per refresh of five views, with nothing to reclaim it.
 ALTER TABLE mz_local.maintained_views SET (toast_tuple_target = 128);
 
+-- The indexes a dedup plan made on its sources (plan-kept-views.ts), named mz_local_key_<source>_…:
+-- an index nothing records any more (its view dropped or planned again) is dropped, so that no
+-- index outlives the view it serves.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS source_indexes oid[];
+CREATE OR REPLACE FUNCTION mz_local.drop_unused_source_indexes() RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  unused oid;
+BEGIN
+  FOR unused IN SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 WHERE c.relname LIKE 'mz\_local\_key\_%' AND c.relnamespace <> 'mz_local'::regnamespace
+                   AND NOT EXISTS (SELECT 1 FROM mz_local.maintained_views m WHERE i.indexrelid = ANY (m.source_indexes)) LOOP
+    EXECUTE format('DROP INDEX %s', unused::regclass);
+  END LOOP;
+END
+$fn$;
+
+-- CREATE OR REPLACE VIEW of a view a kept view reads (directly or through other views): the kept
+-- rows were computed from the old definition, and its plan may not hold for the new one. Each kept
+-- view reading it is made stale (reads compute it until its next refresh, which is whole) and
+-- planned again. Run by an event trigger after every CREATE VIEW; the server's own views (the kept
+-- views users see, mz_local's) are not users' replacements.
+CREATE OR REPLACE FUNCTION mz_local.views_replaced() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  replaced oid[];
+BEGIN
+  SELECT array_agg(command.objid) INTO replaced FROM pg_event_trigger_ddl_commands() AS command
+   WHERE command.object_type = 'view'
+     AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = command.objid AND c.relnamespace = 'mz_local'::regnamespace)
+     AND NOT EXISTS (SELECT 1 FROM mz_local.maintained_views m WHERE m.view_oid = command.objid);
+  IF replaced IS NULL THEN RETURN; END IF;
+  WITH RECURSIVE dependents(oid) AS (
+    SELECT unnest(replaced)
+    UNION
+    SELECT w.ev_class FROM dependents r
+      JOIN pg_depend d ON d.refobjid = r.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+      JOIN pg_rewrite w ON w.oid = d.objid
+     WHERE w.ev_class <> r.oid
+  )
+  UPDATE mz_local.maintained_views m
+     SET refreshed_version = -1, refreshed_xid = NULL, refresh_kind = NULL, planned = false
+   WHERE to_regclass(format('mz_local.%I', 'mv_q_' || m.id)) IN (SELECT oid FROM dependents);
+END
+$fn$;
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'mz_local_views_replaced') THEN
+    CREATE EVENT TRIGGER mz_local_views_replaced ON ddl_command_end WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION mz_local.views_replaced();
+  END IF;
+END
+$do$;
+
 -- Creates s.v over its definition (already created as mz_local.mv_q_<id>): maintained when it
 -- can be, else a plain view; returns why not (NULL when maintained).
 CREATE OR REPLACE FUNCTION mz_local.create_maintained_view(schema_name text, view_name text, view_sql text) RETURNS text
@@ -373,8 +410,6 @@ DECLARE
   definition text := 'mv_q_' || id;
   results text := 'mv_b_' || id;
   reason text;
-  keyed record;
-  source oid;
 BEGIN
   EXECUTE format('CREATE VIEW mz_local.%I %s', definition, view_sql);
   reason := CASE WHEN (SELECT value FROM mz_local.settings WHERE key = 'keep_materialized_views') = 'false'
@@ -388,25 +423,8 @@ BEGIN
   EXECUTE format('CREATE TABLE mz_local.%I AS SELECT * FROM mz_local.%I WITH NO DATA', results, definition);
   EXECUTE format('CREATE TABLE mz_local.%I (LIKE mz_local.%I)', 'mv_c_' || id, results);
   EXECUTE format('CREATE VIEW %I.%I AS %s', schema_name, view_name, mz_local.maintained_view_sql(id));
-  SELECT p.* INTO keyed FROM mz_local.keyed_refresh_plan(format('mz_local.%I', definition)::regclass, view_sql) p;
-  IF keyed.key_column IS NOT NULL THEN
-    FOREACH source IN ARRAY keyed.sources LOOP
-      PERFORM mz_local.ensure_append_log(source);
-      -- An index on the key over the source, so that recomputing a few keys reads only their rows
-      -- (a key expression naming a table alias cannot be indexed: then it scans).
-      BEGIN
-        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((%s))', 'mz_local_key_' || source::bigint || '_' || left(md5(keyed.key_expression), 8), source::regclass, keyed.key_expression);
-      EXCEPTION WHEN OTHERS THEN
-        NULL;
-      END;
-    END LOOP;
-    EXECUTE format('CREATE INDEX ON mz_local.%I (%I)', results, keyed.key_column);
-  END IF;
-  INSERT INTO mz_local.maintained_views (id, view_oid, key_column, delta_sql, source_oids, refresh_kind, planned)
-  VALUES (id, mz_local.relation_oid(schema_name, view_name), keyed.key_column, keyed.delta_sql, keyed.sources,
-          CASE WHEN keyed.key_column IS NOT NULL THEN 'source' END,
-          keyed.key_column IS NOT NULL);
-  IF keyed.key_column IS NOT NULL THEN PERFORM mz_local.set_view_form(id); END IF;
+  -- Planned from its query tree by the server before its first refresh (plan-kept-views.ts).
+  INSERT INTO mz_local.maintained_views (id, view_oid, planned) VALUES (id, mz_local.relation_oid(schema_name, view_name), false);
   RETURN NULL;
 END
 $fn$;
@@ -433,7 +451,7 @@ BEGIN
   -- Views planned by an older planner are planned again (the server plans them before its first
   -- refresh, which is then whole).
   UPDATE mz_local.maintained_views SET planned = false
-   WHERE planned AND key_column IS NULL AND plan_version < ${PLAN_VERSION};
+   WHERE planned AND plan_version < ${PLAN_VERSION};
   -- Views kept by key whose reads still plan their definition, or whose refresh function an older
   -- server wrote (which did not say when rows were lost): formed again.
   FOR old IN SELECT m.id FROM mz_local.maintained_views m
@@ -526,7 +544,11 @@ $fn$;
 -- loses go to its change log for what reads it. Else whole — unless allow_whole is false (a catch-up
 -- right before a read, which must stay cheap): then it returns false and the read computes the view.
 DROP FUNCTION IF EXISTS mz_local.refresh_maintained(bigint);
-CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint, allow_whole boolean DEFAULT true) RETURNS boolean LANGUAGE plpgsql AS $fn$
+-- Run with the database's own settings, whatever the session asking for it set: kept rows must not
+-- depend on which connection's read caught them up (a SET TimeZone made a folding
+-- count(DISTINCT date_trunc('day', …)) count that zone's days).
+CREATE OR REPLACE FUNCTION mz_local.refresh_maintained(mv bigint, allow_whole boolean DEFAULT true) RETURNS boolean LANGUAGE plpgsql
+  SET TimeZone = 'UTC' SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres' AS $fn$
 DECLARE
   current_version bigint;
   view_row mz_local.maintained_views;
@@ -745,6 +767,7 @@ BEGIN
     PERFORM mz_local.drop_folding(gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;
   END LOOP;
+  PERFORM mz_local.drop_unused_source_indexes();
   FOR logged IN SELECT c.relname, substring(c.relname from 12)::bigint AS source FROM pg_class c
                  WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'append\_log\_%' AND c.relkind = 'r' LOOP
     IF NOT EXISTS (SELECT 1 FROM mz_local.maintained_views m WHERE logged.source::oid = ANY (m.source_oids)) THEN

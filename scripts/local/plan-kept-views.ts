@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { planIncrementalAggregates } from './aggregate-plan.ts';
 import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
 import type { LocalDatabase } from './engine.ts';
-import { planKeyedRefresh, type RelationInfo } from './keyed-refresh-plan.ts';
+import { NOT_DISTINCT_ON, planDedupRefresh, planKeyedRefresh, type DedupPlan, type RelationInfo } from './keyed-refresh-plan.ts';
+import { isNode, listOf, parseQueryTree, type TreeValue } from './query-tree.ts';
 import { PLAN_VERSION } from './maintained-views-sql.ts';
 import { quoteIdentifier } from '../runner/sql-scan.ts';
 
@@ -34,27 +35,131 @@ export async function planKeptViews(db: LocalDatabase, log?: (line: string) => v
 }
 
 async function planOne(db: LocalDatabase, view: { id: string; tree: string }, log?: (line: string) => void): Promise<void> {
-  const result = await planKeyedRefresh(view.tree, (oid) => describeRelation(db, oid));
+  const lookup = (oid: number) => describeRelation(db, oid);
+  const result = await planKeyedRefresh(view.tree, lookup);
   if ('plan' in result) {
     const { keyColumns, upstreamIds, checkRelations } = result.plan;
     await db.query(
       // Its next refresh is whole: the views it reads logged their changes only for readers
       // planned before (replace_keyed_rows).
       `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
+              key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL,
               refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
       [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
     );
     await setUpFolding(db, view, keyColumns, checkRelations, log);
     // Rarely stale from now on: reads stop planning its definition (maintained_view_sql).
     await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
-    // Deleting and recomputing a few groups finds them by index (a key type without a b-tree
-    // operator class, json say, scans instead).
-    await db
-      .query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`mv_b_${view.id}_key`)} ON mz_local.${quoteIdentifier(`mv_b_${view.id}`)} (${keyColumns.map(quoteIdentifier).join(', ')})`)
-      .catch((error: Error) => log?.(`materialized view ${view.id}: no index on its key (${error.message}); a keyed refresh scans its kept rows`));
+    await indexKeptRows(db, view.id, keyColumns, log);
     await indexUpstreamForKeys(db, view.id, keyColumns, log);
-  } else {
-    await db.query(`UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, not_keyed_reason = $2 WHERE id = $1`, [view.id, result.reason, PLAN_VERSION]);
+    await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+    return;
+  }
+  let reason = result.reason;
+  const dedup = await planDedupRefresh(view.tree, lookup);
+  if ('plan' in dedup) {
+    try {
+      await setUpDedup(db, view.id, dedup.plan, log);
+      return;
+    } catch (error) {
+      reason = `its dedup refresh could not be set up: ${(error as Error).message}`;
+    }
+  } else if (dedup.reason !== NOT_DISTINCT_ON) {
+    reason = dedup.reason;
+  }
+  await db.query(
+    `UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, refresh_kind = NULL, not_keyed_reason = $2,
+            key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, key_columns = NULL, upstream_ids = NULL,
+            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+    [view.id, reason, PLAN_VERSION],
+  );
+  await dropFolding(db, view.id);
+  await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
+  await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+}
+
+/** Deleting and recomputing a few groups finds them by index (a key type without a b-tree
+ *  operator class, json say, scans instead). */
+async function indexKeptRows(db: LocalDatabase, id: string, keyColumns: readonly string[], log?: (line: string) => void): Promise<void> {
+  await db
+    .query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`mv_b_${id}_key`)} ON mz_local.${quoteIdentifier(`mv_b_${id}`)} (${keyColumns.map(quoteIdentifier).join(', ')})`)
+    .catch((error: Error) => log?.(`materialized view ${id}: no index on its key (${error.message}); a keyed refresh scans its kept rows`));
+}
+
+/**
+ * A dedup view (planDedupRefresh) is refreshed by the keys of the rows appended to its sources
+ * since its last refresh: its delta query is its definition, deparsed with every name qualified,
+ * each source in it replaced by the rows of its append log newer than `:since`. Checked before it
+ * is used: the delta reads append logs only. Its first refresh is whole (the append logs hold rows
+ * from now on).
+ */
+async function setUpDedup(db: LocalDatabase, id: string, plan: DedupPlan, log?: (line: string) => void): Promise<void> {
+  const deparsed = (await db.query<{ sql: string }>(`SELECT mz_local.qualified_viewdef(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS sql`, [id])).rows[0]!.sql;
+  let body = deparsed.trim().replace(/;$/, '');
+  if (body.includes(':since')) throw new Error('its definition contains the text :since');
+  for (const source of plan.sources) {
+    const { rows } = await db.query<{ qualified: string; bare: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS qualified, format('%I', c.relname) AS bare FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1`,
+      [source],
+    );
+    const { qualified, bare } = rows[0]!;
+    await db.query(`SELECT mz_local.ensure_append_log($1)`, [source]);
+    body = replaceRelation(body, qualified, `(SELECT * FROM mz_local.${quoteIdentifier(`append_log_${source}`)} WHERE xmin::text::bigint > :since)`, bare);
+  }
+  const delta = `SELECT DISTINCT ${quoteIdentifier(plan.keyColumn)} FROM (${body}) AS appended`;
+  await checkReadsAppendLogsOnly(db, id, delta);
+  await db.query(
+    `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'source', key_column = $2, delta_sql = $3, source_oids = $4,
+            source_indexes = NULL, key_columns = NULL, upstream_ids = NULL, check_relations = NULL, not_keyed_reason = NULL,
+            refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+    [id, plan.keyColumn, delta, plan.sources, PLAN_VERSION],
+  );
+  await dropFolding(db, id);
+  await db.query(`SELECT mz_local.set_view_form($1)`, [id]);
+  await indexKeptRows(db, id, [plan.keyColumn], log);
+  const indexes = await indexSourcesForKey(db, id, plan, log);
+  await db.query(`UPDATE mz_local.maintained_views SET source_indexes = $2 WHERE id = $1`, [id, indexes]);
+  await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+}
+
+/** Deparse keywords that may follow a FROM item; anything else there (lower case or quoted) is its alias. */
+const ALIAS = /^\s+("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)/;
+
+/**
+ * `sql` (a deparsed definition) with every reference to the relation `qualified` replaced by
+ * `replacement`, aliased by the relation's own name where the deparse gave it no alias (its columns
+ * are then written `name.column`). Throws when the relation is not found.
+ */
+export function replaceRelation(sql: string, qualified: string, replacement: string, bare: string): string {
+  const escaped = qualified.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const reference = new RegExp(`(?<=^|[\\s(])${escaped}(?=[\\s),;]|$)`, 'g');
+  let found = false;
+  const replaced = sql.replace(reference, (_match, offset: number) => {
+    found = true;
+    const rest = sql.slice(offset + qualified.length);
+    return ALIAS.test(rest) ? replacement : `${replacement} ${bare}`;
+  });
+  if (!found) throw new Error(`${qualified} was not found in its deparsed definition`);
+  return replaced;
+}
+
+/** Throws unless the delta query reads append logs only (no source left unreplaced). */
+async function checkReadsAppendLogsOnly(db: LocalDatabase, id: string, delta: string): Promise<void> {
+  const probe = `mz_local.${quoteIdentifier(`mv_t_${id}`)}`;
+  await db.query(`DROP VIEW IF EXISTS ${probe}`);
+  await db.query(`CREATE VIEW ${probe} AS ${delta.replaceAll(':since', '0')}`);
+  try {
+    const { rows } = await db.query<{ name: string }>(
+      `SELECT DISTINCT d.refobjid::regclass::text AS name FROM pg_rewrite w
+         JOIN pg_depend d ON d.objid = w.oid AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+         JOIN pg_class c ON c.oid = d.refobjid
+        WHERE w.ev_class = $1::regclass AND d.refobjid <> w.ev_class
+          AND NOT (c.relnamespace = 'mz_local'::regnamespace AND c.relname LIKE 'append\\_log\\_%')`,
+      [probe],
+    );
+    if (rows.length > 0) throw new Error(`its delta query still reads ${rows.map((row) => row.name).join(', ')}`);
+  } finally {
+    await db.query(`DROP VIEW IF EXISTS ${probe}`);
   }
 }
 
@@ -169,6 +274,7 @@ async function indexUpstreamForKeys(db: LocalDatabase, id: string, keyColumns: r
 }
 
 interface KeptTableScan {
+  readonly schema: string;
   readonly table: string;
   readonly alias: string;
   /** Its filter and the conditions an index already answers (`Index Cond`, `Recheck Cond`). */
@@ -177,22 +283,28 @@ interface KeptTableScan {
 
 /** Scans of kept tables (mz_local.mv_b_<id>) that read more than they keep, in an EXPLAIN (VERBOSE, FORMAT JSON) plan. */
 export function keptTableScans(plan: unknown): KeptTableScan[] {
+  return tableScans(plan, (schema, table) => schema === 'mz_local' && /^mv_b_\d+$/.test(table));
+}
+
+/** Scans of the tables `accept` names that read more than they keep, in an EXPLAIN (VERBOSE, FORMAT JSON) plan. */
+export function tableScans(plan: unknown, accept: (schema: string, table: string) => boolean): KeptTableScan[] {
   const scans: KeptTableScan[] = [];
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(visit);
     if (typeof node !== 'object' || node === null) return;
     const record = node as Record<string, unknown>;
     const table = record['Relation Name'];
+    const schema = record['Schema'];
     const filter = record['Filter'];
     // A whole scan with a filter, or an index scan whose filter still compares with a key (an index
     // on something else, made for another view, found these rows).
     const scansTooMuch = record['Node Type'] === 'Seq Scan' || (typeof filter === 'string' && / = \$\d+\)/.test(filter));
-    if (scansTooMuch && record['Schema'] === 'mz_local' && typeof table === 'string' && /^mv_b_\d+$/.test(table) && typeof filter === 'string') {
+    if (scansTooMuch && typeof schema === 'string' && typeof table === 'string' && accept(schema, table) && typeof filter === 'string') {
       // An index made for another view may already answer part of it (the event type, say): those
       // conditions count too, so that the new index leads with them.
       const children = Array.isArray(record['Plans']) ? (record['Plans'] as Array<Record<string, unknown>>) : [];
       const answered = [record['Index Cond'], record['Recheck Cond'], ...children.map((child) => child['Index Cond'])].filter((text): text is string => typeof text === 'string');
-      scans.push({ table, alias: typeof record['Alias'] === 'string' ? record['Alias'] : table, filter: [filter, ...answered].join(' AND ') });
+      scans.push({ schema, table, alias: typeof record['Alias'] === 'string' ? record['Alias'] : table, filter: [filter, ...answered].join(' AND ') });
     }
     for (const value of Object.values(record)) if (typeof value === 'object') visit(value);
   };
@@ -233,10 +345,103 @@ export function indexableExpressions(filter: string, alias: string): string[][] 
   return constants.length > 0 ? [[constants[0]!]] : [];
 }
 
+/**
+ * Indexes a dedup view's sources where recomputing one key would scan them whole (a generic plan
+ * of its definition for one key, as for kept tables): on the expression compared with the key —
+ * only when evaluating it cannot fail (canNotFail). An index expression is evaluated for every row
+ * appended to the source, whatever the view's WHERE says: an index on `(body->>'seq')::bigint` made
+ * the source refuse every event whose seq is not a number. Returns the indexes made (recorded, so
+ * that they are dropped with the view).
+ */
+async function indexSourcesForKey(db: LocalDatabase, id: string, plan: DedupPlan, log?: (line: string) => void): Promise<number[]> {
+  const [explained] = await db.exec(`EXPLAIN (VERBOSE, GENERIC_PLAN, FORMAT JSON) SELECT * FROM mz_local.${quoteIdentifier(`mv_q_${id}`)} WHERE ${quoteIdentifier(plan.keyColumn)} = $1`);
+  const value = explained?.rows[0]?.['QUERY PLAN'];
+  const sources = await db.query<{ oid: number; schema: string; name: string }>(
+    `SELECT c.oid::int AS oid, n.nspname::text AS schema, c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[])`,
+    [plan.sources],
+  );
+  const made: number[] = [];
+  for (const scan of tableScans(typeof value === 'string' ? JSON.parse(value) : value, (schema, table) => sources.rows.some((row) => row.schema === schema && row.name === table))) {
+    const source = sources.rows.find((row) => row.schema === scan.schema && row.name === scan.table)!;
+    for (const columns of indexableExpressions(scan.filter, scan.alias)) {
+      const list = columns.map((column) => `(${column})`).join(', ');
+      try {
+        for (const column of columns) if (!(await canNotFail(db, id, source.oid, column))) throw new Error(`${column} may fail for some rows`);
+        const name = `mz_local_key_${source.oid}_${createHash('md5').update(columns.join(', ')).digest('hex').slice(0, 8)}`;
+        await db.query(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(name)} ON ${quoteIdentifier(source.schema)}.${quoteIdentifier(source.name)} (${list})`);
+        const { rows } = await db.query<{ oid: number }>(`SELECT format('%I.%I', $1::text, $2::text)::regclass::oid::int AS oid`, [source.schema, name]);
+        made.push(rows[0]!.oid);
+      } catch (error) {
+        log?.(`materialized view ${id}: no index on ${list} of ${source.schema}.${source.name} (${(error as Error).message}); recomputing a key scans it`);
+      }
+    }
+  }
+  return made;
+}
+
+/** Functions (and the operators calling them) that return a value for any input, never an error. */
+const FAIL_SAFE_FUNCTIONS = [
+  'jsonb_object_field', 'jsonb_object_field_text', 'jsonb_array_element', 'jsonb_array_element_text', 'jsonb_extract_path', 'jsonb_extract_path_text',
+  'json_object_field', 'json_object_field_text', 'json_array_element', 'json_array_element_text', 'json_extract_path', 'json_extract_path_text',
+  'fetchval', 'textcat', 'lower', 'upper', 'btrim', 'ltrim', 'rtrim', 'md5',
+];
+const TEXT_TYPE = '25';
+
+/**
+ * Whether `expression` over the source's columns cannot fail for any row: column references,
+ * constants, COALESCE, binary-compatible casts, casts to text, and the functions above — read from
+ * the query tree of a throwaway view selecting it.
+ */
+async function canNotFail(db: LocalDatabase, id: string, source: number, expression: string): Promise<boolean> {
+  const probe = `mz_local.${quoteIdentifier(`mv_t_${id}`)}`;
+  await db.query(`DROP VIEW IF EXISTS ${probe}`);
+  const { rows } = await db.query<{ name: string }>(`SELECT $1::oid::regclass::text AS name`, [source]);
+  await db.query(`CREATE VIEW ${probe} AS SELECT (${expression}) AS x FROM ${rows[0]!.name}`);
+  try {
+    const tree = (await db.query<{ tree: string }>(`SELECT ev_action::text AS tree FROM pg_rewrite WHERE ev_class = $1::regclass AND rulename = '_RETURN'`, [probe])).rows[0]!.tree;
+    const safe = new Set(
+      (await db.query<{ oid: string }>(`SELECT oid::text AS oid FROM pg_proc WHERE proname = ANY ($1::text[]) AND (pronamespace = 'pg_catalog'::regnamespace OR proname = 'fetchval')`, [FAIL_SAFE_FUNCTIONS])).rows.map((row) => row.oid),
+    );
+    const query = listOf(parseQueryTree(tree))[0];
+    const target = isNode(query) ? listOf(query.fields.targetList)[0] : null;
+    return isNode(target) && failSafe(target.fields.expr ?? null, safe);
+  } finally {
+    await db.query(`DROP VIEW IF EXISTS ${probe}`);
+  }
+}
+
+function failSafe(node: TreeValue, safeFunctions: ReadonlySet<string>): boolean {
+  if (Array.isArray(node)) return node.every((item) => failSafe(item, safeFunctions));
+  if (!isNode(node)) return node === null;
+  const fields = node.fields;
+  const children = (...names: string[]) => names.every((name) => failSafe(fields[name] ?? null, safeFunctions));
+  switch (node.type) {
+    case 'VAR':
+    case 'CONST':
+      return true;
+    case 'RELABELTYPE':
+    case 'COLLATEEXPR':
+      return children('arg');
+    case 'COERCEVIAIO':
+      // Output functions do not fail: a cast to text is safe, a cast from text to a number is not.
+      return fields.resulttype === TEXT_TYPE && children('arg');
+    case 'COALESCEEXPR':
+    case 'ARRAYEXPR':
+      return children(node.type === 'ARRAYEXPR' ? 'elements' : 'args');
+    case 'OPEXPR':
+      return safeFunctions.has(String(fields.opfuncid)) && children('args');
+    case 'FUNCEXPR':
+      return safeFunctions.has(String(fields.funcid)) && children('args');
+    default:
+      return false;
+  }
+}
+
 /** A relation a kept view reads, as the planner needs it. */
 async function describeRelation(db: LocalDatabase, oid: number): Promise<RelationInfo> {
-  const { rows } = await db.query<{ name: string; relkind: string; maintained: string | null; tree: string | null }>(
+  const { rows } = await db.query<{ name: string; relkind: string; maintained: string | null; tree: string | null; source: boolean }>(
     `SELECT c.oid::regclass::text AS name, c.relkind::text AS relkind, m.id::text AS maintained,
+            EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid AND r.kind = 'source') AS source,
             (SELECT w.ev_action::text FROM pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename = '_RETURN') AS tree
        FROM pg_class c LEFT JOIN mz_local.maintained_views m ON m.view_oid = c.oid
       WHERE c.oid = $1`,
@@ -246,5 +451,6 @@ async function describeRelation(db: LocalDatabase, oid: number): Promise<Relatio
   if (!row) return { kind: 'other', name: `relation ${oid}` };
   if (row.maintained) return { kind: 'kept', maintainedId: row.maintained };
   if (row.relkind === 'v' && row.tree) return { kind: 'view', queryTree: row.tree };
+  if (row.source) return { kind: 'source', name: row.name };
   return { kind: 'other', name: row.name };
 }

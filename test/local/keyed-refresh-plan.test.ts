@@ -111,7 +111,7 @@ describe('index advice', () => {
       { 'Node Type': 'Index Scan', Schema: 'mz_local', 'Relation Name': 'mv_b_4', Alias: 'mv_b_4', Filter: '(mv_b_4.kind = 1)' },
       { 'Node Type': 'Seq Scan', Schema: 'public', 'Relation Name': 'mv_b_5', Alias: 'mv_b_5', Filter: '(x = $1)' },
     ] } }];
-    expect(keptTableScans(plan)).toEqual([{ table: 'mv_b_3', alias: 'mv_b_3_1', filter: '(mv_b_3_1.kind = $1)' }]);
+    expect(keptTableScans(plan)).toEqual([{ schema: 'mz_local', table: 'mv_b_3', alias: 'mv_b_3_1', filter: '(mv_b_3_1.kind = $1)' }]);
   });
 
   it('names what a statement may read', () => {
