@@ -69,9 +69,13 @@ await runCli(async () => {
   });
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // As `npm run local`: a statement that cannot be interrupted does not hold a second signal.
+      console.error(pc.yellow(`${signal} again: exiting now, without waiting for the running statement`));
+      process.exit(1);
+    }
     stopping = true;
-    console.log(pc.dim(`${signal}: stopping…`));
+    console.log(pc.dim(`${signal}: stopping… (${signal} again exits at once)`));
     try {
       await watcher.close();
       await deployer.close();

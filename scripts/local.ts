@@ -82,9 +82,15 @@ await runCli(async () => {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A statement that cannot be interrupted holds the stop: a second signal does not wait for it.
+      // A data directory recovers on the next start like after a crash (acknowledged appends are
+      // kept, docs/local-server.md); in memory, everything goes, as it would anyway.
+      console.error(pc.yellow(`${signal} again: exiting now, without waiting for the running statement`));
+      process.exit(1);
+    }
     stopping = true;
-    console.log(pc.dim(`${signal}: stopping…`));
+    console.log(pc.dim(`${signal}: stopping… (${signal} again exits at once)`));
     const stats = server.webhookStats;
     try {
       await consoleHandle?.stop();

@@ -24,7 +24,11 @@ export interface SqlApiNotice {
 }
 
 export type SqlApiResult =
-  | { tag: string; rows: unknown[][]; desc: { columns: Array<{ name: string; type_oid: number; type_len: number; type_mod: number }> }; notices: SqlApiNotice[] }
+  /**
+   * `rowsJson`: each row as its JSON text (an array), built as the row arrived: a large result is
+   * held once, as text, not as parsed values and again as the answer's JSON.
+   */
+  | { tag: string; rowsJson: string[]; desc: { columns: Array<{ name: string; type_oid: number; type_len: number; type_mod: number }> }; notices: SqlApiNotice[] }
   | { ok: string; notices: SqlApiNotice[] }
   | { error: SqlApiError; notices: SqlApiNotice[] };
 
@@ -192,12 +196,24 @@ export async function runOne(client: pg.ClientBase, sql: string, params: Array<s
   const connection = (client as unknown as TagSource).connection;
   connection.on('commandComplete', onComplete);
   try {
-    const result = await client.query({ text: sql, values: params, rowMode: 'array' });
+    // Rows are turned into JSON text as they arrive and not kept by pg (a 'row' listener and no
+    // callback: pg then does not accumulate them).
+    const rowsJson: string[] = [];
+    // pg's typings leave rowMode out of a Query's config, though Query takes it.
+    const query = new pg.Query({ text: sql, values: params ?? [], rowMode: 'array' } as pg.QueryConfig);
+    query.on('row', (row: Array<string | null>, result?: { fields: pg.FieldDef[] }) => {
+      rowsJson.push(JSON.stringify(row.map((value, index) => jsonValue(value, result!.fields[index]!.dataTypeID))));
+    });
+    const result = await new Promise<pg.QueryResult>((resolve, reject) => {
+      query.once('end', resolve);
+      query.once('error', reject);
+      client.query(query);
+    });
     const tag = completed ?? commandTag(result);
     if (result.fields.length === 0) return { ok: tag, notices: taken() };
     return {
       tag,
-      rows: (result.rows as Array<Array<string | null>>).map((row) => row.map((value, index) => jsonValue(value, result.fields[index]!.dataTypeID))),
+      rowsJson,
       desc: { columns: result.fields.map((field) => ({ name: field.name, type_oid: field.dataTypeID, type_len: field.dataTypeSize, type_mod: field.dataTypeModifier })) },
       notices: taken(),
     };
@@ -229,15 +245,15 @@ export function* answerJsonPieces(answer: { results: SqlApiResult[] }): Generato
   yield '{"results":[';
   for (const [index, result] of answer.results.entries()) {
     if (index > 0) yield ',';
-    if (!('rows' in result)) {
+    if (!('rowsJson' in result)) {
       yield JSON.stringify(result);
       continue;
     }
-    const { rows, ...rest } = result;
+    const { rowsJson, ...rest } = result;
     yield `{"tag":${JSON.stringify(rest.tag)},"rows":[`;
     let piece = '';
-    for (const [rowIndex, row] of rows.entries()) {
-      piece += (rowIndex > 0 ? ',' : '') + JSON.stringify(row);
+    for (const [rowIndex, row] of rowsJson.entries()) {
+      piece += (rowIndex > 0 ? ',' : '') + row;
       if (piece.length >= PIECE_CHARS) {
         yield piece;
         piece = '';

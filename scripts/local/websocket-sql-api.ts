@@ -148,7 +148,7 @@ class WebSocketSession {
     }
     this.send({ type: 'CommandStarting', payload: { has_rows: true, is_streaming: false } });
     this.send({ type: 'Rows', payload: { columns: result.desc.columns } });
-    for (const row of result.rows) this.send({ type: 'Row', payload: row });
+    for (const row of result.rowsJson) this.sendText(`{"type":"Row","payload":${row}}`);
     this.send({ type: 'CommandComplete', payload: result.tag });
     return true;
   }
@@ -191,6 +191,11 @@ class WebSocketSession {
   }
 
   private send(message: Outgoing): void {
-    if (!this.closed && this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+    this.sendText(JSON.stringify(message));
+  }
+
+  /** A message already in JSON (a Row built from its row's JSON text). */
+  private sendText(text: string): void {
+    if (!this.closed && this.socket.readyState === this.socket.OPEN) this.socket.send(text);
   }
 }
