@@ -7,7 +7,8 @@ import { deployPlan } from './runner/deploy/deploy-plan.ts';
 import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
 import type { ActionResult } from './runner/deploy/deploy-execute.ts';
 import { ProjectError, throwIfAny } from './runner/errors.ts';
-import { connectTarget, type TargetConnection } from './runner/deploy/target-connection.ts';
+import { connectTarget, localServerConnection, type TargetConnection } from './runner/deploy/target-connection.ts';
+import { startLocalServer } from './local/local-server.ts';
 import { selectNodes } from './runner/select.ts';
 import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { parseDuration, parseSeconds, parseThreads } from './cli/ports.ts';
@@ -77,6 +78,12 @@ async function runningLocalServer(project: CompiledProject, log: ((line: string)
   }
 }
 
+/** A local server in memory for this command only: what a target with nothing deployed holds. */
+async function emptyServerInMemory(log: ((line: string) => void) | undefined): Promise<TargetConnection> {
+  const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, ...(log ? { log } : {}) });
+  return { ...localServerConnection(server.host, server.pgPort, 'an empty in-memory local server (nothing is deployed to the target yet)'), close: () => server.stop() };
+}
+
 await runCli(async () => {
   program.parse();
   const options = program.opts<
@@ -115,14 +122,17 @@ await runCli(async () => {
   // deploy's own (connectTarget); only when it finds nothing is "create everything" the plan, and
   // nothing is started (which would create the data directory).
   let connection: TargetConnection | undefined;
-  if (options.dryRun && !options.blueGreen && project.target.type === 'local' && !existsSync(project.target.dataDir!)) {
+  if (options.dryRun && project.target.type === 'local' && !existsSync(project.target.dataDir!)) {
     connection = await runningLocalServer(project, log);
-    if (!connection) {
+    if (!connection && !options.blueGreen) {
       const plan = deployPlan({ project, state: new Map(), ...(selected ? { selected } : {}), fullRefresh });
       throwIfAny(plan.refusals);
       printPlan(plan, options.json);
       return;
     }
+    // A blue/green plan reads the catalog it would swap: an empty server in memory stands for the
+    // empty target, so that nothing (no data directory) is created by a dry run.
+    if (!connection) connection = await emptyServerInMemory(log);
   }
 
   const deployer = await Deployer.open(project, { threads: options.threads, leaseWaitMs: options.leaseWait * 1000, ...(log ? { log } : {}), ...(connection ? { connection } : {}) });

@@ -88,4 +88,14 @@ describe('models:deploy --dry-run plans against the running local server', () =>
     expect(Object.values(plan).every((action) => action === 'create')).toBe(true);
     expect(existsSync(path.join(root, '.materialize'))).toBe(false);
   }, 60_000);
+
+  it('a blue/green dry run with nothing running creates no data directory either', async () => {
+    const root = copyOfSeedProject();
+    const result = await runScript('models-deploy.ts', ['--blue-green', '--dry-run', '--json', '--project-dir', root], { cwd: root });
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as PlanJson;
+    expect(plan.actions.length).toBeGreaterThan(0);
+    expect(plan.actions.every((action) => action.action === 'create')).toBe(true);
+    expect(existsSync(path.join(root, '.materialize'))).toBe(false);
+  }, 60_000);
 });
