@@ -10,6 +10,7 @@ import { startServerForCommand } from './cli/start-server.ts';
 import { loadProjectConfig, LOCAL_DATA_DIR } from './runner/project-config.ts';
 import { DEFAULT_CONSOLE_PORT } from './console/console-server.ts';
 import { startConsoleForCommand } from './cli/start-console-output.ts';
+import { urlHost } from './local/reachable-host.ts';
 
 /** The data directory of the project's first local target, else the default. */
 function projectDataDir(projectDir: string): string {
@@ -106,6 +107,6 @@ await runCli(async () => {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   console.log(`  webhooks  ${server.webhookBaseUrl}/materialize/public/<source>`);
-  console.log(`  kafka     http://${server.host}:${server.httpPort}/topics/<topic>`);
+  console.log(`  kafka     http://${urlHost(server.host)}:${server.httpPort}/topics/<topic>`);
   console.log(pc.dim('  Ctrl-C to stop'));
 });

@@ -17,6 +17,7 @@ import { loadConsoleAssets } from './console-bundle.ts';
 import { ConsoleServer } from './console-server.ts';
 import { ProjectBoard } from './project-board.ts';
 import { RowCounter } from './row-counts.ts';
+import { urlHost } from '../local/reachable-host.ts';
 
 export interface ConsoleOptions {
   /** 0 picks a free port. */
@@ -87,7 +88,7 @@ export async function startConsole(server: LocalServer, options: ConsoleOptions)
   const watched = options.watched;
   let cycleRunning: Promise<void> = Promise.resolve();
   return {
-    url: `http://${server.host}:${port}/`,
+    url: `http://${urlHost(server.host)}:${port}/`,
     port,
     board,
     assetsOrigin: assets.origin,

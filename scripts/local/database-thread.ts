@@ -35,6 +35,7 @@ interrupts.installHooks();
 let limits: StatementLimits = { timeoutMs: 0, maxResultBytes: start.maxResultBytes };
 let limitsStale = true;
 const MAY_CHANGE_LIMITS = /statement_timeout|max_result_size|reset|rollback|abort|discard|set_config/i;
+const SWITCHES_LIMITS = /^SELECT set_config\('(?:statement_timeout|mz\.max_result_size)'|, set_config\('(?:statement_timeout|mz\.max_result_size)'/;
 const QUERY = 0x51; // 'Q'
 const PARSE = 0x50; // 'P'
 const SYNC = 0x53; // 'S'
@@ -128,8 +129,12 @@ async function run(db: EmbeddedDatabase, call: DatabaseCall): Promise<unknown> {
     case 'query':
       if (call.timeoutMs) return runBoundedQuery(db, call.id, call.sql, [...call.params], call.rowMode, call.timeoutMs);
       return db.query(call.sql, [...call.params], call.rowMode ? { rowMode: call.rowMode } : {});
-    case 'exec':
-      return db.exec(call.sql);
+    case 'exec': {
+      const result = await db.exec(call.sql);
+      // The server switching a connection's settings in (connection-state.ts): its limits apply now.
+      if (SWITCHES_LIMITS.test(call.sql)) await readLimits(db);
+      return result;
+    }
     case 'protocol': {
       if (call.client) return runClientMessage(db, call.id, call.message);
       // PGlite hands out views of its memory: each part is copied out. Parts wait to go with the

@@ -21,6 +21,12 @@ export const LOCAL_DATABASE = 'materialize';
 export const LOCAL_USER = 'materialize';
 
 const EXTENSIONS = { pgcrypto, hstore };
+/**
+ * PGlite's own start parameters, with Materialize's catalog on the search path from the start: it
+ * is then also what RESET search_path, RESET ALL and DISCARD ALL go back to (each connection's
+ * session starts from it, connection-state.ts).
+ */
+const START_PARAMS = PGlite.defaultStartParams.map((parameter) => (parameter === 'search_path=public' ? 'search_path=public, mz_catalog' : parameter));
 /** PGlite itself, run on the thread that opened it. */
 export type EmbeddedDatabase = PGlite;
 
@@ -100,7 +106,7 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedD
   const fresh = !options.dataDir || !existsSync(path.join(options.dataDir, 'PG_VERSION'));
   let db: PGlite;
   if (!fresh) {
-    db = await PGlite.create({ dataDir: options.dataDir, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS });
+    db = await PGlite.create({ dataDir: options.dataDir, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS, startParams: START_PARAMS });
   } else {
     const template = await loadOrBuildTemplate(log);
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
@@ -111,6 +117,7 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedD
       username: LOCAL_USER,
       database: LOCAL_DATABASE,
       extensions: EXTENSIONS,
+      startParams: START_PARAMS,
     });
   }
   useGeometricFileGrowth(db);

@@ -15,6 +15,7 @@ import { WebhookServer } from './webhook/http-server.ts';
 import { WebhookSourceCache } from './webhook/webhook-sources.ts';
 import { RequestLog } from './webhook/request-log.ts';
 import { WireServer } from './wire-server.ts';
+import { urlHost } from './reachable-host.ts';
 
 export const DEFAULT_PG_PORT = 6875;
 export const DEFAULT_HTTP_PORT = 6876;
@@ -59,6 +60,11 @@ export interface LocalServerOptions {
   maxResultBytes?: number;
   /** How long one computation of a subscribed query may hold the database (default 10 s). */
   subscribedQueryTimeoutMs?: number;
+  /**
+   * Every wire connection shares PGlite's one session, as before each got its own
+   * (connection-state.ts): only for measuring what sessions per connection cost (npm run bench).
+   */
+  sharedSession?: boolean;
 }
 
 export interface LocalServer {
@@ -111,6 +117,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       port: options.pgPort ?? DEFAULT_PG_PORT,
       idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 120_000,
       ...(options.subscribedQueryTimeoutMs !== undefined ? { subscribedQueryTimeoutMs: options.subscribedQueryTimeoutMs } : {}),
+      ...(options.sharedSession ? { sessionPerConnection: false } : {}),
       // PostgreSQL's default is 100; a dashboard with many subscribers needs more (each SUBSCRIBE holds one).
       maxConnections: 500,
       onCatalogChange: () => {
@@ -151,7 +158,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     });
     const pgPort = await listenOrExplain(() => wire!.start(), 'Postgres wire', host, options.pgPort ?? DEFAULT_PG_PORT, '--pg-port');
     const httpPort = await listenOrExplain(() => webhooks!.start(), 'webhook HTTP', host, options.httpPort ?? DEFAULT_HTTP_PORT, '--http-port');
-    const webhookBaseUrl = `http://${host}:${httpPort}/api/webhook`;
+    const webhookBaseUrl = `http://${urlHost(host)}:${httpPort}/api/webhook`;
     await db.query(
       `INSERT INTO mz_local.settings (key, value) VALUES ('webhook_base_url', $1)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -172,7 +179,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       host,
       pgPort,
       httpPort,
-      pgUrl: `postgres://${LOCAL_USER}@${host}:${pgPort}/${LOCAL_DATABASE}`,
+      pgUrl: `postgres://${LOCAL_USER}@${urlHost(host)}:${pgPort}/${LOCAL_DATABASE}`,
       webhookBaseUrl,
       dataDir,
       webhookStats: openWebhooks.stats,

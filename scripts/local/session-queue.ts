@@ -57,6 +57,13 @@ export interface SessionQueueOptions {
    * are started without waiting for each other, and must reach the database in order.
    */
   execute: (handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void) => Promise<number>;
+  /**
+   * A session per connection (connection-state.ts): brings the session's settings to this
+   * connection's before its message runs; null when they are in place.
+   */
+  enter?: (handlerId: number) => Promise<void> | null;
+  /** The database as the server's own work (local jobs, catch-ups) uses it: under the server's settings. */
+  serverDatabase?: LocalDatabase;
 }
 
 export class SessionQueue {
@@ -72,11 +79,14 @@ export class SessionQueue {
   /** The last job started was background work: a foreground job waiting goes next. */
   private lastWasBackground = false;
   private catchUp: ((db: LocalDatabase, statement: string | null) => Promise<void>) | null = null;
+  private readonly serverDb: LocalDatabase;
 
   constructor(
     private readonly db: LocalDatabase,
     private readonly options: SessionQueueOptions,
-  ) {}
+  ) {
+    this.serverDb = options.serverDatabase ?? db;
+  }
 
   /** Nothing running and nothing waiting: a job queued now starts at once. */
   get idle(): boolean {
@@ -226,8 +236,8 @@ export class SessionQueue {
       if (job.expiry) clearTimeout(job.expiry);
       this.openSequence = null;
       try {
-        if (job.reads !== null) await this.catchUp?.(this.db, job.reads);
-        job.resolve(await job.run(this.db));
+        if (job.reads !== null) await this.catchUp?.(this.serverDb, job.reads);
+        job.resolve(await job.run(this.serverDb));
       } catch (error) {
         job.reject(error);
       }
@@ -236,7 +246,9 @@ export class SessionQueue {
     try {
       // A statement starting outside a transaction (inside one, it reads what the transaction sees;
       // a pipelined message is inside an extended query whose Parse or Bind caught up already).
-      if (!pipelined && this.transactionOwner === null && startsStatement(job.message)) await this.catchUp?.(this.db, statementText(job.message));
+      if (!pipelined && this.transactionOwner === null && startsStatement(job.message)) await this.catchUp?.(this.serverDb, statementText(job.message));
+      const entering = pipelined ? null : (this.options.enter?.(job.handlerId) ?? null);
+      if (entering) await entering;
       const executing = this.options.execute(job.handlerId, job.message, job.onData);
       // Handed to the database: the connection's next message may follow it at once. Its sender
       // (pglite-socket reads a connection's next message once the last is settled) is told so now;

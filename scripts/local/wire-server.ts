@@ -10,6 +10,8 @@
 import net from 'node:net';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { LocalDatabase } from './engine.ts';
+import { ConnectionNames } from './connection-names.ts';
+import { SessionStates } from './connection-state.ts';
 import { cString, errorResponse, frame } from './protocol-bytes.ts';
 import { randomInt } from 'node:crypto';
 import { listen } from './listen.ts';
@@ -30,12 +32,19 @@ export interface WireServerOptions {
   onWrite?: () => void;
   /** How long one computation of a subscribed query may hold the database (default 10 s). */
   subscribedQueryTimeoutMs?: number;
+  /**
+   * false: every connection shares PGlite's one session (settings, prepared statements, cursors),
+   * as before sessions per connection (connection-state.ts); only to measure what they cost.
+   */
+  sessionPerConnection?: boolean;
 }
 
 interface Connection {
   socket: net.Socket;
   handler: PGLiteSocketHandler;
   session: WireSession;
+  /** Its prepared statements', portals' and cursors' names in the shared session (null: shared). */
+  names: ConnectionNames | null;
   subscribe: SubscribeSession;
   backendKey: { processId: number; secretKey: number };
   /** Its messages the database runs now (several while an extended query is pipelined). */
@@ -49,6 +58,8 @@ const CANCEL_REQUEST_CODE = 80877102;
 
 export class WireServer {
   readonly queue: SessionQueue;
+  /** Each connection's settings, switched in when its messages run (null: one shared session). */
+  private readonly states: SessionStates | null;
   private server: net.Server | null = null;
   /** The port it listens on, once started. */
   port = 0;
@@ -60,10 +71,13 @@ export class WireServer {
   readonly hub: SubscriptionHub;
 
   constructor(private readonly options: WireServerOptions) {
+    const states = options.sessionPerConnection === false ? null : new SessionStates(options.db);
+    this.states = states;
     this.queue = new SessionQueue(options.db, {
       idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs,
       onIdleInTransaction: (handlerId) => this.terminateIdle(handlerId),
       execute: (handlerId, message, onData) => this.execute(handlerId, message, onData),
+      ...(states ? { enter: (handlerId: number) => states.enter(handlerId), serverDatabase: states.serverDatabase } : {}),
     });
     this.hub = new SubscriptionHub(this.queue, undefined, options.subscribedQueryTimeoutMs);
   }
@@ -75,10 +89,13 @@ export class WireServer {
 
   private async execute(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     const session = this.sessionFor(handlerId);
-    const frontend = session.translateFrontend(message);
-    let bytes = 0;
-    const sink = session.responseSink(frontend.rewrite, onData);
     const connection = this.connections.get(handlerId);
+    // Its own names for its prepared statements, portals and cursors (connection-names.ts).
+    const named = connection?.names?.rewrite(message) ?? null;
+    const frontend = session.translateFrontend(named?.message ?? message);
+    this.states?.noteMessage(handlerId, frontend.message);
+    let bytes = 0;
+    const sink = session.responseSink(frontend.rewrite, named ? connection!.names!.responseSink(named.tags, onData) : onData);
     const stop = new AbortController();
     if (connection) {
       connection.running.add(stop);
@@ -127,6 +144,7 @@ export class WireServer {
   async start(): Promise<number> {
     const hstore = await this.options.db.query<{ oid: number }>(`SELECT oid::int AS oid FROM pg_type WHERE typname = 'hstore'`);
     this.mapTypeOid = hstore.rows[0]?.oid ?? null;
+    await this.states?.start();
     const server = net.createServer((socket) => this.accept(socket));
     server.maxConnections = this.options.maxConnections;
     this.server = server;
@@ -158,10 +176,13 @@ export class WireServer {
         await this.queue.enqueue(id, frame('Q', [cString('COMMIT')]), () => {});
       },
     });
-    const connection: Connection = { socket, handler, session: this.newSession(backendKey), subscribe, backendKey, running: new Set(), cancelPending: false };
+    this.states?.open(id);
+    const names = this.states ? new ConnectionNames(id, { role: this.states.role }) : null;
+    const connection: Connection = { socket, handler, session: this.newSession(backendKey), names, subscribe, backendKey, running: new Set(), cancelPending: false };
     this.connections.set(id, connection);
     const forget = () => {
       subscribe.close();
+      this.states?.close(id);
       // A client that went away does not wait for its statement: nobody would read the answer.
       for (const running of connection.running) running.abort('disconnect');
       this.connections.delete(id);

@@ -15,6 +15,7 @@ import {
 } from './cluster-statements.ts';
 import { MzStatementError } from './mz-statements-error.ts';
 import { SqlSyntaxError, type StatementSpan, type Token } from './tokens.ts';
+import { mzVariable, type MzVariable } from './session-variables.ts';
 
 export interface QualifiedName {
   database: string | null;
@@ -71,6 +72,9 @@ export type MzStatement =
   | { kind: 'drop_cluster'; names: string[]; ifExists: boolean; cascade: boolean }
   | { kind: 'set_cluster'; name: string }
   | { kind: 'show_cluster' }
+  /** Materialize's own session variables (session-variables.ts); value null: RESET or SET … DEFAULT. */
+  | { kind: 'set_variable'; variable: MzVariable; value: string | null }
+  | { kind: 'show_variable'; variable: MzVariable }
   /** Materialize's max_result_size (null: back to the default, as SET … DEFAULT and RESET do). */
   | { kind: 'set_max_result_size'; value: string | null }
   | { kind: 'show_max_result_size' }
@@ -279,9 +283,13 @@ export function parseMzStatement(statement: StatementSpan, sql: string): MzState
       return parseSet(cursor);
     case 'show':
       return parseShow(cursor);
-    case 'reset':
+    case 'reset': {
       cursor.expect('reset');
+      const variable = acceptMzVariable(cursor);
+      if (variable && cursor.atEnd()) return { kind: 'set_variable', variable, value: null };
+      cursor.index = 1;
       return cursor.accept('max_result_size') && cursor.atEnd() ? { kind: 'set_max_result_size', value: null } : null;
+    }
     // SUBSCRIBE is served by the wire layer itself (subscribe/subscribe-session.ts) for simple
     // queries; what reaches here came over the extended protocol.
     case 'subscribe':
@@ -729,11 +737,22 @@ function parseSet(cursor: Cursor): MzStatement | null {
     if (!cursor.atEnd()) cursor.fail('Expected end of statement');
     return { kind: 'set_max_result_size', value };
   }
-  if (!cursor.accept('cluster')) return null;
+  const variable = acceptMzVariable(cursor);
+  if (!variable) return null;
   if (!cursor.acceptPunct('=')) cursor.expect('to');
+  if (cursor.accept('default') && cursor.atEnd()) return { kind: 'set_variable', variable, value: null };
   const token = cursor.peek();
-  if (token?.type === 'string') return { kind: 'set_cluster', name: cursor.string() };
-  return { kind: 'set_cluster', name: cursor.identifier() };
+  const value = token?.type === 'string' ? cursor.string() : cursor.identifier();
+  if (!cursor.atEnd()) cursor.fail('Expected end of statement');
+  return { kind: 'set_variable', variable, value };
+}
+
+/** One of Materialize's own session variables (cluster, database, …), taken if next. */
+function acceptMzVariable(cursor: Cursor): MzVariable | undefined {
+  const token = cursor.peek();
+  const variable = token?.type === 'word' ? mzVariable(token.value) : undefined;
+  if (variable) cursor.accept(variable.name);
+  return variable;
 }
 
 const SHOWABLE: Array<[string[], ShowableType]> = [
@@ -764,6 +783,9 @@ const SHOW_CREATE: Array<[string[], ShowCreateType]> = [
 
 function parseShow(cursor: Cursor): MzStatement | null {
   cursor.expect('show');
+  const variable = cursor.accept('transaction', 'isolation', 'level') ? mzVariable('transaction_isolation') : acceptMzVariable(cursor);
+  if (variable && cursor.atEnd()) return { kind: 'show_variable', variable };
+  cursor.index = 1;
   if (cursor.accept('cluster') && cursor.atEnd()) return { kind: 'show_cluster' };
   cursor.index = 1;
   if (cursor.accept('max_result_size') && cursor.atEnd()) return { kind: 'show_max_result_size' };

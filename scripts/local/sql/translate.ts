@@ -17,6 +17,7 @@ import {
 import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json-scan.ts';
 import { showColumnsQuery, showCreateQuery, showQuery } from './show-queries.ts';
 import { DEFAULT_MAX_RESULT_BYTES, parseByteSize, showByteSizeQuery } from './byte-size.ts';
+import { setVariableSql, showVariableSql } from './session-variables.ts';
 import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
 
 export interface TranslatedStatement {
@@ -169,6 +170,12 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
       );
     case 'set_cluster':
       return { sql: `SET mz.cluster TO ${sqlLiteral(statement.name)}`, changesCatalog: false, readOnly: false };
+    case 'set_variable': {
+      const set = setVariableSql(statement.variable, statement.value);
+      return 'error' in set ? raiseStatement(set.error, set.code) : { sql: set.sql, changesCatalog: false, readOnly: false };
+    }
+    case 'show_variable':
+      return { sql: showVariableSql(statement.variable), changesCatalog: false, readOnly: true };
     case 'set_max_result_size': {
       // Kept as a custom setting: the database thread reads it to stop a result that grows past it.
       if (statement.value === null) return { sql: 'RESET mz.max_result_size', changesCatalog: false, readOnly: false };
