@@ -26,6 +26,12 @@ export async function runSubscribeBench(): Promise<void> {
           `with ${subscribers} subscriber${subscribers === 1 ? '' : 's'} of one view (${EVENTS} events, ${latencies.length} deliveries)`,
       );
     }
+    const storm = await measureSubscribeStorm(server.pgUrl, server.webhookUrl('events'));
+    console.log(
+      `Appends while ${STORM} SUBSCRIBEs of distinct queries open at once: ${storm.appends} single-event appends, max ${storm.maxMs.toFixed(0)} ms, ` +
+        `p50 ${storm.p50Ms.toFixed(1)} ms, ${storm.refused} refused (503), subscriptions set up in ${(storm.setupMs / 1000).toFixed(1)} s ` +
+        `(goal: no append waits past its 5 s bound; each snapshot yields to a waiting append)`,
+    );
   } finally {
     await server.stop();
   }
@@ -61,4 +67,49 @@ async function measure(pgUrl: string, webhookUrl: string, subscribers: number): 
     await Promise.all(clients.map((client) => client.end()));
   }
   return latencies;
+}
+
+const STORM = 200;
+
+/**
+ * Issue 28: 200 SUBSCRIBEs opened at once used to hold the database for their snapshots while
+ * every append waited (~50 s). Appends are sent one after another while the subscriptions are
+ * being set up; their latency is what a sender sees.
+ */
+async function measureSubscribeStorm(pgUrl: string, webhookUrl: string): Promise<{ appends: number; maxMs: number; p50Ms: number; refused: number; setupMs: number }> {
+  const clients = await Promise.all(
+    Array.from({ length: STORM }, async () => {
+      const client = new pg.Client(pgUrl);
+      await client.connect();
+      return client;
+    }),
+  );
+  const latencies: number[] = [];
+  let refused = 0;
+  try {
+    const started = performance.now();
+    let settingUp = true;
+    const setup = Promise.all(
+      clients.map(async (client, index) => {
+        await client.query('BEGIN');
+        // Distinct queries: nothing is shared between them, each has a snapshot of its own to compute.
+        await client.query(`DECLARE storm${index} CURSOR FOR SUBSCRIBE (SELECT body->>'userId' AS user_id, count(*) AS events FROM events WHERE (body->>'n')::int % ${STORM} <> ${index} GROUP BY 1)`);
+      }),
+    ).finally(() => {
+      settingUp = false;
+    });
+    let n = 0;
+    while (settingUp) {
+      const sent = performance.now();
+      const response = await fetch(webhookUrl, { method: 'POST', body: JSON.stringify({ userId: 'storm', n: n++ }) });
+      latencies.push(performance.now() - sent);
+      if (response.status === 503) refused++;
+      else if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
+    }
+    await setup;
+    const setupMs = performance.now() - started;
+    return { appends: latencies.length, maxMs: Math.max(...latencies), p50Ms: median(latencies), refused, setupMs };
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
 }
