@@ -13,6 +13,7 @@ const SAMPLE_WIDTH = 160;
 
 export function formatTestResult(result: TestResult, options: { showSample?: boolean } = {}): string[] {
   const on = result.model ? pc.dim(` on ${result.model}`) : '';
+  if (result.kind === 'unit') return formatUnitResult(result, on);
   const count = result.status === 'pass' || result.status === 'error' ? '' : ` ${result.failures} failing row${result.failures === 1 ? '' : 's'}`;
   const lines = [`  ${STATUS_LABEL[result.status]} ${result.name}${on}${count} ${pc.dim(formatMs(result.ms))}`];
   if (result.status === 'fail' || result.status === 'warn') {
@@ -26,6 +27,34 @@ export function formatTestResult(result: TestResult, options: { showSample?: boo
   }
   return lines;
 }
+
+/**
+ * A unit test: PASS, FAIL with its diff (rows expected but missing, rows produced but unexpected, as
+ * mz-deploy's assertion query classifies them), or ERROR: a validation failure (missing mock, wrong
+ * columns, unknown view) or a query that could not run, at the test's file:line.
+ */
+function formatUnitResult(result: TestResult, on: string): string[] {
+  const missing = result.missing ?? [];
+  const unexpected = result.unexpected ?? [];
+  const diff = result.status === 'fail' ? ` ${missing.length} missing, ${unexpected.length} unexpected row${unexpected.length === 1 ? '' : 's'}` : '';
+  const label = result.outcome === 'validation_failed' ? pc.red('INVALID') : STATUS_LABEL[result.status];
+  const lines = [`  ${label} ${result.name}${on ? pc.dim(` (unit)${on.trimEnd()}`) : pc.dim(' (unit)')}${diff} ${pc.dim(formatMs(result.ms))}`];
+  if (result.status === 'fail') {
+    lines.push(pc.dim(`        ${formatLocation(result.location)}`));
+    for (const row of missing.slice(0, DIFF_ROWS)) lines.push(`        ${pc.red('- missing   ')} ${formatRow(row)}`);
+    if (missing.length > DIFF_ROWS) lines.push(pc.dim(`        … ${missing.length - DIFF_ROWS} more missing`));
+    for (const row of unexpected.slice(0, DIFF_ROWS)) lines.push(`        ${pc.yellow('+ unexpected')} ${formatRow(row)}`);
+    if (unexpected.length > DIFF_ROWS) lines.push(pc.dim(`        … ${unexpected.length - DIFF_ROWS} more unexpected`));
+  }
+  if (result.error) {
+    const where = result.error.location ? `${formatLocation(result.error.location)}: ` : '';
+    lines.push(pc.red(`        ${where}${result.error.message}`));
+    if (result.error.hint) lines.push(pc.dim(`        hint: ${result.error.hint}`));
+  }
+  return lines;
+}
+
+const DIFF_ROWS = 10;
 
 export interface TestSummary {
   readonly total: number;
@@ -51,7 +80,11 @@ export function formatTestSummary(summary: TestSummary): string {
   return `${summary.total} test${summary.total === 1 ? '' : 's'}: ${parts.join(', ')} ${pc.dim(`in ${formatMs(summary.ms)}`)}`;
 }
 
-/** The `--json` shape: `{"tests": [{name, model, kind, severity, status, failures, sample}], "summary": {...}}`. */
+/**
+ * The `--json` shape: `{"tests": [{name, model, kind, severity, status, failures, sample}], "summary": {...}}`;
+ * unit tests (`"kind": "unit"`) add `outcome` (passed, failed, validation_failed) and their
+ * `missing` and `unexpected` rows.
+ */
 export function testsJson(results: readonly TestResult[], summary: TestSummary): unknown {
   return {
     tests: results.map((result) => ({
@@ -66,6 +99,7 @@ export function testsJson(results: readonly TestResult[], summary: TestSummary):
       ms: Math.round(result.ms * 10) / 10,
       location: formatLocation(result.location),
       ...(result.error ? { error: { message: result.error.message, location: result.error.location ? formatLocation(result.error.location) : null, hint: result.error.hint ?? null } } : {}),
+      ...(result.kind === 'unit' ? { outcome: result.outcome ?? 'failed', missing: (result.missing ?? []).map(jsonRow), unexpected: (result.unexpected ?? []).map(jsonRow) } : {}),
     })),
     summary: { ...summary, ms: Math.round(summary.ms), ok: !results.some(isFailure) },
   };

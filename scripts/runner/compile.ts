@@ -27,6 +27,7 @@ import { outputColumns } from './tests/model-columns.ts';
 import { readTestDeclarations, type TestDeclaration, type TestKind, type TestSeverity } from './tests/test-config.ts';
 import { failuresSchema, generatedTestName, storedFailuresStatement, testQuery } from './tests/test-sql.ts';
 import { readSingularTestConfig, singularTestQuery } from './tests/singular-test.ts';
+import { countNewlines, parseUnitTest, splitUnitTests, type UnitTestDefinition } from './tests/unit-test-parse.ts';
 
 export interface CompileOptions {
   /** Target name; project.yml's default_target when absent. */
@@ -51,6 +52,8 @@ export interface TestInfo {
   readonly query: string;
   /** Where the test is declared (its front-matter entry, or its file). */
   readonly location: SourceLocation;
+  /** Unit tests: the parsed EXECUTE UNIT TEST (never deployed; models:test runs it on the local server). */
+  readonly unit?: UnitTestDefinition;
 }
 
 /** One deployable object: a model, or an index derived from a model's `indexes` config. */
@@ -115,6 +118,8 @@ interface ModelEntry {
   severity?: TestSeverity;
   config?: ModelConfig;
   body?: TemplateSource;
+  /** EXECUTE UNIT TEST statements after the model's statement (or in a tests/ file), split out before rendering. */
+  unitTests: TemplateSource[];
   bodyLineOffset: number;
   /** Front-matter errors: the model cannot render until they are fixed. */
   configErrors: ProjectError[];
@@ -291,7 +296,7 @@ export class ProjectCompiler {
 
   /** Front matter and folder defaults → the model's config; the body parsed, not yet rendered. */
   private configure(file: TemplateFile, role: ModelEntry['role']): ModelEntry {
-    const entry: ModelEntry = { file, role, tests: [], bodyLineOffset: 0, configErrors: [], renderErrors: [] };
+    const entry: ModelEntry = { file, role, tests: [], unitTests: [], bodyLineOffset: 0, configErrors: [], renderErrors: [] };
     try {
       const split = splitFrontMatter(file);
       entry.bodyLineOffset = split.bodyLineOffset;
@@ -305,7 +310,10 @@ export class ProjectCompiler {
         entry.config = mergeModelConfig([this.config.defaults, ...this.folderDefaults(file.folder), frontMatter?.config], this.target.schema);
         if (frontMatter?.tests) entry.tests = readTestDeclarations(frontMatter.tests);
       }
-      entry.body = { file: file.path, tokens: parseTemplate(split.body), lines: new LineIndex(split.body, split.bodyLineOffset) };
+      // Unit tests are split out before rendering: their refs are not the model's dependencies.
+      const parts = splitUnitTests(split.body, { file: file.path, line: split.bodyLineOffset + 1 });
+      entry.body = { file: file.path, tokens: parseTemplate(parts.model.text), lines: new LineIndex(parts.model.text, split.bodyLineOffset) };
+      entry.unitTests = parts.tests.map((part) => ({ file: file.path, tokens: parseTemplate(part.text), lines: new LineIndex(part.text, split.bodyLineOffset + countNewlines(split.body, part.start)) }));
     } catch (error) {
       entry.configErrors = toErrors(error, file.path, file.text);
     }
@@ -362,6 +370,7 @@ export class ProjectCompiler {
     if (!config || !body || !config.enabled) return;
     try {
       entry.compiled = entry.role === 'test' ? this.compileSingularTest(entry, config, body) : this.compileModel(entry, config, body);
+      if (entry.unitTests.length) entry.compiled = this.addUnitTests(entry, config, entry.compiled);
     } catch (error) {
       entry.renderErrors = toErrors(error, file.path, file.text);
     }
@@ -532,6 +541,8 @@ export class ProjectCompiler {
   private compileSingularTest(entry: ModelEntry, config: ModelConfig, body: TemplateSource): CompiledModel {
     const { file, bodyLineOffset } = entry;
     const rendered = this.renderBody(file, body, undefined);
+    // A tests/ file of unit tests only (EXECUTE UNIT TEST …; …) holds no singular test.
+    if (entry.unitTests.length && codeOnly(rendered.text).trim() === '') return { nodes: [], macros: rendered.macros, refSites: new Map() };
     const query = singularTestQuery(rendered.text, { file: file.path, line: bodyLineOffset + 1 });
     const storeFailures = this.options.storeFailures || config.storeFailures;
     const node = testNode({
@@ -546,6 +557,64 @@ export class ProjectCompiler {
       test: { kind: 'singular', model: undefined, column: undefined, severity: entry.severity ?? 'error', storeFailures, query: query.sql, location: { file: file.path, line: bodyLineOffset + 1 } },
     });
     return { nodes: [node], macros: rendered.macros, refSites: rendered.refSites };
+  }
+
+  /**
+   * The unit tests written after a model's statement or in a tests/ file: each one a test node
+   * (kind test, test.kind unit) that depends on the view it tests and the objects it mocks. They
+   * are parsed here and validated when they run (unit-test-run.ts): a missing mock is the test's
+   * validation failure, not an error of the project.
+   */
+  private addUnitTests(entry: ModelEntry, config: ModelConfig, compiled: CompiledModel): CompiledModel {
+    const { file } = entry;
+    const macros = new Set(compiled.macros);
+    const nodes = [...compiled.nodes];
+    const errors: ProjectError[] = [];
+    const database = this.target.database;
+    const resolve = (parts: readonly string[], schema: string | undefined): string | undefined => {
+      const [name, inSchema, inDatabase] = [...parts].reverse();
+      if (inDatabase !== undefined && inDatabase !== database) return undefined;
+      const relation = this.refs[name!];
+      if (!relation) return undefined;
+      const wanted = inSchema ?? schema;
+      return wanted === undefined || relation.schema === wanted ? name : undefined;
+    };
+    const model = entry.role === 'model' ? { name: file.name, kind: config.kind, schema: config.schema, cluster: config.cluster ?? this.target.cluster, tags: config.tags } : undefined;
+    for (const source of entry.unitTests) {
+      const startLine = source.lines.position(0).line;
+      let definition: UnitTestDefinition;
+      try {
+        const rendered = this.renderBody(file, source, model);
+        for (const macro of rendered.macros) macros.add(macro);
+        definition = parseUnitTest(rendered.text, { file: file.path, line: startLine, column: 1 });
+      } catch (error) {
+        errors.push(...toErrors(error, file.path, file.text));
+        continue;
+      }
+      const targetName = resolve(definition.target.parts, undefined);
+      const targetSchema = targetName ? this.refs[targetName]!.schema : undefined;
+      const dependsOn = new Set<string>();
+      if (targetName) dependsOn.add(targetName);
+      for (const mock of definition.mocks) {
+        const mocked = resolve(mock.parts, mock.parts.length === 1 ? targetSchema : undefined);
+        if (mocked && mocked !== targetName) dependsOn.add(mocked);
+      }
+      nodes.push(
+        testNode({
+          name: definition.name,
+          path: file.path,
+          dependsOn: [...dependsOn].sort(),
+          schema: targetSchema ?? config.schema,
+          cluster: '',
+          tags: config.tags,
+          description: undefined,
+          fileLine: definition.location.line ?? startLine,
+          test: { kind: 'unit', model: targetName, column: undefined, severity: 'error', storeFailures: false, query: definition.text, location: { file: file.path, line: definition.location.line ?? startLine }, unit: definition },
+        }),
+      );
+    }
+    throwIfAny(errors);
+    return { nodes, macros, refSites: compiled.refSites };
   }
 
   /** A source depends on its cluster and on the secrets and connections its clauses name. */
@@ -743,6 +812,9 @@ function testNode(input: TestNodeInput): CompiledNode {
 }
 
 function indexClash(node: CompiledNode, clash: CompiledNode): ProjectError {
+  if (node.kind === 'test' || clash.kind === 'test') {
+    return new ProjectError(`name '${node.name}' is used twice: by ${node.path} and by ${clash.path}`, { file: node.path, ...(node.test ? { line: node.test.location.line } : {}) }, 'give the test another name');
+  }
   return new ProjectError(`index name '${node.name}' is also used by ${clash.path}`, { file: node.path }, 'give the index another name with `name:` in its config');
 }
 

@@ -26,6 +26,9 @@ export interface ManifestModel {
   readonly secret_env: string | null;
   readonly parent: string | null;
   readonly body_line: { readonly sql_line: number; readonly file_line: number };
+  /** Unit tests only (kind test): `"unit"`, with the view they test and what they mock. Never deployed. */
+  readonly test_kind?: 'unit';
+  readonly unit_test?: { readonly target: string; readonly at_time: string | null; readonly mocks: readonly string[]; readonly line: number | null };
 }
 
 export interface Manifest {
@@ -61,6 +64,12 @@ function toManifestModel(node: CompiledNode): ManifestModel {
     secret_env: node.secretEnv ?? null,
     parent: node.parent ?? null,
     body_line: { sql_line: node.bodyLine.sqlLine, file_line: node.bodyLine.fileLine },
+    ...(node.test?.unit
+      ? {
+          test_kind: 'unit' as const,
+          unit_test: { target: node.test.unit.target.written, at_time: node.test.unit.atTime ?? null, mocks: node.test.unit.mocks.map((mock) => mock.written), line: node.test.location.line ?? null },
+        }
+      : {}),
   };
 }
 

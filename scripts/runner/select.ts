@@ -1,6 +1,7 @@
 /**
  * dbt-style node selection: `name`, `+name` (with ancestors), `name+` (with descendants),
- * `2+name` / `name+1` (bounded depth), `tag:x`, `path:models/marts`, `kind:source`, globs with `*`,
+ * `2+name` / `name+1` (bounded depth), `tag:x`, `path:models/marts`, `kind:source` (`kind:unit` and
+ * `kind:data`: unit tests, data tests), globs with `*`,
  * space-separated unions, `a,b` intersections, and `--exclude` with the same syntax.
  * An index follows the model it belongs to, and a data test follows the models it reads (dbt's
  * "eager" indirect selection): selecting a model brings its tests, excluding it drops them.
@@ -16,6 +17,8 @@ export interface SelectableNode {
   readonly tags: readonly string[];
   /** For index nodes: the model they index. */
   readonly parent?: string;
+  /** For test nodes: what kind of test (`unit` for EXECUTE UNIT TEST, data tests otherwise). */
+  readonly test?: { readonly kind: string };
 }
 
 export interface SelectionGraph {
@@ -97,7 +100,7 @@ function matchMethod(graph: SelectionGraph, method: (typeof METHODS)[number], va
         : method === 'tag'
           ? node.tags.some((tag) => pattern!.test(tag))
           : method === 'kind'
-            ? node.kind === value
+            ? node.kind === value || (node.kind === 'test' && (value === 'unit' ? node.test?.kind === 'unit' : value === 'data' && node.test?.kind !== 'unit'))
             : node.path === pathPrefix || node.path.startsWith(`${pathPrefix}/`);
     if (hit) result.add(node.name);
   }

@@ -267,12 +267,18 @@ describe('COPY (SUBSCRIBE …) TO STDOUT', () => {
     }
   });
 
-  it('errors in Materialize’s words: an unknown relation, AS OF before the subscription, over the extended protocol', async () => {
+  it('errors in Materialize’s words: an unknown relation, AS OF before the subscription; the extended protocol streams too', async () => {
     const c = await client();
     try {
       await expect(c.query('SUBSCRIBE TO nowhere_at_all')).rejects.toThrow("unknown catalog item 'nowhere_at_all'");
       await expect(c.query(`SUBSCRIBE clicks_per_page AS OF 1`)).rejects.toThrow(/^Timestamp \(1\) is not valid for all inputs/);
-      await expect(c.query({ name: 'prepared_subscribe', text: 'SUBSCRIBE clicks_per_page' })).rejects.toThrow(/SUBSCRIBE over the extended protocol is not supported by the local server/);
+      // Over the extended protocol (a named prepared statement) it streams as over the simple one.
+      const prepared = await c.query({ name: 'prepared_subscribe', text: `SUBSCRIBE clicks_per_page UP TO ${Date.now() + 300}` });
+      expect(prepared.command).toBe('SUBSCRIBE');
+      expect(prepared.fields.map((field) => field.name)).toEqual(['mz_timestamp', 'mz_diff', 'page', 'clicks']);
+      await expect(c.query({ text: 'SUBSCRIBE TO nowhere_at_all', values: [] , queryMode: 'extended' } as pg.QueryConfig)).rejects.toThrow("unknown catalog item 'nowhere_at_all'");
+      await expect(c.query('SELECT 1; SUBSCRIBE clicks_per_page')).rejects.toThrow(/SUBSCRIBE in a query string with other statements is not supported by the local server/);
+      expect((await c.query('SELECT $1::int AS n', [1])).rows).toEqual([{ n: 1 }]);
     } finally {
       await c.end();
     }

@@ -290,13 +290,14 @@ export function parseMzStatement(statement: StatementSpan, sql: string): MzState
       cursor.index = 1;
       return cursor.accept('max_result_size') && cursor.atEnd() ? { kind: 'set_max_result_size', value: null } : null;
     }
-    // SUBSCRIBE is served by the wire layer itself (subscribe/subscribe-session.ts) for simple
-    // queries; what reaches here came over the extended protocol.
+    // SUBSCRIBE is served by the wire layer itself (subscribe/subscribe-session.ts), over the simple
+    // and the extended protocol, when it is a statement of its own; what reaches here shared a
+    // query string with other statements.
     case 'subscribe':
     case 'copy': {
       if (first.value === 'copy' && !cursor.isWord('subscribe', 2) && !cursor.isWord('subscribe', 1)) return null;
-      const advice = 'send it as a simple query: COPY (SUBSCRIBE …) TO STDOUT, or DECLARE … CURSOR FOR SUBSCRIBE … and FETCH';
-      return { kind: 'unsupported', feature: `${first.value === 'copy' ? 'COPY (SUBSCRIBE …)' : 'SUBSCRIBE'} over the extended protocol`, advice };
+      const advice = 'send it as a statement of its own';
+      return { kind: 'unsupported', feature: `${first.value === 'copy' ? 'COPY (SUBSCRIBE …)' : 'SUBSCRIBE'} in a query string with other statements`, advice };
     }
     default:
       return null;

@@ -18,7 +18,8 @@ import { validateYaml, yamlAt, type ParsedYaml } from '../yaml-config.ts';
 
 export const GENERIC_TEST_KINDS = ['unique', 'not_null', 'accepted_values', 'relationships', 'expression'] as const;
 export type GenericTestKind = (typeof GENERIC_TEST_KINDS)[number];
-export type TestKind = GenericTestKind | 'singular';
+/** `unit`: a unit test (EXECUTE UNIT TEST, unit-test-parse.ts); the others are data tests. */
+export type TestKind = GenericTestKind | 'singular' | 'unit';
 export type TestSeverity = 'warn' | 'error';
 
 export const TEST_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -51,7 +51,9 @@ export class TestMonitor {
    * Follows `tests` from now on (replacing what was followed). `known` gives the counts already
    * reported (by the run after a deploy), so only later changes are told.
    */
-  async follow(tests: readonly CompiledNode[], known: ReadonlyMap<string, number>, storedCurrent: ReadonlySet<string>): Promise<void> {
+  async follow(followed: readonly CompiledNode[], known: ReadonlyMap<string, number>, storedCurrent: ReadonlySet<string>): Promise<void> {
+    // Unit tests read mocks, not events: nothing to follow.
+    const tests = followed.filter((test) => test.test?.kind !== 'unit');
     await this.stopLoop();
     this.stopped = false;
     this.tests = new Map(tests.map((test) => [test.name, test]));

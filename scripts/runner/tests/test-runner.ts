@@ -11,6 +11,7 @@ import { describeFailure } from '../deploy/deploy-errors.ts';
 import { stateChecksums } from '../deploy/deploy-plan.ts';
 import type { DeployedState } from '../deploy/deploy-state.ts';
 import type { SqlSession } from '../deploy/sql-session.ts';
+import type { UnitTestRunner } from './unit-test-run.ts';
 
 export type TestStatus = 'pass' | 'warn' | 'fail' | 'error';
 
@@ -31,6 +32,12 @@ export interface TestResult {
   readonly location: SourceLocation;
   /** Why the test could not run (status 'error'): the database's words, at the test's line. */
   readonly error?: { readonly message: string; readonly location: SourceLocation | undefined; readonly hint: string | undefined };
+  /** Unit tests: mz-deploy's outcome (a broken definition is 'validation_failed', not a failing test). */
+  readonly outcome?: 'passed' | 'failed' | 'validation_failed';
+  /** Unit tests: expected rows the view did not produce ('MISSING' in mz-deploy's assertion). */
+  readonly missing?: readonly Record<string, unknown>[];
+  /** Unit tests: rows the view produced that were not expected ('UNEXPECTED'). */
+  readonly unexpected?: readonly Record<string, unknown>[];
 }
 
 export interface RunTestsOptions {
@@ -40,6 +47,8 @@ export interface RunTestsOptions {
   /** Stop after the first error-severity failure (or test that cannot run). */
   readonly failFast?: boolean;
   readonly onResult?: (result: TestResult) => void;
+  /** Runs the unit tests among them (on the local server); without it they report an error. */
+  readonly unit?: UnitTestRunner;
 }
 
 /** Test nodes among `names`, in the project's order. */
@@ -47,15 +56,49 @@ export function testNodes(project: CompiledProject, names?: ReadonlySet<string>)
   return project.order.map((name) => project.nodes.get(name)!).filter((node) => node.kind === 'test' && (!names || names.has(node.name)));
 }
 
-export async function runTests(session: SqlSession, project: CompiledProject, tests: readonly CompiledNode[], options: RunTestsOptions = {}): Promise<TestResult[]> {
+/** Whether a test node is a unit test (EXECUTE UNIT TEST) rather than a data test. */
+export function isUnitTest(node: CompiledNode): boolean {
+  return node.test?.kind === 'unit';
+}
+
+/**
+ * Data tests one after another on `session` (the target), then unit tests in parallel through
+ * `options.unit` (the local server).
+ */
+export async function runTests(session: SqlSession | undefined, project: CompiledProject, tests: readonly CompiledNode[], options: RunTestsOptions = {}): Promise<TestResult[]> {
   const current = options.state ? storedAndCurrent(project, options.state) : new Set<string>();
   const results: TestResult[] = [];
+  const unit = tests.filter(isUnitTest);
   for (const node of tests) {
+    if (isUnitTest(node)) continue;
+    if (!session) throw new Error('data tests need a session on the target');
     const result = await runTest(session, project.root, node, current.has(node.name), options.sampleSize ?? 5);
     results.push(result);
     options.onResult?.(result);
-    if (options.failFast && isFailure(result)) break;
+    if (options.failFast && isFailure(result)) return results;
   }
+  if (unit.length === 0) return results;
+  if (!options.unit) {
+    for (const node of unit) {
+      const result: TestResult = {
+        name: node.name,
+        model: node.test!.model ?? null,
+        kind: 'unit',
+        severity: 'error',
+        status: 'error',
+        failures: 0,
+        sample: [],
+        source: 'query',
+        ms: 0,
+        location: node.test!.location,
+        error: { message: 'unit tests run on the local server, and none was given', location: node.test!.location, hint: undefined },
+      };
+      results.push(result);
+      options.onResult?.(result);
+    }
+    return results;
+  }
+  results.push(...(await options.unit.run(project, unit, { ...(options.failFast ? { failFast: true } : {}), ...(options.onResult ? { onResult: options.onResult } : {}) })));
   return results;
 }
 

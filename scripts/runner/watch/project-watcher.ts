@@ -17,14 +17,15 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { ProjectCompiler, type CompiledProject, type CompileOptions } from '../compile.ts';
+import { ProjectCompiler, type CompiledNode, type CompiledProject, type CompileOptions } from '../compile.ts';
 import { asProjectErrors, ProjectError, ProjectErrors } from '../errors.ts';
 import { MACROS_DIR, MODELS_DIR, scanTemplates, TESTS_DIR } from '../project-files.ts';
 import { PROJECT_FILE } from '../project-config.ts';
 import { selectNodes } from '../select.ts';
 import type { ActionResult } from '../deploy/deploy-execute.ts';
 import type { Deployer, DeployReport } from '../deploy/deployer.ts';
-import { runTests, testNodes, type TestResult } from '../tests/test-runner.ts';
+import { isUnitTest, runTests, testNodes, type TestResult } from '../tests/test-runner.ts';
+import { openUnitTestServer, UnitTestRunner, type UnitTestServer } from '../tests/unit-test-run.ts';
 
 export interface WatchCycle {
   /** Project-relative paths that triggered the cycle (empty for the first deploy). */
@@ -80,6 +81,8 @@ export class ProjectWatcher {
   private readonly repeatedFolders = new Set<string>();
   /** A folder appeared or vanished: the next cycle compiles everything. */
   private structureChanged = false;
+  /** Unit tests run on the local server (the target's, or one in memory), opened on first use. */
+  private unit: Promise<{ runner: UnitTestRunner; server: UnitTestServer }> | undefined;
 
   constructor(
     readonly root: string,
@@ -229,6 +232,9 @@ export class ProjectWatcher {
     for (const timer of this.rechecks) clearTimeout(timer);
     await this.watcher?.close();
     await this.running;
+    const unit = await this.unit?.catch(() => undefined);
+    await unit?.runner.close();
+    await unit?.server.close();
   }
 
   private drain(): void {
@@ -280,10 +286,18 @@ export class ProjectWatcher {
   private async runTouchedTests(project: CompiledProject, selected: ReadonlySet<string> | undefined, report: DeployReport, everything: boolean): Promise<TestResult[]> {
     const done = new Set(report.results.filter((result) => result.status === 'done' && result.action !== 'drop').map((result) => result.model));
     const all = testNodes(project, selected);
-    const touched = all.filter((test) => everything || done.has(test.name) || test.dependsOn.some((dependency) => done.has(dependency)) || this.testChecksums.get(test.name) !== test.checksum);
-    for (const test of all) this.testChecksums.set(test.name, test.checksum);
+    // Unit tests run again when the test, the view it tests or a model it mocks compiles differently.
+    const key = (test: CompiledNode) => (isUnitTest(test) ? unitTestKey(project, test) : test.checksum);
+    const touched = all.filter((test) => everything || this.testChecksums.get(test.name) !== key(test) || (!isUnitTest(test) && (done.has(test.name) || test.dependsOn.some((dependency) => done.has(dependency)))));
+    for (const test of all) this.testChecksums.set(test.name, key(test));
     if (touched.length === 0) return [];
-    return runTests(await this.deployer.session(), project, touched, { state: await this.deployer.deployedState(), sampleSize: 3 });
+    const unit = touched.some(isUnitTest) ? await this.unitRunner(project) : undefined;
+    return runTests(await this.deployer.session(), project, touched, { state: await this.deployer.deployedState(), sampleSize: 3, ...(unit ? { unit } : {}) });
+  }
+
+  private async unitRunner(project: CompiledProject): Promise<UnitTestRunner> {
+    this.unit ??= openUnitTestServer(project, project.target.type === 'local' ? this.deployer.connection.config : undefined).then((server) => ({ server, runner: new UnitTestRunner(server.config) }));
+    return (await this.unit).runner;
   }
 
   private finish(cycle: WatchCycle): WatchCycle {
@@ -293,6 +307,11 @@ export class ProjectWatcher {
 }
 
 const RECHECK_AFTER_MS = 80;
+
+/** What a unit test's outcome depends on: its own text and the compiled view and mocked models. */
+function unitTestKey(project: CompiledProject, test: CompiledNode): string {
+  return [test.checksum, ...test.dependsOn.map((name) => project.nodes.get(name)?.checksum ?? '')].join(':');
+}
 
 /** Modification time and size, or 'absent'. */
 function fileVersion(file: string): string {
