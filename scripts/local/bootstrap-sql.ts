@@ -18,16 +18,38 @@
 
 import { BLUE_GREEN_SQL } from './blue-green-sql.ts';
 import { CATALOG_VIEWS_SQL } from './catalog-views-sql.ts';
+import { REGEX_PATTERN_SQL } from './sql/regex-patterns.ts';
 import { MAINTAINED_VIEWS_SQL } from './maintained-views-sql.ts';
 
 export const BOOTSTRAP_VERSION = 8;
 
 export const BOOTSTRAP_SQL = String.raw`
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-CREATE EXTENSION IF NOT EXISTS hstore;
 CREATE SCHEMA IF NOT EXISTS mz_local;
 CREATE SCHEMA IF NOT EXISTS mz_catalog;
 CREATE SCHEMA IF NOT EXISTS mz_internal;
+-- As every session has it (the end of this file): the extensions' types and functions are in mz_catalog.
+SET search_path = public, mz_catalog;
+
+-- The server's extensions (pgcrypto's hmac and digest, hstore for map[text=>text]) live in
+-- mz_catalog, which is searched for names as Materialize's catalog is and which no user statement
+-- may drop or change (sql/pg-catalog.ts): in public, DROP SCHEMA public CASCADE took them, and
+-- every function and column built on them, along. Data directories made before are moved.
+DO $fn$
+DECLARE
+  extension text;
+  installed_in text;
+BEGIN
+  FOREACH extension IN ARRAY ARRAY['pgcrypto', 'hstore'] LOOP
+    SELECT n.nspname INTO installed_in
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = extension;
+    IF installed_in IS NULL THEN
+      EXECUTE format('CREATE EXTENSION %I SCHEMA mz_catalog', extension);
+    ELSIF installed_in <> 'mz_catalog' THEN
+      EXECUTE format('ALTER EXTENSION %I SET SCHEMA mz_catalog', extension);
+    END IF;
+  END LOOP;
+END
+$fn$;
 
 -- ids of objects that are not PostgreSQL relations; far above any oid a relation will get
 CREATE SEQUENCE IF NOT EXISTS mz_local.item_ids START 1000000000;
@@ -180,6 +202,9 @@ DO $do$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                  WHERE n.nspname = 'mz_local' AND t.typname = 'bytes_map') THEN
     CREATE TYPE mz_local.bytes_map AS (entries hstore);
+  ELSIF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'mz_local.bytes_map'::regclass AND attname = 'entries' AND NOT attisdropped) THEN
+    -- Lost with hstore when it lived in public and public was dropped (see above).
+    ALTER TYPE mz_local.bytes_map ADD ATTRIBUTE entries hstore;
   END IF;
 END $do$;
 CREATE OR REPLACE FUNCTION mz_local.bytes_map_get(m mz_local.bytes_map, k text) RETURNS bytea
@@ -1037,6 +1062,7 @@ $fn$;
 
 ${MAINTAINED_VIEWS_SQL}
 ${CATALOG_VIEWS_SQL}
+${REGEX_PATTERN_SQL}
 ${BLUE_GREEN_SQL}
 -- Clusters created before replicas were recorded get theirs.
 SELECT mz_local.sync_managed_replicas(id) FROM mz_local.clusters WHERE managed;

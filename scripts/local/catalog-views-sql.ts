@@ -10,7 +10,9 @@ export const CATALOG_VIEWS_SQL = String.raw`
 DROP VIEW IF EXISTS mz_catalog.mz_databases, mz_catalog.mz_schemas, mz_catalog.mz_clusters, mz_catalog.mz_secrets,
   mz_catalog.mz_connections, mz_catalog.mz_sources, mz_catalog.mz_materialized_views, mz_catalog.mz_views,
   mz_catalog.mz_tables, mz_catalog.mz_indexes, mz_catalog.mz_objects, mz_catalog.mz_relations,
-  mz_catalog.mz_columns, mz_catalog.mz_cluster_replicas, mz_catalog.mz_roles, mz_local.show_objects CASCADE;
+  mz_catalog.mz_columns, mz_catalog.mz_cluster_replicas, mz_catalog.mz_roles, mz_local.show_objects,
+  mz_local.pg_class, mz_local.pg_index, mz_local.pg_namespace, mz_local.pg_database, mz_local.pg_matviews,
+  mz_local.pg_views CASCADE;
 
 -- An id like u1000000007 as an oid (object ids never collide with relation oids: see item_ids).
 CREATE OR REPLACE FUNCTION mz_local.id_oid(id text) RETURNS oid
@@ -148,4 +150,139 @@ CREATE VIEW mz_local.show_objects AS
   SELECT 'index', i.name, i.schema_name, NULL, i.cluster_name
     FROM mz_local.indexes i JOIN pg_class c ON c.oid = i.on_relid;
 
+
+-- The key columns of an index as names (a DEFAULT index: every column of the relation).
+CREATE OR REPLACE FUNCTION mz_local.index_key_columns(relation oid, key_sql text) RETURNS text[]
+  LANGUAGE sql STABLE AS $fn$
+  SELECT CASE WHEN key_sql IS NULL
+    THEN (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = relation AND a.attnum > 0 AND NOT a.attisdropped)
+    ELSE (SELECT array_agg(trim(both '"' FROM trim(part)) ORDER BY n)
+            FROM unnest(string_to_array(key_sql, ',')) WITH ORDINALITY AS p(part, n))
+  END
+$fn$;
+
+-- pg_catalog as Materialize shows it to clients (src/catalog/src/builtin.rs, PG_CLASS, PG_INDEX,
+-- PG_NAMESPACE, PG_DATABASE, PG_MATVIEWS), for psql's meta-commands and drivers' metadata queries.
+-- The wire server reads clients' pg_catalog.<name> (and bare <name>) as mz_local.<name>
+-- (sql/pg-catalog.ts). A materialized view (a view here) has relkind 'm', an index (recorded, not
+-- built) a row of relkind 'i' and one in pg_index, relhasoids is there for clients of PostgreSQL
+-- before 12 (Materialize claims 9.5), and the server's own schema (mz_local) is not shown.
+DO $fn$
+DECLARE
+  real_columns text;
+  index_columns text;
+BEGIN
+  SELECT string_agg(CASE a.attname
+           WHEN 'relkind' THEN $$CASE WHEN EXISTS (SELECT 1 FROM mz_local.relations r WHERE r.relid = c.oid AND r.kind = 'materialized-view') THEN 'm'::"char" ELSE c.relkind END AS relkind$$
+           WHEN 'relhasindex' THEN 'c.relhasindex OR EXISTS (SELECT 1 FROM mz_local.indexes i WHERE i.on_relid = c.oid) AS relhasindex'
+           ELSE format('c.%I', a.attname) END, ', ' ORDER BY a.attnum),
+         string_agg(CASE a.attname
+           WHEN 'oid' THEN 'mz_local.id_oid(i.id) AS oid'
+           WHEN 'relname' THEN 'i.name::name AS relname'
+           WHEN 'relkind' THEN $$'i'::"char" AS relkind$$
+           WHEN 'relhasindex' THEN 'false AS relhasindex'
+           WHEN 'reltype' THEN '0::oid AS reltype'
+           WHEN 'reltoastrelid' THEN '0::oid AS reltoastrelid'
+           WHEN 'relam' THEN '0::oid AS relam'
+           WHEN 'relchecks' THEN '0::int2 AS relchecks'
+           WHEN 'relhastriggers' THEN 'false AS relhastriggers'
+           WHEN 'relhasrules' THEN 'false AS relhasrules'
+           ELSE format('c.%I', a.attname) END, ', ' ORDER BY a.attnum)
+    INTO real_columns, index_columns
+    FROM pg_attribute a
+   WHERE a.attrelid = 'pg_catalog.pg_class'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+  EXECUTE format($view$
+    CREATE VIEW mz_local.pg_class AS
+      SELECT %s, false AS relhasoids
+        FROM pg_catalog.pg_class c
+       WHERE c.relnamespace NOT IN (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('mz_local', 'pg_toast'))
+      UNION ALL
+      SELECT %s, false AS relhasoids
+        FROM mz_local.indexes i JOIN pg_catalog.pg_class c ON c.oid = i.on_relid$view$, real_columns, index_columns);
+END
+$fn$;
+
+DO $fn$
+DECLARE
+  index_columns text;
+BEGIN
+  SELECT string_agg(CASE a.attname
+           WHEN 'indexrelid' THEN 'mz_local.id_oid(i.id) AS indexrelid'
+           WHEN 'indrelid' THEN 'i.on_relid AS indrelid'
+           WHEN 'indnatts' THEN 'k.count::int2 AS indnatts'
+           WHEN 'indnkeyatts' THEN 'k.count::int2 AS indnkeyatts'
+           WHEN 'indisvalid' THEN 'true AS indisvalid'
+           WHEN 'indisready' THEN 'true AS indisready'
+           WHEN 'indislive' THEN 'true AS indislive'
+           WHEN 'indkey' THEN 'k.positions::int2vector AS indkey'
+           WHEN 'indcollation' THEN $$''::oidvector AS indcollation$$
+           WHEN 'indclass' THEN $$''::oidvector AS indclass$$
+           WHEN 'indoption' THEN 'k.zeros::int2vector AS indoption'
+           ELSE format('NULL::%s AS %I', format_type(a.atttypid, a.atttypmod), a.attname) END, ', ' ORDER BY a.attnum)
+    INTO index_columns
+    FROM pg_attribute a
+   WHERE a.attrelid = 'pg_catalog.pg_index'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+  -- Boolean flags Materialize reports false (no unique, primary, clustered or exclusion indexes).
+  index_columns := regexp_replace(index_columns, 'NULL::boolean AS (\w+)', 'false AS \1', 'g');
+  EXECUTE format($view$
+    CREATE VIEW mz_local.pg_index AS
+      SELECT * FROM pg_catalog.pg_index
+      UNION ALL
+      SELECT %s
+        FROM mz_local.indexes i,
+             LATERAL (SELECT count(*) AS count, string_agg(coalesce(a.attnum, 0)::text, ' ' ORDER BY o.n) AS positions,
+                             string_agg('0', ' ') AS zeros
+                        FROM unnest(mz_local.index_key_columns(i.on_relid, i.key_sql)) WITH ORDINALITY AS o(key, n)
+                        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.on_relid AND a.attname = o.key AND NOT a.attisdropped) AS k$view$,
+    index_columns);
+END
+$fn$;
+
+CREATE VIEW mz_local.pg_namespace AS
+  SELECT * FROM pg_catalog.pg_namespace WHERE nspname <> 'mz_local';
+
+-- Materialize lists one database, the current one (its mz_databases).
+CREATE VIEW mz_local.pg_database AS
+  SELECT * FROM pg_catalog.pg_database WHERE datname = current_database();
+
+CREATE VIEW mz_local.pg_matviews AS
+  SELECT n.nspname AS schemaname, c.relname AS matviewname, pg_catalog.pg_get_userbyid(c.relowner) AS matviewowner,
+         NULL::name AS tablespace, EXISTS (SELECT 1 FROM mz_local.indexes i WHERE i.on_relid = c.oid) AS hasindexes,
+         true AS ispopulated, mz_local.materialized_definition(c.oid) AS definition
+    FROM mz_local.relations r
+    JOIN pg_catalog.pg_class c ON c.oid = r.relid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE r.kind = 'materialized-view';
+
+CREATE VIEW mz_local.pg_views AS
+  SELECT v.* FROM pg_catalog.pg_views v
+   WHERE v.schemaname <> 'mz_local'
+     AND NOT EXISTS (SELECT 1 FROM mz_local.relations r JOIN pg_catalog.pg_class c ON c.oid = r.relid
+                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = v.schemaname AND c.relname = v.viewname);
+
+-- Visible: on the search path, as PostgreSQL says for its relations; an index here when its schema
+-- is. The catalog schemas (searched for names as Materialize does) are not listed by \d.
+CREATE OR REPLACE FUNCTION mz_local.pg_table_is_visible(relation oid) RETURNS boolean
+  LANGUAGE sql STABLE AS $fn$
+  SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = relation) THEN
+      pg_catalog.pg_table_is_visible(relation)
+      AND (SELECT n.nspname NOT IN ('mz_catalog', 'mz_internal') FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = relation)
+    ELSE (SELECT i.schema_name = ANY (pg_catalog.current_schemas(false)) AND i.schema_name NOT IN ('mz_catalog', 'mz_internal')
+            FROM mz_local.indexes i WHERE mz_local.id_oid(i.id) = relation)
+  END
+$fn$;
+
+-- An index recorded here as Materialize describes one (psql prints what follows USING).
+CREATE OR REPLACE FUNCTION mz_local.pg_get_indexdef(index_oid oid, column_number integer DEFAULT 0, pretty boolean DEFAULT false) RETURNS text
+  LANGUAGE sql STABLE AS $fn$
+  SELECT coalesce(
+    (SELECT format('CREATE INDEX %I ON %s USING arrangement (%s)', i.name, i.on_relid::regclass,
+                   array_to_string(mz_local.index_key_columns(i.on_relid, i.key_sql), ', '))
+       FROM mz_local.indexes i WHERE mz_local.id_oid(i.id) = index_oid),
+    pg_catalog.pg_get_indexdef(index_oid, column_number, pretty))
+$fn$;
 `;

@@ -9,6 +9,7 @@
  */
 import { concat, cString, frame, int32, readCString } from './protocol-bytes.ts';
 import { materializeErrorText } from './sql/error-text.ts';
+import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from './sql/server-version.ts';
 import { materializeJsonText, materializeMapText, normalizeNumber } from './sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
 
@@ -188,6 +189,8 @@ export class WireSession {
         replacement = rewriteError(bytes.subarray(offset, end), this.rewriting);
       } else if (type === 0x43 /* C */ || type === 0x5a /* Z */) {
         this.rowRewriters = null;
+      } else if (type === 0x53 /* S */) {
+        replacement = rewriteParameterStatus(bytes.subarray(offset, end));
       } else if (type === 0x4b /* K */ && this.options.backendKey) {
         const key = this.options.backendKey;
         replacement = frame('K', [int32(key.processId), int32(key.secretKey)]);
@@ -240,6 +243,14 @@ export class WireSession {
     const replacement = this.pendingTags.shift();
     return replacement ? frame('C', [cString(replacement)]) : null;
   }
+}
+
+/** A ParameterStatus reporting PGlite's server_version (or _num) as Materialize's (sql/server-version.ts); null otherwise. */
+function rewriteParameterStatus(message: Uint8Array): Uint8Array | null {
+  const name = readCString(message, 5);
+  const claimed = name.value === 'server_version' ? MATERIALIZE_SERVER_VERSION : name.value === 'server_version_num' ? MATERIALIZE_SERVER_VERSION_NUM : null;
+  if (claimed === null || readCString(message, name.next).value === claimed) return null;
+  return frame('S', [cString(name.value), cString(claimed)]);
 }
 
 /** A DataRow with the columns that have a rewriter in Materialize's format; null if unchanged. */

@@ -14,6 +14,7 @@ import {
   type ReplicaOptions,
 } from './cluster-statements.ts';
 import { MzStatementError } from './mz-statements-error.ts';
+import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from './server-version.ts';
 import { SqlSyntaxError, type StatementSpan, type Token } from './tokens.ts';
 import { mzVariable, type MzVariable } from './session-variables.ts';
 
@@ -797,6 +798,11 @@ function parseShow(cursor: Cursor): MzStatement | null {
   if ((cursor.accept('transaction', 'isolation', 'level') || cursor.accept('transaction_isolation')) && cursor.atEnd()) {
     return { kind: 'show_constant', column: 'transaction_isolation', value: 'strict serializable' };
   }
+  cursor.index = 1;
+  // The PostgreSQL version Materialize claims to be, as the startup reports it (wire-session.ts).
+  if (cursor.accept('server_version') && cursor.atEnd()) return { kind: 'show_constant', column: 'server_version', value: MATERIALIZE_SERVER_VERSION };
+  cursor.index = 1;
+  if (cursor.accept('server_version_num') && cursor.atEnd()) return { kind: 'show_constant', column: 'server_version_num', value: MATERIALIZE_SERVER_VERSION_NUM };
   cursor.index = 1;
   if (cursor.accept('create')) {
     const found = SHOW_CREATE.find(([words]) => cursor.accept(...words));

@@ -212,3 +212,21 @@ export function sqlLiteral(value: string): string {
 export function sqlIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** A replacement of part of a statement's source text. */
+export interface TextEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** The statement's text with `edits` (non-overlapping, any order) applied. */
+export function applyEdits(statement: StatementSpan, sql: string, edits: readonly TextEdit[]): string {
+  let out = '';
+  let at = statement.start;
+  for (const edit of [...edits].sort((a, b) => a.start - b.start)) {
+    out += sql.slice(at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return out + sql.slice(at, statement.end);
+}

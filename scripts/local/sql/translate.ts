@@ -18,7 +18,9 @@ import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json
 import { showColumnsQuery, showCreateQuery, showQuery } from './show-queries.ts';
 import { DEFAULT_MAX_RESULT_BYTES, parseByteSize, showByteSizeQuery } from './byte-size.ts';
 import { setVariableSql, showVariableSql } from './session-variables.ts';
-import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
+import { applyEdits, SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
+import { catalogNameEdits, protectedTarget } from './pg-catalog.ts';
+import { regexParameterEdits, regexTooLargeMessage, tooLargeRegexLiteral } from './regex-patterns.ts';
 
 export interface TranslatedStatement {
   sql: string;
@@ -64,6 +66,15 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
   const firstWord = statement.tokens[0]?.type === 'word' ? statement.tokens[0].value : '';
   const tooDeep = tooDeeplyNestedLiteral(statement);
   if (tooDeep) return raiseStatement(`invalid input syntax for type jsonb: ${tooDeep}`, '22P02');
+  const regexBytes = tooLargeRegexLiteral(statement);
+  if (regexBytes !== null) return raiseStatement(regexTooLargeMessage(regexBytes), '54000');
+  const target = protectedTarget(statement);
+  if (target) {
+    return raiseStatement(
+      target.kind === 'schema' ? `system schema '${target.name}' cannot be modified` : `extension ${target.name} belongs to the local server and cannot be modified`,
+      '42501',
+    );
+  }
   let parsed: MzStatement | null;
   try {
     parsed = parseMzStatement(statement, sql);
@@ -81,7 +92,7 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     // A user's own DO block keeps its tag; it is listed so that tag rewriting stays in step.
     return firstWord === 'do'
       ? { sql: text, tag: null, changesCatalog: true, readOnly: false }
-      : { sql: text, changesCatalog: !readOnly, readOnly };
+      : { sql: clientStatementText(statement, sql, text), changesCatalog: !readOnly, readOnly };
   }
   try {
     return translateMz(parsed, text);
@@ -89,6 +100,15 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     if (error instanceof MzStatementError) return raiseStatement(error.message, error.code);
     throw error;
   }
+}
+
+/**
+ * A client's own statement as PGlite runs it: catalog names read as Materialize shows them
+ * (pg-catalog.ts), regex pattern parameters checked (regex-patterns.ts); else as written.
+ */
+function clientStatementText(statement: StatementSpan, sql: string, text: string): string {
+  const edits = [...catalogNameEdits(statement), ...regexParameterEdits(statement)];
+  return edits.length === 0 ? text : applyEdits(statement, sql, edits);
 }
 
 /** A statement that fails with Materialize's message, through PostgreSQL's own error path. */

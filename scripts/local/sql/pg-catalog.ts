@@ -1,0 +1,101 @@
+/**
+ * pg_catalog as clients of Materialize see it. PostgreSQL's own catalog describes PGlite: a
+ * materialized view is a view there, an index is not there at all, the server's own schema is
+ * listed and pg_class has lost relhasoids, which psql and drivers ask for when the server claims
+ * PostgreSQL 9.5 as Materialize does (server-version.ts). A client's statement naming one of those
+ * catalog relations or functions — `pg_catalog.pg_class` or a bare `pg_class` — reads the bootstrap's
+ * mz_local.<name> instead (catalog-views-sql.ts), built over PostgreSQL's with Materialize's view
+ * of the objects. Only clients' statements are read this way: the server's own queries and its
+ * functions still see PostgreSQL's catalog.
+ */
+import type { StatementSpan, TextEdit, Token } from './tokens.ts';
+
+/** Relations read as mz_local's: psql's \d, \dt, \dv, \dm, \di, \dn, \l and \d name use them. */
+const SHADOWED_RELATIONS = new Set(['pg_class', 'pg_index', 'pg_namespace', 'pg_database', 'pg_matviews', 'pg_views']);
+/** Functions called as mz_local's (they know the indexes recorded here). */
+const SHADOWED_FUNCTIONS = new Set(['pg_table_is_visible', 'pg_get_indexdef']);
+
+function isName(token: Token | undefined): token is Token {
+  return token !== undefined && (token.type === 'word' || token.type === 'quoted');
+}
+
+function isPunct(token: Token | undefined, value: string): boolean {
+  return token !== undefined && token.type === 'punct' && token.value === value;
+}
+
+/**
+ * The edits that make a statement read its catalog names as mz_local's (none when it names none).
+ * A bare name counts unless it is qualified by something else, qualifies a column (`pg_class.oid`:
+ * the relation keeps its name as mz_local.pg_class) or is an alias.
+ */
+export function catalogNameEdits(statement: StatementSpan): TextEdit[] {
+  const { tokens } = statement;
+  const edits: TextEdit[] = [];
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (!isName(token)) continue;
+    const start = token.start;
+    let name = token;
+    let nameIndex = index;
+    if (token.value === 'pg_catalog' && isPunct(tokens[index + 1], '.') && isName(tokens[index + 2])) {
+      name = tokens[index + 2]!;
+      nameIndex = index + 2;
+    } else if (isPunct(tokens[index - 1], '.') || (tokens[index - 1]?.type === 'word' && tokens[index - 1]!.value === 'as')) {
+      continue;
+    } else if (token.type === 'quoted' || isPunct(tokens[index + 1], '.')) {
+      continue;
+    }
+    const call = isPunct(tokens[nameIndex + 1], '(');
+    const shadowed = call ? SHADOWED_FUNCTIONS.has(name.value) : SHADOWED_RELATIONS.has(name.value);
+    if (shadowed) {
+      edits.push({ start, end: name.end, text: `mz_local.${name.value}` });
+      index = nameIndex;
+    } else if (nameIndex !== index) {
+      index = nameIndex;
+    }
+  }
+  return edits;
+}
+
+/**
+ * Schemas that belong to the server (Materialize's system schemas, and mz_local, where the local
+ * server keeps its state): a user cannot drop, rename or swap them. Materialize answers
+ * "system schema '…' cannot be modified" (its catalog's ReadOnlySystemSchema error).
+ */
+export const SYSTEM_SCHEMAS = new Set(['mz_catalog', 'mz_internal', 'mz_local', 'pg_catalog', 'information_schema', 'mz_introspection', 'mz_unsafe']);
+
+/** The extensions the server's functions are built on (pgcrypto's hmac, hstore for map). */
+export const SERVER_EXTENSIONS = new Set(['pgcrypto', 'hstore']);
+
+/**
+ * The system schema or server extension a DROP SCHEMA, ALTER SCHEMA, DROP EXTENSION or ALTER
+ * EXTENSION statement would change, if any.
+ */
+export function protectedTarget(statement: StatementSpan): { kind: 'schema' | 'extension'; name: string } | null {
+  const tokens = statement.tokens;
+  const verb = tokens[0];
+  const noun = tokens[1];
+  if (verb?.type !== 'word' || (verb.value !== 'drop' && verb.value !== 'alter') || noun?.type !== 'word') return null;
+  if (noun.value !== 'schema' && noun.value !== 'extension') return null;
+  let index = 2;
+  if (verb.value === 'drop' && tokens[index]?.value === 'if' && tokens[index + 1]?.value === 'exists') index += 2;
+  // DROP takes a list of names; ALTER one name (ALTER SCHEMA a SWAP WITH b names two).
+  for (; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (!isName(token)) continue;
+    // A database-qualified schema name (materialize.mz_catalog): the last part is the schema.
+    if (isPunct(tokens[index + 1], '.')) continue;
+    const name = token.type === 'quoted' ? token.value : token.value.toLowerCase();
+    if (noun.value === 'schema' && SYSTEM_SCHEMAS.has(name)) return { kind: 'schema', name };
+    if (noun.value === 'extension' && SERVER_EXTENSIONS.has(name)) return { kind: 'extension', name };
+    if (verb.value === 'drop' && isPunct(tokens[index + 1], ',')) continue;
+    if (verb.value === 'alter' && noun.value === 'schema') {
+      // ALTER SCHEMA a SWAP WITH b: b is changed too.
+      const swap = tokens.findIndex((candidate, at) => at > index && candidate.type === 'word' && candidate.value === 'with');
+      const other = swap === -1 ? undefined : tokens[swap + 1];
+      if (isName(other) && SYSTEM_SCHEMAS.has(other.type === 'quoted' ? other.value : other.value)) return { kind: 'schema', name: other.value };
+    }
+    return null;
+  }
+  return null;
+}
