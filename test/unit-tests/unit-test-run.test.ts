@@ -203,7 +203,7 @@ describe('models:test with unit tests', () => {
     expect(xml).toMatch(/<testsuite name="shop.unit" tests="2" failures="1"/);
     expect(xml).toMatch(/<testcase name="totals_wrong" classname="totals" file="models\/totals.sql" line="\d+" time="[\d.]+">\s*<failure message="1 missing, 1 unexpected row\(s\)" type="failed">/);
     expect(xml).toContain('missing     {&quot;kind&quot;:&quot;purchase&quot;');
-  });
+  }, 90_000);
 });
 
 describe('watch mode', () => {
@@ -249,7 +249,7 @@ EXPECTED(id text, kind text, amount numeric, at timestamp) AS (SELECT 'e1', 'k',
       await watcher.close();
       await deployer.close();
     }
-  });
+  }, 60_000);
 });
 
 /** Enough of XML's well-formedness: one root, tags nested and closed, attributes quoted, no stray & or <. */
