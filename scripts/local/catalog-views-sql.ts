@@ -164,8 +164,7 @@ $fn$;
 
 -- pg_catalog as Materialize shows it to clients (src/catalog/src/builtin.rs, PG_CLASS, PG_INDEX,
 -- PG_NAMESPACE, PG_DATABASE, PG_MATVIEWS), for psql's meta-commands and drivers' metadata queries.
--- The wire server reads clients' pg_catalog.<name> (and bare <name>) as mz_local.<name>
--- (sql/pg-catalog.ts). A materialized view (a view here) has relkind 'm', an index (recorded, not
+-- The wire server reads clients' pg_catalog.<name> as mz_local.<name> (sql/pg-catalog.ts). A materialized view (a view here) has relkind 'm', an index (recorded, not
 -- built) a row of relkind 'i' and one in pg_index, relhasoids is there for clients of PostgreSQL
 -- before 12 (Materialize claims 9.5), and the server's own schema (mz_local) is not shown.
 DO $fn$

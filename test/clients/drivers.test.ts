@@ -65,7 +65,7 @@ describe('node-postgres', () => {
       { relname: 'js_items', relkind: 'r' },
       { relname: 'js_names', relkind: 'm' },
     ]);
-    const matviews = await client.query(`SELECT matviewname FROM pg_matviews WHERE schemaname = $1`, ['public']);
+    const matviews = await client.query(`SELECT matviewname FROM pg_catalog.pg_matviews WHERE schemaname = $1`, ['public']);
     expect(matviews.rows).toEqual([{ matviewname: 'js_names' }]);
   });
 

@@ -3,10 +3,10 @@
  * materialized view is a view there, an index is not there at all, the server's own schema is
  * listed and pg_class has lost relhasoids, which psql and drivers ask for when the server claims
  * PostgreSQL 9.5 as Materialize does (server-version.ts). A client's statement naming one of those
- * catalog relations or functions — `pg_catalog.pg_class` or a bare `pg_class` — reads the bootstrap's
- * mz_local.<name> instead (catalog-views-sql.ts), built over PostgreSQL's with Materialize's view
- * of the objects. Only clients' statements are read this way: the server's own queries and its
- * functions still see PostgreSQL's catalog.
+ * catalog relations or functions as `pg_catalog.<name>` (as psql and drivers do) reads the
+ * bootstrap's mz_local.<name> instead (catalog-views-sql.ts), built over PostgreSQL's with
+ * Materialize's view of the objects. The server's own queries and functions, and bare names, still
+ * see PostgreSQL's catalog.
  */
 import type { StatementSpan, TextEdit, Token } from './tokens.ts';
 
@@ -25,34 +25,23 @@ function isPunct(token: Token | undefined, value: string): boolean {
 
 /**
  * The edits that make a statement read its catalog names as mz_local's (none when it names none).
- * A bare name counts unless it is qualified by something else, qualifies a column (`pg_class.oid`:
- * the relation keeps its name as mz_local.pg_class) or is an alias.
+ * Only names qualified with pg_catalog are read so — as psql's meta-commands and drivers' metadata
+ * queries write them; a bare pg_class stays PostgreSQL's, so the server's own inspection of its
+ * state (mz_local's relations, in its tests and tools) sees everything.
  */
 export function catalogNameEdits(statement: StatementSpan): TextEdit[] {
   const { tokens } = statement;
   const edits: TextEdit[] = [];
-  for (let index = 0; index < tokens.length; index++) {
+  for (let index = 0; index + 2 < tokens.length; index++) {
     const token = tokens[index]!;
-    if (!isName(token)) continue;
-    const start = token.start;
-    let name = token;
-    let nameIndex = index;
-    if (token.value === 'pg_catalog' && isPunct(tokens[index + 1], '.') && isName(tokens[index + 2])) {
-      name = tokens[index + 2]!;
-      nameIndex = index + 2;
-    } else if (isPunct(tokens[index - 1], '.') || (tokens[index - 1]?.type === 'word' && tokens[index - 1]!.value === 'as')) {
-      continue;
-    } else if (token.type === 'quoted' || isPunct(tokens[index + 1], '.')) {
-      continue;
+    if (!isName(token) || token.value !== 'pg_catalog' || !isPunct(tokens[index + 1], '.') || isPunct(tokens[index - 1], '.')) continue;
+    const name = tokens[index + 2]!;
+    if (!isName(name)) continue;
+    const call = isPunct(tokens[index + 3], '(');
+    if (call ? SHADOWED_FUNCTIONS.has(name.value) : SHADOWED_RELATIONS.has(name.value) && !isPunct(tokens[index + 3], '.')) {
+      edits.push({ start: token.start, end: name.end, text: `mz_local.${name.value}` });
     }
-    const call = isPunct(tokens[nameIndex + 1], '(');
-    const shadowed = call ? SHADOWED_FUNCTIONS.has(name.value) : SHADOWED_RELATIONS.has(name.value);
-    if (shadowed) {
-      edits.push({ start, end: name.end, text: `mz_local.${name.value}` });
-      index = nameIndex;
-    } else if (nameIndex !== index) {
-      index = nameIndex;
-    }
+    index += 2;
   }
   return edits;
 }
