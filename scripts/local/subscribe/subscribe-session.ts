@@ -44,6 +44,8 @@ interface OwnedPortal {
 
 const ABORTED_MESSAGE = 'current transaction is aborted, commands ignored until end of transaction block';
 const CONTROL = /^\s*(begin|start\s+transaction|commit|end|rollback|abort)\b/i;
+/** Words one of the family's statements must contain (FETCH and CLOSE name a cursor of SUBSCRIBE). */
+const MAY_BE_OURS = /subscribe|fetch|close/i;
 
 export class SubscribeSession {
   private readonly cursors = new Map<string, SubscriberStream>();
@@ -320,7 +322,8 @@ export class SubscribeSession {
       const control = CONTROL.exec(sql)?.[1]?.toLowerCase();
       if (control) return { kind: 'control', control };
     }
-    const statement = parseSubscribeStatement(sql, (name) => this.cursors.has(name));
+    // Every Parse passes here: most are not of the family, and are told apart without tokenizing.
+    const statement = MAY_BE_OURS.test(sql) ? parseSubscribeStatement(sql, (name) => this.cursors.has(name)) : null;
     if (statement) return statement;
     return this.transaction === 'failed' ? { kind: 'aborted' } : null;
   }
