@@ -12,6 +12,7 @@ import { startWatching } from './cli/watch-output.ts';
 import { parseDuration, parsePort } from './cli/ports.ts';
 import { DEFAULT_CONSOLE_PORT } from './console/console-server.ts';
 import { startConsoleForCommand } from './cli/start-console-output.ts';
+import { startDevActivations } from './activation/dev-activations.ts';
 
 const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .description('Start the local server (Postgres wire + webhook API) on the local target\'s data directory, deploy the project to it, and redeploy on every save; data tests run after each deploy and failing ones are reported as events arrive. Ctrl-C stops both.')
@@ -67,6 +68,7 @@ await runCli(async () => {
     localTarget: true,
     ...(consoleHandle ? { observer: consoleHandle.watchHooks } : {}),
   });
+  const activations = await startDevActivations(project, server, (line) => console.log(line));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -78,6 +80,7 @@ await runCli(async () => {
     console.log(pc.dim(`${signal}: stopping… (${signal} again exits at once)`));
     try {
       await watcher.close();
+      await activations?.stop();
       await deployer.close();
       await consoleHandle?.stop();
     } finally {
