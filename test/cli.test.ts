@@ -13,10 +13,12 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', [], root);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/compiled 22 models \(.*\) and 15 tests for target local in [\d.]+ ms/);
+    expect(result.stdout).toMatch(/compiled 22 models \(.*\) and 19 tests for target local in [\d.]+ ms/);
     const manifest = JSON.parse(readFileSync(path.join(root, 'target/manifest.json'), 'utf8'));
-    expect(manifest.order).toHaveLength(37);
-    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(15);
+    // 22 models and 19 tests (15 data tests, 4 unit tests).
+    expect(manifest.order).toHaveLength(41);
+    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(19);
+    expect(manifest.models.filter((model: { kind: string; test_kind?: string }) => model.kind === 'test' && model.test_kind === 'unit')).toHaveLength(4);
     expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
   });
 
@@ -24,11 +26,13 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', ['--select', '+user_profiles', '--exclude', 'tag:sources', '--json'], root);
     expect(result.code).toBe(0);
-    // Tests follow the models they read: those on user_profiles and its ancestors come along.
+    // Data tests follow the models they read, unit tests the model they test: those on user_profiles
+    // and its ancestors come along (not events_per_minute's, though it mocks an ancestor).
     expect(JSON.parse(result.stdout).order).toEqual([
       'analytics_cluster',
       'webhooks_cluster',
       'stg_segment_events',
+      'dedup_keeps_first_received_delivery',
       'events_name_someone',
       'known_event_types',
       'not_null_stg_segment_events_event_type',
@@ -40,6 +44,8 @@ describe('models:compile', () => {
       'user_profiles',
       'deleted_users_absent_from_marts',
       'unique_user_profiles_user_id',
+      'user_profiles_keep_the_latest_identify',
+      'user_profiles_leave_out_deleted_users',
       'user_profiles_user_id_idx',
     ]);
   });

@@ -17,8 +17,11 @@ export interface SelectableNode {
   readonly tags: readonly string[];
   /** For index nodes: the model they index. */
   readonly parent?: string;
-  /** For test nodes: what kind of test (`unit` for EXECUTE UNIT TEST, data tests otherwise). */
-  readonly test?: { readonly kind: string };
+  /**
+   * For test nodes: what kind of test (`unit` for EXECUTE UNIT TEST, data tests otherwise) and,
+   * for a unit test, the model it tests.
+   */
+  readonly test?: { readonly kind: string; readonly model?: string | undefined };
 }
 
 export interface SelectionGraph {
@@ -48,10 +51,13 @@ function union(graph: SelectionGraph, selectors: readonly string[], flag: string
     }
   }
   // Indexes follow their model, so selecting a view brings its indexes and excluding it drops them;
-  // tests follow any model they read.
+  // data tests follow any model they read; a unit test follows the model it tests (as in dbt: its
+  // mocks stand in for the models it names, which it does not read).
   for (const node of graph.nodes.values()) {
     if (node.parent && result.has(node.parent)) result.add(node.name);
-    else if (node.kind === 'test' && (graph.dependencies.get(node.name) ?? []).some((dependency) => result.has(dependency))) result.add(node.name);
+    else if (node.kind === 'test' && node.test?.kind === 'unit') {
+      if (node.test.model !== undefined && result.has(node.test.model)) result.add(node.name);
+    } else if (node.kind === 'test' && (graph.dependencies.get(node.name) ?? []).some((dependency) => result.has(dependency))) result.add(node.name);
   }
   return result;
 }

@@ -70,8 +70,14 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
   if (regexBytes !== null) return raiseStatement(regexTooLargeMessage(regexBytes), '54000');
   const target = protectedTarget(statement);
   if (target) {
+    // A SWAP keeps the words of Materialize's swap check (as mz_local.swap_schemas says them).
+    const swap = statement.tokens.some((token) => token.type === 'word' && token.value === 'swap');
     return raiseStatement(
-      target.kind === 'schema' ? `system schema '${target.name}' cannot be modified` : `extension ${target.name} belongs to the local server and cannot be modified`,
+      target.kind === 'extension'
+        ? `extension ${target.name} belongs to the local server and cannot be modified`
+        : swap
+          ? `cannot swap system schema '${target.name}'`
+          : `system schema '${target.name}' cannot be modified`,
       '42501',
     );
   }
