@@ -302,8 +302,10 @@ export function parseUnitTest(sql: string, location: SourceLocation): UnitTestDe
     const mockName = qualifiedName(cursor, 'the mocked dependency');
     const relation = relationBody(cursor, sql, `MOCK ${mockName.written}`, cursor.at(mockToken));
     mocks.push({ ...relation, parts: mockName.parts, written: mockName.written });
+    // mz-deploy's documented form puts a comma after every MOCK clause, the last one too
+    // (`MOCK … AS (…),\nEXPECTED(…) AS (…)`); without it is accepted as well.
     if (cursor.acceptPunct(',')) {
-      if (!cursor.isWord('MOCK')) throw cursor.error(`expected another MOCK after ','${cursor.found()}`, cursor.peek(), 'there is no comma before EXPECTED');
+      if (!cursor.isWord('MOCK') && !cursor.isWord('EXPECTED')) throw cursor.error(`expected MOCK or EXPECTED after ','${cursor.found()}`, cursor.peek(), 'a comma separates MOCK clauses (and may end the last one)');
     } else if (cursor.isWord('MOCK')) {
       throw cursor.error("expected ',' between two MOCK clauses", cursor.peek(), "separate MOCK clauses with ','");
     }

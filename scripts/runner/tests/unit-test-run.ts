@@ -267,9 +267,12 @@ export class UnitTestRunner {
     typeChecks.push(typeCheck(expectedIndex, '"raw expected"', compared));
     const flatTarget = quoteIdentifier(targetKey);
     ctes.push(`${flatTarget} AS (\n${rewriteQuery(modelQuery(targetNode), database, replacements, test.atTime === undefined ? undefined : pinnedTime(test.atTime))}\n)`);
-    // mz-deploy's assertion: rows of one side missing from the other, classified.
+    // mz-deploy's assertion: rows of one side missing from the other, classified. It compares
+    // `SELECT *` of both sides, so by position: EXPECTED's columns in its own order against the
+    // view's in the view's order (the same as by name when the orders agree). With '...', by name.
+    const viewNames = !test.expected.open && realTarget && realTarget.length === compared.length ? realTarget.map((column) => quoteIdentifier(column.name)).join(', ') : names;
     ctes.push(
-      `assertion AS (\nSELECT 'MISSING' AS mz_unit_status, ${names} FROM expected\nEXCEPT\nSELECT 'MISSING', ${names} FROM ${flatTarget}\nUNION ALL\nSELECT 'UNEXPECTED' AS mz_unit_status, ${names} FROM ${flatTarget}\nEXCEPT\nSELECT 'UNEXPECTED', ${names} FROM expected\n)`,
+      `assertion AS (\nSELECT 'MISSING' AS mz_unit_status, ${names} FROM expected\nEXCEPT\nSELECT 'MISSING', ${viewNames} FROM ${flatTarget}\nUNION ALL\nSELECT 'UNEXPECTED' AS mz_unit_status, ${viewNames} FROM ${flatTarget}\nEXCEPT\nSELECT 'UNEXPECTED', ${names} FROM expected\n)`,
     );
     const sql = `WITH ${ctes.join(',\n')}\nSELECT 'row' AS kind, a.mz_unit_status AS status, to_jsonb(a) - 'mz_unit_status' AS data FROM assertion AS a\n${typeChecks.map((check) => `UNION ALL ${check}`).join('\n')}`;
     return { sql, relations, compared };
@@ -514,6 +517,7 @@ export function sourceColumns(sql: string): RelationColumn[] | undefined {
  * casts (`::map[text=>text]`, `::mz_timestamp`) spelled its way; code only.
  */
 export function localTypes(query: string): string {
+  query = bareValues(query);
   if (!/map\s*\[|mz_timestamp/i.test(query)) return query;
   const code = codeOnly(query);
   let output = '';
@@ -521,6 +525,45 @@ export function localTypes(query: string): string {
   for (const match of code.matchAll(/\bmap\s*\[\s*text\s*=>\s*text\s*\]|\bmz_timestamp\b/gi)) {
     output += query.slice(at, match.index) + (match[0].toLowerCase().startsWith('map') ? 'hstore' : 'timestamptz');
     at = match.index + match[0].length;
+  }
+  return output + query.slice(at);
+}
+
+/**
+ * `FROM VALUES (…), (…)` — how mz-deploy's documentation writes mock and expected rows — as
+ * PostgreSQL wants it: `FROM (VALUES (…), (…)) AS "values"`. Code only; the rows are untouched.
+ */
+export function bareValues(query: string): string {
+  if (!/\bVALUES\b/i.test(query)) return query;
+  const code = codeOnly(query);
+  const edits: { start: number; end: number }[] = [];
+  for (const match of code.matchAll(/\bFROM\s+(VALUES)\s*\(/gi)) {
+    const start = match.index + match[0].length - match[0].slice(match[0].toUpperCase().indexOf('VALUES')).length;
+    let at = match.index + match[0].length - 1;
+    let end = -1;
+    for (;;) {
+      let depth = 0;
+      let close = -1;
+      for (let index = at; index < code.length; index++) {
+        if (code[index] === '(') depth++;
+        else if (code[index] === ')' && --depth === 0) {
+          close = index;
+          break;
+        }
+      }
+      if (close === -1) break;
+      end = close + 1;
+      const next = /^\s*,\s*\(/.exec(code.slice(end));
+      if (!next) break;
+      at = end + next[0].length - 1;
+    }
+    if (end !== -1) edits.push({ start, end });
+  }
+  let output = '';
+  let at = 0;
+  for (const edit of edits) {
+    output += `${query.slice(at, edit.start)}(${query.slice(edit.start, edit.end)}) AS "values"`;
+    at = edit.end;
   }
   return output + query.slice(at);
 }
