@@ -44,8 +44,26 @@ BEGIN
 END
 $fn$;
 
+-- Sources take rows from webhooks and Kafka only: a client's INSERT, UPDATE or DELETE is refused
+-- with Materialize's words (its planner: "cannot insert into {item type} '{name}'", "cannot mutate
+-- …"). Kept views rely on it too (a dedup view's keyed refresh reads what was appended). A client's
+-- writes carry a mark (sql/translate.ts, CLIENT_WRITE_MARK) that the server's appends never do;
+-- the trigger's WHEN tests it in C, so an append pays no PL/pgSQL call.
+CREATE OR REPLACE FUNCTION mz_local.refuse_client_writes() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM mz_local.fail(format('cannot %s source ''%s''', CASE TG_OP WHEN 'INSERT' THEN 'insert into' ELSE 'mutate' END,
+                               mz_local.qualified(TG_TABLE_SCHEMA, TG_TABLE_NAME)), 'XX000');
+  RETURN NULL;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION mz_local.track_writes(relation oid) RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = relation AND t.tgname = 'mz_local_client_writes') THEN
+    EXECUTE format('CREATE TRIGGER mz_local_client_writes BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH STATEMENT '
+                   'WHEN (strpos(current_query(), %L) > 0) EXECUTE FUNCTION mz_local.refuse_client_writes()',
+                   relation::regclass, '/*mz_local:client_write*/');
+  END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = relation AND t.tgname = 'mz_local_write_version') THEN
     EXECUTE format('CREATE TRIGGER mz_local_write_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION mz_local.advance_write_version()', relation::regclass);
   END IF;

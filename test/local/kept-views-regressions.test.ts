@@ -293,3 +293,43 @@ it("another connection's TimeZone does not change kept results", async () => {
     await other.end();
   }
 });
+
+async function errorOf(promise: Promise<unknown>): Promise<{ message: string; code: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const { message, code } = error as { message: string; code: string };
+    return { message, code };
+  }
+  throw new Error('expected the statement to fail');
+}
+
+it('INSERT, UPDATE and DELETE on a source are refused as Materialize refuses them; webhook appends still go in', async () => {
+  // Materialize's planner (src/sql/src/plan/query.rs): "cannot insert into {item type} '{name}'"
+  // for INSERT, "cannot mutate {item type} '{name}'" for UPDATE and DELETE. Kept views rely on it:
+  // a source only gains rows, from its webhook.
+  await source('r17');
+  expect(await post('r17', { id: '1' })).toBe(200);
+  await t.query(`CREATE MATERIALIZED VIEW r17_view AS SELECT DISTINCT ON (body->>'id')
+  body->>'id' AS id FROM public.r17 ORDER BY body->>'id'`);
+  const insert = { message: "cannot insert into source 'materialize.public.r17'", code: 'XX000' };
+  const mutate = { message: "cannot mutate source 'materialize.public.r17'", code: 'XX000' };
+  expect(await errorOf(t.query(`INSERT INTO r17 (body) VALUES ('{"id": "2"}')`))).toEqual(insert);
+  expect(await errorOf(t.query(`INSERT INTO public.r17 (body) VALUES ($1)`, ['{"id": "3"}']))).toEqual(insert);
+  expect(await errorOf(t.query(`WITH new AS (SELECT '{"id": "4"}'::jsonb AS body) INSERT INTO r17 SELECT body FROM new`))).toEqual(insert);
+  expect(await errorOf(t.query(`INSERT INTO r17 SELECT body FROM r17 -- a comment at the end`))).toEqual(insert);
+  expect(await errorOf(t.query(`UPDATE r17 SET body = '{}'`))).toEqual(mutate);
+  expect(await errorOf(t.query(`DELETE FROM r17 WHERE body->>'id' = 'nothing'`))).toEqual(mutate);
+  await t.query('BEGIN');
+  expect(await errorOf(t.query(`DELETE FROM r17`))).toEqual(mutate);
+  await t.query('ROLLBACK');
+  expect(await t.query(`SELECT body->>'id' AS id FROM r17`)).toEqual([{ id: '1' }]);
+  // The webhook still appends, and a table takes a client's writes.
+  expect(await post('r17', [{ id: '5' }, { id: '1' }])).toBe(200);
+  await expectCurrent('r17_view', `SELECT DISTINCT body->>'id' AS id FROM r17`, 'after the refused writes');
+  expect((await t.query(`SELECT * FROM r17_view`)).length).toBe(2);
+  await t.query(`CREATE TABLE r17_table (id text)`);
+  await t.query(`INSERT INTO r17_table VALUES ('1')`);
+  await t.query(`UPDATE r17_table SET id = '2'`);
+  await t.query(`DELETE FROM r17_table`);
+});

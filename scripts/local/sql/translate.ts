@@ -110,11 +110,29 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
 
 /**
  * A client's own statement as PGlite runs it: catalog names read as Materialize shows them
- * (pg-catalog.ts), regex pattern parameters checked (regex-patterns.ts); else as written.
+ * (pg-catalog.ts), regex pattern parameters checked (regex-patterns.ts), a write marked as a
+ * client's; else as written.
  */
 function clientStatementText(statement: StatementSpan, sql: string, text: string): string {
   const edits = [...catalogNameEdits(statement), ...regexParameterEdits(statement)];
-  return edits.length === 0 ? text : applyEdits(statement, sql, edits);
+  const edited = edits.length === 0 ? text : applyEdits(statement, sql, edits);
+  return writesRows(statement) ? `${edited}\n${CLIENT_WRITE_MARK}` : edited;
+}
+
+/**
+ * Marks a client's INSERT, UPDATE, DELETE or MERGE (at the end: error positions stay right): a
+ * source's statement trigger refuses a statement carrying it, as Materialize refuses writes to
+ * sources, while the server's own webhook and Kafka appends (which never carry it) go through
+ * (maintained-views-sql.ts, refuse_client_writes).
+ */
+export const CLIENT_WRITE_MARK = '/*mz_local:client_write*/';
+const WRITE_WORDS = new Set(['insert', 'update', 'delete', 'merge']);
+
+function writesRows(statement: StatementSpan): boolean {
+  const first = statement.tokens[0];
+  if (first?.type !== 'word') return false;
+  if (WRITE_WORDS.has(first.value)) return true;
+  return first.value === 'with' && statement.tokens.some((token) => token.type === 'word' && WRITE_WORDS.has(token.value));
 }
 
 /** A statement that fails with Materialize's message, through PostgreSQL's own error path. */
