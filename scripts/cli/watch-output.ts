@@ -43,7 +43,8 @@ function formatCycleTests(cycle: WatchCycle): string[] {
   const tests = cycle.tests ?? [];
   if (tests.length === 0) return [];
   const lines = tests.filter((result) => result.status !== 'pass').flatMap((result) => formatTestResult(result));
-  return [...lines, `  ${formatTestSummary(summarizeTests(tests, cycle.testsMs ?? 0))}`];
+  const unit = cycle.unitTestsMs === undefined ? '' : pc.dim(` (unit tests, run beside the deploy: known ${formatMs(cycle.unitTestsMs)} after the save)`);
+  return [...lines, `  ${formatTestSummary(summarizeTests(tests, cycle.testsMs ?? 0))}${unit}`];
 }
 
 export function formatFailureChange(change: FailureChange): string {

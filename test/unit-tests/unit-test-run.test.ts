@@ -252,6 +252,48 @@ EXPECTED(id text, kind text, amount numeric, at timestamp) AS (SELECT 'e1', 'k',
   }, 60_000);
 });
 
+describe('watch mode, unit tests beside the deploy', () => {
+  it("knows a save's unit-test outcome before a slow deploy ends, and prints it under that deploy", async () => {
+    const root = shop({ PASSING });
+    const deployer = await Deployer.open(compileProject(root), { connection: connectionTo(t) });
+    // The deploy of every save after the first takes at least 1.5 s; unit tests need none of it.
+    let slow = false;
+    const deploy = deployer.deploy.bind(deployer);
+    deployer.deploy = async (...args: Parameters<typeof deployer.deploy>) => {
+      if (slow) await new Promise((resolve) => setTimeout(resolve, 1500));
+      return deploy(...args);
+    };
+    const waiters: Array<(cycle: WatchCycle) => void> = [];
+    const outcomes: Array<{ at: number; results: readonly TestResult[] }> = [];
+    const watcher = new ProjectWatcher(root, deployer, { runTests: true, onCycle: (cycle) => waiters.shift()?.(cycle), onUnitTests: (results) => outcomes.push({ at: performance.now(), results }) });
+    try {
+      await watcher.start();
+      await watcher.idle();
+      slow = true;
+      outcomes.length = 0;
+      const totals = path.join(root, 'models/totals.sql');
+      const next = new Promise<WatchCycle>((resolve) => waiters.push(resolve));
+      const saved = performance.now();
+      writeFileSync(totals, readFileSync(totals, 'utf8').replace("INTERVAL '1 hour'", "INTERVAL '10 minutes'"));
+      const cycle = await next;
+      const ended = performance.now();
+      expect(outcomes).toHaveLength(1);
+      expect(outcomes[0]!.results.map((result) => [result.name, result.status])).toEqual([['totals_in_the_window', 'fail']]);
+      // Known well before the deploy ended, and reported with the cycle all the same.
+      expect(outcomes[0]!.at - saved).toBeLessThan(ended - saved - 1000);
+      expect(cycle.unitTestsMs!).toBeLessThan(cycle.totalMs - 1000);
+      expect(cycle.tests!.map((result) => [result.name, result.status])).toEqual([['totals_in_the_window', 'fail']]);
+      const { formatCycle } = await import('../../scripts/cli/watch-output.ts');
+      const printed = formatCycle(cycle).join('\n');
+      expect(printed).toMatch(/FAIL\s+totals_in_the_window/);
+      expect(printed).toMatch(/unit tests, run beside the deploy: known [\d.]+ (ms|s) after the save/);
+    } finally {
+      await watcher.close();
+      await deployer.close();
+    }
+  }, 60_000);
+});
+
 /** Enough of XML's well-formedness: one root, tags nested and closed, attributes quoted, no stray & or <. */
 function wellFormed(xml: string): boolean {
   const body = xml.replace(/^<\?xml[^?]*\?>\s*/, '');

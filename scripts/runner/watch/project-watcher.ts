@@ -40,6 +40,8 @@ export interface WatchCycle {
   readonly tests?: readonly TestResult[];
   /** Time spent running them (included in totalMs). */
   readonly testsMs?: number;
+  /** From the cycle's start to its unit tests' outcome (they run beside the deploy). */
+  readonly unitTestsMs?: number;
   /** The project this cycle deployed. */
   readonly project?: CompiledProject;
   /** The selection it deployed (undefined: everything). */
@@ -59,6 +61,11 @@ export interface WatcherOptions extends CompileOptions {
   readonly onCycle?: (cycle: WatchCycle) => void;
   /** Run the data tests touching what each deploy changed, and report them with the cycle. */
   readonly runTests?: boolean;
+  /**
+   * The outcome of a cycle's unit tests, as soon as it is known: they run beside the deploy (they
+   * read mocks, never the deployed objects), and are reported with the cycle after it.
+   */
+  readonly onUnitTests?: (results: readonly TestResult[]) => void;
 }
 
 export class ProjectWatcher {
@@ -266,15 +273,25 @@ export class ProjectWatcher {
       return this.finish({ changed, compileMs: performance.now() - started, errors: compileErrors(error), totalMs: performance.now() - started });
     }
     const compileMs = performance.now() - started;
+    let unitRun: Promise<{ results: TestResult[]; ms: number } | undefined> = Promise.resolve(undefined);
     try {
       const selected = this.options.select || this.options.exclude ? selectNodes(project, this.options.select, this.options.exclude) : undefined;
+      // Unit tests need nothing deployed: they start now and run beside the deploy.
+      if (this.options.runTests) {
+        unitRun = this.runTouchedUnitTests(project, selected, changed.length === 0, started);
+        unitRun.catch(() => undefined); // awaited below; this keeps a failure from being unhandled meanwhile
+      }
       const report = await this.deployer.deploy({ project, ...(selected ? { selected } : {}), ...(this.options.onResult ? { onResult: this.options.onResult } : {}) });
       const deployed = { changed, compileMs, report, project, ...(selected ? { selected } : {}) };
-      if (!this.options.runTests || report.rejected) return this.finish({ ...deployed, totalMs: performance.now() - started });
+      if (!this.options.runTests) return this.finish({ ...deployed, totalMs: performance.now() - started });
       const testsStarted = performance.now();
-      const tests = await this.runTouchedTests(project, selected, report, changed.length === 0);
-      return this.finish({ ...deployed, tests, testsMs: performance.now() - testsStarted, totalMs: performance.now() - started });
+      const data = report.rejected ? [] : await this.runTouchedTests(project, selected, report, changed.length === 0);
+      const unit = await unitRun;
+      if (report.rejected && !unit) return this.finish({ ...deployed, totalMs: performance.now() - started });
+      const tests = [...data, ...(unit?.results ?? [])];
+      return this.finish({ ...deployed, tests, testsMs: performance.now() - testsStarted, ...(unit ? { unitTestsMs: unit.ms } : {}), totalMs: performance.now() - started });
     } catch (error) {
+      await unitRun.catch(() => undefined);
       if (error instanceof ProjectError || error instanceof ProjectErrors) {
         return this.finish({ changed, compileMs, errors: compileErrors(error), totalMs: performance.now() - started });
       }
@@ -282,17 +299,31 @@ export class ProjectWatcher {
     }
   }
 
-  /** Tests reading a model this deploy created or replaced, and tests that are new or edited. */
+  /** Data tests reading a model this deploy created or replaced, and data tests that are new or edited. */
   private async runTouchedTests(project: CompiledProject, selected: ReadonlySet<string> | undefined, report: DeployReport, everything: boolean): Promise<TestResult[]> {
     const done = new Set(report.results.filter((result) => result.status === 'done' && result.action !== 'drop').map((result) => result.model));
-    const all = testNodes(project, selected);
-    // Unit tests run again when the test, the view it tests or a model it mocks compiles differently.
-    const key = (test: CompiledNode) => (isUnitTest(test) ? unitTestKey(project, test) : test.checksum);
-    const touched = all.filter((test) => everything || this.testChecksums.get(test.name) !== key(test) || (!isUnitTest(test) && (done.has(test.name) || test.dependsOn.some((dependency) => done.has(dependency)))));
-    for (const test of all) this.testChecksums.set(test.name, key(test));
+    const all = testNodes(project, selected).filter((test) => !isUnitTest(test));
+    const touched = all.filter((test) => everything || this.testChecksums.get(test.name) !== test.checksum || done.has(test.name) || test.dependsOn.some((dependency) => done.has(dependency)));
+    for (const test of all) this.testChecksums.set(test.name, test.checksum);
     if (touched.length === 0) return [];
-    const unit = touched.some(isUnitTest) ? await this.unitRunner(project) : undefined;
-    return runTests(await this.deployer.session(), project, touched, { state: await this.deployer.deployedState(), sampleSize: 3, ...(unit ? { unit } : {}) });
+    return runTests(await this.deployer.session(), project, touched, { state: await this.deployer.deployedState(), sampleSize: 3 });
+  }
+
+  /**
+   * Unit tests whose test, view under test or mocked models (or anything those are built from)
+   * compile differently — the saved view's tests, and the tests of views whose mocks it feeds.
+   * Undefined when none is touched.
+   */
+  private async runTouchedUnitTests(project: CompiledProject, selected: ReadonlySet<string> | undefined, everything: boolean, started: number): Promise<{ results: TestResult[]; ms: number } | undefined> {
+    const all = testNodes(project, selected).filter(isUnitTest);
+    const touched = all.filter((test) => everything || this.testChecksums.get(test.name) !== unitTestKey(project, test));
+    for (const test of all) this.testChecksums.set(test.name, unitTestKey(project, test));
+    if (touched.length === 0) return undefined;
+    const runner = await this.unitRunner(project);
+    const results = await runTests(undefined, project, touched, { unit: runner });
+    const ms = performance.now() - started;
+    this.options.onUnitTests?.(results);
+    return { results, ms };
   }
 
   private async unitRunner(project: CompiledProject): Promise<UnitTestRunner> {
@@ -308,9 +339,22 @@ export class ProjectWatcher {
 
 const RECHECK_AFTER_MS = 80;
 
-/** What a unit test's outcome depends on: its own text and the compiled view and mocked models. */
+/**
+ * What a unit test's outcome depends on: its own text, the compiled view and mocked models, and
+ * what those are built from (a mock's real columns are described from its ancestors).
+ */
 function unitTestKey(project: CompiledProject, test: CompiledNode): string {
-  return [test.checksum, ...test.dependsOn.map((name) => project.nodes.get(name)?.checksum ?? '')].join(':');
+  const parts = [test.checksum];
+  const seen = new Set<string>();
+  const stack = [...test.dependsOn];
+  while (stack.length) {
+    const name = stack.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    parts.push(`${name}=${project.nodes.get(name)?.checksum ?? ''}`);
+    stack.push(...(project.dependencies.get(name) ?? []));
+  }
+  return parts.sort().join(':');
 }
 
 /** Modification time and size, or 'absent'. */
