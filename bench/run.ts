@@ -17,6 +17,7 @@ import { runLocalServerBench } from './local-server.ts';
 import { runSessionCostBench } from './session-cost.ts';
 import { runSubscribeBench } from './subscribe.ts';
 import { runDataTestsBench } from './data-tests.ts';
+import { runUnitTestsBench } from './unit-tests.ts';
 import { runBlueGreenBench } from './blue-green.ts';
 import { runMaterializedViewsBench } from './materialized-views.ts';
 import { runWatchWithDataBench } from './watch-with-data.ts';
@@ -26,7 +27,7 @@ import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchM
 
 const program = new Command('bench')
   .description(
-    'Measure the compiler, deploys and watch, the Segment function, the local server (webhook ingest, reads, SUBSCRIBE, the HTTP SQL API), kept materialized views, watch with data, blue/green, data tests and the console; print one line per figure with its target. Nothing asserts on time.',
+    'Measure the compiler, deploys and watch, the Segment function, the local server (webhook ingest, reads, SUBSCRIBE, the HTTP SQL API), kept materialized views, watch with data, blue/green, data tests, unit tests and the console; print one line per figure with its target. Nothing asserts on time.',
   )
   .option('--markdown <file>', 'also write the figures as a Markdown page, with the machine, date and commit (e.g. docs/benchmarks.md)')
   .addHelpText(
@@ -142,6 +143,7 @@ await section('Materialized views', runMaterializedViewsBench);
 await section('Watch with data', runWatchWithDataBench);
 await section('Blue/green', runBlueGreenBench);
 await section('Data tests', runDataTestsBench);
+await section('Unit tests', runUnitTestsBench);
 await section('Console', runConsoleBench);
 
 if (markdownFile && recorder && commit) {

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchMarkdown } from '../../bench/markdown.ts';
 import { REPO_ROOT } from '../../scripts/docs-cli-reference.ts';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 describe('bench --markdown', () => {
   it('files each printed line under the section that printed it, as printed', () => {
@@ -67,4 +69,26 @@ describe('bench --markdown', () => {
     expect(commitInfo(REPO_ROOT).hash).toMatch(/^[0-9a-f]{40}$/);
     expect(benchEnvironment({ BENCH_MODELS: '100', PATH: '/bin', CHROMIUM_PATH: '/x' })).toEqual({ BENCH_MODELS: '100', CHROMIUM_PATH: '/x' });
   });
+
+  it("files the unit-test figures under 'Unit tests': 100 unit tests of the seed models, and a save to its unit tests' outcome", async () => {
+    // bench/run.ts runs the section under that title (what --markdown writes).
+    expect(readFileSync(path.join(REPO_ROOT, 'bench/run.ts'), 'utf8')).toMatch(/await section\('Unit tests', runUnitTestsBench\);/);
+    const { runUnitTestsBench } = await import('../../bench/unit-tests.ts');
+    const recorder = new FigureRecorder();
+    const original = console.log;
+    console.log = () => {};
+    const restore = recorder.teeConsole();
+    try {
+      recorder.section('Unit tests');
+      await runUnitTestsBench();
+    } finally {
+      restore();
+      console.log = original;
+    }
+    const lines = recorder.sections.find((section) => section.title === 'Unit tests')!.lines;
+    expect(lines).toEqual([
+      expect.stringMatching(/^unit tests: 100 unit tests of the seed models .* run on the local server: \d+ ms .*100 of 100 passed\) — goal ≤ 2 s$/),
+      expect.stringMatching(/^unit tests: save a model in watch → its \d+ unit tests' outcome: p50 \d+ ms .* goal p50 ≤ 300 ms/),
+    ]);
+  }, 120_000);
 });
