@@ -13,12 +13,12 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', [], root);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/compiled 22 models \(.*\) and 19 tests for target local in [\d.]+ ms/);
+    expect(result.stdout).toMatch(/compiled 24 models \(.*\) and 22 tests for target local in [\d.]+ ms/);
     const manifest = JSON.parse(readFileSync(path.join(root, 'target/manifest.json'), 'utf8'));
-    // 22 models and 19 tests (15 data tests, 4 unit tests).
-    expect(manifest.order).toHaveLength(41);
-    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(19);
-    expect(manifest.models.filter((model: { kind: string; test_kind?: string }) => model.kind === 'test' && model.test_kind === 'unit')).toHaveLength(4);
+    // 24 models and 22 tests (16 data tests, 6 unit tests).
+    expect(manifest.order).toHaveLength(46);
+    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(22);
+    expect(manifest.models.filter((model: { kind: string; test_kind?: string }) => model.kind === 'test' && model.test_kind === 'unit')).toHaveLength(6);
     expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
   });
 
@@ -44,6 +44,7 @@ describe('models:compile', () => {
       'user_profiles',
       'deleted_users_absent_from_marts',
       'unique_user_profiles_user_id',
+      'user_profiles_identify_without_traits_erases_earlier_traits',
       'user_profiles_keep_the_latest_identify',
       'user_profiles_leave_out_deleted_users',
       'user_profiles_user_id_idx',
@@ -121,7 +122,7 @@ describe('models:deploy (the command, on the local target)', () => {
     const result = await cli('models-deploy.ts', ['--dry-run', '--json'], root);
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout) as { actions: Array<{ model: string; action: string; sql?: string[] }> };
-    expect(plan.actions).toHaveLength(22);
+    expect(plan.actions).toHaveLength(24);
     expect(plan.actions.every((action) => action.action === 'create')).toBe(true);
     expect(plan.actions.find((action) => action.model === 'segment_webhook_secret')).toMatchObject({
       sql: [`CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`, `ALTER SECRET "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET'`],
@@ -136,8 +137,8 @@ describe('models:deploy (the command, on the local target)', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/to local: embedded local server on .*\.materialize\/data/);
     expect(first.stdout).toMatch(/^ {2}create +source +segment_source +[\d.]+ ms$/m);
-    // 22 models in 23 statements (the secret is created, then altered), and the schemas segment and analytics.
-    expect(first.stdout).toMatch(/deployed: 22 created, 0 replaced, 0 dropped, 0 unchanged in [\d.]+ ms \(25 DDL statements\)/);
+    // 24 models in 25 statements (the secret is created, then altered), and the schemas segment and analytics.
+    expect(first.stdout).toMatch(/deployed: 24 created, 0 replaced, 0 dropped, 0 unchanged in [\d.]+ ms \(27 DDL statements\)/);
     expect(first.stdout + first.stderr).not.toContain('local-development-secret');
 
     const server = await startLocalServer({ dataDir: path.join(root, '.materialize/data'), pgPort: 0, httpPort: 0 });
@@ -145,7 +146,7 @@ describe('models:deploy (the command, on the local target)', () => {
       const second = await cli('models-deploy.ts', ['--json'], root);
       expect(second.code).toBe(0);
       const report = JSON.parse(second.stdout) as { summary: { unchanged: number; ddl_statements: number } };
-      expect(report.summary).toMatchObject({ unchanged: 22, ddl_statements: 0 });
+      expect(report.summary).toMatchObject({ unchanged: 24, ddl_statements: 0 });
       const text = await cli('models-deploy.ts', [], root);
       expect(text.stdout).toMatch(new RegExp(`local server \\(\\S+, pid ${process.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:${server.pgPort}`));
     } finally {

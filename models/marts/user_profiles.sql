@@ -1,5 +1,5 @@
 ---
-description: The latest identify traits of every known user
+description: The latest identify of every known user, whole — its traits replace those of earlier identifies (they are not merged, so an identify without traits leaves none)
 indexes:
   - columns: [user_id]
 tests:
@@ -43,8 +43,7 @@ EXPECTED(user_id text, email text, name text, first_name text, last_name text, p
 );
 
 -- The latest identify wins as a whole, by the event's own timestamp (receive time when it has
--- none), not by arrival: an identify sent later without traits replaces the traits sent before
--- (the mart keeps the latest call, it does not merge traits across calls).
+-- none), not by arrival.
 EXECUTE UNIT TEST user_profiles_keep_the_latest_identify
 FOR {{ref.user_profiles}}
 MOCK {{ref.stg_segment_identifies}}(message_id text, user_id text, email text, name text, traits jsonb, event_timestamp timestamp, received_at timestamp, ...) AS (
@@ -61,4 +60,23 @@ MOCK {{ref.stg_segment_deletes}}(user_id text, message_id text, requested_at tim
 )
 EXPECTED(user_id text, email text, name text, first_name text, last_name text, phone text, company_name text, created_at timestamp, traits jsonb, updated_at timestamp) AS (
   SELECT 'u1', NULL, NULL, NULL, NULL, NULL, NULL, NULL::timestamp, '{}'::jsonb, '2026-11-21 09:00'::timestamp
+);
+
+-- The mart's promise (its description): the latest identify, whole. Traits are not merged across
+-- calls, so an identify without traits (a server-side identify(userId) at login, say) does erase
+-- the traits sent before: email, name and traits come back empty. Segment's own profiles merge
+-- traits; a mart that should must say so in its description, and this test with it.
+EXECUTE UNIT TEST user_profiles_identify_without_traits_erases_earlier_traits
+FOR {{ref.user_profiles}}
+MOCK {{ref.stg_segment_identifies}}(message_id text, user_id text, email text, name text, traits jsonb, event_timestamp timestamp, received_at timestamp, ...) AS (
+  SELECT * FROM (VALUES
+    ('i1', 'u1', 'ada@example.com', 'Ada', '{"email": "ada@example.com", "name": "Ada"}'::jsonb, '2026-11-20 10:00'::timestamp, '2026-11-20 10:00:01'::timestamp),
+    ('i2', 'u1', NULL, NULL, NULL::jsonb, '2026-11-21 09:00'::timestamp, '2026-11-21 09:00:01'::timestamp)
+  ) AS v
+),
+MOCK {{ref.stg_segment_deletes}}(user_id text, message_id text, requested_at timestamp) AS (
+  SELECT NULL::text, NULL::text, NULL::timestamp WHERE false
+)
+EXPECTED(user_id text, email text, name text, first_name text, last_name text, phone text, company_name text, created_at timestamp, traits jsonb, updated_at timestamp) AS (
+  SELECT 'u1', NULL, NULL, NULL, NULL, NULL, NULL, NULL::timestamp, NULL::jsonb, '2026-11-21 09:00'::timestamp
 );
