@@ -26,11 +26,13 @@ describe('seed pipeline, default vars (webhook path)', () => {
       'stg_segment_tracks',
       'daily_active_users',
       'events_per_minute',
+      'high_value_customers',
       'page_views_by_url',
       'track_event_counts',
       'user_profiles',
       'daily_active_users_day_idx',
       'events_per_minute_minute_idx',
+      'high_value_customers_user_id_idx',
       'page_views_by_url_url_idx',
       'track_event_counts_event_idx',
       'user_profiles_user_id_idx',
@@ -49,6 +51,7 @@ describe('seed pipeline, default vars (webhook path)', () => {
         'not_null_stg_segment_tracks_event',
         'deleted_users_absent_from_marts',
         'unique_daily_active_users_day',
+        'unique_high_value_customers_user_id',
         'unique_page_views_by_url_url',
         'unique_track_event_counts_event',
         'unique_user_profiles_user_id',
@@ -70,7 +73,7 @@ describe('seed pipeline, default vars (webhook path)', () => {
   });
 
   it('makes every mart leave out deleted users', () => {
-    for (const name of ['daily_active_users', 'events_per_minute', 'page_views_by_url', 'track_event_counts', 'user_profiles']) {
+    for (const name of ['daily_active_users', 'events_per_minute', 'high_value_customers', 'page_views_by_url', 'track_event_counts', 'user_profiles']) {
       expect(project.nodes.get(name)!.dependsOn).toContain('stg_segment_deletes');
     }
   });

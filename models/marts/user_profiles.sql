@@ -18,6 +18,10 @@ SELECT DISTINCT ON (e.user_id)
   coalesce(e.event_timestamp, e.received_at) AS updated_at
 FROM {{ref.stg_segment_identifies}} AS e
 WHERE e.user_id IS NOT NULL
+  -- Computed traits this project identifies back to Segment (activations/*.yml: every call carries
+  -- context.materialize) come back through the function as identifies; they are not the person's
+  -- own profile, and would replace it as the latest identify.
+  AND e.context->'materialize' IS NULL
   AND {{> not_deleted_user}}
 ORDER BY e.user_id, coalesce(e.event_timestamp, e.received_at) DESC NULLS LAST, e.message_id;
 

@@ -25,6 +25,15 @@ describe('activation declarations', () => {
     expect(bound!.activation.destination).toMatchObject({ kind: 'segment', segment: { call: 'identify', userId: 'user_id', onDelete: 'null_traits' } });
   });
 
+  it('the seed project ships high_value_customers: an identify of computed traits on its mart, nulled when a customer leaves it', () => {
+    const activations = loadActivations(REPO_ROOT);
+    const [bound] = bindActivations(selectActivations(activations, ['high_value_customers'], undefined), compileProject(REPO_ROOT, { env: {} }));
+    expect(bound).toMatchObject({ schema: 'analytics', relation: 'high_value_customers', cluster: 'analytics_cluster' });
+    expect(bound!.activation.destination).toMatchObject({ kind: 'segment', segment: { call: 'identify', userId: 'user_id', onDelete: 'null_traits' } });
+    const segment = bound!.activation.destination.kind === 'segment' ? bound!.activation.destination.segment : null;
+    expect([...segment!.traits.keys()]).toEqual(['high_value_customer', 'lifetime_value', 'orders_completed', 'orders_refunded', 'last_order_at']);
+  });
+
   it('refuses incomplete or contradictory mappings, each at its line with a fix', () => {
     expect(errorsOf(() => parseActivation('activations/a.yml', 'model: m\nkey: [id]\ndestination: segment\n'))).toEqual([
       "activations/a.yml:3:1: destination segment needs a 'segment:' block\n  fix: add 'segment:' with the mapping (call, user_id, traits…)",

@@ -42,7 +42,7 @@ describe('models:deploy on the seed project', () => {
     const first = await deployProject(t, root);
     expect(first.results.every((result) => result.status === 'done' && result.action === 'create')).toBe(true);
     const order = first.results.map((result) => result.model);
-    expect(order).toHaveLength(22);
+    expect(order).toHaveLength(24);
     // Every model after each of its dependencies.
     for (const action of first.plan.actions) {
       for (const dependency of action.node!.dependsOn) expect(order.indexOf(dependency)).toBeLessThan(order.indexOf(action.model));

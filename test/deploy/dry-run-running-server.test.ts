@@ -41,12 +41,12 @@ const stateRows = async () => (await t.query<{ n: string }>(`SELECT count(*)::te
 /** Deploys the seed project, then checks two dry runs against the server: unchanged, then one edit. */
 async function expectDryRunsAgainstServer(root: string): Promise<void> {
   const deployed = await deployProject(t, root);
-  expect(deployed.results.filter((result) => result.status === 'done')).toHaveLength(22);
+  expect(deployed.results.filter((result) => result.status === 'done')).toHaveLength(24);
   const ids = await catalogIds(t);
   const rows = await stateRows();
 
   const unchanged = await dryRun(root);
-  expect(Object.keys(unchanged)).toHaveLength(22);
+  expect(Object.keys(unchanged)).toHaveLength(24);
   expect(Object.entries(unchanged).filter(([, action]) => action !== 'unchanged')).toEqual([]);
 
   const file = path.join(root, 'models/staging/stg_segment_pages.sql');

@@ -47,7 +47,7 @@ async function watchSeedProject(): Promise<Watching> {
     },
   });
   const first = await watcher.start();
-  expect(first.report?.results.filter((result) => result.status === 'done')).toHaveLength(22);
+  expect(first.report?.results.filter((result) => result.status === 'done')).toHaveLength(24);
   stopWatching = async () => {
     await watcher.close();
     await deployer.close();

@@ -32,10 +32,12 @@ async function send(server: TestServer, events: readonly object[]): Promise<void
 }
 
 const MARTS = ['daily_active_users', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
+/** Kept too, but refreshed whole (a HAVING over its groups): compared, not counted among the keyed ones. */
+const WHOLE_MARTS = ['high_value_customers'];
 
 async function marts(server: TestServer): Promise<Record<string, string[]>> {
   const result: Record<string, string[]> = {};
-  for (const mart of MARTS) result[mart] = (await server.query(`SELECT * FROM analytics.${mart}`)).map((row) => JSON.stringify(row)).sort();
+  for (const mart of [...MARTS, ...WHOLE_MARTS]) result[mart] = (await server.query(`SELECT * FROM analytics.${mart}`)).map((row) => JSON.stringify(row)).sort();
   return result;
 }
 
@@ -55,7 +57,7 @@ it('kept views of an older server get change logs at start and stay equal to the
   await old.server.maintainedViews.settled();
   // Back to the old layout: the view users see reads only the kept rows and the definition.
   const kept = await old.query<{ id: string; view: string }>(`SELECT id::text AS id, view_oid::regclass::text AS view FROM mz_local.maintained_views ORDER BY id`);
-  expect(kept.length).toBe(MARTS.length + 1);
+  expect(kept.length).toBe(MARTS.length + WHOLE_MARTS.length + 1);
   for (const { id, view } of kept) {
     await old.query(
       `CREATE OR REPLACE VIEW ${view} AS SELECT * FROM mz_local.mv_b_${id} WHERE mz_local.is_fresh(${id}) UNION ALL SELECT * FROM mz_local.mv_q_${id} WHERE NOT mz_local.is_fresh(${id})`,
@@ -79,7 +81,9 @@ it('kept views of an older server get change logs at start and stay equal to the
   const later = traffic.slice(450).filter((event) => (event as { type?: string }).type !== 'delete');
   for (const server of [upgraded, oracle]) await send(server, later);
   expect(await marts(upgraded)).toEqual(await marts(oracle));
-  const kinds = await upgraded.query<{ kind: string | null; fresh: boolean }>(`SELECT refresh_kind AS kind, mz_local.is_fresh(id) AS fresh FROM mz_local.maintained_views ORDER BY id`);
+  const kinds = await upgraded.query<{ kind: string | null; fresh: boolean }>(
+    `SELECT refresh_kind AS kind, mz_local.is_fresh(id) AS fresh FROM mz_local.maintained_views WHERE view_oid::regclass::text NOT IN (${WHOLE_MARTS.map((mart) => `'analytics.${mart}'`).join(', ')}) ORDER BY id`,
+  );
   expect(kinds).toEqual([
     { kind: 'source', fresh: true },
     ...MARTS.map(() => ({ kind: 'view', fresh: true })),
