@@ -13,12 +13,12 @@ describe('models:compile', () => {
     const root = copyOfSeedProject();
     const result = await cli('models-compile.ts', [], root);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/compiled 24 models \(.*\) and 22 tests for target local in [\d.]+ ms/);
+    expect(result.stdout).toMatch(/compiled 24 models \(.*\) and 23 tests for target local in [\d.]+ ms/);
     const manifest = JSON.parse(readFileSync(path.join(root, 'target/manifest.json'), 'utf8'));
-    // 24 models and 22 tests (16 data tests, 6 unit tests).
-    expect(manifest.order).toHaveLength(46);
-    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(22);
-    expect(manifest.models.filter((model: { kind: string; test_kind?: string }) => model.kind === 'test' && model.test_kind === 'unit')).toHaveLength(6);
+    // 24 models and 23 tests (16 data tests, 7 unit tests).
+    expect(manifest.order).toHaveLength(47);
+    expect(manifest.models.filter((model: { kind: string }) => model.kind === 'test')).toHaveLength(23);
+    expect(manifest.models.filter((model: { kind: string; test_kind?: string }) => model.kind === 'test' && model.test_kind === 'unit')).toHaveLength(7);
     expect(readFileSync(path.join(root, 'target/compiled/segment_webhook_secret.sql'), 'utf8')).toBe(`CREATE SECRET IF NOT EXISTS "segment"."segment_webhook_secret" AS :'SEGMENT_WEBHOOK_SECRET';\n`);
   });
 
@@ -41,6 +41,7 @@ describe('models:compile', () => {
       'stg_segment_identifies',
       'timestamps_parse_where_present',
       'unique_stg_segment_events_message_id',
+      'identifies_parse_spec_traits_from_payloads',
       'user_profiles',
       'deleted_users_absent_from_marts',
       'unique_user_profiles_user_id',

@@ -17,4 +17,20 @@ SELECT
   try_parse_monotonic_iso8601_timestamp(e.body->'traits'->>'createdAt') AS created_at,
   e.body->'traits' AS traits
 FROM {{ref.stg_segment_events}} AS e
-WHERE e.event_type = 'identify'
+WHERE e.event_type = 'identify';
+
+-- A unit test from real payloads (npm run models:test -- --select kind:unit): the mock's rows are
+-- the Segment events of tests/fixtures/identify_events.json, each column taken from the event as
+-- docs/testing.md says (body: the event; message_id ← messageId; event_type ← type; …). This is
+-- this project's FROM FILE extension: target/compiled/<test>.sql holds the plain mz-deploy form.
+-- Only identifies are parsed, reserved traits become columns, and one without traits has none.
+EXECUTE UNIT TEST identifies_parse_spec_traits_from_payloads
+FOR {{ref.stg_segment_identifies}}
+MOCK {{ref.stg_segment_events}}(message_id text, event_type text, user_id text, anonymous_id text, received_at timestamp, event_timestamp timestamp, body jsonb)
+  FROM FILE 'tests/fixtures/identify_events.json'
+EXPECTED(message_id text, user_id text, email text, name text, first_name text, last_name text, company_name text, address_city text, created_at timestamp, context_library_name text, ...) AS (
+  SELECT * FROM (VALUES
+    ('ajs-identify-0001', 'user-grace', 'grace@example.com', 'Grace Hopper', 'Grace', 'Hopper', 'Navy', 'Arlington', '2026-01-15 08:30:00'::timestamp, 'analytics.js'),
+    ('node-identify-0002', 'user-alan', NULL, NULL, NULL, NULL, NULL, NULL, NULL::timestamp, 'analytics-node')
+  ) AS v
+);

@@ -10,7 +10,7 @@
  * one-edit figure rely on that.
  */
 import { hash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { asProjectErrors, didYouMean, ProjectError, ProjectErrors, throwIfAny, type SourceLocation } from './errors.ts';
 import { readFrontMatter, type FrontMatter } from './front-matter.ts';
@@ -27,7 +27,8 @@ import { outputColumns } from './tests/model-columns.ts';
 import { readTestDeclarations, type TestDeclaration, type TestKind, type TestSeverity } from './tests/test-config.ts';
 import { failuresSchema, generatedTestName, storedFailuresStatement, testQuery } from './tests/test-sql.ts';
 import { readSingularTestConfig, singularTestQuery } from './tests/singular-test.ts';
-import { countNewlines, parseUnitTest, splitUnitTests, type UnitTestDefinition } from './tests/unit-test-parse.ts';
+import { countNewlines, parseUnitTest, splitUnitTests, type UnitTestColumn, type UnitTestDefinition } from './tests/unit-test-parse.ts';
+import { fixtureEvents, fixtureQuery } from './tests/segment-fixtures.ts';
 
 export interface CompileOptions {
   /** Target name; project.yml's default_target when absent. */
@@ -586,7 +587,7 @@ export class ProjectCompiler {
       try {
         const rendered = this.renderBody(file, source, model);
         for (const macro of rendered.macros) macros.add(macro);
-        definition = parseUnitTest(rendered.text, { file: file.path, line: startLine, column: 1 });
+        definition = parseUnitTest(rendered.text, { file: file.path, line: startLine, column: 1 }, (fixture, columns, at) => this.readFixture(fixture, columns, at));
       } catch (error) {
         errors.push(...toErrors(error, file.path, file.text));
         continue;
@@ -615,6 +616,20 @@ export class ProjectCompiler {
     }
     throwIfAny(errors);
     return { nodes, macros, refSites: compiled.refSites };
+  }
+
+  /** `MOCK …(<columns>) FROM FILE '<path>'`: Segment events from a file under the project, as a plain query. */
+  private readFixture(fixture: string, columns: readonly UnitTestColumn[], at: SourceLocation): string {
+    const full = path.resolve(this.root, fixture);
+    const relative = path.relative(this.root, full);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) throw new ProjectError(`fixture '${fixture}' is outside the project`, at, "give a path inside the project, e.g. 'tests/fixtures/identify.json'");
+    let text: string;
+    try {
+      text = readFileSync(full, 'utf8');
+    } catch {
+      throw new ProjectError(`fixture '${fixture}' does not exist`, at, 'paths are relative to the project folder (where project.yml is)');
+    }
+    return fixtureQuery(fixtureEvents(text, relative.split(path.sep).join('/')), columns, at);
   }
 
   /** A source depends on its cluster and on the secrets and connections its clauses name. */

@@ -15,3 +15,8 @@ MOCK "analytics"."stg_segment_deletes"(user_id text, message_id text, requested_
 EXPECTED(user_id text, email text, name text, first_name text, last_name text, phone text, company_name text, created_at timestamp, traits jsonb, updated_at timestamp) AS (
   SELECT 'u1', NULL, NULL, NULL, NULL, NULL, NULL, NULL::timestamp, '{}'::jsonb, '2026-11-21 09:00'::timestamp
 );
+
+-- The mart's promise (its description): the latest identify, whole. Traits are not merged across
+-- calls, so an identify without traits (a server-side identify(userId) at login, say) does erase
+-- the traits sent before: email, name and traits come back empty. Segment's own profiles merge
+-- traits; a mart that should must say so in its description, and this test with it.;

@@ -15,5 +15,4 @@ EXPECTED(user_id text, email text, name text, first_name text, last_name text, p
 );
 
 -- The latest identify wins as a whole, by the event's own timestamp (receive time when it has
--- none), not by arrival: an identify sent later without traits replaces the traits sent before
--- (the mart keeps the latest call, it does not merge traits across calls).;
+-- none), not by arrival.;

@@ -153,6 +153,7 @@ EXPECTED(kind text, total numeric, n bigint) AS (SELECT 'k${index}', ${index}.0,
       user_profiles_leave_out_deleted_users: 'pass',
       user_profiles_keep_the_latest_identify: 'pass',
       user_profiles_identify_without_traits_erases_earlier_traits: 'pass',
+      identifies_parse_spec_traits_from_payloads: 'pass',
       events_per_minute_window_edges: 'pass',
     });
   });

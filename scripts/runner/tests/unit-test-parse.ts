@@ -42,7 +42,15 @@ export interface UnitTestMock extends UnitTestRelation {
   readonly parts: readonly string[];
   /** The name as written. */
   readonly written: string;
+  /** `FROM FILE '<path>'` (this project's extension): the fixture its rows were read from. */
+  readonly file?: string;
 }
+
+/**
+ * Reads `MOCK …(<columns>) FROM FILE '<path>'`: the rows as a plain query (segment-fixtures.ts).
+ * Without one, FROM FILE is a syntax error.
+ */
+export type FixtureReader = (file: string, columns: readonly UnitTestColumn[], location: SourceLocation) => string;
 
 export interface UnitTestDefinition {
   readonly name: string;
@@ -263,9 +271,11 @@ const SYNTAX = "EXECUTE UNIT TEST <name> FOR <database>.<schema>.<view> [AT TIME
  * Parses one rendered `EXECUTE UNIT TEST …;` statement. `location` is where its first character
  * is in the file.
  */
-export function parseUnitTest(sql: string, location: SourceLocation): UnitTestDefinition {
+export function parseUnitTest(sql: string, location: SourceLocation, readFixture?: FixtureReader): UnitTestDefinition {
   const tokens = tokenize(sql);
   const cursor = new Cursor(tokens, sql, location);
+  // FROM FILE clauses, replaced in the statement's text by the plain AS (<query>) they stand for.
+  const expansions: { start: number; end: number; text: string }[] = [];
   const first = cursor.peek();
   cursor.expectWord('EXECUTE', SYNTAX);
   cursor.expectWord('UNIT', SYNTAX);
@@ -300,8 +310,10 @@ export function parseUnitTest(sql: string, location: SourceLocation): UnitTestDe
     const mockToken = cursor.peek()!;
     cursor.index++;
     const mockName = qualifiedName(cursor, 'the mocked dependency');
-    const relation = relationBody(cursor, sql, `MOCK ${mockName.written}`, cursor.at(mockToken));
-    mocks.push({ ...relation, parts: mockName.parts, written: mockName.written });
+    const relation = relationBody(cursor, sql, `MOCK ${mockName.written}`, cursor.at(mockToken), readFixture);
+    if (relation.file) expansions.push({ ...relation.file.span, text: `AS (\n${relation.query}\n)` });
+    const { file: fixture, ...body } = relation;
+    mocks.push({ ...body, parts: mockName.parts, written: mockName.written, ...(fixture ? { file: fixture.path } : {}) });
     // mz-deploy's documented form puts a comma after every MOCK clause, the last one too
     // (`MOCK … AS (…),\nEXPECTED(…) AS (…)`); without it is accepted as well.
     if (cursor.acceptPunct(',')) {
@@ -319,7 +331,9 @@ export function parseUnitTest(sql: string, location: SourceLocation): UnitTestDe
   cursor.acceptPunct(';');
   const rest = cursor.peek();
   if (rest) throw cursor.error(`unexpected '${rest.text}' after EXPECTED … AS (…)`, rest, 'end the test with `;` after its EXPECTED clause');
-  const text = sql
+  let expanded = sql;
+  for (const edit of [...expansions].reverse()) expanded = expanded.slice(0, edit.start) + edit.text + expanded.slice(edit.end);
+  const text = expanded
     .slice(first!.start)
     .trimEnd()
     .replace(/;$/, '')
@@ -342,7 +356,7 @@ function qualifiedName(cursor: Cursor, what: string): { parts: string[]; written
 }
 
 /** `(<col> <type>, … [, ...]) AS (<query>)` */
-function relationBody(cursor: Cursor, sql: string, what: string, location: SourceLocation): UnitTestRelation {
+function relationBody(cursor: Cursor, sql: string, what: string, location: SourceLocation, readFixture?: FixtureReader): UnitTestRelation & { file?: { path: string; span: { start: number; end: number } } } {
   const openToken = cursor.peek();
   if (!openToken || openToken.kind !== 'punct' || openToken.text !== '(') {
     throw cursor.error(`${what}: expected its column list '('${cursor.found()}`, openToken, `write ${what}(<column> <type>, …) AS (<query>)`);
@@ -383,7 +397,17 @@ function relationBody(cursor: Cursor, sql: string, what: string, location: Sourc
   addChunk(close);
   if (columns.length === 0) throw cursor.error(`${what}: declares no column`, openToken, 'declare at least one column before ...');
   cursor.index = close + 1;
-  cursor.expectWord('AS', `write ${what}(…) AS (<query>)`);
+  if (readFixture && cursor.isWord('FROM') && cursor.isWord('FILE', 1)) {
+    const from = cursor.peek()!;
+    cursor.index += 2;
+    const pathToken = cursor.peek();
+    if (pathToken?.kind !== 'string' || !pathToken.text.startsWith("'")) throw cursor.error(`${what}: expected the fixture's path as a string${cursor.found()}`, pathToken, `write ${what}(…) FROM FILE 'tests/fixtures/events.json'`);
+    cursor.index++;
+    const file = pathToken.text.slice(1, -1).replace(/''/g, "'");
+    const query = readFixture(file, columns, cursor.at(pathToken));
+    return { columns, open: isOpen, query, location, file: { path: file, span: { start: from.start, end: pathToken.end } } };
+  }
+  cursor.expectWord('AS', `write ${what}(…) AS (<query>)${readFixture && what.startsWith('MOCK') ? ", or FROM FILE '<events.json>'" : ''}`);
   const queryOpen = cursor.peek();
   if (!queryOpen || queryOpen.kind !== 'punct' || queryOpen.text !== '(') {
     throw cursor.error(`${what}: expected '(' and the query of its rows${cursor.found()}`, queryOpen, `write ${what}(…) AS (SELECT …)`);
