@@ -20,6 +20,7 @@ import { BLUE_GREEN_SQL } from './blue-green-sql.ts';
 import { CATALOG_VIEWS_SQL } from './catalog-views-sql.ts';
 import { REGEX_PATTERN_SQL } from './sql/regex-patterns.ts';
 import { MAINTAINED_VIEWS_SQL } from './maintained-views-sql.ts';
+import { MATERIALIZE_FUNCTIONS_SQL } from './sql/materialize-functions-sql.ts';
 
 export const BOOTSTRAP_VERSION = 8;
 
@@ -157,17 +158,7 @@ CREATE OR REPLACE FUNCTION pg_catalog.constant_time_eq(a bytea, b bytea) RETURNS
 CREATE OR REPLACE FUNCTION pg_catalog.constant_time_eq(a text, b text) RETURNS boolean
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT a = b';
 
-CREATE OR REPLACE FUNCTION pg_catalog.try_parse_monotonic_iso8601_timestamp(input text) RETURNS timestamp
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-BEGIN
-  IF input !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$' THEN
-    RETURN NULL;
-  END IF;
-  RETURN to_timestamp(input, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')::timestamp;
-EXCEPTION WHEN OTHERS THEN
-  RETURN NULL;
-END
-$fn$;
+-- try_parse_monotonic_iso8601_timestamp, datediff and the rest: sql/materialize-functions-sql.ts.
 
 -- mz_now() is the time the query runs; with results computed on read, that is now().
 CREATE OR REPLACE FUNCTION pg_catalog.mz_now() RETURNS timestamptz
@@ -1064,6 +1055,7 @@ ${MAINTAINED_VIEWS_SQL}
 ${CATALOG_VIEWS_SQL}
 ${REGEX_PATTERN_SQL}
 ${BLUE_GREEN_SQL}
+${MATERIALIZE_FUNCTIONS_SQL}
 -- Clusters created before replicas were recorded get theirs.
 SELECT mz_local.sync_managed_replicas(id) FROM mz_local.clusters WHERE managed;
 

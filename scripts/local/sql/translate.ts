@@ -18,9 +18,10 @@ import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json
 import { showColumnsQuery, showCreateQuery, showQuery } from './show-queries.ts';
 import { DEFAULT_MAX_RESULT_BYTES, parseByteSize, showByteSizeQuery } from './byte-size.ts';
 import { setVariableSql, showVariableSql } from './session-variables.ts';
-import { applyEdits, SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan } from './tokens.ts';
+import { applyEdits, SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit } from './tokens.ts';
 import { catalogNameEdits, protectedTarget } from './pg-catalog.ts';
 import { regexParameterEdits, regexTooLargeMessage, tooLargeRegexLiteral } from './regex-patterns.ts';
+import { dialectEdits, rewriteDialect } from './dialect.ts';
 
 export interface TranslatedStatement {
   sql: string;
@@ -114,7 +115,7 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
  * client's; else as written.
  */
 function clientStatementText(statement: StatementSpan, sql: string, text: string): string {
-  const edits = [...catalogNameEdits(statement), ...regexParameterEdits(statement)];
+  const edits = withoutOverlaps([...catalogNameEdits(statement), ...regexParameterEdits(statement)], dialectEdits(statement, sql));
   const edited = edits.length === 0 ? text : applyEdits(statement, sql, edits);
   return writesRows(statement) ? `${edited}\n${CLIENT_WRITE_MARK}` : edited;
 }
@@ -133,6 +134,12 @@ function writesRows(statement: StatementSpan): boolean {
   if (first?.type !== 'word') return false;
   if (WRITE_WORDS.has(first.value)) return true;
   return first.value === 'with' && statement.tokens.some((token) => token.type === 'word' && WRITE_WORDS.has(token.value));
+}
+
+/** `edits` and those of `more` that touch none of them (Materialize's spellings, dialect.ts). */
+function withoutOverlaps(edits: TextEdit[], more: TextEdit[]): TextEdit[] {
+  if (more.length === 0) return edits;
+  return [...edits, ...more.filter((edit) => edits.every((other) => edit.end <= other.start || other.end <= edit.start))];
 }
 
 /** A statement that fails with Materialize's message, through PostgreSQL's own error path. */
@@ -273,7 +280,7 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
       );
     case 'create_materialized_view':
       return ddl(
-        `PERFORM mz_local.create_materialized_view(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${sqlLiteral(statement.viewSql)}, ${statement.orReplace}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+        `PERFORM mz_local.create_materialized_view(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${sqlLiteral(rewriteDialect(statement.viewSql))}, ${statement.orReplace}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
         'CREATE MATERIALIZED VIEW',
       );
     case 'create_index': {

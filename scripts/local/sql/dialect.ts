@@ -1,0 +1,206 @@
+/**
+ * Materialize's spellings that PostgreSQL does not parse, rewritten in a client's statement (and a
+ * materialized view's query) before PGlite sees it:
+ *
+ * - type names PostgreSQL has under other names (Materialize's types page): `string` → text,
+ *   `double` → double precision, `json` → jsonb (Materialize's json is jsonb), `uint` → uint4; in
+ *   type positions only (after `::`, in `CAST(… AS …)`, a column definition, a typed literal), so a
+ *   column named `string` stays a column;
+ * - `current_timestamp()` (Materialize's function form) → `current_timestamp`;
+ * - `INTERVAL '30' minutes`: the plural field names → PostgreSQL's singular ones;
+ * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
+ *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
+ *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
+ *
+ * One pass over the tokens looks for the trigger words; a statement without them (nearly all) costs
+ * that pass and nothing else.
+ */
+import { applyEdits, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
+
+const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
+const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract']);
+/** Words after a FROM item that are not its alias. */
+const NOT_ALIAS = new Set([
+  'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
+  'left', 'right', 'full', 'cross', 'natural', 'on', 'using', 'with', 'for', 'returning', 'lateral',
+]);
+
+function isPunct(token: Token | undefined, value: string): boolean {
+  return token !== undefined && token.type === 'punct' && token.value === value;
+}
+
+function isWord(token: Token | undefined, value?: string): boolean {
+  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
+}
+
+/** The index of the `)` closing the `(` at `open`, or -1. */
+function closingParen(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let index = open; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === '(') depth++;
+    else if (token.value === ')' && --depth === 0) return index;
+  }
+  return -1;
+}
+
+/** The index of the `(` enclosing `at`, or -1. */
+function enclosingParen(tokens: readonly Token[], at: number): number {
+  let depth = 0;
+  for (let index = at - 1; index >= 0; index--) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === ')') depth++;
+    else if (token.value === '(' && depth-- === 0) return index;
+  }
+  return -1;
+}
+
+/** True when the word at `index` names a type: after `::`, `CAST(x AS …`, in a column definition, before a literal. */
+function inTypePosition(tokens: readonly Token[], index: number): boolean {
+  const previous = tokens[index - 1];
+  if (previous?.type === 'operator' && previous.value === '::') return true;
+  if (tokens[index + 1]?.type === 'string' && !isPunct(previous, '.')) return true;
+  if (isWord(previous, 'as')) {
+    const open = enclosingParen(tokens, index);
+    return open > 0 && (isWord(tokens[open - 1], 'cast') || isWord(tokens[open - 1], 'try_cast'));
+  }
+  // A column definition: CREATE TABLE t (name type, …) or ALTER TABLE t ADD [COLUMN] name type.
+  if (!isWord(tokens[0], 'create') && !isWord(tokens[0], 'alter')) return false;
+  if (previous?.type !== 'word' && previous?.type !== 'quoted') return false;
+  const before = tokens[index - 2];
+  if (isWord(before, 'add') || isWord(before, 'column')) return isWord(tokens[0], 'alter');
+  if (!isPunct(before, '(') && !isPunct(before, ',')) return false;
+  const open = enclosingParen(tokens, index);
+  const tableAt = tokens.findIndex((token) => isWord(token, 'table'));
+  return open > 0 && tableAt >= 0 && tableAt < open && enclosingParen(tokens, open) === -1 && !isWord(tokens[open - 1], 'as');
+}
+
+/** The edits that rewrite Materialize's spellings in one statement (none for almost every statement). */
+export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] {
+  const { tokens } = statement;
+  let edits: TextEdit[] | null = null;
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (token.type !== 'word' || !TRIGGERS.has(token.value)) continue;
+    const edit = editAt(tokens, index, sql);
+    if (edit) (edits ??= []).push(edit);
+  }
+  return edits ?? [];
+}
+
+function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit | null {
+  const token = tokens[index]!;
+  const next = tokens[index + 1];
+  switch (token.value) {
+    case 'current_timestamp':
+      return isPunct(next, '(') && isPunct(tokens[index + 2], ')') ? { start: next!.start, end: tokens[index + 2]!.end, text: '' } : null;
+    case 'interval': {
+      // INTERVAL '30' minutes [TO seconds]
+      if (next?.type !== 'string') return null;
+      const field = tokens[index + 2];
+      if (!field || field.type !== 'word' || !(field.value in PLURAL_FIELDS)) return null;
+      let end = field.end;
+      let text = PLURAL_FIELDS[field.value]!;
+      const to = tokens[index + 3];
+      const last = tokens[index + 4];
+      if (isWord(to, 'to') && last?.type === 'word') {
+        end = last.end;
+        text += ` TO ${PLURAL_FIELDS[last.value] ?? last.value}`;
+      }
+      return { start: field.start, end, text };
+    }
+    case 'regexp_extract':
+      return regexpExtractEdit(tokens, index, sql);
+    default:
+      if (token.value === 'double' && isWord(next, 'precision')) return null;
+      return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
+  }
+}
+
+/** A capture group of a Materialize (Rust) regex: its name, if any, and where `(?P<name>` / `(?<name>` is. */
+interface CaptureGroup {
+  name: string | null;
+  nameStart: number;
+  nameEnd: number;
+}
+
+/** The capture groups of a pattern, in order; escapes and bracket expressions skipped. */
+export function captureGroups(pattern: string): CaptureGroup[] {
+  const groups: CaptureGroup[] = [];
+  let inClass = false;
+  for (let index = 0; index < pattern.length; index++) {
+    const char = pattern[index];
+    if (char === '\\') {
+      index++;
+      continue;
+    }
+    if (inClass) {
+      if (char === ']') inClass = false;
+      continue;
+    }
+    if (char === '[') {
+      inClass = true;
+      if (pattern[index + 1] === '^') index++;
+      if (pattern[index + 1] === ']') index++;
+      continue;
+    }
+    if (char !== '(') continue;
+    if (pattern[index + 1] !== '?') {
+      groups.push({ name: null, nameStart: index + 1, nameEnd: index + 1 });
+      continue;
+    }
+    const named = /^\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(pattern.slice(index, index + 80));
+    if (named) groups.push({ name: named[1]!, nameStart: index + 1, nameEnd: index + named[0].length });
+  }
+  return groups;
+}
+
+/**
+ * `regexp_extract('re', haystack) [AS] alias` in FROM → `LATERAL (SELECT m[1] AS column1, … FROM
+ * regexp_match(haystack, 're') AS m WHERE m IS NOT NULL) [AS] alias`. Only with a literal pattern
+ * that has capture groups (Materialize requires both); anything else is left for PostgreSQL to refuse.
+ */
+function regexpExtractEdit(tokens: readonly Token[], index: number, sql: string): TextEdit | null {
+  const previous = tokens[index - 1];
+  const fromItem = isPunct(previous, ',') || isWord(previous, 'from') || isWord(previous, 'join') || isWord(previous, 'lateral');
+  if (!fromItem || !isPunct(tokens[index + 1], '(')) return null;
+  const pattern = tokens[index + 2];
+  if (pattern?.type !== 'string' || !isPunct(tokens[index + 3], ',')) return null;
+  const close = closingParen(tokens, index + 1);
+  if (close < 0 || close === index + 4) return null;
+  const groups = captureGroups(pattern.value);
+  if (groups.length === 0) return null;
+  let postgresPattern = '';
+  let at = 0;
+  for (const group of groups) {
+    postgresPattern += pattern.value.slice(at, group.nameStart);
+    at = group.nameEnd;
+  }
+  postgresPattern += pattern.value.slice(at);
+  const haystack = sql.slice(tokens[index + 4]!.start, tokens[close - 1]!.end);
+  const columns = groups.map((group, position) => `m[${position + 1}] AS ${sqlIdentifier(group.name ?? `column${position + 1}`)}`);
+  const after = tokens[close + 1];
+  const aliased = isWord(after, 'as') || after?.type === 'quoted' || (after?.type === 'word' && !NOT_ALIAS.has(after.value));
+  const lateral = isWord(previous, 'lateral') ? '' : 'LATERAL ';
+  return {
+    start: tokens[index]!.start,
+    end: tokens[close]!.end,
+    text: `${lateral}(SELECT ${columns.join(', ')} FROM regexp_match((${haystack})::text, ${sqlLiteral(postgresPattern)}) AS m WHERE m IS NOT NULL)${aliased ? '' : ' AS regexp_extract'}`,
+  };
+}
+
+/** A whole SQL text (a materialized view's query) with Materialize's spellings rewritten. */
+export function rewriteDialect(text: string): string {
+  let statements: StatementSpan[];
+  try {
+    statements = splitStatements(text, tokenize(text));
+  } catch {
+    return text;
+  }
+  if (statements.length !== 1) return text;
+  const edits = dialectEdits(statements[0]!, text);
+  return edits.length === 0 ? text : text.slice(0, statements[0]!.start) + applyEdits(statements[0]!, text, edits) + text.slice(statements[0]!.end);
+}

@@ -1,0 +1,227 @@
+/**
+ * Materialize's functions and types that PostgreSQL lacks or answers differently, as bootstrap SQL
+ * (bootstrap-sql.ts appends it; every statement is idempotent, like the rest of the bootstrap).
+ *
+ * - try_parse_monotonic_iso8601_timestamp: exactly Materialize's parser (persist-types'
+ *   timestamp.rs): fixed positions `YYYY-MM-DDTHH:MI:SS.sssZ`, each field read as Rust reads an
+ *   integer (an optional `+`; a `-` for the year only), then a calendar date and a time that must
+ *   exist — month or day `00`, February 30th, hour 24 are NULL. Year 0 is 1 BC, as chrono counts.
+ * - datediff(part, start, end): the number of `part` boundaries between two dates, times or
+ *   timestamps (Materialize's datediff page and datediff.slt): calendar parts (month and longer)
+ *   by calendar fields, days, weeks and clock parts by elapsed time truncated toward zero.
+ * - JSON on the wrong shape answers NULL or no rows, as Materialize does, where PostgreSQL raises:
+ *   `-` on a scalar or an object with an index, `||` of two non-arrays unless both are objects,
+ *   jsonb_array_length / jsonb_array_elements[_text] of a non-array, jsonb_each[_text] /
+ *   jsonb_object_keys of a non-object. PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
+ *   and SQL functions that check the shape take their names; the jsonb `-` and `||` operators call
+ *   the new ones.
+ * - Type names: uint2, uint4 and uint8 as domains with Materialize's range errors and
+ *   same-type arithmetic; `string`, `double`, `json` and `uint` are rewritten by the translator
+ *   (dialect.ts), since PostgreSQL has the types under other names.
+ */
+export const MATERIALIZE_FUNCTIONS_SQL = String.raw`
+--------------------------------------------------------------------------------------------------
+-- try_parse_monotonic_iso8601_timestamp
+--------------------------------------------------------------------------------------------------
+-- plpgsql: as fast as PostgreSQL's own to_timestamp here (a SQL function was not inlined, and 3x slower).
+CREATE OR REPLACE FUNCTION pg_catalog.try_parse_monotonic_iso8601_timestamp(input text) RETURNS timestamp
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+  y int;
+  mo int;
+  d int;
+  h int;
+  mi int;
+  s int;
+BEGIN
+  IF input !~ '^([0-9]{4}|[+-][0-9]{3})-([0-9]{2}|\+[0-9])-([0-9]{2}|\+[0-9])T([0-9]{2}|\+[0-9]):([0-9]{2}|\+[0-9]):([0-9]{2}|\+[0-9])\.([0-9]{3}|\+[0-9]{2})Z$' THEN
+    RETURN NULL;
+  END IF;
+  y := substr(input, 1, 4)::int;
+  mo := substr(input, 6, 2)::int;
+  d := substr(input, 9, 2)::int;
+  h := substr(input, 12, 2)::int;
+  mi := substr(input, 15, 2)::int;
+  s := substr(input, 18, 2)::int;
+  IF mo < 1 OR mo > 12 OR d < 1 OR h > 23 OR mi > 59 OR s > 59
+     OR d > (CASE WHEN mo IN (4, 6, 9, 11) THEN 30 WHEN mo <> 2 THEN 31
+                  WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 ELSE 28 END) THEN
+    RETURN NULL;
+  END IF;
+  -- chrono's year 0 is PostgreSQL's 1 BC (make_timestamp takes negative years as BC).
+  RETURN make_timestamp(CASE WHEN y > 0 THEN y ELSE y - 1 END, mo, d, h, mi, s + substr(input, 21, 3)::int / 1000.0);
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- datediff
+--------------------------------------------------------------------------------------------------
+-- The astronomical year (1 BC is 0), as chrono numbers years.
+CREATE OR REPLACE FUNCTION mz_local.datediff_year(ts timestamp) RETURNS bigint
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN y < 0 THEN y + 1 ELSE y END FROM (SELECT extract(year FROM ts)::bigint AS y) AS given
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.datediff_timestamps(part text, a timestamp, b timestamp) RETURNS bigint
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+  given text := lower(trim(part));
+  unit text;
+  micros numeric := (extract(epoch FROM b) - extract(epoch FROM a)) * 1000000;
+BEGIN
+  unit := CASE
+    WHEN given IN ('millenniums', 'millennium', 'millennia', 'mil') THEN 'millennium'
+    WHEN given IN ('centuries', 'century', 'cent', 'c') THEN 'century'
+    WHEN given IN ('decades', 'decade', 'decs', 'dec') THEN 'decade'
+    WHEN given IN ('years', 'year', 'yrs', 'yr', 'y') THEN 'year'
+    WHEN given IN ('quarter', 'qtr') THEN 'quarter'
+    WHEN given IN ('months', 'month', 'mons', 'mon') THEN 'month'
+    WHEN given IN ('weeks', 'week', 'w') THEN 'week'
+    WHEN given IN ('days', 'day', 'd') THEN 'day'
+    WHEN given IN ('hours', 'hour', 'hrs', 'hr', 'h') THEN 'hour'
+    WHEN given IN ('minutes', 'minute', 'mins', 'min', 'm') THEN 'minute'
+    WHEN given IN ('seconds', 'second', 'secs', 'sec', 's') THEN 'second'
+    WHEN given IN ('milliseconds', 'millisecond', 'mseconds', 'msecs', 'msec', 'ms') THEN 'millisecond'
+    WHEN given IN ('microseconds', 'microsecond', 'useconds', 'usecs', 'usec', 'us') THEN 'microsecond'
+  END;
+  IF unit IS NULL THEN
+    RAISE EXCEPTION 'invalid datepart %', upper(part) USING ERRCODE = '22023';
+  END IF;
+  RETURN CASE unit
+    WHEN 'millennium' THEN extract(millennium FROM b)::bigint - extract(millennium FROM a)::bigint
+    WHEN 'century' THEN extract(century FROM b)::bigint - extract(century FROM a)::bigint
+    WHEN 'decade' THEN floor(mz_local.datediff_year(b) / 10.0)::bigint - floor(mz_local.datediff_year(a) / 10.0)::bigint
+    WHEN 'year' THEN mz_local.datediff_year(b) - mz_local.datediff_year(a)
+    WHEN 'quarter' THEN (mz_local.datediff_year(b) - mz_local.datediff_year(a)) * 4 + extract(quarter FROM b)::bigint - extract(quarter FROM a)::bigint
+    WHEN 'month' THEN (mz_local.datediff_year(b) - mz_local.datediff_year(a)) * 12 + extract(month FROM b)::bigint - extract(month FROM a)::bigint
+    WHEN 'week' THEN trunc(trunc(micros / 86400000000) / 7)::bigint
+    WHEN 'day' THEN trunc(micros / 86400000000)::bigint
+    WHEN 'hour' THEN trunc(micros / 3600000000)::bigint
+    WHEN 'minute' THEN trunc(micros / 60000000)::bigint
+    WHEN 'second' THEN trunc(micros / 1000000)::bigint
+    WHEN 'millisecond' THEN trunc(micros / 1000)::bigint
+    ELSE micros::bigint
+  END;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.datediff(part text, start_time timestamptz, end_time timestamptz) RETURNS bigint
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT mz_local.datediff_timestamps(part, start_time AT TIME ZONE 'UTC', end_time AT TIME ZONE 'UTC')
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.datediff(part text, start_time timestamp, end_time timestamp) RETURNS bigint
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_local.datediff_timestamps(part, start_time, end_time)';
+CREATE OR REPLACE FUNCTION pg_catalog.datediff(part text, start_time date, end_time date) RETURNS bigint
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_local.datediff_timestamps(part, start_time::timestamp, end_time::timestamp)';
+CREATE OR REPLACE FUNCTION pg_catalog.datediff(part text, start_time time, end_time time) RETURNS bigint
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT mz_local.datediff_timestamps(part, '1970-01-01'::date + start_time, '1970-01-01'::date + end_time)
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- jsonb_typeof(json): Materialize's json is jsonb.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_typeof(value json) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT jsonb_typeof(value::jsonb)';
+
+--------------------------------------------------------------------------------------------------
+-- JSON on the wrong shape: NULL or no rows instead of an error.
+--------------------------------------------------------------------------------------------------
+-- PostgreSQL's own functions are renamed mz_pg_<name> (a built-in oid always runs its C code,
+-- whatever pg_proc says) and new ones take their names; the operators are pointed at the new ones.
+DO $fn$
+DECLARE
+  f record;
+BEGIN
+  FOR f IN SELECT * FROM (VALUES ('jsonb_delete', 'jsonb, text'), ('jsonb_delete', 'jsonb, integer'), ('jsonb_concat', 'jsonb, jsonb'),
+                                 ('jsonb_array_length', 'jsonb'), ('jsonb_array_elements', 'jsonb'), ('jsonb_array_elements_text', 'jsonb'),
+                                 ('jsonb_each', 'jsonb'), ('jsonb_each_text', 'jsonb'), ('jsonb_object_keys', 'jsonb')) AS l(name, args) LOOP
+    IF (SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+         WHERE p.oid = to_regprocedure(format('pg_catalog.%s(%s)', f.name, f.args))) = 'internal' THEN
+      EXECUTE format('ALTER FUNCTION pg_catalog.%I(%s) RENAME TO %I', f.name, f.args, 'mz_pg_' || f.name);
+    END IF;
+  END LOOP;
+END
+$fn$;
+-- Not STRICT, so that the planner inlines them (a NULL still answers NULL or no rows).
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_delete(jsonb, text) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN jsonb_typeof($1) IN ('object', 'array') THEN pg_catalog.mz_pg_jsonb_delete($1, $2) END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_delete(jsonb, integer) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN jsonb_typeof($1) = 'array' THEN pg_catalog.mz_pg_jsonb_delete($1, $2) END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_concat(jsonb, jsonb) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN jsonb_typeof($1) = 'array' OR jsonb_typeof($2) = 'array' OR (jsonb_typeof($1) = 'object' AND jsonb_typeof($2) = 'object')
+              THEN pg_catalog.mz_pg_jsonb_concat($1, $2) END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_array_length(jsonb) RETURNS integer
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN jsonb_typeof($1) = 'array' THEN pg_catalog.mz_pg_jsonb_array_length($1) END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_array_elements(from_json jsonb, OUT value jsonb) RETURNS SETOF jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 100 AS $fn$
+  SELECT pg_catalog.mz_pg_jsonb_array_elements(CASE WHEN jsonb_typeof(from_json) = 'array' THEN from_json END)
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_array_elements_text(from_json jsonb, OUT value text) RETURNS SETOF text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 100 AS $fn$
+  SELECT pg_catalog.mz_pg_jsonb_array_elements_text(CASE WHEN jsonb_typeof(from_json) = 'array' THEN from_json END)
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_each(from_json jsonb, OUT key text, OUT value jsonb) RETURNS SETOF record
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 100 AS $fn$
+  SELECT * FROM pg_catalog.mz_pg_jsonb_each(CASE WHEN jsonb_typeof(from_json) = 'object' THEN from_json END)
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_each_text(from_json jsonb, OUT key text, OUT value text) RETURNS SETOF record
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 100 AS $fn$
+  SELECT * FROM pg_catalog.mz_pg_jsonb_each_text(CASE WHEN jsonb_typeof(from_json) = 'object' THEN from_json END)
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.jsonb_object_keys(jsonb) RETURNS SETOF text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 100 AS $fn$
+  SELECT pg_catalog.mz_pg_jsonb_object_keys(CASE WHEN jsonb_typeof($1) = 'object' THEN $1 END)
+$fn$;
+
+UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_delete(jsonb, text)'::regprocedure
+ WHERE oprname = '-' AND oprleft = 'jsonb'::regtype AND oprright = 'text'::regtype;
+UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_delete(jsonb, integer)'::regprocedure
+ WHERE oprname = '-' AND oprleft = 'jsonb'::regtype AND oprright = 'integer'::regtype;
+UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_concat(jsonb, jsonb)'::regprocedure
+ WHERE oprname = '||' AND oprleft = 'jsonb'::regtype AND oprright = 'jsonb'::regtype;
+
+--------------------------------------------------------------------------------------------------
+-- uint2, uint4, uint8
+--------------------------------------------------------------------------------------------------
+-- The value, or Materialize's range error (checked before PostgreSQL's own range checks see it).
+CREATE OR REPLACE FUNCTION mz_local.uint_value(value numeric, type_name text, max_value numeric) RETURNS numeric
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+BEGIN
+  IF value < 0 OR value > max_value THEN
+    RAISE EXCEPTION '% out of range', type_name USING ERRCODE = '22003';
+  END IF;
+  RETURN value;
+END
+$fn$;
+DO $fn$
+DECLARE
+  spec record;
+  op record;
+BEGIN
+  FOR spec IN SELECT * FROM (VALUES ('uint2', 'integer', '65535'), ('uint4', 'bigint', '4294967295'),
+                                    ('uint8', 'numeric(20,0)', '18446744073709551615')) AS s(name, base, max_value) LOOP
+    IF to_regtype('mz_catalog.' || spec.name) IS NULL THEN
+      EXECUTE format('CREATE DOMAIN mz_catalog.%I AS %s CHECK (mz_local.uint_value(VALUE, %L, %s) IS NOT NULL)', spec.name, spec.base, spec.name, spec.max_value);
+    END IF;
+    -- Arithmetic between two values of one unsigned type stays in that type (integer division).
+    FOR op IN SELECT * FROM (VALUES ('+', 'add', 'a + b'), ('-', 'sub', 'a - b'), ('*', 'mul', 'a * b'),
+                                    ('/', 'div', 'trunc(a / b)'), ('%', 'mod', 'a % b')) AS o(symbol, name, expression) LOOP
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.%s_%s(a mz_catalog.%s, b mz_catalog.%s) RETURNS mz_catalog.%s LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS %L',
+        spec.name, op.name, spec.name, spec.name, spec.name,
+        format('SELECT mz_local.uint_value((SELECT %s FROM (SELECT a::numeric AS a, b::numeric AS b) AS args), %L, %s)::mz_catalog.%s', op.expression, spec.name, spec.max_value, spec.name));
+      IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = op.symbol AND oprleft = ('mz_catalog.' || spec.name)::regtype AND oprright = ('mz_catalog.' || spec.name)::regtype) THEN
+        EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = mz_catalog.%s, RIGHTARG = mz_catalog.%s, FUNCTION = mz_local.%s_%s)',
+          op.symbol, spec.name, spec.name, spec.name, op.name);
+      END IF;
+    END LOOP;
+  END LOOP;
+END
+$fn$;
+`;
