@@ -1,9 +1,10 @@
 /**
- * The console page: a header with the project and the views (Lineage, Ingest, SQL), routed by the
- * URL's hash so a view or a model can be linked and the back button works.
- * Keys: 1/2/3 switch views, / filters models, t toggles the theme, Escape closes a model.
+ * The console page: a header with the project and the views (Lineage, Ingest, SQL, Activations),
+ * routed by the URL's hash so a view or a model can be linked and the back button works.
+ * Keys: 1/2/3/4 switch views, / filters models, t toggles the theme, Escape closes a model.
  */
 import { useEffect, useState } from 'preact/hooks';
+import { ActivationsView } from './activations-view.tsx';
 import { fetchGraph, fetchInfo, fetchRequests, listenToServer, type ConsoleInfo } from './api.ts';
 import { IngestView } from './ingest-view.tsx';
 import { isTyping, Lineage } from './lineage.tsx';
@@ -11,12 +12,13 @@ import { ModelView } from './model-view.tsx';
 import { SqlShell } from './sql-shell.tsx';
 import { store, useStore } from './store.ts';
 
-type Route = { view: 'lineage'; model: string | null } | { view: 'ingest' } | { view: 'sql' };
+type Route = { view: 'lineage'; model: string | null } | { view: 'ingest' } | { view: 'sql' } | { view: 'activations' };
 
 function parseRoute(hash: string): Route {
   const [view, ...rest] = hash.replace(/^#\/?/, '').split('/');
   if (view === 'ingest') return { view: 'ingest' };
   if (view === 'sql') return { view: 'sql' };
+  if (view === 'activations') return { view: 'activations' };
   if (view === 'model' && rest.length > 0) return { view: 'lineage', model: decodeURIComponent(rest.join('/')) };
   return { view: 'lineage', model: null };
 }
@@ -74,6 +76,7 @@ export function App() {
       if (event.key === '1') go('#/lineage');
       else if (event.key === '2') go('#/ingest');
       else if (event.key === '3') go('#/sql');
+      else if (event.key === '4') go('#/activations');
       else if (event.key === 't') setTheme((current) => (current === 'dark' ? 'light' : 'dark'));
       else if (event.key === 'Escape' && route.view === 'lineage' && route.model) go('#/lineage');
     };
@@ -97,6 +100,7 @@ export function App() {
           {tab('lineage', 'Lineage', '1', '#/lineage')}
           {tab('ingest', 'Ingest', '2', '#/ingest')}
           {tab('sql', 'SQL', '3', '#/sql')}
+          {tab('activations', 'Activations', '4', '#/activations')}
         </nav>
         <span class="spacer" />
         {info ? (
@@ -120,6 +124,7 @@ export function App() {
         ) : null}
         {route.view === 'ingest' ? <IngestView key={theme} /> : null}
         {route.view === 'sql' ? <SqlShell /> : null}
+        {route.view === 'activations' ? <ActivationsView /> : null}
       </main>
     </div>
   );

@@ -26,6 +26,8 @@ const CHANGES = `"${ACTIVATION_SCHEMA}"."changes"`;
 const COMMITS = `"${ACTIVATION_SCHEMA}"."commits"`;
 const FAILURES = `"${ACTIVATION_SCHEMA}"."failures"`;
 const LEASES = `"${ACTIVATION_SCHEMA}"."leases"`;
+const STATUS = `"${ACTIVATION_SCHEMA}"."status"`;
+const TOTALS = `"${ACTIVATION_SCHEMA}"."totals"`;
 
 /** The statements that create the schema and tables (all idempotent). */
 export const CHECKPOINT_DDL = [
@@ -67,6 +69,23 @@ export const CHECKPOINT_DDL = [
   process_start text NOT NULL,
   acquired_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL
+)`,
+  // What the worker is doing (following, retrying, stopped), written when that changes (never per
+  // batch): for the console and --list. One row per activation.
+  `CREATE TABLE IF NOT EXISTS ${STATUS} (
+  activation text NOT NULL,
+  state text NOT NULL,
+  detail text NOT NULL,
+  destination text NOT NULL,
+  holder text NOT NULL,
+  updated_at timestamptz NOT NULL
+)`,
+  // The counts of commits compaction deleted, so "sent" stays a total.
+  `CREATE TABLE IF NOT EXISTS ${TOTALS} (
+  activation text NOT NULL,
+  batches bigint NOT NULL,
+  changes bigint NOT NULL,
+  failed bigint NOT NULL
 )`,
 ];
 
@@ -291,11 +310,33 @@ export class CheckpointStore {
     await this.insertChanges(generation, rows);
     await this.commit(generation, mzTimestamp, rows.length, [], { base: true });
     await this.client.query(`DELETE FROM ${CHANGES} WHERE activation = $1 AND generation < $2::bigint`, [this.activation, generation.toString()]);
+    // (A kill between this INSERT and the DELETE counts those batches twice in the totals: a
+    // statistic, never what is sent.)
+    await this.client.query(
+      `INSERT INTO ${TOTALS} (activation, batches, changes, failed)
+       SELECT $1::text, count(*), coalesce(sum(changes), 0), coalesce(sum(failed), 0) FROM ${COMMITS} WHERE activation = $1::text AND NOT base AND generation < $2::bigint`,
+      [this.activation, generation.toString()],
+    );
     await this.client.query(`DELETE FROM ${COMMITS} WHERE activation = $1 AND generation < $2::bigint`, [this.activation, generation.toString()]);
     this.logRows = rows.length;
     return true;
   }
+
+  /** What the worker is doing now (one row per activation, replaced): never per batch, only when it changes. */
+  async writeStatus(state: WorkerState, detail: string, destination: string): Promise<void> {
+    await this.client.query(`DELETE FROM ${STATUS} WHERE activation = $1`, [this.activation]);
+    await this.client.query(`INSERT INTO ${STATUS} (activation, state, detail, destination, holder, updated_at) VALUES ($1, $2, $3, $4, $5, now())`, [
+      this.activation,
+      state,
+      detail.slice(0, 2000),
+      destination,
+      CheckpointStore.holderName,
+    ]);
+  }
 }
+
+/** following: delivering as changes come; retrying: a batch waits for the receiver; stopped: a configuration error; error: retried after a failure. */
+export type WorkerState = 'following' | 'retrying' | 'stopped' | 'error';
 
 /** Per activation: what the checkpoint says (for `npm run activate -- --status` and the console). */
 export interface CheckpointSummary {

@@ -20,7 +20,7 @@ import pg from 'pg';
 import { ProjectError } from '../runner/errors.ts';
 import { quoteIdentifier } from '../runner/sql-scan.ts';
 import { applyChanges, changesAgainst, messageId, snapshotChanges, type Change, type DeliveredState } from './changes.ts';
-import { CheckpointStore, LeaseLostError, type DeliveryFailure } from './checkpoint-store.ts';
+import { CheckpointStore, LeaseLostError, type DeliveryFailure, type WorkerState } from './checkpoint-store.ts';
 import { checkColumns, mappedColumns, type BoundActivation } from './declarations.ts';
 import { SegmentSender, segmentSettingsFromEnv, type SegmentSenderOptions } from './segment-sender.ts';
 import { backoffMs, sleep, type RetryNotice, type Sender } from './sender.ts';
@@ -95,6 +95,10 @@ class ActivationFollower {
   private running: Promise<void> | null = null;
   private subscription: Subscription | null = null;
   private readonly name: string;
+  /** The checkpoint of the current connection (while the lease is held): where the status is written. */
+  private store: CheckpointStore | null = null;
+  private state: WorkerState | null = null;
+  private statusWrite: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly bound: BoundActivation,
@@ -117,6 +121,24 @@ class ActivationFollower {
 
   private emit(event: ActivationEvent): void {
     this.options.onEvent?.(event);
+    this.recordState(event);
+  }
+
+  /**
+   * Writes what the follower is doing to the checkpoint's status table when that changes (and each
+   * retry, with its reason) — never per batch: a console or `--list` elsewhere reads it.
+   */
+  private recordState(event: ActivationEvent): void {
+    let next: { state: WorkerState; detail: string } | null = null;
+    if (event.type === 'following') next = { state: 'following', detail: `${event.relation} → ${event.destination}` };
+    else if (event.type === 'retrying') next = { state: 'retrying', detail: `attempt ${event.notice.attempt}, ${event.notice.messages} message${event.notice.messages === 1 ? '' : 's'}: ${event.notice.reason}` };
+    else if (event.type === 'delivered' && this.state === 'retrying') next = { state: 'following', detail: `delivered after retries (${event.changes} change${event.changes === 1 ? '' : 's'} at ${event.mzTimestamp})` };
+    else if (event.type === 'error') next = { state: event.retryInMs === null ? 'stopped' : 'error', detail: event.message };
+    const store = this.store;
+    if (!next || !store || (next.state === this.state && next.state !== 'retrying')) return;
+    this.state = next.state;
+    const { state, detail } = next;
+    this.statusWrite = this.statusWrite.then(() => store.writeStatus(state, detail, this.sender.description)).catch(() => {});
   }
 
   private async loop(): Promise<void> {
@@ -132,6 +154,7 @@ class ActivationFollower {
         await CheckpointStore.ensureSchema(client);
         store = new CheckpointStore(client, this.name, this.options.leaseTtlMs);
         if (!(await this.takeLease(store))) return;
+        this.store = store;
         await this.follow(client, store, () => (failures = 0));
       } catch (error) {
         if (this.stopping.signal.aborted) return;
@@ -147,6 +170,9 @@ class ActivationFollower {
       } finally {
         await this.subscription?.close();
         this.subscription = null;
+        await this.statusWrite;
+        this.store = null;
+        this.state = null;
         await store?.releaseLease();
         await client?.end().catch(() => {});
       }

@@ -11,6 +11,7 @@
  *   GET  /console/api/node/<name>  template, compiled SQL, dependencies, status history
  *   GET  /console/api/requests     the request log's snapshot
  *   GET  /console/api/events       SSE: `graph`, `nodes`, `counts`, `requests`
+ *   GET  /console/api/activations  activations: checkpoints and last calls (activations-board.ts)
  *
  * Every request and upgrade passes the local server's request guard first (request-guard.ts): a
  * `Host` other than loopback's or the bound host's gets 421 (DNS rebinding), an `Origin` other than
@@ -24,6 +25,7 @@ import path from 'node:path';
 import type { RequestLog, RequestRecord } from '../local/webhook/request-log.ts';
 import { refuseUpgrade, RequestGuard } from '../local/webhook/request-guard.ts';
 import type { ConsoleAssets } from './console-bundle.ts';
+import type { ActivationsBoard } from './activations-board.ts';
 import type { ProjectBoard } from './project-board.ts';
 import type { RowCounter } from './row-counts.ts';
 
@@ -39,6 +41,7 @@ export interface ConsoleServerOptions {
   readonly requestLog: RequestLog;
   readonly counter: RowCounter;
   readonly info: Readonly<Record<string, unknown>>;
+  readonly activations?: ActivationsBoard;
 }
 
 /** How often new requests are pushed to open pages (batched: 1,000 requests/s is 4 messages/s). */
@@ -140,6 +143,7 @@ export class ConsoleServer {
     if (route === '/console/api/graph') return send(response, 200, { ...board.snapshot(), counts: Object.fromEntries(counter.current()) });
     if (route === '/console/api/requests') return send(response, 200, requestLog.snapshot());
     if (route === '/console/api/events') return this.openStream(response);
+    if (route === '/console/api/activations' && this.options.activations) return send(response, 200, await this.options.activations.snapshot());
     const nodeMatch = /^\/console\/api\/node\/([^/]+)$/.exec(route);
     if (nodeMatch) return this.sendNode(decodeURIComponent(nodeMatch[1]!), response);
     send(response, 404, { error: `nothing at ${route}` });

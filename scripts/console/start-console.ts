@@ -14,6 +14,7 @@ import { StateStore, type DeployedState } from '../runner/deploy/deploy-state.ts
 import type { WatchObserver } from '../cli/watch-output.ts';
 import { asProjectErrors } from '../runner/errors.ts';
 import { loadConsoleAssets } from './console-bundle.ts';
+import { ActivationsBoard } from './activations-board.ts';
 import { ConsoleServer } from './console-server.ts';
 import { ProjectBoard } from './project-board.ts';
 import { RowCounter } from './row-counts.ts';
@@ -34,6 +35,8 @@ export interface RunningConsole {
   readonly url: string;
   readonly port: number;
   readonly board: ProjectBoard;
+  /** The Activations view's source (dev tells it about the Segment stand-in). */
+  readonly activations: ActivationsBoard;
   /** For watch mode (dev): feeds the board. */
   readonly watchHooks: WatchObserver;
   /** Where the front end came from (dist/console, or bundled at start). */
@@ -66,6 +69,7 @@ export async function startConsole(server: LocalServer, options: ConsoleOptions)
     counter.notify();
     if (what === 'catalog') local?.scheduleReload();
   });
+  const activations = new ActivationsBoard(connection, () => board.compiled?.root ?? options.projectRoot);
   consoleServer = new ConsoleServer({
     host: server.host,
     port: options.port,
@@ -74,6 +78,7 @@ export async function startConsole(server: LocalServer, options: ConsoleOptions)
     board,
     requestLog: server.requestLog,
     counter,
+    activations,
     info: {
       mode: options.watched ? 'dev' : 'local',
       pgUrl: server.pgUrl,
@@ -91,6 +96,7 @@ export async function startConsole(server: LocalServer, options: ConsoleOptions)
     url: `http://${urlHost(server.host)}:${port}/`,
     port,
     board,
+    activations,
     assetsOrigin: assets.origin,
     watchHooks: {
       onCycleStart: (changed) => board.cycleStarted(changed),
