@@ -25,11 +25,12 @@ const program = withSelectionOptions(withProjectOptions(new Command('dev')))
   .option('--console-port <port>', 'port of the console (lineage with deploy status, live rows, webhook request log, SQL shell)', parsePort, DEFAULT_CONSOLE_PORT)
   .option('--no-console', 'do not serve the console')
   .option('--no-tests', 'deploy only: do not run the data tests after each deploy nor follow them as events arrive')
+  .option('--forward-segment-calls', "the Segment Tracking API stand-in forwards every call the activations send through the built Segment function (dist/functions) into the project's webhook source, as a real workspace would: the whole loop on a laptop")
   .addHelpText('after', '\nExamples:\n  npm run dev\n  npm run dev -- --memory --pg-port 0 --http-port 0');
 
 await runCli(async () => {
   program.parse();
-  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean; hydrationDelay: number; console: boolean; consolePort: number }>();
+  const options = program.opts<ProjectOptions & { memory?: boolean; host: string; pgPort: number; httpPort: number; tests: boolean; hydrationDelay: number; console: boolean; consolePort: number; forwardSegmentCalls?: boolean }>();
   const root = projectRoot(options);
   const compiler = new ProjectCompiler(root, options);
   const project = compiler.compile();
@@ -68,7 +69,11 @@ await runCli(async () => {
     localTarget: true,
     ...(consoleHandle ? { observer: consoleHandle.watchHooks } : {}),
   });
-  const activations = await startDevActivations(project, server, (line) => console.log(line));
+  const forwardCalls = options.forwardSegmentCalls ?? false;
+  const activations = await startDevActivations(project, server, (line) => console.log(line), process.env, {
+    forwardCalls,
+    onStandIn: (standIn) => consoleHandle?.activations.useStandIn(standIn, { forwarding: forwardCalls }),
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

@@ -9,6 +9,13 @@
  * Failures on purpose, to watch retries: `failNext([500, 429])` answers the next requests with
  * those statuses (429 with `Retry-After`), also over HTTP: `POST /stand-in/fail {"statuses": [500]}`.
  * `GET /stand-in/calls` lists what arrived (`?unique=1`: one per messageId); `DELETE` clears it.
+ *
+ * Forwarding (`forward`): each call accepted is also handed, in order and after its request was
+ * answered (Segment delivers to destinations asynchronously too), to a function — in `npm run dev
+ * -- --forward-segment-calls`, the built Segment destination function posting it to the local
+ * webhook source, as a real workspace would (see function-forwarder.ts). What it did is recorded
+ * on the call (`forwarded`). A messageId forwarded once is not forwarded again (Segment
+ * deduplicates before its destinations).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +39,14 @@ export interface RecordedCall {
   readonly receivedAt: number;
   /** 0 for a first attempt; the library's X-Retry-Count otherwise. */
   readonly retryCount: number;
+  /** With `forward`: what forwarding did (absent while queued; `duplicate` for a messageId forwarded before). */
+  forwarded?: ForwardOutcome;
 }
+
+export type ForwardOutcome = { readonly ok: true; readonly ms: number; readonly at: number } | { readonly ok: false; readonly error: string; readonly ms: number; readonly at: number } | { readonly ok: 'duplicate' };
+
+/** Hands a call on (throws to report a failure, recorded on the call). */
+export type CallForwarder = (call: TrackingCall) => Promise<void>;
 
 export interface TrackingStandInOptions {
   readonly host?: string;
@@ -41,6 +55,8 @@ export interface TrackingStandInOptions {
   readonly writeKey?: string;
   /** Extra answer time, to measure or to hold a batch in flight. */
   readonly delayMs?: number;
+  /** Each accepted call, in order, after its request is answered. */
+  readonly forward?: CallForwarder;
 }
 
 export interface TrackingStandIn {
@@ -55,6 +71,10 @@ export interface TrackingStandIn {
   failNext(statuses: readonly number[], options?: { retryAfterSeconds?: number; body?: string }): void;
   /** Called for each call recorded (after its request is accepted). */
   onCall?: (recorded: RecordedCall) => void;
+  /** Called after each call is forwarded (or failed to be), with `forward`. */
+  onForwarded?: (recorded: RecordedCall) => void;
+  /** Resolves when every call received so far has been forwarded. */
+  forwarded(): Promise<void>;
   setDelay(ms: number): void;
   clear(): void;
   close(): Promise<void>;
@@ -67,6 +87,28 @@ const SINGLE_CALLS = new Set(['identify', 'track', 'group', 'page', 'screen', 'a
 export async function startTrackingStandIn(options: TrackingStandInOptions = {}): Promise<TrackingStandIn> {
   const failures: Array<{ status: number; retryAfterSeconds: number | undefined; body: string | undefined }> = [];
   let delayMs = options.delayMs ?? 0;
+  let forwarding: Promise<void> = Promise.resolve();
+  const forwardedIds = new Set<string>();
+  const forward = (recorded: RecordedCall): void => {
+    const forwarder = options.forward;
+    if (!forwarder) return;
+    forwarding = forwarding.then(async () => {
+      const { call } = recorded;
+      if (forwardedIds.has(call.messageId)) {
+        recorded.forwarded = { ok: 'duplicate' };
+        return;
+      }
+      const started = performance.now();
+      try {
+        await forwarder(call);
+        forwardedIds.add(call.messageId);
+        recorded.forwarded = { ok: true, ms: performance.now() - started, at: Date.now() };
+      } catch (error) {
+        recorded.forwarded = { ok: false, error: (error as Error).message ?? String(error), ms: performance.now() - started, at: Date.now() };
+      }
+      standIn.onForwarded?.(recorded);
+    });
+  };
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: Error) => answer(response, 500, { success: false, message: error.message }));
   });
@@ -82,6 +124,13 @@ export async function startTrackingStandIn(options: TrackingStandInOptions = {})
     },
     failNext(statuses, failOptions = {}) {
       for (const status of statuses) failures.push({ status, retryAfterSeconds: failOptions.retryAfterSeconds, body: failOptions.body });
+    },
+    forwarded: async () => {
+      let seen: Promise<void> | null = null;
+      while (seen !== forwarding) {
+        seen = forwarding;
+        await seen;
+      }
     },
     setDelay(ms) {
       delayMs = ms;
@@ -139,12 +188,15 @@ export async function startTrackingStandIn(options: TrackingStandInOptions = {})
     }
     const retryCount = Number(request.headers['x-retry-count'] ?? 0) || 0;
     const receivedAt = Date.now();
+    const recordedNow: RecordedCall[] = [];
     for (const call of calls) {
-      const recorded = { call, receivedAt, retryCount };
+      const recorded: RecordedCall = { call, receivedAt, retryCount };
+      recordedNow.push(recorded);
       standIn.calls.push(recorded);
       standIn.onCall?.(recorded);
     }
-    return answer(response, 200, { success: true });
+    answer(response, 200, { success: true });
+    for (const recorded of recordedNow) forward(recorded);
   }
 
   await new Promise<void>((resolve, reject) => {
