@@ -22,12 +22,13 @@ import { runBlueGreenBench } from './blue-green.ts';
 import { runMaterializedViewsBench } from './materialized-views.ts';
 import { runWatchWithDataBench } from './watch-with-data.ts';
 import { runConsoleBench } from './console.ts';
+import { runActivationBench } from './activation.ts';
 import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../scripts/local/gc-mode.ts';
 import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchMarkdown } from './markdown.ts';
 
 const program = new Command('bench')
   .description(
-    'Measure the compiler, deploys and watch, the Segment function, the local server (webhook ingest, reads, SUBSCRIBE, the HTTP SQL API), kept materialized views, watch with data, blue/green, data tests, unit tests and the console; print one line per figure with its target. Nothing asserts on time.',
+    'Measure the compiler, deploys and watch, the Segment function, the local server (webhook ingest, reads, SUBSCRIBE, the HTTP SQL API), kept materialized views, watch with data, blue/green, data tests, unit tests, the console and the activation worker; print one line per figure with its target. Nothing asserts on time.',
   )
   .option('--markdown <file>', 'also write the figures as a Markdown page, with the machine, date and commit (e.g. docs/benchmarks.md)')
   .addHelpText(
@@ -39,6 +40,8 @@ const program = new Command('bench')
       '  BENCH_TEST_EVENTS       events for the data-test figures (default 100000)\n' +
       '  BENCH_WEBHOOK_REQUESTS  timed single-event webhook requests (default 10000)\n' +
       '  BENCH_WEBHOOK_BATCHES   timed 100-event batches (default 300)\n' +
+      '  BENCH_ACTIVATION_EVENTS events timed from webhook event to Segment call (default 30)\n' +
+      '  BENCH_ACTIVATION_INGEST_EVENTS  events per ingest run, without and with the worker (default 1500)\n' +
       '  CHROMIUM_PATH           browser for the console figures (default /usr/bin/chromium; skipped if missing)\n' +
       '\nExamples:\n  npm run bench\n  npm run bench -- --markdown docs/benchmarks.md',
   );
@@ -145,6 +148,7 @@ await section('Blue/green', runBlueGreenBench);
 await section('Data tests', runDataTestsBench);
 await section('Unit tests', runUnitTestsBench);
 await section('Console', runConsoleBench);
+await section('Activation', runActivationBench);
 
 if (markdownFile && recorder && commit) {
   const report = { started, finished: new Date(), machine: machineInfo(), commit, environment: benchEnvironment(), sections: recorder.sections };
