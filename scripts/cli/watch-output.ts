@@ -9,7 +9,7 @@ import type { Deployer } from '../runner/deploy/deployer.ts';
 import { openSession } from '../runner/deploy/sql-session.ts';
 import { ProjectWatcher, type WatchCycle } from '../runner/watch/project-watcher.ts';
 import { TestMonitor, type FailureChange } from '../runner/tests/test-monitor.ts';
-import { storedAndCurrent, testNodes } from '../runner/tests/test-runner.ts';
+import { storedAndCurrent, testNodes, type TestResult } from '../runner/tests/test-runner.ts';
 import type { ActionResult } from '../runner/deploy/deploy-execute.ts';
 import { formatMs, type ProjectOptions } from './common.ts';
 import { formatOutcome, formatResult, summarize } from './deploy-output.ts';
@@ -72,6 +72,8 @@ export interface WatchObserver {
   onResult(result: ActionResult): void;
   onCycle(cycle: WatchCycle): void;
   onTestFailures(name: string, failures: number, severity: 'warn' | 'error' | undefined): void;
+  /** A cycle's unit tests, as soon as their outcome is known (they run beside the deploy). */
+  onUnitTests?(results: readonly TestResult[]): void;
 }
 
 /** Starts a watcher that prints every cycle; resolves after the first deploy, once watching. */
@@ -106,6 +108,7 @@ export async function startWatching(root: string, deployer: Deployer, compiler: 
     ...options,
     compiler,
     runTests: withTests,
+    onUnitTests: (results) => options.observer?.onUnitTests?.(results),
     onCycleStart: (changed) => {
       options.observer?.onCycleStart(changed);
       const line = formatCycleStart(changed);

@@ -11,6 +11,7 @@ import type { ActionResult } from '../runner/deploy/deploy-execute.ts';
 import type { DeployedState } from '../runner/deploy/deploy-state.ts';
 import type { WatchCycle } from '../runner/watch/project-watcher.ts';
 import type { TestResult } from '../runner/tests/test-runner.ts';
+import type { UnitTestView } from './unit-test-board.ts';
 
 export type DeployStatus = 'deployed' | 'redeploying' | 'failed' | 'not_deployed' | 'changed';
 
@@ -37,6 +38,9 @@ export interface BoardNode {
   location?: string;
   /** Data tests: the last run's outcome. */
   test?: { status: TestResult['status']; failures: number };
+  /** Unit tests: the view under test, and the last outcome with its rows (unit-test-board.ts). */
+  unitTestOf?: string;
+  unit?: UnitTestView;
   /** Bumped on every change, so clients re-render only what changed. */
   version: number;
   /** Bumped when the object is created or replaced (its columns and rows may differ). */
@@ -68,6 +72,8 @@ export class ProjectBoard {
   private readonly dirty = new Set<string>();
   private graphDirty = false;
   private emitScheduled = false;
+  /** Unit tests' last outcomes by test name (kept across recompiles, shown on their test nodes). */
+  private readonly unitResults = new Map<string, UnitTestView>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -130,6 +136,8 @@ export class ProjectBoard {
         ...(before?.error ? { error: before.error } : {}),
         ...(before?.location ? { location: before.location } : {}),
         ...(before?.test ? { test: before.test } : {}),
+        ...(compiled.test?.kind === 'unit' ? { unitTestOf: compiled.test.model ?? '' } : {}),
+        ...(compiled.test?.kind === 'unit' && this.unitResults.has(name) ? { unit: this.unitResults.get(name)! } : {}),
         version: before?.version ?? 0,
         deployedVersion: before?.deployedVersion ?? 0,
         history: before?.history ?? [],
@@ -139,6 +147,7 @@ export class ProjectBoard {
       if (deployed && node.status !== 'failed' && node.status !== 'redeploying' && node.status !== status) this.setStatus(node, status);
     }
     this.nodes = next;
+    for (const name of this.unitResults.keys()) if (project.nodes.get(name)?.test?.kind !== 'unit') this.unitResults.delete(name);
     this.project = project;
     this.note = undefined;
     if (graphChanged) this.markGraph();
@@ -189,6 +198,20 @@ export class ProjectBoard {
       if (!node) continue;
       node.test = { status: result.status, failures: result.failures };
       this.touch(node);
+    }
+  }
+
+  /** Unit tests' outcomes, as soon as they are known (before the cycle ends). */
+  unitTestsRan(views: readonly UnitTestView[]): void {
+    for (const view of views) {
+      this.unitResults.set(view.name, view);
+      const node = this.nodes.get(view.name);
+      if (!node) continue;
+      node.unit = view;
+      node.test = { status: view.outcome === 'pass' ? 'pass' : view.outcome === 'fail' ? 'fail' : 'error', failures: view.missingCount + view.unexpectedCount };
+      // Saved with its file, it was marked redeploying; a unit test is never deployed, and has run.
+      if (node.status === 'redeploying') this.setStatus(node, 'not_deployed', `unit test: ${view.outcome}`);
+      else this.touch(node);
     }
   }
 

@@ -18,6 +18,7 @@ import { ActivationsBoard } from './activations-board.ts';
 import { ConsoleServer } from './console-server.ts';
 import { ProjectBoard } from './project-board.ts';
 import { RowCounter } from './row-counts.ts';
+import { runUnitTestsOnce, unitTestViews } from './unit-test-board.ts';
 import { urlHost } from '../local/reachable-host.ts';
 
 export interface ConsoleOptions {
@@ -64,6 +65,8 @@ export async function startConsole(server: LocalServer, options: ConsoleOptions)
 
   const local = options.watched ? null : new LocalProjectView(board, options, connection);
   await local?.load();
+  // `local`: the project's unit tests, run once in the background (under dev, the first deploy runs them).
+  const unitRun = local && board.compiled ? runUnitTestsOnce(board.compiled, connection, (views) => board.unitTestsRan(views), (error) => options.log?.(`console: unit tests did not run: ${error.message}`)) : Promise.resolve();
 
   const stopListening = server.onChange((what) => {
     counter.notify();
@@ -110,10 +113,12 @@ export async function startConsole(server: LocalServer, options: ConsoleOptions)
         });
       },
       onTestFailures: (name, failures, severity) => board.testFailuresChanged(name, failures, severity),
+      onUnitTests: (results) => board.unitTestsRan(unitTestViews(results)),
     },
     stop: async () => {
       stopListening();
       local?.close();
+      await unitRun;
       await cycleRunning;
       await running.stop();
       await counter.close();
