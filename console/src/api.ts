@@ -24,10 +24,29 @@ export interface GraphNode {
   error?: string;
   location?: string;
   test?: { status: 'pass' | 'warn' | 'fail' | 'error'; failures: number };
+  /** Unit tests: the view under test ('' when the test names none), and the last outcome. */
+  unitTestOf?: string;
+  unit?: UnitTestView;
   version: number;
   /** Bumped when the object is created or replaced. */
   deployedVersion: number;
   history: StatusEvent[];
+}
+
+/** A unit test's last outcome (scripts/console/unit-test-board.ts). */
+export interface UnitTestView {
+  name: string;
+  model: string | null;
+  outcome: 'pass' | 'fail' | 'invalid' | 'error';
+  /** file:line of the test. */
+  location: string;
+  ms: number;
+  ranAt: number;
+  missing: Record<string, unknown>[];
+  missingCount: number;
+  unexpected: Record<string, unknown>[];
+  unexpectedCount: number;
+  error?: { message: string; location: string | null; hint: string | null };
 }
 
 export interface GraphSnapshot {

@@ -1,7 +1,7 @@
 /**
- * One model: status (with the error and file:line when failed), its live rows (first 100, sortable
- * by any column, through SUBSCRIBE), columns and types, dependencies both ways, template and
- * compiled SQL, and the last status changes.
+ * One model: status (with the error and file:line when failed), its unit tests' last outcomes
+ * (unit-tests.tsx), its live rows (first 100, sortable by any column, through SUBSCRIBE), columns
+ * and types, dependencies both ways, template and compiled SQL, and the last status changes.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { fetchNode, quoteIdent, runSql, type GraphNode, type NodeDetail } from './api.ts';
@@ -9,6 +9,7 @@ import { Cells } from './cells.tsx';
 import { formatCount, formatTime, kindLabel, statusLabel } from './format.ts';
 import { compareCells, LIVE_ROW_LIMIT, useLiveRows } from './live-rows.ts';
 import { useStore } from './store.ts';
+import { UnitTests } from './unit-tests.tsx';
 
 const QUERYABLE = new Set(['source', 'view', 'materialized_view']);
 
@@ -68,6 +69,7 @@ export function ModelView(props: { name: string; onOpen: (name: string) => void;
           {node.test.failures > 0 ? `, ${node.test.failures} failing row${node.test.failures === 1 ? '' : 's'}` : ''}
         </p>
       ) : null}
+      <UnitTests node={node} onOpen={props.onOpen} />
       {queryable && node.status !== 'not_deployed' ? <RowsSection node={node} onWholeCount={setLiveCount} /> : null}
       <Dependencies node={node} onOpen={props.onOpen} />
       {detailError ? <p class="error-text">{detailError}</p> : null}
