@@ -79,7 +79,7 @@ describe('template conformance with mustache.js', () => {
     const macros: Record<string, string> = {};
     for (const file of readdirSync(path.join(REPO_ROOT, 'macros'))) macros[file.replace(/\.sql$/, '')] = readFileSync(path.join(REPO_ROOT, 'macros', file), 'utf8');
     const refs = new Proxy({}, { has: () => true, get: (_target, key) => `"public"."${String(key)}"` });
-    const seedView = { ref: refs, vars: { kafka_enabled: true, webhooks_cluster_size: '25cc', analytics_cluster_size: '25cc', events_window_minutes: 60, kafka_broker: 'b:9092', kafka_username: 'u', kafka_topic: 't' } };
+    const seedView = { ref: refs, vars: { kafka_enabled: true, webhooks_cluster_size: '25cc', analytics_cluster_size: '25cc', events_window_minutes: 60, kafka_broker: 'b:9092', kafka_username: 'u', kafka_topic: 't', high_value_min_revenue: 250 } };
     expect(models.length).toBeGreaterThan(15);
     for (const file of models) {
       const text = readFileSync(path.join(REPO_ROOT, 'models', file), 'utf8');

@@ -23,7 +23,9 @@ const EXACT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$/;
 
 /** Parses a sample file: one JSON value, or NDJSON (one value per line). Errors say line:col. */
-export function parseSample(text: string, file: string): unknown[] {
+export function parseSample(raw: string, file: string): unknown[] {
+  // A byte-order mark (a Windows editor's) is not part of the JSON.
+  const text = raw.startsWith('\ufeff') ? raw.slice(1) : raw;
   const whole = parseStrictJson(text);
   if (!whole.error) return Array.isArray(whole.value) ? whole.value : [whole.value];
   // NDJSON: one value per non-empty line.
