@@ -180,14 +180,17 @@ export class MaintainedViews {
              FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE r.not_maintained IS NOT NULL
            UNION ALL
-           SELECT m.view_oid::regclass::text, m.not_keyed_reason, true FROM mz_local.maintained_views m
+           SELECT n.nspname || '.' || c.relname, m.not_keyed_reason, true
+             FROM mz_local.maintained_views m JOIN pg_class c ON c.oid = m.view_oid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE m.planned AND m.refresh_kind IS NULL AND m.not_keyed_reason IS NOT NULL`,
         ),
       QUEUE_WAIT_MS,
     );
     for (const row of unkept.rows) {
-      if (this.reported.has(row.name)) continue;
-      this.reported.add(row.name);
+      // Once per view and shape (a view replaced by another shape that cannot be kept is named again).
+      const key = `${row.name}\n${row.kept}\n${row.reason}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
       this.options.log(
         row.kept
           ? `materialized view ${row.name} is kept but refreshed whole after writes (a read right after a write computes it): ${row.reason}`
