@@ -52,7 +52,7 @@ describe('models:deploy on the seed project', () => {
     const stateRows = (await t.query<{ n: string }>(`SELECT count(*)::text AS n FROM segment_materialize.deployments`))[0]!.n;
 
     const second = await deployProject(t, root);
-    expect(second.plan.actions.map((action) => action.action)).toEqual(Array(22).fill('unchanged'));
+    expect(second.plan.actions.map((action) => action.action)).toEqual(Array(24).fill('unchanged'));
     expect(second.ddlStatements).toBe(0);
     expect(second.results).toEqual([]);
     // Independent evidence: no object was recreated, and nothing was appended to the state.
@@ -68,11 +68,18 @@ describe('models:deploy on the seed project', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace("e.body->>'event' AS event,", "e.body->>'event' AS event,\n  upper(e.body->>'event') AS event_upper,"));
 
     const report = await deployProject(t, root);
-    expect(changes(report)).toEqual({ stg_segment_tracks: 'replace', track_event_counts: 'replace', track_event_counts_event_idx: 'replace' });
+    // high_value_customers reads the tracks too (the seed's activation mart).
+    expect(changes(report)).toEqual({
+      stg_segment_tracks: 'replace',
+      track_event_counts: 'replace',
+      track_event_counts_event_idx: 'replace',
+      high_value_customers: 'replace',
+      high_value_customers_user_id_idx: 'replace',
+    });
     expect(report.plan.actions.find((action) => action.model === 'track_event_counts')!.reason).toBe('upstream stg_segment_tracks replaced');
     const after = await catalogIds(t);
     const recreated = [...after.keys()].filter((name) => after.get(name) !== before.get(name)).sort();
-    expect(recreated).toEqual(['stg_segment_tracks', 'track_event_counts', 'track_event_counts_event_idx']);
+    expect(recreated).toEqual(['high_value_customers', 'high_value_customers_user_id_idx', 'stg_segment_tracks', 'track_event_counts', 'track_event_counts_event_idx']);
     const columns = await t.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'stg_segment_tracks' AND column_name = 'event_upper'`);
     expect(columns).toHaveLength(1);
   });
@@ -123,7 +130,7 @@ describe('models:deploy on the seed project', () => {
     expect(report.results.every((result) => result.status === 'done')).toBe(true);
     expect(report.plan.actions.find((action) => action.model === 'segment_source')!.reason).toBe('full refresh');
     expect(changes(report)).toMatchObject({ segment_source: 'replace', stg_segment_events: 'replace', user_profiles_user_id_idx: 'replace' });
-    expect(Object.keys(changes(report))).toHaveLength(19); // all but the secret and the cluster
+    expect(Object.keys(changes(report))).toHaveLength(21); // all but the secret and the cluster
     expect(await t.query(`SELECT 1 FROM analytics.stg_segment_events`)).toHaveLength(0);
     expect(changes(await deployProject(t, root))).toEqual({});
   });
@@ -163,6 +170,8 @@ describe('failures and convergence', () => {
       stg_segment_tracks: 'failed',
       track_event_counts: 'skipped',
       track_event_counts_event_idx: 'skipped',
+      high_value_customers: 'skipped',
+      high_value_customers_user_id_idx: 'skipped',
       stg_segment_pages: 'skipped',
       page_views_by_url: 'skipped',
       page_views_by_url_url_idx: 'skipped',
