@@ -153,7 +153,8 @@ describe('models:deploy (the command, on the local target)', () => {
     } finally {
       await server.stop();
     }
-  });
+    // Three deploy processes and two servers (one on a new data directory): more than 20 s on a busy machine.
+  }, 60_000);
 
   it('exits 1 with the file and line of a failing model, and names what was left undeployed', async () => {
     const root = copyOfSeedProject();
