@@ -186,10 +186,16 @@ const SHAPES: readonly { readonly shape: string; readonly select: string }[] = [
   { shape: 'exists', select: `SELECT kind, count(*) AS c FROM {x} x WHERE EXISTS (SELECT 1 FROM {y} y WHERE y.u = x.u) GROUP BY kind` },
   { shape: 'fold-filter', select: `SELECT u, count(*) FILTER (WHERE kind = 'a') AS a, max(n) AS mx FROM {x} WHERE n IS NOT NULL GROUP BY u` },
   { shape: 'count-rows', select: `SELECT id, count(*) AS copies FROM {x} GROUP BY id` },
+  // The seed's daily_active_users: count(DISTINCT) folded through per-group value counts, with the
+  // deleted users left out (a delete request takes them out of groups already kept).
+  {
+    shape: 'daily-active-not-deleted',
+    select: `SELECT CAST(date_trunc('day', ts) AS date) AS day, count(DISTINCT coalesce(u, id)) AS active, count(*) AS events FROM {x} x WHERE kind IN ('a', 'b', 'c') AND coalesce(u, id) IS NOT NULL AND ts IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = x.u) GROUP BY 1`,
+  },
 ];
 
 /** Shapes over one kept view that a keyed refresh reads through its change log (folding, or keyed by group). */
-const KEYED_SHAPES = ['fold-all-aggregates', 'fold-distinct-days', 'not-exists-deletes', 'distinct-on-over-kept', 'count-rows'];
+const KEYED_SHAPES = ['fold-all-aggregates', 'fold-distinct-days', 'not-exists-deletes', 'distinct-on-over-kept', 'count-rows', 'daily-active-not-deleted'];
 
 /** Temporal filters (mz_now() is now() locally), as a view yielding ROW over X or in a kept view itself. */
 const TEMPORAL_VIEWS: readonly { readonly shape: string; readonly select: string }[] = [
