@@ -483,8 +483,15 @@ export async function runCase(server: TestServer, steps: readonly Step[], schema
         }
       } else if (step.kind === 'post') {
         const body = JSON.stringify(resolveTimes(step.body, times));
-        const response = await fetch(server.server.webhookUrl(step.source, schema), { method: 'POST', body });
-        const text = await response.text();
+        let response: Response;
+        let text: string;
+        // A 503 asks to retry (an append waited 5 s behind a statement), as Segment does: not a refusal.
+        for (let attempt = 0; ; attempt++) {
+          response = await fetch(server.server.webhookUrl(step.source, schema), { method: 'POST', body });
+          text = await response.text();
+          if (response.status !== 503 || attempt >= 20) break;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
         if (response.status !== 200) {
           if (refusing.has(step.source)) continue;
           const stop = mismatch(index, { view: step.source, shape: 'source', kind: 'refused', when: `POST answered ${response.status}: ${text}`, kept: [], fresh: [body] });

@@ -11,8 +11,8 @@
  * test in kept-views-regressions.test.ts.
  *
  * Against the engine before issue 30's fixes (e0d0aae^) this run fails within its 15 s from seeds
- * 30001, 40001, 50001, 60001 and 70001 (LIMIT, HAVING, a column list, a comma join); surveyed over
- * seeds 30001–30040 it finds every shape the issue lists.
+ * 30001, 40001, 50001, 60001 and 70001 (LIMIT, HAVING, a column list, an MV over a temporal view);
+ * surveyed over seeds 30001–30100 it finds every shape the issue lists.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeMismatch, describeSteps, generateCase, runCase, shrink } from '../helpers/kept-views-fuzz.ts';
