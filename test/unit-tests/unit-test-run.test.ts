@@ -7,6 +7,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
@@ -286,7 +287,8 @@ describe('watch mode, unit tests beside the deploy', () => {
       expect(cycle.unitTestsMs!).toBeLessThan(cycle.totalMs - 1000);
       expect(cycle.tests!.map((result) => [result.name, result.status])).toEqual([['totals_in_the_window', 'fail']]);
       const { formatCycle } = await import('../../scripts/cli/watch-output.ts');
-      const printed = formatCycle(cycle).join('\n');
+      // Colours are on wherever CI is set (picocolors reads it): compare the text a person reads.
+      const printed = stripVTControlCharacters(formatCycle(cycle).join('\n'));
       expect(printed).toMatch(/FAIL\s+totals_in_the_window/);
       expect(printed).toMatch(/unit tests, run beside the deploy: known [\d.]+ (ms|s) after the save/);
     } finally {
