@@ -17,7 +17,7 @@ import { bindActivations, loadActivations, parseActivation, selectActivations, t
 import { startTrackingStandIn, type TrackingStandIn } from '../scripts/activation/tracking-stand-in.ts';
 import { ActivationWorker } from '../scripts/activation/worker.ts';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
-import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/engine.ts';
 import { compileProject } from '../scripts/runner/compile.ts';
 import { Deployer } from '../scripts/runner/deploy/deployer.ts';
 import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';

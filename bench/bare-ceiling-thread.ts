@@ -9,8 +9,8 @@
  * 300 batches into one table went from ~105k to ~35–78k rows/s by its fifth run).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase } from '../scripts/local/engine.ts';
-import { PreparedStatement } from '../scripts/local/prepared-statement.ts';
+import { openDatabase } from '../scripts/local/engine/engine.ts';
+import { PreparedStatement } from '../scripts/local/engine/prepared-statement.ts';
 
 export interface BareCeilingData {
   /** One JSON event per single-row insert. */

@@ -1,6 +1,6 @@
 /** Drives bench/bare-ceiling-thread.ts: bare PGlite's insert rates, measured on a thread of its own. */
 import type { Worker } from 'node:worker_threads';
-import { startTypeScriptThread } from '../scripts/local/typescript-thread.ts';
+import { startTypeScriptThread } from '../scripts/local/engine/typescript-thread.ts';
 import type { BareCeilingCommand, BareCeilingData, BareCeilingReply } from './bare-ceiling-thread.ts';
 
 export class BareCeiling {

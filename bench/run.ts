@@ -23,7 +23,7 @@ import { runMaterializedViewsBench } from './materialized-views.ts';
 import { runWatchWithDataBench } from './watch-with-data.ts';
 import { runConsoleBench } from './console.ts';
 import { runActivationBench } from './activation.ts';
-import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../scripts/local/gc-mode.ts';
+import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../scripts/local/engine/gc-mode.ts';
 import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchMarkdown } from './markdown.ts';
 
 const program = new Command('bench')
@@ -75,7 +75,7 @@ function totalBytes(dir: string): number {
 // The local server runs in this process, as `npm run local` runs it: with the same Node flags.
 console.log(
   usesSingleThreadedGc()
-    ? `node: ${SERVER_GC_FLAG}, as the commands that host the local server run (scripts/local/gc-mode.ts)`
+    ? `node: ${SERVER_GC_FLAG}, as the commands that host the local server run (scripts/local/engine/gc-mode.ts)`
     : `node: WITHOUT ${SERVER_GC_FLAG} — the local server's figures below are not those of npm run local (run npm run bench)`,
 );
 

@@ -5,7 +5,7 @@
  * read 17–31k events/s against 42–48k once collected (single-threaded GC, 2026-11-24). Only the
  * batches' JSON text crosses over.
  */
-import { startTypeScriptThread } from '../scripts/local/typescript-thread.ts';
+import { startTypeScriptThread } from '../scripts/local/engine/typescript-thread.ts';
 import type { TrafficOptions } from '../functions/samples/traffic.ts';
 import type { EventBatches } from './signed-load.ts';
 

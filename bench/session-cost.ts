@@ -1,5 +1,5 @@
 /**
- * What a session per connection costs (scripts/local/connection-state.ts, connection-names.ts):
+ * What a session per connection costs (scripts/local/wire/connection-state.ts, connection-names.ts):
  * the same load against a server with them and one where every connection shares PGlite's one
  * session (`sharedSession`, as before), alternated ROUNDS times, medians and their ratio.
  * - single-event webhook ingest (32 clients, from another process, as bench/local-server.ts);

@@ -52,7 +52,7 @@ export function formatCount(count: number): string {
 }
 
 /** The same sizes as the rejection reasons the server writes. */
-export { formatBytes } from '../../scripts/local/webhook/rejection-reasons.ts';
+export { formatBytes } from '../../scripts/local/http/webhook/rejection-reasons.ts';
 
 export function formatTime(time: number): string {
   const date = new Date(time);

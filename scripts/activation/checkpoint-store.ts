@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type pg from 'pg';
-import { processIdentity } from '../local/data-dir-lock.ts';
+import { processIdentity } from '../shared/process-identity.ts';
 import type { Change, DeliveredState, Row } from './changes.ts';
 
 export const ACTIVATION_SCHEMA = 'segment_materialize_activations';

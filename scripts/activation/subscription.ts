@@ -9,7 +9,7 @@
  * AS OF), which the worker diffs against what it delivered before.
  */
 import pg from 'pg';
-import { quoteIdentifier } from '../runner/sql-scan.ts';
+import { quoteIdentifier } from '../shared/sql-scan.ts';
 import type { Row } from './changes.ts';
 
 export interface Update {

@@ -18,7 +18,7 @@
  */
 import pg from 'pg';
 import { ProjectError } from '../runner/errors.ts';
-import { quoteIdentifier } from '../runner/sql-scan.ts';
+import { quoteIdentifier } from '../shared/sql-scan.ts';
 import { applyChanges, changesAgainst, messageId, snapshotChanges, type Change, type DeliveredState } from './changes.ts';
 import { CheckpointStore, LeaseLostError, type DeliveryFailure, type WorkerState } from './checkpoint-store.ts';
 import { checkColumns, mappedColumns, type BoundActivation } from './declarations.ts';

@@ -20,10 +20,10 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import { listen } from '../local/listen.ts';
+import { listen } from '../shared/listen.ts';
 import path from 'node:path';
-import type { RequestLog, RequestRecord } from '../local/webhook/request-log.ts';
-import { refuseUpgrade, RequestGuard } from '../local/webhook/request-guard.ts';
+import type { RequestLog, RequestRecord } from '../local/http/request-log.ts';
+import { refuseUpgrade, RequestGuard } from '../local/http/request-guard.ts';
 import type { ConsoleAssets } from './console-bundle.ts';
 import type { ActivationsBoard } from './activations-board.ts';
 import type { ProjectBoard } from './project-board.ts';

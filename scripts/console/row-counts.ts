@@ -4,7 +4,7 @@
  * time (a count of a stale materialized view on the local server recomputes it).
  */
 import pg from 'pg';
-import { quoteIdentifier } from '../runner/sql-scan.ts';
+import { quoteIdentifier } from '../shared/sql-scan.ts';
 
 export interface CountedObject {
   readonly name: string;

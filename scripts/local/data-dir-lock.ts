@@ -5,6 +5,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { processIdentity } from '../shared/process-identity.ts';
 
 export interface LockInfo {
   pid: number;
@@ -59,22 +60,6 @@ export function lockPath(dataDir: string): string {
 
 export function describeHolder(holder: LockInfo): string {
   return `${holder.command ? `${holder.command}, ` : ''}pid ${holder.pid}, since ${holder.startedAt}`;
-}
-
-/**
- * Which process a pid is, on Linux: the boot id and the process's start time (field 22 of
- * /proc/<pid>/stat). Undefined elsewhere; then a live pid is taken at its word.
- */
-export function processIdentity(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    return `${bootId}:${fields[19]}`;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether the process that wrote `info` is still running (not just some process with its pid). */

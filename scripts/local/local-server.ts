@@ -6,15 +6,15 @@
  *   server.pgUrl; server.webhookUrl('segment_source', 'segment'); await server.stop();
  */
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { LOCAL_DATABASE, LOCAL_USER, type LocalDatabase } from './engine.ts';
-import { WorkerDatabase } from './worker-database.ts';
-import { HttpSqlApi } from './http-sql-api.ts';
-import { WebSocketSqlApi } from './websocket-sql-api.ts';
-import { MaintainedViews } from './maintained-views.ts';
-import { WebhookServer } from './webhook/http-server.ts';
-import { WebhookSourceCache } from './webhook/webhook-sources.ts';
-import { RequestLog } from './webhook/request-log.ts';
-import { WireServer } from './wire-server.ts';
+import { LOCAL_DATABASE, LOCAL_USER, type LocalDatabase } from './engine/engine.ts';
+import { WorkerDatabase } from './engine/worker-database.ts';
+import { HttpSqlApi } from './http/http-sql-api.ts';
+import { WebSocketSqlApi } from './http/websocket-sql-api.ts';
+import { MaintainedViews } from './views/maintained-views.ts';
+import { WebhookServer } from './http/http-server.ts';
+import { WebhookSourceCache } from './http/webhook/webhook-sources.ts';
+import { RequestLog } from './http/request-log.ts';
+import { WireServer } from './wire/wire-server.ts';
 import { urlHost } from './reachable-host.ts';
 
 export const DEFAULT_PG_PORT = 6875;

@@ -20,7 +20,7 @@ import { mergeModelConfig, type ManifestKind, type ModelConfig, type ModelConfig
 import { buildIndexStatement, buildStatement, SqlRelation } from './model-sql.ts';
 import { listTemplates, MACROS_DIR, MODELS_DIR, TESTS_DIR, readTemplate, splitFrontMatter, checkUniqueModelNames, type TemplateFile } from './project-files.ts';
 import { loadProjectConfig, mergeVars, resolveTarget, PROJECT_FILE, type ProjectConfig, type ResolvedTarget, type SecretConfig } from './project-config.ts';
-import { codeOnly, referencedSecretsAndConnections } from './sql-scan.ts';
+import { codeOnly, referencedSecretsAndConnections } from '../shared/sql-scan.ts';
 import { parseTemplate, TemplateSyntaxError, type TemplateToken } from './template/parse.ts';
 import { renderTemplate, TemplateRenderError, type RenderOptions, type TemplateSource } from './template/render.ts';
 import { outputColumns } from './tests/model-columns.ts';

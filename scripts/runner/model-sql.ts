@@ -6,7 +6,7 @@
  */
 import { ProjectError, type SourceLocation } from './errors.ts';
 import type { IndexConfig, ModelKind } from './model-config.ts';
-import { codeOnly, leadingCode, quoteIdentifier, statementSeparator } from './sql-scan.ts';
+import { codeOnly, leadingCode, quoteIdentifier, statementSeparator } from '../shared/sql-scan.ts';
 
 /** A schema-qualified relation name that renders itself quoted, as `{{ref.x}}` and `{{this}}` do. */
 export class SqlRelation {

@@ -4,7 +4,7 @@
  * does — and the server keeps answering HTTP and SQL after every one of them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JsonScanError, scanJsonStream } from '../../scripts/local/webhook/json-scan.ts';
+import { JsonScanError, scanJsonStream } from '../../scripts/local/sql/json-scan.ts';
 import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
 
 let t: TestServer;

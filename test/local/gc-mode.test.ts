@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../../scripts/local/gc-mode.ts';
+import { SERVER_GC_FLAG, usesSingleThreadedGc } from '../../scripts/local/engine/gc-mode.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 

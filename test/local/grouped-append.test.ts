@@ -5,7 +5,7 @@
  * acknowledged rows in the source, with grouping shown to have happened.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPerRequest, arrayLiteral } from '../../scripts/local/webhook/grouped-append.ts';
+import { checkPerRequest, arrayLiteral } from '../../scripts/local/http/webhook/grouped-append.ts';
 import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
 
 const SECRET = 'grouped-secret';

@@ -5,11 +5,11 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { itemExpression, planIncrementalAggregates, splitDeparsedSelect } from '../../scripts/local/aggregate-plan.ts';
-import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/keyed-refresh-plan.ts';
-import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/query-tree.ts';
-import { identifiersIn } from '../../scripts/local/maintained-views.ts';
-import { indexableExpressions, keptTableScans } from '../../scripts/local/plan-kept-views.ts';
+import { itemExpression, planIncrementalAggregates, splitDeparsedSelect } from '../../scripts/local/views/aggregate-plan.ts';
+import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/views/keyed-refresh-plan.ts';
+import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/views/query-tree.ts';
+import { identifiersIn } from '../../scripts/local/views/maintained-views.ts';
+import { indexableExpressions, keptTableScans } from '../../scripts/local/views/plan-kept-views.ts';
 
 let db: PGlite;
 let keptOid = 0;

@@ -1,11 +1,11 @@
 /**
- * In-memory files grow geometrically, large ones in place (scripts/local/memory-file-growth.ts): the
+ * In-memory files grow geometrically, large ones in place (scripts/local/engine/memory-file-growth.ts): the
  * capacity rules, a file grown page by page past the in-place threshold, and a real in-memory PGlite
  * with the rule installed storing and reading back more than its first files held.
  */
 import { PGlite } from '@electric-sql/pglite';
 import { expect, it } from 'vitest';
-import { grownCapacity, grownInPlace, IN_PLACE_FROM, useGeometricFileGrowth } from '../../scripts/local/memory-file-growth.ts';
+import { grownCapacity, grownInPlace, IN_PLACE_FROM, useGeometricFileGrowth } from '../../scripts/local/engine/memory-file-growth.ts';
 
 const MIB = 1024 * 1024;
 

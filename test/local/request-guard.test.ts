@@ -1,13 +1,13 @@
 /**
- * The request guard (scripts/local/webhook/request-guard.ts) on its own — which `Host` and
+ * The request guard (scripts/local/http/request-guard.ts) on its own — which `Host` and
  * `Origin` headers it lets through — and on the local server's HTTP port as a client outside a
  * browser sees it: foreign `Host` → 421, foreign `Origin` → 403 (WebSocket upgrades included),
  * /api/sql without JSON → 415, and curl-like requests (no Origin, no Host) still served.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isJsonContentType, JSON_CONTENT_TYPE_REQUIRED } from '../../scripts/local/http-sql-api.ts';
-import { hostName, RequestGuard } from '../../scripts/local/webhook/request-guard.ts';
+import { isJsonContentType, JSON_CONTENT_TYPE_REQUIRED } from '../../scripts/local/http/http-sql-api.ts';
+import { hostName, RequestGuard } from '../../scripts/local/http/request-guard.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 
 describe('Host', () => {

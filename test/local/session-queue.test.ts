@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Results } from '@electric-sql/pglite';
-import type { LocalDatabase } from '../../scripts/local/engine.ts';
-import { SessionQueue } from '../../scripts/local/session-queue.ts';
-import { cString, frame, int16, int32 } from '../../scripts/local/protocol-bytes.ts';
+import type { LocalDatabase } from '../../scripts/local/engine/engine.ts';
+import { SessionQueue } from '../../scripts/local/engine/session-queue.ts';
+import { cString, frame, int16, int32 } from '../../scripts/local/engine/protocol-bytes.ts';
 
 /** A database whose answers come when the test says: it records what reached it, in order. */
 class ScriptedDatabase implements LocalDatabase {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkerDatabase } from '../../scripts/local/worker-database.ts';
-import { cString, frame } from '../../scripts/local/protocol-bytes.ts';
+import { WorkerDatabase } from '../../scripts/local/engine/worker-database.ts';
+import { cString, frame } from '../../scripts/local/engine/protocol-bytes.ts';
 
 let db: WorkerDatabase;
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  * listed and pg_class has lost relhasoids, which psql and drivers ask for when the server claims
  * PostgreSQL 9.5 as Materialize does (server-version.ts). A client's statement naming one of those
  * catalog relations or functions as `pg_catalog.<name>` (as psql and drivers do) reads the
- * bootstrap's mz_local.<name> instead (catalog-views-sql.ts), built over PostgreSQL's with
+ * bootstrap's mz_local.<name> instead (catalog/catalog-views.sql), built over PostgreSQL's with
  * Materialize's view of the objects. The server's own queries and functions, and bare names, still
  * see PostgreSQL's catalog.
  */

@@ -4,7 +4,7 @@
  * statement can be split, recognised by its keywords, and have parts of its source text reused
  * verbatim. Offsets point into the original text.
  */
-import { blockCommentEnd } from '../../runner/sql-scan.ts';
+import { blockCommentEnd } from '../../shared/sql-scan.ts';
 
 export type TokenType = 'word' | 'quoted' | 'string' | 'number' | 'param' | 'operator' | 'punct';
 

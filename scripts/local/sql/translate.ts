@@ -14,7 +14,7 @@ import {
   type QualifiedName,
   type WebhookCheck,
 } from './mz-statements.ts';
-import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from '../webhook/json-scan.ts';
+import { JSON_MAX_NESTING, JsonScanError, scanJsonStream } from './json-scan.ts';
 import { showColumnsQuery, showCreateQuery, showQuery } from './show-queries.ts';
 import { DEFAULT_MAX_RESULT_BYTES, parseByteSize, showByteSizeQuery } from './byte-size.ts';
 import { setVariableSql, showVariableSql } from './session-variables.ts';
@@ -124,7 +124,7 @@ function clientStatementText(statement: StatementSpan, sql: string, text: string
  * Marks a client's INSERT, UPDATE, DELETE or MERGE (at the end: error positions stay right): a
  * source's statement trigger refuses a statement carrying it, as Materialize refuses writes to
  * sources, while the server's own webhook and Kafka appends (which never carry it) go through
- * (maintained-views-sql.ts, refuse_client_writes).
+ * (catalog/kept-views.sql, refuse_client_writes).
  */
 export const CLIENT_WRITE_MARK = '/*mz_local:client_write*/';
 const WRITE_WORDS = new Set(['insert', 'update', 'delete', 'merge']);

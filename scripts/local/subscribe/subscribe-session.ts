@@ -16,7 +16,7 @@
  * ReadyForQuery at Sync; after an error everything up to the Sync is skipped. A Sync goes to
  * PGlite when PGlite ran part of the batch (it must end its own extended query).
  */
-import { concat, cString, errorResponse, frame, int16, int32, readCString } from '../protocol-bytes.ts';
+import { concat, cString, errorResponse, frame, int16, int32, readCString } from '../engine/protocol-bytes.ts';
 import { materializeErrorText } from '../sql/error-text.ts';
 import { MzStatementError } from '../sql/mz-statements-error.ts';
 import { SubscriberStream } from './subscriber-stream.ts';

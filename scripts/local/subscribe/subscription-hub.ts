@@ -9,7 +9,7 @@
  *
  * Timestamps are Materialize's: milliseconds since the epoch, never decreasing, one per batch.
  */
-import type { SessionQueue } from '../session-queue.ts';
+import type { SessionQueue } from '../engine/session-queue.ts';
 import { materializeJsonText, normalizeNumber } from '../sql/text-formats.ts';
 
 export interface SubscribedColumn {

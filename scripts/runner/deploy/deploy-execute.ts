@@ -24,7 +24,7 @@ import { needsValidation, validatePlan } from './deploy-validate.ts';
 import { deployedModelOf, type DeployedModel, type DeployedState, type StateChange, type StateStore } from './deploy-state.ts';
 import type { SessionPool, SqlSession } from './sql-session.ts';
 import type { ManifestKind } from '../model-config.ts';
-import { quoteIdentifier } from '../sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 
 export type ActionStatus = 'done' | 'failed' | 'skipped';
 

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { processIdentity } from '../../local/data-dir-lock.ts';
+import { processIdentity } from '../../shared/process-identity.ts';
 import { ProjectError } from '../errors.ts';
 import { createStateTable, STATE_SCHEMA } from './deploy-state.ts';
 import type { SqlSession } from './sql-session.ts';

@@ -5,7 +5,7 @@
  */
 import type { ManifestKind } from '../model-config.ts';
 import { secretPlaceholder } from '../model-sql.ts';
-import { quoteIdentifier } from '../sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 import type { PlannedAction } from './deploy-plan.ts';
 
 const DROP_KEYWORD: Record<ManifestKind, string> = {

@@ -11,7 +11,7 @@
  * CREATE head), so a failure maps to the template line exactly as a real CREATE's would.
  */
 import type { PlannedAction, DeployPlan } from './deploy-plan.ts';
-import { quoteIdentifier } from '../sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 import { ProjectError } from '../errors.ts';
 import { dropObjectStatement, dropOrder, foreignDependents, objectsIn, qualifiedName, readObjectGraph, typeName, type GraphObject } from './blue-green/blue-green-dependents.ts';
 import { describeFailure, isConnectionLost, type DeployFailure } from './deploy-errors.ts';

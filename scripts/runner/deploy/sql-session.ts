@@ -4,7 +4,7 @@
  * the tests exercise locally is the code path that runs in production.
  */
 import pg from 'pg';
-import { quoteIdentifier } from '../sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 
 export interface QueryResult<Row> {
   readonly rows: Row[];

@@ -7,9 +7,7 @@
  * - `materialize`: a Postgres wire connection with TLS as the target's `sslmode` asks.
  */
 import type { ResolvedTarget } from '../project-config.ts';
-import { DataDirLockedError, describeHolder, readLock, readMemoryServer } from '../../local/data-dir-lock.ts';
-import { LOCAL_DATABASE, LOCAL_USER } from '../../local/engine.ts';
-import { startLocalServer, type LocalServer } from '../../local/local-server.ts';
+import { DataDirLockedError, describeHolder, LOCAL_DATABASE, LOCAL_USER, readLock, readMemoryServer, startLocalServer, type LocalServer } from '../../local/embedded.ts';
 import type { SessionConfig } from './sql-session.ts';
 
 export interface TargetConnection {

@@ -7,7 +7,7 @@
  * name cannot be known that way (`*`, an unaliased expression), the answer is undefined and the
  * check is left to the database, which names the test's file:line when the query fails.
  */
-import { codeOnly, unquoteIdentifier } from '../sql-scan.ts';
+import { codeOnly, unquoteIdentifier } from '../../shared/sql-scan.ts';
 
 const WORD = /[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")*"/y;
 

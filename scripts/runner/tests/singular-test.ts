@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ProjectError, type SourceLocation } from '../errors.ts';
-import { codeOnly, leadingCode, statementSeparator } from '../sql-scan.ts';
+import { codeOnly, leadingCode, statementSeparator } from '../../shared/sql-scan.ts';
 import { parseYaml, validateYaml } from '../yaml-config.ts';
 
 export const SingularTestConfigSchema = z.strictObject({

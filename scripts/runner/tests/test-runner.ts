@@ -6,7 +6,7 @@
  */
 import type { CompiledNode, CompiledProject, TestInfo } from '../compile.ts';
 import type { SourceLocation } from '../errors.ts';
-import { quoteIdentifier } from '../sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 import { describeFailure } from '../deploy/deploy-errors.ts';
 import { stateChecksums } from '../deploy/deploy-plan.ts';
 import type { DeployedState } from '../deploy/deploy-state.ts';

@@ -7,7 +7,7 @@
  * than anti-join tricks, explicit casts nowhere, every identifier quoted.
  */
 import { hash } from 'node:crypto';
-import { quoteIdentifier } from '../sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 import type { SqlRelation } from '../model-sql.ts';
 import type { TestDeclaration } from './test-config.ts';
 

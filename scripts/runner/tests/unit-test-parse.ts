@@ -19,7 +19,7 @@
  * Pure functions: no database. Every syntax error is positioned at file:line:col.
  */
 import { ProjectError, type SourceLocation } from '../errors.ts';
-import { blockCommentEnd, codeOnly, unquoteIdentifier } from '../sql-scan.ts';
+import { blockCommentEnd, codeOnly, unquoteIdentifier } from '../../shared/sql-scan.ts';
 
 export interface UnitTestColumn {
   /** Column name as the database sees it (unquoted names lower-cased). */

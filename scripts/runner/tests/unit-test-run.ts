@@ -25,7 +25,7 @@
 import pg from 'pg';
 import type { CompiledNode, CompiledProject } from '../compile.ts';
 import { didYouMean, type SourceLocation } from '../errors.ts';
-import { codeOnly, quoteIdentifier, unquoteIdentifier } from '../sql-scan.ts';
+import { codeOnly, quoteIdentifier, unquoteIdentifier } from '../../shared/sql-scan.ts';
 import type { SessionConfig } from '../deploy/sql-session.ts';
 import type { TestResult } from './test-runner.ts';
 import type { UnitTestColumn, UnitTestDefinition, UnitTestMock, UnitTestRelation } from './unit-test-parse.ts';
@@ -63,7 +63,7 @@ export async function openUnitTestServer(project: CompiledProject, localConfig?:
     const connection = await connectTarget(project.target);
     return { config: connection.config, close: () => connection.close() };
   }
-  const { startLocalServer } = await import('../../local/local-server.ts');
+  const { startLocalServer } = await import('../../local/embedded.ts');
   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, ephemeral: true });
   return { config: { connectionString: server.pgUrl }, close: () => server.stop() };
 }

@@ -12,7 +12,7 @@
  * closure below walks through like any object). Index → relation edges come from `mz_indexes`,
  * which both have.
  */
-import { quoteIdentifier } from '../../sql-scan.ts';
+import { quoteIdentifier } from '../../../shared/sql-scan.ts';
 import type { SqlSession } from '../sql-session.ts';
 
 export interface GraphObject {

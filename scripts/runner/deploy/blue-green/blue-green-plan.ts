@@ -22,7 +22,7 @@ import type { CompiledNode, CompiledProject } from '../../compile.ts';
 import { ProjectError } from '../../errors.ts';
 import type { ManifestKind } from '../../model-config.ts';
 import { PROJECT_FILE } from '../../project-config.ts';
-import { codeOnly, quoteIdentifier } from '../../sql-scan.ts';
+import { codeOnly, quoteIdentifier } from '../../../shared/sql-scan.ts';
 import { deployableProject, type DeployPlan, type PlannedAction } from '../deploy-plan.ts';
 import { dropObjectStatement, dropOrder } from './blue-green-dependents.ts';
 

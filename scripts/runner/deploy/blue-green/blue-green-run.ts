@@ -22,7 +22,7 @@
 import type { CompiledProject } from '../../compile.ts';
 import { ProjectError, throwIfAny } from '../../errors.ts';
 import { PROJECT_FILE } from '../../project-config.ts';
-import { quoteIdentifier } from '../../sql-scan.ts';
+import { quoteIdentifier } from '../../../shared/sql-scan.ts';
 import type { ActionResult } from '../deploy-execute.ts';
 import { describeFailure, isConnectionLost, type DeployFailure } from '../deploy-errors.ts';
 import { stateChecksums, type DeployPlan } from '../deploy-plan.ts';

@@ -12,8 +12,8 @@
  * are not renamed: an extended query holds the session from its first message to its Sync
  * (session-queue.ts), so no other connection's message can land between them.
  */
-import { cString, frame, readCString } from './protocol-bytes.ts';
-import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type Token } from './sql/tokens.ts';
+import { cString, frame, readCString } from '../engine/protocol-bytes.ts';
+import { SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type Token } from '../sql/tokens.ts';
 
 const MAY_NAME = /\b(?:prepare|execute|deallocate|declare|fetch|move|close|discard|current\s+of|reset\s+all)\b/i;
 const DO_TAG = 'DO';

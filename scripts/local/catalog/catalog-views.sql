@@ -1,12 +1,10 @@
-/**
- * The mz_catalog relations, with Materialize's columns in its order (doc/user/content/sql/
- * system-catalog/mz_catalog.md), so queries and joins written against Materialize run here
- * unchanged, and the view SHOW … reads. Appended to the bootstrap after its functions (the views
- * use them). Owners are the one local role, u1 (materialize); privileges are text in mz_aclitem's
- * format. The views are dropped and recreated, not replaced: their columns changed between
- * versions of the bootstrap (a user view over one of them is dropped with it on such an upgrade).
- */
-export const CATALOG_VIEWS_SQL = String.raw`
+-- The mz_catalog relations, with Materialize's columns in its order (doc/user/content/sql/
+-- system-catalog/mz_catalog.md), so queries and joins written against Materialize run here
+-- unchanged, and the view SHOW … reads. Appended to the bootstrap after its functions (the views
+-- use them). Owners are the one local role, u1 (materialize); privileges are text in mz_aclitem's
+-- format. The views are dropped and recreated, not replaced: their columns changed between
+-- versions of the bootstrap (a user view over one of them is dropped with it on such an upgrade).
+
 DROP VIEW IF EXISTS mz_catalog.mz_databases, mz_catalog.mz_schemas, mz_catalog.mz_clusters, mz_catalog.mz_secrets,
   mz_catalog.mz_connections, mz_catalog.mz_sources, mz_catalog.mz_materialized_views, mz_catalog.mz_views,
   mz_catalog.mz_tables, mz_catalog.mz_indexes, mz_catalog.mz_objects, mz_catalog.mz_relations,
@@ -284,4 +282,3 @@ CREATE OR REPLACE FUNCTION mz_local.pg_get_indexdef(index_oid oid, column_number
        FROM mz_local.indexes i WHERE mz_local.id_oid(i.id) = index_oid),
     pg_catalog.pg_get_indexdef(index_oid, column_number, pretty))
 $fn$;
-`;

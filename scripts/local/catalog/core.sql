@@ -1,34 +1,23 @@
-/**
- * The SQL that turns a fresh PGlite database into the local stand-in for Materialize: its functions,
- * its catalog relations and the bookkeeping behind the Materialize DDL the wire server translates.
- *
- * Every statement is idempotent (IF NOT EXISTS / OR REPLACE), so the bootstrap runs again whenever
- * BOOTSTRAP_VERSION changes and upgrades an existing data directory in place. Catalog state lives in
- * the database itself (schema mz_local), so it survives restarts and follows every transaction.
- *
- * Materialize facts relied on (../shared/DESIGN.md, "Facts to build on"):
- * - constant_time_eq(bytea|text, same), try_parse_monotonic_iso8601_timestamp(text) (exactly
- *   YYYY-MM-DDThh:mm:ss.sssZ, NULL otherwise) and mz_now() exist only in Materialize; hmac, decode
- *   and encode come from PostgreSQL/pgcrypto.
- * - map[text=>text] `->` returns text, which hstore does too. A HEADERS … BYTES binding is a
- *   map[text=>bytea]; the composite type mz_local.bytes_map gives it the same `->`.
- * - Materialize sessions run in UTC, so mz_now() (a timestamptz here) compares with timestamp
- *   columns as it does there.
- */
+-- The SQL that turns a fresh PGlite database into the local stand-in for Materialize: its functions,
+-- its catalog relations and the bookkeeping behind the Materialize DDL the wire server translates.
+--
+-- Every statement is idempotent (IF NOT EXISTS / OR REPLACE), so the bootstrap runs again whenever
+-- BOOTSTRAP_VERSION changes and upgrades an existing data directory in place. Catalog state lives in
+-- the database itself (schema mz_local), so it survives restarts and follows every transaction.
+--
+-- Materialize facts relied on (../shared/DESIGN.md, "Facts to build on"):
+-- - constant_time_eq(bytea|text, same), try_parse_monotonic_iso8601_timestamp(text) (exactly
+--   YYYY-MM-DDThh:mm:ss.sssZ, NULL otherwise) and mz_now() exist only in Materialize; hmac, decode
+--   and encode come from PostgreSQL/pgcrypto.
+-- - map[text=>text] `->` returns text, which hstore does too. A HEADERS … BYTES binding is a
+--   map[text=>bytea]; the composite type mz_local.bytes_map gives it the same `->`.
+-- - Materialize sessions run in UTC, so mz_now() (a timestamptz here) compares with timestamp
+--   columns as it does there.
 
-import { BLUE_GREEN_SQL } from './blue-green-sql.ts';
-import { CATALOG_VIEWS_SQL } from './catalog-views-sql.ts';
-import { REGEX_PATTERN_SQL } from './sql/regex-patterns.ts';
-import { MAINTAINED_VIEWS_SQL } from './maintained-views-sql.ts';
-import { MATERIALIZE_FUNCTIONS_SQL } from './sql/materialize-functions-sql.ts';
-
-export const BOOTSTRAP_VERSION = 8;
-
-export const BOOTSTRAP_SQL = String.raw`
 CREATE SCHEMA IF NOT EXISTS mz_local;
 CREATE SCHEMA IF NOT EXISTS mz_catalog;
 CREATE SCHEMA IF NOT EXISTS mz_internal;
--- As every session has it (the end of this file): the extensions' types and functions are in mz_catalog.
+-- As every session has it (finish.sql): the extensions' types and functions are in mz_catalog.
 SET search_path = public, mz_catalog;
 
 -- The server's extensions (pgcrypto's hmac and digest, hstore for map[text=>text]) live in
@@ -119,7 +108,7 @@ CREATE TABLE IF NOT EXISTS mz_local.relations (
   create_sql text NOT NULL
 );
 
--- Why a materialized view is computed on every read instead of kept (maintained-views-sql.ts).
+-- Why a materialized view is computed on every read instead of kept (kept-views.sql).
 ALTER TABLE mz_local.relations ADD COLUMN IF NOT EXISTS not_maintained text;
 
 CREATE TABLE IF NOT EXISTS mz_local.webhook_sources (
@@ -309,7 +298,7 @@ END
 $fn$;
 
 -- Forget bookkeeping rows whose PostgreSQL relation is gone (dropped by a cascade, say).
--- plpgsql, so that it may call functions defined further down (maintained-views-sql.ts).
+-- plpgsql, so that it may call functions defined further down (kept-views.sql).
 CREATE OR REPLACE FUNCTION mz_local.collect_garbage() RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
   DELETE FROM mz_local.indexes i WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = i.on_relid);
@@ -1050,16 +1039,3 @@ BEGIN
   RETURN NEXT;
 END
 $fn$;
-
-${MAINTAINED_VIEWS_SQL}
-${CATALOG_VIEWS_SQL}
-${REGEX_PATTERN_SQL}
-${BLUE_GREEN_SQL}
-${MATERIALIZE_FUNCTIONS_SQL}
--- Clusters created before replicas were recorded get theirs.
-SELECT mz_local.sync_managed_replicas(id) FROM mz_local.clusters WHERE managed;
-
--- Unqualified names reach mz_catalog (Materialize looks there before the search path); objects
--- are still created in public. pg_catalog is searched first by PostgreSQL itself.
-DO $fn$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, mz_catalog', current_database()); END $fn$;
-`;

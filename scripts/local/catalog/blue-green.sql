@@ -1,19 +1,17 @@
-/**
- * What blue/green deploys need from the local server, appended to the bootstrap:
- *
- * - `ALTER SCHEMA a SWAP WITH b` and `ALTER CLUSTER a SWAP WITH b` exchange two names atomically
- *   (several in one transaction commit together). Objects keep their ids and follow the schema or
- *   cluster they belong to, as in Materialize: a view in `a_deploy` is, after the swap, the view
- *   in `a`, and every view reading it still reads it. Webhook URLs are resolved by name on each
- *   request, so a URL names whatever source holds that name now.
- * - `mz_internal.mz_hydration_statuses`, `mz_wallclock_global_lag`, `mz_cluster_replica_statuses`
- *   and `mz_cluster_replica_status_history`, with Materialize's columns. Results here are always
- *   current, so objects are hydrated at once — unless the server runs with a hydration delay
- *   (`npm run local -- --hydration-delay 2s`): then a materialized view or index counts as
- *   hydrating, its lag shrinking, for that long after it was created, so that tools that wait for
- *   hydration (blue/green's wait step) are exercised for real.
- */
-export const BLUE_GREEN_SQL = String.raw`
+-- What blue/green deploys need from the local server, appended to the bootstrap:
+--
+-- - `ALTER SCHEMA a SWAP WITH b` and `ALTER CLUSTER a SWAP WITH b` exchange two names atomically
+--   (several in one transaction commit together). Objects keep their ids and follow the schema or
+--   cluster they belong to, as in Materialize: a view in `a_deploy` is, after the swap, the view
+--   in `a`, and every view reading it still reads it. Webhook URLs are resolved by name on each
+--   request, so a URL names whatever source holds that name now.
+-- - `mz_internal.mz_hydration_statuses`, `mz_wallclock_global_lag`, `mz_cluster_replica_statuses`
+--   and `mz_cluster_replica_status_history`, with Materialize's columns. Results here are always
+--   current, so objects are hydrated at once — unless the server runs with a hydration delay
+--   (`npm run local -- --hydration-delay 2s`): then a materialized view or index counts as
+--   hydrating, its lag shrinking, for that long after it was created, so that tools that wait for
+--   hydration (blue/green's wait step) are exercised for real.
+
 ALTER TABLE mz_local.relations ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE mz_local.indexes ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE mz_local.cluster_replicas ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
@@ -117,4 +115,3 @@ CREATE OR REPLACE VIEW mz_internal.mz_cluster_replica_statuses AS
 CREATE OR REPLACE VIEW mz_internal.mz_cluster_replica_status_history AS
   SELECT r.id AS replica_id, 0::bigint AS process_id, 'online'::text AS status, NULL::text AS reason, r.created_at AS occurred_at
     FROM mz_local.cluster_replicas r;
-`;

@@ -17,7 +17,7 @@ import type { LocalDatabase, OpenDatabaseOptions, ProtocolCallOptions, QueryOpti
 import { errorFromFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
 import { startTypeScriptThread } from './typescript-thread.ts';
 import { INTERRUPT_SLOTS, requestInterrupt } from './statement-interrupts.ts';
-import { DEFAULT_MAX_RESULT_BYTES } from './sql/byte-size.ts';
+import { DEFAULT_MAX_RESULT_BYTES } from '../sql/byte-size.ts';
 
 /** Call payloads, without the id the database gives them. */
 type CallBody = DatabaseCall extends infer Call ? (Call extends DatabaseCall ? Omit<Call, 'id'> : never) : never;

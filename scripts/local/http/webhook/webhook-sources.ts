@@ -3,10 +3,10 @@
  * append statement prepared once. The cache is dropped whenever a wire message may have changed the
  * catalog, so a rename makes the old URL 404 at once.
  */
-import { LOCAL_DATABASE, type LocalDatabase } from '../engine.ts';
-import type { BodyFormat, MappedHeader } from '../sql/mz-statements.ts';
-import { sqlIdentifier } from '../sql/tokens.ts';
-import { PreparedStatement } from '../prepared-statement.ts';
+import { LOCAL_DATABASE, type LocalDatabase } from '../../engine/engine.ts';
+import type { BodyFormat, MappedHeader } from '../../sql/mz-statements.ts';
+import { sqlIdentifier } from '../../sql/tokens.ts';
+import { PreparedStatement } from '../../engine/prepared-statement.ts';
 import { checkShape, type CheckShape } from './rejection-reasons.ts';
 import { groupedAppend, type GroupedAppend } from './grouped-append.ts';
 

@@ -1,29 +1,24 @@
-/**
- * Materialized views whose results are kept, so that reading one between writes costs a table scan
- * instead of recomputing the pipeline under it. Each maintainable materialized view `s.v` is:
- *
- *   mz_local.mv_q_<id>   a plain view: the definition, as written
- *   mz_local.mv_b_<id>   a table: its results as of its last refresh
- *   s.v                  the view users see: the table's rows when no source was written since that
- *                        refresh, else the definition's rows computed now —
- *                        `SELECT * FROM mv_b WHERE is_fresh(id) UNION ALL SELECT * FROM mv_q WHERE NOT is_fresh(id)`;
- *                        it reads the definition, so DROP … CASCADE and "still depended upon"
- *                        behave as for any view
- *
- * Every source table has a statement trigger advancing mz_local.write_sequence. A read is therefore
- * always current — what recomputing the view at that moment gives, as in Materialize — and never
- * writes (so it works in read-only transactions and adds nothing to a read). The server refreshes
- * stale views itself once writes pause (refresh_maintained(), see maintained-views.ts): under steady
- * ingest a read costs what it did before; between bursts it costs a scan of the kept results.
- *
- * Not kept (computed on every read; the server log says so once per view): views using mz_now()
- * (their rows leave with time, not with writes) and views reading anything other than sources and
- * views (a table written with plain DML, a catalog relation).
- */
-/** The version of the view planner (plan-kept-views.ts): views an older one planned are planned again at start. */
-export const PLAN_VERSION = 3;
+-- Materialized views whose results are kept, so that reading one between writes costs a table scan
+-- instead of recomputing the pipeline under it. Each maintainable materialized view `s.v` is:
+--
+--   mz_local.mv_q_<id>   a plain view: the definition, as written
+--   mz_local.mv_b_<id>   a table: its results as of its last refresh
+--   s.v                  the view users see: the table's rows when no source was written since that
+--                        refresh, else the definition's rows computed now —
+--                        `SELECT * FROM mv_b WHERE is_fresh(id) UNION ALL SELECT * FROM mv_q WHERE NOT is_fresh(id)`;
+--                        it reads the definition, so DROP … CASCADE and "still depended upon"
+--                        behave as for any view
+--
+-- Every source table has a statement trigger advancing mz_local.write_sequence. A read is therefore
+-- always current — what recomputing the view at that moment gives, as in Materialize — and never
+-- writes (so it works in read-only transactions and adds nothing to a read). The server refreshes
+-- stale views itself once writes pause (refresh_maintained(), see maintained-views.ts): under steady
+-- ingest a read costs what it did before; between bursts it costs a scan of the kept results.
+--
+-- Not kept (computed on every read; the server log says so once per view): views using mz_now()
+-- (their rows leave with time, not with writes) and views reading anything other than sources and
+-- views (a table written with plain DML, a catalog relation).
 
-export const MAINTAINED_VIEWS_SQL = String.raw`
 -- The write counter: a sequence, because nextval costs a webhook append far less than updating a
 -- row (it is not transactional: a rolled-back write still makes views stale, which only costs a
 -- refresh). Made "called" once, so that its last_value moves with the first write.
@@ -469,7 +464,7 @@ BEGIN
   -- Views planned by an older planner are planned again (the server plans them before its first
   -- refresh, which is then whole).
   UPDATE mz_local.maintained_views SET planned = false
-   WHERE planned AND plan_version < ${PLAN_VERSION};
+   WHERE planned AND plan_version < {{PLAN_VERSION}};
   -- Views kept by key whose reads still plan their definition, or whose refresh function an older
   -- server wrote (which did not say when rows were lost): formed again.
   FOR old IN SELECT m.id FROM mz_local.maintained_views m
@@ -813,4 +808,3 @@ SELECT mz_local.upgrade_maintained();
 
 -- Sources created before writes were tracked.
 SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid WHERE r.kind = 'source';
-`;

@@ -1,7 +1,7 @@
 /**
  * Decides whether a kept materialized view over other kept materialized views can be refreshed by
  * key — only the groups that changed recomputed — and what that needs, from the view's analysed
- * query tree (query-tree.ts). The refresh itself (maintained-views-sql.ts, changed_keys_condition
+ * query tree (query-tree.ts). The refresh itself (catalog/kept-views.sql, changed_keys_condition
  * and refresh_maintained) evaluates the view's definition in "delta mode", where every kept view
  * reads as the rows it gained or lost since the view's last refresh; the keys of what that yields
  * are the groups to recompute. That is sound only for these shapes, checked here:
@@ -217,7 +217,7 @@ export async function planKeyedRefresh(definitionTree: string, lookup: Lookup): 
 
 /**
  * The dedup shape, refreshed by the keys of the rows appended to its sources since its last refresh
- * (refresh_kind 'source', maintained-views-sql.ts): those keys' output rows are deleted and
+ * (refresh_kind 'source', catalog/kept-views.sql): those keys' output rows are deleted and
  * recomputed from the whole definition. That is sound only when a row appended to a source can
  * change no output row but its own key's, and every key it can change is found by evaluating the
  * definition over the appended rows alone. Proved here from the query tree:

@@ -14,7 +14,7 @@ import { PGlite, type Results } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { hstore } from '@electric-sql/pglite/contrib/hstore';
 import { hash, randomUUID } from 'node:crypto';
-import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from './bootstrap-sql.ts';
+import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from '../catalog/bootstrap.ts';
 import { useGeometricFileGrowth } from './memory-file-growth.ts';
 
 export const LOCAL_DATABASE = 'materialize';

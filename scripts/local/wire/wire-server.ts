@@ -9,15 +9,15 @@
  */
 import net from 'node:net';
 import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
-import type { LocalDatabase } from './engine.ts';
+import type { LocalDatabase } from '../engine/engine.ts';
 import { ConnectionNames } from './connection-names.ts';
 import { SessionStates } from './connection-state.ts';
-import { cString, errorResponse, frame } from './protocol-bytes.ts';
+import { cString, errorResponse, frame } from '../engine/protocol-bytes.ts';
 import { randomInt } from 'node:crypto';
-import { listen } from './listen.ts';
-import { SessionQueue } from './session-queue.ts';
-import { SubscribeSession } from './subscribe/subscribe-session.ts';
-import { SubscriptionHub } from './subscribe/subscription-hub.ts';
+import { listen } from '../../shared/listen.ts';
+import { SessionQueue } from '../engine/session-queue.ts';
+import { SubscribeSession } from '../subscribe/subscribe-session.ts';
+import { SubscriptionHub } from '../subscribe/subscription-hub.ts';
 import { WireSession } from './wire-session.ts';
 
 export interface WireServerOptions {

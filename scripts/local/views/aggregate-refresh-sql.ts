@@ -2,7 +2,7 @@
  * The SQL that keeps a GROUP BY view by folding (aggregate-plan.ts decides which views can):
  *
  *   mz_local.mv_p_<id>     a view: one row per input row, its group key `k` and each aggregate's
- *                          input `a<n>` (n: the output column) — in delta mode (maintained-views-sql.ts),
+ *                          input `a<n>` (n: the output column) — in delta mode (catalog/kept-views.sql),
  *                          the input rows gained since a refresh
  *   mz_local.mv_m_<id>_<n> for a count(DISTINCT) column n: each group's values (k, v) and how many
  *                          input rows hold them (n); filled by a whole refresh (refresh_maintained)
@@ -12,7 +12,7 @@
  *                          were lost, the changed groups are recomputed (and their values counted again)
  */
 import type { AggregateColumn, AggregatePlan } from './aggregate-plan.ts';
-import { quoteIdentifier } from '../runner/sql-scan.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 
 export interface AggregateRefreshSql {
   /** Creates mz_local.mv_p_<id> and the value tables of its count(DISTINCT) columns. */

@@ -7,11 +7,11 @@
  * …), and error CONTEXT/position fields that describe the translation rather than the user's SQL
  * are dropped. Errors from any statement are worded as Materialize words them (sql/error-text.ts).
  */
-import { concat, cString, frame, int32, readCString } from './protocol-bytes.ts';
-import { materializeErrorText } from './sql/error-text.ts';
-import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from './sql/server-version.ts';
-import { materializeJsonText, materializeMapText, normalizeNumber } from './sql/text-formats.ts';
-import { translateQuery, type TranslatedStatement } from './sql/translate.ts';
+import { concat, cString, frame, int32, readCString } from '../engine/protocol-bytes.ts';
+import { materializeErrorText } from '../sql/error-text.ts';
+import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from '../sql/server-version.ts';
+import { materializeJsonText, materializeMapText, normalizeNumber } from '../sql/text-formats.ts';
+import { translateQuery, type TranslatedStatement } from '../sql/translate.ts';
 
 
 export interface FrontendResult {

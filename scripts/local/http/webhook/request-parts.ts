@@ -7,8 +7,8 @@
  *   top-level array one level; BYTES is stored as received.
  */
 import { isUtf8 } from 'node:buffer';
-import type { BodyFormat } from '../sql/mz-statements.ts';
-import { JsonScanError, scanJsonStream, type JsonValueSpan } from './json-scan.ts';
+import type { BodyFormat } from '../../sql/mz-statements.ts';
+import { JsonScanError, scanJsonStream, type JsonValueSpan } from '../../sql/json-scan.ts';
 import { badBodyReason } from './rejection-reasons.ts';
 
 export class RequestPartError extends Error {

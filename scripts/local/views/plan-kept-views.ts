@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { planIncrementalAggregates } from './aggregate-plan.ts';
 import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
-import type { LocalDatabase } from './engine.ts';
+import type { LocalDatabase } from '../engine/engine.ts';
 import { NOT_DISTINCT_ON, planDedupRefresh, planKeyedRefresh, type DedupPlan, type RelationInfo } from './keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, type TreeValue } from './query-tree.ts';
-import { PLAN_VERSION } from './maintained-views-sql.ts';
-import { quoteIdentifier } from '../runner/sql-scan.ts';
+import { PLAN_VERSION } from '../catalog/bootstrap.ts';
+import { quoteIdentifier } from '../../shared/sql-scan.ts';
 
 /**
  * Plans every kept view not planned yet: keyed by what changed in the views it reads, or whole (the

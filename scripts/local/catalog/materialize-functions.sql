@@ -1,25 +1,23 @@
-/**
- * Materialize's functions and types that PostgreSQL lacks or answers differently, as bootstrap SQL
- * (bootstrap-sql.ts appends it; every statement is idempotent, like the rest of the bootstrap).
- *
- * - try_parse_monotonic_iso8601_timestamp: exactly Materialize's parser (persist-types'
- *   timestamp.rs): fixed positions `YYYY-MM-DDTHH:MI:SS.sssZ`, each field read as Rust reads an
- *   integer (an optional `+`; a `-` for the year only), then a calendar date and a time that must
- *   exist — month or day `00`, February 30th, hour 24 are NULL. Year 0 is 1 BC, as chrono counts.
- * - datediff(part, start, end): the number of `part` boundaries between two dates, times or
- *   timestamps (Materialize's datediff page and datediff.slt): calendar parts (month and longer)
- *   by calendar fields, days, weeks and clock parts by elapsed time truncated toward zero.
- * - JSON on the wrong shape answers NULL or no rows, as Materialize does, where PostgreSQL raises:
- *   `-` on a scalar or an object with an index, `||` of two non-arrays unless both are objects,
- *   jsonb_array_length / jsonb_array_elements[_text] of a non-array, jsonb_each[_text] /
- *   jsonb_object_keys of a non-object. PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
- *   and SQL functions that check the shape take their names; the jsonb `-` and `||` operators call
- *   the new ones.
- * - Type names: uint2, uint4 and uint8 as domains with Materialize's range errors and
- *   same-type arithmetic; `string`, `double`, `json` and `uint` are rewritten by the translator
- *   (dialect.ts), since PostgreSQL has the types under other names.
- */
-export const MATERIALIZE_FUNCTIONS_SQL = String.raw`
+-- Materialize's functions and types that PostgreSQL lacks or answers differently, as bootstrap SQL
+-- (bootstrap.ts appends it; every statement is idempotent, like the rest of the bootstrap).
+--
+-- - try_parse_monotonic_iso8601_timestamp: exactly Materialize's parser (persist-types'
+--   timestamp.rs): fixed positions `YYYY-MM-DDTHH:MI:SS.sssZ`, each field read as Rust reads an
+--   integer (an optional `+`; a `-` for the year only), then a calendar date and a time that must
+--   exist — month or day `00`, February 30th, hour 24 are NULL. Year 0 is 1 BC, as chrono counts.
+-- - datediff(part, start, end): the number of `part` boundaries between two dates, times or
+--   timestamps (Materialize's datediff page and datediff.slt): calendar parts (month and longer)
+--   by calendar fields, days, weeks and clock parts by elapsed time truncated toward zero.
+-- - JSON on the wrong shape answers NULL or no rows, as Materialize does, where PostgreSQL raises:
+--   `-` on a scalar or an object with an index, `||` of two non-arrays unless both are objects,
+--   jsonb_array_length / jsonb_array_elements[_text] of a non-array, jsonb_each[_text] /
+--   jsonb_object_keys of a non-object. PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
+--   and SQL functions that check the shape take their names; the jsonb `-` and `||` operators call
+--   the new ones.
+-- - Type names: uint2, uint4 and uint8 as domains with Materialize's range errors and
+--   same-type arithmetic; `string`, `double`, `json` and `uint` are rewritten by the translator
+--   (dialect.ts), since PostgreSQL has the types under other names.
+
 --------------------------------------------------------------------------------------------------
 -- try_parse_monotonic_iso8601_timestamp
 --------------------------------------------------------------------------------------------------
@@ -224,4 +222,3 @@ BEGIN
   END LOOP;
 END
 $fn$;
-`;

@@ -18,13 +18,13 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import type { LocalDatabase } from '../engine.ts';
-import type { ParamValue } from '../prepared-statement.ts';
-import { listen } from '../listen.ts';
-import { QueueBusyError, QueueClosedError, type SessionQueue } from '../session-queue.ts';
-import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook-sources.ts';
-import { answerJsonPieces, isJsonContentType, JSON_CONTENT_TYPE_REQUIRED, SqlApiRequestError, type HttpSqlApi } from '../http-sql-api.ts';
-import type { WebSocketSqlApi } from '../websocket-sql-api.ts';
+import type { LocalDatabase } from '../engine/engine.ts';
+import type { ParamValue } from '../engine/prepared-statement.ts';
+import { listen } from '../../shared/listen.ts';
+import { QueueBusyError, QueueClosedError, type SessionQueue } from '../engine/session-queue.ts';
+import { AppendParam, WebhookSourceCache, type WebhookSource } from './webhook/webhook-sources.ts';
+import { answerJsonPieces, isJsonContentType, JSON_CONTENT_TYPE_REQUIRED, SqlApiRequestError, type HttpSqlApi } from './http-sql-api.ts';
+import type { WebSocketSqlApi } from './websocket-sql-api.ts';
 import type { RequestLog } from './request-log.ts';
 import { refuseUpgrade, RequestGuard } from './request-guard.ts';
 import {
@@ -34,8 +34,8 @@ import {
   MISSING_SECRET_REASON,
   tooLargeReason,
   unknownSourceReason,
-} from './rejection-reasons.ts';
-import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './request-parts.ts';
+} from './webhook/rejection-reasons.ts';
+import { bodyRows, collectHeaders, filterHeaders, hstoreLiteral, RequestPartError, type BodyRows } from './webhook/request-parts.ts';
 
 /** How long a stopping server keeps idle keep-alive connections open to answer (503) instead of resetting. */
 const SHUTDOWN_GRACE_MS = 300;

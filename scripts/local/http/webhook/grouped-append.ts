@@ -16,9 +16,9 @@
  *   $6 boolean[] wrap a lone JSON document
  *   $7… text[] one per INCLUDE HEADER column (text only)
  */
-import type { LocalDatabase } from '../engine.ts';
-import { PreparedStatement, type ParamValue } from '../prepared-statement.ts';
-import type { BodyFormat, MappedHeader } from '../sql/mz-statements.ts';
+import type { LocalDatabase } from '../../engine/engine.ts';
+import { PreparedStatement, type ParamValue } from '../../engine/prepared-statement.ts';
+import type { BodyFormat, MappedHeader } from '../../sql/mz-statements.ts';
 
 export interface GroupedRequest {
   readonly body: Buffer;

@@ -16,10 +16,10 @@ import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { jsonValue, parseRequest, runOne, SqlApiRequestError, type SqlApiError, type SqlApiNotice } from './http-sql-api.ts';
-import { MzStatementError } from './sql/mz-statements-error.ts';
-import { SubscriberStream } from './subscribe/subscriber-stream.ts';
-import { parseSubscribeStatement } from './subscribe/subscribe-statements.ts';
-import type { SubscriptionHub } from './subscribe/subscription-hub.ts';
+import { MzStatementError } from '../sql/mz-statements-error.ts';
+import { SubscriberStream } from '../subscribe/subscriber-stream.ts';
+import { parseSubscribeStatement } from '../subscribe/subscribe-statements.ts';
+import type { SubscriptionHub } from '../subscribe/subscription-hub.ts';
 
 export const WEBSOCKET_PATH = '/api/experimental/sql';
 

@@ -18,7 +18,7 @@
  * A connection's prepared statements, portals and cursors are kept apart by name
  * (connection-names.ts).
  */
-import type { LocalDatabase } from './engine.ts';
+import type { LocalDatabase } from '../engine/engine.ts';
 
 /** The owner of the server's own work (wire handler ids start at 1). */
 export const SERVER_SESSION = 0;

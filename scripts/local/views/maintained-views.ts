@@ -1,5 +1,5 @@
 /**
- * Keeps the local server's materialized views current (maintained-views-sql.ts), two ways:
+ * Keeps the local server's materialized views current (catalog/kept-views.sql), two ways:
  * - right before a client's statement (or a subscription's recompute) after writes, every stale
  *   view a keyed refresh can bring up to date is refreshed — only what changed, milliseconds — so
  *   a read right after a webhook's 200 reads kept rows (catchUp, run by the session queue);
@@ -11,10 +11,10 @@
  * After a catalog change, views are planned from their query trees (keyed-refresh-plan.ts). Views
  * that cannot be kept, and kept views refreshed whole, are reported once in the server log.
  */
-import type { LocalDatabase } from './engine.ts';
+import type { LocalDatabase } from '../engine/engine.ts';
 import { planKeptViews } from './plan-kept-views.ts';
-import type { SessionQueue } from './session-queue.ts';
-import { tokenize } from './sql/tokens.ts';
+import type { SessionQueue } from '../engine/session-queue.ts';
+import { tokenize } from '../sql/tokens.ts';
 
 export interface MaintainedViewsOptions {
   readonly queue: SessionQueue;

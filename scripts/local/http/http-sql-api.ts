@@ -16,7 +16,7 @@
  * SUBSCRIBE) are refused, as there.
  */
 import pg from 'pg';
-import { splitStatements, tokenize } from './sql/tokens.ts';
+import { splitStatements, tokenize } from '../sql/tokens.ts';
 
 export interface SqlApiNotice {
   severity: string;
