@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, type EmbeddedDatabase } from './engine.ts';
-import { concat } from './protocol-bytes.ts';
+import { concat, rewriteMessages } from './protocol-bytes.ts';
 import { errorFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
 import { rewriteCancelError, statementEndedText, StatementInterrupts, type StatementLimits } from './statement-interrupts.ts';
 
@@ -62,29 +62,19 @@ async function readLimits(db: EmbeddedDatabase): Promise<void> {
   }
 }
 
-/** The length of the whole backend messages at the start of `bytes` (which starts at one). */
-function completeMessagesLength(bytes: Uint8Array): number {
-  let offset = 0;
-  while (offset + 5 <= bytes.length) {
-    const end = offset + 1 + (((bytes[offset + 1]! << 24) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 8) | bytes[offset + 4]!) >>> 0);
-    if (end > bytes.length) break;
-    offset = end;
-  }
-  return offset;
-}
-
 /** A query of the server's own that must not hold the database past `timeoutMs` (SUBSCRIBE's). */
 async function runBoundedQuery(db: EmbeddedDatabase, id: number, sql: string, params: unknown[], rowMode: 'object' | 'array' | undefined, timeoutMs: number): Promise<unknown> {
   interrupts.begin(id, { timeoutMs, maxResultBytes: Number.POSITIVE_INFINITY });
-  let reason: ReturnType<StatementInterrupts['end']> = null;
+  let failure: unknown;
   try {
     return await db.query(sql, params, rowMode ? { rowMode } : {});
   } catch (error) {
-    reason = interrupts.end();
-    if (reason === 'timeout' && error instanceof Error) error.message = `canceling statement due to statement timeout (the local server stops a subscribed query that holds the database longer than ${timeoutMs / 1000} s)`;
+    failure = error;
     throw error;
   } finally {
-    if (reason === null) interrupts.end();
+    // The one place the statement's limits end: a timeout that stopped it rewords its error.
+    const reason = interrupts.end();
+    if (reason === 'timeout' && failure instanceof Error) failure.message = `canceling statement due to statement timeout (the local server stops a subscribed query that holds the database longer than ${timeoutMs / 1000} s)`;
   }
 }
 
@@ -106,7 +96,7 @@ async function runClientMessage(db: EmbeddedDatabase, id: number, message: Uint8
         // rewriteCancelError) starts at a message; once stopped, the rest waits for the end.
         if (buffered >= PART_BYTES && !interrupts.interrupted) {
           const all = concat(parts.splice(0));
-          const cut = completeMessagesLength(all);
+          const cut = rewriteMessages(all, () => null).complete;
           const tail = all.slice(cut);
           parts.push(tail);
           buffered = tail.length;

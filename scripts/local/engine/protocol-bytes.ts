@@ -67,3 +67,29 @@ export function errorResponse(severity: string, code: string, message: string): 
   const fields = [`S${severity}`, `V${severity}`, `C${code}`, `M${message}`].map((field) => cString(field));
   return frame('E', [...fields, new Uint8Array([0])]);
 }
+
+/**
+ * Walks the whole messages at the start of `bytes` (each: type byte, int32 length, body) and lets
+ * `replace` swap any of them for other bytes (null keeps it). Returns the complete messages,
+ * rewritten, and the length they took in `bytes`: what follows is a message cut short, which the
+ * caller keeps for the next chunk or passes on as it is. Unchanged input comes back uncopied.
+ */
+export function rewriteMessages(bytes: Uint8Array, replace: (type: number, message: Uint8Array) => Uint8Array | null): { rewritten: Uint8Array; complete: number } {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  let copiedUpTo = 0;
+  while (offset + 5 <= bytes.length) {
+    const length = ((bytes[offset + 1]! << 24) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 8) | bytes[offset + 4]!) >>> 0;
+    const end = offset + 1 + length;
+    if (end > bytes.length) break;
+    const replacement = replace(bytes[offset]!, bytes.subarray(offset, end));
+    if (replacement) {
+      parts.push(bytes.subarray(copiedUpTo, offset), replacement);
+      copiedUpTo = end;
+    }
+    offset = end;
+  }
+  if (parts.length === 0) return { rewritten: offset === bytes.length ? bytes : bytes.subarray(0, offset), complete: offset };
+  parts.push(bytes.subarray(copiedUpTo, offset));
+  return { rewritten: concat(parts), complete: offset };
+}

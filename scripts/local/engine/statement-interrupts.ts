@@ -18,6 +18,7 @@
  * says so.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import { concat, rewriteMessages } from './protocol-bytes.ts';
 
 export type InterruptReason = 'cancel' | 'disconnect' | 'timeout' | 'result_size';
 
@@ -250,34 +251,8 @@ export function statementEndedText(reason: InterruptReason, limits: StatementLim
  * 57014) in a complete backend response to say why it was stopped. Other messages pass as they are.
  */
 export function rewriteCancelError(response: Uint8Array, replacement: { code: string; message: string }): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let offset = 0;
-  let copiedUpTo = 0;
-  let changed = false;
-  while (offset + 5 <= response.length) {
-    const length = ((response[offset + 1]! << 24) | (response[offset + 2]! << 16) | (response[offset + 3]! << 8) | response[offset + 4]!) >>> 0;
-    const end = offset + 1 + length;
-    if (end > response.length) break;
-    if (response[offset] === 0x45 /* E */) {
-      const rewritten = rewriteErrorFields(response.subarray(offset, end), replacement);
-      if (rewritten) {
-        parts.push(response.subarray(copiedUpTo, offset), rewritten);
-        copiedUpTo = end;
-        changed = true;
-      }
-    }
-    offset = end;
-  }
-  if (!changed) return response;
-  parts.push(response.subarray(copiedUpTo));
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  const { rewritten, complete } = rewriteMessages(response, (type, message) => (type === 0x45 /* E */ ? rewriteErrorFields(message, replacement) : null));
+  return complete === response.length ? rewritten : concat([rewritten, response.subarray(complete)]);
 }
 
 const decoder = new TextDecoder();

@@ -7,7 +7,7 @@
  * …), and error CONTEXT/position fields that describe the translation rather than the user's SQL
  * are dropped. Errors from any statement are worded as Materialize words them (sql/error-text.ts).
  */
-import { concat, cString, frame, int32, readCString } from '../engine/protocol-bytes.ts';
+import { cString, frame, int32, readCString, rewriteMessages } from '../engine/protocol-bytes.ts';
 import { materializeErrorText } from '../sql/error-text.ts';
 import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from '../sql/server-version.ts';
 import { materializeJsonText, materializeMapText, normalizeNumber } from '../sql/text-formats.ts';
@@ -171,47 +171,37 @@ export class WireSession {
       bytes.set(data, this.carry.length);
       this.carry = new Uint8Array(0);
     }
-    const parts: Uint8Array[] = [];
-    let offset = 0;
-    let copiedUpTo = 0;
-    while (offset + 5 <= bytes.length) {
-      const length = ((bytes[offset + 1]! << 24) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 8) | bytes[offset + 4]!) >>> 0;
-      const end = offset + 1 + length;
-      if (end > bytes.length) break;
-      const type = bytes[offset]!;
-      let replacement: Uint8Array | null = null;
-      if (type === 0x44 /* D */) {
-        if (this.rowRewriters) replacement = rewriteDataRow(bytes.subarray(offset, end), this.rowRewriters);
-      } else if (type === 0x54 /* T */) {
-        this.rowRewriters = this.rewritersFor(bytes.subarray(offset, end));
-      } else if (type === 0x45 /* E */) {
-        this.rowRewriters = null;
-        replacement = rewriteError(bytes.subarray(offset, end), this.rewriting);
-      } else if (type === 0x43 /* C */ || type === 0x5a /* Z */) {
-        this.rowRewriters = null;
-      } else if (type === 0x53 /* S */) {
-        replacement = rewriteParameterStatus(bytes.subarray(offset, end));
-      } else if (type === 0x4b /* K */ && this.options.backendKey) {
-        const key = this.options.backendKey;
-        replacement = frame('K', [int32(key.processId), int32(key.secretKey)]);
-      }
-      if (replacement === null && this.rewriting) {
-        if (type === 0x43 /* C */) replacement = this.rewriteCommandComplete(bytes.subarray(offset, end));
-        else if (type === 0x5a /* Z */) {
-          this.pendingTags = [];
-          this.rewriting = false;
-        }
-      }
-      if (replacement) {
-        parts.push(bytes.subarray(copiedUpTo, offset), replacement);
-        copiedUpTo = end;
-      }
-      offset = end;
+    const { rewritten, complete } = rewriteMessages(bytes, (type, message) => this.rewriteMessage(type, message));
+    if (complete < bytes.length) this.carry = bytes.slice(complete);
+    return rewritten;
+  }
+
+  /** One whole backend message: its replacement, or null to pass it on as it is. */
+  private rewriteMessage(type: number, message: Uint8Array): Uint8Array | null {
+    let replacement: Uint8Array | null = null;
+    if (type === 0x44 /* D */) {
+      if (this.rowRewriters) replacement = rewriteDataRow(message, this.rowRewriters);
+    } else if (type === 0x54 /* T */) {
+      this.rowRewriters = this.rewritersFor(message);
+    } else if (type === 0x45 /* E */) {
+      this.rowRewriters = null;
+      replacement = rewriteError(message, this.rewriting);
+    } else if (type === 0x43 /* C */ || type === 0x5a /* Z */) {
+      this.rowRewriters = null;
+    } else if (type === 0x53 /* S */) {
+      replacement = rewriteParameterStatus(message);
+    } else if (type === 0x4b /* K */ && this.options.backendKey) {
+      const key = this.options.backendKey;
+      replacement = frame('K', [int32(key.processId), int32(key.secretKey)]);
     }
-    if (offset < bytes.length) this.carry = bytes.slice(offset);
-    if (parts.length === 0) return copiedUpTo === 0 && offset === bytes.length ? bytes : bytes.subarray(0, offset);
-    parts.push(bytes.subarray(copiedUpTo, offset));
-    return concat(parts);
+    if (replacement === null && this.rewriting) {
+      if (type === 0x43 /* C */) replacement = this.rewriteCommandComplete(message);
+      else if (type === 0x5a /* Z */) {
+        this.pendingTags = [];
+        this.rewriting = false;
+      }
+    }
+    return replacement;
   }
 
   /** From a RowDescription: a rewriter per column, or null when no column's format differs. */
