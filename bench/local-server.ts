@@ -5,7 +5,6 @@
  * alternated three times (medians). Every run ends by checking the row count against what was
  * acknowledged. The load comes from another process (bench/webhook-load.ts), as it would in use.
  */
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -14,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
 import { BareCeiling } from './bare-ceiling.ts';
+import { runWebhookLoad, type WebhookLoadResult } from './run-webhook-load.ts';
 import { median } from './stats.ts';
 
 const SECRET = 'bench-secret';
@@ -35,29 +35,9 @@ function event(id: number): Record<string, unknown> {
   return { ...template, messageId: `bench-${id}` };
 }
 
-interface LoadResult {
-  ms: number;
-  acknowledged: number;
-  warmUpAcknowledged: number;
-  failures: Record<string, number>;
-}
-
-/** Runs bench/webhook-load.ts in its own process against `url`; its warm-up is not timed. */
-function runLoad(url: string, requests: number, perRequest: number, concurrency: number, firstId: number, warmUp: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(here, 'webhook-load.ts'), url, SECRET, String(requests), String(perRequest), String(concurrency), String(firstId), String(warmUp)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`webhook-load exited with ${code}`));
-      resolve(JSON.parse(output.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
+/** bench/webhook-load.ts in its own process against `url`; its warm-up is not timed. */
+function runLoad(url: string, requests: number, perRequest: number, concurrency: number, firstId: number, warmUp: number): Promise<WebhookLoadResult> {
+  return runWebhookLoad({ url, secret: SECRET, requests, eventsPerRequest: perRequest, concurrency, firstId, warmUp });
 }
 
 async function rowCount(server: LocalServer, table: string): Promise<number> {

@@ -7,11 +7,10 @@
  * - the same with each connection's own application_name and TimeZone (a switch before every
  *   statement: the worst case, which a shared session gets wrong anyway).
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
+import { runWebhookLoad } from './run-webhook-load.ts';
 import { median } from './stats.ts';
 
 const SECRET = 'bench-secret';
@@ -22,25 +21,11 @@ const CONNECTIONS = 8;
 const SELECT_MS = 2_000;
 const ROUNDS = 3;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** bench/webhook-load.ts in its own process: single events/s acknowledged. */
-function ingestRate(url: string, firstId: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(here, 'webhook-load.ts'), url, SECRET, String(INGEST_REQUESTS), '1', String(CLIENTS), String(firstId), String(INGEST_WARM_UP)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`webhook-load exited with ${code}`));
-      const result = JSON.parse(output.trim().split('\n').pop()!) as { ms: number; acknowledged: number };
-      resolve(result.acknowledged / (result.ms / 1000));
-    });
-  });
+/** Single events/s acknowledged (bench/webhook-load.ts in its own process). */
+async function ingestRate(url: string, firstId: number): Promise<number> {
+  const result = await runWebhookLoad({ url, secret: SECRET, requests: INGEST_REQUESTS, eventsPerRequest: 1, concurrency: CLIENTS, firstId, warmUp: INGEST_WARM_UP });
+  return result.acknowledged / (result.ms / 1000);
 }
 
 /** One-row SELECTs per second from CONNECTIONS connections, each looping for SELECT_MS. */
