@@ -25,5 +25,6 @@ export const BOOTSTRAP_SQL = [
   REGEX_PATTERN_SQL, // built from the limits in sql/regex-patterns.ts, which the translator shares
   part('blue-green.sql'), // SWAP, hydration and lag relations
   part('materialize-functions.sql'), // Materialize's functions PostgreSQL lacks or answers otherwise
+  part('lists-and-maps.sql'), // list (on arrays) and map (on hstore): functions, aggregates, constructors' helpers
   part('finish.sql'),
 ].join('\n');

@@ -16,10 +16,11 @@
  * that pass and nothing else.
  */
 import { applyEdits, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
+import { createTypeEdits, fragmentSpan, listEdits, mapEdits, rewriteTypeText, subscriptEdits } from './collections.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract']);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'list', 'map']);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -82,13 +83,56 @@ function inTypePosition(tokens: readonly Token[], index: number): boolean {
 export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] {
   const { tokens } = statement;
   let edits: TextEdit[] | null = null;
+  if (tokens[1]?.type === 'word' && tokens[1].value === 'type' && tokens[0]!.value === 'create') {
+    const typeEdits = createTypeEdits(tokens, sql, (text) => rewriteTypeText(text, TYPE_ALIASES, rewriteFragment));
+    if (typeEdits) return typeEdits;
+  }
   for (let index = 0; index < tokens.length; index++) {
     const token = tokens[index]!;
+    if (token.type === 'punct') {
+      if (token.value === '[') {
+        const subscripts = subscriptEdits(tokens, index);
+        if (subscripts.length > 0) (edits ??= []).push(...subscripts);
+      }
+      continue;
+    }
     if (token.type !== 'word' || !TRIGGERS.has(token.value)) continue;
+    if (token.value === 'list') {
+      const listed = listEdits(tokens, index);
+      if (listed.length > 0) (edits ??= []).push(...listed);
+      continue;
+    }
+    if (token.value === 'map') {
+      const mapped = mapEdits(tokens, index, sql, rewriteFragment);
+      if (mapped.edits.length > 0) {
+        (edits ??= []).push(...mapped.edits);
+        // The tokens the edits cover are done (a constructor's entries were rewritten inside it).
+        index = mapped.last;
+      }
+      continue;
+    }
     const edit = editAt(tokens, index, sql);
     if (edit) (edits ??= []).push(edit);
   }
   return edits ?? [];
+}
+
+/** `CREATE TYPE t AS LIST|MAP (…)` as the CREATE DOMAIN that stands for it, or null for any other statement. */
+export function createTypeAsDomain(statement: StatementSpan, sql: string): string | null {
+  const edits = createTypeEdits(statement.tokens, sql, (text) => rewriteTypeText(text, TYPE_ALIASES, rewriteFragment));
+  return edits ? applyEdits(statement, sql, edits) : null;
+}
+
+/** A fragment of a statement (a constructor's entry, a subquery) with the dialect's edits applied. */
+function rewriteFragment(text: string): string {
+  let span: StatementSpan;
+  try {
+    span = fragmentSpan(text);
+  } catch {
+    return text;
+  }
+  const edits = dialectEdits(span, text);
+  return edits.length === 0 ? text : applyEdits(span, text, edits);
 }
 
 function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit | null {

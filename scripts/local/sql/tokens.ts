@@ -224,7 +224,8 @@ export interface TextEdit {
 export function applyEdits(statement: StatementSpan, sql: string, edits: readonly TextEdit[]): string {
   let out = '';
   let at = statement.start;
-  for (const edit of [...edits].sort((a, b) => a.start - b.start)) {
+  // An insertion sorts before a replacement that starts where it does (`(` then `ARRAY`).
+  for (const edit of [...edits].sort((a, b) => a.start - b.start || a.end - b.end)) {
     out += sql.slice(at, edit.start) + edit.text;
     at = edit.end;
   }

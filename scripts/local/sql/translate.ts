@@ -21,7 +21,7 @@ import { setVariableSql, showVariableSql } from './session-variables.ts';
 import { applyEdits, SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit } from './tokens.ts';
 import { catalogNameEdits, protectedTarget } from './pg-catalog.ts';
 import { regexParameterEdits, regexTooLargeMessage, tooLargeRegexLiteral } from './regex-patterns.ts';
-import { dialectEdits, rewriteDialect } from './dialect.ts';
+import { createTypeAsDomain, dialectEdits, rewriteDialect } from './dialect.ts';
 
 export interface TranslatedStatement {
   sql: string;
@@ -93,6 +93,11 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     // PostgreSQL drops the schema's relations; the secrets and connections kept by name in
     // mz_local go with them, or a schema created again with that name would find them there.
     return ddl(`EXECUTE ${sqlLiteral(text)}; PERFORM mz_local.collect_garbage();`, 'DROP SCHEMA');
+  }
+  if (!parsed && firstWord === 'create') {
+    // CREATE TYPE … AS LIST / AS MAP is a domain over an array / hstore (dialect.ts), tagged as Materialize tags it.
+    const domain = createTypeAsDomain(statement, sql);
+    if (domain) return ddl(`EXECUTE ${sqlLiteral(domain)};`, 'CREATE TYPE');
   }
   if (!parsed) {
     const readOnly = READ_ONLY_FIRST_WORDS.has(firstWord);

@@ -1,0 +1,121 @@
+-- Materialize's list and map types (doc/user/content/sql/types/list.md, map.md), as bootstrap SQL
+-- (bootstrap.ts appends it; every statement is idempotent).
+--
+-- A list is carried by a PostgreSQL array: `int list` is int4[] (the translator, sql/dialect.ts,
+-- rewrites the type name and LIST[…] / LIST(SELECT …)), so indexing, slicing, `||`, unnest and the
+-- text form `{1,2}` are PostgreSQL's. The list functions below take arrays. A layered list is a
+-- multidimensional array, which must be rectangular (Materialize's lists may be ragged); what
+-- differs is listed in docs/local-server.md.
+--
+-- A map is carried by hstore, as the webhook headers map already is: `map[text=>T]` is hstore
+-- whatever T (values are kept as their text), MAP[k => v, …] and MAP(SELECT k, v …) build one with
+-- the last value of a repeated key winning, as Materialize's constructors do; `->`, `?`, `?&`, `?|`,
+-- `@>`, `<@` are hstore's own.
+
+--------------------------------------------------------------------------------------------------
+-- list
+--------------------------------------------------------------------------------------------------
+-- list_agg(x [ORDER BY …]): array_agg's own transition and final functions, so it costs the same.
+CREATE OR REPLACE AGGREGATE pg_catalog.list_agg(anynonarray) (
+  SFUNC = array_agg_transfn, STYPE = internal, FINALFUNC = array_agg_finalfn, FINALFUNC_EXTRA
+);
+CREATE OR REPLACE AGGREGATE pg_catalog.list_agg(anyarray) (
+  SFUNC = array_agg_array_transfn, STYPE = internal, FINALFUNC = array_agg_array_finalfn, FINALFUNC_EXTRA
+);
+
+-- The number of elements of the outer layer (0 for an empty list).
+CREATE OR REPLACE FUNCTION pg_catalog.list_length(anyarray) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_length($1, 1), 0)';
+-- The number of layers. Materialize reads it from the type; an empty array has none here, so an
+-- empty list counts as one layer.
+CREATE OR REPLACE FUNCTION pg_catalog.list_ndims(anyarray) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_ndims($1), 1)';
+-- The longest list in layer n (1 = the list itself).
+CREATE OR REPLACE FUNCTION pg_catalog.list_length_max(list anyarray, layer bigint) RETURNS integer
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+  layers integer := coalesce(array_ndims(list), 1);
+BEGIN
+  IF layer < 1 OR layer > layers THEN
+    RAISE EXCEPTION 'invalid dimension: %; must use value within [1, %]', layer, layers USING ERRCODE = '22023';
+  END IF;
+  RETURN coalesce(array_length(list, layer::integer), 0);
+END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.list_append(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_append($1, $2)';
+CREATE OR REPLACE FUNCTION pg_catalog.list_prepend(anycompatible, anycompatiblearray) RETURNS anycompatiblearray
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_prepend($1, $2)';
+CREATE OR REPLACE FUNCTION pg_catalog.list_cat(anycompatiblearray, anycompatiblearray) RETURNS anycompatiblearray
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_cat($1, $2)';
+-- Every element equal to the value removed (a NULL value removes the NULL elements).
+CREATE OR REPLACE FUNCTION pg_catalog.list_remove(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_remove($1, $2)';
+
+--------------------------------------------------------------------------------------------------
+-- map
+--------------------------------------------------------------------------------------------------
+-- A map from parallel arrays of keys and values (as text), the last value of a repeated key
+-- winning (hstore's own constructor keeps the first). NULL keys are refused as Materialize does.
+CREATE OR REPLACE FUNCTION mz_local.map_of(keys text[], vals text[]) RETURNS hstore
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  result hstore := ''::hstore;
+BEGIN
+  IF keys IS NULL THEN
+    RETURN result;
+  END IF;
+  IF array_position(keys, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'cannot build map from NULL key' USING ERRCODE = '22004';
+  END IF;
+  IF cardinality(keys) = cardinality(ARRAY(SELECT DISTINCT k FROM unnest(keys) AS k)) THEN
+    RETURN hstore(keys, vals);
+  END IF;
+  FOR i IN 1 .. cardinality(keys) LOOP
+    result := result || hstore(keys[i], vals[i]);
+  END LOOP;
+  RETURN result;
+END
+$fn$;
+
+-- Materialize's map text: {k=>v, …}, an element quoted ("…", backslash escapes) or bare, bare
+-- NULL a NULL value. Nested maps are not read.
+CREATE OR REPLACE FUNCTION mz_local.map_in(input text) RETURNS hstore
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+  inner_text text;
+BEGIN
+  IF input !~ '^\s*\{' THEN
+    RAISE EXCEPTION 'invalid input syntax for type map: expected ''{'', found %: "%"',
+      CASE WHEN btrim(input) = '' THEN 'empty string' ELSE left(btrim(input), 1) END, input USING ERRCODE = '22P02';
+  END IF;
+  IF input !~ '\}\s*$' THEN
+    RAISE EXCEPTION 'invalid input syntax for type map: unexpected end of input: "%"', input USING ERRCODE = '22P02';
+  END IF;
+  inner_text := substring(input FROM '^\s*\{(.*)\}\s*$');
+  IF inner_text ~ '^\s*$' THEN
+    RETURN ''::hstore;
+  END IF;
+  RETURN inner_text::hstore;
+END
+$fn$;
+
+-- map_agg(key, value [ORDER BY …]): the last value of a key wins; NULL keys are skipped.
+CREATE OR REPLACE FUNCTION mz_local.map_agg_step(state hstore, key text, value anyelement) RETURNS hstore
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN key IS NULL THEN coalesce(state, ''::hstore) ELSE coalesce(state, ''::hstore) || hstore(key, value::text) END
+$fn$;
+CREATE OR REPLACE AGGREGATE pg_catalog.map_agg(text, anyelement) (SFUNC = mz_local.map_agg_step, STYPE = hstore);
+
+-- map_build(LIST[ROW(key, value), …]): the last value of a repeated key wins.
+CREATE OR REPLACE FUNCTION pg_catalog.map_build(entries anyarray) RETURNS hstore
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT mz_local.map_of(array_agg(kv.k ORDER BY kv.n), array_agg(kv.v ORDER BY kv.n))
+    FROM (SELECT i AS n, (SELECT f.value FROM json_each_text(row_to_json(entries[i])) WITH ORDINALITY AS f(key, value, p) WHERE f.p = 1) AS k,
+                         (SELECT f.value FROM json_each_text(row_to_json(entries[i])) WITH ORDINALITY AS f(key, value, p) WHERE f.p = 2) AS v
+            FROM generate_subscripts(entries, 1) AS i) AS kv
+   WHERE kv.k IS NOT NULL
+$fn$;
+
+CREATE OR REPLACE FUNCTION pg_catalog.map_length(hstore) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_length(akeys($1), 1), 0)';

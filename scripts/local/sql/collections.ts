@@ -1,0 +1,297 @@
+/**
+ * Materialize's list and map syntax rewritten for PostgreSQL (the carriers are set up in
+ * catalog/lists-and-maps.sql: a list is an array, a map is hstore). Part of the dialect rewrite
+ * (dialect.ts), which calls these at the trigger words `list`, `map`, `type` and at `[`:
+ *
+ * - `LIST[1, 2]`, `LIST[[1], [2]]`, `LIST(SELECT …)` → `ARRAY[…]` / `ARRAY(SELECT …)`;
+ * - `<type> list [list …]` in a type → `<type>[][]…`;
+ * - subscripts PostgreSQL's grammar refuses or reads otherwise: on a constructor or a function
+ *   call (`LIST[1,2,3][2]`, `list_agg(x)[1]`) the value is parenthesised; after a slice another
+ *   subscript applies to the slice's result, as Materialize's successive slices do
+ *   (`l[2:][1:1]` → `(l[2:])[1:1]`); a slice over layers `[1:2, 2:3]` → `[1:2][2:3]`;
+ * - `map[text=>T]` → hstore; `'{a=>1}'::map[text=>int]` reads Materialize's map text;
+ *   `MAP['a' => 1, …]` and `MAP(SELECT k, v …)` build an hstore, the last value of a key winning;
+ * - `CREATE TYPE t AS LIST (ELEMENT TYPE = T)` → a domain over T[]; `AS MAP (KEY TYPE = text,
+ *   VALUE TYPE = T)` → a domain over hstore.
+ */
+import { applyEdits, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
+
+/** Words that end a type name, so that a `list` after one is the list type's suffix. */
+const TYPE_END_WORDS = new Set([
+  'int', 'int2', 'int4', 'int8', 'integer', 'bigint', 'smallint', 'text', 'string', 'varchar', 'bool', 'boolean', 'float',
+  'float4', 'float8', 'real', 'double', 'precision', 'numeric', 'decimal', 'date', 'time', 'timestamp', 'timestamptz', 'interval',
+  'jsonb', 'json', 'bytea', 'uuid', 'uint', 'uint2', 'uint4', 'uint8', 'char', 'character', 'varying', 'zone', 'list', 'oid',
+  'record', 'regclass', 'regproc', 'regtype', 'bpchar', 'mz_timestamp', 'hstore',
+]);
+/** Words before `(` that do not name a function (the parenthesis is an expression's or a subquery's). */
+const NOT_FUNCTION = new Set([
+  'select', 'from', 'where', 'and', 'or', 'not', 'in', 'exists', 'when', 'then', 'else', 'case', 'as', 'on', 'by', 'having',
+  'values', 'lateral', 'join', 'using', 'any', 'all', 'some', 'is', 'like', 'ilike', 'between', 'return', 'with', 'distinct',
+  'over', 'filter', 'within', 'limit', 'offset', 'returning', 'set', 'into', 'table', 'view', 'union', 'intersect', 'except',
+]);
+
+function isPunct(token: Token | undefined, value: string): boolean {
+  return token !== undefined && token.type === 'punct' && token.value === value;
+}
+
+function isWord(token: Token | undefined, value?: string): boolean {
+  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
+}
+
+/** The index of the bracket closing the one at `open` (`(` or `[`), or -1. */
+export function closingBracket(tokens: readonly Token[], open: number): number {
+  const opening = tokens[open]!.value;
+  const closing = opening === '(' ? ')' : ']';
+  let depth = 0;
+  for (let index = open; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === opening) depth++;
+    else if (token.value === closing && --depth === 0) return index;
+  }
+  return -1;
+}
+
+/** The index of the bracket opening the one at `close` (`)` or `]`), or -1. */
+function openingBracket(tokens: readonly Token[], close: number): number {
+  const closing = tokens[close]!.value;
+  const opening = closing === ')' ? '(' : '[';
+  let depth = 0;
+  for (let index = close; index >= 0; index--) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === closing) depth++;
+    else if (token.value === opening && --depth === 0) return index;
+  }
+  return -1;
+}
+
+/** True when the token before `index` ends a type name (`int`, `numeric(10,2)`, `text list`, `::my_type`). */
+function afterTypeName(tokens: readonly Token[], index: number): boolean {
+  const previous = tokens[index - 1];
+  if (!previous) return false;
+  if (previous.type === 'word' && TYPE_END_WORDS.has(previous.value)) return true;
+  if ((previous.type === 'word' || previous.type === 'quoted') && tokens[index - 2]?.type === 'operator' && tokens[index - 2]!.value === '::') return true;
+  if (isPunct(previous, ')')) {
+    const open = openingBracket(tokens, index - 1);
+    return open > 0 && isWord(tokens[open - 1]) && TYPE_END_WORDS.has(tokens[open - 1]!.value);
+  }
+  if (isPunct(previous, ']')) {
+    // map[text=>int] list
+    const open = openingBracket(tokens, index - 1);
+    return open > 0 && isWord(tokens[open - 1], 'map');
+  }
+  return false;
+}
+
+/** True when the operator token starts with `=>` (the tokenizer reads `=>-1` as one operator). */
+function isArrow(token: Token | undefined): boolean {
+  return token !== undefined && token.type === 'operator' && token.value.startsWith('=>');
+}
+
+/** The edits for the word `list` at `index`. */
+export function listEdits(tokens: readonly Token[], index: number): TextEdit[] {
+  const token = tokens[index]!;
+  const next = tokens[index + 1];
+  if (isPunct(tokens[index - 1], '.')) return [];
+  if (afterTypeName(tokens, index) && !isPunct(next, '(')) return [{ start: token.start, end: token.end, text: '[]' }];
+  if (isPunct(next, '[') || (isPunct(next, '(') && isWord(tokens[index + 2], 'select'))) return [{ start: token.start, end: token.end, text: 'ARRAY' }];
+  return [];
+}
+
+/** Rewrites a fragment of SQL (a constructor's element, a type) with the dialect's edits. */
+type FragmentRewriter = (text: string) => string;
+
+/** `map[text => T]` at `index` (the word map) as a type: the index of its `]`, else -1. */
+function mapTypeEnd(tokens: readonly Token[], index: number): number {
+  if (!isPunct(tokens[index + 1], '[')) return -1;
+  const key = tokens[index + 2];
+  if (!isWord(key) || !isArrow(tokens[index + 3]) || tokens[index + 3]!.value !== '=>') return -1;
+  return closingBracket(tokens, index + 1);
+}
+
+/** The edits for the word `map` at `index`, and the last token index they cover. */
+export function mapEdits(tokens: readonly Token[], index: number, sql: string, rewrite: FragmentRewriter): { edits: TextEdit[]; last: number } {
+  const token = tokens[index]!;
+  const none = { edits: [], last: index };
+  if (isPunct(tokens[index - 1], '.')) return none;
+  const typeEnd = mapTypeEnd(tokens, index);
+  if (typeEnd > 0) {
+    const edits: TextEdit[] = [{ start: token.start, end: tokens[typeEnd]!.end, text: 'hstore' }];
+    const literal = tokens[index - 2];
+    if (tokens[index - 1]?.type === 'operator' && tokens[index - 1]!.value === '::' && literal?.type === 'string') {
+      edits.push({ start: literal.start, end: literal.end, text: `mz_local.map_in(${sql.slice(literal.start, literal.end)})` });
+    }
+    return { edits, last: typeEnd };
+  }
+  if (isPunct(tokens[index + 1], '(') && isWord(tokens[index + 2], 'select')) {
+    const close = closingBracket(tokens, index + 1);
+    if (close < 0) return none;
+    const query = rewrite(sql.slice(tokens[index + 2]!.start, tokens[close - 1]!.end));
+    return {
+      edits: [{
+        start: token.start,
+        end: tokens[close]!.end,
+        text: `(SELECT mz_local.map_of(array_agg(mz_map.k), array_agg(mz_map.v::text)) FROM (${query}) AS mz_map(k, v))`,
+      }],
+      last: close,
+    };
+  }
+  if (!isPunct(tokens[index + 1], '[')) return none;
+  const close = closingBracket(tokens, index + 1);
+  if (close < 0) return none;
+  const text = mapConstructor(tokens, index + 1, close, sql, rewrite);
+  return text === null ? none : { edits: [{ start: token.start, end: tokens[close]!.end, text }], last: close };
+}
+
+/** `[k => v, …]` between `open` and `close` → an hstore built from its keys and values as text. */
+function mapConstructor(tokens: readonly Token[], open: number, close: number, sql: string, rewrite: FragmentRewriter): string | null {
+  if (close === open + 1) return 'mz_local.map_of(NULL, NULL)';
+  const keys: string[] = [];
+  const values: string[] = [];
+  let depth = 0;
+  let entryStart = open + 1;
+  let arrow = -1;
+  for (let index = open + 1; index <= close; index++) {
+    const token = tokens[index]!;
+    if (token.type === 'punct' && (token.value === '(' || token.value === '[')) depth++;
+    else if (token.type === 'punct' && (token.value === ')' || token.value === ']') && index !== close) depth--;
+    else if (depth === 0 && isArrow(token) && arrow < 0) arrow = index;
+    if (depth === 0 && (index === close || isPunct(token, ','))) {
+      if (arrow < 0 || arrow === entryStart || (arrow === index - 1 && tokens[arrow]!.value === '=>')) return null;
+      const arrowToken = tokens[arrow]!;
+      keys.push(rewrite(sql.slice(tokens[entryStart]!.start, tokens[arrow - 1]!.end)));
+      const valueStart = arrowToken.value === '=>' ? tokens[arrow + 1]!.start : arrowToken.start + 2;
+      const valueText = sql.slice(valueStart, tokens[index - 1]!.end);
+      // `MAP['a' => ['b' => 1]]`: an inner map without its keyword.
+      const inner = valueText.trimStart().startsWith('[') ? `MAP${valueText.trim()}` : valueText;
+      values.push(`(${rewrite(inner)})::text`);
+      entryStart = index + 1;
+      arrow = -1;
+    }
+  }
+  return `mz_local.map_of(ARRAY[${keys.join(', ')}]::text[], ARRAY[${values.join(', ')}]::text[])`;
+}
+
+/** True when the subscript between `open` and its `]` is a slice (a `:` outside inner brackets). */
+function sliceCommas(tokens: readonly Token[], open: number, close: number): { slice: boolean; commas: number[] } {
+  let depth = 0;
+  let slice = false;
+  const commas: number[] = [];
+  for (let index = open + 1; index < close; index++) {
+    const token = tokens[index]!;
+    if (token.type === 'punct' && (token.value === '(' || token.value === '[')) depth++;
+    else if (token.type === 'punct' && (token.value === ')' || token.value === ']')) depth--;
+    else if (depth === 0 && isPunct(token, ':')) slice = true;
+    else if (depth === 0 && isPunct(token, ',')) commas.push(index);
+  }
+  return { slice, commas };
+}
+
+/**
+ * The edits for a chain of subscripts starting at the `[` at `index`, when it is the first
+ * subscript of a value; none when it is not a subscript (a constructor's bracket, a type's `[]`).
+ */
+export function subscriptEdits(tokens: readonly Token[], index: number): TextEdit[] {
+  const previous = tokens[index - 1];
+  if (!previous || isPunct(tokens[index + 1], ']')) return [];
+  let primaryStart: number;
+  let wrapPrimary = false;
+  if (isPunct(previous, ']')) {
+    const open = openingBracket(tokens, index - 1);
+    if (open < 1 || !(isWord(tokens[open - 1], 'list') || isWord(tokens[open - 1], 'array'))) return [];
+    if (afterTypeName(tokens, open - 1)) return [];
+    primaryStart = open - 1;
+    wrapPrimary = true;
+  } else if (isPunct(previous, ')')) {
+    const open = openingBracket(tokens, index - 1);
+    if (open < 0) return [];
+    const before = tokens[open - 1];
+    if ((isWord(before) && !NOT_FUNCTION.has(before!.value)) || before?.type === 'quoted') {
+      primaryStart = open - 1;
+      while (isPunct(tokens[primaryStart - 1], '.') && (isWord(tokens[primaryStart - 2]) || tokens[primaryStart - 2]?.type === 'quoted')) primaryStart -= 2;
+      wrapPrimary = true;
+    } else {
+      primaryStart = open;
+    }
+  } else if ((previous.type === 'word' && !NOT_FUNCTION.has(previous.value)) || previous.type === 'quoted') {
+    if (previous.type === 'word' && (TYPE_END_WORDS.has(previous.value) || previous.value === 'array' || previous.value === 'list' || previous.value === 'map')) return [];
+    primaryStart = index - 1;
+    while (isPunct(tokens[primaryStart - 1], '.') && (isWord(tokens[primaryStart - 2]) || tokens[primaryStart - 2]?.type === 'quoted')) primaryStart -= 2;
+  } else {
+    return [];
+  }
+  const edits: TextEdit[] = [];
+  const start = tokens[primaryStart]!.start;
+  if (wrapPrimary) edits.push({ start, end: start, text: '(' }, { start: previous.end, end: previous.end, text: ')' });
+  let open = index;
+  while (isPunct(tokens[open], '[')) {
+    const close = closingBracket(tokens, open);
+    if (close < 0) break;
+    const { slice, commas } = sliceCommas(tokens, open, close);
+    if (slice) for (const comma of commas) edits.push({ start: tokens[comma]!.start, end: tokens[comma]!.end, text: '][' });
+    const following = tokens[close + 1];
+    if (slice && isPunct(following, '[')) edits.push({ start, end: start, text: '(' }, { start: tokens[close]!.end, end: tokens[close]!.end, text: ')' });
+    open = close + 1;
+  }
+  return edits;
+}
+
+/** `CREATE TYPE name AS LIST (ELEMENT TYPE = T)` / `AS MAP (KEY TYPE = text, VALUE TYPE = T)` as a domain. */
+export function createTypeEdits(tokens: readonly Token[], sql: string, rewriteType: FragmentRewriter): TextEdit[] | null {
+  if (!isWord(tokens[0], 'create') || !isWord(tokens[1], 'type')) return null;
+  const as = tokens.findIndex((token, index) => index > 1 && isWord(token, 'as'));
+  const kind = tokens[as + 1];
+  if (as < 0 || !(isWord(kind, 'list') || isWord(kind, 'map')) || !isPunct(tokens[as + 2], '(')) return null;
+  const close = closingBracket(tokens, as + 2);
+  if (close < 0 || close !== tokens.length - 1) return null;
+  // Options: NAME TYPE = type, … (a type may hold commas inside parentheses: numeric(10,2)).
+  const options = new Map<string, string>();
+  let at = as + 3;
+  while (at < close) {
+    const name = tokens[at];
+    if (!isWord(name) || !isWord(tokens[at + 1], 'type') || !(tokens[at + 2]?.type === 'operator' && tokens[at + 2]!.value === '=')) return null;
+    let end = at + 3;
+    let depth = 0;
+    while (end < close && !(depth === 0 && isPunct(tokens[end], ','))) {
+      if (isPunct(tokens[end], '(') || isPunct(tokens[end], '[')) depth++;
+      if (isPunct(tokens[end], ')') || isPunct(tokens[end], ']')) depth--;
+      end++;
+    }
+    if (end === at + 3) return null;
+    options.set(name!.value, rewriteType(sql.slice(tokens[at + 3]!.start, tokens[end - 1]!.end)));
+    at = end + 1;
+  }
+  let target: string;
+  if (kind!.value === 'list') {
+    const element = options.get('element');
+    if (element === undefined || options.size !== 1) return null;
+    target = `${element}[]`;
+  } else {
+    const key = options.get('key');
+    if (key === undefined || options.get('value') === undefined || options.size !== 2) return null;
+    if (!/^(text|string)$/i.test(key.trim())) return null;
+    target = 'hstore';
+  }
+  return [
+    { start: tokens[1]!.start, end: tokens[1]!.end, text: 'DOMAIN' },
+    { start: kind!.start, end: tokens[close]!.end, text: target },
+  ];
+}
+
+/** A type written alone (`string list`, `int`): Materialize's aliases and list suffixes rewritten. */
+export function rewriteTypeText(text: string, aliases: Record<string, string>, rewrite: FragmentRewriter): string {
+  const tokens = tokenize(text);
+  const first = tokens[0];
+  if (first?.type === 'word' && first.value in aliases && !(first.value === 'double' && isWord(tokens[1], 'precision'))) {
+    text = aliases[first.value] + text.slice(first.end);
+  }
+  return rewrite(text);
+}
+
+/** A fragment's statement span, for applyEdits. */
+export function fragmentSpan(text: string): StatementSpan {
+  return { tokens: tokenize(text), start: 0, end: text.length };
+}
+
+export { applyEdits };
