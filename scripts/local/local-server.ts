@@ -134,6 +134,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       queue: wire.queue,
       ...(options.log ? { log: options.log } : {}),
       ...(options.refreshQuietMs !== undefined ? { quietMs: options.refreshQuietMs } : {}),
+      // Rows of a kept temporal view entered or left with time: subscriptions recompute.
+      onTimeChange: () => wire?.hub.notifyWrite(),
     });
     const openViews = maintainedViews;
     const openWireForApi = wire;

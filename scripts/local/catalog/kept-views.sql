@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS mz_local.maintained_views (
   view_oid oid NOT NULL,
   refreshed_version bigint NOT NULL DEFAULT -1
 );
+-- A view whose own WHERE has temporal filters (views/temporal-plan.ts): its kept rows hold until
+-- next_change, the earliest time a row of it may enter or leave ('infinity': none pending);
+-- '-infinity' for a view using the time in a shape that cannot be kept (computed on every read);
+-- NULL for a view that does not depend on the time.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS next_change timestamptz;
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS temporal boolean NOT NULL DEFAULT false;
 
 CREATE OR REPLACE FUNCTION mz_local.advance_write_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -68,10 +74,12 @@ BEGIN
 END
 $fn$;
 
--- Whether a maintained view's kept results are current: no source written since its refresh.
+-- Whether a maintained view's kept results are current: no source written since its refresh and,
+-- for a view with temporal filters, no row due to enter or leave since (mz_now() is now() here).
 CREATE OR REPLACE FUNCTION mz_local.is_fresh(mv bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
-  RETURN (SELECT m.refreshed_version FROM mz_local.maintained_views m WHERE m.id = mv) = (SELECT last_value FROM mz_local.write_sequence);
+  RETURN (SELECT m.refreshed_version = (SELECT last_value FROM mz_local.write_sequence) AND (m.next_change IS NULL OR now() < m.next_change)
+            FROM mz_local.maintained_views m WHERE m.id = mv);
 END
 $fn$;
 
@@ -91,9 +99,15 @@ CREATE OR REPLACE FUNCTION mz_local.time_call_pattern() RETURNS text LANGUAGE sq
      AND p.proname IN ('mz_now', 'now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'timeofday')
 $fn$;
 
+-- Whether a view's own definition calls a function of the time.
+CREATE OR REPLACE FUNCTION mz_local.uses_time(relation oid) RETURNS boolean LANGUAGE sql STABLE AS $fn$
+  SELECT EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = relation AND w.rulename = '_RETURN' AND w.ev_action::text ~ mz_local.time_call_pattern())
+$fn$;
+
 -- Why the view defined by mz_local.mv_q_<id> cannot be maintained, or NULL when it can: every table
--- it reads (through views, transitively) must be a source, and neither it nor any view it reads
--- may depend on the time (mz_now(): a view over a temporal view loses rows as time passes too).
+-- it reads (through views, transitively) must be a source, and no view it reads may depend on the
+-- time (mz_now(): a view over a temporal view loses rows as time passes too). Its own temporal
+-- filters are judged when it is planned (views/temporal-plan.ts): kept, or computed on every read.
 DROP FUNCTION IF EXISTS mz_local.unmaintainable_reason(oid, text);
 CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_sql text) RETURNS text LANGUAGE sql STABLE AS $fn$
   WITH RECURSIVE reads(oid) AS (
@@ -107,12 +121,10 @@ CREATE OR REPLACE FUNCTION mz_local.unmaintainable_reason(definition oid, view_s
   ),
   timed AS (
     SELECT r.oid FROM reads r JOIN pg_rewrite w ON w.ev_class = r.oid AND w.rulename = '_RETURN'
-     WHERE w.ev_action::text ~ mz_local.time_call_pattern()
-     ORDER BY r.oid = definition DESC, r.oid LIMIT 1
+     WHERE w.ev_action::text ~ mz_local.time_call_pattern() AND r.oid <> definition
+     ORDER BY r.oid LIMIT 1
   )
   SELECT CASE
-    WHEN view_sql ~* '\mmz_now\s*\(' OR EXISTS (SELECT 1 FROM timed WHERE timed.oid = definition)
-      THEN 'it uses mz_now(): its rows change with time, not only with writes'
     WHEN EXISTS (SELECT 1 FROM timed)
       THEN (SELECT format('it reads %s, which uses mz_now(): its rows change with time, not only with writes', mz_local.shown_name(timed.oid)) FROM timed)
     ELSE (SELECT format('it reads %s, which is not a source', c.oid::regclass)
@@ -235,6 +247,8 @@ BEGIN
   -- A view that folds new rows into its groups: its function was written when it was planned
   -- (aggregate-refresh-sql.ts).
   IF view_row.refresh_function_sql IS NOT NULL THEN RETURN view_row.refresh_function_sql; END IF;
+  -- A temporal view's groups also change with time: refresh_maintained's general path.
+  IF view_row.temporal THEN RETURN NULL; END IF;
   key_name := CASE view_row.refresh_kind WHEN 'source' THEN view_row.key_column
                                          WHEN 'view' THEN CASE WHEN cardinality(view_row.key_columns) = 1 THEN view_row.key_columns[1] END END;
   IF key_name IS NULL THEN RETURN NULL; END IF;
@@ -437,7 +451,10 @@ BEGIN
   EXECUTE format('CREATE TABLE mz_local.%I (LIKE mz_local.%I)', 'mv_c_' || id, results);
   EXECUTE format('CREATE VIEW %I.%I AS %s', schema_name, view_name, mz_local.maintained_view_sql(id));
   -- Planned from its query tree by the server before its first refresh (plan-kept-views.ts).
-  INSERT INTO mz_local.maintained_views (id, view_oid, planned) VALUES (id, mz_local.relation_oid(schema_name, view_name), false);
+  -- One using the time is computed on every read until it is planned (its temporal filter kept or not).
+  INSERT INTO mz_local.maintained_views (id, view_oid, planned, next_change)
+  VALUES (id, mz_local.relation_oid(schema_name, view_name), false,
+          CASE WHEN mz_local.uses_time(format('mz_local.%I', definition)::regclass) THEN '-infinity'::timestamptz END);
   RETURN NULL;
 END
 $fn$;
@@ -512,8 +529,16 @@ BEGIN
   -- Each changed key as a text[] of its columns (rows gained and lost, evaluated through the
   -- definition over the change logs: the groups they fall in).
   -- One output row per key (GROUP BY, DISTINCT ON): more rows than max_keys means too many keys.
-  EXECUTE format('SELECT array_agg(DISTINCT ARRAY[%s]::text) FROM (SELECT * FROM mz_local.%I LIMIT %s) AS changed_rows',
-                 key_list, 'mv_q_' || view_row.id, max_keys + 1) INTO key_tuples;
+  IF view_row.temporal THEN
+    -- A temporal view: the groups of every input row that changed, whatever its time (mv_w_<id>,
+    -- its definition without its temporal filters, over the changes), and the groups whose
+    -- earliest boundary has passed (mv_e_<id>, a table: delta mode does not change it).
+    EXECUTE format('SELECT array_agg(ARRAY[%1$s]::text) FROM (SELECT * FROM (SELECT DISTINCT %1$s FROM mz_local.%2$I UNION SELECT %1$s FROM mz_local.%3$I WHERE at <= now()) AS changed LIMIT %4$s) AS changed_rows',
+                   key_list, 'mv_w_' || view_row.id, 'mv_e_' || view_row.id, max_keys + 1) INTO key_tuples;
+  ELSE
+    EXECUTE format('SELECT array_agg(DISTINCT ARRAY[%s]::text) FROM (SELECT * FROM mz_local.%I LIMIT %s) AS changed_rows',
+                   key_list, 'mv_q_' || view_row.id, max_keys + 1) INTO key_tuples;
+  END IF;
   PERFORM set_config('mz_local.delta_since', '', true);
   IF key_tuples IS NULL THEN RETURN 'false'; END IF;
   IF cardinality(key_tuples) > max_keys THEN RETURN NULL; END IF;
@@ -581,7 +606,12 @@ DECLARE
 BEGIN
   SELECT last_value INTO current_version FROM mz_local.write_sequence;
   SELECT * INTO view_row FROM mz_local.maintained_views WHERE id = mv;
-  IF NOT FOUND OR view_row.refreshed_version = current_version THEN RETURN true; END IF;
+  IF NOT FOUND OR (view_row.refreshed_version = current_version AND (view_row.next_change IS NULL OR now() < view_row.next_change)) THEN RETURN true; END IF;
+  -- Using the time in a shape that cannot be kept: every read computes it; nothing to refresh.
+  IF view_row.next_change = '-infinity' THEN
+    UPDATE mz_local.maintained_views SET refreshed_version = current_version WHERE id = mv;
+    RETURN true;
+  END IF;
   current_rewrites := (SELECT last_value FROM mz_local.rewrite_sequence);
   FOREACH upstream IN ARRAY coalesce(view_row.upstream_ids, '{}') LOOP
     IF NOT mz_local.refresh_maintained(upstream, allow_whole) THEN RETURN false; END IF;
@@ -606,6 +636,17 @@ BEGIN
   END IF;
   IF own_result IS NOT NULL THEN
     keyed := own_result;
+  ELSIF keyable AND view_row.temporal THEN
+    -- The groups of rows its kept views gained or lost, and those whose earliest boundary passed:
+    -- recomputed now, with their next boundaries.
+    condition := mz_local.changed_keys_condition(view_row, max_keys);
+    IF condition IS NOT NULL THEN
+      keyed := true;
+      IF condition <> 'false' THEN
+        PERFORM mz_local.replace_keyed_rows(mv, condition, NULL);
+        PERFORM mz_local.refill_boundaries(view_row, condition);
+      END IF;
+    END IF;
   ELSIF keyable AND view_row.refresh_kind = 'source' THEN
     -- Only the keys of rows appended since the last refresh: their output rows, recomputed.
     EXECUTE replace(format('SELECT array_agg(k) FROM (SELECT * FROM (%s) AS appended LIMIT %s) AS appended_keys(k)', view_row.delta_sql, max_appended_keys + 1), ':since', view_row.refreshed_xid::text) INTO keys;
@@ -637,6 +678,11 @@ BEGIN
       EXECUTE format('INSERT INTO mz_local.%1$I SELECT k, %2$I, count(*) FROM mz_local.%3$I WHERE %2$I IS NOT NULL GROUP BY 1, 2',
                      'mv_m_' || mv || '_' || distinct_column, 'a' || distinct_column, 'mv_p_' || mv);
     END LOOP;
+    IF view_row.temporal THEN PERFORM mz_local.refill_boundaries(view_row, NULL); END IF;
+  END IF;
+  IF view_row.temporal THEN
+    EXECUTE format('SELECT coalesce(min(at), ''infinity'') FROM mz_local.%I', 'mv_e_' || mv) INTO view_row.next_change;
+    UPDATE mz_local.maintained_views SET next_change = view_row.next_change WHERE id = mv;
   END IF;
   -- Its next refresh reads what was logged after this one: rows whose xmin is newer than the xid
   -- that wrote this row. Not txid_current(): catch_up refreshes each view in a subtransaction, and
@@ -676,7 +722,7 @@ BEGIN
   -- Nothing a catch-up could refresh is stale (the common case between writes): done, without
   -- walking the catalog.
   IF NOT EXISTS (SELECT 1 FROM mz_local.maintained_views m
-                  WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) AND m.refresh_kind IS NOT NULL) THEN
+                  WHERE (m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) OR now() >= m.next_change) AND m.refresh_kind IS NOT NULL) THEN
     RETURN failures;
   END IF;
   FOR stale IN
@@ -689,7 +735,7 @@ BEGIN
        WHERE d.refobjid <> r.oid AND NOT EXISTS (SELECT 1 FROM mz_local.maintained_views k WHERE k.view_oid = r.oid AND k.refresh_kind IS NOT NULL)
     )
     SELECT m.id FROM mz_local.maintained_views m
-     WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) AND m.refresh_kind IS NOT NULL
+     WHERE (m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) OR now() >= m.next_change) AND m.refresh_kind IS NOT NULL
        AND (names IS NULL OR m.view_oid IN (SELECT oid FROM reads))
      ORDER BY m.id
   LOOP
@@ -782,6 +828,7 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
     EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || gone);
     PERFORM mz_local.drop_folding(gone);
+    PERFORM mz_local.drop_temporal(gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;
   END LOOP;
   PERFORM mz_local.drop_unused_source_indexes();
@@ -808,3 +855,36 @@ SELECT mz_local.upgrade_maintained();
 
 -- Sources created before writes were tracked.
 SELECT mz_local.track_writes(r.relid) FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid WHERE r.kind = 'source';
+
+-- A temporal view's boundaries (views/temporal-plan.ts): mz_local.mv_w_<id> (its definition without
+-- its temporal filters: each input row's group and boundaries) and mz_local.mv_e_<id> (each group's
+-- earliest boundary after its last recomputation).
+CREATE OR REPLACE FUNCTION mz_local.drop_temporal(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('DROP TABLE IF EXISTS mz_local.%I', 'mv_e_' || mv);
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_w_' || mv);
+END
+$fn$;
+
+-- Each group's earliest boundary after now, for the groups matching condition (on its key columns;
+-- NULL: every group, after a whole refresh).
+CREATE OR REPLACE FUNCTION mz_local.refill_boundaries(view_row mz_local.maintained_views, condition text) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  key_list text;
+BEGIN
+  SELECT string_agg(format('%I', k), ', ') INTO key_list FROM unnest(view_row.key_columns) AS k;
+  IF condition IS NULL THEN
+    EXECUTE format('TRUNCATE mz_local.%I', 'mv_e_' || view_row.id);
+  ELSE
+    EXECUTE format('DELETE FROM mz_local.%I WHERE %s', 'mv_e_' || view_row.id, condition);
+  END IF;
+  EXECUTE format('INSERT INTO mz_local.%1$I SELECT %2$s, min(at) FROM mz_local.%3$I WHERE at > now() AND (%4$s) GROUP BY %2$s',
+                 'mv_e_' || view_row.id, key_list, 'mv_w_' || view_row.id, coalesce(condition, 'true'));
+END
+$fn$;
+
+-- When the earliest kept temporal view changes next, in milliseconds since the epoch (NULL: none).
+CREATE OR REPLACE FUNCTION mz_local.next_change_ms() RETURNS double precision LANGUAGE sql STABLE AS $fn$
+  SELECT extract(epoch FROM min(m.next_change)) * 1000 FROM mz_local.maintained_views m
+   WHERE m.next_change > '-infinity' AND m.next_change < 'infinity' AND m.refresh_kind IS NOT NULL
+$fn$;

@@ -57,7 +57,7 @@ export interface DeparsedSelect {
  * Visits the characters of `sql` outside quotes, other than parentheses, with their parenthesis
  * depth (visit returning true stops the scan); returns the depth at the end.
  */
-function scanOutsideQuotes(sql: string, visit: (index: number, depth: number) => boolean | void = () => {}): number {
+export function scanOutsideQuotes(sql: string, visit: (index: number, depth: number) => boolean | void = () => {}): number {
   let depth = 0;
   for (let index = 0; index < sql.length; index++) {
     const char = sql[index]!;

@@ -21,6 +21,9 @@ export interface MaintainedViewsOptions {
   readonly log?: (line: string) => void;
   /** How long writes must pause before stale views are refreshed, at least (default 250 ms). */
   readonly quietMs?: number;
+  /** A kept view with a temporal filter changed with time alone (rows entered or left): SUBSCRIBE
+   *  recomputes what it watches. */
+  readonly onTimeChange?: () => void;
 }
 
 /** How long a refresh may wait for client transactions to end before it is tried again later. */
@@ -45,6 +48,9 @@ export class MaintainedViews {
   /** Catalog changes since views were last planned. */
   private unplanned = true;
   private readonly catchUpFailures = new Set<string>();
+  /** When the earliest kept temporal view changes next (ms since the epoch; Infinity: none). */
+  private nextChangeMs = Infinity;
+  private timeTimer: NodeJS.Timeout | null = null;
 
   /** How long the last background refresh took (all stale views), in milliseconds. */
   get lastRefreshDurationMs(): number {
@@ -77,7 +83,7 @@ export class MaintainedViews {
    * Views it does not read wait: a lookup in one mart does not pay for refreshing another.
    */
   private async catchUp(db: LocalDatabase, statement: string | null): Promise<void> {
-    if (this.caughtUpAtNotice === this.notices || this.closed) return;
+    if ((this.caughtUpAtNotice === this.notices && Date.now() < this.nextChangeMs) || this.closed) return;
     const names = statement === null ? null : identifiersIn(statement);
     // Only a catch-up of everything leaves nothing stale behind.
     if (names === null) this.caughtUpAtNotice = this.notices;
@@ -86,10 +92,35 @@ export class MaintainedViews {
       await this.planAfterCatalogChange(db);
       const { rows } = await db.query<{ failures: string[] }>(`SELECT mz_local.catch_up($1) AS failures`, [names]);
       for (const failure of rows[0]?.failures ?? []) this.reportCatchUpFailure(failure);
+      await this.learnNextChange(db);
     } catch (error) {
       this.reportCatchUpFailure((error as Error).message);
     }
   }
+
+  /**
+   * When a kept temporal view changes next: statements before then need no catch-up for it, and a
+   * background refresh is set for then (SUBSCRIBE shows rows entering and leaving when they do).
+   */
+  private async learnNextChange(db: LocalDatabase): Promise<void> {
+    const { rows } = await db.query<{ at: number | null }>(`SELECT mz_local.next_change_ms() AS at`);
+    const at = rows[0]?.at ?? null;
+    this.nextChangeMs = at === null ? Infinity : Number(at);
+    if (this.timeTimer) clearTimeout(this.timeTimer);
+    this.timeTimer = null;
+    if (this.closed || this.nextChangeMs === Infinity) return;
+    // Timers past ~24.8 days overflow; a refresh before then finds nothing due and sets another.
+    const wait = Math.min(Math.max(this.nextChangeMs - Date.now(), 0) + 1, 2 ** 31 - 1);
+    this.timeTimer = setTimeout(() => {
+      this.timeTimer = null;
+      this.timeChanged = true;
+      this.schedule();
+    }, wait);
+    this.timeTimer.unref();
+  }
+
+  /** A temporal view came due: the next background pass tells subscriptions. */
+  private timeChanged = false;
 
   /** Plans the views created since the last catalog change (once per change). */
   private async planAfterCatalogChange(db: LocalDatabase): Promise<void> {
@@ -136,6 +167,8 @@ export class MaintainedViews {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.timeTimer) clearTimeout(this.timeTimer);
+    this.timeTimer = null;
     this.timer = null;
     await this.running?.catch(() => {});
   }
@@ -143,12 +176,16 @@ export class MaintainedViews {
   private async refresh(): Promise<void> {
     const started = performance.now();
     const noticesBefore = this.notices;
+    const timeChanged = this.timeChanged;
+    this.timeChanged = false;
     try {
       if (this.unplanned) await this.options.queue.runLocal((db) => this.planAfterCatalogChange(db), QUEUE_WAIT_MS);
       const stale = await this.options.queue.runLocal(
         (db: LocalDatabase) =>
           db.query<{ id: string }>(
-            `SELECT m.id::text AS id FROM mz_local.maintained_views m WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) ORDER BY m.id`,
+            `SELECT m.id::text AS id FROM mz_local.maintained_views m
+              WHERE m.refreshed_version <> (SELECT last_value FROM mz_local.write_sequence) OR (m.next_change > '-infinity' AND now() >= m.next_change)
+              ORDER BY m.id`,
           ),
         QUEUE_WAIT_MS,
       );
@@ -158,7 +195,11 @@ export class MaintainedViews {
         if (this.closed) return;
         await this.options.queue.runLocal((db: LocalDatabase) => db.query(`SELECT mz_local.refresh_maintained($1)`, [id]), QUEUE_WAIT_MS);
       }
-      await this.options.queue.runLocal((db: LocalDatabase) => db.query(`SELECT mz_local.prune_change_logs()`), QUEUE_WAIT_MS);
+      await this.options.queue.runLocal(async (db: LocalDatabase) => {
+        await db.query(`SELECT mz_local.prune_change_logs()`);
+        await this.learnNextChange(db);
+      }, QUEUE_WAIT_MS);
+      if (timeChanged) this.options.onTimeChange?.();
       // Every view refreshed as of the notices before the pass (any since still count).
       this.caughtUpAtNotice = Math.max(this.caughtUpAtNotice, noticesBefore);
       await this.reportUnkept();
@@ -180,7 +221,7 @@ export class MaintainedViews {
              FROM mz_local.relations r JOIN pg_class c ON c.oid = r.relid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE r.not_maintained IS NOT NULL
            UNION ALL
-           SELECT n.nspname || '.' || c.relname, m.not_keyed_reason, true
+           SELECT n.nspname || '.' || c.relname, m.not_keyed_reason, m.next_change IS DISTINCT FROM '-infinity'
              FROM mz_local.maintained_views m JOIN pg_class c ON c.oid = m.view_oid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE m.planned AND m.refresh_kind IS NULL AND m.not_keyed_reason IS NOT NULL`,
         ),

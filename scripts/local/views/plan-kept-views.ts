@@ -9,6 +9,7 @@ import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
 import type { LocalDatabase } from '../engine/engine.ts';
 import { NOT_DISTINCT_ON, planDedupRefresh, planKeyedRefresh, type DedupPlan, type RelationInfo } from './keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, type TreeValue } from './query-tree.ts';
+import { planTemporalFilter, type TimeFunctions } from './temporal-plan.ts';
 import { PLAN_VERSION } from '../catalog/bootstrap.ts';
 import { quoteIdentifier } from '../../shared/sql-scan.ts';
 
@@ -37,6 +38,39 @@ export async function planKeptViews(db: LocalDatabase, log?: (line: string) => v
 async function planOne(db: LocalDatabase, view: { id: string; tree: string }, log?: (line: string) => void): Promise<void> {
   const lookup = (oid: number) => describeRelation(db, oid);
   const result = await planKeyedRefresh(view.tree, lookup);
+  const timing = (
+    await db.query<{ under: string | null; timed: boolean }>(
+      `SELECT mz_local.unmaintainable_reason(format('mz_local.%I', 'mv_q_' || $1::text)::regclass, '') AS under,
+              mz_local.uses_time(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS timed`,
+      [view.id],
+    )
+  ).rows[0]!;
+  // A view under it replaced by one using the time (or reading a table): computed on every read.
+  if (timing.under !== null) return computedOnRead(db, view.id, timing.under);
+  await db.query(`SELECT mz_local.drop_temporal($1)`, [view.id]);
+  if (timing.timed) {
+    if (!('plan' in result)) return computedOnRead(db, view.id, `it uses mz_now(), and a temporal filter is kept only in a view kept by key, which it is not: ${result.reason}`);
+    try {
+      const kept = await setUpTemporal(db, view, result.plan.keyColumns);
+      if (kept !== null) return computedOnRead(db, view.id, `it uses the time in a way that cannot be kept: ${kept}`);
+    } catch (error) {
+      return computedOnRead(db, view.id, `its temporal filter could not be set up: ${(error as Error).message}`);
+    }
+    const { keyColumns, upstreamIds, checkRelations } = result.plan;
+    await db.query(
+      `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
+              key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL, temporal = true,
+              next_change = 'infinity', refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+      [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
+    );
+    await dropFolding(db, view.id);
+    await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
+    await indexKeptRows(db, view.id, keyColumns, log);
+    await indexUpstreamForKeys(db, view.id, keyColumns, log);
+    await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+    return;
+  }
+  await db.query(`UPDATE mz_local.maintained_views SET temporal = false, next_change = NULL WHERE id = $1`, [view.id]);
   if ('plan' in result) {
     const { keyColumns, upstreamIds, checkRelations } = result.plan;
     await db.query(
@@ -76,6 +110,55 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
   await dropFolding(db, view.id);
   await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
   await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+}
+
+/**
+ * A view using the time in a shape that cannot be kept: every read computes it (the server log
+ * says so once, with the reason).
+ */
+async function computedOnRead(db: LocalDatabase, id: string, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, refresh_kind = NULL, not_keyed_reason = $2, temporal = false, next_change = '-infinity',
+            key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, key_columns = NULL, upstream_ids = NULL,
+            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+    [id, reason, PLAN_VERSION],
+  );
+  await dropFolding(db, id);
+  await db.query(`SELECT mz_local.drop_temporal($1)`, [id]);
+  await db.query(`SELECT mz_local.set_view_form($1)`, [id]);
+  await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+}
+
+/**
+ * A view keyed by its groups whose WHERE has temporal filters (temporal-plan.ts): its boundaries
+ * view (mz_local.mv_w_<id>) and each group's earliest boundary (mz_local.mv_e_<id>, by time).
+ * Returns why it cannot be kept, or null.
+ */
+async function setUpTemporal(db: LocalDatabase, view: { id: string; tree: string }, keyColumns: readonly string[]): Promise<string | null> {
+  const functions = await db.query<{ oid: string; name: string }>(
+    `SELECT p.oid::text AS oid, p.proname::text AS name FROM pg_proc p
+      WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname IN ('mz_now', 'now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'timeofday')`,
+  );
+  const mzNow = functions.rows.find((row) => row.name === 'mz_now' && row.oid);
+  const operators = new Map<string, string>();
+  for (const match of view.tree.matchAll(/:opno (\d+)/g)) operators.set(match[1]!, '');
+  if (operators.size > 0) {
+    const { rows } = await db.query<{ oid: string; name: string }>(`SELECT oid::text AS oid, oprname::text AS name FROM pg_operator WHERE oid = ANY ($1::oid[])`, [[...operators.keys()]]);
+    for (const row of rows) operators.set(row.oid, row.name);
+  }
+  if (!mzNow) return 'mz_now() is not defined';
+  const time: TimeFunctions = { mzNow: mzNow.oid, all: new Set(functions.rows.map((row) => row.oid)), operatorName: (oid) => operators.get(oid) || undefined };
+  const deparsed = (await db.query<{ sql: string }>(`SELECT mz_local.qualified_viewdef(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS sql`, [view.id])).rows[0]!.sql;
+  const temporal = planTemporalFilter(view.tree, deparsed, keyColumns, time);
+  if ('reason' in temporal) return temporal.reason;
+  const boundaries = `mz_local.${quoteIdentifier(`mv_w_${view.id}`)}`;
+  const earliest = `mz_local.${quoteIdentifier(`mv_e_${view.id}`)}`;
+  const keys = keyColumns.map(quoteIdentifier).join(', ');
+  await db.query(`CREATE VIEW ${boundaries} AS ${temporal.plan.boundariesSelect}`);
+  await db.query(`CREATE TABLE ${earliest} AS SELECT ${keys}, at FROM ${boundaries} WITH NO DATA`);
+  await db.query(`CREATE INDEX ON ${earliest} (at)`);
+  await db.query(`CREATE INDEX ON ${earliest} (${keys})`);
+  return null;
 }
 
 /** Deleting and recomputing a few groups finds them by index (a key type without a b-tree
