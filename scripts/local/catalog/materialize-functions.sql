@@ -222,3 +222,29 @@ BEGIN
   END LOOP;
 END
 $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- lpad with a negative length: Materialize refuses it ("length must be nonnegative"; its
+-- func.rs); PostgreSQL answers ''. PostgreSQL's lpad(text, int, text) is renamed mz_pg_lpad as
+-- the JSON functions are; its lpad(text, int) (bound to the old one's oid) is replaced too.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.fail_text(message text, code text) RETURNS text
+  LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+  RAISE EXCEPTION USING MESSAGE = message, ERRCODE = code;
+END
+$fn$;
+DO $fn$
+BEGIN
+  IF (SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+       WHERE p.oid = to_regprocedure('pg_catalog.lpad(text, integer, text)')) = 'internal' THEN
+    ALTER FUNCTION pg_catalog.lpad(text, integer, text) RENAME TO mz_pg_lpad;
+  END IF;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.lpad(text, integer, text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN $2 < 0 THEN mz_local.fail_text('length must be nonnegative', '22023') ELSE pg_catalog.mz_pg_lpad($1, $2, $3) END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.lpad(text, integer) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT pg_catalog.lpad($1, $2, ' ') $fn$;

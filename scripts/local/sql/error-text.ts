@@ -8,6 +8,8 @@ const REWORDINGS: Array<[RegExp, (name: string) => string]> = [
   [/^schema "(.+)" does not exist$/, (name) => `unknown schema '${name}'`],
   [/^database "(.+)" does not exist$/, (name) => `unknown database '${name}'`],
   [/^cross-database references are not implemented: "?([^".]+)\..*$/, (name) => `unknown database '${name}'`],
+  // Both refuse a table function inside an aggregate's arguments (issue 32, item 12).
+  [/^(aggregate function calls cannot contain set-returning function calls)$/, () => 'table functions are not allowed in aggregate function calls'],
 ];
 
 /** The message as Materialize would word it, or null when it needs no change. */

@@ -22,6 +22,7 @@ import { applyEdits, SqlSyntaxError, splitStatements, sqlIdentifier, sqlLiteral,
 import { catalogNameEdits, protectedTarget } from './pg-catalog.ts';
 import { regexParameterEdits, regexTooLargeMessage, tooLargeRegexLiteral } from './regex-patterns.ts';
 import { createTypeAsDomain, dialectEdits, rewriteDialect } from './dialect.ts';
+import { materializeRefusal } from './refusals.ts';
 
 export interface TranslatedStatement {
   sql: string;
@@ -69,6 +70,8 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
   if (tooDeep) return raiseStatement(`invalid input syntax for type jsonb: ${tooDeep}`, '22P02');
   const regexBytes = tooLargeRegexLiteral(statement);
   if (regexBytes !== null) return raiseStatement(regexTooLargeMessage(regexBytes), '54000');
+  const refusal = materializeRefusal(statement);
+  if (refusal) return raiseStatement(refusal.message, refusal.code);
   const target = protectedTarget(statement);
   if (target) {
     // A SWAP keeps the words of Materialize's swap check (as mz_local.swap_schemas says them).

@@ -1,0 +1,241 @@
+/**
+ * Statements Materialize refuses and PostgreSQL runs (issue 32, item 10): found in the tokens of a
+ * client's statement (and a view's query) before PGlite sees it, and refused with Materialize's
+ * words, so that SQL a developer gets green locally is not red in production.
+ *
+ * - window frames: `RANGE` with an offset bound ("RANGE in non-default window frames not yet
+ *   supported") and `GROUPS` frames ("GROUPS in window frames not yet supported");
+ * - `timestamp(p)` / `timestamptz(p)` with p over 6 ("precision for type timestamp or timestamptz
+ *   must be between 0 and 6"; PostgreSQL warns and rounds to 6);
+ * - a table function in another table function's arguments ("table functions are not allowed in
+ *   other table functions"), an aggregate in a table function's arguments ("aggregate functions are
+ *   not allowed in table function arguments"); PostgreSQL runs both in a select list;
+ * - ROW values in COALESCE, GREATEST and LEAST;
+ * - date and time literals PostgreSQL's lenient parser takes: `'infinity'::date`, an ISO date
+ *   followed by a letter other than T (`DATE '2007-02-01X15:04:05'`), a time with `::` in it;
+ * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
+ *   ("invalid regular expression flag: x").
+ *
+ * The error texts are Materialize's where its tests and output-consistency lists record them
+ * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
+ * One pass over the tokens looks for the trigger words; nearly every statement has none.
+ */
+import type { StatementSpan, Token } from './tokens.ts';
+
+export interface Refusal {
+  message: string;
+  code: string;
+}
+
+const TABLE_FUNCTIONS = new Set([
+  'jsonb_array_elements', 'jsonb_array_elements_text', 'jsonb_each', 'jsonb_each_text', 'jsonb_object_keys', 'generate_series',
+  'unnest', 'regexp_split_to_table', 'regexp_matches', 'generate_subscripts', 'regexp_extract', 'jsonb_to_recordset',
+  'jsonb_populate_recordset', 'jsonb_path_query',
+]);
+const AGGREGATES = new Set([
+  'count', 'sum', 'min', 'max', 'avg', 'array_agg', 'list_agg', 'string_agg', 'jsonb_agg', 'jsonb_object_agg', 'map_agg', 'bool_and',
+  'bool_or', 'stddev', 'variance', 'stddev_pop', 'stddev_samp', 'var_pop', 'var_samp',
+]);
+const REGEX_FLAG_POSITIONS: Record<string, { argument: number; allowed: string }> = {
+  regexp_match: { argument: 3, allowed: 'ic' },
+  regexp_matches: { argument: 3, allowed: 'icg' },
+  regexp_split_to_table: { argument: 3, allowed: 'ic' },
+  regexp_split_to_array: { argument: 3, allowed: 'ic' },
+  regexp_replace: { argument: 4, allowed: 'icg' },
+};
+const DATE_TYPES = new Set(['date']);
+const TIME_TYPES = new Set(['time']);
+
+function isPunct(token: Token | undefined, value: string): boolean {
+  return token !== undefined && token.type === 'punct' && token.value === value;
+}
+
+function isWord(token: Token | undefined, value?: string): boolean {
+  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
+}
+
+function closingParen(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let index = open; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === '(') depth++;
+    else if (token.value === ')' && --depth === 0) return index;
+  }
+  return -1;
+}
+
+function enclosingParen(tokens: readonly Token[], at: number): number {
+  let depth = 0;
+  for (let index = at - 1; index >= 0; index--) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === ')') depth++;
+    else if (token.value === '(' && depth-- === 0) return index;
+  }
+  return -1;
+}
+
+/** The first refusal a statement earns, or null (nearly always). */
+export function materializeRefusal(statement: StatementSpan): Refusal | null {
+  const { tokens } = statement;
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    let refusal: Refusal | null = null;
+    if (token.type === 'word') {
+      switch (token.value) {
+        case 'range':
+        case 'groups':
+          refusal = frameRefusal(tokens, index);
+          break;
+        case 'timestamp':
+        case 'timestamptz':
+          refusal = precisionRefusal(tokens, index);
+          break;
+        case 'coalesce':
+        case 'greatest':
+        case 'least':
+          refusal = rowArgumentRefusal(tokens, index);
+          break;
+        case 'date':
+        case 'time':
+          refusal = typedLiteralRefusal(tokens, index);
+          break;
+        default:
+          if (TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
+          if (!refusal && token.value in REGEX_FLAG_POSITIONS) refusal = regexFlagRefusal(tokens, index);
+      }
+    } else if (token.type === 'string') {
+      refusal = castLiteralRefusal(tokens, index);
+    }
+    if (refusal) return refusal;
+  }
+  return null;
+}
+
+/** `RANGE` with an offset bound, or `GROUPS`, in a window's frame. */
+function frameRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const next = tokens[index + 1];
+  if (!(isWord(next, 'between') || isWord(next, 'unbounded') || isWord(next, 'current') || next?.type === 'number' || next?.type === 'param')) {
+    return null;
+  }
+  const open = enclosingParen(tokens, index);
+  if (open < 1 || !(isWord(tokens[open - 1], 'over') || isWord(tokens[open - 1], 'as'))) return null;
+  if (tokens[index]!.value === 'groups') return { message: 'GROUPS in window frames not yet supported', code: '0A000' };
+  const close = closingParen(tokens, open);
+  // A bound is an offset unless it is UNBOUNDED … or CURRENT ROW.
+  const boundStarts: number[] = [];
+  if (isWord(next, 'between')) {
+    boundStarts.push(index + 2);
+    for (let at = index + 2; at < close; at++) if (isWord(tokens[at], 'and')) boundStarts.push(at + 1);
+  } else {
+    boundStarts.push(index + 1);
+  }
+  const offset = boundStarts.some((start) => !isWord(tokens[start], 'unbounded') && !isWord(tokens[start], 'current'));
+  return offset ? { message: 'RANGE in non-default window frames not yet supported', code: '0A000' } : null;
+}
+
+/** `timestamp(7)`: Materialize's timestamps hold microseconds at most. */
+function precisionRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || tokens[index + 2]?.type !== 'number' || !isPunct(tokens[index + 3], ')')) return null;
+  const precision = Number(tokens[index + 2]!.value);
+  return precision > 6 ? { message: 'precision for type timestamp or timestamptz must be between 0 and 6', code: '22023' } : null;
+}
+
+/** The argument spans (token index ranges) of the call whose `(` is at `open`. */
+function callArguments(tokens: readonly Token[], open: number): Array<[number, number]> {
+  const close = closingParen(tokens, open);
+  if (close < 0) return [];
+  const spans: Array<[number, number]> = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let at = open + 1; at < close; at++) {
+    const token = tokens[at]!;
+    if (token.type === 'punct' && (token.value === '(' || token.value === '[')) depth++;
+    else if (token.type === 'punct' && (token.value === ')' || token.value === ']')) depth--;
+    else if (depth === 0 && isPunct(token, ',')) {
+      spans.push([start, at]);
+      start = at + 1;
+    }
+  }
+  if (close > open + 1) spans.push([start, close]);
+  return spans;
+}
+
+/** A table function or an aggregate called inside a table function's arguments (not in a subquery). */
+function tableFunctionRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  const close = closingParen(tokens, index + 1);
+  for (let at = index + 2; at < close; at++) {
+    const token = tokens[at]!;
+    if (isPunct(token, '(') && isWord(tokens[at + 1], 'select')) {
+      at = closingParen(tokens, at);
+      if (at < 0) return null;
+      continue;
+    }
+    if (token.type !== 'word' || !isPunct(tokens[at + 1], '(') || isPunct(tokens[at - 1], '.')) continue;
+    if (TABLE_FUNCTIONS.has(token.value)) return { message: 'table functions are not allowed in other table functions', code: '42601' };
+    if (AGGREGATES.has(token.value)) {
+      const callEnd = closingParen(tokens, at + 1);
+      if (!isWord(tokens[callEnd + 1], 'over') && !isWord(tokens[callEnd + 1], 'filter')) {
+        return { message: 'aggregate functions are not allowed in table function arguments', code: '42803' };
+      }
+    }
+  }
+  return null;
+}
+
+/** `COALESCE(ROW(1, 2), …)`, `GREATEST((1, 2), …)`. */
+function rowArgumentRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  for (const [start, end] of callArguments(tokens, index + 1)) {
+    const first = tokens[start];
+    const isRow = isWord(first, 'row') && isPunct(tokens[start + 1], '(') && closingParen(tokens, start + 1) === end - 1;
+    const isTuple = isPunct(first, '(') && closingParen(tokens, start) === end - 1 && callArguments(tokens, start).length > 1 && !isWord(tokens[start + 1], 'select');
+    if (isRow || isTuple) {
+      return { message: `${tokens[index]!.value.toUpperCase()} does not support ROW values`, code: '42804' };
+    }
+  }
+  return null;
+}
+
+/** `DATE '…'` / `TIME '…'`. */
+function typedLiteralRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const literal = tokens[index + 1];
+  if (literal?.type !== 'string' || isPunct(tokens[index - 1], '.') || (tokens[index - 1]?.type === 'operator' && tokens[index - 1]!.value === '::')) return null;
+  return literalRefusal(tokens[index]!.value, literal.value);
+}
+
+/** `'…'::date`, `'…'::time`, `CAST('…' AS date)`. */
+function castLiteralRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const next = tokens[index + 1];
+  let type: Token | undefined;
+  if (next?.type === 'operator' && next.value === '::') type = tokens[index + 2];
+  else if (isWord(next, 'as') && isWord(tokens[index - 2], 'cast') && isPunct(tokens[index - 1], '(')) type = tokens[index + 2];
+  if (!isWord(type) || !(DATE_TYPES.has(type!.value) || TIME_TYPES.has(type!.value))) return null;
+  // `time with time zone` / `time without …` are other types PostgreSQL parses alike.
+  return literalRefusal(type!.value, tokens[index]!.value);
+}
+
+function literalRefusal(type: string, value: string): Refusal | null {
+  const trimmed = value.trim();
+  const bad =
+    (DATE_TYPES.has(type) && (/^[+-]?infinity$/i.test(trimmed) || /^\d+-\d{1,2}-\d{1,2}[A-SU-Za-su-z]/.test(trimmed))) ||
+    (TIME_TYPES.has(type) && trimmed.includes('::'));
+  return bad ? { message: `invalid input syntax for type ${type}: ${JSON.stringify(value)}`, code: '22007' } : null;
+}
+
+/** A literal flags argument of a regexp_* function with a flag Materialize does not have. */
+function regexFlagRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  const spec = REGEX_FLAG_POSITIONS[tokens[index]!.value]!;
+  const args = callArguments(tokens, index + 1);
+  const flagsArg = args[spec.argument - 1];
+  if (!flagsArg || flagsArg[1] !== flagsArg[0] + 1) return null;
+  const flags = tokens[flagsArg[0]]!;
+  if (flags.type !== 'string') return null;
+  for (const flag of flags.value) {
+    if (!spec.allowed.includes(flag)) return { message: `invalid regular expression flag: ${flag}`, code: '22023' };
+  }
+  return null;
+}
