@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The bootstrapped database template, built once before the workers start (clean clones).
+    globalSetup: ['test/bootstrap-template.global-setup.ts'],
     testTimeout: 20_000,
     // The first local server on a clean machine builds its bootstrapped template (~10 s, more when
     // several test files start at once): setup hooks need room for that.
