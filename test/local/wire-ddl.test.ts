@@ -113,13 +113,13 @@ describe('Materialize DDL', () => {
       'calls to mz_now in CHECK expressions are not allowed',
     );
     expect((await errorOf(t.sql.query(`DROP SOURCE seg`))).message).toBe(
-      "cannot drop materialize.public.seg: still depended upon by catalog item 'seg_events'",
+      'cannot drop source "seg": still depended upon by materialized view "seg_events"',
     );
     expect((await errorOf(t.sql.query(`DROP VIEW seg_events`))).message).toBe(
       'materialize.public.seg_events is a materialized view not a view',
     );
     expect((await errorOf(t.sql.query(`DROP SECRET seg_secret`))).message).toBe(
-      "cannot drop seg_secret: still depended upon by catalog item 'seg'",
+      'cannot drop secret "seg_secret": still depended upon by source "seg"',
     );
     expect((await errorOf(t.sql.query(`CREATE MATERIALIZED VIEW broken AS SELECT nope FROM seg`))).message).toBe(
       'column "nope" does not exist',

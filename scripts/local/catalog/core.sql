@@ -780,6 +780,30 @@ CREATE OR REPLACE FUNCTION mz_local.first_dependent(relation oid) RETURNS text L
     (SELECT i.name FROM mz_local.indexes i WHERE i.on_relid = relation ORDER BY i.name LIMIT 1))
 $fn$;
 
+-- The first dependent as Materialize names it in "still depended upon by …": its kind and name
+-- (materialized view "mv", view "v", index "i").
+CREATE OR REPLACE FUNCTION mz_local.first_dependent_described(relation oid) RETURNS text LANGUAGE sql STABLE AS $fn$
+  WITH direct AS (
+    SELECT DISTINCT v.oid, v.relname::text AS name, v.relnamespace FROM pg_depend d
+      JOIN pg_rewrite w ON w.oid = d.objid
+      JOIN pg_class v ON v.oid = w.ev_class
+     WHERE d.refobjid = relation AND d.classid = 'pg_rewrite'::regclass AND v.oid <> relation
+  ),
+  named AS (
+    SELECT name, relnamespace FROM direct WHERE relnamespace <> 'mz_local'::regnamespace
+    UNION
+    SELECT v.relname::text, v.relnamespace FROM direct q
+      JOIN pg_depend d ON d.refobjid = q.oid AND d.classid = 'pg_rewrite'::regclass
+      JOIN pg_rewrite w ON w.oid = d.objid
+      JOIN pg_class v ON v.oid = w.ev_class
+     WHERE q.relnamespace = 'mz_local'::regnamespace AND v.oid <> q.oid
+  )
+  SELECT coalesce(
+    (SELECT format('%s "%s"', mz_local.item_kind(n.nspname::text, named.name), named.name)
+       FROM named JOIN pg_namespace n ON n.oid = named.relnamespace ORDER BY named.name LIMIT 1),
+    (SELECT format('index "%s"', i.name) FROM mz_local.indexes i WHERE i.on_relid = relation ORDER BY i.name LIMIT 1))
+$fn$;
+
 CREATE OR REPLACE FUNCTION mz_local.drop_item(object_type text, schema_name text, item_name text, cascade boolean)
   RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -790,10 +814,9 @@ BEGIN
   IF object_type IN ('source', 'materialized view', 'view', 'table') THEN
     relation := mz_local.relation_oid(schema_name, item_name);
     IF NOT cascade THEN
-      dependent := mz_local.first_dependent(relation);
+      dependent := mz_local.first_dependent_described(relation);
       IF dependent IS NOT NULL THEN
-        PERFORM mz_local.fail(format('cannot drop %s: still depended upon by catalog item ''%s''',
-                                     mz_local.qualified(schema_name, item_name), dependent), '2BP01');
+        PERFORM mz_local.fail(format('cannot drop %s "%s": still depended upon by %s', object_type, item_name, dependent), '2BP01');
       END IF;
     END IF;
     DELETE FROM mz_local.indexes i WHERE i.on_relid = relation;
@@ -832,8 +855,9 @@ BEGIN
     SELECT 'connection', x.schema_name, x.name FROM mz_local.connections x WHERE used_id = ANY (x.secret_ids)
   LOOP
     IF NOT cascade THEN
-      PERFORM mz_local.fail(format('cannot drop %s: still depended upon by catalog item ''%s''',
-                                   used_name, user_item.item_name), '2BP01');
+      PERFORM mz_local.fail(format('cannot drop %s "%s": still depended upon by %s "%s"',
+                                   (SELECT CASE WHEN EXISTS (SELECT 1 FROM mz_local.secrets x WHERE x.id = used_id) THEN 'secret' ELSE 'connection' END),
+                                   used_name, user_item.object_type, user_item.item_name), '2BP01');
     END IF;
     PERFORM mz_local.drop_item(user_item.object_type, user_item.schema_name, user_item.item_name, true);
   END LOOP;

@@ -1,22 +1,46 @@
 /**
- * PostgreSQL's error texts for a missing name, in Materialize's words (Materialize's CatalogError:
- * `unknown catalog item 'x'`, `unknown schema 'x'`, `unknown database 'x'`). Codes stay as they are:
- * Materialize reports these with the same SQLSTATEs (42P01, 3F000, 3D000).
+ * PostgreSQL's error texts in Materialize's words, where both refuse a statement but say it
+ * differently (issue 32, item 12). Codes stay as they are.
+ *
+ * - a missing name: Materialize's CatalogError (`unknown catalog item 'x'`, `unknown schema 'x'`,
+ *   `unknown database 'x'`), same SQLSTATEs (42P01, 3F000, 3D000);
+ * - a name taken: `catalog item 'x' already exists`, `schema 'x' already exists`;
+ * - a scalar subquery with more rows: `more than one record produced in subquery`;
+ * - a NOT NULL column: `null value in column "a" violates not-null constraint` (no relation);
+ * - integers read from text: Rust's parse errors (`invalid digit found in string`, `cannot parse
+ *   integer from empty string`, `number too large to fit in target type`) before the value;
+ * - date/time units: `unit 'month' not supported for type time`, `unit 'x' not recognized`;
+ * - a table function in an aggregate: `table functions are not allowed in aggregate function calls`.
  */
-const REWORDINGS: Array<[RegExp, (name: string) => string]> = [
-  [/^relation "(.+)" does not exist$/, (name) => `unknown catalog item '${name}'`],
-  [/^schema "(.+)" does not exist$/, (name) => `unknown schema '${name}'`],
-  [/^database "(.+)" does not exist$/, (name) => `unknown database '${name}'`],
-  [/^cross-database references are not implemented: "?([^".]+)\..*$/, (name) => `unknown database '${name}'`],
-  // Both refuse a table function inside an aggregate's arguments (issue 32, item 12).
-  [/^(aggregate function calls cannot contain set-returning function calls)$/, () => 'table functions are not allowed in aggregate function calls'],
+const TYPE_NAMES: Record<string, string> = {
+  'time without time zone': 'time',
+  'timestamp without time zone': 'timestamp',
+  'timestamp with time zone': 'timestamp with time zone',
+  'time with time zone': 'time with time zone',
+};
+
+const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
+  [/^relation "(.+)" does not exist$/, (m) => `unknown catalog item '${m[1]}'`],
+  [/^schema "(.+)" does not exist$/, (m) => `unknown schema '${m[1]}'`],
+  [/^database "(.+)" does not exist$/, (m) => `unknown database '${m[1]}'`],
+  [/^cross-database references are not implemented: "?([^".]+)\..*$/, (m) => `unknown database '${m[1]}'`],
+  [/^relation "(.+)" already exists$/, (m) => `catalog item '${m[1]}' already exists`],
+  [/^schema "(.+)" already exists$/, (m) => `schema '${m[1]}' already exists`],
+  [/^more than one row returned by a subquery used as an expression$/, () => 'more than one record produced in subquery'],
+  [/^null value in column "(.+)" of relation ".+" violates not-null constraint$/, (m) => `null value in column "${m[1]}" violates not-null constraint`],
+  [/^invalid input syntax for type (smallint|integer|bigint): "(.*)"$/s, (m) =>
+    `invalid input syntax for type ${m[1]}: ${m[2] === '' ? 'cannot parse integer from empty string' : 'invalid digit found in string'}: "${m[2]}"`],
+  [/^value "(.*)" is out of range for type (smallint|integer|bigint)$/s, (m) => `invalid input syntax for type ${m[2]}: number too large to fit in target type: "${m[1]}"`],
+  [/^unit "(.+)" not supported for type (.+)$/, (m) => `unit '${m[1]}' not supported for type ${TYPE_NAMES[m[2]!] ?? m[2]}`],
+  [/^unit "(.+)" not recognized for type .+$/, (m) => `unit '${m[1]}' not recognized`],
+  [/^aggregate function calls cannot contain set-returning function calls$/, () => 'table functions are not allowed in aggregate function calls'],
 ];
 
 /** The message as Materialize would word it, or null when it needs no change. */
 export function materializeErrorText(message: string): string | null {
   for (const [pattern, reword] of REWORDINGS) {
     const match = pattern.exec(message);
-    if (match) return reword(match[1]!);
+    if (match) return reword(match);
   }
   return null;
 }

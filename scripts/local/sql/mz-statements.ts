@@ -260,6 +260,7 @@ const DROPPABLE: Array<[string[], DroppableType]> = [
   [['materialized', 'view'], 'materialized view'],
   [['source'], 'source'],
   [['view'], 'view'],
+  [['table'], 'table'],
   [['index'], 'index'],
   [['secret'], 'secret'],
   [['connection'], 'connection'],
