@@ -119,9 +119,12 @@ export class WireServer {
     } finally {
       connection?.running.delete(stop);
     }
-    if (frontend.changesCatalog) this.options.onCatalogChange();
+    if (frontend.changesCatalog) {
+      this.hub.noteCatalogChange();
+      this.options.onCatalogChange();
+    }
     if (frontend.writes) {
-      this.hub.notifyWrite();
+      this.hub.notifyWrite(frontend.written ?? null);
       this.options.onWrite?.();
     }
     return bytes;

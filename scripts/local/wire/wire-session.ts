@@ -12,6 +12,7 @@ import { materializeErrorText } from '../sql/error-text.ts';
 import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from '../sql/server-version.ts';
 import { materializeJsonText, materializeMapText, normalizeNumber } from '../sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from '../sql/translate.ts';
+import { writtenRelations } from '../subscribe/written-relations.ts';
 
 
 export interface FrontendResult {
@@ -22,6 +23,27 @@ export interface FrontendResult {
   changesCatalog: boolean;
   /** The message may change data: subscriptions must look again (subscribe/subscription-hub.ts). */
   writes: boolean;
+  /** With `writes`: the tables written when known (a plain INSERT, UPDATE, DELETE, TRUNCATE), else null. */
+  written?: readonly string[] | null;
+}
+
+/**
+ * What the statements write and whether they change the catalog: a plain INSERT, UPDATE, DELETE
+ * or TRUNCATE of named tables writes those and changes no catalog (the translator counts every
+ * statement it does not know as a catalog change, which made a client's INSERT re-plan kept views).
+ */
+function writesOf(statements: readonly TranslatedStatement[]): { changesCatalog: boolean; written: string[] | null } {
+  let changesCatalog = false;
+  let written: string[] | null = [];
+  for (const statement of statements) {
+    if (statement.readOnly) continue;
+    const names = writtenRelations(statement.sql);
+    if (names === null) {
+      written = null;
+      if (statement.changesCatalog) changesCatalog = true;
+    } else if (written !== null) written.push(...names);
+  }
+  return { changesCatalog, written };
 }
 
 /** The tags of the statements that will answer `DO` (translated ones, and users' own DO blocks). */
@@ -35,6 +57,8 @@ interface PreparedInfo {
   readonly tags: Array<string | null> | null;
   /** Every statement in it only reads (SELECT, SHOW, …). */
   readonly readOnly: boolean;
+  /** The tables it writes, when known (writesOf). */
+  readonly written?: readonly string[] | null;
 }
 
 /** How a column's values are rewritten into Materialize's text format, if at all. */
@@ -96,11 +120,11 @@ export class WireSession {
         const { value: sql } = readCString(message, 5);
         const translated = translateQuery(sql);
         const tags = tagsOf(translated.statements);
-        const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
+        const { changesCatalog, written } = writesOf(translated.statements);
         const writes = translated.statements.some((statement) => !statement.readOnly);
-        if (tags.length === 0 && translated.sql === sql) return { message, rewrite: false, changesCatalog, writes };
+        if (tags.length === 0 && translated.sql === sql) return { message, rewrite: false, changesCatalog, writes, written };
         this.pendingTags.push(...tags);
-        return { message: frame('Q', [cString(translated.sql)]), rewrite: true, changesCatalog, writes };
+        return { message: frame('Q', [cString(translated.sql)]), rewrite: true, changesCatalog, writes, written };
       }
       case 'P': {
         const name = readCString(message, 5);
@@ -110,9 +134,9 @@ export class WireSession {
         // Remembered for its portals' Executes: a read then tells nobody it wrote (which would make
         // kept views catch up before the next statement and schedule a background pass).
         const readOnly = translated.statements.every((statement) => statement.readOnly);
-        if (tags.length > 0 || readOnly) this.statements.set(name.value, { tags: tags.length > 0 ? tags : null, readOnly });
+        const { changesCatalog, written } = writesOf(translated.statements);
+        if (tags.length > 0 || readOnly || written !== null) this.statements.set(name.value, { tags: tags.length > 0 ? tags : null, readOnly, written });
         else this.statements.delete(name.value);
-        const changesCatalog = translated.statements.some((statement) => statement.changesCatalog);
         if (translated.sql === query.value) return { message, rewrite: false, changesCatalog, writes: false };
         return {
           message: frame('P', [cString(name.value), cString(translated.sql), message.subarray(query.next)]),
@@ -133,7 +157,7 @@ export class WireSession {
         const portal = readCString(message, 5);
         const prepared = this.portals.get(portal.value);
         // A portal of a statement not known to read only (or not Parsed here) may write.
-        if (!prepared?.tags) return { message, rewrite: false, changesCatalog: false, writes: !prepared?.readOnly };
+        if (!prepared?.tags) return { message, rewrite: false, changesCatalog: false, writes: !prepared?.readOnly, written: prepared?.written ?? null };
         this.pendingTags.push(...prepared.tags);
         return { message, rewrite: true, changesCatalog: true, writes: true };
       }
