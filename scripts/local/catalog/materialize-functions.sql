@@ -248,3 +248,25 @@ CREATE OR REPLACE FUNCTION pg_catalog.lpad(text, integer, text) RETURNS text
 $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.lpad(text, integer) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT pg_catalog.lpad($1, $2, ' ') $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- CREATE MATERIALIZED VIEW … WITH (ASSERT NOT NULL col): the view's query checks each row
+-- (sql/mz-statements.ts); a NULL fails the read with Materialize's words.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.assert_not_null(is_null boolean, column_name text) RETURNS boolean
+  LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  IF is_null THEN
+    RAISE EXCEPTION 'column "%" must not be null', column_name USING ERRCODE = '23502';
+  END IF;
+  RETURN true;
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- Window functions with IGNORE NULLS (sql/window-nulls.ts): elements counted from an array's end.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.last_element(anyarray) RETURNS anyelement
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT $1[cardinality($1)]';
+CREATE OR REPLACE FUNCTION mz_local.nth_from_end(anyarray, bigint) RETURNS anyelement
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT CASE WHEN $2 >= 1 THEN $1[cardinality($1) - $2 + 1] END';

@@ -17,10 +17,11 @@
  */
 import { applyEdits, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
 import { createTypeEdits, fragmentSpan, listEdits, mapEdits, rewriteTypeText, subscriptEdits } from './collections.ts';
+import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'list', 'map']);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'list', 'map', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -108,6 +109,15 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
         (edits ??= []).push(...mapped.edits);
         // The tokens the edits cover are done (a constructor's entries were rewritten inside it).
         index = mapped.last;
+      }
+      continue;
+    }
+    if (NULLS_WINDOW_FUNCTIONS.has(token.value)) {
+      const windowed = windowNullsEdit(tokens, index, sql, rewriteFragment);
+      if (windowed) {
+        (edits ??= []).push(windowed.edit);
+        // RESPECT NULLS only drops two words; IGNORE NULLS rewrote the call and its window.
+        if (windowed.edit.start === token.start) index = windowed.last;
       }
       continue;
     }

@@ -15,7 +15,7 @@ import {
 } from './cluster-statements.ts';
 import { MzStatementError } from './mz-statements-error.ts';
 import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from './server-version.ts';
-import { SqlSyntaxError, type StatementSpan, type Token } from './tokens.ts';
+import { SqlSyntaxError, sqlIdentifier, sqlLiteral, type StatementSpan, type Token } from './tokens.ts';
 import { mzVariable, type MzVariable } from './session-variables.ts';
 
 export interface QualifiedName {
@@ -581,14 +581,47 @@ function parseCreateMaterializedView(cursor: Cursor, orReplace: boolean): MzStat
     cursor.index = close + 1;
   }
   const cluster = cursor.inCluster();
+  const assertNotNull: string[] = [];
   if (cursor.accept('with')) {
-    // WITH (REFRESH …, ASSERT NOT NULL …): results here are computed on every read.
-    cursor.index = cursor.matchingParen() + 1;
+    // WITH (ASSERT NOT NULL col, …, REFRESH …): each asserted column is checked whenever the view
+    // is read (Materialize's `column "x" must not be null`); REFRESH options are accepted and the
+    // view stays fresh on every read, as REFRESH ON COMMIT (docs/local-server.md).
+    const close = cursor.matchingParen();
+    cursor.expectPunct('(');
+    while (cursor.index < close) {
+      if (cursor.accept('assert', 'not', 'null')) {
+        cursor.acceptPunct('=');
+        assertNotNull.push(cursor.identifier());
+      } else if (cursor.accept('refresh')) {
+        let depth = 0;
+        while (cursor.index < close && !(depth === 0 && cursor.peek()?.type === 'punct' && cursor.peek()!.value === ',')) {
+          const token = cursor.peek()!;
+          if (token.type === 'punct' && token.value === '(') depth++;
+          if (token.type === 'punct' && token.value === ')') depth--;
+          cursor.index++;
+        }
+      } else {
+        cursor.fail('Expected one of ASSERT or REFRESH');
+      }
+      if (!cursor.acceptPunct(',')) break;
+    }
+    cursor.expectPunct(')');
   }
   cursor.expect('as');
   const query = cursor.rest();
   if (!query) cursor.fail('Expected SELECT, VALUES, or a subquery in the query body');
-  return { kind: 'create_materialized_view', name, orReplace, ifNotExists, cluster, viewSql: `${columns}AS ${query}` };
+  if (assertNotNull.length === 0) return { kind: 'create_materialized_view', name, orReplace, ifNotExists, cluster, viewSql: `${columns}AS ${query}` };
+  // OFFSET 0 keeps a reader's own filters out of the check: a NULL fails every read, as in Materialize.
+  const checks = assertNotNull.map((column) => `mz_local.assert_not_null(mz_asserted.${sqlIdentifier(column)} IS NULL, ${sqlLiteral(column)})`);
+  const alias = columns ? `mz_asserted${columns.trimEnd()}` : 'mz_asserted';
+  return {
+    kind: 'create_materialized_view',
+    name,
+    orReplace,
+    ifNotExists,
+    cluster,
+    viewSql: `${columns}AS SELECT * FROM (SELECT * FROM (${query}) AS ${alias} WHERE ${checks.join(' AND ')} OFFSET 0) AS mz_asserted`,
+  };
 }
 
 function parseCreateIndex(cursor: Cursor): MzStatement {

@@ -4,6 +4,7 @@
  * - jsonb: compact (no spaces), object keys sorted bytewise (PostgreSQL sorts shorter keys first),
  *   numbers as Materialize's numeric prints them (`1.0` → `1`, `2.50` → `2.5`).
  * - numeric: every trailing zero trimmed, whatever the scale (`1.50` → `1.5`, `2.00` → `2`).
+ * - interval: months spelled out (`1 month`, `2 months`), where PostgreSQL writes `mon`/`mons`.
  * - map (hstore here): `{a=>1,b=>"two words"}` — braces, keys sorted bytewise, an element quoted
  *   only when it must be (empty, blank, special characters, or the word NULL), NULL bare.
  *
@@ -205,4 +206,9 @@ const NEEDS_QUOTES = /[\s{}",\\=>]/;
 function mapElement(text: string): string {
   const needsQuotes = text === '' || NEEDS_QUOTES.test(text) || (text.length === 4 && text.toUpperCase() === 'NULL');
   return needsQuotes ? `"${text.replace(/[\\"]/g, (char) => `\\${char}`)}"` : text;
+}
+
+/** PostgreSQL's interval output (IntervalStyle postgres) → Materialize's: `mon`/`mons` → `month`/`months`. */
+export function materializeIntervalText(text: string): string {
+  return text.replace(/(\d) mons?\b/g, (match, digit: string) => `${digit} ${match.endsWith('mons') ? 'months' : 'month'}`);
 }

@@ -10,7 +10,7 @@
 import { cString, frame, int32, readCString, rewriteMessages } from '../engine/protocol-bytes.ts';
 import { materializeErrorText } from '../sql/error-text.ts';
 import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from '../sql/server-version.ts';
-import { materializeJsonText, materializeMapText, normalizeNumber } from '../sql/text-formats.ts';
+import { materializeIntervalText, materializeJsonText, materializeMapText, normalizeNumber } from '../sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from '../sql/translate.ts';
 import { writtenRelations } from '../subscribe/written-relations.ts';
 
@@ -66,6 +66,7 @@ type ValueRewriter = (value: Uint8Array) => Uint8Array;
 
 const JSONB_OID = 3802;
 const NUMERIC_OID = 1700;
+const INTERVAL_OID = 1186;
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -77,6 +78,11 @@ const REWRITE_MAP_TEXT = textRewriter(materializeMapText);
 const REWRITE_NUMERIC_TEXT: ValueRewriter = (value) => {
   if (value.indexOf(0x2e /* . */) === -1) return value;
   return encoder.encode(normalizeNumber(utf8.decode(value)));
+};
+/** Materialize spells an interval's months out: `1 month`, `14 months` → `1 year 2 months` (PostgreSQL: `mon`, `mons`). */
+const REWRITE_INTERVAL_TEXT: ValueRewriter = (value) => {
+  const text = utf8.decode(value);
+  return text.includes(' mon') ? encoder.encode(materializeIntervalText(text)) : value;
 };
 /** Binary jsonb is a version byte (1) and the text. */
 const REWRITE_JSONB_BINARY: ValueRewriter = (value) => {
@@ -245,6 +251,7 @@ export class WireSession {
       if (typeOid === JSONB_OID) rewriter = format === 0 ? REWRITE_JSONB_TEXT : REWRITE_JSONB_BINARY;
       else if (typeOid === this.options.mapTypeOid && format === 0) rewriter = REWRITE_MAP_TEXT;
       else if (typeOid === NUMERIC_OID && format === 0) rewriter = REWRITE_NUMERIC_TEXT;
+      else if (typeOid === INTERVAL_OID && format === 0) rewriter = REWRITE_INTERVAL_TEXT;
       if (rewriter) any = true;
       rewriters.push(rewriter);
     }
