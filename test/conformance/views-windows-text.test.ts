@@ -9,7 +9,8 @@
  *   (accepted; locally the view is fresh on every read);
  * - IGNORE NULLS / RESPECT NULLS: doc/user/content/sql/functions/_index.md (window functions lag,
  *   lead, first_value, last_value);
- * - interval text: doc/user/content/sql/types/interval.md (`1 month`, `2 months`, years folded).
+ * - interval text: doc/user/content/sql/types/interval.md (`1 month`, `2 months`, years folded);
+ * - CREATE VIEW IF NOT EXISTS: doc/user/content/sql/create-view.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
@@ -68,6 +69,14 @@ describe('CREATE MATERIALIZED VIEW … WITH (ASSERT NOT NULL …)', () => {
 
   it('refuses an option it does not know', async () => {
     expect(await errorOf(`CREATE MATERIALIZED VIEW odd_option WITH (RETAIN HISTORY FOR '1h') AS SELECT 1`)).toMatch(/Expected one of ASSERT or REFRESH/);
+  });
+});
+
+describe('CREATE VIEW IF NOT EXISTS (create-view.md)', () => {
+  it('creates the view once and leaves an existing one as it is', async () => {
+    await t.query(`CREATE VIEW IF NOT EXISTS answer AS SELECT 42 AS n`);
+    await t.query(`CREATE VIEW IF NOT EXISTS answer AS SELECT 7 AS n`);
+    expect(await t.query(`SELECT n FROM answer`)).toEqual([{ n: 42 }]);
   });
 });
 

@@ -101,6 +101,8 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     // CREATE TYPE … AS LIST / AS MAP is a domain over an array / hstore (dialect.ts), tagged as Materialize tags it.
     const domain = createTypeAsDomain(statement, sql);
     if (domain) return ddl(`EXECUTE ${sqlLiteral(domain)};`, 'CREATE TYPE');
+    const viewIfNotExists = createViewIfNotExists(statement, sql);
+    if (viewIfNotExists) return viewIfNotExists;
   }
   if (!parsed) {
     const readOnly = READ_ONLY_FIRST_WORDS.has(firstWord);
@@ -115,6 +117,27 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     if (error instanceof MzStatementError) return raiseStatement(error.message, error.code);
     throw error;
   }
+}
+
+/**
+ * `CREATE VIEW IF NOT EXISTS name …` (Materialize has it, PostgreSQL does not): created unless the
+ * name is taken, with Materialize's notice otherwise.
+ */
+function createViewIfNotExists(statement: StatementSpan, sql: string): TranslatedStatement | null {
+  const { tokens } = statement;
+  const at = (index: number, word: string) => tokens[index]?.type === 'word' && tokens[index]!.value === word;
+  if (!at(1, 'view') || !at(2, 'if') || !at(3, 'not') || !at(4, 'exists')) return null;
+  const nameStart = tokens[5];
+  let nameEnd = 5;
+  while (tokens[nameEnd + 1]?.type === 'punct' && tokens[nameEnd + 1]!.value === '.' && tokens[nameEnd + 2]) nameEnd += 2;
+  if (!nameStart || !(nameStart.type === 'word' || nameStart.type === 'quoted')) return null;
+  const name = sql.slice(nameStart.start, tokens[nameEnd]!.end);
+  const create = applyEdits(statement, sql, [{ start: tokens[2]!.start, end: tokens[4]!.end, text: '' }, ...dialectEdits(statement, sql)]);
+  const shown = tokens[nameEnd]!.value;
+  return ddl(
+    `IF to_regclass(${sqlLiteral(name)}) IS NULL THEN EXECUTE ${sqlLiteral(create)}; ELSE RAISE NOTICE '%', ${sqlLiteral(`view "${shown}" already exists, skipping`)}; END IF;`,
+    'CREATE VIEW',
+  );
 }
 
 /**
