@@ -99,8 +99,15 @@ export interface SegmentSenderOptions {
   /** Base URL of the Tracking API (SEGMENT_TRACKING_URL); calls go to `<base>/v1/batch`. */
   readonly trackingUrl: string;
   readonly writeKey: string;
-  /** Calls per request (the library's flushAt). */
+  /** Calls per request (the library's flushAt; default 100). */
   readonly flushAt?: number;
+  /**
+   * Calls handed to the library and not yet settled, at most (default 5 × flushAt: five requests
+   * in flight). The library keeps a context, its logs and promises per call until its batch is
+   * answered: 10,000 calls queued at once held ~380 MB and spent most of the time in garbage
+   * collection (bench/activation.ts), a window of a few batches does not.
+   */
+  readonly window?: number;
   /** Retries inside the library before this sender takes over (default 2). */
   readonly libraryRetries?: number;
   readonly httpRequestTimeoutMs?: number;
@@ -124,6 +131,7 @@ export function segmentSettingsFromEnv(env: NodeJS.ProcessEnv, activations: read
 
 export class SegmentSender implements Sender {
   private readonly analytics: Analytics;
+  private readonly window: number;
   /** The receiver's answer to the last failed request that carried a messageId. */
   private readonly answers = new Map<string, string>();
   readonly description: string;
@@ -136,11 +144,14 @@ export class SegmentSender implements Sender {
     const base = new URL(options.trackingUrl);
     const prefix = base.pathname.replace(/\/+$/, '');
     this.description = `Segment ${base.origin}${prefix} (${mapping.call})`;
+    const flushAt = options.flushAt ?? 100;
+    // At least one full batch: a batch is sent when full, so a smaller window would wait for it forever.
+    this.window = Math.max(flushAt, options.window ?? flushAt * 5);
     this.analytics = new Analytics({
       writeKey: options.writeKey,
       host: base.origin,
       path: `${prefix}/v1/batch`,
-      flushAt: options.flushAt ?? 100,
+      flushAt,
       // Batches are flushed explicitly when a timestamp's calls are all queued.
       flushInterval: 10_000,
       maxRetries: options.libraryRetries ?? 2,
@@ -223,12 +234,25 @@ export class SegmentSender implements Sender {
     return failures;
   }
 
-  /** Queues every call, flushes, and waits for each call's outcome. */
+  /**
+   * Hands every call to the library, at most `window` unsettled at a time (each full batch goes
+   * out as it fills), flushes the last batch, and waits for each call's outcome.
+   */
   private async sendRound(calls: ReadonlyArray<{ call: SegmentCall; change: Change }>): Promise<Array<{ call: SegmentCall; change: Change; error: string | null; status: number | null }>> {
-    const outcomes = calls.map(
-      ({ call, change }) =>
-        new Promise<{ call: SegmentCall; change: Change; error: string | null; status: number | null }>((resolve) => {
+    type Outcome = { call: SegmentCall; change: Change; error: string | null; status: number | null };
+    let unsettled = 0;
+    let roomMade: (() => void) | null = null;
+    const outcomes: Array<Promise<Outcome>> = [];
+    for (const { call, change } of calls) {
+      while (unsettled >= this.window) await new Promise<void>((resolve) => (roomMade = resolve));
+      unsettled++;
+      outcomes.push(
+        new Promise<Outcome>((resolve) => {
           const done = (error: unknown) => {
+            unsettled--;
+            const wake = roomMade;
+            roomMade = null;
+            wake?.();
             if (!error) return resolve({ call, change, error: null, status: null });
             const message = error instanceof Error ? error.message : String(error);
             const status = /^\[(\d{3})\]/.exec(message)?.[1];
@@ -240,10 +264,12 @@ export class SegmentSender implements Sender {
           } catch (error) {
             this.waiting.delete(call.messageId);
             // The library validates synchronously (e.g. a trait object it refuses): a refusal for good.
+            unsettled--;
             resolve({ call, change, error: error instanceof Error ? error.message : String(error), status: 400 });
           }
         }),
-    );
+      );
+    }
     await this.analytics.flush();
     return Promise.all(outcomes);
   }

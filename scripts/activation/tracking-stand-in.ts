@@ -182,8 +182,10 @@ export async function startTrackingStandIn(options: TrackingStandInOptions = {})
     if (options.writeKey !== undefined && writeKey !== options.writeKey) return answer(response, 401, { success: false, message: 'invalid write key' });
     const calls = single === 'batch' ? (Array.isArray(parsed.batch) ? (parsed.batch as TrackingCall[]) : null) : [{ type: single, ...parsed } as unknown as TrackingCall];
     if (!calls) return answer(response, 400, { success: false, message: 'batch must be an array of calls' });
+    // A body within the per-call limit holds no call over it: only larger bodies measure each call.
+    const measureCalls = body.length > MAX_CALL_BYTES;
     for (const call of calls) {
-      const problem = invalidCall(call);
+      const problem = invalidCall(call, measureCalls);
       if (problem) return answer(response, 400, { success: false, message: problem });
     }
     const retryCount = Number(request.headers['x-retry-count'] ?? 0) || 0;
@@ -208,11 +210,11 @@ export async function startTrackingStandIn(options: TrackingStandInOptions = {})
   return Object.assign(standIn, { url: `http://${host}:${address.port}`, port: address.port });
 }
 
-function invalidCall(call: TrackingCall): string | null {
+function invalidCall(call: TrackingCall, measure: boolean): string | null {
   if (!call || typeof call !== 'object') return 'each call must be an object';
   if (typeof call.type !== 'string' || !SINGLE_CALLS.has(call.type)) return `unknown call type ${JSON.stringify(call.type)}`;
   if (typeof call.messageId !== 'string' || !call.messageId) return `${call.type}: messageId is missing`;
-  if (Buffer.byteLength(JSON.stringify(call)) > MAX_CALL_BYTES) return `${call.type} ${call.messageId}: call larger than 32 KB`;
+  if (measure && Buffer.byteLength(JSON.stringify(call)) > MAX_CALL_BYTES) return `${call.type} ${call.messageId}: call larger than 32 KB`;
   if (!call.userId && !call.anonymousId && call.type !== 'group') return `${call.type} ${call.messageId}: userId or anonymousId is required`;
   if (call.type === 'track' && (typeof call.event !== 'string' || !call.event)) return `track ${call.messageId}: event is required`;
   if (call.type === 'group' && !call.groupId) return `group ${call.messageId}: groupId is required`;
