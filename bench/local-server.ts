@@ -15,6 +15,7 @@ import { startLocalServer, type LocalServer } from '../scripts/local/local-serve
 import { BareCeiling } from './bare-ceiling.ts';
 import { runWebhookLoad, type WebhookLoadResult } from './run-webhook-load.ts';
 import { median } from './stats.ts';
+import { translateQuery } from '../scripts/local/sql/translate.ts';
 
 const SECRET = 'bench-secret';
 const SINGLE_REQUESTS = Number(process.env.BENCH_WEBHOOK_REQUESTS ?? 10_000);
@@ -120,6 +121,7 @@ export async function runLocalServerBench(): Promise<void> {
 
     await printLoadClientCeiling();
     await textFormatCost(server, sources[sources.length - 1]!);
+    await dialectCost(server);
     await httpSqlRate(server);
   } finally {
     await bare.close();
@@ -178,6 +180,47 @@ async function textFormatCost(server: LocalServer, batchSource: string): Promise
     const plain = median(plainTimes);
     console.log(
       `text formats: reading 10,000 rows of jsonb + map in Materialize's format ${rewritten.toFixed(0)} ms vs the same rows as plain text ${plain.toFixed(0)} ms = ${(rewritten / plain).toFixed(2)}× (rewriting in the wire layer; keep it small)`,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * What Materialize's dialect costs (issue 32): the translation of a statement (the dialect's and the
+ * refusals' passes over its tokens), and the per-row work it adds on a 10,000-row read — interval
+ * text rewritten on the wire, and a list built per group by list_agg against array_agg.
+ */
+async function dialectCost(server: LocalServer): Promise<void> {
+  const statements = [
+    `SELECT user_id, count(*) AS n FROM events WHERE event_type = 'track' GROUP BY user_id`,
+    `SELECT user_id, list_agg(event ORDER BY at)[1] AS first_event, MAP['plan' => plan] AS m FROM events GROUP BY user_id, plan`,
+  ];
+  for (const sql of statements) {
+    for (let warm = 0; warm < 2_000; warm++) translateQuery(sql);
+    const started = performance.now();
+    const runs = 20_000;
+    for (let run = 0; run < runs; run++) translateQuery(sql);
+    console.log(`dialect: translating a ${sql.length}-character statement ${(((performance.now() - started) / runs) * 1000).toFixed(1)} µs (${sql.slice(0, 40)}…)`);
+  }
+  const client = new pg.Client({ connectionString: server.pgUrl, types: { getTypeParser: () => (value: string) => value } });
+  await client.connect();
+  try {
+    const times = { interval: [] as number[], intervalText: [] as number[], listAgg: [] as number[], arrayAgg: [] as number[] };
+    const time = async (sql: string, into: number[]) => {
+      const started = performance.now();
+      await client.query(sql);
+      into.push(performance.now() - started);
+    };
+    const rows = `FROM generate_series(1, 10000) AS i`;
+    for (let run = 0; run < 7; run++) {
+      await time(`SELECT make_interval(months => i % 30, days => i % 7) AS v ${rows}`, times.interval);
+      await time(`SELECT make_interval(months => i % 30, days => i % 7)::text AS v ${rows}`, times.intervalText);
+      await time(`SELECT i % 100 AS g, list_agg(i ORDER BY i) AS l ${rows} GROUP BY 1`, times.listAgg);
+      await time(`SELECT i % 100 AS g, array_agg(i ORDER BY i) AS l ${rows} GROUP BY 1`, times.arrayAgg);
+    }
+    console.log(
+      `dialect: 10,000 interval rows with months spelled out ${median(times.interval).toFixed(0)} ms vs as plain text ${median(times.intervalText).toFixed(0)} ms; list_agg over 10,000 rows ${median(times.listAgg).toFixed(0)} ms vs array_agg ${median(times.arrayAgg).toFixed(0)} ms`,
     );
   } finally {
     await client.end();

@@ -81,8 +81,11 @@ const REWRITE_NUMERIC_TEXT: ValueRewriter = (value) => {
 };
 /** Materialize spells an interval's months out: `1 month`, `14 months` → `1 year 2 months` (PostgreSQL: `mon`, `mons`). */
 const REWRITE_INTERVAL_TEXT: ValueRewriter = (value) => {
-  const text = utf8.decode(value);
-  return text.includes(' mon') ? encoder.encode(materializeIntervalText(text)) : value;
+  // ' mon' looked for in the bytes: most intervals have no months and pass untouched.
+  for (let at = value.indexOf(0x6d /* m */); at > 0; at = value.indexOf(0x6d, at + 1)) {
+    if (value[at - 1] === 0x20 && value[at + 1] === 0x6f && value[at + 2] === 0x6e) return encoder.encode(materializeIntervalText(utf8.decode(value)));
+  }
+  return value;
 };
 /** Binary jsonb is a version byte (1) and the text. */
 const REWRITE_JSONB_BINARY: ValueRewriter = (value) => {
@@ -292,8 +295,10 @@ function rewriteDataRow(message: Uint8Array, rewriters: ReadonlyArray<ValueRewri
     offset += length;
     const rewriter = rewriters[column];
     if (rewriter) {
-      values.push(rewriter(value));
-      changed = true;
+      // A rewriter hands back the same bytes when nothing differs: the row is then sent as it came.
+      const rewritten = rewriter(value);
+      if (rewritten !== value) changed = true;
+      values.push(rewritten);
     } else values.push(value);
   }
   if (!changed) return null;
