@@ -60,6 +60,8 @@ export interface Mismatch {
 export interface RunResult {
   readonly mismatch: Mismatch | null;
   readonly comparisons: number;
+  /** Comparisons of views kept with a temporal filter (rows entering and leaving with time). */
+  readonly temporalComparisons?: number;
   /** Every mismatch, with options.all. */
   readonly found?: readonly Mismatch[];
 }
@@ -205,6 +207,15 @@ const TEMPORAL_VIEWS: readonly { readonly shape: string; readonly select: string
 const TEMPORAL_MODELS: readonly { readonly shape: string; readonly select: string }[] = [
   { shape: 'temporal-mv-per-second', select: `SELECT date_trunc('second', ts) AS second, count(*) AS c FROM {x} WHERE ts + INTERVAL '3 seconds' > mz_now() GROUP BY 1` },
   { shape: 'temporal-mv-users', select: `SELECT u, count(*) AS c, max(n) AS mx FROM {x} WHERE mz_now() <= ts + INTERVAL '2 seconds' GROUP BY u` },
+  // Rows entering later (near-future events) and leaving: both bounds, two keys.
+  { shape: 'temporal-mv-between', select: `SELECT u, kind, count(*) AS c FROM {x} WHERE mz_now() BETWEEN ts AND ts + INTERVAL '3 seconds' GROUP BY u, kind` },
+  // The seed's events_per_minute: a window, other filters and deleted users left out.
+  {
+    shape: 'temporal-mv-not-deleted',
+    select: `SELECT date_trunc('second', e.ts) AS second, e.kind, count(*) AS c FROM {x} e WHERE mz_now() < e.ts + INTERVAL '3 seconds' AND e.kind IS DISTINCT FROM 'z' AND NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = e.u) GROUP BY 1, 2`,
+  },
+  // A DISTINCT ON kept by key with a window (a dedup's latest row per user while recent).
+  { shape: 'temporal-distinct-on', select: `SELECT DISTINCT ON (u) u, id, ts FROM {x} WHERE ts + INTERVAL '2 seconds' >= mz_now() ORDER BY u, ts DESC, id` },
 ];
 
 /** A plain view over X that only filters and projects (the chain keyed views look through). */
@@ -339,7 +350,7 @@ export function generateCase(seed: number, length = 48): Step[] {
     create('m', over.shape, over.select);
     if (next() < 0.5) {
       const model = pick(next, TEMPORAL_MODELS);
-      create('m', model.shape, model.select.replaceAll('{x}', `{s}.${pick(next, rowRelations)}`));
+      create('m', model.shape, model.select.replaceAll('{x}', `{s}.${pick(next, rowRelations)}`).replaceAll('{del}', `{s}.${deletes}`));
     }
   }
   const post = (source: string, body: unknown) => {
@@ -445,6 +456,7 @@ export async function runCase(server: TestServer, steps: readonly Step[], schema
   const client = server.sql;
   let other: pg.Client | null = null;
   let comparisons = 0;
+  let temporalComparisons = 0;
   /** With options.all, every mismatch (a view that mismatched is compared no more): a survey. */
   const found: Mismatch[] = [];
   const refusing = new Set<string>();
@@ -539,6 +551,10 @@ export async function runCase(server: TestServer, steps: readonly Step[], schema
             fresh = await sortedRows(client, model.select);
           }
           comparisons++;
+          if (model.temporal) {
+            const kept = await client.query(`SELECT 1 FROM mz_local.maintained_views m WHERE m.view_oid = to_regclass($1) AND m.temporal`, [`${schema}.${name}`]);
+            if (kept.rows.length > 0) temporalComparisons++;
+          }
           if (JSON.stringify(kept!) !== JSON.stringify(fresh)) {
             const stop = mismatch(index, { view: name, shape: model.shape, kind: 'rows', when: step.when, kept: kept!, fresh });
             if (stop) return stop;
@@ -549,7 +565,7 @@ export async function runCase(server: TestServer, steps: readonly Step[], schema
     if (process.env.KEPT_FUZZ_DEBUG) {
       console.log(await server.query(`SELECT c.relname AS name, m.refresh_kind AS kind, m.not_keyed_reason AS reason, m.refresh_function_sql IS NOT NULL AS folds FROM mz_local.maintained_views m JOIN pg_class c ON c.oid = m.view_oid WHERE c.relnamespace = $1::regnamespace`, [schema]));
     }
-    return { mismatch: found[0] ?? null, comparisons, found };
+    return { mismatch: found[0] ?? null, comparisons, temporalComparisons, found };
   } finally {
     await (other as pg.Client | null)?.end().catch(() => {});
     await server.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});

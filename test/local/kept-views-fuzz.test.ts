@@ -36,11 +36,13 @@ it(
     const deadline = Date.now() + seconds * 1000;
     let rounds = 0;
     let comparisons = 0;
+    let temporal = 0;
     for (let seed = firstSeed; rounds === 0 || (!oneSeed && Date.now() < deadline); seed++) {
       const steps = generateCase(seed);
       const result = await runCase(t, steps, `fz_${seed}`);
       rounds++;
       comparisons += result.comparisons;
+      temporal += result.temporalComparisons ?? 0;
       if (result.mismatch) {
         const shrunk = await shrink(t, steps, result.mismatch, `fz_${seed}_s`);
         const report = [
@@ -54,7 +56,7 @@ it(
         expect.fail(report);
       }
     }
-    console.log(`kept-views fuzz: ${rounds} rounds, ${comparisons} comparisons, seeds ${firstSeed}–${firstSeed + rounds - 1}`);
+    console.log(`kept-views fuzz: ${rounds} rounds, ${comparisons} comparisons (${temporal} of views kept with a temporal filter), seeds ${firstSeed}–${firstSeed + rounds - 1}`);
   },
   // The run, a first case that may take ~10 s on a cold server, and shrinking a failure (≤ 40 s).
   (seconds * 2 + 90) * 1000,
