@@ -1,21 +1,28 @@
 /**
  * Deploys against a target someone else has been changing: objects dropped by hand (alone or with
  * CASCADE) come back on the next deploy, because the catalog is read every time, not only the
- * runner's own state. Each test starts from its own in-memory server.
+ * runner's own state. The file shares one in-memory server, emptied before each test (every
+ * schema, cluster and the recorded state and lease dropped), so each test starts from nothing.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { catalogIds, changes, deployProject } from '../helpers/deploy.ts';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { catalogIds, changes, deployProject, emptySeedServer } from '../helpers/deploy.ts';
 import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { copyOfSeedProject } from '../helpers/temp-project.ts';
 
 let t: TestServer;
-beforeEach(async () => {
+beforeAll(async () => {
   t = await startTestServer();
 });
-afterEach(async () => {
+afterAll(async () => {
   await t?.close();
+});
+beforeEach(async () => {
+  await emptySeedServer(t);
+  // What emptySeedServer leaves is what a new server starts with: no user object, no recorded state.
+  expect(await t.query(`SELECT name FROM mz_catalog.mz_objects WHERE id LIKE 'u%'`)).toEqual([]);
+  expect(await t.query(`SELECT name FROM mz_catalog.mz_schemas WHERE name NOT IN ('public', 'mz_catalog', 'mz_internal', 'information_schema', 'pg_catalog', 'mz_introspection', 'mz_unsafe')`)).toEqual([]);
 });
 
 it('a mart dropped by hand (with its index, CASCADE) is recreated by the next deploy, and only it', async () => {
