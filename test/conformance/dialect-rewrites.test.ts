@@ -1,0 +1,81 @@
+/**
+ * The text the translator hands PGlite for Materialize's list, map, window and refusal syntax
+ * (scripts/local/sql/dialect.ts, collections.ts, window-nulls.ts, refusals.ts), and — as much
+ * as what it rewrites — what it must leave alone: SQL that is not Materialize-only passes
+ * through byte for byte. No server: fast, and a failure names the statement.
+ *
+ * Expectations follow doc/user/content/sql/types/list.md and map.md (constructors, `int list`,
+ * `map[text=>int]`, successive slices), doc/user/content/sql/functions/_index.md (IGNORE NULLS)
+ * and test/sqllogictest/window_funcs.slt (frames).
+ */
+import { describe, expect, it } from 'vitest';
+import { translateQuery } from '../../scripts/local/sql/translate.ts';
+
+const sqlOf = (sql: string) => translateQuery(sql).sql;
+
+describe('left alone', () => {
+  it.each([
+    `SELECT list, map FROM collections WHERE list > 1`,
+    `CREATE TABLE named_like_types (list int, map text)`,
+    `SELECT a[1], a[2:3] FROM arrays`,
+    `SELECT '{1,2}'::int[]`,
+    `SELECT range FROM r WHERE range BETWEEN 1 AND 2`,
+    `SELECT sum(x) OVER (ORDER BY x ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM t`,
+    `SELECT sum(x) OVER (ORDER BY x RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM t`,
+    `SELECT lag(x) OVER (ORDER BY t) FROM t`,
+    `SELECT generate_series(1, (SELECT max(n) FROM t))`,
+    `SELECT coalesce(a, (SELECT b FROM t LIMIT 1)) FROM u`,
+    `SELECT regexp_replace(s, 'a', 'b', 'g') FROM t`,
+    `SELECT '2024-01-01T10:00:00'::date, timestamp(3) '2024-01-01'`,
+  ])('%s', (sql) => {
+    expect(sqlOf(sql)).toBe(sql);
+  });
+});
+
+describe('lists', () => {
+  it('constructors and type names', () => {
+    expect(sqlOf(`SELECT LIST[1, 2], LIST(SELECT x FROM t), '{1}'::int list, CAST(v AS text list list)`)).toBe(
+      `SELECT ARRAY[1, 2], ARRAY(SELECT x FROM t), '{1}'::int [], CAST(v AS text [] [])`,
+    );
+    expect(sqlOf(`CREATE TABLE l (a numeric(10,2) list, b double list)`)).toBe(`CREATE TABLE l (a numeric(10,2) [], b double precision [])`);
+  });
+
+  it('subscripts on constructors and calls, successive slices, slices over layers', () => {
+    expect(sqlOf(`SELECT LIST[1,2,3][2], list_agg(x)[1], l[2:][1:1], l[1:2, 2:3] FROM t`)).toBe(
+      `SELECT (ARRAY[1,2,3])[2], (list_agg(x))[1], (l[2:])[1:1], l[1:2][ 2:3] FROM t`,
+    );
+  });
+
+  it('CREATE TYPE … AS LIST', () => {
+    expect(translateQuery(`CREATE TYPE ints AS LIST (ELEMENT TYPE = int4)`).statements[0]!.tag).toBe('CREATE TYPE');
+    expect(sqlOf(`CREATE TYPE ints AS LIST (ELEMENT TYPE = int4)`)).toContain(`EXECUTE 'CREATE DOMAIN ints AS int4[]'`);
+  });
+});
+
+describe('maps', () => {
+  it('type names, literals and constructors', () => {
+    expect(sqlOf(`CREATE TABLE m (a map[text=>int])`)).toBe(`CREATE TABLE m (a hstore)`);
+    expect(sqlOf(`SELECT '{a=>1}'::map[text=>int]`)).toBe(`SELECT mz_local.map_in('{a=>1}')::hstore`);
+    expect(sqlOf(`SELECT MAP['a' => 1, 'b'=>-2]`)).toBe(`SELECT mz_local.map_of(ARRAY['a', 'b']::text[], ARRAY[(1)::text, (-2)::text]::text[])`);
+  });
+});
+
+describe('IGNORE NULLS', () => {
+  it('RESPECT NULLS is dropped; IGNORE NULLS reads the non-NULL values of the frame', () => {
+    expect(sqlOf(`SELECT lag(x) RESPECT NULLS OVER (ORDER BY t) FROM e`)).toBe(`SELECT lag(x)  OVER (ORDER BY t) FROM e`);
+    expect(sqlOf(`SELECT first_value(x) IGNORE NULLS OVER (ORDER BY t) FROM e`)).toBe(
+      `SELECT (array_agg((x)) FILTER (WHERE (x) IS NOT NULL) OVER (ORDER BY t))[1] FROM e`,
+    );
+  });
+});
+
+describe('refusals become a failing statement', () => {
+  it.each([
+    [`SELECT sum(x) OVER (ORDER BY x RANGE 1 PRECEDING) FROM t`, 'RANGE in non-default window frames not yet supported'],
+    [`SELECT '2024-01-01'::timestamptz(8)`, 'precision for type timestamp or timestamptz must be between 0 and 6'],
+    [`SELECT unnest(unnest(ARRAY[ARRAY[1]]))`, 'table functions are not allowed in other table functions'],
+    [`SELECT regexp_match('a', 'a', 'x')`, 'invalid regular expression flag: x'],
+  ])('%s', (sql, message) => {
+    expect(sqlOf(sql)).toContain(`mz_local.fail('${message}'`);
+  });
+});
