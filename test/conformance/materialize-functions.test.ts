@@ -207,3 +207,17 @@ describe('INTERVAL with a plural field', () => {
     expect(await one(`SELECT TIMESTAMP '2022-01-01 00:00' + INTERVAL '2' days`)).toEqual(new Date('2022-01-03T00:00:00Z'));
   });
 });
+
+// doc/user/content/sql/functions/_index.md (regexp_replace: Rust's replacement syntax, `$1` / `${1}`
+// for a group, `$0` the match, `$$` a dollar, named groups by name; a backslash is itself).
+describe('regexp_replace replacements', () => {
+  it('reads $1, ${1}, $0, $$ and named groups as Materialize does', async () => {
+    const rows = await t.sql.query({
+      text: `SELECT regexp_replace('order-42', '(\\w+)-(\\d+)', '$2:$1') AS a, regexp_replace('order-42', '(\\d+)', '[\${1}]') AS b,
+        regexp_replace('abc', 'b', '<$0>') AS c, regexp_replace('abc', 'b', '$$') AS d,
+        regexp_replace('2024-03-05', '(?P<y>\\d+)-(?P<m>\\d+)-(?P<d>\\d+)', '$d/$m/\${y}') AS e, regexp_replace('abc', 'b', 'x\\y') AS f`,
+      rowMode: 'array',
+    });
+    expect(rows.rows[0]).toEqual(['42:order', 'order-[42]', 'a<b>c', 'a$c', '05/03/2024', 'ax\\yc']);
+  });
+});

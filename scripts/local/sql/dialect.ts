@@ -21,7 +21,7 @@ import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'list', 'map', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'list', 'map', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -168,6 +168,8 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
     }
     case 'regexp_extract':
       return regexpExtractEdit(tokens, index, sql);
+    case 'regexp_replace':
+      return regexpReplacementEdit(tokens, index);
     default:
       if (token.value === 'double' && isWord(next, 'precision')) return null;
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
@@ -244,6 +246,86 @@ function regexpExtractEdit(tokens: readonly Token[], index: number, sql: string)
     end: tokens[close]!.end,
     text: `${lateral}(SELECT ${columns.join(', ')} FROM regexp_match((${haystack})::text, ${sqlLiteral(postgresPattern)}) AS m WHERE m IS NOT NULL)${aliased ? '' : ' AS regexp_extract'}`,
   };
+}
+
+/**
+ * `regexp_replace(s, pattern, 'replacement' …)`: Materialize's replacement is Rust's (`$1`, `${1}`,
+ * `$0` for the whole match, `$$` for a dollar, a backslash as itself); PostgreSQL's is `\1`, `\&`,
+ * `\\`. A literal replacement is rewritten; a group named in it (`$name`, `${name}`) becomes its
+ * number when the pattern is a literal too, else nothing (Rust's answer for an unknown group).
+ */
+function regexpReplacementEdit(tokens: readonly Token[], index: number): TextEdit | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  const close = closingParen(tokens, index + 1);
+  // The three leading arguments must be single tokens for the replacement to be found safely.
+  const pattern = tokens[index + 4];
+  const replacement = tokens[index + 6];
+  if (close < 0 || !isPunct(tokens[index + 3], ',') || !isPunct(tokens[index + 5], ',') || replacement?.type !== 'string') return null;
+  if (!(isPunct(tokens[index + 7], ',') || index + 7 === close)) return null;
+  const groups = pattern?.type === 'string' ? captureGroups(pattern.value) : [];
+  const converted = postgresReplacement(replacement.value, groups.map((group) => group.name));
+  if (groups.some((group) => group.name !== null)) {
+    // PostgreSQL has no named groups: the pattern loses the names, the replacement got their numbers.
+    return { start: pattern!.start, end: replacement.end, text: `${sqlLiteral(withoutGroupNames(pattern!.value, groups))}, ${sqlLiteral(converted)}` };
+  }
+  return converted === replacement.value ? null : { start: replacement.start, end: replacement.end, text: sqlLiteral(converted) };
+}
+
+/** A pattern with `(?P<name>` / `(?<name>` turned into plain `(`. */
+function withoutGroupNames(pattern: string, groups: readonly CaptureGroup[]): string {
+  let out = '';
+  let at = 0;
+  for (const group of groups) {
+    out += pattern.slice(at, group.nameStart);
+    at = group.nameEnd;
+  }
+  return out + pattern.slice(at);
+}
+
+/** Rust's replacement syntax in PostgreSQL's. */
+export function postgresReplacement(rust: string, groupNames: ReadonlyArray<string | null>): string {
+  let out = '';
+  for (let at = 0; at < rust.length; at++) {
+    const char = rust[at]!;
+    if (char === '\\') {
+      out += '\\\\';
+      continue;
+    }
+    if (char !== '$') {
+      out += char;
+      continue;
+    }
+    if (rust[at + 1] === '$') {
+      out += '$';
+      at++;
+      continue;
+    }
+    let name: string;
+    let end: number;
+    if (rust[at + 1] === '{') {
+      const closeBrace = rust.indexOf('}', at + 2);
+      if (closeBrace < 0) {
+        out += char;
+        continue;
+      }
+      name = rust.slice(at + 2, closeBrace);
+      end = closeBrace;
+    } else {
+      const match = /^[A-Za-z0-9_]+/.exec(rust.slice(at + 1));
+      if (!match) {
+        out += char;
+        continue;
+      }
+      name = match[0];
+      end = at + name.length;
+    }
+    at = end;
+    const number = /^\d+$/.test(name) ? Number(name) : groupNames.indexOf(name) + 1;
+    if (number === 0 && name === '0') out += '\\&';
+    else if (number >= 1 && number <= 9) out += `\\${number}`;
+    // Groups past 9 have no PostgreSQL spelling; an unknown group is empty, as in Rust.
+  }
+  return out;
 }
 
 /** A whole SQL text (a materialized view's query) with Materialize's spellings rewritten. */
