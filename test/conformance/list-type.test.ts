@@ -93,6 +93,15 @@ describe('indexing and slicing (list.md, Accessing lists)', () => {
     ).toEqual(['{2,3,4}', '{1,2}', '{4,5}', '{3,4,5}']);
   });
 
+  it('a slice with no elements is NULL: past the end, end before start, of an empty list (list.slt)', async () => {
+    expect(await texts(`SELECT (LIST[1,2,3][5:])::text, (LIST[1,2,3][3:2])::text, (LIST[]::int list)[:]::text, (LIST[NULL::int][:])::text`)).toEqual([
+      null,
+      null,
+      null,
+      '{NULL}',
+    ]);
+  });
+
   it('a second slice or index applies to the first slice (not to another dimension)', async () => {
     expect(await texts(`SELECT (LIST[1,2,3,4,5][2:][2:3])::text, LIST[1,2,3,4,5][3:5][2]`)).toEqual(['{3,4}', 4]);
   });

@@ -52,6 +52,10 @@ CREATE OR REPLACE FUNCTION pg_catalog.list_cat(anycompatiblearray, anycompatible
 CREATE OR REPLACE FUNCTION pg_catalog.list_remove(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_remove($1, $2)';
 
+-- A slice with no elements is NULL (list.slt: past the end, end before start, of an empty list).
+CREATE OR REPLACE FUNCTION mz_local.list_slice(anyarray) RETURNS anyarray
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT CASE WHEN cardinality($1) > 0 THEN $1 END';
+
 --------------------------------------------------------------------------------------------------
 -- map
 --------------------------------------------------------------------------------------------------

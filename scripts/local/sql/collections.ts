@@ -6,9 +6,10 @@
  * - `LIST[1, 2]`, `LIST[[1], [2]]`, `LIST(SELECT …)` → `ARRAY[…]` / `ARRAY(SELECT …)`;
  * - `<type> list [list …]` in a type → `<type>[][]…`;
  * - subscripts PostgreSQL's grammar refuses or reads otherwise: on a constructor or a function
- *   call (`LIST[1,2,3][2]`, `list_agg(x)[1]`) the value is parenthesised; after a slice another
- *   subscript applies to the slice's result, as Materialize's successive slices do
- *   (`l[2:][1:1]` → `(l[2:])[1:1]`); a slice over layers `[1:2, 2:3]` → `[1:2][2:3]`;
+ *   call (`LIST[1,2,3][2]`, `list_agg(x)[1]`) the value is parenthesised; a slice (only lists
+ *   slice in Materialize) is NULL when empty, and a later subscript applies to the slice's result,
+ *   as Materialize's successive slices do (`l[2:][1:1]` → `mz_local.list_slice((mz_local.list_slice(l[2:]))[1:1])`);
+ *   a slice over layers `[1:2, 2:3]` → `[1:2][2:3]`;
  * - `map[text=>T]` → hstore; `'{a=>1}'::map[text=>int]` reads Materialize's map text;
  *   `MAP['a' => 1, …]` and `MAP(SELECT k, v …)` build an hstore, the last value of a key winning;
  * - `CREATE TYPE t AS LIST (ELEMENT TYPE = T)` → a domain over T[]; `AS MAP (KEY TYPE = text,
@@ -221,19 +222,27 @@ export function subscriptEdits(tokens: readonly Token[], index: number): TextEdi
   } else {
     return [];
   }
+  // Wrappers around the value so far, innermost first: each opens at the value's start.
+  const wraps: Array<{ open: string; close: string; at: number }> = [];
   const edits: TextEdit[] = [];
   const start = tokens[primaryStart]!.start;
-  if (wrapPrimary) edits.push({ start, end: start, text: '(' }, { start: previous.end, end: previous.end, text: ')' });
+  if (wrapPrimary) wraps.push({ open: '(', close: ')', at: previous.end });
   let open = index;
   while (isPunct(tokens[open], '[')) {
     const close = closingBracket(tokens, open);
     if (close < 0) break;
     const { slice, commas } = sliceCommas(tokens, open, close);
-    if (slice) for (const comma of commas) edits.push({ start: tokens[comma]!.start, end: tokens[comma]!.end, text: '][' });
-    const following = tokens[close + 1];
-    if (slice && isPunct(following, '[')) edits.push({ start, end: start, text: '(' }, { start: tokens[close]!.end, end: tokens[close]!.end, text: ')' });
+    if (slice) {
+      for (const comma of commas) edits.push({ start: tokens[comma]!.start, end: tokens[comma]!.end, text: '][' });
+      // Only lists slice in Materialize (arrays refuse slices), and a list slice with no elements is
+      // NULL; a later subscript applies to the slice's result.
+      const followed = isPunct(tokens[close + 1], '[');
+      wraps.push({ open: followed ? '(mz_local.list_slice(' : 'mz_local.list_slice(', close: followed ? '))' : ')', at: tokens[close]!.end });
+    }
     open = close + 1;
   }
+  for (let wrap = wraps.length - 1; wrap >= 0; wrap--) edits.push({ start, end: start, text: wraps[wrap]!.open });
+  for (const wrap of wraps) edits.push({ start: wrap.at, end: wrap.at, text: wrap.close });
   return edits;
 }
 
