@@ -61,18 +61,22 @@ interface WatchedQuery {
 }
 
 /**
- * While writes keep coming (each within this many refresh durations of the one before), the next
- * round waits this many times the last one's duration: subscriptions then take at most 1/(1+4) =
- * 20% of the session queue and appends keep the rest. (Without it, a subscribed query costing
- * 35 ms ran after every single-event append and ingest fell from ~560 to ~24 events/s.) A write
- * after a quiet spell is refreshed at once. Appends wait in the session queue behind a round, so
+ * While writes keep coming (each within STREAMING_GAP refresh durations of the one before), the
+ * next round waits REFRESH_SPACING times the last one's duration: subscriptions then take at most
+ * 1/(1+9) = 10% of the session queue and appends keep the rest. (Without it, a subscribed query
+ * costing 35 ms ran after every single-event append and ingest fell from ~560 to ~24 events/s; at
+ * 4, 20%, one activation following the seed's high_value_customers — a mart recomputed whole at
+ * each round — cost ingest 15–35% in bench/activation.ts, against a 10% goal.) The price is
+ * freshness under sustained ingest only: a change then waits up to nine rounds' time. A write after
+ * a quiet spell is refreshed at once. Appends wait in the session queue behind a round, so
  * "writes keep coming" is told by their spacing, not by whether they landed during a round.
  * A round's duration is the time from asking the session queue to having the changes (the wait
  * behind appends and the catch-up included: under heavy ingest that spaces rounds further), not
  * the time the changes took to reach the subscribers: sending a batch to 100 subscribers took
  * longer than computing it, and counting it made every other event wait ~4× that (p50 22–41 ms).
  */
-const REFRESH_SPACING = 4;
+const REFRESH_SPACING = 9;
+const STREAMING_GAP = 4;
 
 /**
  * How long one computation of a subscribed query may hold the database (the one session every
@@ -167,7 +171,7 @@ export class SubscriptionHub {
     if (written === null) this.pendingWrites = 'all';
     else if (this.pendingWrites !== 'all') for (const name of written) this.pendingWrites.add(name);
     const now = performance.now();
-    this.writesStreaming = now - this.lastWriteAt < Math.max(1, this.lastRoundMs * REFRESH_SPACING);
+    this.writesStreaming = now - this.lastWriteAt < Math.max(1, this.lastRoundMs * STREAMING_GAP);
     this.lastWriteAt = now;
     this.dirty = true;
     if (this.refreshing) return;
