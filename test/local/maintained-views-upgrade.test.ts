@@ -34,6 +34,8 @@ async function send(server: TestServer, events: readonly object[]): Promise<void
 const MARTS = ['daily_active_users', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
 /** Kept too, but refreshed whole (a HAVING over its groups): compared, not counted among the keyed ones. */
 const WHOLE_MARTS = ['high_value_customers'];
+/** Kept with a temporal filter (issue 30): kept and keyed, but not compared across two servers read at different times. */
+const TEMPORAL_MARTS = ['events_per_minute'];
 
 async function marts(server: TestServer): Promise<Record<string, string[]>> {
   const result: Record<string, string[]> = {};
@@ -57,7 +59,7 @@ it('kept views of an older server get change logs at start and stay equal to the
   await old.server.maintainedViews.settled();
   // Back to the old layout: the view users see reads only the kept rows and the definition.
   const kept = await old.query<{ id: string; view: string }>(`SELECT id::text AS id, view_oid::regclass::text AS view FROM mz_local.maintained_views ORDER BY id`);
-  expect(kept.length).toBe(MARTS.length + WHOLE_MARTS.length + 1);
+  expect(kept.length).toBe(MARTS.length + WHOLE_MARTS.length + TEMPORAL_MARTS.length + 1);
   for (const { id, view } of kept) {
     await old.query(
       `CREATE OR REPLACE VIEW ${view} AS SELECT * FROM mz_local.mv_b_${id} WHERE mz_local.is_fresh(${id}) UNION ALL SELECT * FROM mz_local.mv_q_${id} WHERE NOT mz_local.is_fresh(${id})`,
@@ -86,6 +88,6 @@ it('kept views of an older server get change logs at start and stay equal to the
   );
   expect(kinds).toEqual([
     { kind: 'source', fresh: true },
-    ...MARTS.map(() => ({ kind: 'view', fresh: true })),
+    ...[...MARTS, ...TEMPORAL_MARTS].map(() => ({ kind: 'view', fresh: true })),
   ]);
-}, 60_000);
+}, 120_000);
