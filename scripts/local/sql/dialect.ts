@@ -18,10 +18,11 @@
 import { applyEdits, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
 import { createTypeEdits, fragmentSpan, listEdits, mapEdits, rewriteTypeText, subscriptEdits } from './collections.ts';
 import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
+import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'list', 'map', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -88,7 +89,16 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
     const typeEdits = createTypeEdits(tokens, sql, (text) => rewriteTypeText(text, TYPE_ALIASES, rewriteFragment));
     if (typeEdits) return typeEdits;
   }
+  // Token ranges an edit already rewrote whole (WITH MUTUALLY RECURSIVE's column definitions).
+  let skips: Array<[number, number]> | null = null;
   for (let index = 0; index < tokens.length; index++) {
+    if (skips) {
+      const range = skips.find(([from, to]) => index >= from && index <= to);
+      if (range) {
+        index = range[1];
+        continue;
+      }
+    }
     const token = tokens[index]!;
     if (token.type === 'punct') {
       if (token.value === '[') {
@@ -109,6 +119,14 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
         (edits ??= []).push(...mapped.edits);
         // The tokens the edits cover are done (a constructor's entries were rewritten inside it).
         index = mapped.last;
+      }
+      continue;
+    }
+    if (token.value === 'mutually') {
+      const plan = mutuallyRecursivePlan(tokens, index);
+      if (plan && 'edits' in plan) {
+        (edits ??= []).push(...plan.edits);
+        skips = plan.skip;
       }
       continue;
     }

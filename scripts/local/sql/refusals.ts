@@ -14,13 +14,16 @@
  * - date and time literals PostgreSQL's lenient parser takes: `'infinity'::date`, an ISO date
  *   followed by a letter other than T (`DATE '2007-02-01X15:04:05'`), a time with `::` in it;
  * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
- *   ("invalid regular expression flag: x").
+ *   ("invalid regular expression flag: x");
+ * - the WITH MUTUALLY RECURSIVE forms the local server cannot evaluate (mutually-recursive.ts), in
+ *   its own words.
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
  * One pass over the tokens looks for the trigger words; nearly every statement has none.
  */
 import type { StatementSpan, Token } from './tokens.ts';
+import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 
 export interface Refusal {
   message: string;
@@ -101,6 +104,11 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'time':
           refusal = typedLiteralRefusal(tokens, index);
           break;
+        case 'mutually': {
+          const plan = mutuallyRecursivePlan(tokens, index);
+          if (plan && 'refusal' in plan) refusal = { message: plan.refusal, code: '0A000' };
+          break;
+        }
         default:
           if (TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
           if (!refusal && token.value in REGEX_FLAG_POSITIONS) refusal = regexFlagRefusal(tokens, index);
