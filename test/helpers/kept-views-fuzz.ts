@@ -353,6 +353,15 @@ export function generateCase(seed: number, length = 48): Step[] {
       create('m', model.shape, model.select.replaceAll('{x}', `{s}.${pick(next, rowRelations)}`).replaceAll('{del}', `{s}.${deletes}`));
     }
   }
+  // A temporal filter of its own over what does not depend on the time: kept, rows entering and
+  // leaving by a time-ordered expiry.
+  if (next() < 0.35) {
+    const timeless = rowRelations.filter((name) => !temporal.has(name));
+    if (timeless.length > 0) {
+      const model = pick(next, TEMPORAL_MODELS);
+      create('m', `${model.shape} (kept)`, model.select.replaceAll('{x}', `{s}.${pick(next, timeless)}`).replaceAll('{del}', `{s}.${deletes}`));
+    }
+  }
   const post = (source: string, body: unknown) => {
     steps.push({ kind: 'post', source, body });
     const roll = next();
