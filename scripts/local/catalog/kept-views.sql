@@ -15,9 +15,11 @@
 -- stale views itself once writes pause (refresh_maintained(), see maintained-views.ts): under steady
 -- ingest a read costs what it did before; between bursts it costs a scan of the kept results.
 --
--- Not kept (computed on every read; the server log says so once per view): views using mz_now()
--- (their rows leave with time, not with writes) and views reading anything other than sources and
--- views (a table written with plain DML, a catalog relation).
+-- Not kept (computed on every read; the server log says so once per view): views using the time
+-- other than as a temporal filter of a view kept by group (views/temporal-plan.ts: those are kept,
+-- their rows entering and leaving at the times their filters name) or reading a view that uses it,
+-- and views reading anything other than sources and views (a table written with plain DML, a
+-- catalog relation).
 
 -- The write counter: a sequence, because nextval costs a webhook append far less than updating a
 -- row (it is not transactional: a rolled-back write still makes views stale, which only costs a
