@@ -40,7 +40,8 @@ describe('constructing lists (list.md, Construction)', () => {
   });
 
   it('an empty list needs its type: LIST[]::int list', async () => {
-    expect(await texts(`SELECT (LIST[]::int list)::text`)).toEqual(['{}']);
+    expect(await texts(`SELECT (LIST[]::int list)::text, CAST(LIST[] AS text list)::text`)).toEqual(['{}', '{}']);
+    await expect(t.query(`SELECT LIST[]`)).rejects.toThrow('cannot determine type of empty list');
   });
 
   it('LIST(SELECT …) keeps the subquery order', async () => {

@@ -15,6 +15,7 @@
  *   followed by a letter other than T (`DATE '2007-02-01X15:04:05'`), a time with `::` in it;
  * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
  *   ("invalid regular expression flag: x");
+ * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt);
  * - the WITH MUTUALLY RECURSIVE forms the local server cannot evaluate (mutually-recursive.ts), in
  *   its own words.
  *
@@ -104,6 +105,9 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'time':
           refusal = typedLiteralRefusal(tokens, index);
           break;
+        case 'list':
+          refusal = emptyListRefusal(tokens, index);
+          break;
         case 'mutually': {
           const plan = mutuallyRecursivePlan(tokens, index);
           if (plan && 'refusal' in plan) refusal = { message: plan.refusal, code: '0A000' };
@@ -141,6 +145,15 @@ function frameRefusal(tokens: readonly Token[], index: number): Refusal | null {
   }
   const offset = boundStarts.some((start) => !isWord(tokens[start], 'unbounded') && !isWord(tokens[start], 'current'));
   return offset ? { message: 'RANGE in non-default window frames not yet supported', code: '0A000' } : null;
+}
+
+/** `LIST[]` with no cast to give it a type (list.slt: "cannot determine type of empty list"). */
+function emptyListRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '[') || !isPunct(tokens[index + 2], ']') || isPunct(tokens[index - 1], '.')) return null;
+  const next = tokens[index + 3];
+  if (next?.type === 'operator' && next.value === '::') return null;
+  if (isWord(next, 'as') && isPunct(tokens[index - 1], '(') && isWord(tokens[index - 2], 'cast')) return null;
+  return { message: 'cannot determine type of empty list', code: '42P18' };
 }
 
 /** `timestamp(7)`: Materialize's timestamps hold microseconds at most. */
