@@ -6,18 +6,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { catalogIds, changes, deployProject, emptySeedServer } from '../helpers/deploy.ts';
-import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { hmacHex, post, serverForTests } from '../helpers/local-server.ts';
 import { copyOfSeedProject } from '../helpers/temp-project.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests();
 beforeEach(async () => {
   await emptySeedServer(t);
   // What emptySeedServer leaves is what a new server starts with: no user object, no recorded state.

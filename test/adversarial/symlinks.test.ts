@@ -11,7 +11,7 @@ import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { ProjectWatcher, type WatchCycle } from '../../scripts/runner/watch/project-watcher.ts';
 import { connectionTo, deployProject } from '../helpers/deploy.ts';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { serverForTests } from '../helpers/local-server.ts';
 import { tempProject } from '../helpers/temp-project.ts';
 
 /** models/a/m1, and models/shared -> ../elsewhere/models holding m2 (refs m1) and sub/m3. */
@@ -98,13 +98,7 @@ describe('compile follows symbolic links', () => {
 });
 
 describe('deploy and watch follow the same links', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t?.close();
-  });
+  const t = serverForTests();
   let stop: (() => Promise<void>) | undefined;
   afterEach(async () => {
     await stop?.();

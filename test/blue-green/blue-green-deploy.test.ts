@@ -8,24 +8,18 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import type { BlueGreenOptions, BlueGreenReport } from '../../scripts/runner/deploy/blue-green/blue-green-run.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { catalogIds, connectionTo, deployProject } from '../helpers/deploy.ts';
-import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { hmacHex, post, serverForTests } from '../helpers/local-server.ts';
 import { runScript } from '../helpers/run-script.ts';
 import { exited, spawnTracked } from '../helpers/server-process.ts';
 import { copyOfSeedProject, tempProject } from '../helpers/temp-project.ts';
 
 const HYDRATION_MS = 400;
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer({ hydrationDelayMs: HYDRATION_MS });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests({ hydrationDelayMs: HYDRATION_MS });
 
 const OPTIONS: BlueGreenOptions = { mode: 'deploy', lagThresholdMs: 1000, timeoutMs: 20_000, pollMs: 50, promote: true, keepOld: false, dryRun: false };
 

@@ -7,23 +7,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
-import { ProjectError, ProjectErrors } from '../../scripts/runner/errors.ts';
 import type { BlueGreenOptions, BlueGreenReport } from '../../scripts/runner/deploy/blue-green/blue-green-run.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
-import { catalogIds, connectionTo, deployProject } from '../helpers/deploy.ts';
-import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { catalogIds, connectionTo, deployProject, refusal } from '../helpers/deploy.ts';
+import { hmacHex, post, serverForTests } from '../helpers/local-server.ts';
 import { copyOfSeedProject, tempProject } from '../helpers/temp-project.ts';
 
 const HYDRATION_MS = 300;
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer({ hydrationDelayMs: HYDRATION_MS });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests({ hydrationDelayMs: HYDRATION_MS });
 
 const OPTIONS: BlueGreenOptions = { mode: 'deploy', lagThresholdMs: 1000, timeoutMs: 20_000, pollMs: 50, promote: true, keepOld: false, dryRun: false };
 
@@ -35,17 +28,6 @@ async function blueGreen(root: string, options: Partial<BlueGreenOptions> = {}, 
   } finally {
     await deployer.close();
   }
-}
-
-/** The text users see for what was thrown (as runCli prints it), or the error itself if it is not a project error. */
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProjectError || error instanceof ProjectErrors) return error.format();
-    throw error;
-  }
-  throw new Error('expected the deploy to be refused');
 }
 
 async function stagingObjects(): Promise<string[]> {

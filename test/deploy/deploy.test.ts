@@ -5,21 +5,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { catalogIds, changes, deployProject, emptySeedServer } from '../helpers/deploy.ts';
-import { hmacHex, post, startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { hmacHex, post, serverForTests } from '../helpers/local-server.ts';
 import { copyOfSeedProject, removeFile, tempProject, writeFiles } from '../helpers/temp-project.ts';
 
 const LOCAL_SECRET = 'local-development-secret';
 const TRACK = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/events/track.json'), 'utf8')) as Record<string, unknown>;
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests();
 
 /** Empties the server between tests: drops every user object and the state. */
 beforeEach(async () => {

@@ -6,20 +6,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { announceMemoryServer } from '../../scripts/local/data-dir-lock.ts';
 import { catalogIds, deployProject, emptySeedServer } from '../helpers/deploy.ts';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { serverForTests } from '../helpers/local-server.ts';
 import { runScript } from '../helpers/run-script.ts';
 import { copyOfSeedProject } from '../helpers/temp-project.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests();
 afterEach(async () => {
   await emptySeedServer(t);
 });

@@ -7,38 +7,20 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
-import { ProjectError, ProjectErrors } from '../../scripts/runner/errors.ts';
 import { blueGreenPlan, type CatalogSnapshot } from '../../scripts/runner/deploy/blue-green/blue-green-plan.ts';
 import { deployPlan, stateChecksums } from '../../scripts/runner/deploy/deploy-plan.ts';
 import { SCRATCH_SCHEMA } from '../../scripts/runner/deploy/deploy-validate.ts';
-import { catalogIds, changes, deployProject, emptySeedServer } from '../helpers/deploy.ts';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { catalogIds, changes, deployProject, emptySeedServer, refusal } from '../helpers/deploy.ts';
+import { serverForTests } from '../helpers/local-server.ts';
 import { copyOfSeedProject, removeFile, tempProject } from '../helpers/temp-project.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests();
 beforeEach(async () => {
   await t.query(`DROP SCHEMA IF EXISTS ${SCRATCH_SCHEMA} CASCADE`);
   await emptySeedServer(t);
 });
-
-/** The text users see for what was thrown (as runCli prints it). */
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProjectError || error instanceof ProjectErrors) return error.format();
-    throw error;
-  }
-  throw new Error('expected the deploy to be refused');
-}
 
 /** The recorded state, row by row (a refused deploy must not append to it). */
 async function stateRows(): Promise<unknown[]> {

@@ -4,21 +4,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { ProjectWatcher, type WatchCycle } from '../../scripts/runner/watch/project-watcher.ts';
 import { catalogIds, changes, connectionTo, deployProject, emptySeedServer } from '../helpers/deploy.ts';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { serverForTests } from '../helpers/local-server.ts';
 import { copyOfSeedProject, removeFile } from '../helpers/temp-project.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = serverForTests();
 
 let stopWatching: (() => Promise<void>) | undefined;
 afterEach(async () => {

@@ -1,5 +1,6 @@
 /** Deploying a project on disk to an in-process local server, as models:deploy does. */
 import { compileProject, type CompileOptions } from '../../scripts/runner/compile.ts';
+import { ProjectError, ProjectErrors } from '../../scripts/runner/errors.ts';
 import { Deployer, type DeployReport, type DeployRequest } from '../../scripts/runner/deploy/deployer.ts';
 import { selectNodes } from '../../scripts/runner/select.ts';
 import { localServerConnection, type TargetConnection } from '../../scripts/runner/deploy/target-connection.ts';
@@ -66,4 +67,15 @@ export async function emptySeedServer(server: TestServer): Promise<void> {
   for (const cluster of await server.query<{ name: string }>(`SELECT name FROM mz_catalog.mz_clusters WHERE name <> 'quickstart'`)) {
     await server.query(`DROP CLUSTER "${cluster.name}" CASCADE`);
   }
+}
+
+/** The text users see for what `promise` threw (as runCli prints it); any other error is thrown again. */
+export async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ProjectError || error instanceof ProjectErrors) return error.format();
+    throw error;
+  }
+  throw new Error('expected the deploy to be refused');
 }

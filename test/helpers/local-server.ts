@@ -1,6 +1,7 @@
 /** The local server in-process for tests: in memory, on free ports, with a pg client. */
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../scripts/local/local-server.ts';
 
 export interface TestServer {
@@ -26,6 +27,35 @@ export async function startTestServer(options: LocalServerOptions = {}): Promise
       await sql.end().catch(() => {});
       await server.stop();
     },
+  };
+}
+
+/**
+ * One in-memory server for the tests of a file (or of the describe block it is called in): started
+ * before them, stopped after them. The object returned stands for it from the first test on.
+ */
+export function serverForTests(options: LocalServerOptions = {}): TestServer {
+  let current: TestServer | undefined;
+  const started = (): TestServer => {
+    if (!current) throw new Error('the test server is used before its beforeAll started it (or after afterAll stopped it)');
+    return current;
+  };
+  beforeAll(async () => {
+    current = await startTestServer(options);
+  });
+  afterAll(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    get server() {
+      return started().server;
+    },
+    get sql() {
+      return started().sql;
+    },
+    query: <T = Record<string, unknown>>(text: string, values?: unknown[]) => started().query<T>(text, values),
+    close: () => started().close(),
   };
 }
 
