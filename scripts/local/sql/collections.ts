@@ -16,6 +16,7 @@
  *   VALUE TYPE = T)` → a domain over hstore.
  */
 import { applyEdits, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
+import { isPunct, isWord } from './token-walk.ts';
 
 /** Words that end a type name, so that a `list` after one is the list type's suffix. */
 const TYPE_END_WORDS = new Set([
@@ -30,14 +31,6 @@ const NOT_FUNCTION = new Set([
   'values', 'lateral', 'join', 'using', 'any', 'all', 'some', 'is', 'like', 'ilike', 'between', 'return', 'with', 'distinct',
   'over', 'filter', 'within', 'limit', 'offset', 'returning', 'set', 'into', 'table', 'view', 'union', 'intersect', 'except',
 ]);
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.type === 'punct' && token.value === value;
-}
-
-function isWord(token: Token | undefined, value?: string): boolean {
-  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
-}
 
 /** The index of the bracket closing the one at `open` (`(` or `[`), or -1. */
 export function closingBracket(tokens: readonly Token[], open: number): number {

@@ -19,6 +19,7 @@ import { applyEdits, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type 
 import { createTypeEdits, fragmentSpan, listEdits, mapEdits, rewriteTypeText, subscriptEdits } from './collections.ts';
 import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
+import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
@@ -28,38 +29,6 @@ const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
   'left', 'right', 'full', 'cross', 'natural', 'on', 'using', 'with', 'for', 'returning', 'lateral',
 ]);
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.type === 'punct' && token.value === value;
-}
-
-function isWord(token: Token | undefined, value?: string): boolean {
-  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
-}
-
-/** The index of the `)` closing the `(` at `open`, or -1. */
-function closingParen(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === '(') depth++;
-    else if (token.value === ')' && --depth === 0) return index;
-  }
-  return -1;
-}
-
-/** The index of the `(` enclosing `at`, or -1. */
-function enclosingParen(tokens: readonly Token[], at: number): number {
-  let depth = 0;
-  for (let index = at - 1; index >= 0; index--) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === ')') depth++;
-    else if (token.value === '(' && depth-- === 0) return index;
-  }
-  return -1;
-}
 
 /** True when the word at `index` names a type: after `::`, `CAST(x AS …`, in a column definition, before a literal. */
 function inTypePosition(tokens: readonly Token[], index: number): boolean {

@@ -13,27 +13,9 @@
  *   binding (mutual recursion).
  */
 import type { TextEdit, Token } from './tokens.ts';
+import { closingParen, isPunct, isWord } from './token-walk.ts';
 
 export type MutuallyRecursivePlan = { edits: TextEdit[]; skip: Array<[number, number]> } | { refusal: string };
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.type === 'punct' && token.value === value;
-}
-
-function isWord(token: Token | undefined, value?: string): boolean {
-  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
-}
-
-function closingParen(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === '(') depth++;
-    else if (token.value === ')' && --depth === 0) return index;
-  }
-  return -1;
-}
 
 /** The plan for `WITH MUTUALLY RECURSIVE` at `index` (the word `mutually`), or null when it is not one. */
 export function mutuallyRecursivePlan(tokens: readonly Token[], index: number): MutuallyRecursivePlan | null {

@@ -9,6 +9,7 @@
  * see PostgreSQL's catalog.
  */
 import type { StatementSpan, TextEdit, Token } from './tokens.ts';
+import { isPunct } from './token-walk.ts';
 
 /** Relations read as mz_local's: psql's \d, \dt, \dv, \dm, \di, \dn, \l and \d name use them. */
 const SHADOWED_RELATIONS = new Set(['pg_class', 'pg_index', 'pg_namespace', 'pg_database', 'pg_matviews', 'pg_views']);
@@ -17,10 +18,6 @@ const SHADOWED_FUNCTIONS = new Set(['pg_table_is_visible', 'pg_get_indexdef']);
 
 function isName(token: Token | undefined): token is Token {
   return token !== undefined && (token.type === 'word' || token.type === 'quoted');
-}
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.type === 'punct' && token.value === value;
 }
 
 /**

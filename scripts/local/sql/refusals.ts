@@ -25,6 +25,7 @@
  */
 import type { StatementSpan, Token } from './tokens.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
+import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 
 export interface Refusal {
   message: string;
@@ -49,36 +50,6 @@ const REGEX_FLAG_POSITIONS: Record<string, { argument: number; allowed: string }
 };
 const DATE_TYPES = new Set(['date']);
 const TIME_TYPES = new Set(['time']);
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.type === 'punct' && token.value === value;
-}
-
-function isWord(token: Token | undefined, value?: string): boolean {
-  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
-}
-
-function closingParen(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === '(') depth++;
-    else if (token.value === ')' && --depth === 0) return index;
-  }
-  return -1;
-}
-
-function enclosingParen(tokens: readonly Token[], at: number): number {
-  let depth = 0;
-  for (let index = at - 1; index >= 0; index--) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === ')') depth++;
-    else if (token.value === '(' && depth-- === 0) return index;
-  }
-  return -1;
-}
 
 /** The first refusal a statement earns, or null (nearly always). */
 export function materializeRefusal(statement: StatementSpan): Refusal | null {

@@ -12,27 +12,9 @@
  * Each window costs an array per row (quadratic in a partition's size); fine for local data.
  */
 import type { TextEdit, Token } from './tokens.ts';
+import { closingParen, isPunct, isWord } from './token-walk.ts';
 
 export const NULLS_WINDOW_FUNCTIONS = new Set(['lag', 'lead', 'first_value', 'last_value']);
-
-function isPunct(token: Token | undefined, value: string): boolean {
-  return token !== undefined && token.type === 'punct' && token.value === value;
-}
-
-function isWord(token: Token | undefined, value?: string): boolean {
-  return token !== undefined && token.type === 'word' && (value === undefined || token.value === value);
-}
-
-function closingParen(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === '(') depth++;
-    else if (token.value === ')' && --depth === 0) return index;
-  }
-  return -1;
-}
 
 /** The edit for `fn(args) IGNORE|RESPECT NULLS OVER (…)` at `index` (the function's name), and the last token it covers. */
 export function windowNullsEdit(tokens: readonly Token[], index: number, sql: string, rewrite: (text: string) => string): { edit: TextEdit; last: number } | null {
