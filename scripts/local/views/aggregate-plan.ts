@@ -80,6 +80,25 @@ export function scanOutsideQuotes(sql: string, visit: (index: number, depth: num
   return depth;
 }
 
+/**
+ * Where a deparsed query's top-level clauses start (outside quotes and parentheses), and its
+ * top-level commas: enough to cut PostgreSQL's own deparsed text into its parts.
+ */
+export function topLevelClauses(sql: string): { clauses: Array<{ word: string; index: number }>; commas: number[] } {
+  const clauses: Array<{ word: string; index: number }> = [];
+  const commas: number[] = [];
+  scanOutsideQuotes(sql, (index, depth) => {
+    if (depth !== 0) return;
+    if (sql[index] === ',') commas.push(index);
+    if (/[A-Za-z0-9_$.]/.test(sql[index - 1] ?? '')) return;
+    for (const { word, pattern } of TOP_LEVEL_WORDS) {
+      pattern.lastIndex = index;
+      if (pattern.test(sql)) clauses.push({ word, index });
+    }
+  });
+  return { clauses, commas };
+}
+
 const TOP_LEVEL_WORDS = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'HAVING', 'ORDER BY', 'LIMIT', 'OFFSET', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'FETCH', 'WITH'].map((word) => ({
   word,
   // Sticky: matched where the scan stands.
@@ -93,17 +112,7 @@ const TOP_LEVEL_WORDS = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'HAVING', 'ORDER
  */
 export function splitDeparsedSelect(definition: string): DeparsedSelect {
   const sql = definition.trim().replace(/;$/, '');
-  const clauses: { word: string; index: number }[] = [];
-  const commas: number[] = [];
-  scanOutsideQuotes(sql, (index, depth) => {
-    if (depth !== 0) return;
-    if (sql[index] === ',') commas.push(index);
-    if (/[A-Za-z0-9_$.]/.test(sql[index - 1] ?? '')) return;
-    for (const { word, pattern } of TOP_LEVEL_WORDS) {
-      pattern.lastIndex = index;
-      if (pattern.test(sql)) clauses.push({ word, index });
-    }
-  });
+  const { clauses, commas } = topLevelClauses(sql);
   const words = clauses.map((clause) => clause.word).join(' ');
   if (words !== 'SELECT FROM GROUP BY' && words !== 'SELECT FROM WHERE GROUP BY') throw new NotKeyed(`its definition is not SELECT … FROM … [WHERE …] GROUP BY … (found ${words || 'nothing'})`);
   const select = clauses[0]!;

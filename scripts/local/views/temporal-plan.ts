@@ -28,7 +28,7 @@
  * current_timestamp, a view using time under the view, a shape not kept by key — is computed on
  * every read, and the server log says so.
  */
-import { scanOutsideQuotes } from './aggregate-plan.ts';
+import { scanOutsideQuotes, topLevelClauses } from './aggregate-plan.ts';
 import { field, NotKeyed, viewQuery } from './keyed-refresh-plan.ts';
 import { findNodes, isNode, listOf, type TreeNode, type TreeValue } from './query-tree.ts';
 import { quoteIdentifier } from '../../shared/sql-scan.ts';
@@ -89,11 +89,6 @@ export function splitTopLevelAnd(text: string): string[] {
   return parts;
 }
 
-const CLAUSES = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'HAVING', 'ORDER BY', 'LIMIT', 'OFFSET', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT', 'FETCH', 'WITH'].map((word) => ({
-  word,
-  pattern: new RegExp(`${word.replace(' ', '\\s+')}\\b`, 'y'),
-}));
-
 interface DeparsedParts {
   /** SELECT list items, in order (after any DISTINCT ON (…)). */
   readonly items: readonly string[];
@@ -106,17 +101,7 @@ interface DeparsedParts {
 /** Splits a deparsed `SELECT [DISTINCT ON (…)] … FROM … [WHERE …] [GROUP BY …] [ORDER BY …]`. */
 export function splitDeparsed(definition: string): DeparsedParts {
   const sql = definition.trim().replace(/;$/, '');
-  const clauses: { word: string; index: number }[] = [];
-  const commas: number[] = [];
-  scanOutsideQuotes(sql, (index, depth) => {
-    if (depth !== 0) return;
-    if (sql[index] === ',') commas.push(index);
-    if (/[A-Za-z0-9_$.]/.test(sql[index - 1] ?? '')) return;
-    for (const { word, pattern } of CLAUSES) {
-      pattern.lastIndex = index;
-      if (pattern.test(sql)) clauses.push({ word, index });
-    }
-  });
+  const { clauses, commas } = topLevelClauses(sql);
   const words = clauses.map((clause) => clause.word);
   const allowed = ['SELECT', 'FROM', 'WHERE', 'GROUP BY', 'ORDER BY'];
   if (words[0] !== 'SELECT' || clauses[0]!.index !== 0 || words[1] !== 'FROM' || words.some((word, index) => allowed.indexOf(word) < 0 || (index > 0 && allowed.indexOf(word) <= allowed.indexOf(words[index - 1]!)))) {
