@@ -25,9 +25,12 @@ async function post(source: string, body: unknown): Promise<void> {
   expect(response.status).toBe(200);
 }
 
-/** A timestamp `offsetMs` from now, as the events carry it (UTC, no zone). */
-function at(offsetMs: number): string {
-  return new Date(Date.now() + offsetMs).toISOString().replace('T', ' ').replace('Z', '');
+/**
+ * A timestamp `offsetMs` after `from` (now by default), as the events carry it (UTC, no zone). The
+ * tests pass the instant their waits count from, so a slow request cannot shift a row past a read.
+ */
+function at(offsetMs: number, from = Date.now()): string {
+  return new Date(from + offsetMs).toISOString().replace('T', ' ').replace('Z', '');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,9 +77,9 @@ it('a sliding window per group: kept, rows leave when their time passes, reads k
   await t.query(`CREATE MATERIALIZED VIEW tw1_window AS ${select}`);
   // Each row is in the window until its ts + 1.5 s: b leaves first, then a; c never enters.
   const base = Date.now();
-  await post('tw1', { id: 'a', kind: 'click', ts: at(6000) });
-  await post('tw1', { id: 'b', kind: 'tap', ts: at(2500) });
-  await post('tw1', { id: 'c', kind: 'view', ts: at(-5000) });
+  await post('tw1', { id: 'a', kind: 'click', ts: at(6000, base) });
+  await post('tw1', { id: 'b', kind: 'tap', ts: at(2500, base) });
+  await post('tw1', { id: 'c', kind: 'view', ts: at(-5000, base) });
   await t.server.maintainedViews.settled();
   expect(await plan('tw1_window')).toMatchObject({ kind: 'view', temporal: true });
 
@@ -110,10 +113,10 @@ it('rows dated in the future enter when their time comes, and a window of both b
   // Rows are in the window from ts to ts + 2 s: 1 over [3, 5] s from now, 2 over [4, 6], 3 over [7, 9].
   const base = Date.now();
   await post('tw2', [
-    { id: '1', user: 'u1', ts: at(3000) },
-    { id: '2', user: 'u1', ts: at(4000) },
-    { id: '3', user: 'u2', ts: at(7000) },
-    { id: '4', user: 'u3', ts: at(-3000) },
+    { id: '1', user: 'u1', ts: at(3000, base) },
+    { id: '2', user: 'u1', ts: at(4000, base) },
+    { id: '3', user: 'u2', ts: at(7000, base) },
+    { id: '4', user: 'u3', ts: at(-3000, base) },
   ]);
   const now = await read('tw2_window', select);
   expect(now).toEqual({ kept: [], fresh: [], fromKept: true });
@@ -146,7 +149,7 @@ it('a delete request retracts a row of a kept temporal view at once; time retrac
     WHERE mz_now() <= e.ts + INTERVAL '2 seconds' AND e.type <> 'delete' AND NOT EXISTS (SELECT 1 FROM tw3_deletes d WHERE d.u = e.u) GROUP BY 1, 2`;
   await t.query(`CREATE MATERIALIZED VIEW tw3_window AS ${select}`);
   const base = Date.now();
-  const ts = at(5000);
+  const ts = at(5000, base);
   await post('tw3', [
     { id: '1', type: 'track', user: 'a', ts },
     { id: '2', type: 'track', user: 'b', ts },
@@ -168,8 +171,9 @@ it('SUBSCRIBE to a kept temporal view shows the retraction when the row leaves, 
   await t.query(`CREATE SOURCE tw4 FROM WEBHOOK BODY FORMAT JSON`);
   await t.query(`CREATE MATERIALIZED VIEW tw4_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, (body->>'ts')::timestamp AS ts FROM tw4 ORDER BY body->>'id'`);
   await t.query(`CREATE MATERIALIZED VIEW tw4_window AS SELECT id, count(*) AS n FROM tw4_events WHERE mz_now() < ts + INTERVAL '1 second' GROUP BY id`);
-  const leaves = Date.now() + 4000;
-  await post('tw4', { id: 'x', ts: at(3000) });
+  const base = Date.now();
+  const leaves = base + 4000;
+  await post('tw4', { id: 'x', ts: at(3000, base) });
   await t.server.maintainedViews.settled();
   const client = new pg.Client(t.server.pgUrl);
   await client.connect();
