@@ -83,11 +83,14 @@ it('kept views of an older server get change logs at start and stay equal to the
   const later = traffic.slice(450).filter((event) => (event as { type?: string }).type !== 'delete');
   for (const server of [upgraded, oracle]) await send(server, later);
   expect(await marts(upgraded)).toEqual(await marts(oracle));
-  const kinds = await upgraded.query<{ kind: string | null; fresh: boolean }>(
-    `SELECT refresh_kind AS kind, mz_local.is_fresh(id) AS fresh FROM mz_local.maintained_views WHERE view_oid::regclass::text NOT IN (${WHOLE_MARTS.map((mart) => `'analytics.${mart}'`).join(', ')}) ORDER BY id`,
+  // A kept temporal view is also due whenever one of its rows' times passes (its next_change),
+  // writes or not: whether it is fresh at this instant depends on the clock, so only its kind is checked.
+  const kinds = await upgraded.query<{ kind: string | null; fresh: boolean | null }>(
+    `SELECT refresh_kind AS kind, CASE WHEN temporal THEN NULL ELSE mz_local.is_fresh(id) END AS fresh FROM mz_local.maintained_views WHERE view_oid::regclass::text NOT IN (${WHOLE_MARTS.map((mart) => `'analytics.${mart}'`).join(', ')}) ORDER BY temporal, id`,
   );
   expect(kinds).toEqual([
     { kind: 'source', fresh: true },
-    ...[...MARTS, ...TEMPORAL_MARTS].map(() => ({ kind: 'view', fresh: true })),
+    ...MARTS.map(() => ({ kind: 'view', fresh: true })),
+    ...TEMPORAL_MARTS.map(() => ({ kind: 'view', fresh: null })),
   ]);
 }, 120_000);
