@@ -18,13 +18,10 @@ import { startTrackingStandIn, type TrackingStandIn } from '../scripts/activatio
 import { ActivationWorker, type ActivationEvent } from '../scripts/activation/worker.ts';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
 import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/engine.ts';
-import { compileProject } from '../scripts/runner/compile.ts';
-import { Deployer } from '../scripts/runner/deploy/deployer.ts';
-import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
 import { sampleTraffic } from '../functions/samples/traffic.ts';
+import { deploySeed, REPO_ROOT } from './deploy-seed.ts';
 import { median, percentile } from './stats.ts';
 
-const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const SECRET = 'local-development-secret';
 const LATENCY_EVENTS = Number(process.env.BENCH_ACTIVATION_EVENTS ?? 30);
 const CHANGED_ROWS = 10_000;
@@ -35,13 +32,7 @@ export async function runActivationBench(): Promise<void> {
   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
   const standIn = await startTrackingStandIn();
   try {
-    const project = compileProject(REPO_ROOT, { env: {} });
-    const deployer = await Deployer.open(project, { connection: localServerConnection(server.host, server.pgPort, 'bench') });
-    try {
-      await deployer.deploy({ project });
-    } finally {
-      await deployer.close();
-    }
+    const project = await deploySeed(server);
     const seedActivation = bindActivations(selectActivations(loadActivations(REPO_ROOT), ['high_value_customers'], undefined), project);
     await latency(server, standIn, seedActivation);
     await changedRows(server, standIn);

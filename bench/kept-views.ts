@@ -14,16 +14,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
-import { compileProject } from '../scripts/runner/compile.ts';
-import { Deployer } from '../scripts/runner/deploy/deployer.ts';
-import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
+import { startLocalServer } from '../scripts/local/local-server.ts';
+import { deploySeed } from './deploy-seed.ts';
 import { median } from './stats.ts';
 import { loadBatches, sendSigned, sliceBatches } from './signed-load.ts';
 import { sampleBatches } from './sample-batches.ts';
 
 const SIZES = (process.env.BENCH_KEPT_EVENTS ?? '100000').split(',').map(Number);
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WINDOW_MINUTES = 60;
 
 async function times(client: pg.Client, sql: string, runs: number): Promise<number> {
@@ -34,16 +31,6 @@ async function times(client: pg.Client, sql: string, runs: number): Promise<numb
     taken.push(performance.now() - started);
   }
   return median(taken);
-}
-
-async function deploySeed(server: LocalServer): Promise<void> {
-  const project = compileProject(REPO_ROOT, { env: {} });
-  const deployer = await Deployer.open(project, { connection: localServerConnection(server.host, server.pgPort, 'bench') });
-  try {
-    await deployer.deploy({ project });
-  } finally {
-    await deployer.close();
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,19 +11,14 @@
  * Goals from the issue: whole mart p50 ≤ 100 ms and lookup p50 ≤ 10 ms at 100k events, within 3×
  * at 1M (BENCH_MV_EVENTS=1000000), ingest ≥ 50% of a lone source's.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
-import { compileProject } from '../scripts/runner/compile.ts';
-import { Deployer } from '../scripts/runner/deploy/deployer.ts';
-import { localServerConnection } from '../scripts/runner/deploy/target-connection.ts';
+import { deploySeed } from './deploy-seed.ts';
 import { median } from './stats.ts';
 import { loadBatches, sendSigned, sliceBatches, type EventBatches } from './signed-load.ts';
 import { sampleBatches } from './sample-batches.ts';
 
 const EVENTS = Number(process.env.BENCH_MV_EVENTS ?? 100_000);
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MARTS = ['daily_active_users', 'events_per_minute', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
 
 /** Events per second. */
@@ -50,17 +45,6 @@ async function withServer<T>(work: (server: LocalServer, client: pg.Client) => P
   } finally {
     await client.end();
     await server.stop();
-  }
-}
-
-async function deploySeed(server: LocalServer, select?: string): Promise<void> {
-  const project = compileProject(REPO_ROOT, { env: {} });
-  const deployer = await Deployer.open(project, { connection: localServerConnection(server.host, server.pgPort, 'bench') });
-  try {
-    const selected = select ? new Set([...project.nodes.keys()].filter((name) => name === select || project.nodes.get(name)!.kind === 'cluster' || project.nodes.get(name)!.kind === 'secret')) : undefined;
-    await deployer.deploy({ project, ...(selected ? { selected } : {}) });
-  } finally {
-    await deployer.close();
   }
 }
 
