@@ -14,25 +14,11 @@
  * - `null value in column "x" violates not-null constraint`: test/sqllogictest/table.slt;
  * - `table functions are not allowed in aggregate function calls`: the output-consistency list.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { errorMessageOf, serverForTests } from '../helpers/local-server.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-async function errorOf(sql: string): Promise<string> {
-  try {
-    await t.query(sql);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${sql} to fail`);
-}
+const t = serverForTests();
+const errorOf = (sql: string) => errorMessageOf(t, sql);
 
 describe('errors in Materialize words', () => {
   it('a scalar subquery with more than one row', async () => {

@@ -12,22 +12,11 @@
  * - doc/user/content/sql/functions/_index.md (list_agg with ORDER BY) and
  *   doc/user/content/sql/create-type.md (CREATE TYPE … AS LIST).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { firstRowValues, serverForTests } from '../helpers/local-server.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-/** The first row's values in column order (columns may share a name). */
-async function texts(sql: string): Promise<unknown[]> {
-  const result = await t.sql.query({ text: sql, rowMode: 'array' });
-  return result.rows[0] as unknown[];
-}
+const t = serverForTests();
+const texts = (sql: string) => firstRowValues(t, sql);
 
 describe('constructing lists (list.md, Construction)', () => {
   it('LIST[…] of values, of NULLs, and layered lists', async () => {

@@ -12,22 +12,11 @@
  *
  * Values are held as text locally (a map of int answers `->` with text); docs/local-server.md says so.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { firstRowValues, serverForTests } from '../helpers/local-server.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-/** The first row's values in column order (columns may share a name). */
-async function values(sql: string): Promise<unknown[]> {
-  const result = await t.sql.query({ text: sql, rowMode: 'array' });
-  return result.rows[0] as unknown[];
-}
+const t = serverForTests();
+const values = (sql: string) => firstRowValues(t, sql);
 
 describe('constructing maps (map.md, Construction)', () => {
   it('MAP[k => v, …] prints as {k=>v,…} with keys in order', async () => {

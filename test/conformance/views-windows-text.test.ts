@@ -12,25 +12,11 @@
  * - interval text: doc/user/content/sql/types/interval.md (`1 month`, `2 months`, years folded);
  * - CREATE VIEW IF NOT EXISTS: doc/user/content/sql/create-view.md.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { describe, expect, it } from 'vitest';
+import { errorMessageOf, serverForTests } from '../helpers/local-server.ts';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-async function errorOf(sql: string): Promise<string> {
-  try {
-    await t.query(sql);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${sql} to fail`);
-}
+const t = serverForTests();
+const errorOf = (sql: string) => errorMessageOf(t, sql);
 
 /** Rows as the server sent them, every value as its text. */
 async function rawRows(sql: string): Promise<unknown[][]> {

@@ -59,6 +59,22 @@ export function serverForTests(options: LocalServerOptions = {}): TestServer {
   };
 }
 
+/** The first row's values in column order (columns may share a name). */
+export async function firstRowValues(t: TestServer, sql: string): Promise<unknown[]> {
+  const result = await t.sql.query({ text: sql, rowMode: 'array' });
+  return result.rows[0] as unknown[];
+}
+
+/** The message `sql` fails with on the test server; a statement that runs fails the test instead. */
+export async function errorMessageOf(t: TestServer, sql: string): Promise<string> {
+  try {
+    await t.query(sql);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${sql} to fail`);
+}
+
 export function hmacHex(secret: string, body: string | Buffer, algorithm = 'sha1'): string {
   return createHmac(algorithm, secret).update(body).digest('hex');
 }
