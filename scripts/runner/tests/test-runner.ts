@@ -1,17 +1,18 @@
 /**
  * Running data tests against a target: each test's failing rows are counted, and a few kept as a
  * sample. A test whose failures are stored and deployed as they are compiled now is read from
- * its materialized view (Materialize keeps it current; reading costs nothing); any other runs
- * its query.
+ * its materialized view (the target keeps it current: reading it is a read, not the test's
+ * query) — all of them counted in one query, then samples read for the failing ones only; any
+ * other test runs its query.
  */
 import type { CompiledNode, CompiledProject, TestInfo } from '../compile.ts';
 import type { SourceLocation } from '../errors.ts';
-import { quoteIdentifier } from '../../shared/sql-scan.ts';
 import { describeFailure } from '../deploy/deploy-errors.ts';
 import { stateChecksums } from '../deploy/deploy-plan.ts';
 import type { DeployedState } from '../deploy/deploy-state.ts';
 import type { SqlSession } from '../deploy/sql-session.ts';
 import type { UnitTestRunner } from './unit-test-run.ts';
+import { failingRows, readCounts } from './failure-counts.ts';
 
 export type TestStatus = 'pass' | 'warn' | 'fail' | 'error';
 
@@ -28,6 +29,7 @@ export interface TestResult {
   readonly sample: readonly Record<string, unknown>[];
   /** Read from the stored-failures view, or the query run now. */
   readonly source: 'stored' | 'query';
+  /** Milliseconds: stored tests are counted together, and each is given an equal share of that query (plus its sample's read). */
   readonly ms: number;
   readonly location: SourceLocation;
   /** Why the test could not run (status 'error'): the database's words, at the test's line. */
@@ -62,17 +64,23 @@ export function isUnitTest(node: CompiledNode): boolean {
 }
 
 /**
- * Data tests one after another on `session` (the target), then unit tests in parallel through
- * `options.unit` (the local server).
+ * Data tests on `session` (the target) — the stored ones counted together in one query first,
+ * each other one after another — then unit tests in parallel through `options.unit` (the local
+ * server). Results come in the order of `tests`.
  */
 export async function runTests(session: SqlSession | undefined, project: CompiledProject, tests: readonly CompiledNode[], options: RunTestsOptions = {}): Promise<TestResult[]> {
   const current = options.state ? storedAndCurrent(project, options.state) : new Set<string>();
   const results: TestResult[] = [];
   const unit = tests.filter(isUnitTest);
-  for (const node of tests) {
-    if (isUnitTest(node)) continue;
-    if (!session) throw new Error('data tests need a session on the target');
-    const result = await runTest(session, project.root, node, current.has(node.name), options.sampleSize ?? 5);
+  const data = tests.filter((node) => !isUnitTest(node));
+  if (data.length && !session) throw new Error('data tests need a session on the target');
+  const counted = session ? await countStored(session, data.filter((node) => current.has(node.name)), current) : undefined;
+  for (const node of data) {
+    const known = counted?.counts.get(node.name);
+    const result =
+      known === undefined
+        ? await runTest(session!, project.root, node, current.has(node.name), options.sampleSize ?? 5)
+        : await readStored(session!, project.root, node, known, counted!.msEach, options.sampleSize ?? 5);
     results.push(result);
     options.onResult?.(result);
     if (options.failFast && isFailure(result)) return results;
@@ -120,12 +128,40 @@ export function storedAndCurrent(project: CompiledProject, state: DeployedState)
 }
 
 /**
- * What a test's failing rows are read from: its stored-failures view when that is deployed and
- * current, else its query — on a line of its own, so a database error's position maps to the
- * test's lines.
+ * Every stored test counted in one query (one round trip, however many). When that query fails —
+ * a view dropped behind the deploy's back — undefined: each test is then read on its own, so the
+ * error is reported on the test it belongs to.
  */
-export function failingRows(node: CompiledNode, stored: boolean): string {
-  return stored ? `${quoteIdentifier(node.schema)}.${quoteIdentifier(node.name)}` : `(\n${node.test!.query}\n)`;
+async function countStored(session: SqlSession, stored: readonly CompiledNode[], current: ReadonlySet<string>): Promise<{ counts: Map<string, number>; msEach: number } | undefined> {
+  if (stored.length === 0) return undefined;
+  const started = performance.now();
+  try {
+    const counts = await readCounts(session, stored, current);
+    return { counts, msEach: (performance.now() - started) / stored.length };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stored test already counted: its sample read when it fails. */
+async function readStored(session: SqlSession, root: string, node: CompiledNode, failures: number, msShare: number, sampleSize: number): Promise<TestResult> {
+  const started = performance.now();
+  try {
+    const sample = failures > 0 && sampleSize > 0 ? (await session.query(`SELECT * FROM ${failingRows(node, true)} AS failing LIMIT ${sampleSize}`)).rows : [];
+    return { ...testBase(node, true), status: statusOf(node, failures), failures, sample, ms: msShare + performance.now() - started };
+  } catch {
+    // Gone between the count and the sample: read it again on its own, which reports why.
+    return runTest(session, root, node, true, sampleSize);
+  }
+}
+
+function testBase(node: CompiledNode, stored: boolean) {
+  const test = node.test!;
+  return { name: node.name, model: test.model ?? null, kind: test.kind, severity: test.severity, source: stored ? ('stored' as const) : ('query' as const), location: test.location };
+}
+
+function statusOf(node: CompiledNode, failures: number): TestStatus {
+  return failures === 0 ? 'pass' : node.test!.severity === 'warn' ? 'warn' : 'fail';
 }
 
 async function runTest(session: SqlSession, root: string, node: CompiledNode, stored: boolean, sampleSize: number): Promise<TestResult> {
@@ -133,13 +169,12 @@ async function runTest(session: SqlSession, root: string, node: CompiledNode, st
   const started = performance.now();
   const relation = failingRows(node, stored);
   const countSql = `SELECT count(*) AS failures FROM ${relation} AS failing`;
-  const base = { name: node.name, model: test.model ?? null, kind: test.kind, severity: test.severity, source: stored ? ('stored' as const) : ('query' as const), location: test.location };
+  const base = testBase(node, stored);
   try {
     const counted = await session.query<{ failures: string | number }>(countSql);
     const failures = Number(counted.rows[0]?.failures ?? 0);
     const sample = failures > 0 && sampleSize > 0 ? (await session.query(`SELECT * FROM ${relation} AS failing LIMIT ${sampleSize}`)).rows : [];
-    const status: TestStatus = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
-    return { ...base, status, failures, sample, ms: performance.now() - started };
+    return { ...base, status: statusOf(node, failures), failures, sample, ms: performance.now() - started };
   } catch (error) {
     // Singular tests map the error's line into their file; generic ones point at their entry.
     const lineNode = { ...node, bodyLine: { sqlLine: 2, fileLine: node.bodyLine.fileLine } };
