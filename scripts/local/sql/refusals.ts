@@ -16,6 +16,8 @@
  * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
  *   ("invalid regular expression flag: x");
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt);
+ * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
+ *   precision;
  * - the WITH MUTUALLY RECURSIVE forms the local server cannot evaluate (mutually-recursive.ts), in
  *   its own words.
  *
@@ -50,6 +52,9 @@ const REGEX_FLAG_POSITIONS: Record<string, { argument: number; allowed: string }
 };
 const DATE_TYPES = new Set(['date']);
 const TIME_TYPES = new Set(['time']);
+const JSON_TYPES = new Set(['jsonb', 'json']);
+/** Materialize's numeric holds 39 digits; a jsonb number is a numeric. */
+const NUMERIC_MAX_PRECISION = 39;
 
 /** The first refusal a statement earns, or null (nearly always). */
 export function materializeRefusal(statement: StatementSpan): Refusal | null {
@@ -74,6 +79,8 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         case 'date':
         case 'time':
+        case 'jsonb':
+        case 'json':
           refusal = typedLiteralRefusal(tokens, index);
           break;
         case 'list':
@@ -204,12 +211,13 @@ function castLiteralRefusal(tokens: readonly Token[], index: number): Refusal | 
   let type: Token | undefined;
   if (next?.type === 'operator' && next.value === '::') type = tokens[index + 2];
   else if (isWord(next, 'as') && isWord(tokens[index - 2], 'cast') && isPunct(tokens[index - 1], '(')) type = tokens[index + 2];
-  if (!isWord(type) || !(DATE_TYPES.has(type!.value) || TIME_TYPES.has(type!.value))) return null;
+  if (!isWord(type) || !(DATE_TYPES.has(type!.value) || TIME_TYPES.has(type!.value) || JSON_TYPES.has(type!.value))) return null;
   // `time with time zone` / `time without …` are other types PostgreSQL parses alike.
   return literalRefusal(type!.value, tokens[index]!.value);
 }
 
 function literalRefusal(type: string, value: string): Refusal | null {
+  if (JSON_TYPES.has(type)) return jsonNumberRefusal(value);
   const trimmed = value.trim();
   const bad =
     (DATE_TYPES.has(type) && (/^[+-]?infinity$/i.test(trimmed) || /^\d+-\d{1,2}-\d{1,2}[A-SU-Za-su-z]/.test(trimmed))) ||
@@ -228,6 +236,40 @@ function regexFlagRefusal(tokens: readonly Token[], index: number): Refusal | nu
   if (flags.type !== 'string') return null;
   for (const flag of flags.value) {
     if (!spec.allowed.includes(flag)) return { message: `invalid regular expression flag: ${flag}`, code: '22023' };
+  }
+  return null;
+}
+
+/**
+ * A JSON literal with a number of more than 39 integer digits: Materialize stores jsonb numbers as
+ * its numeric and refuses the literal (jsonb.slt: "… is out of range for type numeric: exceeds
+ * maximum precision 39 at line 1"); PostgreSQL keeps any number of digits. Digits inside strings
+ * do not count. Only a literal run of 40 digits is looked at further, so other literals cost one test.
+ */
+function jsonNumberRefusal(value: string): Refusal | null {
+  if (!/\d{40}/.test(value)) return null;
+  let line = 1;
+  let lineStart = 0;
+  for (let at = 0; at < value.length; at++) {
+    const char = value[at]!;
+    if (char === '\n') {
+      line++;
+      lineStart = at + 1;
+    } else if (char === '"') {
+      for (at++; at < value.length && value[at] !== '"'; at++) if (value[at] === '\\') at++;
+    } else if (char === '-' || (char >= '0' && char <= '9')) {
+      const number = /^-?(\d+)(\.\d+)?([eE][+-]?\d+)?/.exec(value.slice(at));
+      if (!number) continue;
+      const digits = number[1]!.replace(/^0+/, '').length;
+      const end = at + number[0].length;
+      if (digits > NUMERIC_MAX_PRECISION && !number[3]) {
+        return {
+          message: `invalid input syntax for type jsonb: "${number[0]}" is out of range for type numeric: exceeds maximum precision ${NUMERIC_MAX_PRECISION} at line ${line} column ${end - lineStart}`,
+          code: '22P02',
+        };
+      }
+      at = end - 1;
+    }
   }
   return null;
 }
