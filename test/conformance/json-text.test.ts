@@ -5,9 +5,9 @@
  *
  * - `jsonb::text` / `CAST(… AS string)` is compact (`{"a":"b"}`), keys in byte order, numbers as
  *   numeric prints them; `NULL::jsonb::text` is NULL and `'null'::jsonb::text` is `null`;
- * - `->>` / `#>>` of an object or an array, and the container values of jsonb_each_text and
- *   jsonb_array_elements_text, are that compact text (`->> 6` of an array holding `[1,2,3]` is
- *   `[1,2,3]`); `->>` on the wrong shape or a missing key is NULL;
+ * - the container values of jsonb_each_text and jsonb_array_elements_text are that compact text;
+ *   `->>` on the wrong shape or a missing key is NULL (`->>` of a container keeps PostgreSQL's
+ *   spaced text here: docs/local-server.md);
  * - jsonb_agg(…) cast to text is compact too;
  * - to_jsonb(timestamp) is `"2014-05-28 12:22:35.614298"` (a space, no T), to_jsonb(timestamptz)
  *   is in UTC with `+00`, to_jsonb(date) is the date;
@@ -30,18 +30,18 @@ describe('jsonb as text', () => {
     ).toEqual(['{"Name":{"a":true,"b":null},"id":[1,2.5,"x, y"],"zeta":1}', '{"k":"v"}', null, 'null', '"plain"', '0']);
   });
 
-  it('->> and #>> of an object or an array answer the compact text; of a scalar, its text', async () => {
+  it('->> and #>> of a scalar answer its text; on the wrong shape or a missing key, NULL', async () => {
     await t.query(`CREATE TABLE shapes (kind text, doc jsonb)`);
     await t.query(`INSERT INTO shapes VALUES
       ('list', '["zero", 1, null, [4, 5], {"deep": {"yes": 1, "b": 2}}]'),
       ('record', '{"name": "ada", "langs": ["en", "fr"], "pet": {"kind": "cat", "age": 3}, "none": null}'),
       ('scalar', '"just text"')`);
-    expect(
-      await firstRowValues(t, `SELECT doc ->> 3, doc ->> 4, doc ->> 0, doc ->> 2, doc ->> 9, doc ->> 'name', doc #>> '{4,deep}' FROM shapes WHERE kind = 'list'`),
-    ).toEqual(['[4,5]', '{"deep":{"b":2,"yes":1}}', 'zero', null, null, null, '{"b":2,"yes":1}']);
-    expect(
-      await firstRowValues(t, `SELECT doc ->> 'langs', doc ->> 'pet', doc ->> 'name', doc ->> 'none', doc ->> 0, doc #>> '{pet,kind}' FROM shapes WHERE kind = 'record'`),
-    ).toEqual(['["en","fr"]', '{"age":3,"kind":"cat"}', 'ada', null, null, 'cat']);
+    expect(await firstRowValues(t, `SELECT doc ->> 0, doc ->> 1, doc ->> 2, doc ->> 9, doc ->> 'name', doc #>> '{4,deep,yes}' FROM shapes WHERE kind = 'list'`)).toEqual([
+      'zero', '1', null, null, null, '1',
+    ]);
+    expect(await firstRowValues(t, `SELECT doc ->> 'name', doc ->> 'none', doc ->> 0, doc #>> '{pet,kind}', doc #>> '{langs,x}' FROM shapes WHERE kind = 'record'`)).toEqual([
+      'ada', null, null, 'cat', null,
+    ]);
     expect(await firstRowValues(t, `SELECT doc ->> 'name', doc ->> 1 FROM shapes WHERE kind = 'scalar'`)).toEqual([null, null]);
   });
 

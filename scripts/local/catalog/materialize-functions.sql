@@ -14,9 +14,9 @@
 --   jsonb_object_keys of a non-object. PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
 --   and SQL functions that check the shape take their names; the jsonb `-` and `||` operators call
 --   the new ones.
--- - jsonb as text (jsonb.slt): a cast to text, `->>` / `#>>` of an object or an array and the
---   container values of jsonb_each_text / jsonb_array_elements_text are compact with keys in byte
---   order (mz_local.jsonb_text); to_jsonb of a timestamp or a date is its text.
+-- - jsonb as text (jsonb.slt): a cast to text and the container values of jsonb_each_text /
+--   jsonb_array_elements_text are compact with keys in byte order (mz_local.jsonb_text); to_jsonb
+--   of a timestamp or a date is its text. `->>` / `#>>` of a container keep PostgreSQL's text.
 -- - Type names: uint2, uint4 and uint8 as domains with Materialize's range errors and
 --   same-type arithmetic; `string`, `double`, `json` and `uint` are rewritten by the translator
 --   (dialect.ts), since PostgreSQL has the types under other names.
@@ -134,9 +134,7 @@ DECLARE
 BEGIN
   FOR f IN SELECT * FROM (VALUES ('jsonb_delete', 'jsonb, text'), ('jsonb_delete', 'jsonb, integer'), ('jsonb_concat', 'jsonb, jsonb'),
                                  ('jsonb_array_length', 'jsonb'), ('jsonb_array_elements', 'jsonb'), ('jsonb_array_elements_text', 'jsonb'),
-                                 ('jsonb_each', 'jsonb'), ('jsonb_each_text', 'jsonb'), ('jsonb_object_keys', 'jsonb'),
-                                 ('jsonb_object_field_text', 'jsonb, text'), ('jsonb_array_element_text', 'jsonb, integer'),
-                                 ('jsonb_extract_path_text', 'jsonb, text[]')) AS l(name, args) LOOP
+                                 ('jsonb_each', 'jsonb'), ('jsonb_each_text', 'jsonb'), ('jsonb_object_keys', 'jsonb')) AS l(name, args) LOOP
     IF (SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
          WHERE p.oid = to_regprocedure(format('pg_catalog.%s(%s)', f.name, f.args))) = 'internal' THEN
       EXECUTE format('ALTER FUNCTION pg_catalog.%I(%s) RENAME TO %I', f.name, f.args, 'mz_pg_' || f.name);
@@ -146,8 +144,8 @@ END
 $fn$;
 -- jsonb as text, as Materialize writes it (its jsonb.slt): compact, object keys in byte order
 -- (COLLATE "C" on UTF-8; PostgreSQL sorts shorter keys first), numbers without trailing zeros.
--- It backs the jsonb → text cast and `->>` / `#>>` / the *_text functions when the value is an
--- object or an array; scalars keep PostgreSQL's fast path. plpgsql: its plans are cached (a SQL
+-- It backs the jsonb → text cast and the *_text table functions when the value is an object or an
+-- array; scalars keep PostgreSQL's fast path. plpgsql: its plans are cached (a SQL
 -- function replanned its queries on every call, 10x slower).
 CREATE OR REPLACE FUNCTION mz_local.jsonb_number_text(t text) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
@@ -185,7 +183,7 @@ $fn$;
 CREATE OR REPLACE FUNCTION mz_local.jsonb_element_text(jsonb) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   SELECT CASE WHEN jsonb_typeof($1) IN ('object', 'array') THEN mz_local.jsonb_text($1)
-              ELSE pg_catalog.mz_pg_jsonb_extract_path_text($1, VARIADIC ARRAY[]::text[]) END
+              ELSE $1 #>> '{}' END
 $fn$;
 DO $fn$
 BEGIN
@@ -194,30 +192,6 @@ BEGIN
     CREATE CAST (jsonb AS text) WITH FUNCTION mz_local.jsonb_text(jsonb) AS ASSIGNMENT;
   END IF;
 END
-$fn$;
--- `->>` and `#>>`: a container answers Materialize's text. PostgreSQL's text is read first and
--- the value's type looked at only when that text starts with { or [ (a container, or a string
--- that starts so): a scalar costs a second text lookup, measured in bench/local-server.ts.
-CREATE OR REPLACE FUNCTION pg_catalog.jsonb_object_field_text(from_json jsonb, field_name text) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN ascii(pg_catalog.mz_pg_jsonb_object_field_text($1, $2)) IN (123, 91)
-                   AND jsonb_typeof(pg_catalog.jsonb_object_field($1, $2)) IN ('object', 'array')
-              THEN mz_local.jsonb_text(pg_catalog.jsonb_object_field($1, $2))
-              ELSE pg_catalog.mz_pg_jsonb_object_field_text($1, $2) END
-$fn$;
-CREATE OR REPLACE FUNCTION pg_catalog.jsonb_array_element_text(from_json jsonb, element_index integer) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN ascii(pg_catalog.mz_pg_jsonb_array_element_text($1, $2)) IN (123, 91)
-                   AND jsonb_typeof(pg_catalog.jsonb_array_element($1, $2)) IN ('object', 'array')
-              THEN mz_local.jsonb_text(pg_catalog.jsonb_array_element($1, $2))
-              ELSE pg_catalog.mz_pg_jsonb_array_element_text($1, $2) END
-$fn$;
-CREATE OR REPLACE FUNCTION pg_catalog.jsonb_extract_path_text(from_json jsonb, VARIADIC path_elems text[]) RETURNS text
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN ascii(pg_catalog.mz_pg_jsonb_extract_path_text($1, VARIADIC $2)) IN (123, 91)
-                   AND jsonb_typeof(pg_catalog.jsonb_extract_path($1, VARIADIC $2)) IN ('object', 'array')
-              THEN mz_local.jsonb_text(pg_catalog.jsonb_extract_path($1, VARIADIC $2))
-              ELSE pg_catalog.mz_pg_jsonb_extract_path_text($1, VARIADIC $2) END
 $fn$;
 -- to_jsonb of a timestamp is its text, as Materialize writes it ("2014-05-28 12:22:35.6"; a
 -- timestamptz in UTC with +00), where PostgreSQL writes ISO 8601 with a T.
@@ -274,12 +248,26 @@ UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_delete(jsonb, integer)'::regp
  WHERE oprname = '-' AND oprleft = 'jsonb'::regtype AND oprright = 'integer'::regtype;
 UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_concat(jsonb, jsonb)'::regprocedure
  WHERE oprname = '||' AND oprleft = 'jsonb'::regtype AND oprright = 'jsonb'::regtype;
-UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_object_field_text(jsonb, text)'::regprocedure
- WHERE oprname = '->>' AND oprleft = 'jsonb'::regtype AND oprright = 'text'::regtype;
-UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_array_element_text(jsonb, integer)'::regprocedure
- WHERE oprname = '->>' AND oprleft = 'jsonb'::regtype AND oprright = 'integer'::regtype;
-UPDATE pg_operator SET oprcode = 'pg_catalog.jsonb_extract_path_text(jsonb, text[])'::regprocedure
- WHERE oprname = '#>>' AND oprleft = 'jsonb'::regtype AND oprright = 'text[]'::regtype;
+-- `->>` and `#>>` stay PostgreSQL's own (a container reads in PostgreSQL's spaced form): a SQL
+-- wrapper that checked for containers was inlined into every plan, which the kept-views planner
+-- reads (views/plan-kept-views.ts indexes a dedup's key expression only when it is PostgreSQL's
+-- ->>), and it cost 2.5x PostgreSQL's ->> on scalars. A database bootstrapped while the wrapper
+-- existed gets PostgreSQL's functions back.
+DO $fn$
+DECLARE
+  f record;
+BEGIN
+  FOR f IN SELECT * FROM (VALUES ('jsonb_object_field_text', 'jsonb, text', '->>'), ('jsonb_array_element_text', 'jsonb, integer', '->>'),
+                                 ('jsonb_extract_path_text', 'jsonb, text[]', '#>>')) AS l(name, args, op) LOOP
+    IF to_regprocedure(format('pg_catalog.mz_pg_%s(%s)', f.name, f.args)) IS NOT NULL THEN
+      EXECUTE format('UPDATE pg_operator SET oprcode = %L::regprocedure WHERE oprname = %L AND oprleft = %L::regtype AND oprright = %L::regtype',
+        format('pg_catalog.mz_pg_%s(%s)', f.name, f.args), f.op, 'jsonb', split_part(f.args, ', ', 2));
+      EXECUTE format('DROP FUNCTION IF EXISTS pg_catalog.%I(%s)', f.name, f.args);
+      EXECUTE format('ALTER FUNCTION pg_catalog.%I(%s) RENAME TO %I', 'mz_pg_' || f.name, f.args, f.name);
+    END IF;
+  END LOOP;
+END
+$fn$;
 
 --------------------------------------------------------------------------------------------------
 -- uint2, uint4, uint8
@@ -366,3 +354,34 @@ CREATE OR REPLACE FUNCTION mz_local.last_element(anyarray) RETURNS anyelement
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT $1[cardinality($1)]';
 CREATE OR REPLACE FUNCTION mz_local.nth_from_end(anyarray, bigint) RETURNS anyelement
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT CASE WHEN $2 >= 1 THEN $1[cardinality($1) - $2 + 1] END';
+
+--------------------------------------------------------------------------------------------------
+-- mz_now() compared with a number: Materialize's mz_now() is an mz_timestamp, to which integers
+-- and numerics cast implicitly as milliseconds since the Unix epoch (its mz_timestamp type page),
+-- so a temporal filter may read `mz_now() >= insert_ms`. Here mz_now() is a timestamptz: these
+-- operators compare a timestamptz with a number of milliseconds, either way round.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.ms_timestamptz(ms numeric) RETURNS timestamptz
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT to_timestamp(ms / 1000.0) $fn$;
+DO $fn$
+DECLARE
+  number_type text;
+  op record;
+BEGIN
+  FOR number_type IN SELECT unnest(ARRAY['numeric', 'bigint', 'integer']) LOOP
+    FOR op IN SELECT * FROM (VALUES ('<', 'lt', '>'), ('<=', 'le', '>='), ('=', 'eq', '='), ('<>', 'ne', '<>'), ('>=', 'ge', '<='), ('>', 'gt', '<'))
+                AS o(symbol, name, commuted) LOOP
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.tstz_%s_ms(a timestamptz, b %s) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        op.name, number_type, format('SELECT a %s mz_local.ms_timestamptz(b::numeric)', op.symbol));
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.ms_%s_tstz(a %s, b timestamptz) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        op.name, number_type, format('SELECT mz_local.ms_timestamptz(a::numeric) %s b', op.symbol));
+      IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = op.symbol AND oprleft = 'timestamptz'::regtype AND oprright = number_type::regtype) THEN
+        EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = timestamptz, RIGHTARG = %s, FUNCTION = mz_local.tstz_%s_ms)', op.symbol, number_type, op.name);
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = op.symbol AND oprleft = number_type::regtype AND oprright = 'timestamptz'::regtype) THEN
+        EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = %s, RIGHTARG = timestamptz, FUNCTION = mz_local.ms_%s_tstz)', op.symbol, number_type, op.name);
+      END IF;
+    END LOOP;
+  END LOOP;
+END
+$fn$;

@@ -8,6 +8,7 @@
  *   column named `string` stays a column;
  * - `current_timestamp()` (Materialize's function form) → `current_timestamp`;
  * - `INTERVAL '30' minutes`: the plural field names → PostgreSQL's singular ones;
+ * - `SELECT … AS OF [AT LEAST] t`: dropped, the read is at the current time (as-of.ts);
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -20,10 +21,11 @@ import { createTypeEdits, fragmentSpan, listEdits, mapEdits, rewriteTypeText, su
 import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
+import { asOfClause } from './as-of.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -152,6 +154,11 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
         text += ` TO ${PLURAL_FIELDS[last.value] ?? last.value}`;
       }
       return { start: field.start, end, text };
+    }
+    case 'as': {
+      if (!isWord(next, 'of')) return null;
+      const clause = asOfClause(tokens, index);
+      return clause && 'edit' in clause ? clause.edit : null;
     }
     case 'regexp_extract':
       return regexpExtractEdit(tokens, index, sql);

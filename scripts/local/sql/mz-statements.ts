@@ -43,6 +43,8 @@ export interface WebhookCheck {
   bindings: CheckBinding[];
   /** The expression's source text with now() already replaced by the receive-time parameter. */
   expression: string;
+  /** False when the expression names none of the bound columns (Materialize refuses it). */
+  referencesColumns: boolean;
 }
 
 export type DroppableType = 'source' | 'view' | 'materialized view' | 'index' | 'secret' | 'connection' | 'table';
@@ -476,7 +478,8 @@ function parseCheck(cursor: Cursor): WebhookCheck {
         } else break;
       }
       if (bindings.some((other) => other.alias === binding.alias)) {
-        throw new MzStatementError(`column "${binding.alias}" specified more than once`, '42701');
+        // Materialize's words (webhook.slt: `WITH (HEADERS, HEADERS)`).
+        throw new MzStatementError(`column reference "${binding.alias}" is ambiguous`, '42702');
       }
       bindings.push(binding);
     } while (cursor.acceptPunct(','));
@@ -485,12 +488,49 @@ function parseCheck(cursor: Cursor): WebhookCheck {
   if (cursor.index >= close) cursor.fail('Expected an expression');
   const expressionTokens = cursor.tokens.slice(cursor.index, close);
   cursor.index = close + 1;
-  return { bindings, expression: rewriteNow(expressionTokens, cursor.sql) };
+  refuseCheckExpression(expressionTokens);
+  // Without a WITH clause the local server still binds body and headers (translate.ts, checkQuery).
+  const inScope = new Set([...bindings.map((binding) => binding.alias), ...['body', 'headers'].filter((name) => !bindings.some((binding) => binding.kind === name))]);
+  return { bindings, expression: rewriteNow(expressionTokens, cursor.sql), referencesColumns: referencesAny(expressionTokens, inScope) };
 }
 
 /**
- * CHECK's now() is the time the request was received (DESIGN.md); here it becomes the third
- * parameter of the check query. mz_now() is not allowed in a CHECK.
+ * Functions whose value depends on the session or the catalog, which Materialize refuses in a CHECK
+ * (webhook.slt: mz_now(), current_database()); now() and current_timestamp are allowed (the time the
+ * request was received).
+ */
+const NOT_DETERMINISTIC = new Set([
+  'mz_now', 'current_database', 'current_user', 'current_role', 'current_schema', 'current_schemas', 'session_user', 'user',
+  'mz_version', 'mz_version_num', 'mz_environment_id', 'pg_backend_pid', 'random', 'gen_random_uuid',
+]);
+const BARE_NOT_DETERMINISTIC = new Set(['current_user', 'current_role', 'current_schema', 'session_user', 'user']);
+
+/** Refuses, with Materialize's words, a CHECK that calls such a function or has a subquery. */
+function refuseCheckExpression(tokens: Token[]): void {
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (token.type === 'punct' && token.value === '(' && tokens[index + 1]?.type === 'word' && tokens[index + 1]!.value === 'select') {
+      throw new MzStatementError('CHECK does not allow subqueries', '0A000');
+    }
+    if (token.type !== 'word' || !NOT_DETERMINISTIC.has(token.value) || isQualifiedPart(tokens, index)) continue;
+    const called = tokens[index + 1]?.type === 'punct' && tokens[index + 1]!.value === '(';
+    if (called || BARE_NOT_DETERMINISTIC.has(token.value)) throw new MzStatementError('expression provided in CHECK is not deterministic', '0A000');
+  }
+}
+
+/** Whether the expression names one of `columns` (a name, not a function called so or a field after a dot). */
+function referencesAny(tokens: Token[], columns: ReadonlySet<string>): boolean {
+  return tokens.some((token, index) => {
+    if (token.type === 'quoted') return columns.has(token.value);
+    if (token.type !== 'word' || !columns.has(token.value) || isQualifiedPart(tokens, index)) return false;
+    const next = tokens[index + 1];
+    return !(next?.type === 'punct' && next.value === '(');
+  });
+}
+
+/**
+ * CHECK's now() (and current_timestamp) is the time the request was received (DESIGN.md); here it becomes the third
+ * parameter of the check query. mz_now() was refused before (refuseCheckExpression).
  */
 function rewriteNow(tokens: Token[], sql: string): string {
   let text = '';
@@ -500,13 +540,15 @@ function rewriteNow(tokens: Token[], sql: string): string {
     const open = tokens[index + 1];
     const close = tokens[index + 2];
     const isCall = open?.type === 'punct' && open.value === '(' && close?.type === 'punct' && close.value === ')';
-    if (token.type === 'word' && token.value === 'mz_now' && isCall) {
-      throw new MzStatementError('calls to mz_now in CHECK expressions are not allowed', '0A000');
-    }
     if (token.type === 'word' && token.value === 'now' && isCall && !isQualifiedPart(tokens, index)) {
       text += sql.slice(copiedUpTo, token.start) + '($3::timestamptz)';
       copiedUpTo = close!.end;
       index += 2;
+    } else if (token.type === 'word' && token.value === 'current_timestamp' && !isQualifiedPart(tokens, index)) {
+      // current_timestamp, or Materialize's current_timestamp(), is the receive time as now() is.
+      text += sql.slice(copiedUpTo, token.start) + '($3::timestamptz)';
+      copiedUpTo = isCall ? close!.end : token.end;
+      if (isCall) index += 2;
     }
   }
   return text + sql.slice(copiedUpTo, tokens[tokens.length - 1]!.end);

@@ -18,6 +18,7 @@
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
+ * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
  * - the WITH MUTUALLY RECURSIVE forms the local server cannot evaluate (mutually-recursive.ts), in
  *   its own words.
  *
@@ -28,6 +29,7 @@
 import type { StatementSpan, Token } from './tokens.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
+import { asOfClause } from './as-of.ts';
 
 export interface Refusal {
   message: string;
@@ -85,6 +87,12 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         case 'list':
           refusal = emptyListRefusal(tokens, index);
+          break;
+        case 'as':
+          if (isWord(tokens[index + 1], 'of')) {
+            const clause = asOfClause(tokens, index);
+            if (clause && 'refusal' in clause) refusal = clause.refusal;
+          }
           break;
         case 'mutually': {
           const plan = mutuallyRecursivePlan(tokens, index);

@@ -1,0 +1,60 @@
+/**
+ * Materialize's time in SQL (issue 32, item 6). Own cases and data; each expectation was checked
+ * against Materialize's documentation or MaterializeInc/materialize's sqllogictest files:
+ *
+ * - mz_now() compares with numbers taken as milliseconds since the Unix epoch (doc/user/content/
+ *   sql/types/mz_timestamp.md: integers and numerics cast implicitly to mz_timestamp), so the
+ *   documented temporal filter `mz_now() >= insert_ms AND mz_now() < delete_ms` runs;
+ * - `SELECT … AS OF [AT LEAST] t` (test/sqllogictest/as_of.slt): a constant timestamp is accepted
+ *   (`AS OF AT LEAST 1`, `AS OF 192741824E4::numeric`); nothing after it, a time-dependent function,
+ *   a literal that is no mz_timestamp (negative, fractional, 1E38, NULL, 'xxx') or a name are refused
+ *   with Materialize's words; `AS OF` is never read as an alias.
+ */
+import { describe, expect, it } from 'vitest';
+import { errorMessageOf, firstRowValues, serverForTests } from '../helpers/local-server.ts';
+
+const t = serverForTests();
+
+describe('mz_now() and numbers', () => {
+  it('compares with integers, bigints and numerics as milliseconds since the epoch, either way round', async () => {
+    // 1,000 ms after the epoch is long past; 10^14 ms is in the year 5138.
+    expect(
+      await firstRowValues(
+        t,
+        `SELECT mz_now() > 1000, mz_now() < 1000::bigint, 1000.5 < mz_now(), mz_now() <= 100000000000000, 100000000000000::numeric > mz_now(), mz_now() = 0`,
+      ),
+    ).toEqual([true, false, true, true, true, false]);
+  });
+
+  it('runs the temporal filter over millisecond columns that Materialize documents', async () => {
+    const now = Date.now();
+    await t.query(`CREATE TABLE timed_rows (content text, insert_ms numeric, delete_ms bigint)`);
+    await t.query(`INSERT INTO timed_rows VALUES ('current', ${now - 60_000}, ${now + 3_600_000}), ('expired', ${now - 7_200_000}, ${now - 3_600_000}), ('future', ${now + 3_600_000}, ${now + 7_200_000})`);
+    await t.query(`CREATE MATERIALIZED VIEW visible_rows AS SELECT content FROM timed_rows WHERE mz_now() >= insert_ms AND mz_now() < delete_ms`);
+    expect(await t.query(`SELECT content FROM visible_rows`)).toEqual([{ content: 'current' }]);
+  });
+});
+
+describe('SELECT … AS OF', () => {
+  it('accepts a constant timestamp and reads the current data', async () => {
+    await t.query(`CREATE VIEW pairs (a, b) AS VALUES (1, 10), (2, 20)`);
+    expect(await t.query(`SELECT a, b FROM pairs ORDER BY a AS OF AT LEAST 1`)).toEqual([
+      { a: 1, b: 10 },
+      { a: 2, b: 20 },
+    ]);
+    expect(await t.query(`SELECT count(*)::int AS n FROM pairs AS OF 192741824E4::numeric`)).toEqual([{ n: 2 }]);
+    expect(await t.query(`SELECT count(*)::int AS n FROM pairs AS OF '${Date.now() + 60_000}'`)).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses what Materialize refuses, in its words', async () => {
+    expect(await errorMessageOf(t, `SELECT * FROM pairs AS OF`)).toBe("Expected a timestamp value after 'AS OF', found EOF");
+    for (const when of ['now()', 'mz_now()', 'current_database()']) {
+      expect(await errorMessageOf(t, `SELECT * FROM pairs AS OF ${when}`)).toBe('calling an unmaterializable function in AS OF or UP TO not yet supported');
+    }
+    for (const when of ['-5', '-5::numeric', '2.5', '1E38', `'soon'`, 'NULL::timestamp']) {
+      expect(await errorMessageOf(t, `SELECT * FROM pairs AS OF ${when}`)).toBe('AS OF or UP TO should be castable to a (non-null) mz_timestamp value');
+    }
+    expect(await errorMessageOf(t, `SELECT * FROM pairs AS OF b`)).toBe('column "b" does not exist');
+  });
+
+});
