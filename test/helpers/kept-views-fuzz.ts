@@ -194,10 +194,31 @@ const SHAPES: readonly { readonly shape: string; readonly select: string }[] = [
     shape: 'daily-active-not-deleted',
     select: `SELECT CAST(date_trunc('day', ts) AS date) AS day, count(DISTINCT coalesce(u, id)) AS active, count(*) AS events FROM {x} x WHERE kind IN ('a', 'b', 'c') AND coalesce(u, id) IS NOT NULL AND ts IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = x.u) GROUP BY 1`,
   },
+  // Delete requests taken out of folded groups (retractions): every aggregate that folds, and one
+  // without count(*) (whether a group is left empty is then recomputed).
+  {
+    shape: 'fold-retract-all',
+    select: `SELECT kind, count(*) AS c, count(n) AS cn, sum(n) AS s, min(n) AS mi, max(ts) AS mx, count(DISTINCT u) AS du FROM {x} x WHERE NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = x.u) GROUP BY kind`,
+  },
+  { shape: 'fold-retract-no-count', select: `SELECT u, sum(n) AS s, max(n) AS mx, min(id) AS mi FROM {x} x WHERE NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = x.u) GROUP BY u` },
+  // The activation's high_value_customers: HAVING over groups, deleted users left out; groups enter
+  // and leave the HAVING as amounts arrive.
+  {
+    shape: 'having-not-deleted',
+    select: `SELECT x.u, sum(n) AS total, count(*) FILTER (WHERE kind = 'a') AS a FROM {x} x WHERE n IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = x.u) GROUP BY x.u HAVING sum(n) >= 60`,
+  },
+  // Data tests as stored-failure views (dbt's unique, not_null, accepted_values).
+  { shape: 'unique-test', select: `SELECT id, count(*) AS n FROM {x} GROUP BY id HAVING count(*) > 1` },
+  { shape: 'not-null-test', select: `SELECT * FROM {x} WHERE n IS NULL` },
+  { shape: 'accepted-values-test', select: `SELECT * FROM {x} WHERE kind NOT IN ('a', 'b')` },
+  { shape: 'filter-not-deleted', select: `SELECT id, u, n FROM {x} x WHERE NOT EXISTS (SELECT 1 FROM {del} d WHERE d.u = x.u)` },
 ];
 
 /** Shapes over one kept view that a keyed refresh reads through its change log (folding, or keyed by group). */
-const KEYED_SHAPES = ['fold-all-aggregates', 'fold-distinct-days', 'not-exists-deletes', 'distinct-on-over-kept', 'count-rows', 'daily-active-not-deleted'];
+const KEYED_SHAPES = [
+  'fold-all-aggregates', 'fold-distinct-days', 'not-exists-deletes', 'distinct-on-over-kept', 'count-rows', 'daily-active-not-deleted',
+  'fold-retract-all', 'fold-retract-no-count', 'having-not-deleted', 'unique-test', 'not-null-test', 'accepted-values-test', 'filter-not-deleted',
+];
 
 /** Temporal filters (mz_now() is now() locally), as a view yielding ROW over X or in a kept view itself. */
 const TEMPORAL_VIEWS: readonly { readonly shape: string; readonly select: string }[] = [
@@ -307,13 +328,22 @@ export function generateCase(seed: number, length = 48): Step[] {
   const deleteSelect = `SELECT DISTINCT ON (body->>'user')\n  body->>'user' AS u FROM {s}.ev2 WHERE body->>'kind' = 'delete' ORDER BY body->>'user'`;
   steps.push({ kind: 'ddl', sql: `CREATE MATERIALIZED VIEW {s}.${deletes} AS ${deleteSelect}`, creates: { name: deletes, select: deleteSelect, shape: 'deletes' }, select: deleteSelect });
   models.push(deletes);
+  // As the seed has them: a plain view reducing a kept dedup (stg_segment_deletes over
+  // stg_segment_events), whose row for a user changes when an earlier delete request arrives.
+  const requestsSelect = `SELECT DISTINCT ON (body->>'id')\n  body->>'id' AS id, body->>'user' AS u, body->>'kind' AS kind FROM {s}.ev2 ORDER BY body->>'id', body::text`;
+  steps.push({ kind: 'ddl', sql: `CREATE MATERIALIZED VIEW {s}.req AS ${requestsSelect}`, creates: { name: 'req', select: requestsSelect, shape: 'dedup' }, select: requestsSelect });
+  models.push('req');
+  const plainDeletes = `SELECT DISTINCT ON (u) u, id FROM {s}.req WHERE kind = 'delete' ORDER BY u, id DESC`;
+  steps.push({ kind: 'ddl', sql: `CREATE VIEW {s}.delv AS ${plainDeletes}`, select: plainDeletes });
+  const deletesFor = () => (next() < 0.5 ? deletes : 'delv');
   // A view replaced under a kept view reading it (a model over a view, the view replaced later).
   const replaceable: string[] = [];
   const shapeOver = (x: string, y = pick(next, rowRelations), keyed = false) => {
     const shape = pick(next, keyed ? SHAPES.filter((candidate) => KEYED_SHAPES.includes(candidate.shape)) : SHAPES);
     // Named for reports by what it reads: a temporal view, or a plain view (which may be replaced).
     const under = temporal.has(x) ? ' over a temporal view' : x.startsWith('v') ? ' over a view' : shapes.has(x) ? ` over ${shapes.get(x)}` : '';
-    return { shape: shape.shape + under, select: shape.select.replaceAll('{x}', `{s}.${x}`).replaceAll('{y}', `{s}.${y}`).replaceAll('{del}', `{s}.${deletes}`) };
+    const deleted = deletesFor();
+    return { shape: shape.shape + under + (shape.select.includes('{del}') && deleted === 'delv' ? ' (deletes: a plain view)' : ''), select: shape.select.replaceAll('{x}', `{s}.${x}`).replaceAll('{y}', `{s}.${y}`).replaceAll('{del}', `{s}.${deleted}`) };
   };
   // What reads the first models, mostly by key: their change logs are read (MVs over MVs).
   for (const name of firstModels) {

@@ -406,10 +406,10 @@ it('every materialized view that cannot be kept by key is named once in the serv
     expect(about('r19_table')).toEqual([expect.stringMatching(/computed on every read, not kept: it reads (public\.)?r19_users, which is not a source$/)]);
     expect(about('r19_kept')).toEqual([]);
     // Replaced by another shape that cannot be kept: named again, with the new reason.
-    await logged.query(`CREATE OR REPLACE MATERIALIZED VIEW r19_limit AS SELECT u, count(*) AS n FROM r19_dedup GROUP BY u HAVING count(*) > 0`);
+    await logged.query(`CREATE OR REPLACE MATERIALIZED VIEW r19_limit AS SELECT u, count(*) AS n, row_number() OVER () AS r FROM r19_dedup GROUP BY u`);
     await logged.server.maintainedViews.settled();
     expect(about('r19_limit')).toHaveLength(2);
-    expect(about('r19_limit')[1]).toMatch(/: it has HAVING$/);
+    expect(about('r19_limit')[1]).toMatch(/: it has a window function$/);
   } finally {
     await logged.close();
   }

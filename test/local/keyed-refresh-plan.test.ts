@@ -70,21 +70,46 @@ describe('keyed refresh plans', () => {
   it('keys GROUP BY over filtering views, with NOT EXISTS against a reducing view', async () => {
     const result = await planOf(`SELECT coalesce(o.sku, '-') AS sku, count(*) AS n, count(DISTINCT o.who) AS people, sum(o.amount) AS total, min(o.at) AS first_at, max(o.at) AS last_at
       FROM plain_orders o WHERE o.amount > 0 AND NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`);
-    expect(result).toEqual({ plan: { keyColumns: ['sku'], upstreamIds: ['7'], checkRelations: [expect.any(Number)] } });
+    expect(result).toEqual({ plan: { keyColumns: ['sku'], having: false, antiJoinsByKey: null, upstreamIds: ['7'], checkRelations: [expect.any(Number)] } });
   });
 
   it('keys DISTINCT ON and multi-column GROUP BY', async () => {
-    expect(await planOf(`SELECT DISTINCT ON (k.who) k.who, k.at, k.amount FROM kept k ORDER BY k.who, k.at DESC`)).toEqual({ plan: { keyColumns: ['who'], upstreamIds: ['7'], checkRelations: [] } });
-    expect(await planOf(`SELECT k.kind, k.who AS person, count(*) AS n FROM kept k GROUP BY k.who, k.kind`)).toEqual({ plan: { keyColumns: ['person', 'kind'], upstreamIds: ['7'], checkRelations: [] } });
+    expect(await planOf(`SELECT DISTINCT ON (k.who) k.who, k.at, k.amount FROM kept k ORDER BY k.who, k.at DESC`)).toEqual({ plan: { keyColumns: ['who'], having: false, antiJoinsByKey: null, upstreamIds: ['7'], checkRelations: [] } });
+    expect(await planOf(`SELECT k.kind, k.who AS person, count(*) AS n FROM kept k GROUP BY k.who, k.kind`)).toEqual({ plan: { keyColumns: ['person', 'kind'], having: false, antiJoinsByKey: null, upstreamIds: ['7'], checkRelations: [] } });
+  });
+
+  // dbt's unique test as a stored-failure view (issue 34; models:test): GROUP BY … HAVING over a
+  // kept view, kept by its groups — the keys are found without the HAVING.
+  it('keys GROUP BY … HAVING, and views that only filter by one of their plain columns', async () => {
+    expect(await planOf(`SELECT o.who, count(*) AS n FROM plain_orders o GROUP BY 1 HAVING count(*) > 1`)).toEqual({
+      plan: { keyColumns: ['who'], having: true, antiJoinsByKey: null, upstreamIds: ['7'], checkRelations: [] },
+    });
+    // dbt's not_null: the rows failing it, each from one input row, keyed by a column taken as is.
+    expect(await planOf(`SELECT o.amount * 2 AS doubled, o.id, o.who FROM plain_orders o WHERE o.sku IS NULL`)).toEqual({
+      plan: { keyColumns: ['id'], keyCandidates: ['id', 'who'], having: false, antiJoinsByKey: null, upstreamIds: ['7'], checkRelations: [] },
+    });
+    expect(await planOf(`SELECT o.amount * 2 AS doubled FROM plain_orders o`)).toEqual({ reason: expect.stringMatching(/none of its columns is a column of what it reads/) });
+    expect(await planOf(`SELECT count(*) AS n FROM kept k HAVING count(*) > 1`)).toEqual({ reason: expect.stringMatching(/HAVING without GROUP BY/) });
+  });
+
+  it('says when a change under a NOT EXISTS cannot be followed by key', async () => {
+    const byKey = async (sql: string) => {
+      const result = await planOf(sql);
+      return 'plan' in result ? result.plan.antiJoinsByKey : result.reason;
+    };
+    expect(await byKey(`SELECT o.who, count(*) AS n FROM plain_orders o WHERE NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`)).toBeNull();
+    // Always a row: NOT EXISTS is never true, whatever the set of bans.
+    expect(await byKey(`SELECT o.who, count(*) AS n FROM plain_orders o WHERE NOT EXISTS (SELECT count(*) FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`)).toMatch(/aggregate/);
+    expect(await byKey(`SELECT o.who, count(*) AS n FROM plain_orders o WHERE NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) AND NOT EXISTS (SELECT 1 FROM plain_bans c WHERE c.at = o.at) GROUP BY 1`)).toMatch(/more than one of its NOT EXISTS/);
   });
 
   it.each([
     ['a join', `SELECT o.who, count(*) AS n FROM plain_orders o JOIN kept k ON k.id = o.id GROUP BY 1`, /more than one relation/],
     ['EXISTS', `SELECT o.who, count(*) AS n FROM plain_orders o WHERE EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`, /other than a NOT EXISTS/],
     ['NOT EXISTS under OR', `SELECT o.who, count(*) AS n FROM plain_orders o WHERE o.amount > 1 OR NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1`, /other than a NOT EXISTS/],
-    ['HAVING', `SELECT o.who, count(*) AS n FROM plain_orders o GROUP BY 1 HAVING count(*) > 1`, /HAVING/],
+    ['a subquery in HAVING', `SELECT o.who, count(*) AS n FROM plain_orders o GROUP BY 1 HAVING count(*) > (SELECT count(*) FROM kept)`, /subquery in its HAVING/],
     ['a grouping key that is not a column', `SELECT count(*) AS n FROM plain_orders o GROUP BY o.who`, /not one of its columns/],
-    ['no grouping', `SELECT o.who, o.amount FROM plain_orders o`, /neither GROUP BY nor DISTINCT ON/],
+    ['DISTINCT', `SELECT DISTINCT o.who, o.amount FROM plain_orders o`, /neither GROUP BY nor DISTINCT ON/],
     ['a source read directly', `SELECT s.body->>'a' AS a, count(*) AS n FROM src s GROUP BY 1`, /not a kept materialized view/],
     ['an aggregating view in between', `SELECT g.n, count(*) AS c FROM plain_grouped g GROUP BY 1`, /aggregate/],
     ['a NOT EXISTS over a view with HAVING', `SELECT o.who, count(*) AS n FROM plain_orders o WHERE NOT EXISTS (SELECT 1 FROM plain_having h WHERE h.who = o.who) GROUP BY 1`, /HAVING/],

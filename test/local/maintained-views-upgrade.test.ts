@@ -31,15 +31,17 @@ async function send(server: TestServer, events: readonly object[]): Promise<void
   expect(response.status).toBe(200);
 }
 
-const MARTS = ['daily_active_users', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
-/** Kept too, but refreshed whole (a HAVING over its groups): compared, not counted among the keyed ones. */
-const WHOLE_MARTS = ['high_value_customers'];
+/** Kept by key; high_value_customers (a HAVING over its groups) too, since issue 34. */
+const MARTS = ['daily_active_users', 'high_value_customers', 'page_views_by_url', 'track_event_counts', 'user_profiles'];
+/** The project's data tests, when kept as views of their failing rows (store_failures), live in
+ *  analytics_tests: not counted here. */
+const MODELS_ONLY = `view_oid::regclass::text NOT LIKE 'analytics\\_tests.%'`;
 /** Kept with a temporal filter (issue 30): kept and keyed, but not compared across two servers read at different times. */
 const TEMPORAL_MARTS = ['events_per_minute'];
 
 async function marts(server: TestServer): Promise<Record<string, string[]>> {
   const result: Record<string, string[]> = {};
-  for (const mart of [...MARTS, ...WHOLE_MARTS]) result[mart] = (await server.query(`SELECT * FROM analytics.${mart}`)).map((row) => JSON.stringify(row)).sort();
+  for (const mart of MARTS) result[mart] = (await server.query(`SELECT * FROM analytics.${mart}`)).map((row) => JSON.stringify(row)).sort();
   return result;
 }
 
@@ -59,7 +61,7 @@ it('kept views of an older server get change logs at start and stay equal to the
   await old.server.maintainedViews.settled();
   // Back to the old layout: the view users see reads only the kept rows and the definition.
   const kept = await old.query<{ id: string; view: string }>(`SELECT id::text AS id, view_oid::regclass::text AS view FROM mz_local.maintained_views ORDER BY id`);
-  expect(kept.length).toBe(MARTS.length + WHOLE_MARTS.length + TEMPORAL_MARTS.length + 1);
+  expect(kept.filter(({ view }) => !view.startsWith('analytics_tests.')).length).toBe(MARTS.length + TEMPORAL_MARTS.length + 1);
   for (const { id, view } of kept) {
     await old.query(
       `CREATE OR REPLACE VIEW ${view} AS SELECT * FROM mz_local.mv_b_${id} WHERE mz_local.is_fresh(${id}) UNION ALL SELECT * FROM mz_local.mv_q_${id} WHERE NOT mz_local.is_fresh(${id})`,
@@ -78,15 +80,16 @@ it('kept views of an older server get change logs at start and stay equal to the
   for (const server of [upgraded, oracle]) await send(server, traffic.slice(300, 450));
   expect(await marts(upgraded)).toEqual(await marts(oracle));
   await upgraded.server.maintainedViews.settled();
-  // After the first (whole) refresh, reads right after writes are caught up by key again (events
-  // without a delete request: one makes the marts' NOT EXISTS change, and them refresh whole).
-  const later = traffic.slice(450).filter((event) => (event as { type?: string }).type !== 'delete');
+  // After the first (whole) refresh, reads right after writes are caught up by key again, delete
+  // requests included (the marts' NOT EXISTS followed by key: retractions, or the groups of the
+  // deleted users' rows recomputed).
+  const later = traffic.slice(450);
   for (const server of [upgraded, oracle]) await send(server, later);
   expect(await marts(upgraded)).toEqual(await marts(oracle));
   // A kept temporal view is also due whenever one of its rows' times passes (its next_change),
   // writes or not: whether it is fresh at this instant depends on the clock, so only its kind is checked.
   const kinds = await upgraded.query<{ kind: string | null; fresh: boolean | null }>(
-    `SELECT refresh_kind AS kind, CASE WHEN temporal THEN NULL ELSE mz_local.is_fresh(id) END AS fresh FROM mz_local.maintained_views WHERE view_oid::regclass::text NOT IN (${WHOLE_MARTS.map((mart) => `'analytics.${mart}'`).join(', ')}) ORDER BY temporal, id`,
+    `SELECT refresh_kind AS kind, CASE WHEN temporal THEN NULL ELSE mz_local.is_fresh(id) END AS fresh FROM mz_local.maintained_views WHERE ${MODELS_ONLY} ORDER BY temporal, id`,
   );
   expect(kinds).toEqual([
     { kind: 'source', fresh: true },

@@ -245,6 +245,7 @@ DECLARE
   key_type text;
   find_keys text;
   replace_sql text;
+  after_sql text := '';
 BEGIN
   -- A view that folds new rows into its groups: its function was written when it was planned
   -- (aggregate-refresh-sql.ts).
@@ -265,16 +266,30 @@ BEGIN
                         replace(view_row.delta_sql, ':since', '$1'));
   ELSE
     -- The keys of its changed groups: the definition over the change logs of what it reads (delta
-    -- mode); a relation read under NOT EXISTS that changed makes it whole (any_changed finds those
-    -- relations by OID: a name written here would follow a rename).
+    -- mode; without HAVING and NOT EXISTS with keys_view, mv_k_<id>). A relation read under NOT
+    -- EXISTS that changed (any_changed finds those relations by OID: a name written here would
+    -- follow a rename) adds the groups of the input rows matching its changed rows (mv_j_<id>,
+    -- over what it reads now) with snapshots, else makes it whole.
     find_keys := format($sql$
       PERFORM set_config('mz_local.delta_since', $1::text, true);
-      IF mz_local.any_changed((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = %1$s)) THEN
+      mz_changed := mz_local.any_changed((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = %1$s));
+      IF mz_changed AND NOT %4$s THEN
         PERFORM set_config('mz_local.delta_since', '', true);
         RETURN false;
       END IF;
-      SELECT array_agg(DISTINCT k) INTO mz_keys FROM (SELECT %2$I FROM mz_local.%3$I LIMIT $3 + 1) AS changed_rows(k);
-      PERFORM set_config('mz_local.delta_since', '', true);$sql$, id, key_name, 'mv_q_' || id);
+      -- Rows, not keys, are counted against the limit: a filtering view has several rows per key,
+      -- and keys cut off by the LIMIT would be missed.
+      SELECT array_agg(DISTINCT k), count(*) INTO mz_keys, mz_rows FROM (SELECT %2$I FROM mz_local.%3$I LIMIT $3 + 1) AS changed_rows(k);
+      PERFORM set_config('mz_local.delta_since', '', true);
+      IF mz_rows > $3 THEN RETURN false; END IF;
+      IF mz_changed THEN
+        SELECT array_agg(k), count(*) INTO mz_more, mz_rows FROM (SELECT %2$I FROM mz_local.%5$I LIMIT $3 + 1) AS changed_rows(k);
+        IF mz_rows > $3 THEN RETURN false; END IF;
+        SELECT array_agg(DISTINCT k) INTO mz_keys FROM unnest(mz_keys || mz_more) AS changed_keys(k);
+      END IF;$sql$, id, key_name, CASE WHEN view_row.keys_view THEN 'mv_k_' ELSE 'mv_q_' END || id,
+      CASE WHEN view_row.snapshots AND to_regclass(format('mz_local.%I', 'mv_j_' || id)) IS NOT NULL THEN 'true' ELSE 'false' END, 'mv_j_' || id);
+    -- The snapshots of its NOT EXISTS relations, once it is up to date with them.
+    after_sql := format('IF mz_changed THEN PERFORM mz_local.%I(); END IF;', 'mv_y_' || id);
   END IF;
   -- Logged: what changed only (a retried delivery deletes and inserts the same row: nothing), and
   -- the transaction that lost rows (lost_xid), so that what reads it knows whether rows were only
@@ -299,18 +314,23 @@ BEGIN
     DECLARE
       mz_keys %2$s[];
       mz_lost bigint;
+      mz_changed boolean := false;
+      mz_rows bigint;
+      mz_more %2$s[];
     BEGIN
       %3$s
-      IF mz_keys IS NULL THEN RETURN true; END IF;
-      IF cardinality(mz_keys) > $3 THEN RETURN false; END IF;
-      IF array_position(mz_keys, NULL) IS NOT NULL THEN RETURN %5$s; END IF;
-      %4$s
+      IF mz_keys IS NOT NULL THEN
+        IF cardinality(mz_keys) > $3 THEN RETURN false; END IF;
+        IF array_position(mz_keys, NULL) IS NOT NULL THEN RETURN %5$s; END IF;
+        %4$s
+      END IF;
+      %6$s
       RETURN true;
     END
     $body$$sql$, 'mv_r_' || id, key_type, find_keys, replace_sql,
     -- A NULL key (= ANY never matches it): a dedup view is refreshed whole; a grouped view takes
     -- the general path, which finds NULL groups with IS NULL.
-    CASE view_row.refresh_kind WHEN 'source' THEN 'false' ELSE 'NULL' END);
+    CASE view_row.refresh_kind WHEN 'source' THEN 'false' ELSE 'NULL' END, after_sql);
 END
 $fn$;
 
@@ -370,6 +390,13 @@ $fn$;
 -- its count(DISTINCT) columns, whose values are counted in mz_local.mv_m_<id>_<column>.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS refresh_function_sql text;
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS distinct_columns integer[];
+-- A view kept by its groups whose changed keys are found through mz_local.mv_k_<id> (its definition
+-- without HAVING and NOT EXISTS), not its definition (views/anti-join-plan.ts).
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS keys_view boolean NOT NULL DEFAULT false;
+-- A view keeping snapshots of the relations under its NOT EXISTS (mz_local.mv_d_<id>_<n>, refilled
+-- by mz_local.mv_y_<id>()): their changes are followed by key (mv_j_<id>, or a folding view's
+-- retractions) instead of a whole refresh (views/anti-join-plan.ts).
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS snapshots boolean NOT NULL DEFAULT false;
 -- Which planner planned it (plan-kept-views.ts, PLAN_VERSION): an older one's views are planned again.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS plan_version integer NOT NULL DEFAULT 0;
 -- PGlite runs no autovacuum, and every refresh updates its view's row here. Long texts (a refresh
@@ -521,9 +548,15 @@ DECLARE
   parts text[];
   column_index integer;
   types text[];
+  changed boolean;
+  more_keys text[];
+  found_rows bigint;
 BEGIN
   PERFORM set_config('mz_local.delta_since', view_row.refreshed_xid::text, true);
-  IF mz_local.any_changed(view_row.check_relations) THEN
+  -- A relation under its NOT EXISTS changed: with snapshots, the groups of the input rows matching
+  -- its changed rows are added (mv_j_<id>; refresh_maintained refills the snapshots after); else whole.
+  changed := mz_local.any_changed(view_row.check_relations);
+  IF changed AND NOT (view_row.snapshots AND NOT view_row.temporal AND to_regclass(format('mz_local.%I', 'mv_j_' || view_row.id)) IS NOT NULL) THEN
     PERFORM set_config('mz_local.delta_since', '', true);
     RETURN NULL;
   END IF;
@@ -538,10 +571,22 @@ BEGIN
     EXECUTE format('SELECT array_agg(ARRAY[%1$s]::text) FROM (SELECT * FROM (SELECT DISTINCT %1$s FROM mz_local.%2$I UNION SELECT %1$s FROM mz_local.%3$I WHERE at <= now()) AS changed LIMIT %4$s) AS changed_rows',
                    key_list, 'mv_w_' || view_row.id, 'mv_e_' || view_row.id, max_keys + 1) INTO key_tuples;
   ELSE
-    EXECUTE format('SELECT array_agg(DISTINCT ARRAY[%s]::text) FROM (SELECT * FROM mz_local.%I LIMIT %s) AS changed_rows',
-                   key_list, 'mv_q_' || view_row.id, max_keys + 1) INTO key_tuples;
+    -- Rows counted, not keys: a filtering view has several rows per key (keys cut off by the LIMIT
+    -- would be missed). Without HAVING and NOT EXISTS with keys_view (mv_k_<id>).
+    EXECUTE format('SELECT array_agg(DISTINCT ARRAY[%s]::text), count(*) FROM (SELECT * FROM mz_local.%I LIMIT %s) AS changed_rows',
+                   key_list, CASE WHEN view_row.keys_view THEN 'mv_k_' ELSE 'mv_q_' END || view_row.id, max_keys + 1) INTO key_tuples, found_rows;
+    IF found_rows > max_keys THEN
+      PERFORM set_config('mz_local.delta_since', '', true);
+      RETURN NULL;
+    END IF;
   END IF;
   PERFORM set_config('mz_local.delta_since', '', true);
+  IF changed THEN
+    EXECUTE format('SELECT array_agg(DISTINCT ARRAY[%s]::text), count(*) FROM (SELECT * FROM mz_local.%I LIMIT %s) AS changed_rows',
+                   key_list, 'mv_j_' || view_row.id, max_keys + 1) INTO more_keys, found_rows;
+    IF found_rows > max_keys THEN RETURN NULL; END IF;
+    SELECT array_agg(DISTINCT k) INTO key_tuples FROM unnest(key_tuples || more_keys) AS changed_keys(k);
+  END IF;
   IF key_tuples IS NULL THEN RETURN 'false'; END IF;
   IF cardinality(key_tuples) > max_keys THEN RETURN NULL; END IF;
   SELECT array_agg(format_type(a.atttypid, a.atttypmod) ORDER BY k.ordinality) INTO types
@@ -669,8 +714,14 @@ BEGIN
     END IF;
   END IF;
 
+  -- The general path brought it up to date with the relations under its NOT EXISTS: their
+  -- snapshots follow (its own refresh function refills them itself).
+  IF keyed AND own_result IS NULL AND view_row.snapshots THEN EXECUTE format('SELECT mz_local.%I()', 'mv_y_' || mv); END IF;
   IF NOT keyed THEN
     IF NOT allow_whole THEN RETURN false; END IF;
+    -- First the snapshots of the relations under its NOT EXISTS: a folding view's input view
+    -- (counted again below) reads them.
+    IF view_row.snapshots THEN EXECUTE format('SELECT mz_local.%I()', 'mv_y_' || mv); END IF;
     -- TRUNCATE, not DELETE: no dead rows left behind for the next scan (nothing else reads it meanwhile).
     EXECUTE format('TRUNCATE mz_local.%I', 'mv_b_' || mv);
     EXECUTE format('INSERT INTO mz_local.%I SELECT * FROM mz_local.%I', 'mv_b_' || mv, 'mv_q_' || mv);
@@ -808,11 +859,36 @@ BEGIN
                       WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\_m\_' || mv || '\_%' LOOP
     EXECUTE format('DROP TABLE mz_local.%I', value_table);
   END LOOP;
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_x_' || mv);
   EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || mv);
   -- The functions its input view read relations under a NOT EXISTS through (plan-kept-views.ts).
   FOR whole_read IN SELECT p.proname FROM pg_proc p
                     WHERE p.pronamespace = 'mz_local'::regnamespace AND p.proname LIKE 'mv\_f\_' || mv || '\_%' LOOP
     EXECUTE format('DROP FUNCTION mz_local.%I()', whole_read);
+  END LOOP;
+END
+$fn$;
+
+-- What a view keeps to follow the relations under its NOT EXISTS by key and to find its changed
+-- keys without HAVING (views/anti-join-plan.ts): its keys views, snapshots and their functions.
+-- Its folding objects (drop_folding) read the snapshots: dropped first.
+CREATE OR REPLACE FUNCTION mz_local.drop_anti_joins(mv bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  object_name text;
+BEGIN
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_x_' || mv);
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_p_' || mv);
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_j_' || mv);
+  EXECUTE format('DROP VIEW IF EXISTS mz_local.%I', 'mv_k_' || mv);
+  EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I()', 'mv_l_' || mv);
+  EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I()', 'mv_y_' || mv);
+  FOR object_name IN SELECT p.proname FROM pg_proc p
+                      WHERE p.pronamespace = 'mz_local'::regnamespace AND (p.proname LIKE 'mv\_g\_' || mv || '\_%' OR p.proname LIKE 'mv\_h\_' || mv || '\_%') LOOP
+    EXECUTE format('DROP FUNCTION mz_local.%I()', object_name);
+  END LOOP;
+  FOR object_name IN SELECT c.relname FROM pg_class c
+                      WHERE c.relnamespace = 'mz_local'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'mv\_d\_' || mv || '\_%' LOOP
+    EXECUTE format('DROP TABLE mz_local.%I', object_name);
   END LOOP;
 END
 $fn$;
@@ -830,6 +906,7 @@ BEGIN
     EXECUTE format('DROP VIEW IF EXISTS mz_local.%I CASCADE', 'mv_q_' || gone);
     EXECUTE format('DROP FUNCTION IF EXISTS mz_local.%I', 'mv_r_' || gone);
     PERFORM mz_local.drop_folding(gone);
+    PERFORM mz_local.drop_anti_joins(gone);
     PERFORM mz_local.drop_temporal(gone);
     DELETE FROM mz_local.maintained_views WHERE id = gone;
   END LOOP;

@@ -10,6 +10,13 @@
  *                          views it reads only gained rows since its refresh, the new rows' partial
  *                          aggregates are folded into the kept rows of their groups; when some rows
  *                          were lost, the changed groups are recomputed (and their values counted again)
+ *   mz_local.mv_x_<id>     with retractions (anti-join-plan.ts): the input rows a relation under its
+ *                          NOT EXISTS now removes (k, a<n>), subtracted from their groups after the
+ *                          fold: counts and sums subtract, count(DISTINCT) takes the values whose last
+ *                          row went, a group whose count(*) reaches 0 goes; a min or max that may
+ *                          have gone (the rows taken out reach it), a sum that may have become NULL
+ *                          (it reaches 0), or any group of a view without count(*) (it may be empty)
+ *                          is recomputed from the definition — those groups only
  */
 import type { AggregateColumn, AggregatePlan } from './aggregate-plan.ts';
 import { quoteIdentifier } from '../../shared/sql-scan.ts';
@@ -21,6 +28,14 @@ export interface AggregateRefreshSql {
   readonly distinctColumns: readonly number[];
   /** CREATE FUNCTION mz_local.mv_r_<id>(since bigint, log_changes boolean, max_keys integer). */
   readonly refreshFunction: string;
+}
+
+/** How a folding view takes out the input rows a relation under its NOT EXISTS now removes. */
+export interface Retraction {
+  /** `FROM … WHERE …` of those input rows (anti-join-plan.ts, retractedFromClause). */
+  readonly fromClause: string;
+  /** mz_local.mv_l_<id>() and mz_local.mv_y_<id>() exist (the snapshots' functions). */
+  readonly id: string;
 }
 
 const argumentColumn = (position: number) => `a${position}`;
@@ -59,8 +74,46 @@ function foldedValue(column: AggregateColumn, position: number): string {
   }
 }
 
-export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: string): AggregateRefreshSql {
+/** Column `position`'s value once the retracted rows' partials (r.r<n>, r.r0 their count) are taken out of the kept value (g). */
+function retractedValue(column: AggregateColumn, position: number): string {
+  const kept = `g.${quoteIdentifier(column.name)}`;
+  const partial = column.kind === 'count' && column.argument === null ? 'r.r0' : `r.r${position}`;
+  switch (column.kind) {
+    case 'key':
+      return 'r.k';
+    case 'count':
+      return `${kept} - ${partial}`;
+    case 'count_distinct':
+      return `${kept} - coalesce(x${position}.removed, 0)`;
+    case 'sum':
+      return `CASE WHEN ${partial} IS NULL THEN ${kept} ELSE ${kept} - ${partial} END`;
+    case 'min':
+    case 'max':
+      return kept;
+  }
+}
+
+/** Whether column `position` can only be known by recomputing the group once the rows are out. */
+function retractionUnknown(column: AggregateColumn, position: number): string | null {
+  const kept = `g.${quoteIdentifier(column.name)}`;
+  const partial = `r.r${position}`;
+  switch (column.kind) {
+    // The rows left may all be NULL there (NULL, not 0), or the kept sum was NULL already.
+    case 'sum':
+      return `(${partial} IS NOT NULL AND (${kept} IS NULL OR ${kept} - ${partial} = 0))`;
+    // The rows taken out reach the kept extreme: it may have gone with them.
+    case 'min':
+      return `(${partial} IS NOT NULL AND (${kept} IS NULL OR ${partial} <= ${kept}))`;
+    case 'max':
+      return `(${partial} IS NOT NULL AND (${kept} IS NULL OR ${partial} >= ${kept}))`;
+    default:
+      return null;
+  }
+}
+
+export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: string, retraction?: Retraction): AggregateRefreshSql {
   const inputView = `mz_local.${quoteIdentifier(`mv_p_${id}`)}`;
+  const retractedView = `mz_local.${quoteIdentifier(`mv_x_${id}`)}`;
   const kept = `mz_local.${quoteIdentifier(`mv_b_${id}`)}`;
   const changeLog = `mz_local.${quoteIdentifier(`mv_c_${id}`)}`;
   const definition = `mz_local.${quoteIdentifier(`mv_q_${id}`)}`;
@@ -71,6 +124,7 @@ export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: st
 
   const setup = [
     `CREATE VIEW ${inputView} AS SELECT ${[`${plan.keyExpression} AS k`, ...inputs.map(({ column, position }) => `${column.argument} AS ${argumentColumn(position)}`)].join(', ')} ${plan.fromClause}`,
+    ...(retraction ? [`CREATE VIEW ${retractedView} AS SELECT ${[`${plan.keyExpression} AS k`, ...inputs.map(({ column, position }) => `${column.argument} AS ${argumentColumn(position)}`)].join(', ')} ${retraction.fromClause}`] : []),
     ...distinct.flatMap((position) => [
       `CREATE TABLE ${valueTable(id, position)} AS SELECT k, ${argumentColumn(position)} AS v, 0::bigint AS n FROM ${inputView} WITH NO DATA`,
       // NULLS NOT DISTINCT: the NULL group's values are found by ON CONFLICT too.
@@ -105,6 +159,58 @@ export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: st
       SELECT count(*) INTO mz_lost FROM gone;`;
 
   const groupCondition = (column: string) => inKeys(column, 'mz_keys', 'array_position(mz_keys, NULL) IS NOT NULL');
+
+  // Retraction (after the fold, delta mode off): the rows to take out, their partials per group,
+  // each count(DISTINCT) value's rows taken out of its count (a value whose count reaches 0 leaves
+  // the group: DELETE and UPDATE touch different rows of one statement), the groups' kept rows
+  // replaced by what is left — or gone, or recomputed below (mz_keys).
+  const countStar = positioned.find(({ column }) => column.kind === 'count' && column.argument === null);
+  const retractPartials = positioned
+    .map(({ column, position }) => {
+      if (column.kind === 'key' || column.kind === 'count_distinct' || (column.kind === 'count' && column.argument === null)) return null;
+      const input = quoteIdentifier(argumentColumn(position));
+      return `${column.kind === 'count' ? 'count' : column.kind}(${input}) AS r${position}`;
+    })
+    .filter((text): text is string => text !== null);
+  const unknown = positioned.map(({ column, position }) => retractionUnknown(column, position)).filter((text): text is string => text !== null);
+  // Without count(*), whether a group is left empty is not known: its groups are recomputed.
+  const redo = countStar ? unknown.join(' OR ') || 'false' : 'true';
+  const emptied = countStar ? `g.${quoteIdentifier(countStar.column.name)} - r.r0 <= 0` : 'false';
+  const retractWith = (logged: boolean) => [
+    `rt AS MATERIALIZED (SELECT * FROM ${retractedView})`,
+    `r AS MATERIALIZED (SELECT ${['k', 'count(*) AS r0', ...retractPartials].join(', ')} FROM rt GROUP BY k)`,
+    ...distinct.flatMap((position) => [
+      `rv${position} AS MATERIALIZED (SELECT k, ${argumentColumn(position)} AS v, count(*) AS c FROM rt WHERE ${argumentColumn(position)} IS NOT NULL GROUP BY 1, 2)`,
+      `rd${position} AS (DELETE FROM ${valueTable(id, position)} t USING rv${position} x WHERE ARRAY[t.k] = ARRAY[x.k] AND t.v = x.v AND t.n <= x.c RETURNING t.k)`,
+      `ru${position} AS (UPDATE ${valueTable(id, position)} t SET n = t.n - x.c FROM rv${position} x WHERE ARRAY[t.k] = ARRAY[x.k] AND t.v = x.v AND t.n > x.c RETURNING t.k)`,
+      `x${position} AS (SELECT k, count(*) AS removed FROM rd${position} GROUP BY k)`,
+    ]),
+    `gone AS (DELETE FROM ${kept} b WHERE ${inKeys(`b.${key}`, 'ARRAY(SELECT k FROM r)', 'EXISTS (SELECT 1 FROM r WHERE k IS NULL)')} RETURNING b.*)`,
+    // A group not found among the kept rows (it should be) is recomputed too.
+    `nx AS (SELECT ${positioned.map(({ column, position }) => `${retractedValue(column, position)} AS ${quoteIdentifier(column.name)}`).join(', ')},
+                     g.mz_found IS NULL OR ${redo} AS mz_redo, coalesce(${emptied}, false) AS mz_emptied
+                FROM r LEFT JOIN (SELECT gone.*, true AS mz_found FROM gone) g ON ARRAY[g.${key}] = ARRAY[r.k]${distinct.map((position) => ` LEFT JOIN x${position} ON ARRAY[x${position}.k] = ARRAY[r.k]`).join('')})`,
+    `added AS (INSERT INTO ${kept} SELECT ${positioned.map(({ column }) => quoteIdentifier(column.name)).join(', ')} FROM nx WHERE NOT mz_redo AND NOT mz_emptied RETURNING *)`,
+    ...(logged ? [`logged AS (INSERT INTO ${changeLog} SELECT * FROM gone UNION ALL SELECT * FROM added)`] : []),
+  ].join(',\n        ');
+  const retract = (logged: boolean) => `WITH ${retractWith(logged)}
+        SELECT (SELECT array_agg(${key}) FROM nx WHERE mz_redo AND NOT mz_emptied), (SELECT count(*) FROM gone) INTO mz_keys, mz_lost;
+        IF mz_keys IS NOT NULL THEN
+          ${logged ? `WITH added AS (INSERT INTO ${kept} SELECT * FROM ${definition} WHERE ${groupCondition(key)} RETURNING *) INSERT INTO ${changeLog} SELECT * FROM added;` : `INSERT INTO ${kept} SELECT * FROM ${definition} WHERE ${groupCondition(key)};`}
+        END IF;`;
+  const retractStep = retraction
+    ? `IF mz_changed THEN
+          -- Rows a relation under its NOT EXISTS now removes: taken out of their groups.
+          PERFORM set_config('mz_local.delta_since', '', true);
+          IF $2 THEN
+            ${retract(true)}
+            ${'IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(' + id + '); END IF;'}
+          ELSE
+            ${retract(false)}
+          END IF;
+          PERFORM mz_local.${quoteIdentifier(`mv_y_${retraction.id}`)}();
+        END IF;`
+    : '';
   const recount = distinct.flatMap((position) => [
     `DELETE FROM ${valueTable(id, position)} WHERE ${groupCondition('k')};`,
     `INSERT INTO ${valueTable(id, position)} SELECT k, ${argumentColumn(position)}, count(*) FROM ${inputView} WHERE ${groupCondition('k')} AND ${argumentColumn(position)} IS NOT NULL GROUP BY 1, 2;`,
@@ -116,16 +222,21 @@ export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: st
     DECLARE
       mz_keys ${keyType}[];
       mz_lost bigint;
+      mz_changed boolean;
+      mz_only_gained boolean;
     BEGIN
       PERFORM set_config('mz_local.delta_since', $1::text, true);
-      IF mz_local.any_changed((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = ${id})) THEN
+      mz_changed := mz_local.any_changed((SELECT m.check_relations FROM mz_local.maintained_views m WHERE m.id = ${id}));
+      mz_only_gained := NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
+                                     WHERE u.id IN (SELECT unnest(m.upstream_ids) FROM mz_local.maintained_views m WHERE m.id = ${id})
+                                       AND coalesce(u.lost_xid, 0) > $1);
+      -- A relation under its NOT EXISTS changed: ${retraction ? `followed by retractions when its input and that relation only gained rows (rows of a snapshot gone from the relation would put input rows back: whole)` : 'whole (its NOT EXISTS cannot be followed by key: anti-join-plan.ts)'}.
+      IF mz_changed AND ${retraction ? `(NOT mz_only_gained OR mz_local.${quoteIdentifier(`mv_l_${retraction.id}`)}())` : 'true'} THEN
         PERFORM set_config('mz_local.delta_since', '', true);
         RETURN false;
       END IF;
-      IF NOT EXISTS (SELECT 1 FROM mz_local.maintained_views u
-                      WHERE u.id IN (SELECT unnest(m.upstream_ids) FROM mz_local.maintained_views m WHERE m.id = ${id})
-                        AND coalesce(u.lost_xid, 0) > $1) THEN
-        -- Only rows gained since its refresh: folded into their groups' kept rows.
+      IF mz_only_gained THEN
+        -- Only rows gained since its refresh: folded into their groups' kept rows${retraction ? ' (against the snapshots of its NOT EXISTS relations: as of its last refresh)' : ''}.
         IF $2 THEN
           ${fold(true)}
           ${markLost}
@@ -133,6 +244,7 @@ export function aggregateRefreshSql(id: string, plan: AggregatePlan, keyType: st
           ${fold(false)}
         END IF;
         PERFORM set_config('mz_local.delta_since', '', true);
+        ${retractStep}
         RETURN true;
       END IF;
       -- Rows lost too (a min, a max or a value's last row may be gone): the changed groups recomputed.

@@ -6,10 +6,14 @@
  * reads as the rows it gained or lost since the view's last refresh; the keys of what that yields
  * are the groups to recompute. That is sound only for these shapes, checked here:
  *
- * - the view is `SELECT … FROM x … GROUP BY <output columns>` or `SELECT DISTINCT ON (<output
- *   columns>) … FROM x`, over exactly one relation x, with no HAVING, window function, LIMIT,
- *   set operation, CTE or set-returning function: a changed input row can only change its own
- *   group, and every changed row of x is in x's delta;
+ * - the view is `SELECT … FROM x … GROUP BY <output columns> [HAVING …]`, `SELECT DISTINCT ON
+ *   (<output columns>) … FROM x` or `SELECT … FROM x [WHERE …]` (filters and projections only,
+ *   keyed by one of its columns taken straight from x), over exactly one relation x, with no
+ *   window function, LIMIT, set operation, CTE or set-returning function: a changed input row can
+ *   only change its own group (or, filtering, its own output row), and every changed row of x is
+ *   in x's delta. A HAVING only decides whether a group's row is output: the keys are found with
+ *   the definition without it (mz_local.mv_k_<id>), and a group recomputed with the whole
+ *   definition that no longer passes is deleted and not inserted again;
  * - x reaches one kept view through plain views that only filter and project (no join,
  *   aggregate, DISTINCT or subquery): x's delta is then exactly the filtered, projected delta of
  *   that kept view;
@@ -35,6 +39,20 @@ export type RelationInfo =
 
 export interface ViewKeyedPlan {
   readonly keyColumns: readonly string[];
+  /** It has a HAVING: its changed keys are found without it (plan-kept-views.ts, mv_k_<id>). */
+  readonly having: boolean;
+  /** It only filters and projects (no GROUP BY, DISTINCT ON or aggregate): keyColumns is the first
+   *  of its columns taken straight from its relation; planOne may pick another of keyCandidates. */
+  readonly keyCandidates?: readonly string[];
+  /**
+   * Whether a change of a relation under its NOT EXISTS can be followed by key (retractions, see
+   * anti-join-plan.ts) instead of a whole refresh — null when it can, else why not. Each NOT
+   * EXISTS must read one relation, read nowhere else in the view, in a plain `SELECT … FROM r
+   * WHERE …` (no aggregate, GROUP BY, DISTINCT, LIMIT, set operation or subquery of its own):
+   * then whether an input row is kept depends only on the set of r's rows, which is what is
+   * compared (a snapshot of r's rows as of the view's last refresh against r now).
+   */
+  readonly antiJoinsByKey: string | null;
   /** Kept views read (directly or through plain views): refreshed first, deltas read. */
   readonly upstreamIds: readonly string[];
   /** Relations read under NOT EXISTS: when one changed, the refresh is whole. */
@@ -127,6 +145,23 @@ function relationsRead(query: TreeNode): number[] {
     .map((entry) => Number(field(entry, 'relid')));
 }
 
+/**
+ * Why a NOT EXISTS subquery's relation cannot be followed by key, or null: the subquery must be a
+ * plain `SELECT … FROM r [WHERE …]` over one relation, with no subquery of its own. An aggregate
+ * (`NOT EXISTS (SELECT count(*) …)` always has a row), GROUP BY, DISTINCT, LIMIT or a set
+ * operation would make "some row of r matches" depend on more than the set of r's rows.
+ */
+function plainAntiJoin(subquery: TreeNode): string | null {
+  try {
+    requireAbsent(subquery, { ...ALWAYS_ABSENT, havingQual: 'HAVING', hasAggs: 'an aggregate', groupClause: 'GROUP BY', distinctClause: 'DISTINCT', hasSubLinks: 'a subquery' });
+    singleRelation(subquery);
+    return null;
+  } catch (error) {
+    if (error instanceof NotKeyed) return `its NOT EXISTS ${error.message.replace(/^it /, '')}`;
+    throw error;
+  }
+}
+
 class Planner {
   private readonly upstream = new Set<string>();
   private readonly checks = new Set<number>();
@@ -135,19 +170,58 @@ class Planner {
 
   async plan(definitionTree: string): Promise<ViewKeyedPlan> {
     const query = viewQuery(definitionTree);
-    requireAbsent(query, { ...ALWAYS_ABSENT, havingQual: 'HAVING' });
-    const keyColumns = this.keyColumns(query);
+    requireAbsent(query, ALWAYS_ABSENT);
+    const having = field(query, 'havingQual') !== null;
+    // HAVING over groups only (a HAVING without GROUP BY makes one group of everything).
+    if (having && listOf(field(query, 'groupClause')).length === 0) throw new NotKeyed('it has HAVING without GROUP BY');
+    if (findNodes(field(query, 'havingQual'), 'SUBLINK').length > 0) throw new NotKeyed('it has a subquery in its HAVING');
+    const filterOnly = listOf(field(query, 'groupClause')).length === 0 && listOf(field(query, 'distinctClause')).length === 0 && !isTrue(query, 'hasAggs');
+    const keyCandidates = filterOnly ? this.plainColumns(query) : null;
+    const keyColumns = keyCandidates ? [keyCandidates[0]!] : this.keyColumns(query);
     const main = singleRelation(query);
     if (findNodes(field(query, 'targetList'), 'SUBLINK').length > 0) throw new NotKeyed('it has a subquery in its SELECT list');
+    const antiJoined: number[] = [];
+    let antiJoinsByKey: string | null = null;
     for (const term of conjuncts(whereClause(query))) {
       if (findNodes(term, 'SUBLINK').length === 0) continue;
       const subquery = notExistsSubquery(term);
       if (!subquery) throw new NotKeyed('it has a subquery other than a NOT EXISTS of its WHERE clause (EXISTS, IN, a scalar subquery)');
-      for (const relation of relationsRead(subquery)) await this.checkedRelation(relation);
+      const read = relationsRead(subquery);
+      for (const relation of read) await this.checkedRelation(relation);
+      antiJoinsByKey ??= plainAntiJoin(subquery);
+      antiJoined.push(...read);
+    }
+    if (antiJoinsByKey === null && new Set(antiJoined).size !== antiJoined.length) antiJoinsByKey = 'a relation is read by more than one of its NOT EXISTS';
+    if (antiJoinsByKey === null && antiJoined.length > 0 && relationsRead(query).filter((oid) => antiJoined.includes(oid)).length !== antiJoined.length) {
+      antiJoinsByKey = 'a relation under its NOT EXISTS is also read elsewhere in it';
     }
     const reachedKept = await this.filterChain(main);
     if (!reachedKept) throw new NotKeyed('it does not read a kept materialized view');
-    return { keyColumns, upstreamIds: [...this.upstream].sort((a, b) => Number(a) - Number(b)), checkRelations: [...this.checks] };
+    return {
+      keyColumns,
+      having,
+      ...(keyCandidates ? { keyCandidates } : {}),
+      antiJoinsByKey,
+      upstreamIds: [...this.upstream].sort((a, b) => Number(a) - Number(b)),
+      checkRelations: [...this.checks],
+    };
+  }
+
+  /**
+   * A filtering view's columns taken straight from its one relation (a plain column reference):
+   * any of them keys it, since each output row comes from one input row, and the input rows that
+   * changed carry the keys of the output rows that changed. The first is used unless its type
+   * cannot be compared (plan-kept-views.ts picks another then).
+   */
+  private plainColumns(query: TreeNode): string[] {
+    const targets = listOf(field(query, 'targetList')).filter((item): item is TreeNode => isNode(item) && !isTrue(item, 'resjunk'));
+    const names = targets.map((entry) => field(entry, 'resname'));
+    const plain = targets
+      .filter((entry) => isNode(field(entry, 'expr'), 'VAR') && field(field(entry, 'expr') as TreeNode, 'varlevelsup') === '0')
+      .map((entry) => field(entry, 'resname'))
+      .filter((name): name is string => typeof name === 'string' && names.filter((other) => other === name).length === 1);
+    if (plain.length === 0) throw new NotKeyed('it only filters, and none of its columns is a column of what it reads (a key for its rows)');
+    return plain;
   }
 
   /** The output columns named by GROUP BY or DISTINCT ON. */

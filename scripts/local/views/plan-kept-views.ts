@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { planIncrementalAggregates } from './aggregate-plan.ts';
 import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
+import { keysViewsSql, retractedFromClause, setUpSnapshots, snapshotFromClause, type AntiJoinRelation } from './anti-join-plan.ts';
 import type { LocalDatabase } from '../engine/engine.ts';
 import { NOT_DISTINCT_ON, planDedupRefresh, planKeyedRefresh, type DedupPlan, type RelationInfo } from './keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, type TreeValue } from './query-tree.ts';
@@ -50,6 +51,10 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
   await db.query(`SELECT mz_local.drop_temporal($1)`, [view.id]);
   if (timing.timed) {
     if (!('plan' in result)) return computedOnRead(db, view.id, `it uses mz_now(), and a temporal filter is kept only in a view kept by key, which it is not: ${result.reason}`);
+    // Temporal filters are kept in views kept by their groups without HAVING (temporal-plan.ts
+    // reads those shapes back from the deparsed definition).
+    if (result.plan.having) return computedOnRead(db, view.id, 'it uses mz_now(), and a temporal filter is not kept in a view with HAVING');
+    if (result.plan.keyCandidates) return computedOnRead(db, view.id, 'it uses mz_now(), and a temporal filter is kept only in a view with GROUP BY or DISTINCT ON');
     try {
       const kept = await setUpTemporal(db, view, result.plan.keyColumns);
       if (kept !== null) return computedOnRead(db, view.id, `it uses the time in a way that cannot be kept: ${kept}`);
@@ -60,7 +65,7 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
     await db.query(
       `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
               key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL, temporal = true,
-              next_change = 'infinity', refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+              next_change = 'infinity', refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
       [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
     );
     await dropFolding(db, view.id);
@@ -71,25 +76,33 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
     return;
   }
   await db.query(`UPDATE mz_local.maintained_views SET temporal = false, next_change = NULL WHERE id = $1`, [view.id]);
+  let reason = 'plan' in result ? '' : result.reason;
   if ('plan' in result) {
-    const { keyColumns, upstreamIds, checkRelations } = result.plan;
-    await db.query(
-      // Its next refresh is whole: the views it reads logged their changes only for readers
-      // planned before (replace_keyed_rows).
-      `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
-              key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL,
-              refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
-      [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
-    );
-    await setUpFolding(db, view, keyColumns, checkRelations, log);
-    // Rarely stale from now on: reads stop planning its definition (maintained_view_sql).
-    await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
-    await indexKeptRows(db, view.id, keyColumns, log);
-    await indexUpstreamForKeys(db, view.id, keyColumns, log);
-    await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
-    return;
+    const { upstreamIds, checkRelations } = result.plan;
+    const keyColumns = result.plan.keyCandidates ? await comparableKey(db, view.id, result.plan.keyCandidates) : result.plan.keyColumns;
+    if (keyColumns === null) {
+      reason = 'it only filters, and none of its columns taken straight from what it reads has a type that can be compared (a key for its rows)';
+    } else {
+      await db.query(
+        // Its next refresh is whole: the views it reads logged their changes only for readers
+        // planned before (replace_keyed_rows).
+        `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
+                key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL,
+                refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
+        [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
+      );
+      await dropFolding(db, view.id);
+      const antiJoins = await setUpAntiJoins(db, view.id, checkRelations, result.plan.antiJoinsByKey, log);
+      const folds = await setUpFolding(db, view, keyColumns, checkRelations, antiJoins, log);
+      if (!folds) await setUpKeysViews(db, view.id, result.plan.having, antiJoins, log);
+      // Rarely stale from now on: reads stop planning its definition (maintained_view_sql).
+      await db.query(`SELECT mz_local.set_view_form($1)`, [view.id]);
+      await indexKeptRows(db, view.id, keyColumns, log);
+      await indexUpstreamForKeys(db, view.id, keyColumns, log);
+      await db.query(`SELECT mz_local.drop_unused_source_indexes()`);
+      return;
+    }
   }
-  let reason = result.reason;
   const dedup = await planDedupRefresh(view.tree, lookup);
   if ('plan' in dedup) {
     try {
@@ -104,7 +117,7 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, refresh_kind = NULL, not_keyed_reason = $2,
             key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, key_columns = NULL, upstream_ids = NULL,
-            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
     [view.id, reason, PLAN_VERSION],
   );
   await dropFolding(db, view.id);
@@ -120,7 +133,7 @@ async function computedOnRead(db: LocalDatabase, id: string, reason: string): Pr
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, refresh_kind = NULL, not_keyed_reason = $2, temporal = false, next_change = '-infinity',
             key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, key_columns = NULL, upstream_ids = NULL,
-            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
     [id, reason, PLAN_VERSION],
   );
   await dropFolding(db, id);
@@ -194,7 +207,7 @@ async function setUpDedup(db: LocalDatabase, id: string, plan: DedupPlan, log?: 
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'source', key_column = $2, delta_sql = $3, source_oids = $4,
             source_indexes = NULL, key_columns = NULL, upstream_ids = NULL, check_relations = NULL, not_keyed_reason = NULL,
-            refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL WHERE id = $1`,
+            refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
     [id, plan.keyColumn, delta, plan.sources, PLAN_VERSION],
   );
   await dropFolding(db, id);
@@ -250,26 +263,27 @@ async function checkReadsAppendLogsOnly(db: LocalDatabase, id: string, delta: st
  * A GROUP BY view whose aggregates fold (aggregate-plan.ts) gets what folding needs
  * (aggregate-refresh-sql.ts): its input view, the value tables of its count(DISTINCT) columns and
  * its refresh function, which set_view_form installs. Any other keyed view recomputes its changed
- * groups. What an earlier plan of the view set up is dropped first.
+ * groups. Returns whether it folds.
  *
- * A relation under a NOT EXISTS (`checkRelations`) is read whole by the fold's input view, through
- * a function of its own (wholeReadsUnderNotExists). While new rows are found every kept view reads
- * as its changes, and the relation's are empty unless it changed (then the refresh is whole). That
- * is safe for finding which groups changed — each is recomputed from the whole definition — but a
- * fold adds the new rows themselves, and NOT EXISTS over no rows kept them all: a new event of a
- * user deleted earlier (`daily_active_users`' `stg_segment_deletes`) was counted.
+ * A relation under a NOT EXISTS (`checkRelations`) is not read as such by the fold's input view:
+ * while new rows are found every kept view reads as its changes, and NOT EXISTS over no rows kept
+ * them all (a new event of a user deleted earlier, `daily_active_users`' `stg_segment_deletes`,
+ * was counted). With snapshots (anti-join-plan.ts) it reads the relation's snapshot, as of its
+ * last refresh, and takes out afterwards the rows the relation's new rows remove (retractions);
+ * else it reads the relation whole through a function of its own (wholeReadsUnderNotExists), and
+ * a change of the relation refreshes it whole.
  */
 async function setUpFolding(
   db: LocalDatabase,
   view: { id: string; tree: string },
   keyColumns: readonly string[],
   checkRelations: readonly number[],
+  antiJoins: readonly AntiJoinRelation[] | null,
   log?: (line: string) => void,
-): Promise<void> {
-  await dropFolding(db, view.id);
+): Promise<boolean> {
   const definition = await db.query<{ sql: string }>(`SELECT pg_get_viewdef(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS sql`, [view.id]);
   const folding = planIncrementalAggregates(view.tree, definition.rows[0]!.sql, keyColumns);
-  if ('reason' in folding) return;
+  if ('reason' in folding) return false;
   // Keys are collected into an array and compared with = ANY, and min and max fold with least and
   // greatest: types b-tree orders.
   const types = await db.query<{ name: string; type: string; ordered: boolean }>(
@@ -281,10 +295,11 @@ async function setUpFolding(
   const typeOf = new Map(types.rows.map((row) => [row.name, row]));
   const key = typeOf.get(folding.plan.keyColumn);
   const unordered = folding.plan.columns.filter((column) => column.kind === 'key' || column.kind === 'min' || column.kind === 'max').find((column) => !typeOf.get(column.name)?.ordered);
-  if (!key || unordered) return;
+  if (!key || unordered) return false;
   try {
-    const fromClause = await wholeReadsUnderNotExists(db, view.id, folding.plan.fromClause, checkRelations);
-    const sql = aggregateRefreshSql(view.id, { ...folding.plan, fromClause }, key.type);
+    const fromClause = antiJoins ? snapshotFromClause(view.id, folding.plan.fromClause, antiJoins) : await wholeReadsUnderNotExists(db, view.id, folding.plan.fromClause, checkRelations);
+    const retraction = antiJoins && antiJoins.length > 0 ? { id: view.id, fromClause: retractedFromClause(view.id, folding.plan.fromClause, antiJoins) } : undefined;
+    const sql = aggregateRefreshSql(view.id, { ...folding.plan, fromClause }, key.type, retraction);
     for (const statement of sql.setup) await db.query(statement);
     // The input view must read no relation under a NOT EXISTS as such (in delta mode that is its changes).
     const direct = await db.query<{ name: string }>(
@@ -294,10 +309,69 @@ async function setUpFolding(
     );
     if (direct.rows.length > 0) throw new Error(`its NOT EXISTS relation ${direct.rows.map((row) => row.name).join(', ')} is also read elsewhere in it`);
     await db.query(`UPDATE mz_local.maintained_views SET refresh_function_sql = $2, distinct_columns = $3 WHERE id = $1`, [view.id, sql.refreshFunction, sql.distinctColumns]);
+    return true;
   } catch (error) {
     log?.(`materialized view ${view.id}: its groups are recomputed on change, not folded (${(error as Error).message})`);
-    await dropFolding(db, view.id);
+    await db.query(`SELECT mz_local.drop_folding($1)`, [view.id]);
+    return false;
   }
+}
+
+/**
+ * The snapshots of the relations under a view's NOT EXISTS (anti-join-plan.ts), when their
+ * changes can be followed by key: null when they cannot (then a change refreshes it whole), else
+ * the relations (none for a view without NOT EXISTS).
+ */
+async function setUpAntiJoins(db: LocalDatabase, id: string, checkRelations: readonly number[], notByKey: string | null, log?: (line: string) => void): Promise<AntiJoinRelation[] | null> {
+  if (checkRelations.length === 0) return [];
+  if (notByKey !== null) {
+    log?.(`materialized view ${id}: a change of what its NOT EXISTS reads refreshes it whole (${notByKey})`);
+    return null;
+  }
+  try {
+    const relations = await setUpSnapshots(db, id, checkRelations);
+    await db.query(`UPDATE mz_local.maintained_views SET snapshots = true WHERE id = $1`, [id]);
+    return relations;
+  } catch (error) {
+    log?.(`materialized view ${id}: a change of what its NOT EXISTS reads refreshes it whole (${(error as Error).message})`);
+    await db.query(`SELECT mz_local.drop_anti_joins($1)`, [id]);
+    return null;
+  }
+}
+
+/**
+ * A view kept by its groups that does not fold finds its changed keys through mz_local.mv_k_<id>
+ * (without HAVING and NOT EXISTS) and, with snapshots, mz_local.mv_j_<id> (anti-join-plan.ts).
+ * Without them (none needed: no HAVING, no NOT EXISTS) its definition finds them. A HAVING whose
+ * keys view cannot be made leaves the view refreshed whole.
+ */
+async function setUpKeysViews(db: LocalDatabase, id: string, having: boolean, antiJoins: readonly AntiJoinRelation[] | null, log?: (line: string) => void): Promise<void> {
+  if (!having && (antiJoins === null || antiJoins.length === 0)) return;
+  const definition = (await db.query<{ sql: string }>(`SELECT pg_get_viewdef(format('mz_local.%I', 'mv_q_' || $1::text)::regclass) AS sql`, [id])).rows[0]!.sql;
+  try {
+    for (const statement of keysViewsSql(id, definition, antiJoins ?? [], antiJoins !== null)) await db.query(statement);
+    await db.query(`UPDATE mz_local.maintained_views SET keys_view = true WHERE id = $1`, [id]);
+  } catch (error) {
+    const reason = `its changed keys could not be found without its ${having ? 'HAVING' : 'NOT EXISTS'}: ${(error as Error).message}`;
+    log?.(`materialized view ${id}: ${reason}`);
+    await db.query(`SELECT mz_local.drop_anti_joins($1)`, [id]);
+    if (having) {
+      await db.query(`UPDATE mz_local.maintained_views SET refresh_kind = NULL, not_keyed_reason = $2, key_columns = NULL, upstream_ids = NULL, check_relations = NULL WHERE id = $1`, [id, reason]);
+    } else {
+      await db.query(`UPDATE mz_local.maintained_views SET snapshots = false WHERE id = $1`, [id]);
+    }
+  }
+}
+
+/** The first of a filtering view's key candidates whose type b-tree orders (= ANY and DISTINCT need it). */
+async function comparableKey(db: LocalDatabase, id: string, candidates: readonly string[]): Promise<string[] | null> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT a.attname::text AS name FROM pg_attribute a
+      WHERE a.attrelid = format('mz_local.%I', 'mv_b_' || $1::text)::regclass AND a.attname = ANY ($2::text[]) AND mz_local.btree_ordered(a.atttypid)`,
+    [id, candidates],
+  );
+  const found = candidates.find((name) => rows.some((row) => row.name === name));
+  return found === undefined ? null : [found];
 }
 
 /**
@@ -327,8 +401,10 @@ async function wholeReadsUnderNotExists(db: LocalDatabase, id: string, fromClaus
   return rewritten;
 }
 
+/** Drops what an earlier plan of the view set up beside its kept rows (folding, snapshots, keys views). */
 async function dropFolding(db: LocalDatabase, id: string): Promise<void> {
   await db.query(`SELECT mz_local.drop_folding($1)`, [id]);
+  await db.query(`SELECT mz_local.drop_anti_joins($1)`, [id]);
 }
 
 /**
