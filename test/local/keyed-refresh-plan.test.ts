@@ -10,6 +10,8 @@ import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/views/k
 import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/views/query-tree.ts';
 import { identifiersIn } from '../../scripts/local/views/maintained-views.ts';
 import { indexableExpressions, keptTableScans } from '../../scripts/local/views/plan-kept-views.ts';
+import { andWhere, locateNotExists, rewriteNotExists, withoutHaving } from '../../scripts/local/views/anti-join-text.ts';
+import { keysViewsSql, retractedFromClause } from '../../scripts/local/views/anti-join-plan.ts';
 
 let db: PGlite;
 let keptOid = 0;
@@ -209,5 +211,46 @@ describe('folding aggregates', () => {
     expect(itemExpression(`f('x AS y')`)).toBe(`f('x AS y')`);
     expect(itemExpression('plain_column')).toBe('plain_column');
     expect(() => splitDeparsedSelect(' SELECT a FROM t UNION SELECT a FROM u GROUP BY a')).toThrow(/not SELECT/);
+  });
+});
+
+describe('NOT EXISTS and HAVING in deparsed definitions', () => {
+  async function deparsed(sql: string): Promise<string> {
+    await db.exec(`DROP VIEW IF EXISTS candidate; CREATE VIEW candidate AS ${sql}`);
+    return (await db.query<{ definition: string }>(`SELECT pg_get_viewdef('candidate'::regclass) AS definition`)).rows[0]!.definition;
+  }
+
+  it('finds the NOT EXISTS reading a relation, its subquery, and rewrites it; quotes and parentheses inside do not mislead', async () => {
+    const sql = await deparsed(`SELECT o.who, count(*) AS n FROM plain_orders o
+      WHERE o.sku <> 'NOT (EXISTS (' AND NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who AND (b.at > o.at OR b.at IS NULL)) GROUP BY 1 HAVING count(*) > 1`);
+    const span = locateNotExists(sql, 'plain_bans');
+    expect(sql.slice(span.start, span.start + 'NOT (EXISTS'.length)).toBe('NOT (EXISTS');
+    expect(sql.slice(span.subqueryStart, span.subqueryEnd)).toMatch(/^\( SELECT 1\s+FROM plain_bans b\s+WHERE \(\(b\.who = o\.who\) AND \(\(b\.at > o\.at\) OR \(b\.at IS NULL\)\)\)\)$/);
+    expect(sql.slice(span.relationStart, span.relationEnd)).toBe('plain_bans');
+    const dropped = rewriteNotExists(sql, [{ relation: 'plain_bans', readAs: 'plain_bans' }], () => 'true');
+    expect(dropped).not.toMatch(/plain_bans/);
+    expect(dropped).toContain(`'NOT (EXISTS ('::text`);
+    // Still a valid query, without HAVING.
+    await db.exec(`DROP VIEW IF EXISTS candidate_keys; CREATE VIEW candidate_keys AS ${withoutHaving(dropped)}`);
+    expect(withoutHaving(dropped)).not.toMatch(/HAVING/);
+    expect(() => locateNotExists(sql, 'plain_orders')).toThrow(/not read by a subquery|not a NOT EXISTS/);
+    expect(() => locateNotExists(sql, 'kept')).toThrow(/named 0 times/);
+  });
+
+  it('writes the keys views and the retracted rows as SQL PostgreSQL accepts', async () => {
+    const sql = await deparsed(`SELECT o.who, sum(o.amount) AS total FROM plain_orders o WHERE o.amount > 0 AND NOT EXISTS (SELECT 1 FROM plain_bans b WHERE b.who = o.who) GROUP BY 1 HAVING sum(o.amount) > 10`);
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS mz_local; DROP VIEW IF EXISTS mz_local.mv_k_1, mz_local.mv_j_1; DROP FUNCTION IF EXISTS mz_local.mv_h_1_1(), mz_local.mv_g_1_1();
+      CREATE FUNCTION mz_local.mv_h_1_1() RETURNS SETOF plain_bans LANGUAGE sql AS 'SELECT * FROM plain_bans';
+      CREATE FUNCTION mz_local.mv_g_1_1() RETURNS SETOF plain_bans LANGUAGE sql AS 'SELECT * FROM plain_bans';
+      CREATE TABLE IF NOT EXISTS mz_local.mv_d_1_1 AS SELECT * FROM plain_bans WITH NO DATA;`);
+    const relations = [{ position: 1, name: 'plain_bans' }];
+    const [keys, changed] = keysViewsSql('1', sql, relations, true);
+    expect(keys).not.toMatch(/HAVING|EXISTS/);
+    expect(changed).toMatch(/\(EXISTS \( SELECT 1\s+FROM mz_local\."mv_h_1_1"\(\) b/);
+    for (const statement of [keys!, changed!]) await db.exec(statement);
+    const from = retractedFromClause('1', `FROM plain_orders o\n  WHERE ((amount > (0)::numeric) AND (NOT (EXISTS ( SELECT 1\n           FROM plain_bans b\n          WHERE (b.who = o.who)))))`, relations);
+    expect(from).toMatch(/NOT \(EXISTS \( SELECT 1\s+FROM mz_local\."mv_d_1_1" b/);
+    await db.exec(`SELECT 1 ${from}`);
+    expect(andWhere('FROM t', 'x')).toBe('FROM t WHERE x');
   });
 });
