@@ -12,7 +12,10 @@
  *   string`: src/repr/src/strconv.rs (Rust's ParseIntError text) as list.slt shows them;
  * - `unit 'month' not supported for type time`: test/sqllogictest/dates-times.slt;
  * - `null value in column "x" violates not-null constraint`: test/sqllogictest/table.slt;
- * - `table functions are not allowed in aggregate function calls`: the output-consistency list.
+ * - `table functions are not allowed in aggregate function calls`: the output-consistency list;
+ * - `CAST does not support casting from jsonb to timestamp`, `key cannot be null`
+ *   (jsonb_build_object): test/sqllogictest/jsonb.slt;
+ * - `aggregate window functions not yet supported` for array_agg(…) OVER: window_funcs.slt.
  */
 import { describe, expect, it } from 'vitest';
 import { errorMessageOf, serverForTests } from '../helpers/local-server.ts';
@@ -67,5 +70,12 @@ describe('errors in Materialize words', () => {
 
   it('a table function inside an aggregate', async () => {
     expect(await errorOf(`SELECT max(generate_series(1, 3))`)).toBe('table functions are not allowed in aggregate function calls');
+  });
+
+  it('a cast that does not exist, a NULL object key, array_agg as a window function', async () => {
+    expect(await errorOf(`SELECT ('"2001-02-03 04:05:06"'::jsonb)::timestamp`)).toBe('CAST does not support casting from jsonb to timestamp');
+    expect(await errorOf(`SELECT ('["2001-02-03"]'::jsonb)::date`)).toBe('CAST does not support casting from jsonb to date');
+    expect(await errorOf(`SELECT jsonb_build_object(NULL, 'v')`)).toBe('key cannot be null');
+    expect(await errorOf(`SELECT array_agg(k) OVER (ORDER BY k) FROM (VALUES (1), (2)) AS s(k)`)).toBe('aggregate window functions not yet supported');
   });
 });

@@ -10,7 +10,9 @@
  * - integers read from text: Rust's parse errors (`invalid digit found in string`, `cannot parse
  *   integer from empty string`, `number too large to fit in target type`) before the value;
  * - date/time units: `unit 'month' not supported for type time`, `unit 'x' not recognized`;
- * - a table function in an aggregate: `table functions are not allowed in aggregate function calls`.
+ * - a table function in an aggregate: `table functions are not allowed in aggregate function calls`;
+ * - a cast that does not exist: `CAST does not support casting from jsonb to timestamp` (jsonb.slt);
+ * - a NULL key in jsonb_build_object: `key cannot be null` (jsonb.slt).
  */
 const TYPE_NAMES: Record<string, string> = {
   'time without time zone': 'time',
@@ -34,6 +36,8 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^unit "(.+)" not supported for type (.+)$/, (m) => `unit '${m[1]}' not supported for type ${TYPE_NAMES[m[2]!] ?? m[2]}`],
   [/^unit "(.+)" not recognized for type .+$/, (m) => `unit '${m[1]}' not recognized`],
   [/^aggregate function calls cannot contain set-returning function calls$/, () => 'table functions are not allowed in aggregate function calls'],
+  [/^cannot cast type (.+) to (.+)$/, (m) => `CAST does not support casting from ${TYPE_NAMES[m[1]!] ?? m[1]} to ${TYPE_NAMES[m[2]!] ?? m[2]}`],
+  [/^argument \d+: key must not be null$/, () => 'key cannot be null'],
 ];
 
 /** The message as Materialize would word it, or null when it needs no change. */

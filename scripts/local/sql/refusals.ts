@@ -15,6 +15,7 @@
  *   followed by a letter other than T (`DATE '2007-02-01X15:04:05'`), a time with `::` in it;
  * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
  *   ("invalid regular expression flag: x");
+ * - `array_agg(…) OVER (…)` ("aggregate window functions not yet supported", window_funcs.slt);
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
@@ -99,6 +100,9 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           if (plan && 'refusal' in plan) refusal = { message: plan.refusal, code: '0A000' };
           break;
         }
+        case 'array_agg':
+          refusal = aggregateWindowRefusal(tokens, index);
+          break;
         default:
           if (TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
           if (!refusal && token.value in REGEX_FLAG_POSITIONS) refusal = regexFlagRefusal(tokens, index);
@@ -280,4 +284,14 @@ function jsonNumberRefusal(value: string): Refusal | null {
     }
   }
   return null;
+}
+
+/** `array_agg(…) OVER …`: Materialize does not run array_agg as a window function (window_funcs.slt). */
+function aggregateWindowRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  const close = closingParen(tokens, index + 1);
+  let after = close + 1;
+  // FILTER (WHERE …) may sit between the call and OVER.
+  if (isWord(tokens[after], 'filter') && isPunct(tokens[after + 1], '(')) after = closingParen(tokens, after + 1) + 1;
+  return close > 0 && isWord(tokens[after], 'over') ? { message: 'aggregate window functions not yet supported', code: '0A000' } : null;
 }
