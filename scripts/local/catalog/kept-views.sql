@@ -298,8 +298,10 @@ BEGIN
       IF $2 THEN
         WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys) RETURNING *),
              added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys) RETURNING *),
-             lost AS (SELECT g.* FROM gone g WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.%2$I = g.%2$I AND a::text = g::text)),
-             gained AS (SELECT a.* FROM added a WHERE NOT EXISTS (SELECT 1 FROM gone g WHERE g.%2$I = a.%2$I AND g::text = a::text)),
+             -- As multisets (EXCEPT ALL, on each row's text): a view that only filters may hold
+             -- identical rows, one of which may go while its twin stays.
+             lost AS (SELECT (x::mz_local.%1$I).* FROM (SELECT g::text FROM gone g EXCEPT ALL SELECT a::text FROM added a) AS d(x)),
+             gained AS (SELECT (x::mz_local.%1$I).* FROM (SELECT a::text FROM added a EXCEPT ALL SELECT g::text FROM gone g) AS d(x)),
              logged AS (INSERT INTO mz_local.%3$I SELECT * FROM lost UNION ALL SELECT * FROM gained)
         SELECT count(*) INTO mz_lost FROM lost;
         IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(%5$s); END IF;
