@@ -1,8 +1,10 @@
 /**
  * Data tests against the local server: every built-in kind and a singular test pass on good data
  * and fail with the right count once bad events arrive through the real webhook; models:test's
- * output, JSON and exit code; stored failures as materialized views kept by deploys; watch mode
- * reporting a test an edit breaks and then fixes; and the monitor telling a failure as it arrives.
+ * output, JSON and exit code; stored failures as materialized views kept by deploys, read (not
+ * recomputed) by models:test in one count query and followed by dev's monitor with a SUBSCRIBE;
+ * watch mode reporting a test an edit breaks and then fixes; and the monitor telling a failure as
+ * it arrives.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../scripts/runner/compile.ts';
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { openSession } from '../../scripts/runner/deploy/sql-session.ts';
+import type { QueryResult, SqlSession } from '../../scripts/runner/deploy/sql-session.ts';
 import { TestMonitor, type FailureChange } from '../../scripts/runner/tests/test-monitor.ts';
 import { runTests, storedAndCurrent, testNodes, type TestResult } from '../../scripts/runner/tests/test-runner.ts';
 import { ProjectWatcher, type WatchCycle } from '../../scripts/runner/watch/project-watcher.ts';
@@ -38,10 +41,10 @@ SELECT body->>'id' AS id, body->>'kind' AS kind, body->>'user' AS user_id, (body
 FROM {{ref.hooks}}
 `;
 
-/** A shop project in its own schema (one server serves every test of this file). */
-function shopProject(schema: string, extra: Record<string, string> = {}): string {
+/** A shop project in its own schema (one server serves every test of this file); `storeFailures`: in its defaults. */
+function shopProject(schema: string, extra: Record<string, string> = {}, storeFailures = false): string {
   return tempProject({
-    'project.yml': `name: ${schema}\ntargets:\n  local: { type: local, host: ${t.server.host}, port: ${t.server.pgPort} }\ndefaults:\n  schema: ${schema}\nvars:\n  huge_amount: 1000\n`,
+    'project.yml': `name: ${schema}\ntargets:\n  local: { type: local, host: ${t.server.host}, port: ${t.server.pgPort} }\ndefaults:\n  schema: ${schema}\n${storeFailures ? '  store_failures: true\n' : ''}vars:\n  huge_amount: 1000\n`,
     'models/hooks.sql': '---\nkind: source\n---\nFROM WEBHOOK BODY FORMAT JSON ARRAY\n',
     'models/events.sql': EVENTS_MODEL,
     'models/users.sql': "SELECT DISTINCT body->>'user' AS user_id FROM {{ref.hooks}} WHERE body->>'kind' = 'signup'\n",
@@ -193,6 +196,125 @@ describe('stored failures', () => {
     const removed = await deployProject(t, root, { storeFailures: true });
     expect(changes(removed)).toEqual({ no_huge_purchases: 'drop' });
     expect(await t.query(`SELECT 1 FROM mz_catalog.mz_materialized_views WHERE name = 'no_huge_purchases'`)).toHaveLength(0);
+  });
+});
+
+/** A session that counts the statements sent through it (models:test's round trips). */
+function countingSession(inner: SqlSession): SqlSession & { statements: string[] } {
+  const statements: string[] = [];
+  return {
+    statements,
+    query<Row extends Record<string, unknown>>(sql: string): Promise<QueryResult<Row>> {
+      statements.push(sql);
+      return inner.query<Row>(sql);
+    },
+  } as SqlSession & { statements: string[] };
+}
+
+// A project storing its tests' failures, as Materialize's dbt guide sets up continuous testing
+// (doc/user/content/manage/dbt/get-started.md, "Configure continuous testing": store_failures makes
+// each test a materialized view kept up to date, which `dbt test` then only reads — the adapter's
+// test materialization selects from the view it created, macros/materializations/test.sql).
+describe('stored failures are read, not recomputed', () => {
+  it('a failing event shows in the stored view and in models:test --json as "source": "stored"; a fixed model clears it', async () => {
+    const root = shopProject('readstored', {}, true);
+    await deployProject(t, root);
+    await send('readstored', GOOD);
+    // A retried delivery the model does not dedup yet: e2 twice.
+    await send('readstored', [GOOD[1]!]);
+    expect(await t.query(`SELECT id, occurrences FROM readstored_tests.unique_events_id`)).toEqual([{ id: 'e2', occurrences: '2' }]);
+
+    const json = await runScript('models-test.ts', ['--project-dir', root, '--json', '--select', 'events']);
+    expect(json.code).toBe(1);
+    const parsed = JSON.parse(json.stdout) as { tests: Array<Record<string, unknown>> };
+    const unique = parsed.tests.find((test) => test.name === 'unique_events_id');
+    expect(unique).toMatchObject({ status: 'fail', failures: 1, sample: [{ id: 'e2', occurrences: '2' }], source: 'stored' });
+    expect(parsed.tests.every((test) => test.source === 'stored')).toBe(true);
+
+    // The fix: the model keeps the first delivery of each id. Its stored tests are replaced with it.
+    const model = path.join(root, 'models/events.sql');
+    writeFileSync(model, readFileSync(model, 'utf8').replace('SELECT body->>', 'SELECT DISTINCT ON (body->>\'id\') body->>'));
+    const fixed = await deployProject(t, root);
+    expect(changes(fixed)).toMatchObject({ events: 'replace', unique_events_id: 'replace' });
+    expect(await t.query(`SELECT id FROM readstored_tests.unique_events_id`)).toEqual([]);
+    const results = await testProject(root);
+    expect(results.find((result) => result.name === 'unique_events_id')).toMatchObject({ status: 'pass', failures: 0, source: 'stored' });
+  });
+
+  it('counts every stored test in one query, reads a sample of the failing ones only, and reads a test whose view is gone on its own', async () => {
+    const root = shopProject('onetrip', {}, true);
+    await deployProject(t, root);
+    await send('onetrip', GOOD);
+    const project = compileProject(root);
+    const deployer = await Deployer.open(project, { connection: connectionTo(t) });
+    try {
+      const state = await deployer.deployedState();
+      const passing = countingSession(await deployer.session());
+      const clean = await runTests(passing, project, testNodes(project), { state });
+      expect(clean.map((result) => result.status)).toEqual(Array(7).fill('pass'));
+      expect(passing.statements).toHaveLength(1);
+      expect(passing.statements[0]).toMatch(/UNION ALL/);
+
+      await send('onetrip', [{ id: 'e7', kind: 'refund', user: 'u1', amount: 2 }]);
+      const failing = countingSession(await deployer.session());
+      const counted = await runTests(failing, project, testNodes(project), { state });
+      expect(outcome(counted)).toMatchObject({ accepted_values_events_kind: 'fail:1', unique_events_id: 'pass:0' });
+      // The count of all, then the sample of the one failing.
+      expect(failing.statements).toHaveLength(2);
+      expect(failing.statements[1]).toContain('"onetrip_tests"."accepted_values_events_kind"');
+
+      // Dropped behind the deploy's back: the batched count fails, and each test is read alone,
+      // so the error is the dropped test's and the others still pass.
+      await t.query(`DROP MATERIALIZED VIEW onetrip_tests.no_huge_purchases`);
+      const partial = await runTests(await deployer.session(), project, testNodes(project), { state });
+      const dropped = partial.find((result) => result.name === 'no_huge_purchases')!;
+      expect(dropped).toMatchObject({ status: 'error', source: 'stored' });
+      expect(dropped.error!.message).toMatch(/no_huge_purchases/);
+      expect(outcome(partial)).toMatchObject({ unique_events_id: 'pass:0', accepted_values_events_kind: 'fail:1' });
+    } finally {
+      await deployer.close();
+    }
+  });
+
+  it("dev's monitor on the local server subscribes to the stored tests' counts and polls the others, and tells a violation of each", async () => {
+    // Only the accepted_values test stored: the monitor follows it by SUBSCRIBE, the rest by polling.
+    const root = shopProject('mixed', {
+      'models/events.sql': EVENTS_MODEL.replace('values: [signup, purchase] }', 'values: [signup, purchase], store_failures: true }'),
+    });
+    await deployProject(t, root);
+    const project = compileProject(root);
+    const deployer = await Deployer.open(project, { connection: connectionTo(t) });
+    const told = new Map<string, () => void>();
+    const changesSeen: string[] = [];
+    const monitor = new TestMonitor({
+      poll: true,
+      pollMs: 100,
+      open: () => openSession(deployer.connection.config, 'quickstart'),
+      onChange: (change) => {
+        changesSeen.push(`${change.test.name}:${change.before}->${change.after}`);
+        told.get(change.test.name)?.();
+      },
+    });
+    const next = (name: string) => new Promise<void>((resolve) => told.set(name, resolve));
+    try {
+      await send('mixed', GOOD);
+      const tests = testNodes(project);
+      await monitor.follow(tests, new Map(tests.map((test) => [test.name, 0])), storedAndCurrent(project, await deployer.deployedState()));
+      expect(monitor.subscribed).toBe(true);
+      expect(monitor.subscribedTests).toEqual(['accepted_values_events_kind']);
+      expect([...monitor.polledTests].sort()).toEqual(['no_huge_purchases', 'not_null_events_id', 'not_null_events_kind', 'purchases_not_negative', 'relationships_events_user_id__users_user_id', 'unique_events_id']);
+
+      const refund = next('accepted_values_events_kind');
+      await send('mixed', [{ id: 'e8', kind: 'refund', user: 'u1', amount: 1 }]);
+      await refund;
+      const duplicate = next('unique_events_id');
+      await send('mixed', [GOOD[0]!]);
+      await duplicate;
+      expect(changesSeen).toEqual(['accepted_values_events_kind:0->1', 'unique_events_id:0->1']);
+    } finally {
+      await monitor.close();
+      await deployer.close();
+    }
   });
 });
 
