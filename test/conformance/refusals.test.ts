@@ -139,3 +139,22 @@ describe('lpad (func.rs)', () => {
     expect(await t.query(`SELECT lpad('7', 3, '0') AS a, lpad('abcdef', 2) AS b, lpad('x', 0) AS c`)).toEqual([{ a: '007', b: 'ab', c: '' }]);
   });
 });
+
+describe('aggregates over outer columns only (plan_aggregate, database-issues 1163)', () => {
+  it("refuses a subquery's aggregate whose arguments name only the outer query's columns", async () => {
+    await expect(t.query(`SELECT user_id, (SELECT sum(v.n) FROM (VALUES (1)) AS one(k)) FROM visits AS v`)).rejects.toThrow(
+      'aggregate functions that refer exclusively to outer columns not yet supported',
+    );
+    await expect(t.query(`SELECT (SELECT max(v.user_id::text) FROM (VALUES (1)) AS one(k)) FROM visits AS v`)).rejects.toThrow(
+      'aggregate functions that refer exclusively to outer columns not yet supported',
+    );
+  });
+
+  it('runs aggregates over the subquery\'s own columns, mixed ones, count(*) and a derived table', async () => {
+    expect(
+      await t.query(`SELECT v.n, (SELECT sum(one.k) FROM (VALUES (10)) AS one(k)) AS own, (SELECT sum(k + v.n) FROM (VALUES (10)) AS one(k)) AS mixed,
+        (SELECT count(*) FROM (VALUES (10)) AS one(k))::int AS rows FROM visits AS v WHERE v.n = 5`),
+    ).toEqual([{ n: 5, own: '10', mixed: '15', rows: 1 }]);
+    expect(await t.query(`SELECT q.total FROM (SELECT sum(s.n)::int AS total FROM (SELECT n FROM visits) AS s) AS q`)).toEqual([{ total: 11 }]);
+  });
+});

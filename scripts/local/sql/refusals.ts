@@ -15,6 +15,9 @@
  *   followed by a letter other than T (`DATE '2007-02-01X15:04:05'`), a time with `::` in it;
  * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
  *   ("invalid regular expression flag: x");
+ * - an aggregate in a subquery whose arguments name only the outer query's columns, as qualified
+ *   names (`(SELECT sum(o.amount) FROM items)`): "aggregate functions that refer exclusively to
+ *   outer columns not yet supported" (Materialize's plan_aggregate, issue 3720);
  * - `array_agg(…) OVER (…)` ("aggregate window functions not yet supported", window_funcs.slt);
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
@@ -101,10 +104,11 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         }
         case 'array_agg':
-          refusal = aggregateWindowRefusal(tokens, index);
+          refusal = aggregateWindowRefusal(tokens, index) ?? outerAggregateRefusal(tokens, index);
           break;
         default:
-          if (TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
+          if (AGGREGATES.has(token.value)) refusal = outerAggregateRefusal(tokens, index);
+          if (!refusal && TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
           if (!refusal && token.value in REGEX_FLAG_POSITIONS) refusal = regexFlagRefusal(tokens, index);
       }
     } else if (token.type === 'string') {
@@ -294,4 +298,50 @@ function aggregateWindowRefusal(tokens: readonly Token[], index: number): Refusa
   // FILTER (WHERE …) may sit between the call and OVER.
   if (isWord(tokens[after], 'filter') && isPunct(tokens[after + 1], '(')) after = closingParen(tokens, after + 1) + 1;
   return close > 0 && isWord(tokens[after], 'over') ? { message: 'aggregate window functions not yet supported', code: '0A000' } : null;
+}
+
+/** Words in an aggregate's arguments that are not column names. */
+const ARGUMENT_KEYWORDS = new Set([
+  'distinct', 'all', 'order', 'by', 'asc', 'desc', 'nulls', 'first', 'last', 'case', 'when', 'then', 'else', 'end', 'and', 'or',
+  'not', 'null', 'true', 'false', 'is', 'in', 'like', 'ilike', 'between', 'interval', 'cast', 'as', 'filter', 'where', 'collate',
+]);
+
+/**
+ * `(SELECT agg(o.x) FROM items)` where every column the aggregate reads is qualified by a name that
+ * the subquery's FROM does not bind: PostgreSQL computes it in the outer query, Materialize refuses
+ * it. Unqualified names (which may be the subquery's own) leave the statement alone.
+ */
+function outerAggregateRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  let open = enclosingParen(tokens, index);
+  while (open >= 0 && !isWord(tokens[open + 1], 'select')) open = enclosingParen(tokens, open);
+  if (open < 0) return null;
+  const close = closingParen(tokens, index + 1);
+  if (close < 0 || isWord(tokens[close + 1], 'over')) return null;
+  const qualifiers = new Set<string>();
+  for (let at = index + 2; at < close; at++) {
+    const token = tokens[at]!;
+    if (token.type !== 'word' && token.type !== 'quoted') continue;
+    const previous = tokens[at - 1];
+    if (previous?.type === 'operator' && previous.value === '::') continue; // a type name
+    if (isPunct(previous, '.') || isPunct(tokens[at + 1], '(')) continue; // a field, or a function
+    if (isPunct(tokens[at + 1], '.')) {
+      qualifiers.add(token.value);
+      continue;
+    }
+    if (token.type === 'quoted' || !ARGUMENT_KEYWORDS.has(token.value)) return null; // a name that may be the subquery's own
+  }
+  if (qualifiers.size === 0) return null;
+  // Every name after FROM or JOIN inside the subquery may be one of its relations or aliases.
+  const subqueryEnd = closingParen(tokens, open);
+  const bound = new Set<string>();
+  let inFrom = false;
+  for (let at = open + 1; at < subqueryEnd; at++) {
+    const token = tokens[at]!;
+    if (isWord(token, 'from') || isWord(token, 'join')) inFrom = true;
+    else if (isWord(token, 'where') || isWord(token, 'group') || isWord(token, 'having') || isWord(token, 'select')) inFrom = false;
+    else if (inFrom && (token.type === 'word' || token.type === 'quoted')) bound.add(token.value);
+  }
+  for (const qualifier of qualifiers) if (bound.has(qualifier)) return null;
+  return { message: 'aggregate functions that refer exclusively to outer columns not yet supported', code: '0A000' };
 }
