@@ -7,7 +7,7 @@ export class BareCeiling {
   private constructor(private readonly worker: Worker) {}
 
   static async start(data: BareCeilingData): Promise<BareCeiling> {
-    const worker = startTypeScriptThread(new URL('./bare-ceiling-thread.ts', import.meta.url), data);
+    const worker = await startTypeScriptThread(new URL('./bare-ceiling-thread.ts', import.meta.url), data);
     const ceiling = new BareCeiling(worker);
     await ceiling.reply();
     return ceiling;

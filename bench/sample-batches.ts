@@ -9,8 +9,8 @@ import { startTypeScriptThread } from '../scripts/local/engine/typescript-thread
 import type { TrafficOptions } from '../functions/samples/traffic.ts';
 import type { EventBatches } from './signed-load.ts';
 
-export function sampleBatches(count: number, options: TrafficOptions): Promise<EventBatches> {
-  const worker = startTypeScriptThread(new URL('./sample-batches-thread.ts', import.meta.url), { count, options });
+export async function sampleBatches(count: number, options: TrafficOptions): Promise<EventBatches> {
+  const worker = await startTypeScriptThread(new URL('./sample-batches-thread.ts', import.meta.url), { count, options });
   return new Promise((resolve, reject) => {
     worker.once('message', (batches: EventBatches) => {
       resolve(batches);

@@ -112,8 +112,7 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedD
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
     db = await PGlite.create({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-      // A copy on a plain ArrayBuffer: what Blob accepts under both Node's and the DOM's typings.
-      loadDataDir: new Blob([new Uint8Array(template)]),
+      loadDataDir: tarballOf(template),
       username: LOCAL_USER,
       database: LOCAL_DATABASE,
       extensions: EXTENSIONS,
@@ -141,10 +140,24 @@ async function bootstrap(db: PGlite): Promise<void> {
   );
 }
 
+/**
+ * The template as PGlite's `loadDataDir` reads it. PGlite only calls `arrayBuffer()` on it and
+ * looks at its `type` (to decide whether to gunzip), so the bytes are handed over as they are: a
+ * Node Blob would copy the 49 MB in and read them back out in pieces, 0.3–0.6 s of CPU on every
+ * server start (a profile of PGlite.create: Blob's getSource/readNext/concat).
+ */
+function tarballOf(template: Uint8Array): Blob {
+  const bytes = template.byteOffset === 0 && template.byteLength === template.buffer.byteLength ? template.buffer : template.slice().buffer;
+  const tarball: Pick<Blob, 'type' | 'arrayBuffer'> = { type: 'application/x-tar', arrayBuffer: () => Promise.resolve(bytes as ArrayBuffer) };
+  return tarball as Blob;
+}
+
 async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Array> {
   const file = templatePath();
   try {
-    return new Uint8Array(await readFile(file));
+    const bytes = await readFile(file);
+    // A view, not a copy: the Buffer of a file this size owns its memory.
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch {
     // Not built yet on this machine.
   }

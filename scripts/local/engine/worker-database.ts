@@ -29,7 +29,7 @@ interface PendingCall {
 }
 
 /** Starts the thread (database-thread.ts). */
-function startThread(start: DatabaseThreadStart): Worker {
+function startThread(start: DatabaseThreadStart): Promise<Worker> {
   return startTypeScriptThread(new URL('./database-thread.ts', import.meta.url), start);
 }
 
@@ -56,9 +56,9 @@ export class WorkerDatabase implements LocalDatabase {
    * Opens the database (as engine.ts openDatabase does) on its own thread. `onLost`: the thread
    * ended without close() — every call fails from then on, so the server should say so and stop.
    */
-  static open(options: OpenDatabaseOptions & { onLost?: (reason: Error) => void; maxResultBytes?: number } = {}): Promise<WorkerDatabase> {
+  static async open(options: OpenDatabaseOptions & { onLost?: (reason: Error) => void; maxResultBytes?: number } = {}): Promise<WorkerDatabase> {
     const shared = new SharedArrayBuffer(INTERRUPT_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-    const worker = startThread({
+    const worker = await startThread({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       logs: options.log !== undefined,
       interrupts: shared,
