@@ -16,6 +16,7 @@ import { hstore } from '@electric-sql/pglite/contrib/hstore';
 import { hash, randomUUID } from 'node:crypto';
 import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from '../catalog/bootstrap.ts';
 import { useGeometricFileGrowth } from './memory-file-growth.ts';
+import { removeStaleSiblings } from './stale-cache-files.ts';
 
 export const LOCAL_DATABASE = 'materialize';
 export const LOCAL_USER = 'materialize';
@@ -178,5 +179,6 @@ async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Ar
   const partial = `${file}.${process.pid}.${randomUUID()}.partial`;
   await writeFile(partial, template);
   await rename(partial, file);
+  await removeStaleSiblings(file, 'pglite-');
   return template;
 }

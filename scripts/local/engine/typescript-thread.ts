@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, type Plugin } from 'esbuild';
+import { removeStaleSiblings } from './stale-cache-files.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -62,6 +63,7 @@ export async function bundleThreadEntry(entry: URL): Promise<string> {
     const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
     await writeFile(partial, code);
     await rename(partial, file);
+    await removeStaleSiblings(file, `${path.basename(entry.pathname, '.ts')}-`);
   }
   return file;
 }

@@ -1,0 +1,23 @@
+import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { removeStaleSiblings } from '../../scripts/local/engine/stale-cache-files.ts';
+
+describe('removeStaleSiblings', () => {
+  it('removes older files of the same kind, keeps the new one, recent ones and other kinds', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'stale-cache-'));
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    const files = { current: 'pglite-b.tar', stale: 'pglite-a.tar', recent: 'pglite-c.tar', otherKind: 'cli-help-a.json' };
+    for (const name of Object.values(files)) await writeFile(path.join(directory, name), 'x');
+    for (const name of [files.stale, files.otherKind, files.current]) await utimes(path.join(directory, name), twoHoursAgo, twoHoursAgo);
+
+    await removeStaleSiblings(path.join(directory, files.current), 'pglite-');
+
+    expect((await readdir(directory)).sort()).toEqual([files.otherKind, files.current, files.recent].sort());
+  });
+
+  it('does nothing, and does not throw, when the directory is gone', async () => {
+    await expect(removeStaleSiblings('/nonexistent/segment-materialize/x.tar', 'x')).resolves.toBeUndefined();
+  });
+});
