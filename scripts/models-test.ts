@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { compileProject } from './runner/compile.ts';
 import { Deployer } from './runner/deploy/deployer.ts';
 import { selectNodes } from './runner/select.ts';
-import { isFailure, isUnitTest, runTests, testNodes } from './runner/tests/test-runner.ts';
+import { isFailure, isUnitTest, runTests, storedAndCurrent, testNodes } from './runner/tests/test-runner.ts';
 import { openUnitTestServer, UnitTestRunner } from './runner/tests/unit-test-run.ts';
 import { writeJunitXml } from './runner/tests/junit-xml.ts';
 import { projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
@@ -71,12 +71,16 @@ await runCli(async () => {
   try {
     if (!options.json) console.log(`testing ${pc.bold(project.name)} on ${pc.bold(project.target.name)}: ${deployer?.description ?? 'the local server (unit tests only)'} ${pc.dim(`(${tests.length} test${tests.length === 1 ? '' : 's'})`)}`);
     const stored = tests.filter((node) => node.test!.storeFailures).map((node) => node.name);
-    if (stored.length && deployer) {
-      // Stored failures are views: bring the selected ones up to date first (unchanged ones cost nothing).
+    let state = await deployer?.deployedState();
+    // Stored failures are views: bring the selected ones up to date first when one is missing or
+    // changed. When all are current no deploy runs (it would take the target's deploy lease, waiting
+    // while another deploy holds it, to find nothing to do), so the run is reads.
+    const current = state ? storedAndCurrent(project, state) : new Set<string>();
+    if (deployer && stored.some((name) => !current.has(name))) {
       const report = await deployer.deploy({ project, selected: new Set(stored), ...(options.json ? {} : { onResult: (result) => console.log(formatResult(result)) }) });
       for (const note of report.plan.notes) log?.(`note: ${note}`);
+      state = await deployer.deployedState();
     }
-    const state = await deployer?.deployedState();
     const results = await runTests(await deployer?.session(), project, tests, {
       ...(state ? { state } : {}),
       ...(unit ? { unit } : {}),

@@ -217,27 +217,28 @@ function countingSession(inner: SqlSession): SqlSession & { statements: string[]
 // test materialization selects from the view it created, macros/materializations/test.sql).
 describe('stored failures are read, not recomputed', () => {
   it('a failing event shows in the stored view and in models:test --json as "source": "stored"; a fixed model clears it', async () => {
-    const root = shopProject('readstored', {}, true);
+    const root = shopProject('readstored');
     await deployProject(t, root);
     await send('readstored', GOOD);
     // A retried delivery the model does not dedup yet: e2 twice.
     await send('readstored', [GOOD[1]!]);
-    expect(await t.query(`SELECT id, occurrences FROM readstored_tests.unique_events_id`)).toEqual([{ id: 'e2', occurrences: '2' }]);
 
-    const json = await runScript('models-test.ts', ['--project-dir', root, '--json', '--select', 'events']);
+    // --store-failures deploys the missing views first, then reads them.
+    const json = await runScript('models-test.ts', ['--project-dir', root, '--json', '--store-failures', '--select', 'events']);
     expect(json.code).toBe(1);
     const parsed = JSON.parse(json.stdout) as { tests: Array<Record<string, unknown>> };
     const unique = parsed.tests.find((test) => test.name === 'unique_events_id');
     expect(unique).toMatchObject({ status: 'fail', failures: 1, sample: [{ id: 'e2', occurrences: '2' }], source: 'stored' });
     expect(parsed.tests.every((test) => test.source === 'stored')).toBe(true);
+    expect(await t.query(`SELECT id, occurrences FROM readstored_tests.unique_events_id`)).toEqual([{ id: 'e2', occurrences: '2' }]);
 
     // The fix: the model keeps the first delivery of each id. Its stored tests are replaced with it.
     const model = path.join(root, 'models/events.sql');
     writeFileSync(model, readFileSync(model, 'utf8').replace('SELECT body->>', 'SELECT DISTINCT ON (body->>\'id\') body->>'));
-    const fixed = await deployProject(t, root);
+    const fixed = await deployProject(t, root, { storeFailures: true });
     expect(changes(fixed)).toMatchObject({ events: 'replace', unique_events_id: 'replace' });
     expect(await t.query(`SELECT id FROM readstored_tests.unique_events_id`)).toEqual([]);
-    const results = await testProject(root);
+    const results = await testProject(root, { storeFailures: true });
     expect(results.find((result) => result.name === 'unique_events_id')).toMatchObject({ status: 'pass', failures: 0, source: 'stored' });
   });
 
