@@ -11,6 +11,8 @@
  * - jsonb_agg(…) cast to text is compact too;
  * - to_jsonb(timestamp) is `"2014-05-28 12:22:35.614298"` (a space, no T), to_jsonb(timestamptz)
  *   is in UTC with `+00`, to_jsonb(date) is the date;
+ * - `->`, `->>` and `-` with a bigint index past the integer range find nothing (NULL), as
+ *   `'{}'::jsonb ->> -9223372036854775808` is NULL;
  * - a jsonb literal with a number of 40 integer digits is refused ("… is out of range for type
  *   numeric: exceeds maximum precision 39 at line 1"); 39 digits, or 40 inside a string, are kept.
  */
@@ -92,5 +94,17 @@ describe('numbers in jsonb literals', () => {
 
   it('keeps 39 digits, and 40 digits inside a string', async () => {
     expect(await firstRowValues(t, `SELECT '${'9'.repeat(39)}'::jsonb::text, '{"id": "${forty}"}'::jsonb ->> 'id'`)).toEqual(['9'.repeat(39), forty]);
+  });
+});
+
+describe('a jsonb index given as a bigint (jsonb.slt)', () => {
+  it('finds nothing past the integer range, and works within it', async () => {
+    expect(
+      await firstRowValues(
+        t,
+        `SELECT '{}'::jsonb ->> -9223372036854775808, '{}'::jsonb - -9223372036854775808, '["p","q"]'::jsonb - 5000000000,
+                '["p","q"]'::jsonb -> 1::bigint, '["p","q"]'::jsonb ->> 0::bigint, '["p","q"]'::jsonb - 0::bigint`,
+      ),
+    ).toEqual([null, null, ['p', 'q'], 'q', 'p', ['q']]);
   });
 });

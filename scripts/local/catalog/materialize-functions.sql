@@ -11,7 +11,7 @@
 -- - JSON on the wrong shape answers NULL or no rows, as Materialize does, where PostgreSQL raises:
 --   `-` on a scalar or an object with an index, `||` of two non-arrays unless both are objects,
 --   jsonb_array_length / jsonb_array_elements[_text] of a non-array, jsonb_each[_text] /
---   jsonb_object_keys of a non-object. PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
+--   jsonb_object_keys of a non-object; `->`, `->>`, `-` with a bigint index (none past the integer range). PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
 --   and SQL functions that check the shape take their names; the jsonb `-` and `||` operators call
 --   the new ones.
 -- - jsonb as text (jsonb.slt): a cast to text and the container values of jsonb_each_text /
@@ -382,6 +382,31 @@ BEGIN
         EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = %s, RIGHTARG = timestamptz, FUNCTION = mz_local.ms_%s_tstz)', op.symbol, number_type, op.name);
       END IF;
     END LOOP;
+  END LOOP;
+END
+$fn$;
+
+--------------------------------------------------------------------------------------------------
+-- A jsonb index given as a bigint (jsonb.slt: `'{}'::jsonb ->> -9223372036854775808` is NULL):
+-- PostgreSQL has ->, ->> and - with an integer index only, and refuses a bigint. An index past
+-- the integer range finds no element.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.jsonb_element_big(jsonb, bigint) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT CASE WHEN $2 BETWEEN -2147483648 AND 2147483647 THEN $1 -> $2::integer END $fn$;
+CREATE OR REPLACE FUNCTION mz_local.jsonb_element_text_big(jsonb, bigint) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT CASE WHEN $2 BETWEEN -2147483648 AND 2147483647 THEN $1 ->> $2::integer END $fn$;
+CREATE OR REPLACE FUNCTION mz_local.jsonb_delete_big(jsonb, bigint) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN $2 BETWEEN -2147483648 AND 2147483647 THEN $1 - $2::integer WHEN jsonb_typeof($1) = 'array' THEN $1 END
+$fn$;
+DO $fn$
+DECLARE
+  op record;
+BEGIN
+  FOR op IN SELECT * FROM (VALUES ('->', 'jsonb_element_big'), ('->>', 'jsonb_element_text_big'), ('-', 'jsonb_delete_big')) AS o(symbol, fn) LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = op.symbol AND oprleft = 'jsonb'::regtype AND oprright = 'bigint'::regtype) THEN
+      EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = jsonb, RIGHTARG = bigint, FUNCTION = mz_local.%s)', op.symbol, op.fn);
+    END IF;
   END LOOP;
 END
 $fn$;
