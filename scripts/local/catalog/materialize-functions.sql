@@ -11,9 +11,10 @@
 -- - JSON on the wrong shape answers NULL or no rows, as Materialize does, where PostgreSQL raises:
 --   `-` on a scalar or an object with an index, `||` of two non-arrays unless both are objects,
 --   jsonb_array_length / jsonb_array_elements[_text] of a non-array, jsonb_each[_text] /
---   jsonb_object_keys of a non-object; `->`, `->>`, `-` with a bigint index (none past the integer range). PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name>
---   and SQL functions that check the shape take their names; the jsonb `-` and `||` operators call
---   the new ones.
+--   jsonb_object_keys of a non-object; `->`, `->>`, `-` with a bigint index (none past the
+--   integer range). PostgreSQL's built-ins are renamed pg_catalog.mz_pg_<name> and SQL functions
+--   that check the shape take their names; the jsonb `-` and `||` operators call the new ones.
+-- - mz_now() compared with a number of milliseconds since the epoch (operators on timestamptz).
 -- - jsonb as text (jsonb.slt): a cast to text and the container values of jsonb_each_text /
 --   jsonb_array_elements_text are compact with keys in byte order (mz_local.jsonb_text); to_jsonb
 --   of a timestamp or a date is its text. `->>` / `#>>` of a container keep PostgreSQL's text.
