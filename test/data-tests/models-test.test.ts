@@ -243,9 +243,27 @@ describe('stored failures are read, not recomputed', () => {
   });
 
   it('counts every stored test in one query, reads a sample of the failing ones only, and reads a test whose view is gone on its own', async () => {
-    const root = shopProject('onetrip', {}, true);
+    // Its models are materialized views deduped by key, as the seed's stg_segment_events is: the
+    // local server keeps those by key, and the tests' views over them in turn.
+    const root = shopProject(
+      'onetrip',
+      {
+        'models/events.sql': EVENTS_MODEL.replace('---\ntests:', '---\nkind: materialized_view\ntests:').replace('SELECT body->>', "SELECT DISTINCT ON (body->>'id') body->>"),
+        'models/users.sql': "---\nkind: materialized_view\n---\nSELECT DISTINCT ON (body->>'user') body->>'user' AS user_id FROM {{ref.hooks}} WHERE body->>'kind' = 'signup'\n",
+      },
+      true,
+    );
     await deployProject(t, root);
     await send('onetrip', GOOD);
+    // Every kind's stored view is kept by key on the local server (a write costs each a refresh of
+    // the rows it changed, not the test's query): its refresh plan, as mz_local.maintained_views
+    // records it once the server has planned it (refresh_kind NULL: refreshed whole).
+    await t.server.maintainedViews.settled();
+    const plans = await t.server.db.query<{ name: string; refresh_kind: string | null }>(
+      `SELECT c.relname AS name, m.refresh_kind FROM mz_local.maintained_views m JOIN pg_class c ON c.oid = m.view_oid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'onetrip_tests' ORDER BY 1`,
+    );
+    expect(plans.rows).toHaveLength(7);
+    expect(plans.rows.filter((row) => row.refresh_kind === null).map((row) => row.name)).toEqual([]);
     const project = compileProject(root);
     const deployer = await Deployer.open(project, { connection: connectionTo(t) });
     try {

@@ -73,8 +73,10 @@ describe('declared tests', () => {
     expect(sql('relationships_orders_customer_id__customers_customer_id')).toBe(
       [
         'SELECT tested.*',
-        `FROM (SELECT * FROM "public"."orders" WHERE status = 'placed') AS tested`,
-        'WHERE tested."customer_id" IS NOT NULL',
+        // where: is the first AND term (a subquery in FROM would make the local server refresh
+        // the stored view whole after every write).
+        'FROM "public"."orders" AS tested',
+        `WHERE (status = 'placed') AND tested."customer_id" IS NOT NULL`,
         '  AND NOT EXISTS (SELECT 1 FROM "public"."customers" AS parent WHERE parent."customer_id" = tested."customer_id")',
       ].join('\n'),
     );

@@ -41,38 +41,41 @@ function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'expr';
 }
 
-/** The query returning the rows that fail `test` on `model` (`to` resolves relationships' target). */
+/**
+ * The query returning the rows that fail `test` on `model` (`to` resolves relationships' target).
+ *
+ * A test's `where:` is the first AND term of its WHERE, over the model read directly — equivalent
+ * to reading `(SELECT * FROM model WHERE …) AS tested` (a filter applied before the test's own;
+ * PostgreSQL and Materialize both flatten that subquery into the same plan), and the shape the
+ * local server keeps by key as a stored test: a filter or GROUP BY over one kept view, where a
+ * subquery in FROM made it refresh the view whole after every write.
+ */
 export function testQuery(model: SqlRelation, test: TestDeclaration, to?: SqlRelation): string {
-  const tested = test.where ? `(SELECT * FROM ${model} WHERE ${test.where}) AS tested` : `${model} AS tested`;
   const column = test.column ? `tested.${quoteIdentifier(test.column)}` : '';
+  const where = (...terms: string[]) => `WHERE ${[...(test.where ? [`(${test.where})`] : []), ...terms].join(' AND ')}`;
+  const from = `FROM ${model} AS tested`;
   switch (test.kind) {
     case 'unique':
-      return [
-        `SELECT ${column} AS ${quoteIdentifier(test.column!)}, count(*) AS occurrences`,
-        `FROM ${tested}`,
-        `WHERE ${column} IS NOT NULL`,
-        `GROUP BY ${column}`,
-        `HAVING count(*) > 1`,
-      ].join('\n');
+      return [`SELECT ${column} AS ${quoteIdentifier(test.column!)}, count(*) AS occurrences`, from, where(`${column} IS NOT NULL`), `GROUP BY ${column}`, `HAVING count(*) > 1`].join('\n');
     case 'not_null':
-      return [`SELECT tested.*`, `FROM ${tested}`, `WHERE ${column} IS NULL`].join('\n');
+      return [`SELECT tested.*`, from, where(`${column} IS NULL`)].join('\n');
     case 'accepted_values':
       return [
         `SELECT ${column} AS ${quoteIdentifier(test.column!)}, count(*) AS occurrences`,
-        `FROM ${tested}`,
-        `WHERE ${column} IS NOT NULL AND ${column} NOT IN (${test.values!.map(sqlLiteral).join(', ')})`,
+        from,
+        where(`${column} IS NOT NULL`, `${column} NOT IN (${test.values!.map(sqlLiteral).join(', ')})`),
         `GROUP BY ${column}`,
       ].join('\n');
     case 'relationships':
       return [
         `SELECT tested.*`,
-        `FROM ${tested}`,
-        `WHERE ${column} IS NOT NULL`,
+        from,
+        where(`${column} IS NOT NULL`),
         `  AND NOT EXISTS (SELECT 1 FROM ${to} AS parent WHERE parent.${quoteIdentifier(test.field!)} = ${column})`,
       ].join('\n');
     case 'expression':
       // A row fails when the expression is false or NULL: "must hold" means provably true.
-      return [`SELECT tested.*`, `FROM ${tested}`, `WHERE NOT coalesce((${test.expression}), false)`].join('\n');
+      return [`SELECT tested.*`, from, where(`NOT coalesce((${test.expression}), false)`)].join('\n');
   }
 }
 
