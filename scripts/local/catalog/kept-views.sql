@@ -298,17 +298,24 @@ BEGIN
       IF $2 THEN
         WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys) RETURNING *),
              added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys) RETURNING *),
-             -- As multisets (EXCEPT ALL, on each row's text): a view that only filters may hold
-             -- identical rows, one of which may go while its twin stays.
-             lost AS (SELECT (x::mz_local.%1$I).* FROM (SELECT g::text FROM gone g EXCEPT ALL SELECT a::text FROM added a) AS d(x)),
-             gained AS (SELECT (x::mz_local.%1$I).* FROM (SELECT a::text FROM added a EXCEPT ALL SELECT g::text FROM gone g) AS d(x)),
+             %6$s
              logged AS (INSERT INTO mz_local.%3$I SELECT * FROM lost UNION ALL SELECT * FROM gained)
         SELECT count(*) INTO mz_lost FROM lost;
         IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(%5$s); END IF;
       ELSE
         DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys);
         INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys);
-      END IF;$sql$, 'mv_b_' || id, key_name, 'mv_c_' || id, 'mv_q_' || id, id);
+      END IF;$sql$, 'mv_b_' || id, key_name, 'mv_c_' || id, 'mv_q_' || id, id,
+      CASE WHEN view_row.rows_per_key THEN
+        -- As multisets (EXCEPT ALL, on each row's text): a view that only filters may hold
+        -- identical rows, one of which may go while its twin stays.
+        format($cte$lost AS (SELECT (x::mz_local.%1$I).* FROM (SELECT g::text FROM gone g EXCEPT ALL SELECT a::text FROM added a) AS d(x)),
+             gained AS (SELECT (x::mz_local.%1$I).* FROM (SELECT a::text FROM added a EXCEPT ALL SELECT g::text FROM gone g) AS d(x)),$cte$, 'mv_b_' || id)
+      ELSE
+        -- One row per key: a row is lost unless its key's new row is the same.
+        format($cte$lost AS (SELECT g.* FROM gone g WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.%1$I = g.%1$I AND a::text = g::text)),
+             gained AS (SELECT a.* FROM added a WHERE NOT EXISTS (SELECT 1 FROM gone g WHERE g.%1$I = a.%1$I AND g::text = a::text)),$cte$, key_name)
+      END);
   -- Generic plans: a custom plan (PostgreSQL's choice while it thinks the keys' values matter) is
   -- planned again on every call, ~1 ms for a user_profiles group, which is what this avoids.
   RETURN format($sql$CREATE FUNCTION mz_local.%1$I(bigint, boolean, integer) RETURNS boolean LANGUAGE plpgsql
@@ -399,6 +406,9 @@ ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS keys_view boolean
 -- by mz_local.mv_y_<id>()): their changes are followed by key (mv_j_<id>, or a folding view's
 -- retractions) instead of a whole refresh (views/anti-join-plan.ts).
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS snapshots boolean NOT NULL DEFAULT false;
+-- A view keyed by a column that may hold several rows per key (one that only filters): its keyed
+-- refresh logs what changed as multisets.
+ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS rows_per_key boolean NOT NULL DEFAULT false;
 -- Which planner planned it (plan-kept-views.ts, PLAN_VERSION): an older one's views are planned again.
 ALTER TABLE mz_local.maintained_views ADD COLUMN IF NOT EXISTS plan_version integer NOT NULL DEFAULT 0;
 -- PGlite runs no autovacuum, and every refresh updates its view's row here. Long texts (a refresh

@@ -26,7 +26,7 @@
  */
 import type { LocalDatabase } from '../engine/engine.ts';
 import { quoteIdentifier } from '../../shared/sql-scan.ts';
-import { andWhere, locateNotExists, rewriteNotExists, withoutHaving } from './anti-join-text.ts';
+import { andWhere, locateNotExists, matchingValues, rewriteNotExists, withoutHaving } from './anti-join-text.ts';
 
 /** A relation read under one of the view's NOT EXISTS. */
 export interface AntiJoinRelation {
@@ -92,7 +92,11 @@ export function keysViewsSql(id: string, definition: string, relations: readonly
       rewriteNotExists(
         base,
         terms.map((term) => (term.relation === name ? { relation: name, readAs: changedRows(id, position) } : term)),
-        (_term, subquery, index) => (index === position - 1 ? `(EXISTS ${subquery})` : 'true'),
+        (_term, subquery, index) => {
+          if (index !== position - 1) return 'true';
+          const values = matchingValues(subquery, changedRows(id, position));
+          return `(EXISTS ${subquery}${values ? ` AND ${values}` : ''})`;
+        },
       ),
     );
     statements.push(`CREATE VIEW ${local(`mv_j_${id}`)} AS ${arms.map((arm) => `(${arm})`).join(' UNION ALL ')}`);
@@ -112,7 +116,9 @@ export function snapshotFromClause(id: string, fromClause: string, relations: re
 export function retractedFromClause(id: string, fromClause: string, relations: readonly AntiJoinRelation[]): string {
   const matchesGained = relations.map(({ position, name }) => {
     const span = locateNotExists(fromClause, name);
-    return `EXISTS ${fromClause.slice(span.subqueryStart, span.relationStart)}${gainedRows(id, position)}${fromClause.slice(span.relationEnd, span.subqueryEnd)}`;
+    const subquery = `${fromClause.slice(span.subqueryStart, span.relationStart)}${gainedRows(id, position)}${fromClause.slice(span.relationEnd, span.subqueryEnd)}`;
+    const values = matchingValues(subquery, gainedRows(id, position));
+    return `(EXISTS ${subquery}${values ? ` AND ${values}` : ''})`;
   });
   return andWhere(snapshotFromClause(id, fromClause, relations), `(${matchesGained.join(' OR ')})`);
 }

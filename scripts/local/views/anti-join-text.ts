@@ -6,7 +6,8 @@
  * quotes, and the query tree (keyed-refresh-plan.ts) has already proved which terms exist; these
  * functions throw when the text is not what the tree said, and the view is then refreshed whole.
  */
-import { topLevelClauses } from './aggregate-plan.ts';
+import { scanOutsideQuotes, topLevelClauses } from './aggregate-plan.ts';
+import { splitTopLevelAnd, stripOuterParentheses } from './temporal-plan.ts';
 
 /** Where a NOT EXISTS term of a deparsed definition is. */
 export interface NotExistsSpan {
@@ -112,4 +113,41 @@ export function andWhere(fromClause: string, condition: string): string {
   const where = clauses.find((clause) => clause.word === 'WHERE');
   if (!where) return `${fromClause} WHERE ${condition}`;
   return `${fromClause.slice(0, where.index)}WHERE (${fromClause.slice(where.index + 'WHERE'.length).trim()}) AND ${condition}`;
+}
+
+/** `text` split at ` = ` outside quotes and parentheses, when it has exactly one there. */
+function splitEquality(text: string): [string, string] | null {
+  const cuts: number[] = [];
+  scanOutsideQuotes(text, (index, depth) => {
+    if (depth === 0 && text.startsWith(' = ', index)) cuts.push(index);
+  });
+  return cuts.length === 1 ? [text.slice(0, cuts[0]).trim(), text.slice(cuts[0]! + 3).trim()] : null;
+}
+
+/**
+ * A condition implied by `EXISTS <subquery>` (a deparsed `( SELECT … FROM <relation> <alias>
+ * WHERE … )`) that PostgreSQL can push into what the outer query reads: for each top-level
+ * `<alias>.<column> = <outer expression>` of its WHERE, `(<outer expression>) = ANY (ARRAY(SELECT
+ * <alias>.<column> FROM <relation> <alias>))` — an index lookup of the few changed rows' values,
+ * where the EXISTS alone made a hash join over every input row (a scan of all events to find a
+ * deleted user's). Null when there is no such equality.
+ */
+export function matchingValues(subquery: string, relation: string): string | null {
+  const shape = new RegExp(`^\\(\\s*SELECT\\b[\\s\\S]*?\\bFROM\\s+${escapeRegExp(relation)}(?:\\s+("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*))?\\s+WHERE\\s+([\\s\\S]*)\\)$`);
+  const found = shape.exec(subquery.trim());
+  if (!found) return null;
+  const alias = found[1] ?? relation.split('.').pop()!;
+  const inner = new RegExp(`^${escapeRegExp(alias)}\\.("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)$`);
+  const conditions: string[] = [];
+  for (const term of splitTopLevelAnd(stripOuterParentheses(found[2]!.trim()))) {
+    const sides = splitEquality(stripOuterParentheses(term));
+    if (!sides) continue;
+    for (const [mine, outer] of [sides, [sides[1], sides[0]] as const]) {
+      if (inner.test(mine) && !outer.includes(`${alias}.`) && !/\bSELECT\b/.test(outer)) {
+        conditions.push(`(${outer}) = ANY (ARRAY(SELECT ${mine} FROM ${relation} ${alias}))`);
+        break;
+      }
+    }
+  }
+  return conditions.length > 0 ? conditions.join(' AND ') : null;
 }

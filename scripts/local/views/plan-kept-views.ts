@@ -65,7 +65,7 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
     await db.query(
       `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
               key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL, temporal = true,
-              next_change = 'infinity', refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
+              next_change = 'infinity', refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = false WHERE id = $1`,
       [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
     );
     await dropFolding(db, view.id);
@@ -88,8 +88,8 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
         // planned before (replace_keyed_rows).
         `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
                 key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL,
-                refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
-        [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION],
+                refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = $6 WHERE id = $1`,
+        [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION, result.plan.keyCandidates !== undefined],
       );
       await dropFolding(db, view.id);
       const antiJoins = await setUpAntiJoins(db, view.id, checkRelations, result.plan.antiJoinsByKey, log);
@@ -117,7 +117,7 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, refresh_kind = NULL, not_keyed_reason = $2,
             key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, key_columns = NULL, upstream_ids = NULL,
-            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
+            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = false WHERE id = $1`,
     [view.id, reason, PLAN_VERSION],
   );
   await dropFolding(db, view.id);
@@ -133,7 +133,7 @@ async function computedOnRead(db: LocalDatabase, id: string, reason: string): Pr
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $3, refresh_kind = NULL, not_keyed_reason = $2, temporal = false, next_change = '-infinity',
             key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, key_columns = NULL, upstream_ids = NULL,
-            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
+            check_relations = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = false WHERE id = $1`,
     [id, reason, PLAN_VERSION],
   );
   await dropFolding(db, id);
@@ -207,7 +207,7 @@ async function setUpDedup(db: LocalDatabase, id: string, plan: DedupPlan, log?: 
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'source', key_column = $2, delta_sql = $3, source_oids = $4,
             source_indexes = NULL, key_columns = NULL, upstream_ids = NULL, check_relations = NULL, not_keyed_reason = NULL,
-            refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false WHERE id = $1`,
+            refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = false WHERE id = $1`,
     [id, plan.keyColumn, delta, plan.sources, PLAN_VERSION],
   );
   await dropFolding(db, id);
