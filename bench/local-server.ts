@@ -189,8 +189,9 @@ async function textFormatCost(server: LocalServer, batchSource: string): Promise
 /**
  * What Materialize's dialect costs (issue 32): the translation of a statement (the dialect's and the
  * refusals' passes over its tokens), and the per-row work it adds on a 10,000-row read — interval
- * text rewritten on the wire, a list built per group by list_agg against array_agg, and jsonb::text
- * compact (materialize-functions.sql) against jsonb's own output.
+ * text rewritten on the wire, a list built per group by list_agg against array_agg, jsonb::text
+ * compact and jsonb_array_elements_text (materialize-functions.sql) against PostgreSQL's own, and
+ * mz_now() compared with milliseconds against a timestamptz.
  */
 async function dialectCost(server: LocalServer): Promise<void> {
   const statements = [
@@ -214,6 +215,10 @@ async function dialectCost(server: LocalServer): Promise<void> {
       arrayAgg: [] as number[],
       jsonText: [] as number[],
       jsonTextBuiltIn: [] as number[],
+      elementsText: [] as number[],
+      elementsTextBuiltIn: [] as number[],
+      mzNowMs: [] as number[],
+      nowTimestamp: [] as number[],
     };
     const time = async (sql: string, into: number[]) => {
       const started = performance.now();
@@ -231,12 +236,22 @@ async function dialectCost(server: LocalServer): Promise<void> {
       await time(`SELECT e::text FROM (SELECT ${eventJson} AS e ${rows}) AS s`, times.jsonText);
       // varchar: jsonb's own output (the dialect reads `json` as jsonb, so e::json::text would be the same cast).
       await time(`SELECT e::varchar FROM (SELECT ${eventJson} AS e ${rows}) AS s`, times.jsonTextBuiltIn);
+      // jsonb_array_elements_text: containers as Materialize's compact text (a type check per
+      // element) against PostgreSQL's own function (kept as mz_pg_jsonb_array_elements_text).
+      await time(`SELECT count(v) FROM (SELECT jsonb_build_array('a' || i, i, true, 'b') AS a ${rows}) AS s, jsonb_array_elements_text(a) AS v`, times.elementsText);
+      await time(`SELECT count(v) FROM (SELECT jsonb_build_array('a' || i, i, true, 'b') AS a ${rows}) AS s, mz_pg_jsonb_array_elements_text(a) AS v`, times.elementsTextBuiltIn);
+      // mz_now() against a number of milliseconds (an operator on timestamptz) vs against a timestamp.
+      await time(`SELECT count(*) FROM (SELECT i::bigint * 1000 AS ms, to_timestamp(i) AS ts ${rows}) AS s WHERE mz_now() >= ms`, times.mzNowMs);
+      await time(`SELECT count(*) FROM (SELECT i::bigint * 1000 AS ms, to_timestamp(i) AS ts ${rows}) AS s WHERE mz_now() >= ts`, times.nowTimestamp);
     }
     console.log(
       `dialect: 10,000 interval rows with months spelled out ${median(times.interval).toFixed(0)} ms vs as plain text ${median(times.intervalText).toFixed(0)} ms; list_agg over 10,000 rows ${median(times.listAgg).toFixed(0)} ms vs array_agg ${median(times.arrayAgg).toFixed(0)} ms`,
     );
     console.log(
       `dialect: jsonb::text of 10,000 three-level events, compact as Materialize writes it ${median(times.jsonText).toFixed(0)} ms vs PostgreSQL's text ${median(times.jsonTextBuiltIn).toFixed(0)} ms (only where a query casts jsonb to text)`,
+    );
+    console.log(
+      `dialect: jsonb_array_elements_text over 10,000 four-element arrays ${median(times.elementsText).toFixed(0)} ms vs PostgreSQL's ${median(times.elementsTextBuiltIn).toFixed(0)} ms; mz_now() >= a bigint of milliseconds over 10,000 rows ${median(times.mzNowMs).toFixed(0)} ms vs >= a timestamptz ${median(times.nowTimestamp).toFixed(0)} ms`,
     );
   } finally {
     await client.end();
