@@ -9,7 +9,8 @@ import { post, startTestServer, type TestServer } from '../helpers/local-server.
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer({ hydrationDelayMs: 300 });
+  // Long enough that a loaded machine reads the new view before it counts as hydrated.
+  t = await startTestServer({ hydrationDelayMs: 2_000 });
 });
 afterAll(async () => {
   await t?.close();
@@ -97,7 +98,9 @@ describe('hydration, lag and replica status', () => {
     expect(early[0]!.replica_id).toMatch(/^u\d+$/);
     const firstLag = await lag();
     expect(firstLag).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // Hydrated once the delay has passed: polled, not slept, so a slow machine cannot race it.
+    const deadline = Date.now() + 15_000;
+    while (!(await status())[0]!.hydrated && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await status())[0]).toMatchObject({ hydrated: true });
     expect(await lag()).toBe(0);
   });
