@@ -4,11 +4,11 @@
  * changes made while the worker was dead are sent once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { REPO_ROOT, tempProject } from '../helpers/temp-project.ts';
 import { startWebhookReceiver, until, type WebhookReceiver } from './helpers.ts';
+import { scriptArgs } from '../helpers/run-script.ts';
 
 const SECRET = 'kill-test-secret';
 let db: TestServer;
@@ -23,10 +23,10 @@ afterAll(async () => {
   await db?.close();
 });
 
-function startWorker(root: string): { child: ChildProcess; output: () => string } {
+async function startWorker(root: string): Promise<{ child: ChildProcess; output: () => string }> {
   let output = '';
-  // node itself with tsx's loader (not the tsx binary, a wrapper that cannot pass SIGKILL on to its child).
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/activate.ts'), '--project-dir', root], {
+  // node itself (not the tsx binary, a wrapper that cannot pass SIGKILL on to its child).
+  const child = spawn(process.execPath, await scriptArgs('activate.ts', '--project-dir', root), {
     cwd: REPO_ROOT,
     env: { ...process.env, NO_COLOR: '1', HOOK_URL: receiver.url, HOOK_SECRET: SECRET },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,7 +46,7 @@ it('kill -9 mid-batch and restart: every change exactly once by id, nothing lost
     'activations/kill_hook.yml': `model: mart_k\nkey: [id]\ndestination: webhook\nwebhook:\n  url_env: HOOK_URL\n  secret_env: HOOK_SECRET\n  batch_size: 10\n`,
   });
   // The first worker dies (kill -9) when the third request of the 100-row snapshot arrives.
-  let first: ReturnType<typeof startWorker> | null = null;
+  let first: Awaited<ReturnType<typeof startWorker>> | null = null;
   let requests = 0;
   receiver.respond = async () => {
     requests++;
@@ -54,7 +54,7 @@ it('kill -9 mid-batch and restart: every change exactly once by id, nothing lost
     await new Promise((resolve) => setTimeout(resolve, 20));
     return { status: 200 };
   };
-  first = startWorker(root);
+  first = await startWorker(root);
   await until(() => first!.child.exitCode !== null || first!.child.signalCode !== null, 'the kill', 60_000);
   const beforeRestart = receiver.unique().size;
   expect(beforeRestart).toBeGreaterThan(0);
@@ -63,7 +63,7 @@ it('kill -9 mid-batch and restart: every change exactly once by id, nothing lost
   await db.query(`UPDATE src_k SET name = 'changed' WHERE id = 1`);
   await db.query(`DELETE FROM src_k WHERE id = 100`);
   receiver.respond = () => ({ status: 200 });
-  const second = startWorker(root);
+  const second = await startWorker(root);
   try {
     await until(() => receiver.unique().size >= 102, 'the restart to deliver the rest', 60_000);
     await db.query(`INSERT INTO src_k VALUES (101, 'new', 50)`);

@@ -8,21 +8,22 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { exited, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
 import { copyOfSeedProject } from '../helpers/temp-project.ts';
+import { scriptArgs } from '../helpers/run-script.ts';
 
-function deployProcess(project: string, extra: string[] = []) {
-  return spawnTracked(['--import', 'tsx', 'scripts/models-deploy.ts', '--project-dir', project, ...extra]);
+async function deployProcess(project: string, extra: string[] = []) {
+  return spawnTracked(await scriptArgs('models-deploy.ts', '--project-dir', project, ...extra));
 }
 
 it('a server killed while blue/green stages: a plain message naming the step and what to do, no internal error or stack', async () => {
   const project = copyOfSeedProject();
   const server = await startServerProcess(['--memory', '--project-dir', project]);
-  const first = deployProcess(project);
+  const first = await deployProcess(project);
   expect(await exited(first)).toBe(0);
 
   // A dedup change: every analytics model is staged again, long enough to kill the server meanwhile.
   const staging = path.join(project, 'models/staging/stg_segment_events.sql');
   writeFileSync(staging, readFileSync(staging, 'utf8').replace('SELECT DISTINCT ON', 'SELECT /* v2 */ DISTINCT ON'));
-  const deploy = deployProcess(project, ['--blue-green', '--poll', '50ms']);
+  const deploy = await deployProcess(project, ['--blue-green', '--poll', '50ms']);
   let output = '';
   let armed = false;
   const killed = new Promise<void>((resolve) => {

@@ -10,13 +10,14 @@ import pg from 'pg';
 import { expect, it } from 'vitest';
 import { exited, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
 import { copyOfSeedProject } from '../helpers/temp-project.ts';
+import { scriptArgs } from '../helpers/run-script.ts';
 
-function deployProcess(project: string, extra: string[] = []) {
-  return spawnTracked(['--import', 'tsx', 'scripts/models-deploy.ts', '--project-dir', project, '--json', ...extra]);
+async function deployProcess(project: string, extra: string[] = []) {
+  return spawnTracked(await scriptArgs('models-deploy.ts', '--project-dir', project, '--json', ...extra));
 }
 
 async function deployToEnd(project: string): Promise<{ code: number | null; report: { actions: Array<{ model: string; action: string; status: string }> } }> {
-  const child = deployProcess(project);
+  const child = await deployProcess(project);
   let stdout = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const code = await exited(child);
@@ -36,7 +37,7 @@ it('kill -9 anywhere in a deploy: the next one starts at once and converges', as
   const delays = [900, 1_100, 1_300, 1_500, 1_700, 2_000];
   for (const [round, delay] of delays.entries()) {
     writeFileSync(staging, original.replace('SELECT DISTINCT ON', `SELECT /* round ${round} */ DISTINCT ON`));
-    const victim = deployProcess(project);
+    const victim = await deployProcess(project);
     await new Promise((resolve) => setTimeout(resolve, delay));
     victim.kill('SIGKILL');
     await exited(victim);

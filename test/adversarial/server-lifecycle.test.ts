@@ -14,7 +14,8 @@ import { expect, it } from 'vitest';
 import { lockPath, memoryServerPath } from '../../scripts/local/data-dir-lock.ts';
 import { processIdentity } from '../../scripts/shared/process-identity.ts';
 import { hmacHex } from '../helpers/local-server.ts';
-import { exited, SERVER_ARGS, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
+import { exited, serverArgs, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
+import { scriptArgs } from '../helpers/run-script.ts';
 import { copyOfSeedProject, REPO_ROOT } from '../helpers/temp-project.ts';
 
 const run = promisify(execFile);
@@ -35,7 +36,7 @@ it('models:deploy finds a server running in memory for the project, deploys into
   const dataDir = path.join(project, '.materialize/data');
   expect(existsSync(memoryServerPath(dataDir))).toBe(true);
 
-  const deployed = await run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/models-deploy.ts'), '--project-dir', project], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  const deployed = await run(process.execPath, await scriptArgs('models-deploy.ts', '--project-dir', project), { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
   expect(deployed.stdout).toMatch(new RegExp(`in-memory local server \\(local\\.ts, pid ${server.child.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:\\d+`));
   expect(await query(server.pgUrl, `SELECT name FROM mz_catalog.mz_sources`)).toEqual([{ name: 'segment_source' }]);
   expect(existsSync(dataDir)).toBe(false);
@@ -96,7 +97,7 @@ it('a lock whose pid now belongs to another program (after a restart) is stale: 
 it('a lock held by a process that has not started listening names it and how to clear it', async () => {
   const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'segmat-starting-')), 'data');
   writeFileSync(lockPath(dataDir), JSON.stringify({ pid: process.pid, host: '', pgPort: 0, httpPort: 0, startedAt: '2026-11-23T10:00:00.000Z', command: 'models-deploy.ts', processStart: processIdentity(process.pid) }));
-  const child = spawnTracked([...SERVER_ARGS, '--data-dir', dataDir, '--pg-port', '0', '--http-port', '0']);
+  const child = spawnTracked(await serverArgs('--data-dir', dataDir, '--pg-port', '0', '--http-port', '0'));
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   expect(await exited(child)).toBe(1);
@@ -109,7 +110,7 @@ it('a webhook request signed for the seed is accepted by a server found through 
   // Guards the announcement's ports: they must be the server's real ones, not the 0 it was asked for.
   const project = copyOfSeedProject();
   const server = await startServerProcess(['--memory', '--project-dir', project]);
-  await run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts/models-deploy.ts'), '--project-dir', project], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  await run(process.execPath, await scriptArgs('models-deploy.ts', '--project-dir', project), { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
   const body = JSON.stringify([{ messageId: 'announced', type: 'track', event: 'Found' }]);
   const response = await fetch(`${server.webhookBase}/materialize/segment/segment_source`, { method: 'POST', body, headers: { 'x-signature': hmacHex('local-development-secret', body) } });
   expect(response.status).toBe(200);

@@ -14,7 +14,7 @@ import type { BlueGreenOptions, BlueGreenReport } from '../../scripts/runner/dep
 import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { catalogIds, connectionTo, deployProject } from '../helpers/deploy.ts';
 import { hmacHex, post, serverForTests } from '../helpers/local-server.ts';
-import { runScript } from '../helpers/run-script.ts';
+import { runScript, scriptArgs } from '../helpers/run-script.ts';
 import { exited, spawnTracked } from '../helpers/server-process.ts';
 import { copyOfSeedProject, tempProject } from '../helpers/temp-project.ts';
 
@@ -206,7 +206,7 @@ describe('models:deploy --blue-green', () => {
     for (const killAt of [/staging \d+ models/, /waiting: /]) {
       version++;
       editOrders(root, (text) => text.replace(/AS total.*FROM/, `AS total, ${version} AS version FROM`));
-      const victim = spawnTracked(['--import', 'tsx', 'scripts/models-deploy.ts', '--project-dir', root, '--blue-green', '--poll', '50ms']);
+      const victim = spawnTracked(await scriptArgs('models-deploy.ts', '--project-dir', root, '--blue-green', '--poll', '50ms'));
       let output = '';
       await new Promise<void>((resolve, reject) => {
         const onData = (chunk: Buffer) => {

@@ -1,25 +1,10 @@
-/** Runs one of the project's scripts as users do (through tsx), keeping the exit code and both outputs whatever the outcome. */
+/** Runs one of the project's scripts, keeping the exit code and both outputs whatever the outcome. */
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './temp-project.ts';
+import { scriptBundle } from './script-bundle.ts';
 
 const run = promisify(execFile);
-const require = createRequire(import.meta.url);
-/**
- * What tsx's binary runs in the node process it starts: its preflight and loader, by absolute path
- * (`--import tsx` alone would look for tsx from the working directory, often a temporary project).
- * Starting node with them directly skips the binary's own node process, half a second of CPU a
- * script on this machine.
- */
-export const TSX_NODE_ARGS: readonly string[] = [
-  '--require',
-  path.join(path.dirname(require.resolve('tsx')), 'preflight.cjs'),
-  '--import',
-  pathToFileURL(require.resolve('tsx')).href,
-];
 
 export interface ScriptResult {
   readonly code: number;
@@ -27,10 +12,16 @@ export interface ScriptResult {
   readonly stderr: string;
 }
 
+/** Node's arguments that run `scripts/<script>` with `args` (bundled: see script-bundle.ts). */
+export async function scriptArgs(script: string, ...args: readonly string[]): Promise<string[]> {
+  return [await scriptBundle(script), ...args];
+}
+
 /** `scripts/<script>` with `args`, colours off; `env` is added to this process's environment. */
 export async function runScript(script: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ScriptResult> {
+  const argv = await scriptArgs(script, ...args);
   try {
-    const { stdout, stderr } = await run(process.execPath, [...TSX_NODE_ARGS, path.join(REPO_ROOT, 'scripts', script), ...args], {
+    const { stdout, stderr } = await run(process.execPath, argv, {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
     });

@@ -1,10 +1,13 @@
-/** `npm run local` as users run it: a real process (node with tsx's loader, so signals hit the server itself). */
+/** `npm run local` as a real process: node itself runs the server (so signals hit the server itself). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll } from 'vitest';
 import { REPO_ROOT } from './temp-project.ts';
+import { scriptArgs } from './run-script.ts';
 
-// --console-port 0: servers started by tests side by side must not all want 6874.
-export const SERVER_ARGS = ['--import', 'tsx', 'scripts/local.ts', '--console-port', '0'];
+/** Node's arguments for `npm run local` with `args` (--console-port 0: servers started side by side must not all want 6874). */
+export function serverArgs(...args: string[]): Promise<string[]> {
+  return scriptArgs('local.ts', '--console-port', '0', ...args);
+}
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -18,8 +21,8 @@ export interface ServerProcess {
 }
 
 /** Starts `scripts/local.ts` with `args` (free ports unless given) and resolves once it is ready. */
-export function startServerProcess(args: string[]): Promise<ServerProcess> {
-  const child = spawnTracked([...SERVER_ARGS, '--pg-port', '0', '--http-port', '0', ...args]);
+export async function startServerProcess(args: string[]): Promise<ServerProcess> {
+  const child = spawnTracked(await serverArgs('--pg-port', '0', '--http-port', '0', ...args));
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited, SERVER_ARGS, spawnTracked, startServerProcess as startServer } from '../helpers/server-process.ts';
+import { exited, serverArgs, spawnTracked, startServerProcess as startServer } from '../helpers/server-process.ts';
 import { hmacHex } from '../helpers/local-server.ts';
 
 const dataRoot = mkdtempSync(path.join(tmpdir(), 'segmat-durable-'));
@@ -88,7 +88,7 @@ describe('npm run local on a data directory', () => {
       urls: [{ url: `${running.webhookBase}/materialize/public/events` }],
     });
 
-    const second = spawnTracked([...SERVER_ARGS, '--data-dir', dataDir, '--pg-port', '0', '--http-port', '0']);
+    const second = spawnTracked(await serverArgs('--data-dir', dataDir, '--pg-port', '0', '--http-port', '0'));
     let stderr = '';
     second.stderr!.on('data', (chunk) => (stderr += chunk));
     expect(await exited(second)).toBe(1);

@@ -30,7 +30,9 @@ const ownImportMetaUrl: Plugin = {
   setup(bundle) {
     bundle.onLoad({ filter: /\.ts$/ }, async ({ path: file }) => {
       const source = await readFile(file, 'utf8');
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(file).href)), loader: 'ts' };
+      // A regular expression, not the words in a string: this file is bundled too (a script that
+      // starts a thread), and the words would be replaced here as well.
+      return { contents: source.replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(file).href)), loader: 'ts' };
     });
   },
 };
@@ -41,9 +43,13 @@ function bundleDirectory(): string {
   return path.resolve(path.dirname(require.resolve('@electric-sql/pglite')), '..', '..', '..', '.cache', 'segment-materialize', 'threads');
 }
 
-/** The entry bundled as an ES module file, named by its content (written once, then reused). */
-export async function bundleThreadEntry(entry: URL): Promise<string> {
+/**
+ * The entry bundled as an ES module file, named by its content (written once, then reused).
+ * `banner`: JavaScript run before the entry's own modules (not before the packages it imports).
+ */
+export async function bundleTypeScript(entry: URL, banner?: string): Promise<string> {
   const result = await build({
+    ...(banner ? { banner: { js: banner } } : {}),
     entryPoints: [fileURLToPath(entry)],
     bundle: true,
     write: false,
@@ -55,7 +61,8 @@ export async function bundleThreadEntry(entry: URL): Promise<string> {
     logLevel: 'silent',
   });
   const code = result.outputFiles[0]!.contents;
-  const name = `${path.basename(entry.pathname, '.ts')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+  // `<entry>.<hash>.mjs`: the dot keeps one entry's prefix from matching another's (`local.` vs `local-server.`).
+  const name = `${path.basename(entry.pathname, '.ts')}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
   const file = path.join(bundleDirectory(), name);
   if (!existsSync(file)) {
     await mkdir(path.dirname(file), { recursive: true });
@@ -63,12 +70,12 @@ export async function bundleThreadEntry(entry: URL): Promise<string> {
     const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
     await writeFile(partial, code);
     await rename(partial, file);
-    await removeStaleSiblings(file, `${path.basename(entry.pathname, '.ts')}-`);
+    await removeStaleSiblings(file, `${path.basename(entry.pathname, '.ts')}.`);
   }
   return file;
 }
 
 export async function startTypeScriptThread(entry: URL, workerData: unknown): Promise<Worker> {
-  const file = await bundleThreadEntry(entry);
+  const file = await bundleTypeScript(entry);
   return new Worker(pathToFileURL(file), { workerData, execArgv: [] });
 }
