@@ -13,7 +13,8 @@
  * - `map[text=>T]` → hstore; `'{a=>1}'::map[text=>int]` reads Materialize's map text;
  *   `MAP['a' => 1, …]` and `MAP(SELECT k, v …)` build an hstore, the last value of a key winning;
  * - `CREATE TYPE t AS LIST (ELEMENT TYPE = T)` → a domain over T[]; `AS MAP (KEY TYPE = text,
- *   VALUE TYPE = T)` → a domain over hstore.
+ *   VALUE TYPE = T)` → a domain over hstore; the options also as one word (`element_type = T`,
+ *   `key_type`, `value_type`), as Materialize's documentation writes them.
  */
 import { applyEdits, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
 import { isPunct, isWord } from './token-walk.ts';
@@ -251,17 +252,20 @@ export function createTypeEdits(tokens: readonly Token[], sql: string, rewriteTy
   const options = new Map<string, string>();
   let at = as + 3;
   while (at < close) {
+    // Both spellings: `ELEMENT TYPE = T` and the documented `element_type = T` (one word).
     const name = tokens[at];
-    if (!isWord(name) || !isWord(tokens[at + 1], 'type') || !(tokens[at + 2]?.type === 'operator' && tokens[at + 2]!.value === '=')) return null;
-    let end = at + 3;
+    const joined = isWord(name) && /^[a-z]+_type$/.test(name!.value);
+    const eq = joined ? at + 1 : at + 2;
+    if (!isWord(name) || (!joined && !isWord(tokens[at + 1], 'type')) || !(tokens[eq]?.type === 'operator' && tokens[eq]!.value === '=')) return null;
+    let end = eq + 1;
     let depth = 0;
     while (end < close && !(depth === 0 && isPunct(tokens[end], ','))) {
       if (isPunct(tokens[end], '(') || isPunct(tokens[end], '[')) depth++;
       if (isPunct(tokens[end], ')') || isPunct(tokens[end], ']')) depth--;
       end++;
     }
-    if (end === at + 3) return null;
-    options.set(name!.value, rewriteType(sql.slice(tokens[at + 3]!.start, tokens[end - 1]!.end)));
+    if (end === eq + 1) return null;
+    options.set(joined ? name!.value.slice(0, -'_type'.length) : name!.value, rewriteType(sql.slice(tokens[eq + 1]!.start, tokens[end - 1]!.end)));
     at = end + 1;
   }
   let target: string;

@@ -19,7 +19,9 @@
  *   names (`(SELECT sum(o.amount) FROM items)`): "aggregate functions that refer exclusively to
  *   outer columns not yet supported" (Materialize's plan_aggregate, issue 3720);
  * - `array_agg(…) OVER (…)` ("aggregate window functions not yet supported", window_funcs.slt);
- * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt);
+ * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt); integer list
+ *   literals subscripted, sliced or cast past their depth, list functions of NULLs only
+ *   (list-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
@@ -34,6 +36,7 @@ import type { StatementSpan, Token } from './tokens.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
+import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
 
 export interface Refusal {
   message: string;
@@ -90,7 +93,7 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           refusal = typedLiteralRefusal(tokens, index);
           break;
         case 'list':
-          refusal = emptyListRefusal(tokens, index);
+          refusal = emptyListRefusal(tokens, index) ?? listLiteralRefusal(tokens, index) ?? listTextCastRefusal(tokens, index);
           break;
         case 'as':
           if (isWord(tokens[index + 1], 'of')) {
@@ -110,6 +113,7 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           if (AGGREGATES.has(token.value)) refusal = outerAggregateRefusal(tokens, index);
           if (!refusal && TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
           if (!refusal && token.value in REGEX_FLAG_POSITIONS) refusal = regexFlagRefusal(tokens, index);
+          if (!refusal && isListFunction(token.value)) refusal = nullListCallRefusal(tokens, index);
       }
     } else if (token.type === 'string') {
       refusal = castLiteralRefusal(tokens, index);

@@ -1,0 +1,128 @@
+/**
+ * List statements Materialize refuses and the local server's arrays would run (list.slt). A list
+ * is a PostgreSQL array here, and arrays have no fixed depth: `LIST[1,2][1][1]` is NULL and
+ * `LIST[1]::int list list` is `{1}`, where Materialize knows the depth from the type. The depth is
+ * known from the text only for a literal of integer constants, so only those are refused:
+ *
+ * - a subscript past the last layer: "cannot subscript type i32";
+ * - a slice with more layers than the list: "cannot slice into 2 layers; list only has 1 layer";
+ * - a cast to a deeper integer list: "CAST does not support casting from i32 list to i32 list list";
+ * - a text literal cast to a list with more leading braces than the list has layers
+ *   (`'{{1}}'::int list`): "unescaped '{' at beginning of element";
+ * - list_append, list_prepend and list_cat with only NULL arguments, which no implementation takes
+ *   in Materialize (PostgreSQL resolves them to text[]).
+ */
+import type { Token } from './tokens.ts';
+import type { Refusal } from './refusals.ts';
+import { isPunct, isWord } from './token-walk.ts';
+
+const LIST_FUNCTIONS = new Set(['list_append', 'list_prepend', 'list_cat']);
+const INTEGER_TYPES = new Set(['int', 'int4', 'integer']);
+
+export function isListFunction(name: string): boolean {
+  return LIST_FUNCTIONS.has(name);
+}
+
+/** `list_append(NULL, NULL)` and the like: every argument a bare NULL. */
+export function nullListCallRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  // `( NULL , NULL … )`: the tokens alternate NULL and commas up to the closing parenthesis.
+  let count = 0;
+  let at = index + 2;
+  for (; isWord(tokens[at], 'null'); at += 2) {
+    count++;
+    if (!isPunct(tokens[at + 1], ',')) break;
+  }
+  if (count === 0 || !isPunct(tokens[at + 1], ')')) return null;
+  const types = Array.from({ length: count }, () => 'unknown').join(', ');
+  return {
+    message: `Cannot call function ${tokens[index]!.value}(${types}): arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts`,
+    code: '42883',
+  };
+}
+
+/** `'{{1}}'::int list`: the `list` at `index` is the first of a cast of a string literal. */
+export function listTextCastRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const type = tokens[index - 1];
+  const cast = tokens[index - 2];
+  const literal = tokens[index - 3];
+  if (!isWord(type) || type!.value === 'list' || cast?.type !== 'operator' || cast.value !== '::' || literal?.type !== 'string') return null;
+  let lists = 1;
+  while (isWord(tokens[index + lists], 'list')) lists++;
+  const leading = /^[\s{]*/.exec(literal.value)![0].replace(/\s/g, '').length;
+  if (leading <= lists) return null;
+  return { message: `invalid input syntax for list: unescaped '{' at beginning of element: "${literal.value}"`, code: '22P02' };
+}
+
+/** `LIST[…]` of integer constants followed by too many subscripts, too deep a slice or a deeper cast. */
+export function listLiteralRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '[') || isPunct(tokens[index - 1], '.')) return null;
+  const literal = integerListDepth(tokens, index + 1);
+  if (!literal) return null;
+  let depth = literal.depth;
+  let at = literal.end + 1;
+  while (isPunct(tokens[at], '[')) {
+    const close = closingBracket(tokens, at);
+    if (close < 0) return null;
+    let layers = 1;
+    let slice = false;
+    let nested = 0;
+    for (let inner = at + 1; inner < close; inner++) {
+      const token = tokens[inner]!;
+      if (isPunct(token, '[') || isPunct(token, '(')) nested++;
+      else if (isPunct(token, ']') || isPunct(token, ')')) nested--;
+      else if (nested === 0 && isPunct(token, ':')) slice = true;
+      else if (nested === 0 && isPunct(token, ',')) layers++;
+    }
+    if (depth === 0) return { message: 'cannot subscript type i32', code: '42804' };
+    if (slice && layers > depth) {
+      return {
+        message: `cannot slice into ${layers} layers; list only has ${depth} layer${depth === 1 ? '' : 's'}`,
+        code: '42804',
+      };
+    }
+    if (!slice) depth--;
+    at = close + 1;
+  }
+  const cast = tokens[at];
+  if (at === literal.end + 1 && cast?.type === 'operator' && cast.value === '::' && INTEGER_TYPES.has(tokens[at + 1]?.value ?? '')) {
+    let lists = 0;
+    while (isWord(tokens[at + 2 + lists], 'list')) lists++;
+    if (lists > literal.depth) {
+      return {
+        message: `CAST does not support casting from i32${' list'.repeat(literal.depth)} to i32${' list'.repeat(lists)}`,
+        code: '42846',
+      };
+    }
+  }
+  return null;
+}
+
+/**
+ * The depth of the literal whose `[` is at `open` when every element is an integer constant (or a
+ * nested such literal, with or without LIST before it) at one depth; null for anything else.
+ */
+function integerListDepth(tokens: readonly Token[], open: number): { depth: number; end: number } | null {
+  let level = 0;
+  let depth = -1;
+  for (let at = open; at < tokens.length; at++) {
+    const token = tokens[at]!;
+    if (isPunct(token, '[')) level++;
+    else if (isPunct(token, ']')) {
+      if (--level === 0) return depth > 0 ? { depth, end: at } : null;
+    } else if (token.type === 'number' && /^\d+$/.test(token.value)) {
+      if (depth === -1) depth = level;
+      else if (depth !== level) return null;
+    } else if (!isPunct(token, ',') && !(isWord(token, 'list') && isPunct(tokens[at + 1], '['))) return null;
+  }
+  return null;
+}
+
+function closingBracket(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let at = open; at < tokens.length; at++) {
+    if (isPunct(tokens[at], '[')) depth++;
+    else if (isPunct(tokens[at], ']') && --depth === 0) return at;
+  }
+  return -1;
+}

@@ -1,0 +1,74 @@
+/**
+ * Integer list literals used past their depth, list functions of NULLs only and text cast to too
+ * shallow a list are refused with Materialize's words (scripts/local/sql/list-refusals.ts), where
+ * the local server's arrays would answer NULL or a value. Own cases and data, checked against
+ * MaterializeInc/materialize test/sqllogictest/list.slt:
+ * - subscripts past the last layer, "cannot subscript type i32" (list.slt ~line 104, 153, 240);
+ * - slices with more layers than the list, "cannot slice into N layers" (~lines 131, 200, 291);
+ * - `LIST[1, null]::INT LIST LIST`, "CAST does not support casting from i32 list to i32 list list" (~line 68);
+ * - `list_append(NULL, NULL)`, list_prepend, list_cat: "Cannot call function …(unknown, unknown)" (~lines 481, 525, 770);
+ * - `'{{1}}'::int list`, "unescaped '{' at beginning of element" (~line 930);
+ * and cast.slt's `CREATE TYPE … AS LIST (element_type=int4)` (line 61), the documented spelling.
+ * Each refusal is paired with a neighbour that must still run.
+ */
+import { describe, expect, it } from 'vitest';
+import { materializeRefusal } from '../../scripts/local/sql/refusals.ts';
+import { splitStatements } from '../../scripts/local/sql/tokens.ts';
+import { serverForTests } from '../helpers/local-server.ts';
+
+function refusal(sql: string): string | null {
+  return materializeRefusal(splitStatements(sql)[0]!)?.message ?? null;
+}
+
+describe('list refusals, from the tokens', () => {
+  it('refuses a subscript past the last layer of an integer list literal', () => {
+    expect(refusal(`SELECT LIST[7, 8][2][1]`)).toBe('cannot subscript type i32');
+    expect(refusal(`SELECT LIST[[7], [8, 9]][2][1][1]`)).toBe('cannot subscript type i32');
+    expect(refusal(`SELECT LIST[[7], [8, 9]][2][1]`)).toBeNull();
+    expect(refusal(`SELECT LIST[[7], [8, 9]][1:2][2][1]`)).toBeNull();
+  });
+
+  it('refuses a slice with more layers than the literal', () => {
+    expect(refusal(`SELECT LIST[7, 8][:, 1:]`)).toBe('cannot slice into 2 layers; list only has 1 layer');
+    expect(refusal(`SELECT LIST[[7], [8]][1:, :, :]`)).toBe('cannot slice into 3 layers; list only has 2 layers');
+    expect(refusal(`SELECT LIST[[7], [8]][1:, 1:1]`)).toBeNull();
+  });
+
+  it('refuses a cast of an integer literal to a deeper integer list', () => {
+    expect(refusal(`SELECT LIST[5, 6] :: INT LIST LIST`)).toBe('CAST does not support casting from i32 list to i32 list list');
+    expect(refusal(`SELECT LIST[[5], [6]]::int list list`)).toBeNull();
+    // NULL elements may be lists: the depth is not known, nothing is refused.
+    expect(refusal(`SELECT LIST[NULL]::INT LIST LIST`)).toBeNull();
+  });
+
+  it('refuses list functions given only NULLs', () => {
+    expect(refusal(`SELECT list_cat(NULL, NULL)`)).toBe(
+      "Cannot call function list_cat(unknown, unknown): arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts",
+    );
+    expect(refusal(`SELECT list_prepend(NULL, NULL)`)).toMatch(/^Cannot call function list_prepend\(unknown, unknown\)/);
+    expect(refusal(`SELECT list_append(NULL, NULL::int)`)).toBeNull();
+  });
+
+  it('refuses text with more leading braces than the list has layers', () => {
+    expect(refusal(`SELECT '{ {4}}'::int list`)).toMatch(/^invalid input syntax for list: unescaped '\{' at beginning of element/);
+    expect(refusal(`SELECT '{{4}}'::int list list`)).toBeNull();
+    expect(refusal(`SELECT '{4}'::int list`)).toBeNull();
+  });
+});
+
+describe('on the server', () => {
+  const t = serverForTests();
+
+  it('answers the neighbours and refuses over the wire', async () => {
+    await expect(t.query(`SELECT LIST[3, 4, 5][2][1]`)).rejects.toThrow('cannot subscript type i32');
+    const [row] = await t.query<{ v: number; s: string }>(`SELECT LIST[3, 4, 5][2] AS v, (LIST[3, 4, 5][2:])::text AS s`);
+    expect(row).toEqual({ v: 4, s: '{4,5}' });
+  });
+
+  it('takes CREATE TYPE … AS LIST (element_type = …) and AS MAP (key_type, value_type)', async () => {
+    await t.query(`CREATE TYPE scores AS LIST (element_type = int4)`);
+    await t.query(`CREATE TYPE tally AS MAP (key_type=text, value_type=int)`);
+    const [row] = await t.query<{ l: string; n: string }>(`SELECT ('{2,9}'::scores)::text AS l, ((MAP['a' => 3]::tally) -> 'a')::text AS n`);
+    expect(row).toEqual({ l: '{2,9}', n: '3' });
+  });
+});
