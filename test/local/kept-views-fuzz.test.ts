@@ -10,6 +10,10 @@
  * draws one). A failing case is shrunk and printed with its seed; every bug found becomes a named
  * test in kept-views-regressions.test.ts.
  *
+ * The generator also draws delete requests arriving after folded rows (taken out by retractions),
+ * deletes read through a plain view reducing a kept dedup (as the seed's stg_segment_deletes), HAVING
+ * groups entering and leaving, and data tests' stored failures (unique, not_null, accepted_values).
+ *
  * Against the engine before issue 30's fixes (e0d0aae^) this run fails within its 15 s from seeds
  * 30001, 40001, 50001, 60001 and 70001 (LIMIT, HAVING, a column list, an MV over a temporal view);
  * surveyed over seeds 30001–30100 it finds every shape the issue lists.
