@@ -104,6 +104,31 @@ BEGIN
 END
 $fn$;
 
+-- map_in for a map[text=>T] literal with T other than text: each value is read as a T (a plpgsql
+-- assignment is T's input function: "invalid input syntax for type boolean" as in Materialize) and
+-- kept as T prints it ({a=>t} for true). The literal is a constant: evaluated once per statement.
+CREATE OR REPLACE FUNCTION mz_local.map_in_as(input text, sample anyelement) RETURNS hstore
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  parsed hstore := mz_local.map_in(input);
+  typed sample%TYPE;
+  entry record;
+  keys text[] := '{}';
+  vals text[] := '{}';
+BEGIN
+  IF parsed IS NULL THEN
+    RETURN NULL;
+  END IF;
+  FOR entry IN SELECT key, value FROM each(parsed) LOOP
+    typed := entry.value;
+    keys := array_append(keys, entry.key);
+    -- T's output function (t, not the cast's true); a NULL value stays NULL.
+    vals := array_append(vals, CASE WHEN entry.value IS NULL THEN NULL ELSE format('%s', typed) END);
+  END LOOP;
+  RETURN hstore(keys, vals);
+END
+$fn$;
+
 -- map_agg(key, value [ORDER BY …]): the last value of a key wins; NULL keys are skipped.
 CREATE OR REPLACE FUNCTION mz_local.map_agg_step(state hstore, key text, value anyelement) RETURNS hstore
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$

@@ -14,7 +14,8 @@
  *   `MAP['a' => 1, …]` and `MAP(SELECT k, v …)` build an hstore, the last value of a key winning;
  * - `CREATE TYPE t AS LIST (ELEMENT TYPE = T)` → a domain over T[]; `AS MAP (KEY TYPE = text,
  *   VALUE TYPE = T)` → a domain over hstore; the options also as one word (`element_type = T`,
- *   `key_type`, `value_type`), as Materialize's documentation writes them.
+ *   `key_type`, `value_type`), as Materialize's documentation writes them; map text cast to such a
+ *   type (`'{a=>1}'::my_map`) is read as map text.
  */
 import { applyEdits, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
 import { isPunct, isWord } from './token-walk.ts';
@@ -106,7 +107,13 @@ function mapTypeEnd(tokens: readonly Token[], index: number): number {
 }
 
 /** The edits for the word `map` at `index`, and the last token index they cover. */
-export function mapEdits(tokens: readonly Token[], index: number, sql: string, rewrite: FragmentRewriter): { edits: TextEdit[]; last: number } {
+export function mapEdits(
+  tokens: readonly Token[],
+  index: number,
+  sql: string,
+  rewrite: FragmentRewriter,
+  rewriteType: FragmentRewriter = rewrite,
+): { edits: TextEdit[]; last: number } {
   const token = tokens[index]!;
   const none = { edits: [], last: index };
   if (isPunct(tokens[index - 1], '.')) return none;
@@ -115,7 +122,15 @@ export function mapEdits(tokens: readonly Token[], index: number, sql: string, r
     const edits: TextEdit[] = [{ start: token.start, end: tokens[typeEnd]!.end, text: 'hstore' }];
     const literal = tokens[index - 2];
     if (tokens[index - 1]?.type === 'operator' && tokens[index - 1]!.value === '::' && literal?.type === 'string') {
-      edits.push({ start: literal.start, end: literal.end, text: `mz_local.map_in(${sql.slice(literal.start, literal.end)})` });
+      // A value type other than text reads (and prints) each value as that type; nested maps are kept as text.
+      const value = sql.slice(tokens[index + 4]!.start, tokens[typeEnd - 1]!.end).trim();
+      const typed = !/^(text|string)$/i.test(value) && !/^map\b/i.test(value);
+      const text = sql.slice(literal.start, literal.end);
+      edits.push({
+        start: literal.start,
+        end: literal.end,
+        text: typed ? `mz_local.map_in_as(${text}, NULL::${rewriteType(value)})` : `mz_local.map_in(${text})`,
+      });
     }
     return { edits, last: typeEnd };
   }
@@ -238,6 +253,22 @@ export function subscriptEdits(tokens: readonly Token[], index: number): TextEdi
   for (let wrap = wraps.length - 1; wrap >= 0; wrap--) edits.push({ start, end: start, text: wraps[wrap]!.open });
   for (const wrap of wraps) edits.push({ start: wrap.at, end: wrap.at, text: wrap.close });
   return edits;
+}
+
+/**
+ * `'{a=>1}'::my_map`: a map's text cast to a type of the database's own (a CREATE TYPE … AS MAP
+ * domain over hstore, which would read the text as hstore's `"k"=>"v"`) is read as Materialize's
+ * map text. Only text that looks like a map (`{` first, `=>` in it) cast to a name that is no
+ * built-in type is wrapped; a list literal (`'{1,2}'::my_list`) has no `=>`.
+ */
+export function customMapLiteralEdit(tokens: readonly Token[], index: number, sql: string): TextEdit | null {
+  const cast = tokens[index + 1];
+  if (cast?.type !== 'operator' || cast.value !== '::') return null;
+  const target = tokens[index + 2];
+  if (!target || (target.type !== 'word' && target.type !== 'quoted') || TYPE_END_WORDS.has(target.value) || target.value === 'map') return null;
+  const literal = tokens[index]!;
+  if (!/^\s*\{/.test(literal.value) || !literal.value.includes('=>')) return null;
+  return { start: literal.start, end: literal.end, text: `mz_local.map_in(${sql.slice(literal.start, literal.end)})` };
 }
 
 /** `CREATE TYPE name AS LIST (ELEMENT TYPE = T)` / `AS MAP (KEY TYPE = text, VALUE TYPE = T)` as a domain. */

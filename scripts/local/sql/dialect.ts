@@ -17,7 +17,7 @@
  * that pass and nothing else.
  */
 import { applyEdits, splitStatements, sqlIdentifier, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
-import { createTypeEdits, fragmentSpan, listEdits, mapEdits, rewriteTypeText, subscriptEdits } from './collections.ts';
+import { createTypeEdits, customMapLiteralEdit, fragmentSpan, listEdits, mapEdits, rewriteTypeText, subscriptEdits } from './collections.ts';
 import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
@@ -71,6 +71,11 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       }
     }
     const token = tokens[index]!;
+    if (token.type === 'string') {
+      const mapText = customMapLiteralEdit(tokens, index, sql);
+      if (mapText) (edits ??= []).push(mapText);
+      continue;
+    }
     if (token.type === 'punct') {
       if (token.value === '[') {
         const subscripts = subscriptEdits(tokens, index);
@@ -85,7 +90,7 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       continue;
     }
     if (token.value === 'map') {
-      const mapped = mapEdits(tokens, index, sql, rewriteFragment);
+      const mapped = mapEdits(tokens, index, sql, rewriteFragment, (text) => rewriteTypeText(text, TYPE_ALIASES, rewriteFragment));
       if (mapped.edits.length > 0) {
         (edits ??= []).push(...mapped.edits);
         // The tokens the edits cover are done (a constructor's entries were rewritten inside it).

@@ -21,7 +21,8 @@
  * - `array_agg(…) OVER (…)` ("aggregate window functions not yet supported", window_funcs.slt);
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt); integer list
  *   literals subscripted, sliced or cast past their depth, list functions of NULLs only
- *   (list-refusals.ts);
+ *   (list-refusals.ts); a map key type other than text, CREATE TYPE … AS MAP|LIST options with a
+ *   type modifier or an unnamed list type (map-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
@@ -36,6 +37,7 @@ import type { StatementSpan, Token } from './tokens.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
+import { createTypeRefusal, mapKeyRefusal } from './map-refusals.ts';
 import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
 
 export interface Refusal {
@@ -91,6 +93,12 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'jsonb':
         case 'json':
           refusal = typedLiteralRefusal(tokens, index);
+          break;
+        case 'map':
+          refusal = mapKeyRefusal(tokens, index);
+          break;
+        case 'type':
+          if (index === 1) refusal = createTypeRefusal(tokens);
           break;
         case 'list':
           refusal = emptyListRefusal(tokens, index) ?? listLiteralRefusal(tokens, index) ?? listTextCastRefusal(tokens, index);

@@ -1,0 +1,77 @@
+/**
+ * Map and custom-type statements Materialize refuses and the local server's hstore would take
+ * (map.slt): a map type whose key is not text (hstore keys are text whatever the SQL said), and
+ * `CREATE TYPE … AS MAP|LIST` options Materialize rejects — a value or element type with a type
+ * modifier (`numeric(38,0)`) or an unnamed list or map type (`int4 list`), which it asks to be
+ * created as a named type first.
+ */
+import type { Token } from './tokens.ts';
+import type { Refusal } from './refusals.ts';
+import { isPunct, isWord } from './token-walk.ts';
+
+/** Materialize's names of the key types a map might be given (its error names the key's type). */
+const TYPE_NAMES: Record<string, string> = {
+  int: 'integer', int4: 'integer', integer: 'integer', int8: 'bigint', bigint: 'bigint', int2: 'smallint', smallint: 'smallint',
+  bool: 'boolean', boolean: 'boolean', float: 'double precision', float8: 'double precision', double: 'double precision',
+  real: 'real', float4: 'real', numeric: 'numeric', date: 'date', timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone', uuid: 'uuid', jsonb: 'jsonb', bytea: 'bytea', interval: 'interval',
+};
+
+/** `map[int => bool]`: "map key type must be text, got integer". */
+export function mapKeyRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const key = tokens[index + 2];
+  if (!isPunct(tokens[index + 1], '[') || !isWord(key) || isPunct(tokens[index - 1], '.')) return null;
+  const arrow = tokens[index + 3];
+  if (arrow?.type !== 'operator' || arrow.value !== '=>' || key!.value === 'text' || key!.value === 'string') return null;
+  return { message: `map key type must be text, got ${TYPE_NAMES[key!.value] ?? key!.value}`, code: '42846' };
+}
+
+/** `CREATE TYPE t AS MAP (…, VALUE TYPE = numeric(38,0))` or `= int4 list`: refused as Materialize does. */
+export function createTypeRefusal(tokens: readonly Token[]): Refusal | null {
+  if (!isWord(tokens[0], 'create') || !isWord(tokens[1], 'type')) return null;
+  const as = tokens.findIndex((token, at) => at > 1 && isWord(token, 'as'));
+  const kind = tokens[as + 1];
+  if (as < 0 || !(isWord(kind, 'list') || isWord(kind, 'map')) || !isPunct(tokens[as + 2], '(')) return null;
+  const what = kind!.value.toUpperCase();
+  for (let at = as + 3; at < tokens.length; at++) {
+    const token = tokens[at]!;
+    if (token.type !== 'operator' || token.value !== '=') continue;
+    const option = optionName(tokens, at);
+    if (!option) continue;
+    // The option's type: from after `=` to the next `,` or the closing `)` at depth 0.
+    let end = at + 1;
+    let depth = 0;
+    while (end < tokens.length && !(depth === 0 && (isPunct(tokens[end], ',') || isPunct(tokens[end], ')')))) {
+      if (isPunct(tokens[end], '(')) depth++;
+      if (isPunct(tokens[end], ')')) depth--;
+      end++;
+    }
+    const type = tokens.slice(at + 1, end);
+    const name = type[0];
+    if (!isWord(name)) continue;
+    if (isPunct(type[1], '(')) {
+      return {
+        message: `CREATE TYPE ... AS ${what} option ${option} cannot accept type modifier on pg_catalog.${name!.value}, you must use the default type`,
+        code: '42601',
+      };
+    }
+    const last = type[type.length - 1];
+    if (type.length > 1 && (isWord(last, 'list') || isPunct(last, ']'))) {
+      const base = TYPE_NAMES[name!.value] === 'integer' ? 'int4' : name!.value;
+      const shown = isWord(last, 'list') ? `${base}${' list'.repeat(type.filter((t) => isWord(t, 'list')).length)}` : base;
+      return {
+        message: `CREATE TYPE ... AS ${what} option ${option} can only use named data types, but found unnamed data type pg_catalog.${shown}. Use CREATE TYPE to create a named type first`,
+        code: '42601',
+      };
+    }
+  }
+  return null;
+}
+
+/** `KEY TYPE =`, `VALUE TYPE =`, `ELEMENT TYPE =` (or one word, `value_type =`) before the `=` at `eq`. */
+function optionName(tokens: readonly Token[], eq: number): string | null {
+  const before = tokens[eq - 1];
+  if (isWord(before, 'type') && isWord(tokens[eq - 2])) return `${tokens[eq - 2]!.value.toUpperCase()} TYPE`;
+  const joined = before && isWord(before) ? /^([a-z]+)_type$/.exec(before.value) : null;
+  return joined ? `${joined[1]!.toUpperCase()} TYPE` : null;
+}
