@@ -12,7 +12,12 @@
  * - date/time units: `unit 'month' not supported for type time`, `unit 'x' not recognized`;
  * - a table function in an aggregate: `table functions are not allowed in aggregate function calls`;
  * - a cast that does not exist: `CAST does not support casting from jsonb to timestamp` (jsonb.slt);
- * - a NULL key in jsonb_build_object: `key cannot be null` (jsonb.slt).
+ * - a NULL key in jsonb_build_object: `key cannot be null` (jsonb.slt);
+ * - a table function where none may be: `table functions are not allowed in CASE` (… in WHERE
+ *   clause), table_func.slt;
+ * - a qualified column that does not exist, quoted: `column "g.g" does not exist` (table_func.slt);
+ * - an ambiguous call: `Cannot call function f(unknown, unknown): unable to determine which
+ *   implementation to use; try providing explicit casts to match parameter types`.
  */
 const TYPE_NAMES: Record<string, string> = {
   'time without time zone': 'time',
@@ -38,6 +43,10 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^aggregate function calls cannot contain set-returning function calls$/, () => 'table functions are not allowed in aggregate function calls'],
   [/^cannot cast type (.+) to (.+)$/, (m) => `CAST does not support casting from ${TYPE_NAMES[m[1]!] ?? m[1]} to ${TYPE_NAMES[m[2]!] ?? m[2]}`],
   [/^argument \d+: key must not be null$/, () => 'key cannot be null'],
+  [/^set-returning functions are not allowed in (.+)$/, (m) => `table functions are not allowed in ${m[1] === 'WHERE' ? 'WHERE clause' : m[1]}`],
+  [/^column ([^"\s]+\.[^"\s]+) does not exist$/, (m) => `column "${m[1]}" does not exist`],
+  [/^function (.+\(.*\)) is not unique$/, (m) =>
+    `Cannot call function ${m[1]}: unable to determine which implementation to use; try providing explicit casts to match parameter types`],
 ];
 
 /** The message as Materialize would word it, or null when it needs no change. */
