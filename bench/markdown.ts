@@ -11,6 +11,11 @@ import { format } from 'node:util';
 export interface BenchSection {
   readonly title: string;
   readonly lines: string[];
+  /**
+   * The machine's 1-minute load average when the section started: a figure taken while other
+   * work ran is slower for that reason, and the page says so beside it.
+   */
+  readonly loadAtStart?: number;
 }
 
 export interface MachineInfo {
@@ -45,7 +50,7 @@ export class FigureRecorder {
 
   /** Lines printed from now on belong to `title`. */
   section(title: string): void {
-    this.sections.push({ title, lines: [] });
+    this.sections.push({ title, lines: [], loadAtStart: Math.round(os.loadavg()[0]! * 100) / 100 });
   }
 
   /** Records one printed line (console.log's arguments, formatted as console.log formats them). */
@@ -127,6 +132,7 @@ export function renderBenchMarkdown(report: BenchReport): string {
   for (const section of report.sections) {
     if (section.lines.length === 0) continue;
     out.push('', `## ${section.title}`, '');
+    if (section.loadAtStart !== undefined) out.push(`Load average at the start: ${section.loadAtStart.toFixed(2)} (${machine.cores} cores).`, '');
     for (const line of section.lines) out.push(`- ${escapeLine(line)}`);
   }
   out.push('');

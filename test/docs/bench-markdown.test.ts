@@ -15,11 +15,12 @@ describe('bench --markdown', () => {
     recorder.section('Empty');
     recorder.section('Console');
     recorder.record('console: skipped (no chromium at /usr/bin/chromium; apt-get install chromium)');
+    const load = expect.any(Number);
     expect(recorder.sections).toEqual([
-      { title: 'Setup', lines: ['node: --single-threaded-gc, as the commands that host the local server run'] },
-      { title: 'Compile', lines: ['compile: 10000 models in 352 ms (target < 500 ms)', 'two lines', 'at once'] },
-      { title: 'Empty', lines: [] },
-      { title: 'Console', lines: ['console: skipped (no chromium at /usr/bin/chromium; apt-get install chromium)'] },
+      { title: 'Setup', lines: ['node: --single-threaded-gc, as the commands that host the local server run'], loadAtStart: load },
+      { title: 'Compile', lines: ['compile: 10000 models in 352 ms (target < 500 ms)', 'two lines', 'at once'], loadAtStart: load },
+      { title: 'Empty', lines: [], loadAtStart: load },
+      { title: 'Console', lines: ['console: skipped (no chromium at /usr/bin/chromium; apt-get install chromium)'], loadAtStart: load },
     ]);
   });
 
@@ -37,7 +38,7 @@ describe('bench --markdown', () => {
       console.log = original;
     }
     expect(printed).toEqual([['figure: %d ms', 12], ['after']]);
-    expect(recorder.sections).toEqual([{ title: 'Setup', lines: ['figure: 12 ms'] }]);
+    expect(recorder.sections).toEqual([{ title: 'Setup', lines: ['figure: 12 ms'], loadAtStart: expect.any(Number) }]);
   });
 
   it('writes the machine, date and commit, then the figures; Markdown-sensitive characters escaped', () => {
@@ -48,7 +49,7 @@ describe('bench --markdown', () => {
       commit: { hash: '7d55169f00aa11bb22cc33dd44ee55ff66778899', dirty: true },
       environment: { BENCH_MV_EVENTS: '1000000' },
       sections: [
-        { title: 'Compile', lines: ['compile: 10000 models in 352 ms (target < 500 ms; *cold*, model_05002)'] },
+        { title: 'Compile', lines: ['compile: 10000 models in 352 ms (target < 500 ms; *cold*, model_05002)'], loadAtStart: 3.5 },
         { title: 'Nothing printed', lines: [] },
       ],
     });
@@ -57,7 +58,7 @@ describe('bench --markdown', () => {
     expect(page).toContain('| Machine | AMD EPYC, 2 cores, 23.5 GiB |');
     expect(page).toContain('| Node | v20.20.2 with `--single-threaded-gc` |');
     expect(page).toContain('| Environment | `BENCH_MV_EVENTS=1000000` |');
-    expect(page).toContain('## Compile\n\n- compile: 10000 models in 352 ms (target &lt; 500 ms; \\*cold\\*, model\\_05002)\n');
+    expect(page).toContain('## Compile\n\nLoad average at the start: 3.50 (2 cores).\n\n- compile: 10000 models in 352 ms (target &lt; 500 ms; \\*cold\\*, model\\_05002)\n');
     expect(page).not.toContain('Nothing printed');
     expect(page.startsWith('# Benchmarks\n')).toBe(true);
   });
