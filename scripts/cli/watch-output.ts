@@ -81,8 +81,9 @@ export async function startWatching(root: string, deployer: Deployer, compiler: 
   const withTests = options.tests !== false;
   // The monitor's session runs in the target's cluster, known once a cycle compiled the project.
   let cluster = '';
-  // On the local server, poll (see TestMonitor): its SUBSCRIBE would recompute every test after
-  // each webhook append, slowing ingest to that pace.
+  // On the local server, `poll` (see TestMonitor): stored tests are followed by one SUBSCRIBE (reads
+  // of kept views); the others are polled, as recomputing their queries after every webhook append
+  // would slow ingest to that pace.
   const monitor = withTests
     ? new TestMonitor({
         ...(options.localTarget ? { poll: true, pollMs: LOCAL_POLL_MS } : {}),
