@@ -2,12 +2,14 @@
  * Integer list literals used past their depth, list functions of NULLs only and text cast to too
  * shallow a list are refused with Materialize's words (scripts/local/sql/list-refusals.ts), where
  * the local server's arrays would answer NULL or a value. Own cases and data, checked against
- * MaterializeInc/materialize test/sqllogictest/list.slt:
- * - subscripts past the last layer, "cannot subscript type i32" (list.slt ~line 104, 153, 240);
- * - slices with more layers than the list, "cannot slice into N layers" (~lines 131, 200, 291);
- * - `LIST[1, null]::INT LIST LIST`, "CAST does not support casting from i32 list to i32 list list" (~line 68);
- * - `list_append(NULL, NULL)`, list_prepend, list_cat: "Cannot call function …(unknown, unknown)" (~lines 481, 525, 770);
- * - `'{{1}}'::int list`, "unescaped '{' at beginning of element" (~line 930);
+ * MaterializeInc/materialize test/sqllogictest/list.slt at 6cc6493d (its current file):
+ * - an index past the last layer, "cannot index into" (list.slt ~lines 97, 160, 250), a slice
+ *   there "cannot subscript" (~line 101);
+ * - `LIST[1, null]::INT LIST LIST`, "LIST could not convert type integer to integer list" (~line 60);
+ * - list_prepend(NULL, NULL), list_cat(NULL, NULL) refused (~lines 575, 880) while
+ *   list_append(NULL, NULL) is {NULL} (~line 505);
+ * - `'{{1}}'::int list`, "invalid input syntax for type list: unescaped '{' at beginning of element" (~line 1010);
+ * and the older file's layered slices (`[:, 1:]`, "cannot slice into 2 layers", list.slt at 0096aacf);
  * and cast.slt's `CREATE TYPE … AS LIST (element_type=int4)` (line 61), the documented spelling.
  * Each refusal is paired with a neighbour that must still run.
  */
@@ -22,8 +24,9 @@ function refusal(sql: string): string | null {
 
 describe('list refusals, from the tokens', () => {
   it('refuses a subscript past the last layer of an integer list literal', () => {
-    expect(refusal(`SELECT LIST[7, 8][2][1]`)).toBe('cannot subscript type i32');
-    expect(refusal(`SELECT LIST[[7], [8, 9]][2][1][1]`)).toBe('cannot subscript type i32');
+    expect(refusal(`SELECT LIST[7, 8][2][1]`)).toBe('cannot index into integer');
+    expect(refusal(`SELECT LIST[[7], [8, 9]][2][1][1]`)).toBe('cannot index into integer');
+    expect(refusal(`SELECT LIST[7, 8, 9][1:2][1][1:1]`)).toBe('cannot subscript type integer');
     expect(refusal(`SELECT LIST[[7], [8, 9]][2][1]`)).toBeNull();
     expect(refusal(`SELECT LIST[[7], [8, 9]][1:2][2][1]`)).toBeNull();
   });
@@ -35,7 +38,7 @@ describe('list refusals, from the tokens', () => {
   });
 
   it('refuses a cast of an integer literal to a deeper integer list', () => {
-    expect(refusal(`SELECT LIST[5, 6] :: INT LIST LIST`)).toBe('CAST does not support casting from i32 list to i32 list list');
+    expect(refusal(`SELECT LIST[5, 6] :: INT LIST LIST`)).toBe('LIST could not convert type integer to integer list');
     expect(refusal(`SELECT LIST[[5], [6]]::int list list`)).toBeNull();
     // NULL elements may be lists: the depth is not known, nothing is refused.
     expect(refusal(`SELECT LIST[NULL]::INT LIST LIST`)).toBeNull();
@@ -47,10 +50,11 @@ describe('list refusals, from the tokens', () => {
     );
     expect(refusal(`SELECT list_prepend(NULL, NULL)`)).toMatch(/^Cannot call function list_prepend\(unknown, unknown\)/);
     expect(refusal(`SELECT list_append(NULL, NULL::int)`)).toBeNull();
+    expect(refusal(`SELECT list_append(NULL, NULL)`)).toBeNull();
   });
 
   it('refuses text with more leading braces than the list has layers', () => {
-    expect(refusal(`SELECT '{ {4}}'::int list`)).toMatch(/^invalid input syntax for list: unescaped '\{' at beginning of element/);
+    expect(refusal(`SELECT '{ {4}}'::int list`)).toMatch(/^invalid input syntax for type list: unescaped '\{' at beginning of element/);
     expect(refusal(`SELECT '{{4}}'::int list list`)).toBeNull();
     expect(refusal(`SELECT '{4}'::int list`)).toBeNull();
   });
@@ -60,7 +64,7 @@ describe('on the server', () => {
   const t = serverForTests();
 
   it('answers the neighbours and refuses over the wire', async () => {
-    await expect(t.query(`SELECT LIST[3, 4, 5][2][1]`)).rejects.toThrow('cannot subscript type i32');
+    await expect(t.query(`SELECT LIST[3, 4, 5][2][1]`)).rejects.toThrow('cannot index into integer');
     const [row] = await t.query<{ v: number; s: string }>(`SELECT LIST[3, 4, 5][2] AS v, (LIST[3, 4, 5][2:])::text AS s`);
     expect(row).toEqual({ v: 4, s: '{4,5}' });
   });

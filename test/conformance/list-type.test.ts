@@ -7,7 +7,7 @@
  *   names, 1-based indexing (out of range is NULL), slices with omitted bounds, successive slices
  *   applying to the previous slice's result, text output `{…}` with quoting, text-to-list casts;
  * - test/sqllogictest/list.slt: list_append / list_prepend / list_cat with NULLs, list_length,
- *   list_ndims, list_length_max and its "invalid dimension" error, `||` with lists and elements,
+ *   list_ndims (list_n_layers), list_length_max and its "invalid layer" error, `||` with lists and elements,
  *   unnest;
  * - doc/user/content/sql/functions/_index.md (list_agg with ORDER BY) and
  *   doc/user/content/sql/create-type.md (CREATE TYPE … AS LIST).
@@ -83,11 +83,11 @@ describe('indexing and slicing (list.md, Accessing lists)', () => {
     ).toEqual(['{2,3,4}', '{1,2}', '{4,5}', '{3,4,5}']);
   });
 
-  it('a slice with no elements is NULL: past the end, end before start, of an empty list (list.slt)', async () => {
+  it('a slice with no elements is the empty list: past the end, end before start, of an empty list (list.slt at 6cc6493d)', async () => {
     expect(await texts(`SELECT (LIST[1,2,3][5:])::text, (LIST[1,2,3][3:2])::text, (LIST[]::int list)[:]::text, (LIST[NULL::int][:])::text`)).toEqual([
-      null,
-      null,
-      null,
+      '{}',
+      '{}',
+      '{}',
       '{NULL}',
     ]);
   });
@@ -113,14 +113,14 @@ describe('list functions (list.slt)', () => {
   it('list_length counts the outer layer, 0 when empty; list_ndims counts layers', async () => {
     expect(
       await texts(`SELECT list_length(LIST[4, 4, 4]), list_length(LIST[[1, 2], [3, 4]]), list_length(LIST[]::int list), list_length(NULL::int list),
-        list_ndims(LIST[1]), list_ndims(LIST[[1], [2]])`),
-    ).toEqual([3, 2, 0, null, 1, 2]);
+        list_ndims(LIST[1]), list_ndims(LIST[[1], [2]]), list_n_layers(LIST[[1], [2]])`),
+    ).toEqual([3, 2, 0, null, 1, 2, 2]);
   });
 
   it('list_length_max, and its error past the last layer', async () => {
     expect(await texts(`SELECT list_length_max(LIST[[1, 2, 3], [4, 5, 6]], 2), list_length_max(LIST[7, 8], 1)`)).toEqual([3, 2]);
-    await expect(t.query(`SELECT list_length_max(LIST[1], 2)`)).rejects.toThrow('invalid dimension: 2; must use value within [1, 1]');
-    await expect(t.query(`SELECT list_length_max(LIST[1], 0)`)).rejects.toThrow('invalid dimension: 0; must use value within [1, 1]');
+    await expect(t.query(`SELECT list_length_max(LIST[1], 2)`)).rejects.toThrow('invalid layer: 2; must use value within [1, 1]');
+    await expect(t.query(`SELECT list_length_max(LIST[1], 0)`)).rejects.toThrow('invalid layer: 0; must use value within [1, 1]');
   });
 
   it('list_remove removes every equal element', async () => {

@@ -30,6 +30,9 @@ CREATE OR REPLACE FUNCTION pg_catalog.list_length(anyarray) RETURNS integer
 -- empty list counts as one layer.
 CREATE OR REPLACE FUNCTION pg_catalog.list_ndims(anyarray) RETURNS integer
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_ndims($1), 1)';
+-- Materialize's current name for it (list.slt at 6cc6493d).
+CREATE OR REPLACE FUNCTION pg_catalog.list_n_layers(anyarray) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_ndims($1), 1)';
 -- The longest list in layer n (1 = the list itself).
 CREATE OR REPLACE FUNCTION pg_catalog.list_length_max(list anyarray, layer bigint) RETURNS integer
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
@@ -37,7 +40,7 @@ DECLARE
   layers integer := coalesce(array_ndims(list), 1);
 BEGIN
   IF layer < 1 OR layer > layers THEN
-    RAISE EXCEPTION 'invalid dimension: %; must use value within [1, %]', layer, layers USING ERRCODE = '22023';
+    RAISE EXCEPTION 'invalid layer: %; must use value within [1, %]', layer, layers USING ERRCODE = '22023';
   END IF;
   RETURN coalesce(array_length(list, layer::integer), 0);
 END
@@ -52,9 +55,11 @@ CREATE OR REPLACE FUNCTION pg_catalog.list_cat(anycompatiblearray, anycompatible
 CREATE OR REPLACE FUNCTION pg_catalog.list_remove(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_remove($1, $2)';
 
--- A slice with no elements is NULL (list.slt: past the end, end before start, of an empty list).
+-- A slice as a value of its own, so that a later subscript applies to it and not to another
+-- dimension. A slice with no elements is the empty list (list.slt at 6cc6493d: past the end, end
+-- before start, of an empty list; older Materialize answered NULL).
 CREATE OR REPLACE FUNCTION mz_local.list_slice(anyarray) RETURNS anyarray
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT CASE WHEN cardinality($1) > 0 THEN $1 END';
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT $1';
 
 --------------------------------------------------------------------------------------------------
 -- map

@@ -7,7 +7,7 @@
  * - `<type> list [list …]` in a type → `<type>[][]…`;
  * - subscripts PostgreSQL's grammar refuses or reads otherwise: on a constructor or a function
  *   call (`LIST[1,2,3][2]`, `list_agg(x)[1]`) the value is parenthesised; a slice (only lists
- *   slice in Materialize) is NULL when empty, and a later subscript applies to the slice's result,
+ *   slice in Materialize) is `{}` when empty, and a later subscript applies to the slice's result,
  *   as Materialize's successive slices do (`l[2:][1:1]` → `mz_local.list_slice((mz_local.list_slice(l[2:]))[1:1])`);
  *   a slice over layers `[1:2, 2:3]` → `[1:2][2:3]`;
  * - `map[text=>T]` → hstore; `'{a=>1}'::map[text=>int]` reads Materialize's map text;

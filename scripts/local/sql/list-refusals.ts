@@ -4,26 +4,27 @@
  * `LIST[1]::int list list` is `{1}`, where Materialize knows the depth from the type. The depth is
  * known from the text only for a literal of integer constants, so only those are refused:
  *
- * - a subscript past the last layer: "cannot subscript type i32";
+ * - an index past the last layer: "cannot index into integer"; a slice there: "cannot subscript
+ *   type integer" (list.slt at 6cc6493d, Materialize's current file);
  * - a slice with more layers than the list: "cannot slice into 2 layers; list only has 1 layer";
- * - a cast to a deeper integer list: "CAST does not support casting from i32 list to i32 list list";
+ * - a cast to a deeper integer list: "LIST could not convert type integer to integer list";
  * - a text literal cast to a list with more leading braces than the list has layers
- *   (`'{{1}}'::int list`): "unescaped '{' at beginning of element";
- * - list_append, list_prepend and list_cat with only NULL arguments, which no implementation takes
- *   in Materialize (PostgreSQL resolves them to text[]).
+ *   (`'{{1}}'::int list`): "invalid input syntax for type list: unescaped '{' at beginning of element";
+ * - list_prepend and list_cat with only NULL arguments, which no implementation takes in
+ *   Materialize (PostgreSQL resolves them to text[]); list_append(NULL, NULL) is `{NULL}` in both.
  */
 import type { Token } from './tokens.ts';
 import type { Refusal } from './refusals.ts';
 import { isPunct, isWord } from './token-walk.ts';
 
-const LIST_FUNCTIONS = new Set(['list_append', 'list_prepend', 'list_cat']);
+const LIST_FUNCTIONS = new Set(['list_prepend', 'list_cat']);
 const INTEGER_TYPES = new Set(['int', 'int4', 'integer']);
 
 export function isListFunction(name: string): boolean {
   return LIST_FUNCTIONS.has(name);
 }
 
-/** `list_append(NULL, NULL)` and the like: every argument a bare NULL. */
+/** `list_cat(NULL, NULL)` and the like: every argument a bare NULL. */
 export function nullListCallRefusal(tokens: readonly Token[], index: number): Refusal | null {
   if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
   // `( NULL , NULL … )`: the tokens alternate NULL and commas up to the closing parenthesis.
@@ -51,7 +52,7 @@ export function listTextCastRefusal(tokens: readonly Token[], index: number): Re
   while (isWord(tokens[index + lists], 'list')) lists++;
   const leading = /^[\s{]*/.exec(literal.value)![0].replace(/\s/g, '').length;
   if (leading <= lists) return null;
-  return { message: `invalid input syntax for list: unescaped '{' at beginning of element: "${literal.value}"`, code: '22P02' };
+  return { message: `invalid input syntax for type list: unescaped '{' at beginning of element: "${literal.value}"`, code: '22P02' };
 }
 
 /** `LIST[…]` of integer constants followed by too many subscripts, too deep a slice or a deeper cast. */
@@ -74,7 +75,7 @@ export function listLiteralRefusal(tokens: readonly Token[], index: number): Ref
       else if (nested === 0 && isPunct(token, ':')) slice = true;
       else if (nested === 0 && isPunct(token, ',')) layers++;
     }
-    if (depth === 0) return { message: 'cannot subscript type i32', code: '42804' };
+    if (depth === 0) return { message: slice ? 'cannot subscript type integer' : 'cannot index into integer', code: '42804' };
     if (slice && layers > depth) {
       return {
         message: `cannot slice into ${layers} layers; list only has ${depth} layer${depth === 1 ? '' : 's'}`,
@@ -90,7 +91,7 @@ export function listLiteralRefusal(tokens: readonly Token[], index: number): Ref
     while (isWord(tokens[at + 2 + lists], 'list')) lists++;
     if (lists > literal.depth) {
       return {
-        message: `CAST does not support casting from i32${' list'.repeat(literal.depth)} to i32${' list'.repeat(lists)}`,
+        message: `LIST could not convert type integer${' list'.repeat(literal.depth - 1)} to integer${' list'.repeat(lists - 1)}`,
         code: '42846',
       };
     }
