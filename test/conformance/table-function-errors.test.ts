@@ -17,6 +17,10 @@ describe("PostgreSQL's refusals in Materialize's words", () => {
     expect(materializeErrorText('set-returning functions are not allowed in WHERE')).toBe('table functions are not allowed in WHERE clause');
     expect(materializeErrorText('column s.total does not exist')).toBe('column "s.total" does not exist');
     expect(materializeErrorText('column "total" does not exist')).toBeNull();
+    // map.slt at ba3630ef: `map ? 1` "arguments cannot be implicitly cast to any implementation's parameters".
+    expect(materializeErrorText('operator does not exist: hstore ? integer')).toBe(
+      "no overload for hstore ? integer: arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts",
+    );
     expect(materializeErrorText('function generate_series(unknown, unknown) is not unique')).toBe(
       'Cannot call function generate_series(unknown, unknown): unable to determine which implementation to use; try providing explicit casts to match parameter types',
     );

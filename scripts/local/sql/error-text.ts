@@ -16,6 +16,9 @@
  * - a table function where none may be: `table functions are not allowed in CASE` (… in WHERE
  *   clause), table_func.slt;
  * - a qualified column that does not exist, quoted: `column "g.g" does not exist` (table_func.slt);
+ * - an operator with no implementation for its operands: `no overload for int4 list || unknown:
+ *   arguments cannot be implicitly cast to any implementation's parameters; try providing explicit
+ *   casts` (map.slt, list.slt);
  * - an ambiguous call: `Cannot call function f(unknown, unknown): unable to determine which
  *   implementation to use; try providing explicit casts to match parameter types`.
  */
@@ -45,6 +48,8 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^argument \d+: key must not be null$/, () => 'key cannot be null'],
   [/^set-returning functions are not allowed in (.+)$/, (m) => `table functions are not allowed in ${m[1] === 'WHERE' ? 'WHERE clause' : m[1]}`],
   [/^column ([^"\s]+\.[^"\s]+) does not exist$/, (m) => `column "${m[1]}" does not exist`],
+  [/^operator does not exist: (.+)$/s, (m) =>
+    `no overload for ${m[1]}: arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts`],
   [/^function (.+\(.*\)) is not unique$/, (m) =>
     `Cannot call function ${m[1]}: unable to determine which implementation to use; try providing explicit casts to match parameter types`],
 ];

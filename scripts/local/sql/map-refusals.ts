@@ -3,7 +3,9 @@
  * (map.slt): a map type whose key is not text (hstore keys are text whatever the SQL said), and
  * `CREATE TYPE … AS MAP|LIST` options Materialize rejects — a value or element type with a type
  * modifier (`numeric(38,0)`) or an unnamed list or map type (`int4 list`), which it asks to be
- * created as a named type first.
+ * created as a named type first, and a missing option ("value_type parameter required"). The words
+ * are those of map.slt at ba3630ef (Materialize's current file; it says "AS LIST" for a map's
+ * unnamed value type too).
  */
 import type { Token } from './tokens.ts';
 import type { Refusal } from './refusals.ts';
@@ -33,11 +35,13 @@ export function createTypeRefusal(tokens: readonly Token[]): Refusal | null {
   const kind = tokens[as + 1];
   if (as < 0 || !(isWord(kind, 'list') || isWord(kind, 'map')) || !isPunct(tokens[as + 2], '(')) return null;
   const what = kind!.value.toUpperCase();
+  const given = new Set<string>();
   for (let at = as + 3; at < tokens.length; at++) {
     const token = tokens[at]!;
     if (token.type !== 'operator' || token.value !== '=') continue;
     const option = optionName(tokens, at);
     if (!option) continue;
+    given.add(option);
     // The option's type: from after `=` to the next `,` or the closing `)` at depth 0.
     let end = at + 1;
     let depth = 0;
@@ -51,7 +55,7 @@ export function createTypeRefusal(tokens: readonly Token[]): Refusal | null {
     if (!isWord(name)) continue;
     if (isPunct(type[1], '(')) {
       return {
-        message: `CREATE TYPE ... AS ${what} option ${option} cannot accept type modifier on pg_catalog.${name!.value}, you must use the default type`,
+        message: `CREATE TYPE ... AS ${what} option "${option}" cannot accept type modifier on ${name!.value}, you must use the default type`,
         code: '42601',
       };
     }
@@ -60,18 +64,19 @@ export function createTypeRefusal(tokens: readonly Token[]): Refusal | null {
       const base = TYPE_NAMES[name!.value] === 'integer' ? 'int4' : name!.value;
       const shown = isWord(last, 'list') ? `${base}${' list'.repeat(type.filter((t) => isWord(t, 'list')).length)}` : base;
       return {
-        message: `CREATE TYPE ... AS ${what} option ${option} can only use named data types, but found unnamed data type pg_catalog.${shown}. Use CREATE TYPE to create a named type first`,
+        message: `CREATE TYPE ... AS LIST option "${option}" can only use named data types, but found unnamed data type ${shown}. Use CREATE TYPE to create a named type first`,
         code: '42601',
       };
     }
   }
-  return null;
+  const required = what === 'MAP' ? ['key_type', 'value_type'] : ['element_type'];
+  const missing = required.find((option) => !given.has(option));
+  return missing ? { message: `${missing} parameter required`, code: '42601' } : null;
 }
 
-/** `KEY TYPE =`, `VALUE TYPE =`, `ELEMENT TYPE =` (or one word, `value_type =`) before the `=` at `eq`. */
+/** `value_type =` (or `VALUE TYPE =`, and the key and element options) before the `=` at `eq`, as `value_type`. */
 function optionName(tokens: readonly Token[], eq: number): string | null {
   const before = tokens[eq - 1];
-  if (isWord(before, 'type') && isWord(tokens[eq - 2])) return `${tokens[eq - 2]!.value.toUpperCase()} TYPE`;
-  const joined = before && isWord(before) ? /^([a-z]+)_type$/.exec(before.value) : null;
-  return joined ? `${joined[1]!.toUpperCase()} TYPE` : null;
+  if (isWord(before, 'type') && isWord(tokens[eq - 2])) return `${tokens[eq - 2]!.value}_type`;
+  return before && isWord(before) && /^[a-z]+_type$/.test(before.value) ? before.value : null;
 }
