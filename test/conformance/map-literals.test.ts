@@ -4,6 +4,7 @@
  * - a value type other than text reads each value as that type: `{…, c=>2.0}` as map[text=>bool]
  *   fails with "invalid input syntax for type boolean" and true prints as t (map.slt ~lines 50-60);
  * - `map[int=>bool]`: "map key type must be text, got integer" (~line 47);
+ * - bare elements keep inner spaces and escaped characters, a repeated key keeps its last value;
  * - CREATE TYPE … AS MAP with `numeric(38,0)` or `int4 list` as the value type is refused, and one
  *   with no value_type (~lines 20-37 of map.slt at ba3630ef, Materialize's current file, whose
  *   words these are); map text cast to a created map type is read as map text (~lines 330-420);
@@ -23,6 +24,14 @@ describe('map text of a typed map', () => {
     ]);
     await expect(t.query(`SELECT '{paid=>maybe}'::map[text=>bool]`)).rejects.toThrow('invalid input syntax for type boolean: "maybe"');
     expect(await values(`SELECT '{n=>12, m=>NULL}'::map[text=>int] -> 'n', ('{n=>12, m=>NULL}'::map[text=>int])::text`)).toEqual(['12', '{m=>NULL,n=>12}']);
+  });
+
+  it('reads bare values with inner spaces and escapes, the last value of a repeated key winning (map.slt ~lines 35, 61-80)', async () => {
+    expect(
+      await values(`SELECT ('{ seen => 2024-03-01 08:15:00 , seen=>2024-03-02 09:00:00}'::map[text=>timestamp])::text,
+        ('{note=> two  words \\ , "q"=>"a \\"b\\""}'::map[text=>text])::text`),
+    ).toEqual(['{seen=>"2024-03-02 09:00:00"}', '{note=>"two  words  ",q=>"a \\"b\\""}']);
+    await expect(t.query(`SELECT '{"open=>1}'::map[text=>int]`)).rejects.toThrow('unterminated quoted string');
   });
 
   it('reads map text cast to a created map type', async () => {

@@ -87,25 +87,121 @@ BEGIN
 END
 $fn$;
 
--- Materialize's map text: {k=>v, …}, an element quoted ("…", backslash escapes) or bare, bare
--- NULL a NULL value. Nested maps are not read.
+-- Materialize's map text: {k=>v, …}. An element is quoted ("…", backslash escapes) or bare (a
+-- backslash takes the next character as it is; unescaped spaces around it are dropped, so a bare
+-- value may hold inner spaces: {at=>2001-01-01 12:34:56}); a bare NULL value is NULL; the last
+-- value of a repeated key wins. A nested map ({k=>{…}}) is kept as its text.
 CREATE OR REPLACE FUNCTION mz_local.map_in(input text) RETURNS hstore
   LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 DECLARE
-  inner_text text;
+  n integer := length(input);
+  pos integer := 1;
+  result hstore := ''::hstore;
+  ch text;
+  elem text;
+  keep integer;
+  quoted boolean;
+  escaped boolean;
+  depth integer;
+  k text;
+  v text;
+  is_value boolean;
 BEGIN
-  IF input !~ '^\s*\{' THEN
+  WHILE pos <= n AND substr(input, pos, 1) ~ '\s' LOOP pos := pos + 1; END LOOP;
+  IF pos > n OR substr(input, pos, 1) <> '{' THEN
     RAISE EXCEPTION 'invalid input syntax for type map: expected ''{'', found %: "%"',
       CASE WHEN btrim(input) = '' THEN 'empty string' ELSE left(btrim(input), 1) END, input USING ERRCODE = '22P02';
   END IF;
-  IF input !~ '\}\s*$' THEN
+  pos := pos + 1;
+  WHILE pos <= n AND substr(input, pos, 1) ~ '\s' LOOP pos := pos + 1; END LOOP;
+  IF substr(input, pos, 1) = '}' THEN
+    pos := pos + 1;
+  ELSE
+    LOOP
+      -- One key (is_value false), then one value.
+      FOR step IN 0..1 LOOP
+        is_value := step = 1;
+        WHILE pos <= n AND substr(input, pos, 1) ~ '\s' LOOP pos := pos + 1; END LOOP;
+        elem := '';
+        keep := 0;
+        quoted := false;
+        escaped := false;
+        IF is_value AND substr(input, pos, 1) = '{' THEN
+          -- A nested map: its text up to the matching brace.
+          depth := 0;
+          LOOP
+            IF pos > n THEN
+              RAISE EXCEPTION 'invalid input syntax for type map: unterminated embedded element: "%"', input USING ERRCODE = '22P02';
+            END IF;
+            ch := substr(input, pos, 1);
+            elem := elem || ch;
+            pos := pos + 1;
+            IF ch = '\' AND pos <= n THEN elem := elem || substr(input, pos, 1); pos := pos + 1;
+            ELSIF ch = '{' THEN depth := depth + 1;
+            ELSIF ch = '}' THEN depth := depth - 1; EXIT WHEN depth = 0;
+            END IF;
+          END LOOP;
+          keep := length(elem);
+          quoted := true;
+        ELSIF substr(input, pos, 1) = '"' THEN
+          quoted := true;
+          pos := pos + 1;
+          LOOP
+            IF pos > n THEN
+              RAISE EXCEPTION 'invalid input syntax for type map: unterminated quoted string: "%"', input USING ERRCODE = '22P02';
+            END IF;
+            ch := substr(input, pos, 1);
+            pos := pos + 1;
+            EXIT WHEN ch = '"';
+            IF ch = '\' THEN ch := substr(input, pos, 1); pos := pos + 1; END IF;
+            elem := elem || ch;
+          END LOOP;
+          keep := length(elem);
+        ELSE
+          LOOP
+            EXIT WHEN pos > n;
+            ch := substr(input, pos, 1);
+            EXIT WHEN NOT is_value AND ch = '=' AND substr(input, pos + 1, 1) = '>';
+            EXIT WHEN is_value AND (ch = ',' OR ch = '}');
+            pos := pos + 1;
+            IF ch = '\' THEN
+              ch := substr(input, pos, 1);
+              pos := pos + 1;
+              escaped := true;
+              elem := elem || ch;
+              keep := length(elem);
+            ELSE
+              elem := elem || ch;
+              IF ch !~ '\s' THEN keep := length(elem); END IF;
+            END IF;
+          END LOOP;
+        END IF;
+        elem := left(elem, keep);
+        WHILE pos <= n AND substr(input, pos, 1) ~ '\s' LOOP pos := pos + 1; END LOOP;
+        IF NOT is_value THEN
+          IF substr(input, pos, 2) <> '=>' THEN
+            RAISE EXCEPTION 'invalid input syntax for type map: expected =>: "%"', input USING ERRCODE = '22P02';
+          END IF;
+          pos := pos + 2;
+          k := elem;
+        ELSE
+          v := CASE WHEN NOT quoted AND NOT escaped AND upper(elem) = 'NULL' THEN NULL ELSE elem END;
+          result := result || hstore(k, v);
+        END IF;
+      END LOOP;
+      ch := substr(input, pos, 1);
+      pos := pos + 1;
+      EXIT WHEN ch = '}';
+      IF ch <> ',' THEN
+        RAISE EXCEPTION 'invalid input syntax for type map: unexpected end of input: "%"', input USING ERRCODE = '22P02';
+      END IF;
+    END LOOP;
+  END IF;
+  WHILE pos <= n AND substr(input, pos, 1) ~ '\s' LOOP pos := pos + 1; END LOOP;
+  IF pos <= n THEN
     RAISE EXCEPTION 'invalid input syntax for type map: unexpected end of input: "%"', input USING ERRCODE = '22P02';
   END IF;
-  inner_text := substring(input FROM '^\s*\{(.*)\}\s*$');
-  IF inner_text ~ '^\s*$' THEN
-    RETURN ''::hstore;
-  END IF;
-  RETURN inner_text::hstore;
+  RETURN result;
 END
 $fn$;
 

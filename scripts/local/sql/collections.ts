@@ -307,7 +307,7 @@ export function createTypeEdits(tokens: readonly Token[], sql: string, rewriteTy
   } else {
     const key = options.get('key');
     if (key === undefined || options.get('value') === undefined || options.size !== 2) return null;
-    if (!/^(text|string)$/i.test(key.trim())) return null;
+    if (!/^(pg_catalog\.)?(text|string)$/i.test(key.trim())) return null;
     target = 'hstore';
   }
   return [
