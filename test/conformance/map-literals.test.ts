@@ -34,6 +34,12 @@ describe('map text of a typed map', () => {
     await expect(t.query(`SELECT '{"open=>1}'::map[text=>int]`)).rejects.toThrow('unterminated quoted string');
   });
 
+  it("refuses a nested map's value that is not map text, and a nested map where a scalar is due (map.slt ~lines 94-107)", async () => {
+    await expect(t.query(`SELECT '{outer=>plain}'::map[text=>map[text=>int]]`)).rejects.toThrow(`expected '{', found p: "plain": "{outer=>plain}"`);
+    await expect(t.query(`SELECT '{flag=>{on=>true}}'::map[text=>bool]`)).rejects.toThrow("unescaped '{' at beginning of value; perhaps you want a nested map");
+    expect(await values(`SELECT ('{outer=>{inner=>5}}'::map[text=>map[text=>int]] -> 'outer')::text`)).toEqual(['{inner=>5}']);
+  });
+
   it('reads map text cast to a created map type', async () => {
     await t.query(`CREATE TYPE plan_counts AS MAP (KEY TYPE = text, VALUE TYPE = int4)`);
     expect(await values(`SELECT '{pro=>4,free=>9}'::plan_counts::text, ('{pro=>4}'::plan_counts -> 'pro')::text`)).toEqual(['{free=>9,pro=>4}', '4']);

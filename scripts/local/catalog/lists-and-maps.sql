@@ -221,12 +221,35 @@ BEGIN
     RETURN NULL;
   END IF;
   FOR entry IN SELECT key, value FROM each(parsed) LOOP
+    IF left(entry.value, 1) = '{' THEN
+      RAISE EXCEPTION 'invalid input syntax for type map: unescaped ''{'' at beginning of value; perhaps you want a nested map: "%"',
+        input USING ERRCODE = '22P02';
+    END IF;
     typed := entry.value;
     keys := array_append(keys, entry.key);
     -- T's output function (t, not the cast's true); a NULL value stays NULL.
     vals := array_append(vals, CASE WHEN entry.value IS NULL THEN NULL ELSE format('%s', typed) END);
   END LOOP;
   RETURN hstore(keys, vals);
+END
+$fn$;
+
+-- map_in for map[text=>map[…]]: each value must itself be map text (Materialize's error names the
+-- inner text, then the whole); it is kept as its text.
+CREATE OR REPLACE FUNCTION mz_local.map_in_nested(input text) RETURNS hstore
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  parsed hstore := mz_local.map_in(input);
+  entry record;
+BEGIN
+  FOR entry IN SELECT value FROM each(parsed) WHERE value IS NOT NULL LOOP
+    BEGIN
+      PERFORM mz_local.map_in(entry.value);
+    EXCEPTION WHEN invalid_text_representation THEN
+      RAISE EXCEPTION '%: "%"', SQLERRM, input USING ERRCODE = '22P02';
+    END;
+  END LOOP;
+  RETURN parsed;
 END
 $fn$;
 

@@ -122,14 +122,16 @@ export function mapEdits(
     const edits: TextEdit[] = [{ start: token.start, end: tokens[typeEnd]!.end, text: 'hstore' }];
     const literal = tokens[index - 2];
     if (tokens[index - 1]?.type === 'operator' && tokens[index - 1]!.value === '::' && literal?.type === 'string') {
-      // A value type other than text reads (and prints) each value as that type; nested maps are kept as text.
+      // A value type other than text reads (and prints) each value as that type; a nested map's values
+      // must be map text, kept as text.
       const value = sql.slice(tokens[index + 4]!.start, tokens[typeEnd - 1]!.end).trim();
-      const typed = !/^(text|string)$/i.test(value) && !/^map\b/i.test(value);
+      const nested = /^map\b/i.test(value);
+      const typed = !/^(text|string)$/i.test(value) && !nested;
       const text = sql.slice(literal.start, literal.end);
       edits.push({
         start: literal.start,
         end: literal.end,
-        text: typed ? `mz_local.map_in_as(${text}, NULL::${rewriteType(value)})` : `mz_local.map_in(${text})`,
+        text: typed ? `mz_local.map_in_as(${text}, NULL::${rewriteType(value)})` : `mz_local.map_in${nested ? '_nested' : ''}(${text})`,
       });
     }
     return { edits, last: typeEnd };
