@@ -17,6 +17,9 @@ describe("PostgreSQL's refusals in Materialize's words", () => {
     expect(materializeErrorText('set-returning functions are not allowed in WHERE')).toBe('table functions are not allowed in WHERE clause');
     expect(materializeErrorText('column s.total does not exist')).toBe('column "s.total" does not exist');
     expect(materializeErrorText('column "total" does not exist')).toBeNull();
+    // map.slt at ba3630ef: `m ?& 'a'`, an array's text with no brace.
+    expect(materializeErrorText('malformed array literal: "a"')).toBe('malformed array literal: missing opening left brace');
+    expect(materializeErrorText('malformed array literal: "{a"')).toBeNull();
     // map.slt at ba3630ef: `map ? 1` "arguments cannot be implicitly cast to any implementation's parameters".
     expect(materializeErrorText('operator does not exist: hstore ? integer')).toBe(
       "no overload for hstore ? integer: arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts",

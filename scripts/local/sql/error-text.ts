@@ -19,6 +19,8 @@
  * - an operator with no implementation for its operands: `no overload for int4 list || unknown:
  *   arguments cannot be implicitly cast to any implementation's parameters; try providing explicit
  *   casts` (map.slt, list.slt);
+ * - an array's text without its opening brace: `malformed array literal: missing opening left
+ *   brace` (map.slt, `m ?& 'a'`);
  * - an ambiguous call: `Cannot call function f(unknown, unknown): unable to determine which
  *   implementation to use; try providing explicit casts to match parameter types`.
  */
@@ -48,6 +50,7 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^argument \d+: key must not be null$/, () => 'key cannot be null'],
   [/^set-returning functions are not allowed in (.+)$/, (m) => `table functions are not allowed in ${m[1] === 'WHERE' ? 'WHERE clause' : m[1]}`],
   [/^column ([^"\s]+\.[^"\s]+) does not exist$/, (m) => `column "${m[1]}" does not exist`],
+  [/^malformed array literal: "\s*[^\s{[].*"$/s, () => 'malformed array literal: missing opening left brace'],
   [/^operator does not exist: (.+)$/s, (m) =>
     `no overload for ${m[1]}: arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts`],
   [/^function (.+\(.*\)) is not unique$/, (m) =>
