@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
 
 /**
  * Seconds each of the slowest files took on a quiet 2-core machine (`CI=true npx vitest run
@@ -57,6 +58,13 @@ export default defineConfig({
     // Two files at a time on this 2-core machine: most suites wait on a local server or a
     // browser rather than compute, and one at a time took ~280 s of the 5-minute budget.
     maxWorkers: 2,
+    // WebAssembly compiled by V8's baseline compiler only (test workers and, through
+    // test/helpers/run-script.ts, the scripts they start). By default V8 also recompiles PGlite's
+    // hot functions with its optimising compiler on background threads: worth it in a server that
+    // lives for hours, wasted in a test server that lives for seconds. Measured here: a server
+    // start 2.3-3.3 s -> 1.6-2.2 s of CPU; three server-heavy files 32-45 s -> 26-28 s of CPU; the
+    // heaviest kept-view file (a 30-step differential run) 74 s -> 71 s.
+    execArgv: [WASM_BASELINE_ONLY],
     sequence: { sequencer: LongestFirst },
   },
 });

@@ -58,6 +58,8 @@ export interface LocalServerOptions {
   maxQueueWaitMs?: number;
   /** max_result_size for sessions that have not set it, in bytes (Materialize's default: 1 GiB). */
   maxResultBytes?: number;
+  /** The database's shared_buffers (engine.ts OpenDatabaseOptions; default 128MB). */
+  sharedBuffers?: string;
   /** How long one computation of a subscribed query may hold the database (default 10 s). */
   subscribedQueryTimeoutMs?: number;
   /**
@@ -102,6 +104,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       ...(dataDir ? { dataDir } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
+      ...(options.sharedBuffers ? { sharedBuffers: options.sharedBuffers } : {}),
       onLost: (reason) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason),
     });
     const sources = new WebhookSourceCache();

@@ -13,7 +13,9 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: LocalServerOptions = {}): Promise<TestServer> {
-  const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, ...options });
+  // 16MB shared buffers: tests hold little data, and a server starts ~0.6 s of CPU sooner than with
+  // the 128MB `npm run local` uses (engine.ts OpenDatabaseOptions.sharedBuffers).
+  const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, sharedBuffers: '16MB', ...options });
   const sql = new pg.Client(server.pgUrl);
   await sql.connect();
   return {

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './temp-project.ts';
 import { scriptBundle } from './script-bundle.ts';
+import { WASM_BASELINE_ONLY } from './wasm-baseline.ts';
 
 const run = promisify(execFile);
 
@@ -12,9 +13,9 @@ export interface ScriptResult {
   readonly stderr: string;
 }
 
-/** Node's arguments that run `scripts/<script>` with `args` (bundled: see script-bundle.ts). */
+/** Node's arguments that run `scripts/<script>` with `args` (bundled: see script-bundle.ts; the flag: vitest.config.ts). */
 export async function scriptArgs(script: string, ...args: readonly string[]): Promise<string[]> {
-  return [await scriptBundle(script), ...args];
+  return [WASM_BASELINE_ONLY, await scriptBundle(script), ...args];
 }
 
 /** `scripts/<script>` with `args`, colours off; `env` is added to this process's environment. */

@@ -14,6 +14,7 @@ export interface DatabaseThreadStart {
   readonly interrupts: SharedArrayBuffer;
   /** max_result_size when the session has not set it, in bytes. */
   readonly maxResultBytes: number;
+  readonly sharedBuffers?: OpenDatabaseOptions['sharedBuffers'];
 }
 
 export type DatabaseCall =

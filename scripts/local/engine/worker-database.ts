@@ -63,6 +63,7 @@ export class WorkerDatabase implements LocalDatabase {
       logs: options.log !== undefined,
       interrupts: shared,
       maxResultBytes: options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+      ...(options.sharedBuffers ? { sharedBuffers: options.sharedBuffers } : {}),
     });
     return new Promise<WorkerDatabase>((resolve, reject) => {
       const opening = (message: DatabaseThreadMessage) => {
