@@ -106,4 +106,8 @@ describe('its lifetime', () => {
     writeFileSync(notADirectory, 'a file where the data directory should be');
     await expect(WorkerDatabase.open({ dataDir: notADirectory })).rejects.toThrow(notADirectory);
   });
+
+  it('refuses shared buffers that are not a size, saying what a size looks like', async () => {
+    await expect(WorkerDatabase.open({ sharedBuffers: 'lots' })).rejects.toThrow("shared buffers 'lots' is not a size such as 16MB or 1GB");
+  });
 });
