@@ -48,7 +48,8 @@ describe('lists', () => {
 
   it('CREATE TYPE … AS LIST', () => {
     expect(translateQuery(`CREATE TYPE ints AS LIST (ELEMENT TYPE = int4)`).statements[0]!.tag).toBe('CREATE TYPE');
-    expect(sqlOf(`CREATE TYPE ints AS LIST (ELEMENT TYPE = int4)`)).toContain(`EXECUTE 'CREATE DOMAIN ints AS int4[]'`);
+    // The domain stands on the element's array type, or on a list element's own array (cast.slt).
+    expect(sqlOf(`CREATE TYPE ints AS LIST (ELEMENT TYPE = int4)`)).toContain(`EXECUTE 'CREATE DOMAIN ints AS ' || mz_local.list_domain_base('int4')`);
   });
 });
 

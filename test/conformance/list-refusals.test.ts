@@ -69,6 +69,17 @@ describe('on the server', () => {
     expect(row).toEqual({ v: 4, s: '{4,5}' });
   });
 
+  it('takes a list type of a list type, and casts between two such types (cast.slt at 75082777, lines 61-91)', async () => {
+    await t.query(`CREATE TYPE visit_ids AS LIST (element_type = int4)`);
+    await t.query(`CREATE TYPE visit_ids_by_day AS LIST (element_type = visit_ids)`);
+    await t.query(`CREATE TYPE visit_ids_copy AS LIST (element_type = int4)`);
+    await t.query(`CREATE TYPE visit_ids_by_day_copy AS LIST (element_type = visit_ids_copy)`);
+    const [row] = await t.query<{ v: string; ty: string }>(
+      `SELECT ('{{4,5},{6,7}}'::visit_ids_by_day::visit_ids_by_day_copy)::text AS v, pg_typeof('{{4}}'::visit_ids_by_day_copy::visit_ids_by_day)::text AS ty`,
+    );
+    expect(row).toEqual({ v: '{{4,5},{6,7}}', ty: 'visit_ids_by_day' });
+  });
+
   it('takes CREATE TYPE … AS LIST (element_type = …) and AS MAP (key_type, value_type)', async () => {
     await t.query(`CREATE TYPE scores AS LIST (element_type = int4)`);
     await t.query(`CREATE TYPE tally AS MAP (key_type=text, value_type=int)`);

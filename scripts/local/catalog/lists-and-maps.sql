@@ -55,6 +55,16 @@ CREATE OR REPLACE FUNCTION pg_catalog.list_cat(anycompatiblearray, anycompatible
 CREATE OR REPLACE FUNCTION pg_catalog.list_remove(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_remove($1, $2)';
 
+-- The type a CREATE TYPE … AS LIST (element_type = T) domain stands on: T[], or, when T is itself a
+-- list type (a domain over an array), T's own array type (arrays have no fixed depth).
+CREATE OR REPLACE FUNCTION mz_local.list_domain_base(element text) RETURNS text
+  LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT coalesce(
+    (SELECT format_type(t.typbasetype, NULL) FROM pg_type t JOIN pg_type b ON b.oid = t.typbasetype
+      WHERE t.oid = to_regtype(element) AND t.typtype = 'd' AND b.typcategory = 'A'),
+    element || '[]')
+$fn$;
+
 -- A slice as a value of its own, so that a later subscript applies to it and not to another
 -- dimension. A slice with no elements is the empty list (list.slt at 6cc6493d: past the end, end
 -- before start, of an empty list; older Materialize answered NULL).

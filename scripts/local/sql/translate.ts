@@ -100,7 +100,15 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
   if (!parsed && firstWord === 'create') {
     // CREATE TYPE … AS LIST / AS MAP is a domain over an array / hstore (dialect.ts), tagged as Materialize tags it.
     const domain = createTypeAsDomain(statement, sql);
-    if (domain) return ddl(`EXECUTE ${sqlLiteral(domain)};`, 'CREATE TYPE');
+    if (domain) {
+      // A list of a list type (`element_type = int4_list`): PostgreSQL has no array of an array
+      // domain, so the new domain is over the element's own array type (int4[]) when it is one.
+      const listOf = /^([\s\S]*\sAS\s+)([\s\S]+)\[\]\s*$/i.exec(domain);
+      const body = listOf
+        ? `EXECUTE ${sqlLiteral(listOf[1]!)} || mz_local.list_domain_base(${sqlLiteral(listOf[2]!.trim())});`
+        : `EXECUTE ${sqlLiteral(domain)};`;
+      return ddl(body, 'CREATE TYPE');
+    }
     const viewIfNotExists = createViewIfNotExists(statement, sql);
     if (viewIfNotExists) return viewIfNotExists;
   }
