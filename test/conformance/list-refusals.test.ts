@@ -53,6 +53,12 @@ describe('list refusals, from the tokens', () => {
     expect(refusal(`SELECT list_append(NULL, NULL)`)).toBeNull();
   });
 
+  it('refuses array text of more than one dimension, not an ARRAY[[…]] constructor (table_func.slt, list.slt at 6cc6493d)', () => {
+    expect(refusal(`SELECT '{{3,4},{5,6}}'::int[]`)).toBe('invalid input syntax for type array: parsing multi-dimensional arrays is not supported');
+    expect(refusal(`SELECT ' { {x}}'::text[]::text list`)).toBe('invalid input syntax for type array: parsing multi-dimensional arrays is not supported');
+    expect(refusal(`SELECT '{3,4}'::int[], ARRAY[[3, 4], [5, 6]]`)).toBeNull();
+  });
+
   it('refuses text with more leading braces than the list has layers', () => {
     expect(refusal(`SELECT '{ {4}}'::int list`)).toMatch(/^invalid input syntax for type list: unescaped '\{' at beginning of element/);
     expect(refusal(`SELECT '{{4}}'::int list list`)).toBeNull();

@@ -19,6 +19,8 @@
  *   names (`(SELECT sum(o.amount) FROM items)`): "aggregate functions that refer exclusively to
  *   outer columns not yet supported" (Materialize's plan_aggregate, issue 3720);
  * - `array_agg(…) OVER (…)` ("aggregate window functions not yet supported", window_funcs.slt);
+ * - array text of more than one dimension (`'{{1},{2}}'::int[]`): "parsing multi-dimensional arrays
+ *   is not supported";
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt); integer list
  *   literals subscripted, sliced or cast past their depth, list functions of NULLs only
  *   (list-refusals.ts); a map key type other than text, CREATE TYPE … AS MAP|LIST options with a
@@ -239,6 +241,11 @@ function castLiteralRefusal(tokens: readonly Token[], index: number): Refusal | 
   let type: Token | undefined;
   if (next?.type === 'operator' && next.value === '::') type = tokens[index + 2];
   else if (isWord(next, 'as') && isWord(tokens[index - 2], 'cast') && isPunct(tokens[index - 1], '(')) type = tokens[index + 2];
+  // `'{{1},{2}}'::int[]`: Materialize reads no array text of more than one dimension (arrays built
+  // with ARRAY[[…]] are fine), table_func.slt and list.slt.
+  if (isWord(type) && isPunct(tokens[index + 3], '[') && /^\s*\{\s*\{/.test(tokens[index]!.value)) {
+    return { message: 'invalid input syntax for type array: parsing multi-dimensional arrays is not supported', code: '22P02' };
+  }
   if (!isWord(type) || !(DATE_TYPES.has(type!.value) || TIME_TYPES.has(type!.value) || JSON_TYPES.has(type!.value))) return null;
   // `time with time zone` / `time without …` are other types PostgreSQL parses alike.
   return literalRefusal(type!.value, tokens[index]!.value);
