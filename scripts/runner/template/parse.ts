@@ -9,7 +9,7 @@
  * checks they agree.
  *
  * It is also stricter, for SQL: a tag whose name is not a dotted identifier is almost always SQL
- * that happens to contain `{{` (an array literal such as '{{1,2},{3,4}}'), so it is an error with
+ * that happens to contain `{{` (a string such as 'Hello {{first_name}}'), so it is an error with
  * the way out (change delimiters) rather than a silently eaten chunk of SQL.
  */
 
@@ -70,7 +70,7 @@ const NAME_PATTERN = /^(?:\.|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)$/;
 const PARTIAL_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
 const NON_SPACE = /\S/;
 const DELIMITER_FIX =
-  "if this is SQL that contains the tag's opening characters (an array literal such as '{{1,2}}'), " +
+  "if this is SQL that contains the tag's opening characters (a string such as 'Hello {{first_name}}'), " +
   'switch delimiters around it: {{=<% %>=}} … <%={{ }}=%>';
 
 interface OpenSection {
