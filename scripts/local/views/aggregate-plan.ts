@@ -54,11 +54,10 @@ export interface DeparsedSelect {
 }
 
 /**
- * Visits the characters of `sql` outside quotes, other than parentheses, with their parenthesis
- * depth (visit returning true stops the scan); returns the depth at the end.
+ * Visits every character of `sql` outside quoted strings and identifiers (visit returning true
+ * stops the scan): the one place that knows where PostgreSQL's deparsed text quotes.
  */
-export function scanOutsideQuotes(sql: string, visit: (index: number, depth: number) => boolean | void = () => {}): number {
-  let depth = 0;
+export function forEachOutsideQuotes(sql: string, visit: (index: number, char: string) => boolean | void): void {
   for (let index = 0; index < sql.length; index++) {
     const char = sql[index]!;
     if (char === "'" || char === '"') {
@@ -73,10 +72,21 @@ export function scanOutsideQuotes(sql: string, visit: (index: number, depth: num
       }
       continue;
     }
+    if (visit(index, char) === true) return;
+  }
+}
+
+/**
+ * Visits the characters of `sql` outside quotes, other than parentheses, with their parenthesis
+ * depth (visit returning true stops the scan); returns the depth at the end.
+ */
+export function scanOutsideQuotes(sql: string, visit: (index: number, depth: number) => boolean | void = () => {}): number {
+  let depth = 0;
+  forEachOutsideQuotes(sql, (index, char) => {
     if (char === '(') depth++;
     else if (char === ')') depth--;
-    else if (visit(index, depth) === true) break;
-  }
+    else return visit(index, depth);
+  });
   return depth;
 }
 

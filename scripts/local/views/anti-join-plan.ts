@@ -41,6 +41,17 @@ export const snapshotTable = (id: string, position: number) => local(`mv_d_${id}
 const gainedRows = (id: string, position: number) => `${local(`mv_g_${id}_${position}`)}()`;
 const changedRows = (id: string, position: number) => `${local(`mv_h_${id}_${position}`)}()`;
 
+/** A relation's name as the deparse writes it, and its columns with their types (a table's column list). */
+export async function relationNameAndColumns(db: LocalDatabase, oid: number): Promise<{ name: string; columns: string }> {
+  const { rows } = await db.query<{ name: string; columns: string }>(
+    `SELECT $1::oid::regclass::text AS name,
+            string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum) AS columns
+       FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped`,
+    [oid],
+  );
+  return rows[0]!;
+}
+
 /**
  * Creates the snapshots of the relations under the view's NOT EXISTS and the functions comparing
  * them with the relations now (each names its relation by OID, as a view does: a blue/green swap
@@ -50,13 +61,7 @@ const changedRows = (id: string, position: number) => `${local(`mv_h_${id}_${pos
 export async function setUpSnapshots(db: LocalDatabase, id: string, relations: readonly number[]): Promise<AntiJoinRelation[]> {
   const described: Array<AntiJoinRelation & { columns: string }> = [];
   for (const [index, oid] of relations.entries()) {
-    const { rows } = await db.query<{ name: string; columns: string }>(
-      `SELECT $1::oid::regclass::text AS name,
-              string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum) AS columns
-         FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped`,
-      [oid],
-    );
-    described.push({ position: index + 1, name: rows[0]!.name, columns: rows[0]!.columns });
+    described.push({ position: index + 1, ...(await relationNameAndColumns(db, oid)) });
   }
   const reading = `SET mz_local.delta_since = ''`;
   for (const { position, name, columns } of described) {

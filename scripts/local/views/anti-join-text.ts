@@ -6,7 +6,7 @@
  * quotes, and the query tree (keyed-refresh-plan.ts) has already proved which terms exist; these
  * functions throw when the text is not what the tree said, and the view is then refreshed whole.
  */
-import { scanOutsideQuotes, topLevelClauses } from './aggregate-plan.ts';
+import { forEachOutsideQuotes, scanOutsideQuotes, topLevelClauses } from './aggregate-plan.ts';
 import { splitTopLevelAnd, stripOuterParentheses } from './temporal-plan.ts';
 
 /** Where a NOT EXISTS term of a deparsed definition is. */
@@ -26,18 +26,8 @@ export interface NotExistsSpan {
 function parenthesisPairs(sql: string): Map<number, number> {
   const pairs = new Map<number, number>();
   const open: number[] = [];
-  for (let index = 0; index < sql.length; index++) {
-    const char = sql[index]!;
-    if (char === "'" || char === '"') {
-      const backslashes = char === "'" && /[Ee]/.test(sql[index - 1] ?? '') && !/[A-Za-z0-9_]/.test(sql[index - 2] ?? '');
-      for (index++; index < sql.length; index++) {
-        if (backslashes && sql[index] === '\\') index++;
-        else if (sql[index] === char) {
-          if (sql[index + 1] === char) index++;
-          else break;
-        }
-      }
-    } else if (char === '(') {
+  forEachOutsideQuotes(sql, (index, char) => {
+    if (char === '(') {
       open.push(index);
     } else if (char === ')') {
       const start = open.pop();
@@ -45,7 +35,7 @@ function parenthesisPairs(sql: string): Map<number, number> {
       pairs.set(start, index);
       pairs.set(index, start);
     }
-  }
+  });
   if (open.length > 0) throw new Error('unbalanced parentheses in its deparsed definition');
   return pairs;
 }

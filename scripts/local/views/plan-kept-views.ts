@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { planIncrementalAggregates } from './aggregate-plan.ts';
 import { aggregateRefreshSql } from './aggregate-refresh-sql.ts';
-import { keysViewsSql, retractedFromClause, setUpSnapshots, snapshotFromClause, type AntiJoinRelation } from './anti-join-plan.ts';
+import { keysViewsSql, relationNameAndColumns, retractedFromClause, setUpSnapshots, snapshotFromClause, type AntiJoinRelation } from './anti-join-plan.ts';
 import type { LocalDatabase } from '../engine/engine.ts';
 import { NOT_DISTINCT_ON, planDedupRefresh, planKeyedRefresh, type DedupPlan, type RelationInfo } from './keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, type TreeValue } from './query-tree.ts';
@@ -384,13 +384,7 @@ async function comparableKey(db: LocalDatabase, id: string, candidates: readonly
 async function wholeReadsUnderNotExists(db: LocalDatabase, id: string, fromClause: string, relations: readonly number[]): Promise<string> {
   let rewritten = fromClause;
   for (const [index, oid] of relations.entries()) {
-    const { rows } = await db.query<{ name: string; columns: string }>(
-      `SELECT $1::oid::regclass::text AS name,
-              string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum) AS columns
-         FROM pg_attribute a WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped`,
-      [oid],
-    );
-    const { name, columns } = rows[0]!;
+    const { name, columns } = await relationNameAndColumns(db, oid);
     const whole = `mz_local.${quoteIdentifier(`mv_f_${id}_${index + 1}`)}`;
     const reference = new RegExp(`(\\b(?:FROM|JOIN)\\s+)${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`, 'g');
     const replaced = rewritten.replace(reference, `$1${whole}()`);
