@@ -8,6 +8,7 @@
  */
 import { ProjectError, closestName } from './errors.ts';
 import { ancestors, descendants } from './graph.ts';
+import { escapeRegExp } from '../shared/regexp.ts';
 
 export interface SelectableNode {
   readonly name: string;
@@ -119,5 +120,5 @@ function normalizePath(value: string): string {
 }
 
 function globPattern(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(`^${glob.split('*').map((part) => escapeRegExp(part)).join('.*')}$`);
 }

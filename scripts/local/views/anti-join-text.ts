@@ -8,6 +8,7 @@
  */
 import { forEachOutsideQuotes, scanOutsideQuotes, topLevelClauses } from './aggregate-plan.ts';
 import { splitTopLevelAnd, stripOuterParentheses } from './temporal-plan.ts';
+import { escapeRegExp } from '../../shared/regexp.ts';
 
 /** Where a NOT EXISTS term of a deparsed definition is. */
 export interface NotExistsSpan {
@@ -39,8 +40,6 @@ function parenthesisPairs(sql: string): Map<number, number> {
   if (open.length > 0) throw new Error('unbalanced parentheses in its deparsed definition');
   return pairs;
 }
-
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The NOT EXISTS term reading `relation` (as the deparse names it) in `sql`. Throws unless the

@@ -13,6 +13,7 @@ import { isNode, listOf, parseQueryTree, type TreeValue } from './query-tree.ts'
 import { planTemporalFilter, type TimeFunctions } from './temporal-plan.ts';
 import { PLAN_VERSION } from '../catalog/bootstrap.ts';
 import { quoteIdentifier } from '../../shared/sql-scan.ts';
+import { escapeRegExp } from '../../shared/regexp.ts';
 
 /**
  * Plans every kept view not planned yet: keyed by what changed in the views it reads, or whole (the
@@ -227,7 +228,7 @@ const ALIAS = /^\s+("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)/;
  * are then written `name.column`). Throws when the relation is not found.
  */
 export function replaceRelation(sql: string, qualified: string, replacement: string, bare: string): string {
-  const escaped = qualified.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const escaped = escapeRegExp(qualified);
   const reference = new RegExp(`(?<=^|[\\s(])${escaped}(?=[\\s),;]|$)`, 'g');
   let found = false;
   const replaced = sql.replace(reference, (_match, offset: number) => {
@@ -386,7 +387,7 @@ async function wholeReadsUnderNotExists(db: LocalDatabase, id: string, fromClaus
   for (const [index, oid] of relations.entries()) {
     const { name, columns } = await relationNameAndColumns(db, oid);
     const whole = `mz_local.${quoteIdentifier(`mv_f_${id}_${index + 1}`)}`;
-    const reference = new RegExp(`(\\b(?:FROM|JOIN)\\s+)${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s)]|$)`, 'g');
+    const reference = new RegExp(`(\\b(?:FROM|JOIN)\\s+)${escapeRegExp(name)}(?=[\\s)]|$)`, 'g');
     const replaced = rewritten.replace(reference, `$1${whole}()`);
     if (replaced === rewritten) throw new Error(`${name}, read under its NOT EXISTS, was not found in its deparsed definition`);
     await db.query(`CREATE FUNCTION ${whole}() RETURNS TABLE (${columns}) LANGUAGE sql STABLE SET mz_local.delta_since = '' BEGIN ATOMIC SELECT * FROM ${name}; END`);
@@ -493,7 +494,7 @@ export function indexableExpressions(filter: string, alias: string): string[][] 
     }
     if (start >= 0) found.push(unqualified(filter.slice(start, match.index)));
   }
-  const constants = [...new Set(Array.from(filter.matchAll(new RegExp(`\\(${alias.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.([a-z_][a-z0-9_]*) = '(?:[^']|'')*'::[a-z ]+\\)`, 'g')), (match) => match[1]!))];
+  const constants = [...new Set(Array.from(filter.matchAll(new RegExp(`\\(${escapeRegExp(alias)}\\.([a-z_][a-z0-9_]*) = '(?:[^']|'')*'::[a-z ]+\\)`, 'g')), (match) => match[1]!))];
   if (found.length > 0) return [...new Set(found)].map((expression) => [...constants.filter((column) => column !== expression), expression]);
   return constants.length > 0 ? [[constants[0]!]] : [];
 }

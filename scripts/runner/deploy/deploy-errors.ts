@@ -7,6 +7,7 @@ import path from 'node:path';
 import { formatLocation, type SourceLocation } from '../errors.ts';
 import type { CompiledNode } from '../compile.ts';
 import { MACROS_DIR, normalizeSourceText } from '../project-files.ts';
+import { escapeRegExp } from '../../shared/regexp.ts';
 
 export interface DatabaseErrorFields {
   readonly message: string;
@@ -141,7 +142,7 @@ export function locateTemplateLine(root: string, modelPath: string, compiledLine
 
 function templateLinePattern(line: string): RegExp | undefined {
   if (line === '' || /^\{\{[^}]*\}\}$/.test(line)) return undefined; // a tag alone matches anything
-  const parts = line.split(/\{\{[^}]*\}\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const parts = line.split(/\{\{[^}]*\}\}/).map(escapeRegExp);
   return new RegExp(`^${parts.join('.*?')}$`);
 }
 

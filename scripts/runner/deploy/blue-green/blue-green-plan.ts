@@ -25,6 +25,7 @@ import { PROJECT_FILE } from '../../project-config.ts';
 import { codeOnly, quoteIdentifier } from '../../../shared/sql-scan.ts';
 import { deployableProject, type DeployPlan, type PlannedAction } from '../deploy-plan.ts';
 import { dropObjectStatement, dropOrder } from './blue-green-dependents.ts';
+import { escapeRegExp } from '../../../shared/regexp.ts';
 
 export const STAGING_SUFFIX = '_deploy';
 
@@ -300,10 +301,6 @@ export function stagedStatement(sql: string, schemas: ReadonlySet<string>, clust
   let result = sql;
   for (const edit of edits) result = result.slice(0, edit.at) + edit.text + result.slice(edit.at + edit.length);
   return result;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** `CREATE CLUSTER "c" (…)` → `CREATE CLUSTER "c_deploy" (…)`: the same size and replication. */
