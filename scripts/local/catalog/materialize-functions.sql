@@ -411,3 +411,25 @@ BEGIN
   END LOOP;
 END
 $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- WITH MUTUALLY RECURSIVE (sql/mutually-recursive.ts)
+--------------------------------------------------------------------------------------------------
+-- A body's column against its declared type: resolves only when the two have a common type, so a
+-- body of another type fails at plan time ("function mz_local.wmr_declared(text, integer) does
+-- not exist", worded as Materialize words it by sql/error-text.ts). Inlined: costs nothing per row.
+CREATE OR REPLACE FUNCTION mz_local.wmr_declared(inferred anycompatible, declared anycompatible) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT true $fn$;
+
+-- ERROR AT RECURSION LIMIT n: the last round computed is not the fixed point.
+CREATE OR REPLACE FUNCTION mz_local.wmr_within_limit(done boolean, recursion_limit integer) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+  IF NOT done THEN
+    RAISE EXCEPTION USING ERRCODE = '54001', MESSAGE = format(
+      'Recursive query exceeded the recursion limit %s. (Use RETURN AT RECURSION LIMIT to not error, but return the current state as the final result when reaching the limit.)',
+      recursion_limit);
+  END IF;
+  RETURN true;
+END
+$fn$;

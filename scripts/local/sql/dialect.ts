@@ -99,8 +99,8 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       continue;
     }
     if (token.value === 'mutually') {
-      const plan = mutuallyRecursivePlan(tokens, index);
-      if (plan && 'edits' in plan) {
+      const plan = mutuallyRecursivePlan(tokens, index, sql, rewriteFragment, (text) => rewriteTypeText(text, TYPE_ALIASES, rewriteFragment));
+      if (plan) {
         (edits ??= []).push(...plan.edits);
         skips = plan.skip;
       }

@@ -22,7 +22,10 @@
  * - an array's text without its opening brace: `malformed array literal: missing opening left
  *   brace` (map.slt, `m ?& 'a'`);
  * - an ambiguous call: `Cannot call function f(unknown, unknown): unable to determine which
- *   implementation to use; try providing explicit casts to match parameter types`.
+ *   implementation to use; try providing explicit casts to match parameter types`;
+ * - a WITH MUTUALLY RECURSIVE body whose columns are not the declared ones (the checks of
+ *   mutually-recursive.ts): `declared type (…) of WITH MUTUALLY RECURSIVE query did not match
+ *   inferred type (…)` (with_mutually_recursive.slt).
  */
 const TYPE_NAMES: Record<string, string> = {
   'time without time zone': 'time',
@@ -32,6 +35,12 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
+  [/^function mz_local\.wmr_declared\((.+), (.+)\) does not exist$/, (m) =>
+    `declared type (${m[2]}) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]})`],
+  [/^table "mz_wmr_row" has (\d+) columns? available but (\d+) columns specified$/, (m) =>
+    `declared type (${m[2]} columns) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]} columns)`],
+  [/^unequal number of entries in row expressions$/, () =>
+    'declared type of WITH MUTUALLY RECURSIVE query did not match inferred type (more columns than declared)'],
   [/^relation "(.+)" does not exist$/, (m) => `unknown catalog item '${m[1]}'`],
   [/^schema "(.+)" does not exist$/, (m) => `unknown schema '${m[1]}'`],
   [/^database "(.+)" does not exist$/, (m) => `unknown database '${m[1]}'`],

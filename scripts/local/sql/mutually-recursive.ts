@@ -1,88 +1,162 @@
 /**
- * `WITH MUTUALLY RECURSIVE` (doc/user/content/sql/select/recursive-ctes.md) on PostgreSQL's
- * `WITH RECURSIVE`, for the bindings PostgreSQL can evaluate: each binding refers to itself and to
- * bindings before it, never to a later one. PostgreSQL then accepts only linear recursion (one
- * reference to itself, in the recursive term of a UNION, outside aggregates and subqueries), and for
- * such a body its iteration reaches the same fixed point as Materialize's.
+ * `WITH MUTUALLY RECURSIVE` (doc/user/content/sql/select/recursive-ctes.md) evaluated as
+ * Materialize evaluates it: every binding starts empty; each round computes the bindings in order,
+ * each from the newest contents of the others (a binding may read any binding, before or after it,
+ * itself included, any number of times, in aggregates and subqueries), until a round changes
+ * nothing.
  *
- * - `name (col type, …) AS (body)` → `name (col, …) AS (body)`: the declared types are dropped
- *   (PostgreSQL takes the body's);
- * - `(ERROR AT RECURSION LIMIT n)` is dropped (a body PostgreSQL accepts converges or runs on);
- * - refused, with words saying so: `RETURN AT RECURSION LIMIT` (its answer is the state after n
- *   rounds, which PostgreSQL's iteration does not have), and bindings that refer to a later
- *   binding (mutual recursion).
+ * PostgreSQL's `WITH RECURSIVE` iterates differently (each round sees only the previous round's new
+ * rows, one linear self-reference), so the bindings' whole state is carried instead, one row per
+ * round, each binding's rows as a sorted jsonb array (sorted, a multiset compares as equal when it
+ * is):
+ *
+ *   WITH RECURSIVE mz_wmr_N(round, done, s0, s1, …) AS (
+ *     SELECT 0, false, '[]', '[]', …
+ *     UNION ALL
+ *     SELECT w.round + 1, n0.v = w.s0 AND n1.v = w.s1 …, n0.v, n1.v, …
+ *     FROM mz_wmr_N w
+ *     CROSS JOIN LATERAL (WITH <each binding as the jsonb it has now> SELECT <body 0's rows as jsonb>) n0
+ *     CROSS JOIN LATERAL (… body 1, binding 0 read from n0 …) n1
+ *     WHERE NOT w.done [AND w.round < limit]
+ *   ),
+ *   name0 (cols) AS (<the last round's s0 as rows of the declared types>), …
+ *   <the query, unchanged>
+ *
+ * Each body keeps its own text: inside its LATERAL subquery the binding names are CTEs of the
+ * declared columns and types, so name resolution (shadowing a table, a nested WITH shadowing a
+ * binding) is PostgreSQL's own. The body's columns are checked against the declared ones (count,
+ * and a common type through mz_local.wmr_declared), refused with Materialize's words
+ * (error-text.ts). `RETURN AT RECURSION LIMIT n` answers the state after n rounds; `ERROR AT
+ * RECURSION LIMIT n` (and `RECURSION LIMIT n`) fails when n rounds did not reach the fixed point.
+ *
+ * Cost: one jsonb array per binding per round, rebuilt and compared whole; every round's state is
+ * kept by PostgreSQL until the statement ends. Right for the local server's data sizes.
  */
+import { isPunct, isWord, closingParen } from './token-walk.ts';
 import type { TextEdit, Token } from './tokens.ts';
-import { closingParen, isPunct, isWord } from './token-walk.ts';
 
-export type MutuallyRecursivePlan = { edits: TextEdit[]; skip: Array<[number, number]> } | { refusal: string };
+export type MutuallyRecursivePlan = { edits: TextEdit[]; skip: Array<[number, number]> };
 
-/** The plan for `WITH MUTUALLY RECURSIVE` at `index` (the word `mutually`), or null when it is not one. */
-export function mutuallyRecursivePlan(tokens: readonly Token[], index: number): MutuallyRecursivePlan | null {
+/** Rewrites a fragment of SQL (a binding's body, a column's type) with the dialect's edits. */
+export type FragmentRewriter = (text: string) => string;
+
+interface Binding {
+  name: string;
+  columns: Array<{ name: string; type: string }>;
+  body: string;
+}
+
+let planCount = 0;
+
+/** Double-quoted unless a plain lower-case name. */
+function identifier(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The plan for `WITH MUTUALLY RECURSIVE` at `index` (the word `mutually`), or null when it is not
+ * one (or its bindings do not parse: PostgreSQL then reports the syntax error).
+ */
+export function mutuallyRecursivePlan(
+  tokens: readonly Token[],
+  index: number,
+  sql: string,
+  rewriteBody: FragmentRewriter,
+  rewriteType: FragmentRewriter,
+): MutuallyRecursivePlan | null {
   if (!isWord(tokens[index - 1], 'with') || !isWord(tokens[index + 1], 'recursive')) return null;
-  const edits: TextEdit[] = [];
-  const skip: Array<[number, number]> = [];
   let at = index + 2;
-  let headerEnd = tokens[index + 1]!.end;
+  let limit: { value: number; action: 'error' | 'return' } | null = null;
   if (isPunct(tokens[at], '(')) {
     const close = closingParen(tokens, at);
     if (close < 0) return null;
     const words = tokens.slice(at + 1, close).map((token) => token.value).join(' ');
-    if (/^return at recursion limit\b/.test(words)) {
-      return { refusal: 'WITH MUTUALLY RECURSIVE (RETURN AT RECURSION LIMIT …) is not supported by the local server; run it against Materialize' };
-    }
-    headerEnd = tokens[close]!.end;
-    skip.push([at, close]);
+    const option = /^(?:(return|error) at )?recursion limit (\d+)$/.exec(words);
+    if (!option) return null;
+    limit = { value: Number(option[2]), action: option[1] === 'return' ? 'return' : 'error' };
     at = close + 1;
   }
-  edits.push({ start: tokens[index]!.start, end: headerEnd, text: 'RECURSIVE' });
-  const names: string[] = [];
-  const bodies: Array<[number, number]> = [];
+  const bindings: Binding[] = [];
+  let last = at;
   for (;;) {
     const name = tokens[at];
     if (!name || !(name.type === 'word' || name.type === 'quoted') || !isPunct(tokens[at + 1], '(')) return null;
     const columnsClose = closingParen(tokens, at + 1);
     if (columnsClose < 0 || !isWord(tokens[columnsClose + 1], 'as') || !isPunct(tokens[columnsClose + 2], '(')) return null;
-    // Column names: the first token after `(` and after each top-level comma.
-    const columns: string[] = [];
+    // Column definitions: `name type`, split at the top-level commas.
+    const columns: Binding['columns'] = [];
     let depth = 0;
-    let expectName = true;
-    for (let column = at + 2; column < columnsClose; column++) {
+    let start = at + 2;
+    for (let column = at + 2; column <= columnsClose; column++) {
       const token = tokens[column]!;
-      if (expectName) {
-        columns.push(token.type === 'quoted' ? `"${token.value.replace(/"/g, '""')}"` : token.value);
-        expectName = false;
-        continue;
+      if (column < columnsClose && (isPunct(token, '(') || isPunct(token, '['))) depth++;
+      else if (column < columnsClose && (isPunct(token, ')') || isPunct(token, ']'))) depth--;
+      else if (column === columnsClose || (depth === 0 && isPunct(token, ','))) {
+        const columnName = tokens[start];
+        if (!columnName || column - start < 2 || !(columnName.type === 'word' || columnName.type === 'quoted')) return null;
+        columns.push({ name: columnName.value, type: rewriteType(sql.slice(tokens[start + 1]!.start, tokens[column - 1]!.end)) });
+        start = column + 1;
       }
-      if (isPunct(token, '(') || isPunct(token, '[')) depth++;
-      else if (isPunct(token, ')') || isPunct(token, ']')) depth--;
-      else if (depth === 0 && isPunct(token, ',')) expectName = true;
     }
-    edits.push({ start: tokens[at + 1]!.start, end: tokens[columnsClose]!.end, text: `(${columns.join(', ')})` });
-    skip.push([at + 1, columnsClose]);
-    names.push(name.value);
-    const bodyClose = closingParen(tokens, columnsClose + 2);
+    const bodyOpen = columnsClose + 2;
+    const bodyClose = closingParen(tokens, bodyOpen);
     if (bodyClose < 0) return null;
-    bodies.push([columnsClose + 3, bodyClose]);
+    const body = bodyClose === bodyOpen + 1 ? '' : sql.slice(tokens[bodyOpen + 1]!.start, tokens[bodyClose - 1]!.end);
+    bindings.push({ name: name.value, columns, body: rewriteBody(body) });
+    last = bodyClose;
     at = bodyClose + 1;
     if (!isPunct(tokens[at], ',')) break;
     at++;
   }
-  // A binding may read itself and earlier bindings; a later one is mutual recursion.
-  for (let binding = 0; binding < bodies.length; binding++) {
-    const [from, to] = bodies[binding]!;
-    for (let token = from; token < to; token++) {
-      const word = tokens[token]!;
-      // A relation read: after FROM or JOIN.
-      if ((word.type === 'word' || word.type === 'quoted') && (isWord(tokens[token - 1], 'from') || isWord(tokens[token - 1], 'join'))) {
-        const referenced = names.indexOf(word.value);
-        if (referenced > binding) {
-          return {
-            refusal: `WITH MUTUALLY RECURSIVE where a binding reads a later one ("${names[binding]}" reads "${names[referenced]}") is not supported by the local server; run it against Materialize`,
-          };
-        }
-      }
-    }
-  }
-  return { edits, skip };
+  const text = recursiveText(bindings, limit, `mz_wmr_${++planCount}`);
+  return { edits: [{ start: tokens[index]!.start, end: tokens[last]!.end, text }], skip: [[index, last]] };
+}
+
+function recordColumns(binding: Binding): string {
+  return binding.columns.map((column) => `${identifier(column.name)} ${column.type}`).join(', ');
+}
+
+function columnList(binding: Binding): string {
+  return binding.columns.map((column) => identifier(column.name)).join(', ');
+}
+
+/** `name (cols) AS (the rows of the jsonb array `state` as the declared columns)`. */
+function bindingFromState(binding: Binding, state: string): string {
+  return `${identifier(binding.name)} (${columnList(binding)}) AS (SELECT * FROM jsonb_to_recordset(${state}) AS mz_wmr_state(${recordColumns(binding)}))`;
+}
+
+function recursiveText(bindings: Binding[], limit: { value: number; action: 'error' | 'return' } | null, cte: string): string {
+  const states = bindings.map((_, index) => `s${index}`);
+  const rounds = bindings.map((binding, index) => {
+    // Bindings before this one were computed this round (n<i>.v), the others are last round's.
+    const scope = bindings.map((other, otherIndex) => bindingFromState(other, otherIndex < index ? `n${otherIndex}.v` : `w.s${otherIndex}`));
+    const row = 'mz_wmr_row';
+    const declared = binding.columns.map((column) => `${row}.${identifier(column.name)}`);
+    // Plan-time checks against the declared columns: fewer columns fail the alias list, more fail
+    // the row comparison, another type fails mz_local.wmr_declared; none filters a row.
+    const checks = [
+      `(ROW(${row}.*) IS NOT DISTINCT FROM ROW(${declared.join(', ')})) IS NOT NULL`,
+      ...binding.columns.map((column, columnIndex) => `mz_local.wmr_declared(${declared[columnIndex]}, NULL::${column.type})`),
+    ];
+    return (
+      `CROSS JOIN LATERAL (WITH ${scope.join(', ')} SELECT coalesce(jsonb_agg(to_jsonb(${row}) ORDER BY to_jsonb(${row})), '[]'::jsonb) AS v ` +
+      `FROM (${binding.body}) AS ${row}(${columnList(binding)}) WHERE ${checks.join(' AND ')}) n${index}`
+    );
+  });
+  const unchanged = bindings.map((_, index) => `n${index}.v = w.s${index}`).join(' AND ');
+  const bound = limit ? ` AND w.round < ${limit.value + (limit.action === 'error' ? 1 : 0)}` : '';
+  const recursive =
+    `RECURSIVE ${cte} (round, done, ${states.join(', ')}) AS (` +
+    `SELECT 0, false, ${states.map(() => `'[]'::jsonb`).join(', ')} ` +
+    `UNION ALL SELECT w.round + 1, ${unchanged}, ${bindings.map((_, index) => `n${index}.v`).join(', ')} FROM ${cte} w ${rounds.join(' ')} ` +
+    `WHERE NOT w.done${bound})`;
+  // The last round's state; at an ERROR limit, reaching it without the fixed point fails.
+  const lastRound = `(SELECT * FROM ${cte} ORDER BY round DESC LIMIT 1) w`;
+  const withinLimit = limit?.action === 'error' ? ` WHERE mz_local.wmr_within_limit(w.done, ${limit.value})` : '';
+  const finals = bindings.map(
+    (binding, index) =>
+      `${identifier(binding.name)} (${columnList(binding)}) AS (SELECT mz_wmr_state.* FROM ${lastRound}, ` +
+      `jsonb_to_recordset(w.s${index}) AS mz_wmr_state(${recordColumns(binding)})${withinLimit})`,
+  );
+  return `${recursive}, ${finals.join(', ')}`;
 }

@@ -27,16 +27,13 @@
  *   type modifier or an unnamed list type (map-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
- * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
- * - the WITH MUTUALLY RECURSIVE forms the local server cannot evaluate (mutually-recursive.ts), in
- *   its own words.
+ * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts).
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
  * One pass over the tokens looks for the trigger words; nearly every statement has none.
  */
 import type { StatementSpan, Token } from './tokens.ts';
-import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
 import { createTypeRefusal, mapKeyRefusal } from './map-refusals.ts';
@@ -111,11 +108,6 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
             if (clause && 'refusal' in clause) refusal = clause.refusal;
           }
           break;
-        case 'mutually': {
-          const plan = mutuallyRecursivePlan(tokens, index);
-          if (plan && 'refusal' in plan) refusal = { message: plan.refusal, code: '0A000' };
-          break;
-        }
         case 'array_agg':
           refusal = aggregateWindowRefusal(tokens, index) ?? outerAggregateRefusal(tokens, index);
           break;
