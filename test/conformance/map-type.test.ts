@@ -89,3 +89,29 @@ describe('map operators and functions (map.md, Operators)', () => {
     expect(await values(`SELECT map_build(LIST[ROW('a', 1), ROW('b', 2), ROW('a', 3)])`)).toEqual(['{a=>3,b=>2}']);
   });
 });
+
+describe('what Materialize refuses about maps (map.slt)', () => {
+  it('@> and <@ of two maps cast to different value types: no such operator', async () => {
+    await expect(t.query(`SELECT '{plan=>1}'::map[text=>int] @> '{plan=>t}'::map[text=>bool]`)).rejects.toThrow(
+      "no overload for map[text=>integer] @> map[text=>boolean]: arguments cannot be implicitly cast to any implementation's parameters",
+    );
+    await expect(t.query(`SELECT '{a=>{b=>c}}'::map[text=>map[text=>text]] <@ '{a=>c}'::map[text=>text]`)).rejects.toThrow('arguments cannot be implicitly cast');
+    // The same types still compare.
+    expect(await values(`SELECT '{plan=>1, seats=>3}'::map[text=>int] @> '{seats=>3}'::map[text=>int]`)).toEqual([true]);
+  });
+
+  it('CREATE TYPE … AS MAP options must name types: a relation or an unknown name is refused', async () => {
+    await t.query(`CREATE TABLE map_option_rel (a int)`);
+    await expect(t.query(`CREATE TYPE rel_valued AS MAP (KEY TYPE = text, VALUE TYPE = map_option_rel)`)).rejects.toThrow(
+      'value_type must be of class type, but received materialize.public.map_option_rel which is of class table',
+    );
+    await expect(t.query(`CREATE TYPE enum_keyed AS MAP (key_type = pg_enum, value_type = text)`)).rejects.toThrow(
+      'key_type must be of class type, but received pg_catalog.pg_enum which is of class view',
+    );
+    await expect(t.query(`CREATE TYPE odd_map AS MAP (key_type = text, value_type = bool, extra_type = no_such_type)`)).rejects.toThrow(
+      "unknown catalog item 'no_such_type'",
+    );
+    await t.query(`CREATE TYPE string_valued AS MAP (key_type = text, value_type = string)`);
+    expect(await values(`SELECT '{k=>v}'::string_valued::text`)).toEqual(['{k=>v}']);
+  });
+});

@@ -282,3 +282,37 @@ $fn$;
 
 CREATE OR REPLACE FUNCTION pg_catalog.map_length(hstore) RETURNS integer
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_length(akeys($1), 1), 0)';
+
+-- CREATE TYPE … AS MAP|LIST: an option naming a relation (PostgreSQL would take its row type) is
+-- refused as Materialize refuses it (map.slt: "value_type must be of class type, but received
+-- pg_catalog.pg_enum which is of class view"), and so is a name that is no type ("unknown catalog
+-- item 'x'"). Materialize's own spellings of built-in types (string, double, json, uint) are types.
+CREATE OR REPLACE FUNCTION mz_local.check_type_option(option text, type_name text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  relation record;
+  type_oid oid := pg_catalog.to_regtype(CASE lower(btrim(type_name))
+    WHEN 'string' THEN 'text' WHEN 'double' THEN 'float8' WHEN 'json' THEN 'jsonb' WHEN 'uint' THEN 'uint4' ELSE type_name END);
+BEGIN
+  IF type_oid IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown catalog item ''%s''', btrim(type_name));
+  END IF;
+  SELECT n.nspname, c.relname, c.relkind INTO relation
+    FROM pg_catalog.pg_type t
+    JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE t.oid = type_oid AND c.relkind IN ('r', 'v', 'm', 'p', 'f');
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  RAISE EXCEPTION USING ERRCODE = '42809', MESSAGE = format('%s must be of class type, but received %s which is of class %s',
+    option,
+    CASE WHEN relation.nspname IN ('pg_catalog', 'mz_catalog', 'mz_internal', 'information_schema')
+      THEN relation.nspname || '.' || relation.relname
+      ELSE current_database() || '.' || relation.nspname || '.' || relation.relname END,
+    CASE WHEN relation.nspname IN ('pg_catalog', 'mz_catalog', 'mz_internal', 'information_schema') THEN 'view'
+      WHEN relation.relkind = 'v' THEN 'view'
+      WHEN relation.relkind = 'm' THEN 'materialized-view'
+      ELSE 'table' END);
+END
+$fn$;

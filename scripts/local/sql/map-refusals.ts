@@ -80,3 +80,73 @@ function optionName(tokens: readonly Token[], eq: number): string | null {
   if (isWord(before, 'type') && isWord(tokens[eq - 2])) return `${tokens[eq - 2]!.value}_type`;
   return before && isWord(before) && /^[a-z]+_type$/.test(before.value) ? before.value : null;
 }
+
+/**
+ * `m1 @> m2` / `m1 <@ m2` of two maps whose types differ, both written as casts
+ * (`'{a=>1}'::map[text=>int] @> '{a=>t}'::map[text=>bool]`): Materialize has no such operator
+ * (map.slt); the local server's maps are all hstore and would compare them. Maps read from columns
+ * are not seen (their types are not in the text).
+ */
+export function mapContainmentRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const left = mapTypeEndingAt(tokens, index - 1);
+  if (!left) return null;
+  const right = tokens[index + 1]?.type === 'string' && tokens[index + 2]?.type === 'operator' && tokens[index + 2]!.value === '::' ? mapTypeAt(tokens, index + 3) : null;
+  if (!right || left === right) return null;
+  return {
+    message: `no overload for ${left} ${tokens[index]!.value} ${right}: arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts`,
+    code: '42883',
+  };
+}
+
+/** The map type written from `map` at `at` to its closing `]`, as Materialize names it, or null. */
+function mapTypeAt(tokens: readonly Token[], at: number): string | null {
+  if (!isWord(tokens[at], 'map') || !isPunct(tokens[at + 1], '[')) return null;
+  let depth = 0;
+  const parts: string[] = [];
+  for (let index = at; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (isPunct(token, '[')) depth++;
+    if (isPunct(token, ']') && --depth === 0) return `${parts.join('')}]`;
+    parts.push(isWord(token) ? (TYPE_NAMES[token.value] ?? token.value) : token.value);
+  }
+  return null;
+}
+
+/** The map type of a cast ending at `end` (its `]`): `…::map[text=>int]`. */
+function mapTypeEndingAt(tokens: readonly Token[], end: number): string | null {
+  if (!isPunct(tokens[end], ']')) return null;
+  let depth = 0;
+  for (let index = end; index >= 0; index--) {
+    if (isPunct(tokens[index], ']')) depth++;
+    if (isPunct(tokens[index], '[') && --depth === 0) {
+      const operator = tokens[index - 2];
+      return operator?.type === 'operator' && operator.value === '::' ? mapTypeAt(tokens, index - 1) : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * The type options of `CREATE TYPE … AS MAP|LIST (…)` as written (`value_type`, `pg_enum`), for the
+ * check that each names a type and not a relation (mz_local.check_type_option: Materialize refuses
+ * `value_type=pg_enum`, "must be of class type", where PostgreSQL finds the relation's row type).
+ */
+export function createTypeOptions(tokens: readonly Token[], sql: string): Array<{ option: string; type: string }> {
+  const options: Array<{ option: string; type: string }> = [];
+  for (let at = 0; at < tokens.length; at++) {
+    const token = tokens[at]!;
+    if (token.type !== 'operator' || token.value !== '=') continue;
+    const option = optionName(tokens, at);
+    const first = tokens[at + 1];
+    if (!option || !first) continue;
+    let end = at + 1;
+    let depth = 0;
+    while (end < tokens.length && !(depth === 0 && (isPunct(tokens[end], ',') || isPunct(tokens[end], ')')))) {
+      if (isPunct(tokens[end], '(')) depth++;
+      if (isPunct(tokens[end], ')')) depth--;
+      end++;
+    }
+    if (end > at + 1) options.push({ option, type: sql.slice(first.start, tokens[end - 1]!.end) });
+  }
+  return options;
+}

@@ -24,7 +24,8 @@
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt); integer list
  *   literals subscripted, sliced or cast past their depth, list functions of NULLs only
  *   (list-refusals.ts); a map key type other than text, CREATE TYPE … AS MAP|LIST options with a
- *   type modifier or an unnamed list type (map-refusals.ts);
+ *   type modifier or an unnamed list type, `@>` / `<@` of two maps cast to different types
+ *   (map-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts).
@@ -36,7 +37,7 @@
 import type { StatementSpan, Token } from './tokens.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
-import { createTypeRefusal, mapKeyRefusal } from './map-refusals.ts';
+import { createTypeRefusal, mapContainmentRefusal, mapKeyRefusal } from './map-refusals.ts';
 import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
 
 export interface Refusal {
@@ -119,6 +120,8 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
       }
     } else if (token.type === 'string') {
       refusal = castLiteralRefusal(tokens, index);
+    } else if (token.type === 'operator' && (token.value === '@>' || token.value === '<@')) {
+      refusal = mapContainmentRefusal(tokens, index);
     }
     if (refusal) return refusal;
   }

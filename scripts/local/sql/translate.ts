@@ -23,6 +23,7 @@ import { catalogNameEdits, protectedTarget } from './pg-catalog.ts';
 import { regexParameterEdits, regexTooLargeMessage, tooLargeRegexLiteral } from './regex-patterns.ts';
 import { createTypeAsDomain, dialectEdits, rewriteDialect } from './dialect.ts';
 import { materializeRefusal } from './refusals.ts';
+import { createTypeOptions } from './map-refusals.ts';
 
 export interface TranslatedStatement {
   sql: string;
@@ -104,10 +105,23 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
       // A list of a list type (`element_type = int4_list`): PostgreSQL has no array of an array
       // domain, so the new domain is over the element's own array type (int4[]) when it is one.
       const listOf = /^([\s\S]*\sAS\s+)([\s\S]+)\[\]\s*$/i.exec(domain);
-      const body = listOf
+      const created = listOf
         ? `EXECUTE ${sqlLiteral(listOf[1]!)} || mz_local.list_domain_base(${sqlLiteral(listOf[2]!.trim())});`
         : `EXECUTE ${sqlLiteral(domain)};`;
-      return ddl(body, 'CREATE TYPE');
+      // Each option must name a type, not a relation (whose row type PostgreSQL would take).
+      const checks = createTypeOptions(statement.tokens, sql)
+        .map(({ option, type }) => `PERFORM mz_local.check_type_option(${sqlLiteral(option)}, ${sqlLiteral(type)});`)
+        .join(' ');
+      return ddl(`${checks} ${created}`, 'CREATE TYPE');
+    }
+    // One Materialize does not take as a domain (a key type other than text, an unknown option):
+    // its options are checked as Materialize checks them first, then PostgreSQL reports the rest.
+    if (statement.tokens[1]?.type === 'word' && statement.tokens[1].value === 'type') {
+      const options = createTypeOptions(statement.tokens, sql);
+      if (options.length > 0) {
+        const checks = options.map(({ option, type }) => `PERFORM mz_local.check_type_option(${sqlLiteral(option)}, ${sqlLiteral(type)});`).join(' ');
+        return ddl(`${checks} EXECUTE ${sqlLiteral(text)};`, 'CREATE TYPE');
+      }
     }
     const viewIfNotExists = createViewIfNotExists(statement, sql);
     if (viewIfNotExists) return viewIfNotExists;
