@@ -52,13 +52,25 @@ export function commandScripts(scripts: Record<string, string>): [string, string
   return Object.entries(scripts).filter(([, command]) => /^tsx\s.*\.ts$/.test(command));
 }
 
+export interface CollectHelpOptions {
+  readonly root?: string;
+  readonly concurrency?: number;
+  readonly cache?: boolean;
+  /**
+   * Node's arguments for what npm would hand tsx (e.g. `['--single-threaded-gc', 'scripts/local.ts']`),
+   * when the caller has a cheaper way to run the same entry point (the tests run it bundled:
+   * test/helpers/script-bundle.ts). Without it, tsx runs it, as `npm run` does.
+   */
+  readonly nodeArguments?: (tsxArguments: readonly string[]) => Promise<readonly string[]>;
+}
+
 /**
  * Each command's `--help`, in package.json's order, `concurrency` at a time. With `cache`, the
  * answers are kept under node_modules/.cache, keyed by a hash of every file that can change them
  * (scripts/, bench/, functions/, package.json, package-lock.json): starting fourteen tsx
  * processes costs 15–30 s of CPU on a 2-core machine, and the docs test asks on every run.
  */
-export async function collectHelp(options: { root?: string; concurrency?: number; cache?: boolean } = {}): Promise<CommandHelp[]> {
+export async function collectHelp(options: CollectHelpOptions = {}): Promise<CommandHelp[]> {
   const root = options.root ?? REPO_ROOT;
   const commands = commandScripts(readScripts(root));
   const cacheFile = options.cache ? path.join(root, 'node_modules', '.cache', 'segment-materialize', `cli-help-${sourceHash(root)}.json`) : undefined;
@@ -72,7 +84,8 @@ export async function collectHelp(options: { root?: string; concurrency?: number
       const index = next++;
       const [name, script] = commands[index]!;
       const args = script.split(/\s+/).slice(1);
-      const { stdout } = await run(tsx, [...args, '--help'], { cwd: root, env, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 }).catch((error: { stderr?: string; message: string }) => {
+      const [file, argv] = options.nodeArguments ? [process.execPath, await options.nodeArguments(args)] : [tsx, args];
+      const { stdout } = await run(file, [...argv, '--help'], { cwd: root, env, timeout: 120_000, maxBuffer: 4 * 1024 * 1024 }).catch((error: { stderr?: string; message: string }) => {
         throw new Error(`npm run ${name} -- --help failed: ${error.message}\n${error.stderr ?? ''}`);
       });
       results[index] = { name, script, help: normalise(stdout, root) };

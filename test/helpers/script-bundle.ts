@@ -17,7 +17,12 @@ const bundles = new Map<string, Promise<string>>();
 
 /** `scripts/<script>` bundled (once per test process), as the file node runs. */
 export function scriptBundle(script: string): Promise<string> {
-  const source = path.join(REPO_ROOT, 'scripts', script);
+  return entryPointBundle(path.join('scripts', script));
+}
+
+/** Any entry point of the repository (`bench/run.ts`, `scripts/local.ts`…) bundled, as the file node runs. */
+export function entryPointBundle(fromRepositoryRoot: string): Promise<string> {
+  const source = path.join(REPO_ROOT, fromRepositoryRoot);
   let bundle = bundles.get(source);
   if (!bundle) {
     bundle = bundleTypeScript(pathToFileURL(source), `process.argv[1] = ${JSON.stringify(source)};`);
