@@ -79,3 +79,19 @@ describe('errors in Materialize words', () => {
     expect(await errorOf(`SELECT array_agg(k) OVER (ORDER BY k) FROM (VALUES (1), (2)) AS s(k)`)).toBe('aggregate window functions not yet supported');
   });
 });
+
+describe('string and JSON errors in Materialize words (string.slt, jsonb.slt)', () => {
+  it('character type lengths, split_part position 0, an unknown encoding, position() arguments as written', async () => {
+    expect(await errorOf(`SELECT 'x'::varchar(0)`)).toBe('length for type character varying must be between 1 and 10485760');
+    expect(await errorOf(`SELECT 'x'::char(10485761)`)).toBe('length for type character must be between 1 and 10485760');
+    expect(await errorOf(`SELECT split_part('a,b', ',', 0)`)).toBe('field position must be greater than zero');
+    expect(await errorOf(`SELECT length('abc', 'klingon-8')`)).toBe("invalid encoding name 'klingon-8'");
+    expect(await errorOf(`SELECT position(7 IN 'seven')`)).toBe('function position(integer, unknown) does not exist');
+  });
+
+  it('a jsonb literal that is not one JSON value, in serde_json words', async () => {
+    expect(await errorOf(`SELECT '{"plan": '::jsonb`)).toBe('invalid input syntax for type jsonb: EOF while parsing a value at line 1 column 9: "{\\"plan\\": "');
+    expect(await errorOf(`SELECT '[1, 2,]'::jsonb`)).toBe('invalid input syntax for type jsonb: trailing comma at line 1 column 7: "[1, 2,]"');
+    expect(await errorOf(`SELECT '1 2'::jsonb`)).toBe('invalid input syntax for type jsonb: trailing characters at line 1 column 3: "1 2"');
+  });
+});

@@ -221,3 +221,39 @@ describe('regexp_replace replacements', () => {
     expect(rows.rows[0]).toEqual(['42:order', 'order-[42]', 'a<b>c', 'a$c', '05/03/2024', 'ax\\yc']);
   });
 });
+
+/** The first row's values, in column order. */
+async function values(sql: string): Promise<unknown[]> {
+  const rows = await t.query<Record<string, unknown>>(sql);
+  return Object.values(rows[0]!);
+}
+
+describe('string functions as Materialize answers them (string.slt)', () => {
+  it('lpad keeps answering after many calls (a generic plan once folded its refusal branch)', async () => {
+    for (const width of [8, 6, 7, 9, 10, 4]) await t.query(`SELECT lpad('sku', ${width}, '0')`);
+    expect(await values(`SELECT lpad('sku', 3, '0') AS a, lpad('sku', 2, '0') AS b, lpad('sku', 0, '0') AS c, lpad('sku', 5) AS d`)).toEqual(['sku', 'sk', '', '  sku']);
+    await expect(t.query(`SELECT lpad('sku', -1, '0')`)).rejects.toThrow('length must be nonnegative');
+  });
+
+  it('substr and substring take bigint positions and lengths', async () => {
+    expect(await values(`SELECT substr('payload', 3, 4294967296) AS a, substr('payload', 4294967296, 2) AS b, substring('payload' FROM 2 FOR 9999999999) AS c`)).toEqual([
+      'yload',
+      '',
+      'ayload',
+    ]);
+    expect(await values(`SELECT substr('payload', 2, 3) AS a, substring('payload' FROM -1 FOR 3) AS b`)).toEqual(['ayl', 'p']);
+  });
+});
+
+describe('jsonb_object_agg leaves out NULL keys (jsonb.slt)', () => {
+  it('a NULL key is skipped, not an error; no rows is still NULL', async () => {
+    expect(await values(`SELECT jsonb_object_agg(NULL, 1)::text`)).toEqual(['{}']);
+    expect(await values(`SELECT jsonb_object_agg(k, v ORDER BY v)::text FROM (VALUES ('plan', 1), (NULL, 2), ('plan', 3)) AS e(k, v)`)).toEqual([
+      '{"plan":3}',
+    ]);
+    expect(await values(`SELECT jsonb_object_agg(k, v) FILTER (WHERE v > 1 OR v < 0)::text FROM (VALUES ('a', 1), ('b', 2), (NULL, 3)) AS e(k, v)`)).toEqual([
+      '{"b":2}',
+    ]);
+    expect(await values(`SELECT jsonb_object_agg(k, v) FROM (VALUES ('a', 1)) AS e(k, v) WHERE false`)).toEqual([null]);
+  });
+});

@@ -319,6 +319,16 @@ BEGIN
   RAISE EXCEPTION USING MESSAGE = message, ERRCODE = code;
 END
 $fn$;
+-- The same, given the value it refuses: in a SQL function's CASE arm it is then folded at plan time
+-- only where the arm's condition is constant (and so pruned first). With constant arguments only,
+-- a generic plan (the sixth call of a statement, parameters unknown) folds the arm and fails even
+-- for a valid value (lpad('str', 3, 'pad') failed after five lpad calls).
+CREATE OR REPLACE FUNCTION mz_local.fail_text(message text, code text, refused anyelement) RETURNS text
+  LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+  RAISE EXCEPTION USING MESSAGE = message, ERRCODE = code;
+END
+$fn$;
 DO $fn$
 BEGIN
   IF (SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
@@ -329,7 +339,7 @@ END
 $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.lpad(text, integer, text) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN $2 < 0 THEN mz_local.fail_text('length must be nonnegative', '22023') ELSE pg_catalog.mz_pg_lpad($1, $2, $3) END
+  SELECT CASE WHEN $2 < 0 THEN mz_local.fail_text('length must be nonnegative', '22023', $2) ELSE pg_catalog.mz_pg_lpad($1, $2, $3) END
 $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.lpad(text, integer) RETURNS text
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT pg_catalog.lpad($1, $2, ' ') $fn$;
@@ -433,3 +443,20 @@ BEGIN
   RETURN true;
 END
 $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- substr / substring with bigint positions or lengths (string.slt: substr('abcdef', 2, 2147483648)
+-- is 'bcdef', a start past the integer range is ''); PostgreSQL has integer ones only. Clamped to
+-- the integer range, which gives the same characters. A negative length is refused as before.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pg_catalog.substr(text, bigint) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, greatest(least($2, 2147483647), -2147483648)::integer) $fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.substr(text, bigint, bigint) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN $2 > 2147483647 THEN '' ELSE pg_catalog.substr($1, greatest($2, -2147483648)::integer,
+    least($3, 2147483647 - greatest($2, 0))::integer) END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.substring(text, bigint) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, $2) $fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.substring(text, bigint, bigint) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, $2, $3) $fn$;

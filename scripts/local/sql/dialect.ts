@@ -25,7 +25,7 @@ import { asOfClause } from './as-of.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -96,6 +96,11 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
         // The tokens the edits cover are done (a constructor's entries were rewritten inside it).
         index = mapped.last;
       }
+      continue;
+    }
+    if (token.value === 'jsonb_object_agg') {
+      const objectAgg = objectAggNullKeysEdits(tokens, index);
+      if (objectAgg.length > 0) (edits ??= []).push(...objectAgg);
       continue;
     }
     if (token.value === 'mutually') {
@@ -173,6 +178,51 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       if (token.value === 'double' && isWord(next, 'precision')) return null;
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
   }
+}
+
+/** The key of a NULL-keyed entry while jsonb_object_agg runs (deleted from its result). */
+const NULL_KEY = "E'\\u0001mz_local_null_key'";
+
+/**
+ * `jsonb_object_agg(k, v …)`: Materialize leaves out an entry whose key is NULL (jsonb.slt:
+ * `jsonb_object_agg(NULL, NULL)` is `{}`), where PostgreSQL fails ("field name must not be null").
+ * The key is read as text (as Materialize reads it) with NULL as a stand-in key, deleted from the
+ * result: `(jsonb_object_agg(coalesce((k)::text, <stand-in>), v …) [FILTER …] [OVER …] - <stand-in>)`.
+ * Only words are inserted around the call's own text (other edits may touch its arguments).
+ */
+function objectAggNullKeysEdits(tokens: readonly Token[], index: number): TextEdit[] {
+  const open = index + 1;
+  if (!isPunct(tokens[open], '(') || isPunct(tokens[index - 1], '.')) return [];
+  const close = closingParen(tokens, open);
+  if (close < 0) return [];
+  let comma = -1;
+  for (let at = open + 1, depth = 0; at < close; at++) {
+    const token = tokens[at]!;
+    if (isPunct(token, '(') || isPunct(token, '[')) depth++;
+    else if (isPunct(token, ')') || isPunct(token, ']')) depth--;
+    else if (depth === 0 && isPunct(token, ',')) {
+      comma = at;
+      break;
+    }
+  }
+  if (comma < 0 || comma === open + 1) return [];
+  let end = close;
+  if (isWord(tokens[end + 1], 'filter') && isPunct(tokens[end + 2], '(')) {
+    end = closingParen(tokens, end + 2);
+    if (end < 0) return [];
+  }
+  if (isWord(tokens[end + 1], 'over')) {
+    if (isPunct(tokens[end + 2], '(')) end = closingParen(tokens, end + 2);
+    else if (tokens[end + 2]?.type === 'word' || tokens[end + 2]?.type === 'quoted') end += 2;
+    if (end < 0) return [];
+  }
+  const at = (position: number, text: string): TextEdit => ({ start: position, end: position, text });
+  return [
+    at(tokens[index]!.start, '('),
+    at(tokens[open + 1]!.start, 'coalesce(('),
+    at(tokens[comma - 1]!.end, `)::text, ${NULL_KEY})`),
+    at(tokens[end]!.end, ` - ${NULL_KEY})`),
+  ];
 }
 
 /** A capture group of a Materialize (Rust) regex: its name, if any, and where `(?P<name>` / `(?<name>` is. */

@@ -23,6 +23,11 @@
  *   brace` (map.slt, `m ?& 'a'`);
  * - an ambiguous call: `Cannot call function f(unknown, unknown): unable to determine which
  *   implementation to use; try providing explicit casts to match parameter types`;
+ * - a character type's length out of range: `length for type character varying must be between 1
+ *   and 10485760` (string.slt); split_part's position 0: `field position must be greater than
+ *   zero`; an unknown encoding quoted as Materialize quotes it (`invalid encoding name 'x'`);
+ *   position(a IN b) with no implementation named with its arguments in the order written
+ *   (`function position(integer, unknown) does not exist`);
  * - a WITH MUTUALLY RECURSIVE body whose columns are not the declared ones (the checks of
  *   mutually-recursive.ts): `declared type (…) of WITH MUTUALLY RECURSIVE query did not match
  *   inferred type (…)` (with_mutually_recursive.slt).
@@ -35,6 +40,11 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
+  [/^length for type (varchar|char) (?:must be at least 1|cannot exceed 10485760)$/, (m) =>
+    `length for type ${m[1] === 'varchar' ? 'character varying' : 'character'} must be between 1 and 10485760`],
+  [/^field position must not be zero$/, () => 'field position must be greater than zero'],
+  [/^invalid encoding name "(.*)"$/, (m) => `invalid encoding name '${m[1]}'`],
+  [/^function pg_catalog\.position\(([^,()]+), ([^,()]+)\) does not exist$/, (m) => `function position(${m[2]}, ${m[1]}) does not exist`],
   [/^function mz_local\.wmr_declared\((.+), (.+)\) does not exist$/, (m) =>
     `declared type (${m[2]}) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]})`],
   [/^table "mz_wmr_row" has (\d+) columns? available but (\d+) columns specified$/, (m) =>

@@ -114,10 +114,15 @@ class Scanner {
     let arrayElements = isArray ? 0 : -1;
     // true = object, false = array
     const open: boolean[] = [];
-    // Expecting a value (after `[`, `,` or `:`), or what may follow a finished value.
+    // Expecting a value (after `[`, `,` or `:`), or what may follow a finished value. serde_json
+    // names the end of the text after `[` or `{` for the container, after `,` or `:` a value.
+    let afterSeparator = false;
     for (;;) {
       this.skipWhitespace();
-      if (this.index >= text.length) this.fail(open.length === 0 ? 'EOF while parsing a value' : open[open.length - 1] ? 'EOF while parsing an object' : 'EOF while parsing a list', text.length);
+      if (this.index >= text.length) {
+        this.fail(open.length === 0 || afterSeparator ? 'EOF while parsing a value' : open[open.length - 1] ? 'EOF while parsing an object' : 'EOF while parsing a list', text.length);
+      }
+      afterSeparator = true;
       const char = text.charCodeAt(this.index);
       if (char === Char.OpenBracket || char === Char.OpenBrace) {
         if (open.length + 1 >= this.maxNesting) this.fail('recursion limit exceeded', this.index);
@@ -130,7 +135,8 @@ class Scanner {
           this.index++;
           open.pop();
         } else {
-          if (isObject) this.key();
+          if (isObject) this.key(false);
+          afterSeparator = isObject;
           if (isArray && open.length === 1) arrayElements++;
           continue;
         }
@@ -149,7 +155,7 @@ class Scanner {
           this.skipWhitespace();
           const next = text.charCodeAt(this.index);
           if (next === (inObject ? Char.CloseBrace : Char.CloseBracket)) this.fail('trailing comma', this.index);
-          if (inObject) this.key();
+          if (inObject) this.key(true);
           if (isArray && open.length === 1) arrayElements++;
           break;
         }
@@ -163,10 +169,10 @@ class Scanner {
     }
   }
 
-  /** `"key" :` — positioned on the key. */
-  private key(): void {
+  /** `"key" :` — positioned on the key (after `{`, or after `,`, where serde_json expects a value). */
+  private key(afterComma: boolean): void {
     this.skipWhitespace();
-    if (this.index >= this.text.length) this.fail('EOF while parsing an object', this.text.length);
+    if (this.index >= this.text.length) this.fail(afterComma ? 'EOF while parsing a value' : 'EOF while parsing an object', this.text.length);
     if (this.text.charCodeAt(this.index) !== Char.Quote) this.fail('key must be a string', this.index);
     this.string();
     this.skipWhitespace();

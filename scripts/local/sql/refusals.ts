@@ -37,6 +37,7 @@
 import type { StatementSpan, Token } from './tokens.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
+import { JsonScanError, scanJsonStream } from './json-scan.ts';
 import { createTypeRefusal, mapContainmentRefusal, mapKeyRefusal } from './map-refusals.ts';
 import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
 
@@ -247,7 +248,7 @@ function castLiteralRefusal(tokens: readonly Token[], index: number): Refusal | 
 }
 
 function literalRefusal(type: string, value: string): Refusal | null {
-  if (JSON_TYPES.has(type)) return jsonNumberRefusal(value);
+  if (JSON_TYPES.has(type)) return jsonNumberRefusal(value) ?? jsonSyntaxRefusal(value);
   const trimmed = value.trim();
   const bad =
     (DATE_TYPES.has(type) && (/^[+-]?infinity$/i.test(trimmed) || /^\d+-\d{1,2}-\d{1,2}[A-SU-Za-su-z]/.test(trimmed))) ||
@@ -276,6 +277,27 @@ function regexFlagRefusal(tokens: readonly Token[], index: number): Refusal | nu
  * maximum precision 39 at line 1"); PostgreSQL keeps any number of digits. Digits inside strings
  * do not count. Only a literal run of 40 digits is looked at further, so other literals cost one test.
  */
+/**
+ * A JSON literal that is not one JSON value: refused in serde_json's words, as Materialize reads
+ * it (jsonb.slt: `'{'::jsonb` is "EOF while parsing an object at line 1 column 1"), where
+ * PostgreSQL says "invalid input syntax for type json". Both refuse the same texts.
+ */
+function jsonSyntaxRefusal(value: string): Refusal | null {
+  let message: string | null = null;
+  try {
+    const spans = scanJsonStream(value);
+    if (spans.length === 0) message = `EOF while parsing a value at line ${value.split('\n').length} column ${value.length - value.lastIndexOf('\n') - 1}`;
+    else if (spans.length > 1) {
+      const before = value.slice(0, spans[1]!.start);
+      message = `trailing characters at line ${before.split('\n').length} column ${before.length - before.lastIndexOf('\n')}`;
+    }
+  } catch (error) {
+    if (!(error instanceof JsonScanError)) throw error;
+    message = error.message;
+  }
+  return message === null ? null : { message: `invalid input syntax for type jsonb: ${message}: ${JSON.stringify(value)}`, code: '22P02' };
+}
+
 function jsonNumberRefusal(value: string): Refusal | null {
   if (!/\d{40}/.test(value)) return null;
   let line = 1;
