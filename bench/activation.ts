@@ -8,9 +8,15 @@
  *   - 10,000 changed rows delivered: one UPDATE changes every row of a 10,000-row activated
  *     materialized view, until the stand-in has all 10,000 identifies (goal ≤ 5 s);
  *   - the worker's cost on ingest: signed single-event webhook requests per second into the seed,
- *     without a worker and with the seed's activation running, in adjacent pairs of runs (goal ≤ 10% slower).
+ *     without a worker and with the seed's activation running, in interleaved pairs of runs, with
+ *     the server's CPU time per event beside it (goal ≤ 10% slower; see ingestCost).
+ *
+ * BENCH_ACTIVATION_FIGURES (comma-separated: latency, throughput, ingest) measures only those;
+ * BENCH_ACTIVATION_INGEST_EVENTS (3,000) and BENCH_ACTIVATION_INGEST_ROUNDS (pairs, 10) size the last.
  */
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { bindActivations, loadActivations, parseActivation, selectActivations, type BoundActivation } from '../scripts/activation/declarations.ts';
@@ -19,14 +25,17 @@ import { ActivationWorker, type ActivationEvent } from '../scripts/activation/wo
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
 import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/engine.ts';
 import { sampleTraffic } from '../functions/samples/traffic.ts';
+import { compileProject } from '../scripts/runner/compile.ts';
 import { deploySeed, REPO_ROOT } from './deploy-seed.ts';
 import { median, percentile } from './stats.ts';
 
 const SECRET = 'local-development-secret';
 const LATENCY_EVENTS = Number(process.env.BENCH_ACTIVATION_EVENTS ?? 30);
 const CHANGED_ROWS = 10_000;
-const INGEST_EVENTS = Number(process.env.BENCH_ACTIVATION_INGEST_EVENTS ?? 1_500);
-const INGEST_ROUNDS = Number(process.env.BENCH_ACTIVATION_INGEST_ROUNDS ?? 5);
+const INGEST_EVENTS = Number(process.env.BENCH_ACTIVATION_INGEST_EVENTS ?? 3_000);
+const INGEST_PAIRS = Number(process.env.BENCH_ACTIVATION_INGEST_ROUNDS ?? 10);
+/** Which figures to measure (all by default): latency, throughput, ingest. */
+const FIGURES = new Set((process.env.BENCH_ACTIVATION_FIGURES ?? 'latency,throughput,ingest').split(',').map((each) => each.trim()));
 
 export async function runActivationBench(): Promise<void> {
   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0 });
@@ -34,9 +43,9 @@ export async function runActivationBench(): Promise<void> {
   try {
     const project = await deploySeed(server);
     const seedActivation = bindActivations(selectActivations(loadActivations(REPO_ROOT), ['high_value_customers'], undefined), project);
-    await latency(server, standIn, seedActivation);
-    await changedRows(server, standIn);
-    await ingestCost(server, standIn, seedActivation);
+    if (FIGURES.has('latency')) await latency(server, standIn, seedActivation);
+    if (FIGURES.has('throughput')) await changedRows(server, standIn);
+    if (FIGURES.has('ingest')) await ingestCost(server, standIn, seedActivation);
   } finally {
     await standIn.close();
     await server.stop();
@@ -157,57 +166,357 @@ async function changedRows(server: LocalServer, standIn: TrackingStandIn): Promi
   }
 }
 
+/**
+ * The worker's cost on ingest, in interleaved pairs of runs: each pair one run without a worker and
+ * one with the activation followed, which goes first alternating (A B, B A, …: the data grows with
+ * every run and the machine's load drifts, so neither side always runs on the bigger database or
+ * the quieter minute). Per pair the slowdown of the run with the worker; the figure is their
+ * median, with the middle half of the pairs beside it.
+ *
+ * Everything but the server runs in processes of its own, as in use: the load (signed
+ * single-event requests, pre-built, written on keep-alive sockets, 8 in flight, as
+ * bench/webhook-load.ts does; the in-process fetch client cost the server's thread more than the
+ * server's own work) and the worker (as `npm run activate` runs it, on the same two cores). So the
+ * bench process is the server (and the Tracking API stand-in, taking ~50 calls a run), and its CPU
+ * time per ingested event is the server's: printed beside the wall-clock figure, during the run
+ * and until everything the run caused is done (kept views refreshed, the worker's deliveries),
+ * and the worker process's own. CPU time barely moves with the machine's other load; wall-clock
+ * throughput does.
+ *
+ * Every run starts from the same place: kept views refreshed (what a run without a worker leaves
+ * stale, the background refresh catches up after it) and, with the worker, its snapshot delivered.
+ */
 async function ingestCost(server: LocalServer, standIn: TrackingStandIn, bound: BoundActivation[]): Promise<void> {
-  // Realistic traffic (orders among it, so the activation has work), sent one event a request, 8 in flight.
-  const rate = async (round: number): Promise<number> => {
-    const events = sampleTraffic(INGEST_EVENTS, { runId: `bench-ingest-${round}`, seed: 100 + round, days: 2 });
-    const started = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < events.length) await post(server, [events[next++]!]);
-      }),
-    );
-    return (events.length / (performance.now() - started)) * 1000;
-  };
-  const without: number[] = [];
-  const withWorker: number[] = [];
-  await rate(-1); // warm-up
+  const loader = startChild('load');
+  const worker = startChild('worker');
   let calls = 0;
   standIn.onCall = () => calls++;
-  const followedRun = async (run: number): Promise<number> => {
-    const worker = startWorker(server, standIn, bound);
-    try {
-      // Its catch-up (the snapshot) first: the figure is the steady cost of following.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      const eventsPerSecond = await rate(run);
-      // Let it deliver what the run changed, so the next run without it starts from the same place.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      return eventsPerSecond;
-    } finally {
-      await worker.stop();
+  try {
+    const url = server.webhookUrl('segment_source', 'segment');
+    const load = (run: number, count = INGEST_EVENTS) => loader.request<LoadResult>({ load: { url, secret: SECRET, count, runId: `bench-ingest-${run}`, seed: 100 + run, concurrency: 8 } });
+    // Warm-up: the loader's JIT, the server's plans, the first background refreshes.
+    await load(-1, Math.max(500, INGEST_EVENTS));
+    await settle(server, null);
+    const workerConfig: WorkerChildStart = {
+      activations: bound.map((each) => each.activation.name),
+      connection: { host: server.host, port: server.pgPort, user: LOCAL_USER, database: LOCAL_DATABASE },
+      trackingUrl: standIn.url,
+    };
+    const runs: { without: IngestRun[]; with: IngestRun[] } = { without: [], with: [] };
+    let run = 0;
+    const measure = async (withWorker: boolean): Promise<IngestRun> => {
+      if (withWorker) {
+        await worker.request({ start: workerConfig });
+        await settle(server, worker);
+      }
+      const workerCpu0 = withWorker ? await worker.request<number>({ cpu: true }) : 0;
+      const cpu0 = serverCpuMs();
+      const result = await load(run++);
+      const cpu1 = serverCpuMs();
+      await settle(server, withWorker ? worker : null);
+      const cpu2 = serverCpuMs();
+      const workerCpu = withWorker ? (await worker.request<number>({ cpu: true })) - workerCpu0 : 0;
+      if (withWorker) await worker.request({ stop: true });
+      if (result.acknowledged !== result.sent) throw new Error(`ingest run: ${result.sent - result.acknowledged} requests refused (${JSON.stringify(result.failures)})`);
+      return { eventsPerSecond: (result.sent / result.ms) * 1000, cpuPerEvent: (cpu1 - cpu0) / result.sent, cpuToSettledPerEvent: (cpu2 - cpu0) / result.sent, workerCpuPerEvent: workerCpu / result.sent };
+    };
+    const slowdowns: number[] = [];
+    for (let pair = 0; pair < INGEST_PAIRS; pair++) {
+      if (pair % 2 === 0) {
+        runs.without.push(await measure(false));
+        runs.with.push(await measure(true));
+      } else {
+        runs.with.push(await measure(true));
+        runs.without.push(await measure(false));
+      }
+      slowdowns.push(1 - runs.with.at(-1)!.eventsPerSecond / runs.without.at(-1)!.eventsPerSecond);
     }
-  };
-  // Pairs of adjacent runs, which goes first alternating (the data grows with every run, and the
-  // machine's load drifts): each pair's slowdown, and the median of those.
-  const slowdowns: number[] = [];
-  for (let round = 0; round < INGEST_ROUNDS; round++) {
-    if (round % 2 === 0) {
-      without.push(await rate(round * 2));
-      withWorker.push(await followedRun(round * 2 + 1));
-    } else {
-      withWorker.push(await followedRun(round * 2));
-      without.push(await rate(round * 2 + 1));
-    }
-    slowdowns.push(1 - withWorker.at(-1)! / without.at(-1)!);
+    const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+    const ms = (value: number) => value.toFixed(3);
+    const of = (list: IngestRun[], field: keyof IngestRun) => median(list.map((each) => each[field]));
+    const cpuChange = (field: 'cpuPerEvent' | 'cpuToSettledPerEvent') => of(runs.with, field) / of(runs.without, field) - 1;
+    console.log(
+      `activation cost on ingest: ${of(runs.without, 'eventsPerSecond').toFixed(0)} events/s without a worker, ${of(runs.with, 'eventsPerSecond').toFixed(0)} events/s with one activation (high_value_customers) followed — ` +
+        `${percent(median(slowdowns))} slower (median of ${INGEST_PAIRS} interleaved pairs of runs; middle half ${percent(percentile(slowdowns, 25))} … ${percent(percentile(slowdowns, 75))}; all ${[...slowdowns].sort((a, b) => a - b).map(percent).join(', ')}); ` +
+        `server CPU per ingested event ${ms(of(runs.without, 'cpuPerEvent'))} → ${ms(of(runs.with, 'cpuPerEvent'))} ms during the run (${cpuChange('cpuPerEvent') >= 0 ? '+' : ''}${percent(cpuChange('cpuPerEvent'))}), ` +
+        `${ms(of(runs.without, 'cpuToSettledPerEvent'))} → ${ms(of(runs.with, 'cpuToSettledPerEvent'))} ms until settled (${cpuChange('cpuToSettledPerEvent') >= 0 ? '+' : ''}${percent(cpuChange('cpuToSettledPerEvent'))}), ` +
+        `the worker process ${ms(of(runs.with, 'workerCpuPerEvent'))} ms; ${INGEST_EVENTS} single-event requests a run, 8 in flight, from a process of their own; the worker in its own process; ${calls} calls sent; goal ≤ 10%)`,
+    );
+  } finally {
+    standIn.onCall = undefined;
+    await Promise.all([loader.close(), worker.close()]);
   }
-  standIn.onCall = undefined;
-  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
-  console.log(
-    `activation cost on ingest: ${median(without).toFixed(0)} events/s without a worker, ${median(withWorker).toFixed(0)} events/s with one activation (high_value_customers) followed — ` +
-      `${percent(median(slowdowns))} slower (median of ${INGEST_ROUNDS} adjacent pairs of runs, ${slowdowns.map(percent).join(', ')}; ${INGEST_EVENTS} single-event requests a run, 8 in flight; ${calls} calls sent; goal ≤ 10%)`,
-  );
+}
+
+interface IngestRun {
+  readonly eventsPerSecond: number;
+  /** Server (bench process) CPU milliseconds per event while the run's requests were sent. */
+  readonly cpuPerEvent: number;
+  /** The same from the run's start until it settled (kept views refreshed, deliveries done). */
+  readonly cpuToSettledPerEvent: number;
+  readonly workerCpuPerEvent: number;
+}
+
+interface LoadRequest {
+  readonly url: string;
+  readonly secret: string;
+  readonly count: number;
+  readonly runId: string;
+  readonly seed: number;
+  readonly concurrency: number;
+}
+
+interface LoadResult {
+  readonly ms: number;
+  readonly sent: number;
+  readonly acknowledged: number;
+  readonly failures: Record<string, number>;
+}
+
+interface WorkerChildStart {
+  /** The seed's activations to run (the child binds them itself: a bound declaration does not cross processes). */
+  readonly activations: string[];
+  readonly connection: { host: string; port: number; user: string; database: string };
+  readonly trackingUrl: string;
+}
+
+/** This process's CPU time (user + system, every thread: the server's and its database's), in ms. */
+function serverCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/**
+ * Waits until what a run caused is done: the kept views' background refresh, and with a worker,
+ * its deliveries (none for 600 ms, and at least 1.5 s after the run: the subscription's last round
+ * under streaming writes comes up to nine round-durations after the last write).
+ */
+async function settle(server: LocalServer, worker: Child | null): Promise<void> {
+  const started = performance.now();
+  for (;;) {
+    await server.maintainedViews?.settled();
+    if (!worker) return;
+    const quietFor = performance.now() - Math.max(worker.lastDelivery, started - 900);
+    if (quietFor >= 600 && performance.now() - started >= 1_500) {
+      await server.maintainedViews?.settled();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Child {
+  request<T = unknown>(message: object): Promise<T>;
+  /** performance.now() of the worker's last delivery (worker children). */
+  readonly lastDelivery: number;
+  close(): Promise<void>;
+}
+
+/** This file, run again as a child process in `role` (see the end of the file). */
+function startChild(role: 'load' | 'worker'): Child {
+  const child = spawn(process.execPath, [...process.execArgv.filter((flag) => flag === '--single-threaded-gc'), '--import', 'tsx', import.meta.filename, `--child=${role}`], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let waiting: { resolve: (value: unknown) => void; reject: (error: Error) => void } | null = null;
+  const state = { lastDelivery: -Infinity };
+  // A message sent before the child listens is lost: it says when it does.
+  let ready!: () => void;
+  const listening = new Promise<void>((resolve) => (ready = resolve));
+  child.on('message', (message: { reply?: unknown; error?: string; delivered?: true; log?: string; ready?: true }) => {
+    if (message.ready) ready();
+    else if (message.delivered) state.lastDelivery = performance.now();
+    else if (message.log) console.log(`  (${message.log})`);
+    else if (waiting) {
+      const { resolve, reject } = waiting;
+      waiting = null;
+      if (message.error !== undefined) reject(new Error(`bench ${role} process: ${message.error}`));
+      else resolve(message.reply);
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  void exited.then(() => {
+    waiting?.reject(new Error(`bench ${role} process exited`));
+    ready();
+  });
+  return {
+    async request<T>(message: object) {
+      await listening;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`bench ${role} process exited`);
+      return new Promise<T>((resolve, reject) => {
+        waiting = { resolve: resolve as (value: unknown) => void, reject };
+        child.send(message);
+      });
+    },
+    get lastDelivery() {
+      return state.lastDelivery;
+    },
+    async close() {
+      if (child.exitCode === null) child.kill();
+      await exited;
+    },
+  };
+}
+
+/** The load process: signed single-event requests as pre-built bytes on keep-alive sockets. */
+async function loadChild(): Promise<void> {
+  process.on('message', async (message: { load: LoadRequest }) => {
+    try {
+      process.send!({ reply: await sendLoad(message.load) });
+    } catch (error) {
+      process.send!({ error: (error as Error).message });
+    }
+  });
+  process.send!({ ready: true });
+}
+
+async function sendLoad(request: LoadRequest): Promise<LoadResult> {
+  const target = new URL(request.url);
+  // Realistic traffic (orders among it, so the activation has work), one event a request.
+  const requests = sampleTraffic(request.count, { runId: request.runId, seed: request.seed, days: 2 }).map((event) => {
+    const body = Buffer.from(JSON.stringify([event]));
+    const head =
+      `POST ${target.pathname} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\n` +
+      `x-signature: ${createHmac('sha1', SECRET).update(body).digest('hex')}\r\ncontent-length: ${body.length}\r\n\r\n`;
+    return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  });
+  const failures: Record<string, number> = {};
+  let acknowledged = 0;
+  let next = 0;
+  const sockets = await Promise.all(Array.from({ length: request.concurrency }, () => KeepAliveSocket.connect(target)));
+  const started = performance.now();
+  try {
+    await Promise.all(
+      sockets.map(async (socket) => {
+        while (next < requests.length) {
+          const status = await socket.send(requests[next++]!);
+          if (status === 200) acknowledged++;
+          else failures[status] = (failures[status] ?? 0) + 1;
+        }
+      }),
+    );
+  } finally {
+    for (const socket of sockets) socket.close();
+  }
+  return { ms: performance.now() - started, sent: requests.length, acknowledged, failures };
+}
+
+/** One keep-alive HTTP/1.1 connection: a request's bytes out, its status back (the body skipped). */
+class KeepAliveSocket {
+  private pending: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | null = null;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      this.answer();
+    });
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => this.fail(new Error('the server closed the connection')));
+  }
+
+  static connect(target: URL): Promise<KeepAliveSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: target.hostname, port: Number(target.port) }, () => resolve(new KeepAliveSocket(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(bytes: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private answer(): void {
+    const headEnd = this.pending.indexOf('\r\n\r\n');
+    if (headEnd < 0 || !this.waiting) return;
+    const head = this.pending.toString('latin1', 0, headEnd);
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    const end = headEnd + 4 + length;
+    if (this.pending.length < end) return;
+    this.pending = this.pending.subarray(end);
+    const { resolve } = this.waiting;
+    this.waiting = null;
+    resolve(Number(head.slice(9, 12)));
+  }
+
+  private fail(error: Error): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.reject(error);
+  }
+}
+
+/** The worker process: the activation worker, as `npm run activate` runs it, started and stopped on request. */
+async function workerChild(): Promise<void> {
+  let running: { stop(): Promise<void> } | null = null;
+  let bound: BoundActivation[] | undefined;
+  process.on('message', async (message: { start?: WorkerChildStart; stop?: true; cpu?: true }) => {
+    try {
+      if (message.start) {
+        const start = message.start;
+        bound ??= bindActivations(selectActivations(loadActivations(REPO_ROOT), start.activations, undefined), compileProject(REPO_ROOT, { env: {} }));
+        let following!: () => void;
+        let failed!: (error: Error) => void;
+        const followed = new Promise<void>((resolve, reject) => ((following = resolve), (failed = reject)));
+        const worker = new ActivationWorker(bound, {
+          connection: start.connection,
+          segment: { trackingUrl: start.trackingUrl, writeKey: 'bench' },
+          onEvent: (event) => {
+            if (event.type === 'following') following();
+            else if (event.type === 'delivered') process.send!({ delivered: true });
+            else if (event.type === 'error' || event.type === 'failed') {
+              const text = `activation ${event.activation}: ${event.type === 'error' ? event.message : event.failure.reason}`;
+              // A configuration error stops it; anything else it retries (and says so).
+              if (event.type === 'error' && event.retryInMs === null) failed(new Error(text));
+              process.send!({ log: text });
+            }
+          },
+        });
+        const done = worker.run();
+        running = {
+          async stop() {
+            await worker.stop();
+            await done;
+          },
+        };
+        const timeout = setTimeout(() => failed(new Error('the worker was not following after 60 s')), 60_000);
+        try {
+          await followed;
+        } catch (error) {
+          await running.stop();
+          running = null;
+          throw error;
+        } finally {
+          clearTimeout(timeout);
+        }
+        process.send!({ reply: null });
+      } else if (message.stop) {
+        await running?.stop();
+        running = null;
+        process.send!({ reply: null });
+      } else if (message.cpu) {
+        const usage = process.cpuUsage();
+        process.send!({ reply: (usage.user + usage.system) / 1000 });
+      }
+    } catch (error) {
+      process.send!({ error: (error as Error).message });
+    }
+  });
+  process.send!({ ready: true });
 }
 
 // Alone: `npx tsx --single-threaded-gc bench/activation.ts` (the flags npm run bench runs with).
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) await runActivationBench();
+// --child=load and --child=worker: the processes ingestCost starts.
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const child = process.argv.find((arg) => arg.startsWith('--child='))?.slice('--child='.length);
+  if (child === 'load') await loadChild();
+  else if (child === 'worker') await workerChild();
+  else await runActivationBench();
+}
