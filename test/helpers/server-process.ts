@@ -1,6 +1,5 @@
 /** `npm run local` as a real process: node itself runs the server (so signals hit the server itself). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll } from 'vitest';
 import { REPO_ROOT } from './temp-project.ts';
 import { scriptArgs } from './run-script.ts';
 
@@ -9,9 +8,10 @@ export function serverArgs(...args: string[]): Promise<string[]> {
   return scriptArgs('local.ts', '--console-port', '0', ...args);
 }
 const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
-});
+/** Kills what the file started and left running: after each file (test/helpers/per-file-cleanup.ts). */
+export function killTrackedChildren(): void {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
 
 export interface ServerProcess {
   child: ChildProcess;

@@ -3,14 +3,14 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const created: string[] = [];
-afterEach(() => {
+/** Removes the projects made since the last call: after each test (test/helpers/per-file-cleanup.ts). */
+export function removeTemporaryProjects(): void {
   for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 export const MINIMAL_PROJECT_YML = 'name: test_project\n';
 
