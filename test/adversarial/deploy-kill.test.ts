@@ -24,49 +24,57 @@ async function deployToEnd(project: string): Promise<{ code: number | null; repo
   return { code, report: JSON.parse(stdout) as { actions: Array<{ model: string; action: string; status: string }> } };
 }
 
+/** The objects the deploy made, by name, and whether a validation scratch schema was left behind. */
+async function deployedObjects(client: pg.Client): Promise<{ names: string[]; scratchLeft: boolean; stagingSql: string }> {
+  const objects = await client.query<{ name: string }>(
+    `SELECT name FROM mz_catalog.mz_views UNION ALL SELECT name FROM mz_catalog.mz_materialized_views
+     UNION ALL SELECT name FROM mz_catalog.mz_indexes UNION ALL SELECT name FROM mz_catalog.mz_sources ORDER BY 1`,
+  );
+  const scratch = await client.query(`SELECT name FROM mz_catalog.mz_schemas WHERE name = 'segment_materialize_scratch'`);
+  const definition = await client.query<{ create_sql: string }>(`SELECT create_sql FROM mz_catalog.mz_materialized_views WHERE name = 'stg_segment_events'`);
+  return { names: objects.rows.map((row) => row.name), scratchLeft: scratch.rows.length > 0, stagingSql: definition.rows[0]?.create_sql ?? '' };
+}
+
 it('kill -9 anywhere in a deploy: the next one starts at once and converges', async () => {
   const project = copyOfSeedProject();
   const server = await startServerProcess(['--memory', '--project-dir', project]);
   const first = await deployToEnd(project);
   expect(first.code).toBe(0);
+  const expectedNames = first.report.actions
+    .filter((action) => !['webhooks_cluster', 'analytics_cluster', 'segment_webhook_secret'].includes(action.model))
+    .map((action) => action.model)
+    .sort();
 
   const staging = path.join(project, 'models/staging/stg_segment_events.sql');
   const original = readFileSync(staging, 'utf8');
-  // Each round edits the dedup view (18 models replaced), starts a deploy and kills it after a
-  // growing delay; the delays span process start, lease, validation, drops and creates (the script
-  // runs bundled, test/helpers/script-bundle.ts: node has loaded it within ~0.5 s).
-  const delays = [250, 500, 800, 1_100, 1_500, 2_000];
-  for (const [round, delay] of delays.entries()) {
-    writeFileSync(staging, original.replace('SELECT DISTINCT ON', `SELECT /* round ${round} */ DISTINCT ON`));
-    const victim = await deployProcess(project);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    victim.kill('SIGKILL');
-    await exited(victim);
-
-    const started = performance.now();
-    const next = await deployToEnd(project);
-    expect(next.code).toBe(0);
-    expect(next.report.actions.every((action) => action.status === 'done' || action.status === 'unchanged')).toBe(true);
-    // No waiting out the dead deploy's lease: far less than its 30 s time to live.
-    expect(performance.now() - started).toBeLessThan(20_000);
-    const again = await deployToEnd(project);
-    expect(again.report.actions.filter((action) => action.action !== 'unchanged')).toEqual([]);
-  }
-
   const client = new pg.Client(server.pgUrl);
   await client.connect();
   try {
-    const objects = await client.query<{ name: string }>(
-      `SELECT name FROM mz_catalog.mz_views UNION ALL SELECT name FROM mz_catalog.mz_materialized_views
-       UNION ALL SELECT name FROM mz_catalog.mz_indexes UNION ALL SELECT name FROM mz_catalog.mz_sources ORDER BY 1`,
-    );
-    expect(objects.rows.map((row) => row.name)).toEqual(
-      first.report.actions.filter((action) => !['webhooks_cluster', 'analytics_cluster', 'segment_webhook_secret'].includes(action.model)).map((action) => action.model).sort(),
-    );
-    const leftovers = await client.query(`SELECT name FROM mz_catalog.mz_schemas WHERE name = 'segment_materialize_scratch'`);
-    expect(leftovers.rows).toEqual([]);
-    const definition = await client.query<{ create_sql: string }>(`SELECT create_sql FROM mz_catalog.mz_materialized_views WHERE name = 'stg_segment_events'`);
-    expect(definition.rows[0]!.create_sql).toContain(`round ${delays.length - 1}`);
+    // Each round edits the dedup view (18 models replaced), starts a deploy and kills it after a
+    // growing delay; the delays span process start, lease, validation, drops and creates (the script
+    // runs bundled, test/helpers/script-bundle.ts: node has loaded it within ~0.5 s).
+    const delays = [250, 500, 800, 1_100, 1_500, 2_000];
+    for (const [round, delay] of delays.entries()) {
+      writeFileSync(staging, original.replace('SELECT DISTINCT ON', `SELECT /* round ${round} */ DISTINCT ON`));
+      const victim = await deployProcess(project);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      victim.kill('SIGKILL');
+      await exited(victim);
+
+      const started = performance.now();
+      const next = await deployToEnd(project);
+      expect(next.code).toBe(0);
+      expect(next.report.actions.every((action) => action.status === 'done' || action.status === 'unchanged')).toBe(true);
+      // No waiting out the dead deploy's lease: far less than its 30 s time to live.
+      expect(performance.now() - started).toBeLessThan(20_000);
+      // Converged: every model there in this round's definition, nothing left over (read from the
+      // catalog each round; one more deploy process per round would double the file's cost).
+      const deployed = await deployedObjects(client);
+      expect(deployed).toEqual({ names: expectedNames, scratchLeft: false, stagingSql: expect.stringContaining(`round ${round}`) });
+    }
+    // And the deploy state agrees with the catalog: a deploy after all that has nothing to do.
+    const again = await deployToEnd(project);
+    expect(again.report.actions.filter((action) => action.action !== 'unchanged')).toEqual([]);
   } finally {
     await client.end();
   }
