@@ -54,7 +54,12 @@ beforeAll(async () => {
   standIn = await startTrackingStandIn({ writeKey: WRITE_KEY });
   consoleHandle = await startConsole(t.server, { port: 0, projectRoot: root });
   consoleHandle.activations.useStandIn(standIn);
-  worker = runWorker([bindTo('audience', DECLARATION, 'audience')], { connection: { connectionString: t.server.pgUrl }, segment: { trackingUrl: standIn.url, writeKey: WRITE_KEY } });
+  // No retries inside analytics-node (its backoff between attempts is most of a failure's time):
+  // each failed request goes straight to the worker's own retry, which is what the view shows.
+  worker = runWorker([bindTo('audience', DECLARATION, 'audience')], {
+    connection: { connectionString: t.server.pgUrl },
+    segment: { trackingUrl: standIn.url, writeKey: WRITE_KEY, libraryRetries: 0 },
+  });
   await until(() => standIn.unique().size === 2, 'the first two identifies');
 }, 90_000);
 
@@ -93,7 +98,9 @@ describe('console: Activations view', () => {
     expect(first.activations.find((each) => each.name === 'dormant')).toMatchObject({ enabled: false, checkpoint: null });
 
     // The receiver fails: the batch stays pending and the worker says it is retrying, and why.
-    standIn.failNext([500, 500, 500, 500, 500, 500, 500, 500], { body: 'stand-in is down for maintenance' });
+    // Four failed requests: the worker retries after ~0.25, 0.5, 1 and 2 s, so it stays "retrying"
+    // for ~4 s, long enough for a poll every 100 ms (and the page's updates) to see it.
+    standIn.failNext([500, 500, 500, 500], { body: 'stand-in is down for maintenance' });
     await t.query(`UPDATE people SET spend = 300 WHERE user_id = 'u1'`);
     const retrying = await eventually(snapshot, (value) => value.activations[0]?.checkpoint?.state === 'retrying', 'retrying');
     expect(retrying.activations[0]!.checkpoint).toMatchObject({ pending: 1, detail: expect.stringMatching(/500/) });
@@ -134,7 +141,7 @@ describe('console: Activations view', () => {
     expect(await page.locator('[data-activation="dormant"]').getByTestId('activation-state').innerText()).toBe('disabled');
 
     // Retrying shows live, with the answer.
-    standIn.failNext([503, 503, 503, 503, 503, 503, 503, 503, 503, 503], { body: 'busy' });
+    standIn.failNext([503, 503, 503, 503], { body: 'busy' });
     await t.query(`UPDATE people SET spend = 400 WHERE user_id = 'u2'`);
     await expect.poll(() => card.getByTestId('activation-state').innerText(), { timeout: 20_000 }).toBe('retrying');
     expect(await card.getByTestId('activation-detail').innerText()).toMatch(/retrying: attempt \d+, 1 message: .*503/);
