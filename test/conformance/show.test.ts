@@ -37,7 +37,7 @@ describe('listings', () => {
       'big_shops:view',
       'hook_key:secret',
       'notes:table',
-      'order_counts:materialized view',
+      'order_counts:materialized-view',
       'order_counts_shop_idx:index',
       'orders_hook:source',
       'raw_hook:source',
@@ -84,7 +84,8 @@ describe('SHOW CREATE', () => {
     expect(await t.query('SHOW CREATE MATERIALIZED VIEW order_counts')).toEqual([
       {
         name: 'materialize.public.order_counts',
-        create_sql: 'CREATE MATERIALIZED VIEW "materialize"."public"."order_counts" IN CLUSTER "hooks" AS SELECT shop, count(*) AS orders FROM orders_hook GROUP BY shop',
+        create_sql:
+          'CREATE MATERIALIZED VIEW "materialize"."public"."order_counts" IN CLUSTER "hooks" WITH (REFRESH = ON COMMIT) AS SELECT shop, count(*) AS orders FROM orders_hook GROUP BY shop',
       },
     ]);
     expect(await t.query('SHOW CREATE INDEX order_counts_shop_idx')).toEqual([

@@ -96,7 +96,7 @@ describe('Materialize DDL', () => {
       code: '42710',
     });
     expect((await errorOf(t.sql.query(`CREATE SOURCE seg FROM WEBHOOK BODY FORMAT TEXT`))).message).toBe(
-      "catalog item 'seg' already exists",
+      'source "materialize.public.seg" already exists',
     );
     expect((await errorOf(t.sql.query(`CREATE SOURCE x IN CLUSTER nowhere FROM WEBHOOK BODY FORMAT TEXT`))).message).toBe(
       "unknown cluster 'nowhere'",
@@ -116,7 +116,7 @@ describe('Materialize DDL', () => {
       'cannot drop source "seg": still depended upon by materialized view "seg_events"',
     );
     expect((await errorOf(t.sql.query(`DROP VIEW seg_events`))).message).toBe(
-      'materialize.public.seg_events is a materialized view not a view',
+      'materialize.public.seg_events is not a view',
     );
     expect((await errorOf(t.sql.query(`DROP SECRET seg_secret`))).message).toBe(
       'cannot drop secret "seg_secret": still depended upon by source "seg"',

@@ -66,9 +66,17 @@ CREATE VIEW mz_catalog.mz_sources AS
     LEFT JOIN mz_local.clusters cl ON cl.name = r.cluster_name
    WHERE r.kind = 'source';
 
+-- A materialized view's query as written (Materialize's definition: `SELECT 1;`, materialized_views.slt),
+-- from its CREATE statement: the text after the AS that starts the query, spaces collapsed.
+CREATE OR REPLACE FUNCTION mz_local.written_definition(create_sql text) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT regexp_replace(btrim(regexp_replace(
+           substring(create_sql FROM '(?is)\mAS\M\s+((?:SELECT|WITH|VALUES|TABLE|\().*)$'), '\s+', ' ', 'g')), ';?$', ';')
+$fn$;
+
 CREATE VIEW mz_catalog.mz_materialized_views AS
   SELECT 'u' || c.oid AS id, c.oid AS oid, 'u' || c.relnamespace AS schema_id, c.relname::text AS name,
-         cl.id AS cluster_id, mz_local.materialized_definition(c.oid) AS definition, 'u1'::text AS owner_id,
+         cl.id AS cluster_id, coalesce(mz_local.written_definition(r.create_sql), mz_local.materialized_definition(c.oid)) AS definition, 'u1'::text AS owner_id,
          ARRAY['u1=r/u1']::text[] AS privileges, r.create_sql, r.create_sql AS redacted_create_sql
     FROM mz_local.relations r
     JOIN pg_class c ON c.oid = r.relid

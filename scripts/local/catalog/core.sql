@@ -284,6 +284,32 @@ BEGIN
 END
 $fn$;
 
+-- A CREATE of a name taken: Materialize's planner names the item there by kind and full name
+-- (materialized_views.slt: `materialized view "materialize.public.mv" already exists`; webhook.slt:
+-- `source "materialize.public.…" already exists`). A rename keeps the catalog's words above.
+CREATE OR REPLACE FUNCTION mz_local.assert_name_free_to_create(schema_name text, item_name text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  existing text := mz_local.item_kind(schema_name, item_name);
+BEGIN
+  IF existing IS NOT NULL THEN
+    PERFORM mz_local.fail(format('%s "%s" already exists', existing, mz_local.qualified(schema_name, item_name)), '42710');
+  END IF;
+END
+$fn$;
+
+-- `x is not a view`, with the hint Materialize gives ("Use DROP MATERIALIZED VIEW to remove a
+-- materialized view.", materialized_views.slt); verb is what the statement does (DROP, ALTER, SHOW CREATE).
+CREATE OR REPLACE FUNCTION mz_local.fail_wrong_kind(qualified_name text, wanted text, existing text, verb text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM mz_local.fail(format('%s is not a%s %s', qualified_name, CASE WHEN wanted ~ '^[aeiou]' THEN 'n' ELSE '' END, wanted), '42809',
+    format('Use %s %s to %s a%s %s.', verb, upper(existing),
+      CASE verb WHEN 'DROP' THEN 'remove' WHEN 'ALTER' THEN 'rename' ELSE 'show' END,
+      CASE WHEN existing ~ '^[aeiou]' THEN 'n' ELSE '' END, existing));
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION mz_local.assert_cluster(cluster_name text) RETURNS text
   LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -497,16 +523,17 @@ BEGIN
      WHERE r.cluster_name = drop_cluster.cluster_name
   LOOP
     IF NOT cascade THEN
-      PERFORM mz_local.fail(format('cannot drop cluster "%s": still depended upon by catalog item ''%s''',
-                                   cluster_name, dependent.item_name), '2BP01');
+      -- Materialize's words (webhook.slt, materialized_views.slt), with PostgreSQL's hint.
+      PERFORM mz_local.fail(format('cannot drop cluster "%s" because other objects depend on it', cluster_name), '2BP01',
+                            'Use DROP ... CASCADE to drop the dependent objects too.');
     END IF;
     EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
                    CASE dependent.kind WHEN 'source' THEN 'TABLE' ELSE 'VIEW' END,
                    dependent.schema_name, dependent.item_name);
   END LOOP;
   IF NOT cascade AND EXISTS (SELECT 1 FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name) THEN
-    PERFORM mz_local.fail(format('cannot drop cluster "%s": still depended upon by catalog item ''%s''', cluster_name,
-      (SELECT i.name FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name ORDER BY i.name LIMIT 1)), '2BP01');
+    PERFORM mz_local.fail(format('cannot drop cluster "%s" because other objects depend on it', cluster_name), '2BP01',
+                          'Use DROP ... CASCADE to drop the dependent objects too.');
   END IF;
   DELETE FROM mz_local.indexes i WHERE i.cluster_name = drop_cluster.cluster_name;
   DELETE FROM mz_local.cluster_replicas r WHERE r.cluster_id = mz_local.cluster_id(drop_cluster.cluster_name);
@@ -530,7 +557,7 @@ BEGIN
     RAISE NOTICE 'catalog item ''%'' already exists, skipping', secret_name;
     RETURN;
   END IF;
-  PERFORM mz_local.assert_name_free(schema_name, secret_name);
+  PERFORM mz_local.assert_name_free_to_create(schema_name, secret_name);
   IF secret_value IS NULL THEN
     PERFORM mz_local.fail('secret value can not be null', '22004');
   END IF;
@@ -586,7 +613,7 @@ BEGIN
     RAISE NOTICE 'catalog item ''%'' already exists, skipping', connection_name;
     RETURN;
   END IF;
-  PERFORM mz_local.assert_name_free(schema_name, connection_name);
+  PERFORM mz_local.assert_name_free_to_create(schema_name, connection_name);
   FOR ref IN SELECT * FROM jsonb_array_elements(secret_refs) LOOP
     ids := ids || mz_local.secret_id(ref->>'database', ref->>'schema', ref->>'name');
   END LOOP;
@@ -608,7 +635,7 @@ BEGIN
     RAISE NOTICE 'catalog item ''%'' already exists, skipping', source_name;
     RETURN NULL;
   END IF;
-  PERFORM mz_local.assert_name_free(schema_name, source_name);
+  PERFORM mz_local.assert_name_free_to_create(schema_name, source_name);
   cluster_name := mz_local.assert_cluster(cluster_name);
   EXECUTE format('CREATE TABLE %I.%I (%s)', schema_name, source_name, column_sql);
   created := mz_local.relation_oid(schema_name, source_name);
@@ -636,19 +663,20 @@ BEGIN
     check_sql := replace(check_sql, '{{secret:' || position || '}}', quote_literal(ids[position + 1]));
     position := position + 1;
   END LOOP;
-  created := mz_local.create_source_relation(database_name, schema_name, source_name, cluster_name, 'webhook',
-                                             column_sql, if_not_exists, create_sql);
-  IF created IS NULL THEN
-    RETURN;
-  END IF;
   IF check_sql IS NOT NULL THEN
     -- Prove the CHECK expression compiles now, as Materialize does at CREATE time, rather than
-    -- failing every request later.
+    -- failing every request later; before the name is taken, as Materialize plans it first
+    -- (webhook.slt: a bad CHECK on a taken name reports the CHECK).
     BEGIN
       EXECUTE 'EXPLAIN ' || check_sql USING NULL::bytea, NULL::hstore, NULL::timestamptz;
     EXCEPTION WHEN OTHERS THEN
       PERFORM mz_local.fail(format('invalid CHECK expression: %s', SQLERRM), SQLSTATE);
     END;
+  END IF;
+  created := mz_local.create_source_relation(database_name, schema_name, source_name, cluster_name, 'webhook',
+                                             column_sql, if_not_exists, create_sql);
+  IF created IS NULL THEN
+    RETURN;
   END IF;
   INSERT INTO mz_local.webhook_sources (relid, body_format, check_sql, secret_ids, spec)
   VALUES (created, body_format, check_sql, ids, spec);
@@ -701,7 +729,7 @@ BEGIN
       RETURN;
     END IF;
     IF NOT or_replace THEN
-      PERFORM mz_local.fail(format('catalog item ''%s'' already exists', view_name), '42710');
+      PERFORM mz_local.assert_name_free_to_create(schema_name, view_name);
     END IF;
     IF existing <> 'materialized view' THEN
       PERFORM mz_local.fail(format('%s is a %s not a materialized view', mz_local.qualified(schema_name, view_name), existing), '42809');
@@ -742,7 +770,7 @@ BEGIN
     RAISE NOTICE 'catalog item ''%'' already exists, skipping', index_name;
     RETURN;
   END IF;
-  PERFORM mz_local.assert_name_free(schema_name, index_name);
+  PERFORM mz_local.assert_name_free_to_create(schema_name, index_name);
   cluster_name := mz_local.assert_cluster(cluster_name);
   IF key_sql IS NOT NULL THEN
     -- Validate the key expressions against the indexed relation, as Materialize would.
@@ -781,7 +809,8 @@ CREATE OR REPLACE FUNCTION mz_local.first_dependent(relation oid) RETURNS text L
 $fn$;
 
 -- The first dependent as Materialize names it in "still depended upon by …": its kind and name
--- (materialized view "mv", view "v", index "i").
+-- (materialized view "mv", view "v"). An index on the relation does not hold a drop back: it goes
+-- with the relation, as in Materialize (materialized_views.slt drops a view that has a default index).
 CREATE OR REPLACE FUNCTION mz_local.first_dependent_described(relation oid) RETURNS text LANGUAGE sql STABLE AS $fn$
   WITH direct AS (
     SELECT DISTINCT v.oid, v.relname::text AS name, v.relnamespace FROM pg_depend d
@@ -798,10 +827,8 @@ CREATE OR REPLACE FUNCTION mz_local.first_dependent_described(relation oid) RETU
       JOIN pg_class v ON v.oid = w.ev_class
      WHERE q.relnamespace = 'mz_local'::regnamespace AND v.oid <> q.oid
   )
-  SELECT coalesce(
-    (SELECT format('%s "%s"', mz_local.item_kind(n.nspname::text, named.name), named.name)
-       FROM named JOIN pg_namespace n ON n.oid = named.relnamespace ORDER BY named.name LIMIT 1),
-    (SELECT format('index "%s"', i.name) FROM mz_local.indexes i WHERE i.on_relid = relation ORDER BY i.name LIMIT 1))
+  SELECT format('%s "%s"', mz_local.item_kind(n.nspname::text, named.name), named.name)
+    FROM named JOIN pg_namespace n ON n.oid = named.relnamespace ORDER BY named.name LIMIT 1
 $fn$;
 
 CREATE OR REPLACE FUNCTION mz_local.drop_item(object_type text, schema_name text, item_name text, cascade boolean)
@@ -880,8 +907,7 @@ BEGIN
     PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42704');
   END IF;
   IF existing <> object_type THEN
-    PERFORM mz_local.fail(format('%s is a %s not a %s', mz_local.qualified(schema_name, item_name), existing, object_type),
-                          '42809', format('Use DROP %s to remove %s.', upper(existing), item_name));
+    PERFORM mz_local.fail_wrong_kind(mz_local.qualified(schema_name, item_name), object_type, existing, 'DROP');
   END IF;
   PERFORM mz_local.drop_item(object_type, schema_name, item_name, cascade);
 END
@@ -913,7 +939,7 @@ BEGIN
     PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42704');
   END IF;
   IF existing <> object_type THEN
-    PERFORM mz_local.fail(format('%s is a %s not a %s', mz_local.qualified(schema_name, item_name), existing, object_type), '42809');
+    PERFORM mz_local.fail_wrong_kind(mz_local.qualified(schema_name, item_name), object_type, existing, 'ALTER');
   END IF;
   PERFORM mz_local.assert_name_free(schema_name, new_name);
   IF object_type IN ('source', 'table') THEN
@@ -942,7 +968,9 @@ DECLARE
 BEGIN
   FOR i IN 0 .. length(bytes) - 1 LOOP
     b := get_byte(bytes, i);
-    IF (b BETWEEN 48 AND 57) OR (b BETWEEN 65 AND 90) OR (b BETWEEN 97 AND 122) OR b IN (45, 46, 95, 126) THEN
+    -- The URL standard's path-segment set, as Materialize encodes a webhook's URL (webhook.slt:
+    -- weird-name-(]%/' is weird-name-(]%25%2F'): controls, space, non-ASCII and " # % / < > ? ` { }.
+    IF b > 32 AND b < 127 AND b NOT IN (34, 35, 37, 47, 60, 62, 63, 96, 123, 125) THEN
       result := result || chr(b);
     ELSE
       result := result || '%' || upper(lpad(to_hex(b), 2, '0'));
@@ -961,6 +989,15 @@ CREATE OR REPLACE VIEW mz_internal.mz_webhook_sources AS
     FROM mz_local.webhook_sources w
     JOIN pg_class c ON c.oid = w.relid
     JOIN pg_namespace n ON n.oid = c.relnamespace;
+
+-- Each source's status (doc/user/content/sql/system-catalog/mz_internal.md): the local server's
+-- sources take rows whenever the server runs, so every one is running (webhook.slt).
+CREATE OR REPLACE VIEW mz_internal.mz_source_statuses AS
+  SELECT 'u' || c.oid AS id, c.relname::text AS name, r.source_type AS type,
+         NULL::timestamptz AS last_status_change_at, 'running'::text AS status, NULL::text AS error, NULL::jsonb AS details
+    FROM mz_local.relations r
+    JOIN pg_class c ON c.oid = r.relid
+   WHERE r.kind = 'source';
 
 -- SHOW COLUMNS and SHOW CREATE (sql/show-queries.ts).
 -- Materialize's type names: PostgreSQL's, except that a map is a map.
@@ -1031,7 +1068,7 @@ BEGIN
   kind := mz_local.item_kind(resolved, item_name);
   IF kind IS NULL THEN PERFORM mz_local.fail(format('unknown catalog item ''%s''', item_name), '42P01'); END IF;
   qualified_name := mz_local.qualified(resolved, item_name);
-  IF kind <> object_type THEN PERFORM mz_local.fail(format('%s is not a %s', qualified_name, object_type), '42809'); END IF;
+  IF kind <> object_type THEN PERFORM mz_local.fail_wrong_kind(qualified_name, object_type, kind, 'SHOW CREATE'); END IF;
   quoted := mz_local.quote_always(current_database()) || '.' || mz_local.quote_always(resolved) || '.' || mz_local.quote_always(item_name);
   name := qualified_name;
   relation := mz_local.relation_oid(resolved, item_name);
@@ -1042,8 +1079,12 @@ BEGIN
     create_sql := CASE object_type
       WHEN 'source' THEN 'CREATE SOURCE ' || quoted || ' IN CLUSTER ' || mz_local.quote_always(stored.cluster_name) || ' '
                          || mz_local.statement_tail(stored.text, 'CREATE\s+SOURCE')
+      -- Materialize prints the default refresh (WITH (REFRESH = ON COMMIT), materialized_views.slt);
+      -- options given are printed as written.
       ELSE 'CREATE MATERIALIZED VIEW ' || quoted || ' IN CLUSTER ' || mz_local.quote_always(stored.cluster_name) || ' '
-           || regexp_replace(mz_local.statement_tail(stored.text, 'CREATE\s+(OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW'), '^\s*WITH\s*\(.*?\)\s*', '', 'i')
+           || CASE WHEN mz_local.statement_tail(stored.text, 'CREATE\s+(OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW') ~* '^\s*WITH\s*\('
+                   THEN mz_local.statement_tail(stored.text, 'CREATE\s+(OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW')
+                   ELSE 'WITH (REFRESH = ON COMMIT) ' || mz_local.statement_tail(stored.text, 'CREATE\s+(OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW') END
     END;
   ELSIF object_type = 'table' THEN
     create_sql := 'CREATE TABLE ' || quoted || ' (' ||

@@ -460,3 +460,72 @@ CREATE OR REPLACE FUNCTION pg_catalog.substring(text, bigint) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, $2) $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.substring(text, bigint, bigint) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, $2, $3) $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- CREATE MATERIALIZED VIEW … WITH (REFRESH …) (sql/mz-statements.ts): the options are checked as
+-- Materialize checks them (materialized_views.slt), then the view refreshes on every read here.
+--------------------------------------------------------------------------------------------------
+-- REFRESH AT / ALIGNED TO: a value that reads as an mz_timestamp (a timestamp, or a number of
+-- milliseconds, or text that is either); given as its type and its text. A REFRESH AT time already
+-- past is refused as Materialize refuses it (its inputs are no longer readable there).
+CREATE OR REPLACE FUNCTION mz_local.check_refresh_time(context text, kind regtype, value text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  at timestamptz;
+BEGIN
+  IF value IS NULL THEN
+    RETURN;
+  END IF;
+  IF kind IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+    at := value::timestamptz;
+  ELSIF kind IN ('numeric'::regtype, 'bigint'::regtype, 'integer'::regtype, 'smallint'::regtype) THEN
+    at := to_timestamp(value::numeric / 1000);
+  ELSIF kind IN ('text'::regtype, 'unknown'::regtype, 'character varying'::regtype) THEN
+    BEGIN
+      at := value::timestamptz;
+    EXCEPTION WHEN OTHERS THEN
+      BEGIN
+        at := to_timestamp(value::numeric / 1000);
+      EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION USING ERRCODE = '42804', MESSAGE =
+          context || ' argument must be an expression that can be simplified and/or cast to a constant whose type is mz_timestamp';
+      END;
+    END;
+  ELSE
+    RAISE EXCEPTION USING ERRCODE = '42846', MESSAGE = format('%s does not support casting from %s to mz_timestamp', context, kind::text);
+  END IF;
+  IF context = 'REFRESH AT' AND at < now() - interval '1 second' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'REFRESH AT requested for a time where not all the inputs are readable';
+  END IF;
+END
+$fn$;
+DROP FUNCTION IF EXISTS mz_local.check_refresh_time(text, anyelement);
+DROP FUNCTION IF EXISTS mz_local.check_refresh_time(text, text);
+
+-- REFRESH EVERY 'interval': an interval, positive, of days at most.
+CREATE OR REPLACE FUNCTION mz_local.check_refresh_every(interval_text text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  every interval;
+  unknown_unit text;
+BEGIN
+  BEGIN
+    every := interval_text::interval;
+  EXCEPTION WHEN OTHERS THEN
+    SELECT w INTO unknown_unit FROM regexp_matches(lower(interval_text), '[a-z]+', 'g') AS m(ws), unnest(ws) AS w
+     WHERE w NOT IN ('microsecond', 'microseconds', 'us', 'usec', 'usecs', 'millisecond', 'milliseconds', 'ms', 'msec', 'msecs',
+                     'second', 'seconds', 's', 'sec', 'secs', 'minute', 'minutes', 'm', 'min', 'mins', 'hour', 'hours', 'h', 'hr',
+                     'hrs', 'day', 'days', 'd', 'week', 'weeks', 'w', 'month', 'months', 'mon', 'mons', 'year', 'years', 'y', 'yr',
+                     'yrs', 'decade', 'decades', 'century', 'centuries', 'millennium', 'millennia', 'ago')
+     LIMIT 1;
+    RAISE EXCEPTION USING ERRCODE = '22P02', MESSAGE = format('invalid input syntax for type interval: %s"%s"',
+      CASE WHEN unknown_unit IS NULL THEN '' ELSE 'unknown units ' || unknown_unit || ': ' END, interval_text);
+  END;
+  IF every <= interval '0' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('REFRESH interval must be positive; got: %s', every);
+  END IF;
+  IF extract(year FROM every) <> 0 OR extract(month FROM every) <> 0 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'REFRESH interval must not involve units larger than days';
+  END IF;
+END
+$fn$;

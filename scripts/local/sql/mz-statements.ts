@@ -115,6 +115,11 @@ export type MzStatement =
       cluster: string | null;
       /** `[(columns)] AS query`, as PostgreSQL's CREATE VIEW takes it. */
       viewSql: string;
+      /**
+       * REFRESH AT / ALIGNED TO expressions to check at CREATE time (each must be a constant that
+       * reads as an mz_timestamp) and REFRESH EVERY intervals (positive, days at most).
+       */
+      refreshChecks?: Array<{ context: string; expression?: string; interval?: string }>;
     }
   | {
       kind: 'create_index';
@@ -253,10 +258,18 @@ function describe(token: Token): string {
       return `identifier "${token.value}"`;
     case 'string':
       return `literal string '${token.value}'`;
+    case 'number':
+      return `number "${token.value}"`;
     default:
-      return token.value;
+      return PUNCT_NAMES[token.value] ?? token.value;
   }
 }
+
+/** Punctuation as Materialize's parser names it in `Expected …, found …`. */
+const PUNCT_NAMES: Record<string, string> = {
+  '(': 'left parenthesis', ')': 'right parenthesis', ',': 'comma', ';': 'semicolon', '[': 'left square bracket',
+  ']': 'right square bracket', '.': 'dot',
+};
 
 const DROPPABLE: Array<[string[], DroppableType]> = [
   [['materialized', 'view'], 'materialized view'],
@@ -416,7 +429,8 @@ function parseWebhookSource(
   const mappedHeaders: MappedHeader[] = [];
   const columns = new Set(['body']);
   const addColumn = (column: string) => {
-    if (columns.has(column)) throw new MzStatementError(`column "${column}" specified more than once`, '42701');
+    // Materialize's words (webhook.slt: an INCLUDE HEADER named as another column, or as body).
+    if (columns.has(column)) throw new MzStatementError(`column reference "${column}" is ambiguous`, '42702');
     columns.add(column);
   };
   let check: WebhookCheck | null = null;
@@ -624,35 +638,53 @@ function parseCreateMaterializedView(cursor: Cursor, orReplace: boolean): MzStat
   }
   const cluster = cursor.inCluster();
   const assertNotNull: string[] = [];
+  const refreshChecks: NonNullable<Extract<MzStatement, { kind: 'create_materialized_view' }>['refreshChecks']> = [];
+  let onCommit = 0;
+  let otherRefresh = 0;
   if (cursor.accept('with')) {
     // WITH (ASSERT NOT NULL col, …, REFRESH …): each asserted column is checked whenever the view
-    // is read (Materialize's `column "x" must not be null`); REFRESH options are accepted and the
-    // view stays fresh on every read, as REFRESH ON COMMIT (docs/local-server.md).
+    // is read (Materialize's `column "x" must not be null`); REFRESH options are checked as
+    // Materialize checks them, then the view stays fresh on every read, as REFRESH ON COMMIT
+    // (docs/local-server.md).
     const close = cursor.matchingParen();
     cursor.expectPunct('(');
     while (cursor.index < close) {
       if (cursor.accept('assert', 'not', 'null')) {
         cursor.acceptPunct('=');
-        assertNotNull.push(cursor.identifier());
+        const column = cursor.identifier();
+        if (assertNotNull.includes(column)) throw new MzStatementError(`duplicate column "${column}" in non-null assertions`);
+        assertNotNull.push(column);
       } else if (cursor.accept('refresh')) {
-        let depth = 0;
-        while (cursor.index < close && !(depth === 0 && cursor.peek()?.type === 'punct' && cursor.peek()!.value === ',')) {
-          const token = cursor.peek()!;
-          if (token.type === 'punct' && token.value === '(') depth++;
-          if (token.type === 'punct' && token.value === ')') depth--;
-          cursor.index++;
-        }
+        cursor.acceptPunct('=');
+        if (cursor.accept('on', 'commit')) onCommit++;
+        else if (cursor.accept('at', 'creation')) otherRefresh++;
+        else if (cursor.accept('at')) {
+          otherRefresh++;
+          refreshChecks.push({ context: 'REFRESH AT', expression: refreshExpression(cursor, close, 'REFRESH AT') });
+        } else if (cursor.accept('every')) {
+          otherRefresh++;
+          refreshChecks.push({ context: 'REFRESH EVERY', interval: cursor.string() });
+          if (cursor.accept('aligned', 'to')) {
+            refreshChecks.push({ context: 'REFRESH EVERY ... ALIGNED TO', expression: refreshExpression(cursor, close, 'REFRESH EVERY ... ALIGNED TO') });
+          }
+        } else cursor.fail('Expected one of ON or AT or EVERY');
       } else {
         cursor.fail('Expected one of ASSERT or REFRESH');
       }
-      if (!cursor.acceptPunct(',')) break;
+      if (!cursor.acceptPunct(',')) {
+        if (cursor.index < close) cursor.fail('Expected right parenthesis');
+        break;
+      }
     }
     cursor.expectPunct(')');
   }
+  if (onCommit > 1) throw new MzStatementError('REFRESH ON COMMIT cannot be specified multiple times');
+  if (onCommit > 0 && otherRefresh > 0) throw new MzStatementError('REFRESH ON COMMIT is not compatible with any of the other REFRESH options');
   cursor.expect('as');
   const query = cursor.rest();
   if (!query) cursor.fail('Expected SELECT, VALUES, or a subquery in the query body');
-  if (assertNotNull.length === 0) return { kind: 'create_materialized_view', name, orReplace, ifNotExists, cluster, viewSql: `${columns}AS ${query}` };
+  const checked = refreshChecks.length > 0 ? { refreshChecks } : {};
+  if (assertNotNull.length === 0) return { kind: 'create_materialized_view', name, orReplace, ifNotExists, cluster, viewSql: `${columns}AS ${query}`, ...checked };
   // OFFSET 0 keeps a reader's own filters out of the check: a NULL fails every read, as in Materialize.
   const checks = assertNotNull.map((column) => `mz_local.assert_not_null(mz_asserted.${sqlIdentifier(column)} IS NULL, ${sqlLiteral(column)})`);
   const alias = columns ? `mz_asserted${columns.trimEnd()}` : 'mz_asserted';
@@ -663,7 +695,57 @@ function parseCreateMaterializedView(cursor: Cursor, orReplace: boolean): MzStat
     ifNotExists,
     cluster,
     viewSql: `${columns}AS SELECT * FROM (SELECT * FROM (${query}) AS ${alias} WHERE ${checks.join(' AND ')} OFFSET 0) AS mz_asserted`,
+    ...checked,
   };
+}
+
+const REFRESH_AGGREGATES = new Set(['sum', 'count', 'min', 'max', 'avg', 'array_agg', 'string_agg', 'jsonb_agg', 'bool_and', 'bool_or']);
+const TIME_DEPENDENT = new Set(['now', 'current_timestamp', 'localtimestamp', 'current_date', 'current_time', 'localtime']);
+
+/**
+ * A REFRESH AT / ALIGNED TO expression, up to the next top-level comma or the option list's end:
+ * refused as Materialize refuses it when it holds a subquery, an aggregate or a window function,
+ * or reads the wall clock (now(): a timestamptz, not an mz_timestamp constant). The rest (it must
+ * read as an mz_timestamp) is checked when the statement runs (mz_local.check_refresh_time).
+ */
+function refreshExpression(cursor: Cursor, close: number, context: string): string {
+  const start = cursor.index;
+  let depth = 0;
+  while (cursor.index < close && !(depth === 0 && cursor.peek()?.type === 'punct' && cursor.peek()!.value === ',')) {
+    const token = cursor.peek()!;
+    if (token.type === 'punct' && (token.value === '(' || token.value === '[')) depth++;
+    if (token.type === 'punct' && (token.value === ')' || token.value === ']')) depth--;
+    cursor.index++;
+  }
+  if (cursor.index === start) cursor.fail('Expected an expression');
+  const tokens = cursor.tokens.slice(start, cursor.index);
+  const mention = `${context} argument must be an expression that can be simplified and/or cast to a constant whose type is mz_timestamp`;
+  for (let at = 0; at < tokens.length; at++) {
+    const token = tokens[at]!;
+    if (token.type !== 'word') continue;
+    const next = tokens[at + 1];
+    const called = next?.type === 'punct' && next.value === '(';
+    if (token.value === 'select' && at > 0 && tokens[at - 1]!.type === 'punct' && tokens[at - 1]!.value === '(') {
+      throw new MzStatementError(`${context} does not allow subqueries`);
+    }
+    if (called && tokens.slice(at).some((later, offset) => later.type === 'word' && later.value === 'over' && offset > 1)) {
+      throw new MzStatementError(`window functions are not allowed in ${context} (function pg_catalog.${token.value})`);
+    }
+    if (called && REFRESH_AGGREGATES.has(token.value)) {
+      throw new MzStatementError(`aggregate functions are not allowed in ${context} (function pg_catalog.${token.value})`);
+    }
+    if (TIME_DEPENDENT.has(token.value) && !(at > 0 && tokens[at - 1]!.type === 'punct' && tokens[at - 1]!.value === '.')) {
+      const hasMzNow = tokens.some((other) => other.type === 'word' && other.value === 'mz_now');
+      const greatest = tokens.some((other) => other.type === 'word' && (other.value === 'greatest' || other.value === 'least'));
+      const cast = tokens[at + (called ? 3 : 1)];
+      // greatest(mz_now(), now()): the two types do not match; now() alone (or cast) is no constant.
+      if (hasMzNow && greatest && !(cast?.type === 'operator' && cast.value === '::')) {
+        throw new MzStatementError(`${tokens.find((other) => other.value === 'greatest' || other.value === 'least')!.value} types mz_timestamp and timestamp with time zone cannot be matched`);
+      }
+      throw new MzStatementError(mention);
+    }
+  }
+  return cursor.sql.slice(tokens[0]!.start, tokens[tokens.length - 1]!.end);
 }
 
 function parseCreateIndex(cursor: Cursor): MzStatement {

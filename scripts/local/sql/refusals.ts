@@ -28,7 +28,8 @@
  *   (map-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
- * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts).
+ * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
+ * - a SHOW command inside a view's query.
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
@@ -97,6 +98,12 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         case 'map':
           refusal = mapKeyRefusal(tokens, index);
+          break;
+        case 'show':
+          // `CREATE [MATERIALIZED] VIEW … FROM (SHOW …)` (materialized_views.slt).
+          if (isPunct(tokens[index - 1], '(') && isWord(tokens[0], 'create') && tokens.slice(1, index).some((other) => isWord(other, 'view'))) {
+            refusal = { message: 'SHOW commands are not allowed in views', code: '0A000' };
+          }
           break;
         case 'type':
           if (index === 1) refusal = createTypeRefusal(tokens);

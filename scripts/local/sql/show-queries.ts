@@ -45,7 +45,8 @@ function listing(what: ShowableType, schema: string | null, cluster: string | nu
     }
     case 'objects':
       return {
-        select: `SELECT name, object_type AS type, ''::text AS comment FROM mz_local.show_objects
+        // Materialize spells the kinds here as its catalog does: materialized-view (materialized_views.slt).
+        select: `SELECT name, replace(object_type, ' ', '-') AS type, ''::text AS comment FROM mz_local.show_objects
                   WHERE schema_name = ${schema ? sqlLiteral(schema) : 'current_schema()'}`,
         orderBy: 'name',
       };

@@ -333,7 +333,7 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
       );
     case 'create_materialized_view':
       return ddl(
-        `PERFORM mz_local.create_materialized_view(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${sqlLiteral(rewriteDialect(statement.viewSql))}, ${statement.orReplace}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
+        `${refreshChecks(statement.refreshChecks)}PERFORM mz_local.create_materialized_view(${nameArguments(statement.name)}, ${literalOrNull(statement.cluster)}, ${sqlLiteral(rewriteDialect(statement.viewSql))}, ${statement.orReplace}, ${statement.ifNotExists}, ${sqlLiteral(text)});`,
         'CREATE MATERIALIZED VIEW',
       );
     case 'create_index': {
@@ -379,6 +379,23 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
     case 'unsupported':
       return raiseStatement(`${statement.feature} is not supported by the local server; ${statement.advice ?? 'run it against Materialize'}`, '0A000');
   }
+}
+
+/**
+ * The DO-block statements that check REFRESH options before the view is created. A REFRESH AT
+ * value the local server cannot compute as Materialize does (`mz_now()::text::int8`: its mz_now()
+ * is a timestamptz) is let through: failing it would refuse what Materialize takes.
+ */
+function refreshChecks(checks: Extract<MzStatement, { kind: 'create_materialized_view' }>['refreshChecks']): string {
+  if (!checks) return '';
+  return checks
+    .map((check) =>
+      check.interval !== undefined
+        ? `PERFORM mz_local.check_refresh_every(${sqlLiteral(check.interval)}); `
+        : `BEGIN PERFORM mz_local.check_refresh_time(${sqlLiteral(check.context)}, pg_typeof((${rewriteDialect(check.expression!)})), (${rewriteDialect(check.expression!)})::text); ` +
+          `EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR invalid_datetime_format OR datetime_field_overflow THEN NULL; END; `,
+    )
+    .join('');
 }
 
 function translateWebhookSource(
