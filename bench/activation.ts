@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import net from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { bindActivations, loadActivations, parseActivation, selectActivations, type BoundActivation } from '../scripts/activation/declarations.ts';
@@ -220,6 +221,7 @@ async function ingestCost(server: LocalServer, standIn: TrackingStandIn, bound: 
       if (result.acknowledged !== result.sent) throw new Error(`ingest run: ${result.sent - result.acknowledged} requests refused (${JSON.stringify(result.failures)})`);
       return { eventsPerSecond: (result.sent / result.ms) * 1000, cpuPerEvent: (cpu1 - cpu0) / result.sent, cpuToSettledPerEvent: (cpu2 - cpu0) / result.sent, workerCpuPerEvent: workerCpu / result.sent };
     };
+    const loadBefore = loadavg()[0]!;
     const slowdowns: number[] = [];
     for (let pair = 0; pair < INGEST_PAIRS; pair++) {
       if (pair % 2 === 0) {
@@ -240,7 +242,7 @@ async function ingestCost(server: LocalServer, standIn: TrackingStandIn, bound: 
         `${percent(median(slowdowns))} slower (median of ${INGEST_PAIRS} interleaved pairs of runs; middle half ${percent(percentile(slowdowns, 25))} … ${percent(percentile(slowdowns, 75))}; all ${[...slowdowns].sort((a, b) => a - b).map(percent).join(', ')}); ` +
         `server CPU per ingested event ${ms(of(runs.without, 'cpuPerEvent'))} → ${ms(of(runs.with, 'cpuPerEvent'))} ms during the run (${cpuChange('cpuPerEvent') >= 0 ? '+' : ''}${percent(cpuChange('cpuPerEvent'))}), ` +
         `${ms(of(runs.without, 'cpuToSettledPerEvent'))} → ${ms(of(runs.with, 'cpuToSettledPerEvent'))} ms until settled (${cpuChange('cpuToSettledPerEvent') >= 0 ? '+' : ''}${percent(cpuChange('cpuToSettledPerEvent'))}), ` +
-        `the worker process ${ms(of(runs.with, 'workerCpuPerEvent'))} ms; ${INGEST_EVENTS} single-event requests a run, 8 in flight, from a process of their own; the worker in its own process; ${calls} calls sent; goal ≤ 10%)`,
+        `the worker process ${ms(of(runs.with, 'workerCpuPerEvent'))} ms; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; ${INGEST_EVENTS} single-event requests a run, 8 in flight, from a process of their own; the worker in its own process; ${calls} calls sent; goal ≤ 10%)`,
     );
   } finally {
     standIn.onCall = undefined;
@@ -288,15 +290,15 @@ function serverCpuMs(): number {
 
 /**
  * Waits until what a run caused is done: the kept views' background refresh, and with a worker,
- * its deliveries (none for 600 ms, and at least 1.5 s after the run: the subscription's last round
- * under streaming writes comes up to nine round-durations after the last write).
+ * its deliveries (none for 600 ms). At least 1.5 s either way (the subscription's last round under
+ * streaming writes comes up to nine round-durations after the last write), so that the CPU time
+ * "until settled" covers the same span with and without the worker.
  */
 async function settle(server: LocalServer, worker: Child | null): Promise<void> {
   const started = performance.now();
   for (;;) {
     await server.maintainedViews?.settled();
-    if (!worker) return;
-    const quietFor = performance.now() - Math.max(worker.lastDelivery, started - 900);
+    const quietFor = worker ? performance.now() - Math.max(worker.lastDelivery, started - 900) : Infinity;
     if (quietFor >= 600 && performance.now() - started >= 1_500) {
       await server.maintainedViews?.settled();
       return;
