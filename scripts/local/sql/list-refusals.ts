@@ -11,7 +11,8 @@
  * - a text literal cast to a list with more leading braces than the list has layers
  *   (`'{{1}}'::int list`): "invalid input syntax for type list: unescaped '{' at beginning of element";
  * - list_prepend and list_cat with only NULL arguments, which no implementation takes in
- *   Materialize (PostgreSQL resolves them to text[]); list_append(NULL, NULL) is `{NULL}` in both.
+ *   Materialize (PostgreSQL resolves them to text[]); list_append(NULL, NULL) is `{NULL}` in both;
+ *   list_cat of two integer list literals of different depths.
  */
 import type { Token } from './tokens.ts';
 import type { Refusal } from './refusals.ts';
@@ -24,9 +25,22 @@ export function isListFunction(name: string): boolean {
   return LIST_FUNCTIONS.has(name);
 }
 
-/** `list_cat(NULL, NULL)` and the like: every argument a bare NULL. */
+/** `list_cat(NULL, NULL)` and the like: every argument a bare NULL; list_cat of two integer list literals of different depths. */
 export function nullListCallRefusal(tokens: readonly Token[], index: number): Refusal | null {
   if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  if (tokens[index]!.value === 'list_cat' && isWord(tokens[index + 2], 'list')) {
+    const first = integerListDepth(tokens, index + 3);
+    if (first && isPunct(tokens[first.end + 1], ',') && isWord(tokens[first.end + 2], 'list')) {
+      const second = integerListDepth(tokens, first.end + 3);
+      if (second && isPunct(tokens[second.end + 1], ')') && second.depth !== first.depth) {
+        const named = (depth: number) => `integer${' list'.repeat(depth)}`;
+        return {
+          message: `Cannot call function list_cat(${named(first.depth)}, ${named(second.depth)}): arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts`,
+          code: '42883',
+        };
+      }
+    }
+  }
   // `( NULL , NULL … )`: the tokens alternate NULL and commas up to the closing parenthesis.
   let count = 0;
   let at = index + 2;
@@ -114,6 +128,8 @@ function integerListDepth(tokens: readonly Token[], open: number): { depth: numb
     } else if (token.type === 'number' && /^\d+$/.test(token.value)) {
       if (depth === -1) depth = level;
       else if (depth !== level) return null;
+    } else if (isWord(token, 'null')) {
+      // A NULL element takes the literal's depth from its siblings.
     } else if (!isPunct(token, ',') && !(isWord(token, 'list') && isPunct(tokens[at + 1], '['))) return null;
   }
   return null;
