@@ -95,12 +95,11 @@ describe('on the server', () => {
 });
 
 describe('list literals with NULLs and list_cat of two depths (list.slt)', () => {
-  it('a one-layer literal with a NULL cast to two layers is refused; list_cat of one and two layers is refused', async () => {
-    await expect(t.query(`SELECT LIST[7, NULL]::int list list`)).rejects.toThrow('LIST could not convert type integer to integer list');
-    await expect(t.query(`SELECT list_cat(LIST[7], LIST[[8]])`)).rejects.toThrow(
-      "Cannot call function list_cat(integer list, integer list list): arguments cannot be implicitly cast to any implementation's parameters",
+  it('a one-layer literal with a NULL cast to two layers is refused; list_cat of one and two layers is refused', () => {
+    expect(refusal(`SELECT LIST[7, NULL]::int list list`)).toBe('LIST could not convert type integer to integer list');
+    expect(refusal(`SELECT list_cat(LIST[7], LIST[[8]])`)).toBe(
+      "Cannot call function list_cat(integer list, integer list list): arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts",
     );
-    const [row] = await t.query<{ l: string; c: string }>(`SELECT (LIST[7, NULL]::int list)::text AS l, list_cat(LIST[7], LIST[8])::text AS c`);
-    expect(row).toEqual({ l: '{7,NULL}', c: '{7,8}' });
+    expect(refusal(`SELECT LIST[7, NULL]::int list, list_cat(LIST[7], LIST[8]), list_cat(LIST[[7]], LIST[[8]])`)).toBeNull();
   });
 });
