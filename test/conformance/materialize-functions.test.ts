@@ -257,3 +257,20 @@ describe('jsonb_object_agg leaves out NULL keys (jsonb.slt)', () => {
     expect(await values(`SELECT jsonb_object_agg(k, v) FROM (VALUES ('a', 1)) AS e(k, v) WHERE false`)).toEqual([null]);
   });
 });
+
+describe('repeat_row and mz_row_size (table_func.slt; functions/_index.md)', () => {
+  it('repeat_row(n) repeats each row of a join n times; a negative n is refused', async () => {
+    const rows = await t.query<{ n: number }>(`SELECT n FROM (VALUES (0), (1), (3)) AS v(n), repeat_row(n) ORDER BY n`);
+    expect(rows.map((row) => row.n)).toEqual([1, 3, 3, 3]);
+    await expect(t.query(`SELECT * FROM repeat_row(-2)`)).rejects.toThrow('Negative multiplicity in constant result: -2');
+  });
+
+  it('mz_row_size(record) is a positive byte count, NULL for NULL', async () => {
+    const [row] = await t.query<{ small: number; large: number; none: number | null }>(
+      `SELECT mz_row_size(ROW(1)) AS small, mz_row_size(ROW(1, repeat('x', 100))) AS large, mz_row_size(NULL::record) AS none`,
+    );
+    expect(row!.small).toBeGreaterThan(0);
+    expect(row!.large).toBeGreaterThan(row!.small + 99);
+    expect(row!.none).toBeNull();
+  });
+});

@@ -529,3 +529,30 @@ BEGIN
   END IF;
 END
 $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- repeat_row(n): a table function of no columns with n rows (table_func.slt: each input row
+-- repeated n times in a join); a negative n, a retraction in Materialize, fails here with the
+-- words Materialize uses when such a result is read.
+--------------------------------------------------------------------------------------------------
+DO $fn$
+BEGIN
+  IF to_regtype('mz_local.empty_row') IS NULL THEN
+    CREATE TYPE mz_local.empty_row AS ();
+  END IF;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.repeat_row(n bigint) RETURNS SETOF mz_local.empty_row
+  LANGUAGE plpgsql IMMUTABLE STRICT AS $fn$
+BEGIN
+  IF n < 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = format('Negative multiplicity in constant result: %s', n);
+  END IF;
+  RETURN QUERY SELECT FROM generate_series(1, n);
+END
+$fn$;
+
+-- mz_row_size(record): the bytes of the row as the local server stores it (PostgreSQL's tuple
+-- size), not Materialize's packed row: the same order of magnitude, not the same number.
+CREATE OR REPLACE FUNCTION pg_catalog.mz_row_size(anyelement) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_column_size($1) $fn$;
