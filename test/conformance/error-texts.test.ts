@@ -95,3 +95,9 @@ describe('string and JSON errors in Materialize words (string.slt, jsonb.slt)', 
     expect(await errorOf(`SELECT '1 2'::jsonb`)).toBe('invalid input syntax for type jsonb: trailing characters at line 1 column 3: "1 2"');
   });
 });
+
+describe('window functions where none may be (window_funcs.slt)', () => {
+  it('in a join condition: "window functions are not allowed in ON"', async () => {
+    expect(await errorOf(`SELECT * FROM (VALUES (1)) AS a(x) JOIN (VALUES (2)) AS b(y) ON rank() OVER (ORDER BY x) > 1`)).toBe('window functions are not allowed in ON');
+  });
+});

@@ -28,6 +28,8 @@
  *   zero`; an unknown encoding quoted as Materialize quotes it (`invalid encoding name 'x'`);
  *   position(a IN b) with no implementation named with its arguments in the order written
  *   (`function position(integer, unknown) does not exist`);
+ * - a window or aggregate function in a join's ON: `window functions are not allowed in ON`
+ *   (window_funcs.slt);
  * - an ASSERT NOT NULL column the view does not have: `column "x" in ASSERT NOT NULL option not
  *   found` (materialized_views.slt);
  * - a WITH MUTUALLY RECURSIVE body whose columns are not the declared ones (the checks of
@@ -47,6 +49,7 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^field position must not be zero$/, () => 'field position must be greater than zero'],
   [/^invalid encoding name "(.*)"$/, (m) => `invalid encoding name '${m[1]}'`],
   [/^function pg_catalog\.position\(([^,()]+), ([^,()]+)\) does not exist$/, (m) => `function position(${m[2]}, ${m[1]}) does not exist`],
+  [/^(window|aggregate) functions are not allowed in JOIN conditions$/, (m) => `${m[1]} functions are not allowed in ON`],
   [/^column mz_asserted\.(.+) does not exist$/, (m) => `column "${m[1]}" in ASSERT NOT NULL option not found`],
   [/^function mz_local\.wmr_declared\((.+), (.+)\) does not exist$/, (m) =>
     `declared type (${m[2]}) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]})`],
