@@ -218,10 +218,13 @@ async function ingestCost(server: LocalServer, standIn: TrackingStandIn, bound: 
       const cpu2 = serverCpuMs();
       const workerCpu = withWorker ? (await worker.request<number>({ cpu: true })) - workerCpu0 : 0;
       if (withWorker) await worker.request({ stop: true });
-      if (result.acknowledged !== result.sent) throw new Error(`ingest run: ${result.sent - result.acknowledged} requests refused (${JSON.stringify(result.failures)})`);
-      return { eventsPerSecond: (result.sent / result.ms) * 1000, cpuPerEvent: (cpu1 - cpu0) / result.sent, cpuToSettledPerEvent: (cpu2 - cpu0) / result.sent, workerCpuPerEvent: workerCpu / result.sent };
+      // A refused request (503: an append waited past the server's bound) is ingest that failed:
+      // counted and printed, and the rate is of what was acknowledged.
+      for (const [status, count] of Object.entries(result.failures)) refused.set(status, (refused.get(status) ?? 0) + count);
+      return { eventsPerSecond: (result.acknowledged / result.ms) * 1000, cpuPerEvent: (cpu1 - cpu0) / result.sent, cpuToSettledPerEvent: (cpu2 - cpu0) / result.sent, workerCpuPerEvent: workerCpu / result.sent };
     };
     const loadBefore = loadavg()[0]!;
+    const refused = new Map<string, number>();
     const slowdowns: number[] = [];
     for (let pair = 0; pair < INGEST_PAIRS; pair++) {
       if (pair % 2 === 0) {
@@ -242,7 +245,7 @@ async function ingestCost(server: LocalServer, standIn: TrackingStandIn, bound: 
         `${percent(median(slowdowns))} slower (median of ${INGEST_PAIRS} interleaved pairs of runs; middle half ${percent(percentile(slowdowns, 25))} … ${percent(percentile(slowdowns, 75))}; all ${[...slowdowns].sort((a, b) => a - b).map(percent).join(', ')}); ` +
         `server CPU per ingested event ${ms(of(runs.without, 'cpuPerEvent'))} → ${ms(of(runs.with, 'cpuPerEvent'))} ms during the run (${cpuChange('cpuPerEvent') >= 0 ? '+' : ''}${percent(cpuChange('cpuPerEvent'))}), ` +
         `${ms(of(runs.without, 'cpuToSettledPerEvent'))} → ${ms(of(runs.with, 'cpuToSettledPerEvent'))} ms until settled (${cpuChange('cpuToSettledPerEvent') >= 0 ? '+' : ''}${percent(cpuChange('cpuToSettledPerEvent'))}), ` +
-        `the worker process ${ms(of(runs.with, 'workerCpuPerEvent'))} ms; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; ${INGEST_EVENTS} single-event requests a run, 8 in flight, from a process of their own; the worker in its own process; ${calls} calls sent; goal ≤ 10%)`,
+        `the worker process ${ms(of(runs.with, 'workerCpuPerEvent'))} ms; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; ${INGEST_EVENTS} single-event requests a run, 8 in flight, from a process of their own; the worker in its own process; ${calls} calls sent${refused.size ? `; requests refused: ${[...refused].map(([status, count]) => `${count} × ${status}`).join(', ')}` : ''}; goal ≤ 10%)`,
     );
   } finally {
     standIn.onCall = undefined;
