@@ -274,3 +274,13 @@ describe('repeat_row and mz_row_size (table_func.slt; functions/_index.md)', () 
     expect(row!.none).toBeNull();
   });
 });
+
+describe('an interval cast to text (dates-times.slt)', () => {
+  it('spells months out, as Materialize writes intervals', async () => {
+    expect(await values(`SELECT (INTERVAL '1-3' YEAR TO MONTH)::text AS a, ('1 mon 4 days 01:00:00'::interval)::text AS b, ('2 hours'::interval)::text AS c`)).toEqual([
+      '1 year 3 months',
+      '1 month 4 days 01:00:00',
+      '02:00:00',
+    ]);
+  });
+});

@@ -556,3 +556,19 @@ $fn$;
 -- size), not Materialize's packed row: the same order of magnitude, not the same number.
 CREATE OR REPLACE FUNCTION pg_catalog.mz_row_size(anyelement) RETURNS integer
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_column_size($1) $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- An interval cast to text reads as Materialize writes it (dates-times.slt: '1 year 3 months'),
+-- months spelled out as the wire's text of an interval already is (sql/text-formats.ts).
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.interval_text(i interval) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT regexp_replace(i::varchar, '(\d) mon(s?)\M', '\1 month\2', 'g')
+$fn$;
+DO $fn$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_cast WHERE castsource = 'interval'::regtype AND casttarget = 'text'::regtype) THEN
+    CREATE CAST (interval AS text) WITH FUNCTION mz_local.interval_text(interval) AS ASSIGNMENT;
+  END IF;
+END
+$fn$;
