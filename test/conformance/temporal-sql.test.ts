@@ -58,3 +58,11 @@ describe('SELECT … AS OF', () => {
   });
 
 });
+
+describe('mz_now() against numbers as mz_timestamp bounds (temporal.slt)', () => {
+  it('compares as milliseconds without overflowing; u64::MAX cannot be stepped past; a negative bound is out of range', async () => {
+    expect(await t.query(`SELECT (mz_now() BETWEEN 0 AND 18446744073709551614) AS within, (mz_now() < 1000) AS early`)).toEqual([{ within: true, early: false }]);
+    expect(await errorMessageOf(t, `SELECT mz_now() <= 18446744073709551615`)).toBe('step mz_timestamp overflow');
+    expect(await errorMessageOf(t, `SELECT mz_now() > -5`)).toBe('mz_timestamp out of range');
+  });
+});

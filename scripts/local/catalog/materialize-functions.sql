@@ -370,8 +370,18 @@ CREATE OR REPLACE FUNCTION mz_local.nth_from_end(anyarray, bigint) RETURNS anyel
 -- mz_now() compared with a number: Materialize's mz_now() is an mz_timestamp, to which integers
 -- and numerics cast implicitly as milliseconds since the Unix epoch (its mz_timestamp type page),
 -- so a temporal filter may read `mz_now() >= insert_ms`. Here mz_now() is a timestamptz: these
--- operators compare a timestamptz with a number of milliseconds, either way round.
+-- operators compare a timestamptz with a number of milliseconds, either way round, as numbers of
+-- milliseconds (temporal.slt: a bound of 18446744073709551614, u64::MAX - 1, is past any timestamp).
 --------------------------------------------------------------------------------------------------
+-- A number compared with mz_now() as Materialize's mz_timestamp takes it: an unsigned 64-bit count
+-- of milliseconds; `mz_now() <= u64::MAX` cannot step past it (temporal.slt: "step mz_timestamp
+-- overflow"). mz_local.fail_text takes the value, so a generic plan does not fold the refusal.
+CREATE OR REPLACE FUNCTION mz_local.mz_timestamp_ms(ms numeric, steps boolean) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN ms < 0 OR ms > 18446744073709551615 THEN mz_local.fail_text('mz_timestamp out of range', '22008', ms)::numeric
+              WHEN steps AND ms = 18446744073709551615 THEN mz_local.fail_text('step mz_timestamp overflow', '22008', ms)::numeric
+              ELSE ms END
+$fn$;
 CREATE OR REPLACE FUNCTION mz_local.ms_timestamptz(ms numeric) RETURNS timestamptz
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT to_timestamp(ms / 1000.0) $fn$;
 DO $fn$
@@ -383,9 +393,9 @@ BEGIN
     FOR op IN SELECT * FROM (VALUES ('<', 'lt', '>'), ('<=', 'le', '>='), ('=', 'eq', '='), ('<>', 'ne', '<>'), ('>=', 'ge', '<='), ('>', 'gt', '<'))
                 AS o(symbol, name, commuted) LOOP
       EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.tstz_%s_ms(a timestamptz, b %s) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-        op.name, number_type, format('SELECT a %s mz_local.ms_timestamptz(b::numeric)', op.symbol));
+        op.name, number_type, format('SELECT extract(epoch FROM a) * 1000 %s mz_local.mz_timestamp_ms(b::numeric, %L)', op.symbol, op.name IN ('le', 'gt')));
       EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.ms_%s_tstz(a %s, b timestamptz) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-        op.name, number_type, format('SELECT mz_local.ms_timestamptz(a::numeric) %s b', op.symbol));
+        op.name, number_type, format('SELECT mz_local.mz_timestamp_ms(a::numeric, %L) %s extract(epoch FROM b) * 1000', op.name IN ('ge', 'lt'), op.symbol));
       IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = op.symbol AND oprleft = 'timestamptz'::regtype AND oprright = number_type::regtype) THEN
         EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = timestamptz, RIGHTARG = %s, FUNCTION = mz_local.tstz_%s_ms)', op.symbol, number_type, op.name);
       END IF;
