@@ -66,3 +66,9 @@ describe('mz_now() against numbers as mz_timestamp bounds (temporal.slt)', () =>
     expect(await errorMessageOf(t, `SELECT mz_now() > -5`)).toBe('mz_timestamp out of range');
   });
 });
+
+describe('mz_logical_timestamp (temporal.slt)', () => {
+  it('is refused with the name to use', async () => {
+    expect(await errorMessageOf(t, `CREATE VIEW old_clock AS SELECT 1 WHERE mz_logical_timestamp() > 0`)).toBe('mz_logical_timestamp() has been renamed to mz_now()');
+  });
+});

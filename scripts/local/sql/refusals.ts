@@ -29,7 +29,7 @@
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
- * - a SHOW command inside a view's query.
+ * - a SHOW command inside a view's query; mz_logical_timestamp(), renamed mz_now().
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
@@ -98,6 +98,10 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         case 'map':
           refusal = mapKeyRefusal(tokens, index);
+          break;
+        case 'mz_logical_timestamp':
+          // Materialize's old name (temporal.slt).
+          if (isPunct(tokens[index + 1], '(')) refusal = { message: 'mz_logical_timestamp() has been renamed to mz_now()', code: '42883' };
           break;
         case 'show':
           // `CREATE [MATERIALIZED] VIEW … FROM (SHOW …)` (materialized_views.slt).
