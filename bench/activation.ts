@@ -475,6 +475,7 @@ async function workerChild(): Promise<void> {
           segment: { trackingUrl: start.trackingUrl, writeKey: 'bench' },
           onEvent: (event) => {
             if (event.type === 'following') following();
+            else if (event.type === 'waiting') process.send!({ log: `activation ${event.activation}: waiting for the lease held by ${event.holder} until ${event.expiresAt}` });
             else if (event.type === 'delivered') process.send!({ delivered: true });
             else if (event.type === 'error' || event.type === 'failed') {
               const text = `activation ${event.activation}: ${event.type === 'error' ? event.message : event.failure.reason}`;
@@ -491,7 +492,8 @@ async function workerChild(): Promise<void> {
             await done;
           },
         };
-        const timeout = setTimeout(() => failed(new Error('the worker was not following after 60 s')), 60_000);
+        const asked = performance.now();
+        const timeout = setTimeout(() => failed(new Error('the worker was not following after 180 s')), 180_000);
         try {
           await followed;
         } catch (error) {
@@ -501,6 +503,8 @@ async function workerChild(): Promise<void> {
         } finally {
           clearTimeout(timeout);
         }
+        const tookMs = performance.now() - asked;
+        if (tookMs > 10_000) process.send!({ log: `the worker took ${(tookMs / 1000).toFixed(1)} s to follow (lease, checkpoint, SUBSCRIBE snapshot)` });
         process.send!({ reply: null });
       } else if (message.stop) {
         await running?.stop();
