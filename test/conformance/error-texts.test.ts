@@ -101,3 +101,20 @@ describe('window functions where none may be (window_funcs.slt)', () => {
     expect(await errorOf(`SELECT * FROM (VALUES (1)) AS a(x) JOIN (VALUES (2)) AS b(y) ON rank() OVER (ORDER BY x) > 1`)).toBe('window functions are not allowed in ON');
   });
 });
+
+describe('aggregates and patterns in Materialize words (aggregates.slt, joins.slt, regex.slt)', () => {
+  it('an aggregate in WHERE, an ambiguous output name, a pattern that does not compile', async () => {
+    expect(await errorOf(`SELECT k FROM (VALUES (1, 2)) AS s(k, v) WHERE sum(v) > 1 GROUP BY k`)).toBe('aggregate functions are not allowed in WHERE clause');
+    expect(await errorOf(`SELECT k AS n, v AS n FROM (VALUES (1, 2)) AS s(k, v) ORDER BY n`)).toBe('column reference "n" is ambiguous');
+    expect(await errorOf(`SELECT 'plan' ~ '('`)).toMatch(/^invalid regular expression: regex parse error:\n/);
+  });
+});
+
+describe('query hints (aggregates.slt)', () => {
+  it('OPTION (expected_group_size = n) runs; a value that is no number is refused', async () => {
+    expect(await t.query(`SELECT k, sum(v)::int AS total FROM (VALUES (1, 2), (1, 3)) AS s(k, v) GROUP BY k OPTION (expected_group_size = 10)`)).toEqual([
+      { k: 1, total: 5 },
+    ]);
+    expect(await errorOf(`SELECT k FROM (VALUES (1)) AS s(k) GROUP BY k OPTION (expected_group_size = 'many')`)).toBe('expected_group_size must be a number');
+  });
+});

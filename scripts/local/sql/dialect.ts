@@ -9,6 +9,7 @@
  * - `current_timestamp()` (Materialize's function form) → `current_timestamp`;
  * - `INTERVAL '30' minutes`: the plural field names → PostgreSQL's singular ones;
  * - `SELECT … AS OF [AT LEAST] t`: dropped, the read is at the current time (as-of.ts);
+ * - `OPTION (expected_group_size = n)` / `OPTIONS (…)`, a query's planner hints: dropped;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -25,7 +26,7 @@ import { asOfClause } from './as-of.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -174,6 +175,15 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       return regexpExtractEdit(tokens, index, sql);
     case 'regexp_replace':
       return regexpReplacementEdit(tokens, index);
+    case 'option':
+    case 'options': {
+      // A query's planner hints (`GROUP BY a OPTION (expected_group_size = 100)`, `OPTIONS
+      // (AGGREGATE INPUT GROUP SIZE = 100)`): nothing to hint here, so the clause is dropped
+      // (its values are checked in refusals.ts).
+      if (!isPunct(next, '(') || isPunct(tokens[index - 1], '.') || isPunct(tokens[index - 1], ',') || isPunct(tokens[index - 1], '(')) return null;
+      const close = closingParen(tokens, index + 1);
+      return close < 0 ? null : { start: token.start, end: tokens[close]!.end, text: '' };
+    }
     default:
       if (token.value === 'double' && isWord(next, 'precision')) return null;
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;

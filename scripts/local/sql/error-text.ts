@@ -28,6 +28,10 @@
  *   zero`; an unknown encoding quoted as Materialize quotes it (`invalid encoding name 'x'`);
  *   position(a IN b) with no implementation named with its arguments in the order written
  *   (`function position(integer, unknown) does not exist`);
+ * - an aggregate or window function in WHERE: `… are not allowed in WHERE clause` (aggregates.slt);
+ *   an output name that is ambiguous in GROUP BY / ORDER BY: `column reference "c" is ambiguous`
+ *   (aggregates.slt, joins.slt); a pattern that does not compile: `invalid regular expression: regex
+ *   parse error:` and PostgreSQL's reason (regex.slt; Materialize gives its regex crate's);
  * - a window or aggregate function in a join's ON: `window functions are not allowed in ON`
  *   (window_funcs.slt);
  * - an ASSERT NOT NULL column the view does not have: `column "x" in ASSERT NOT NULL option not
@@ -49,6 +53,9 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^field position must not be zero$/, () => 'field position must be greater than zero'],
   [/^invalid encoding name "(.*)"$/, (m) => `invalid encoding name '${m[1]}'`],
   [/^function pg_catalog\.position\(([^,()]+), ([^,()]+)\) does not exist$/, (m) => `function position(${m[2]}, ${m[1]}) does not exist`],
+  [/^(window|aggregate) functions are not allowed in WHERE$/, (m) => `${m[1]} functions are not allowed in WHERE clause`],
+  [/^(?:GROUP|ORDER) BY "(.+)" is ambiguous$/, (m) => `column reference "${m[1]}" is ambiguous`],
+  [/^invalid regular expression: (.+)$/s, (m) => `invalid regular expression: regex parse error:\n${m[1]}`],
   [/^(window|aggregate) functions are not allowed in JOIN conditions$/, (m) => `${m[1]} functions are not allowed in ON`],
   [/^column mz_asserted\.(.+) does not exist$/, (m) => `column "${m[1]}" in ASSERT NOT NULL option not found`],
   [/^function mz_local\.wmr_declared\((.+), (.+)\) does not exist$/, (m) =>

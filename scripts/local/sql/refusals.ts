@@ -99,6 +99,14 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'map':
           refusal = mapKeyRefusal(tokens, index);
           break;
+        case 'option':
+          if (isPunct(tokens[index + 1], '(') && isWord(tokens[index + 2], 'expected_group_size')) {
+            const value = tokens[index + 4];
+            if (value && !(value.type === 'number' && /^\d+$/.test(value.value))) {
+              refusal = { message: 'expected_group_size must be a number', code: '22023' };
+            }
+          }
+          break;
         case 'mz_logical_timestamp':
           // Materialize's old name (temporal.slt).
           if (isPunct(tokens[index + 1], '(')) refusal = { message: 'mz_logical_timestamp() has been renamed to mz_now()', code: '42883' };
