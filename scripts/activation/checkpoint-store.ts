@@ -89,6 +89,9 @@ export const CHECKPOINT_DDL = [
 )`,
 ];
 
+/** The tables CHECKPOINT_DDL creates. */
+export const CHECKPOINT_TABLES = ['changes', 'commits', 'failures', 'leases', 'status', 'totals'] as const;
+
 export interface PendingBatch {
   readonly generation: bigint;
   readonly mzTimestamp: string;
@@ -136,7 +139,25 @@ export class CheckpointStore {
     private readonly leaseTtlMs = 30_000,
   ) {}
 
-  static async ensureSchema(client: pg.Client): Promise<void> {
+  /**
+   * Creates the schema and tables unless they are all there. A (re)start then only reads: each
+   * `CREATE … IF NOT EXISTS` is DDL even when it creates nothing, and on the local server every DDL
+   * statement moves the catalog — kept views are planned again and subscriptions' plans looked up
+   * again — which cost ingest six times at every start and reconnect of every activation.
+   */
+  static async ensureSchema(client: Pick<pg.Client, 'query'>): Promise<void> {
+    try {
+      const found = await client.query<{ tables: string }>(
+        `SELECT count(*)::text AS tables FROM mz_catalog.mz_tables t
+           JOIN mz_catalog.mz_schemas s ON s.id = t.schema_id
+           JOIN mz_catalog.mz_databases d ON d.id = s.database_id
+          WHERE d.name = current_database() AND s.name = $1 AND t.name IN (${CHECKPOINT_TABLES.map((name) => `'${name}'`).join(', ')})`,
+        [ACTIVATION_SCHEMA],
+      );
+      if (Number(found.rows[0]?.tables) === CHECKPOINT_TABLES.length) return;
+    } catch {
+      // A catalog that cannot answer: the idempotent DDL below decides.
+    }
     for (const statement of CHECKPOINT_DDL) await client.query(statement);
   }
 

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import pg from 'pg';
+import { CheckpointStore } from '../../scripts/activation/checkpoint-store.ts';
 import { bindTo, runWorker, startWebhookReceiver, until, type WebhookReceiver } from './helpers.ts';
 
 const SECRET = 'test-hook-secret';
@@ -194,5 +196,32 @@ describe('webhook activation', () => {
     const changes = [...receiver.unique().values()].map((change) => [change.op, change.row.id, change.row.name]);
     expect(changes).toEqual([['upsert', 1, 'a'], ['upsert', 2, 'b'], ['upsert', 2, 'B'], ['upsert', 3, 'c']]);
     expect(receiver.accepted()).toHaveLength(4);
+  });
+});
+
+describe('the checkpoint schema', () => {
+  it('is created once: a worker starting again only reads the catalog (DDL, even IF NOT EXISTS, moves it and re-plans kept views)', async () => {
+    const client = new pg.Client({ connectionString: db.server.pgUrl });
+    await client.connect();
+    let catalogChanges = 0;
+    const stopListening = db.server.onChange((what) => {
+      if (what === 'catalog') catalogChanges++;
+    });
+    try {
+      await CheckpointStore.ensureSchema(client);
+      catalogChanges = 0;
+      await CheckpointStore.ensureSchema(client);
+      expect(catalogChanges).toBe(0);
+      // A table gone (dropped by hand): created again.
+      await client.query(`DROP TABLE segment_materialize_activations.totals`);
+      catalogChanges = 0;
+      await CheckpointStore.ensureSchema(client);
+      expect(catalogChanges).toBeGreaterThan(0);
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM segment_materialize_activations.totals`);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      stopListening();
+      await client.end();
+    }
   });
 });
