@@ -97,3 +97,22 @@ describe('WITH MUTUALLY RECURSIVE (recursive-ctes.md)', () => {
     expect(await t.query(`SELECT first_root FROM referral_roots WHERE member = 'gus'`)).toEqual([{ first_root: 'ann' }]);
   });
 });
+
+describe('WITH MUTUALLY RECURSIVE over linear bodies (with_mutually_recursive.slt)', () => {
+  it('a linear self-join reaches the same closure, and its declared columns are still checked', async () => {
+    await t.query(`CREATE TABLE hops (a text, b text)`);
+    await t.query(`INSERT INTO hops VALUES ('p', 'q'), ('q', 'r'), ('r', 's'), ('x', 'y')`);
+    const rows = await t.query(`WITH MUTUALLY RECURSIVE
+        reach (root text, member text) AS (
+          SELECT a, b FROM hops
+          UNION
+          SELECT reach.root, hops.b FROM reach JOIN hops ON hops.a = reach.member WHERE reach.member IS NOT NULL
+        )
+      SELECT count(*)::int AS pairs FROM reach`);
+    // p: q r s; q: r s; r: s; x: y
+    expect(rows).toEqual([{ pairs: 7 }]);
+    await expect(t.query(`WITH MUTUALLY RECURSIVE reach (root int) AS (SELECT a FROM hops UNION SELECT reach.root FROM reach) SELECT * FROM reach`)).rejects.toThrow(
+      'did not match inferred type',
+    );
+  });
+});

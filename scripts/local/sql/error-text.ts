@@ -60,6 +60,8 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^column mz_asserted\.(.+) does not exist$/, (m) => `column "${m[1]}" in ASSERT NOT NULL option not found`],
   [/^function mz_local\.wmr_declared\((.+), (.+)\) does not exist$/, (m) =>
     `declared type (${m[2]}) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]})`],
+  [/^WITH query ".+" has (\d+) columns? available but (\d+) columns specified$/, (m) =>
+    `declared type (${m[2]} columns) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]} columns)`],
   [/^table "mz_wmr_row" has (\d+) columns? available but (\d+) columns specified$/, (m) =>
     `declared type (${m[2]} columns) of WITH MUTUALLY RECURSIVE query did not match inferred type (${m[1]} columns)`],
   [/^unequal number of entries in row expressions$/, () =>
