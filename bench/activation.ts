@@ -16,7 +16,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import net from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -28,6 +27,7 @@ import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/engine.ts';
 import { sampleTraffic } from '../functions/samples/traffic.ts';
 import { compileProject } from '../scripts/runner/compile.ts';
 import { deploySeed, REPO_ROOT } from './deploy-seed.ts';
+import { KeepAliveSocket } from './keep-alive-socket.ts';
 import { median, percentile } from './stats.ts';
 
 const SECRET = 'local-development-secret';
@@ -403,59 +403,6 @@ async function sendLoad(request: LoadRequest): Promise<LoadResult> {
     for (const socket of sockets) socket.close();
   }
   return { ms: performance.now() - started, sent: requests.length, acknowledged, failures };
-}
-
-/** One keep-alive HTTP/1.1 connection: a request's bytes out, its status back (the body skipped). */
-class KeepAliveSocket {
-  private pending: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | null = null;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-      this.answer();
-    });
-    socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.fail(new Error('the server closed the connection')));
-  }
-
-  static connect(target: URL): Promise<KeepAliveSocket> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: target.hostname, port: Number(target.port) }, () => resolve(new KeepAliveSocket(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  send(bytes: Buffer): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.socket.write(bytes);
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private answer(): void {
-    const headEnd = this.pending.indexOf('\r\n\r\n');
-    if (headEnd < 0 || !this.waiting) return;
-    const head = this.pending.toString('latin1', 0, headEnd);
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    const end = headEnd + 4 + length;
-    if (this.pending.length < end) return;
-    this.pending = this.pending.subarray(end);
-    const { resolve } = this.waiting;
-    this.waiting = null;
-    resolve(Number(head.slice(9, 12)));
-  }
-
-  private fail(error: Error): void {
-    const waiting = this.waiting;
-    this.waiting = null;
-    waiting?.reject(error);
-  }
 }
 
 /** The worker process: the activation worker, as `npm run activate` runs it, started and stopped on request. */

@@ -14,11 +14,11 @@
  *
  * Prints one JSON line: { ms, acknowledged, warmUpAcknowledged, failures: { status: count } }.
  */
-import net from 'node:net';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KeepAliveSocket } from './keep-alive-socket.ts';
 
 const [url, secret, requestsArg, perRequestArg, concurrencyArg, firstIdArg, warmUpArg] = process.argv.slice(2);
 if (!url || !secret || !requestsArg || !perRequestArg || !concurrencyArg || !firstIdArg) {
@@ -39,9 +39,7 @@ const target = new URL(url);
 
 /**
  * Each request as the bytes sent: HTTP/1.1 on a keep-alive connection, built before the clock
- * starts. The client is a raw socket, as wrk's is: Node's http client cost ~45 µs a request on
- * the two cores the server also runs on, half of what the server spends on one, so it measured
- * itself as much as the server.
+ * starts, for a raw keep-alive socket (keep-alive-socket.ts says why not Node's http client).
  */
 function requestBytes(body: string, signature: string): Buffer {
   const head =
@@ -50,62 +48,7 @@ function requestBytes(body: string, signature: string): Buffer {
   return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]);
 }
 
-const HEAD_END = Buffer.from('\r\n\r\n');
-
-/**
- * One keep-alive connection sending requests one after another. Reads each answer's status line
- * and content-length (the server always sends one) and skips its body.
- */
-class Connection {
-  private readonly socket: net.Socket;
-  private pending: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | null = null;
-
-  constructor() {
-    this.socket = net.connect({ host: target.hostname, port: Number(target.port) });
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => {
-      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-      this.answer();
-    });
-    this.socket.on('error', (error) => this.fail(error));
-    this.socket.on('close', () => this.fail(new Error('the server closed the connection')));
-  }
-
-  send(bytes: Buffer): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.socket.write(bytes);
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private answer(): void {
-    const headEnd = this.pending.indexOf(HEAD_END);
-    if (headEnd < 0 || !this.waiting) return;
-    const head = this.pending.toString('latin1', 0, headEnd);
-    const status = Number(head.slice(9, 12));
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
-    if (!Number.isFinite(length)) return this.fail(new Error(`an answer without content-length: ${head}`));
-    const end = headEnd + HEAD_END.length + length;
-    if (this.pending.length < end) return;
-    this.pending = this.pending.subarray(end);
-    const { resolve } = this.waiting;
-    this.waiting = null;
-    resolve(status);
-  }
-
-  private fail(error: Error): void {
-    const waiting = this.waiting;
-    this.waiting = null;
-    waiting?.reject(error);
-  }
-}
-
-const connections = Array.from({ length: concurrency }, () => new Connection());
+const connections = await Promise.all(Array.from({ length: concurrency }, () => KeepAliveSocket.connect(target)));
 
 // Bodies and signatures are prepared before the clock starts: the figure is the server's.
 const bodies = Array.from({ length: warmUp + requests }, (_, request) => {
