@@ -235,13 +235,19 @@ describe('string functions as Materialize answers them (string.slt)', () => {
     await expect(t.query(`SELECT lpad('sku', -1, '0')`)).rejects.toThrow('length must be nonnegative');
   });
 
-  it('substr and substring take bigint positions and lengths', async () => {
+  it('substr and substring take positions and lengths past the integer range', async () => {
     expect(await values(`SELECT substr('payload', 3, 4294967296) AS a, substr('payload', 4294967296, 2) AS b, substring('payload' FROM 2 FOR 9999999999) AS c`)).toEqual([
       'yload',
       '',
       'ayload',
     ]);
     expect(await values(`SELECT substr('payload', 2, 3) AS a, substring('payload' FROM -1 FOR 3) AS b`)).toEqual(['ayl', 'p']);
+    // Arguments of other integer types and NULLs resolve as before.
+    expect(await values(`SELECT substr('payload'::varchar, 2::smallint, 3::smallint) AS a, substr(NULL, 1) AS b, substring('payload' FOR 2147483648) AS c`)).toEqual([
+      'ayl',
+      null,
+      'payload',
+    ]);
   });
 });
 

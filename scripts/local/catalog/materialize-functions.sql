@@ -454,22 +454,13 @@ BEGIN
 END
 $fn$;
 
---------------------------------------------------------------------------------------------------
--- substr / substring with bigint positions or lengths (string.slt: substr('abcdef', 2, 2147483648)
--- is 'bcdef', a start past the integer range is ''); PostgreSQL has integer ones only. Clamped to
--- the integer range, which gives the same characters. A negative length is refused as before.
---------------------------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION pg_catalog.substr(text, bigint) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, greatest(least($2, 2147483647), -2147483648)::integer) $fn$;
-CREATE OR REPLACE FUNCTION pg_catalog.substr(text, bigint, bigint) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN $2 > 2147483647 THEN '' ELSE pg_catalog.substr($1, greatest($2, -2147483648)::integer,
-    least($3, 2147483647 - greatest($2, 0))::integer) END
-$fn$;
-CREATE OR REPLACE FUNCTION pg_catalog.substring(text, bigint) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, $2) $fn$;
-CREATE OR REPLACE FUNCTION pg_catalog.substring(text, bigint, bigint) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT pg_catalog.substr($1, $2, $3) $fn$;
+-- substr / substring with bigint overloads made smallint and unknown arguments ambiguous
+-- (substr(NULL, 1), substr(varchar, smallint, smallint)): they are dropped again; a literal past
+-- the integer range is clamped by the translator instead (dialect.ts).
+DROP FUNCTION IF EXISTS pg_catalog.substr(text, bigint);
+DROP FUNCTION IF EXISTS pg_catalog.substr(text, bigint, bigint);
+DROP FUNCTION IF EXISTS pg_catalog.substring(text, bigint);
+DROP FUNCTION IF EXISTS pg_catalog.substring(text, bigint, bigint);
 
 --------------------------------------------------------------------------------------------------
 -- CREATE MATERIALIZED VIEW … WITH (REFRESH …) (sql/mz-statements.ts): the options are checked as

@@ -26,7 +26,7 @@ import { asOfClause } from './as-of.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -97,6 +97,11 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
         // The tokens the edits cover are done (a constructor's entries were rewritten inside it).
         index = mapped.last;
       }
+      continue;
+    }
+    if (token.value === 'substr' || token.value === 'substring') {
+      const clamped = substringLiteralEdits(tokens, index);
+      if (clamped.length > 0) (edits ??= []).push(...clamped);
       continue;
     }
     if (token.value === 'jsonb_object_agg') {
@@ -188,6 +193,28 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       if (token.value === 'double' && isWord(next, 'precision')) return null;
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
   }
+}
+
+/**
+ * `substr('abc', 2, 2147483648)` / `substring(s FOR 9999999999)`: Materialize takes positions and
+ * lengths past the integer range (string.slt: a start past it is '', a length past it is the rest);
+ * PostgreSQL has integer ones only (bigint overloads made smallint arguments ambiguous). An integer
+ * literal past the range is clamped to it, which PostgreSQL answers alike.
+ */
+function substringLiteralEdits(tokens: readonly Token[], index: number): TextEdit[] {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return [];
+  const close = closingParen(tokens, index + 1);
+  const edits: TextEdit[] = [];
+  for (let at = index + 2, depth = 0; at < close; at++) {
+    const token = tokens[at]!;
+    if (isPunct(token, '(')) depth++;
+    else if (isPunct(token, ')')) depth--;
+    else if (depth === 0 && token.type === 'number' && /^\d+$/.test(token.value) && BigInt(token.value) > 2147483647n) {
+      const negative = tokens[at - 1]?.type === 'operator' && tokens[at - 1]!.value === '-';
+      edits.push({ start: token.start, end: token.end, text: negative ? '2147483648' : '2147483647' });
+    }
+  }
+  return edits;
 }
 
 /** The key of a NULL-keyed entry while jsonb_object_agg runs (deleted from its result). */
