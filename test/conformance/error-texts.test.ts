@@ -118,3 +118,14 @@ describe('query hints (aggregates.slt)', () => {
     expect(await errorOf(`SELECT k FROM (VALUES (1)) AS s(k) GROUP BY k OPTION (expected_group_size = 'many')`)).toBe('expected_group_size must be a number');
   });
 });
+
+describe("type names as Materialize resolves them (types.slt)", () => {
+  it('its aliases are not types of pg_catalog; record is a pseudo type; char takes no modifier', async () => {
+    expect(await errorOf(`SELECT 'true'::pg_catalog.boolean`)).toBe("unknown catalog item 'pg_catalog.boolean'");
+    expect(await errorOf(`SELECT '7'::pg_catalog.integer`)).toBe("unknown catalog item 'pg_catalog.integer'");
+    expect(await errorOf(`SELECT '{}'::pg_catalog.json`)).toBe("unknown catalog item 'pg_catalog.json'");
+    expect(await errorOf(`SELECT ROW(1, 'a')::record`)).toBe('cannot reference pseudo type pg_catalog.record');
+    expect(await errorOf(`SELECT 'abc'::pg_catalog.char(3)`)).toBe('pg_catalog.char does not support type modifiers');
+    expect(await t.query(`SELECT 'hi'::bytes AS b, '7'::pg_catalog.int4 AS i, pg_typeof('{}'::json)::text AS j`)).toEqual([{ b: Buffer.from('hi'), i: 7, j: 'jsonb' }]);
+  });
+});

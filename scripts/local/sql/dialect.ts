@@ -3,7 +3,8 @@
  * materialized view's query) before PGlite sees it:
  *
  * - type names PostgreSQL has under other names (Materialize's types page): `string` → text,
- *   `double` → double precision, `json` → jsonb (Materialize's json is jsonb), `uint` → uint4; in
+ *   `double` → double precision, `json` → jsonb (Materialize's json is jsonb), `uint` → uint4,
+ *   `bytes` → bytea; in
  *   type positions only (after `::`, in `CAST(… AS …)`, a column definition, a typed literal), so a
  *   column named `string` stays a column;
  * - `current_timestamp()` (Materialize's function form) → `current_timestamp`;
@@ -24,7 +25,7 @@ import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
 
-const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4' };
+const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4', bytes: 'bytea' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
 const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */

@@ -28,6 +28,9 @@
  *   zero`; an unknown encoding quoted as Materialize quotes it (`invalid encoding name 'x'`);
  *   position(a IN b) with no implementation named with its arguments in the order written
  *   (`function position(integer, unknown) does not exist`);
+ * - a type named in pg_catalog by one of Materialize's aliases, which it does not put there:
+ *   `unknown catalog item 'pg_catalog.boolean'`; a type modifier on a type without:
+ *   `pg_catalog.char does not support type modifiers` (types.slt);
  * - an aggregate or window function in WHERE: `… are not allowed in WHERE clause` (aggregates.slt);
  *   an output name that is ambiguous in GROUP BY / ORDER BY: `column reference "c" is ambiguous`
  *   (aggregates.slt, joins.slt); a pattern that does not compile: `invalid regular expression: regex
@@ -53,6 +56,8 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^field position must not be zero$/, () => 'field position must be greater than zero'],
   [/^invalid encoding name "(.*)"$/, (m) => `invalid encoding name '${m[1]}'`],
   [/^function pg_catalog\.position\(([^,()]+), ([^,()]+)\) does not exist$/, (m) => `function position(${m[2]}, ${m[1]}) does not exist`],
+  [/^type "(pg_catalog\.[^".]+)" does not exist$/, (m) => `unknown catalog item '${m[1]}'`],
+  [/^type modifier is not allowed for type "(.+)"$/, (m) => `${m[1]} does not support type modifiers`],
   [/^(window|aggregate) functions are not allowed in WHERE$/, (m) => `${m[1]} functions are not allowed in WHERE clause`],
   [/^(?:GROUP|ORDER) BY "(.+)" is ambiguous$/, (m) => `column reference "${m[1]}" is ambiguous`],
   [/^invalid regular expression: (.+)$/s, (m) => `invalid regular expression: regex parse error:\n${m[1]}`],

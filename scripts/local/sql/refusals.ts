@@ -69,6 +69,14 @@ const JSON_TYPES = new Set(['jsonb', 'json']);
 /** Materialize's numeric holds 39 digits; a jsonb number is a numeric. */
 const NUMERIC_MAX_PRECISION = 39;
 
+/** True when the word at `index` is the type of a cast: `::record`, `::pg_catalog.record`, `CAST(x AS record)`. */
+function isCastTarget(tokens: readonly Token[], index: number): boolean {
+  let at = index - 1;
+  if (isPunct(tokens[at], '.') && isWord(tokens[at - 1], 'pg_catalog')) at -= 2;
+  const before = tokens[at];
+  return (before?.type === 'operator' && before.value === '::') || (isWord(before, 'as') && isWord(tokens[enclosingParen(tokens, at) - 1], 'cast'));
+}
+
 /** The first refusal a statement earns, or null (nearly always). */
 export function materializeRefusal(statement: StatementSpan): Refusal | null {
   const { tokens } = statement;
@@ -94,7 +102,10 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'time':
         case 'jsonb':
         case 'json':
-          refusal = typedLiteralRefusal(tokens, index);
+          // Materialize's json is an alias of jsonb, not a type of pg_catalog (types.slt).
+          if (token.value === 'json' && isPunct(tokens[index - 1], '.') && isWord(tokens[index - 2], 'pg_catalog')) {
+            refusal = { message: "unknown catalog item 'pg_catalog.json'", code: '42704' };
+          } else refusal = typedLiteralRefusal(tokens, index);
           break;
         case 'map':
           refusal = mapKeyRefusal(tokens, index);
@@ -106,6 +117,10 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
               refusal = { message: 'expected_group_size must be a number', code: '22023' };
             }
           }
+          break;
+        case 'record':
+          // `::record`, `::pg_catalog.record` (types.slt).
+          if (isCastTarget(tokens, index)) refusal = { message: 'cannot reference pseudo type pg_catalog.record', code: '42P18' };
           break;
         case 'mz_logical_timestamp':
           // Materialize's old name (temporal.slt).
