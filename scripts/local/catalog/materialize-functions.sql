@@ -374,14 +374,23 @@ CREATE OR REPLACE FUNCTION mz_local.nth_from_end(anyarray, bigint) RETURNS anyel
 -- milliseconds (temporal.slt: a bound of 18446744073709551614, u64::MAX - 1, is past any timestamp).
 --------------------------------------------------------------------------------------------------
 -- A number compared with mz_now() as Materialize's mz_timestamp takes it: an unsigned 64-bit count
--- of milliseconds; `mz_now() <= u64::MAX` cannot step past it (temporal.slt: "step mz_timestamp
--- overflow"). mz_local.fail_text takes the value, so a generic plan does not fold the refusal.
-CREATE OR REPLACE FUNCTION mz_local.mz_timestamp_ms(ms numeric, steps boolean) RETURNS numeric
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-  SELECT CASE WHEN ms < 0 OR ms > 18446744073709551615 THEN mz_local.fail_text('mz_timestamp out of range', '22008', ms)::numeric
-              WHEN steps AND ms = 18446744073709551615 THEN mz_local.fail_text('step mz_timestamp overflow', '22008', ms)::numeric
-              ELSE ms END
+-- of milliseconds (temporal.slt). Within PostgreSQL's timestamp range the comparison is made on
+-- timestamps, as before; past it (up to u64::MAX) the number is later than any now, so the answer
+-- is known; `mz_now() <= u64::MAX` cannot step past it ("step mz_timestamp overflow"), and a
+-- negative number is no mz_timestamp. Only the rare branch calls this.
+CREATE OR REPLACE FUNCTION mz_local.mz_timestamp_beyond(ms numeric, steps boolean, answer boolean) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE AS $fn$
+BEGIN
+  IF ms < 0 OR ms > 18446744073709551615 THEN
+    RAISE EXCEPTION USING ERRCODE = '22008', MESSAGE = 'mz_timestamp out of range';
+  END IF;
+  IF steps AND ms = 18446744073709551615 THEN
+    RAISE EXCEPTION USING ERRCODE = '22008', MESSAGE = 'step mz_timestamp overflow';
+  END IF;
+  RETURN answer;
+END
 $fn$;
+DROP FUNCTION IF EXISTS mz_local.mz_timestamp_ms(numeric, boolean);
 CREATE OR REPLACE FUNCTION mz_local.ms_timestamptz(ms numeric) RETURNS timestamptz
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT to_timestamp(ms / 1000.0) $fn$;
 DO $fn$
@@ -392,10 +401,13 @@ BEGIN
   FOR number_type IN SELECT unnest(ARRAY['numeric', 'bigint', 'integer']) LOOP
     FOR op IN SELECT * FROM (VALUES ('<', 'lt', '>'), ('<=', 'le', '>='), ('=', 'eq', '='), ('<>', 'ne', '<>'), ('>=', 'ge', '<='), ('>', 'gt', '<'))
                 AS o(symbol, name, commuted) LOOP
+      -- mz_now() <op> b with b past the timestamps: true for <, <=, <>; the number on the left, for >, >=, <>.
       EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.tstz_%s_ms(a timestamptz, b %s) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-        op.name, number_type, format('SELECT extract(epoch FROM a) * 1000 %s mz_local.mz_timestamp_ms(b::numeric, %L)', op.symbol, op.name IN ('le', 'gt')));
+        op.name, number_type, format('SELECT CASE WHEN b >= 0 AND b <= 9000000000000000 THEN a %s to_timestamp(b / 1000.0) ELSE mz_local.mz_timestamp_beyond(b::numeric, %L, %L) END',
+          op.symbol, op.name IN ('le', 'gt'), op.name IN ('lt', 'le', 'ne')));
       EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.ms_%s_tstz(a %s, b timestamptz) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
-        op.name, number_type, format('SELECT mz_local.mz_timestamp_ms(a::numeric, %L) %s extract(epoch FROM b) * 1000', op.name IN ('ge', 'lt'), op.symbol));
+        op.name, number_type, format('SELECT CASE WHEN a >= 0 AND a <= 9000000000000000 THEN to_timestamp(a / 1000.0) %s b ELSE mz_local.mz_timestamp_beyond(a::numeric, %L, %L) END',
+          op.symbol, op.name IN ('ge', 'lt'), op.name IN ('gt', 'ge', 'ne')));
       IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = op.symbol AND oprleft = 'timestamptz'::regtype AND oprright = number_type::regtype) THEN
         EXECUTE format('CREATE OPERATOR mz_catalog.%s (LEFTARG = timestamptz, RIGHTARG = %s, FUNCTION = mz_local.tstz_%s_ms)', op.symbol, number_type, op.name);
       END IF;
