@@ -179,6 +179,31 @@ it('a dedup keyed on an expression that cannot fail indexes its source, and drop
   expect(await t.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'r10'`)).toEqual([]);
 });
 
+it('a dedup planned when its source index exists keeps that index (it was dropped: a second dedup of the key, or an upgrade planning again, left every keyed refresh scanning the source)', async () => {
+  // Found on the way to issue 30's bench at 1,000,000 events: after the planner's version changed,
+  // the seed's dedup was planned again, its generic plan already read the index, nothing recorded
+  // it, and the unrecorded index was dropped — a 500-event batch then took 10 s to catch up.
+  await source('r10b');
+  const select = `SELECT DISTINCT ON (body->>'id') body->>'id' AS id, body->>'v' AS v FROM public.r10b ORDER BY body->>'id', body->>'v'`;
+  await t.query(`CREATE MATERIALIZED VIEW r10b_first AS ${select}`);
+  await t.query(`CREATE MATERIALIZED VIEW r10b_second AS ${select}`);
+  await t.server.maintainedViews.settled();
+  const indexes = () => t.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'r10b'`);
+  expect(await indexes()).toHaveLength(1);
+  // Both dedups record it; the second planned again (as after an upgrade) still does.
+  await t.query(`UPDATE mz_local.maintained_views SET planned = false WHERE view_oid = 'r10b_second'::regclass`);
+  t.server.maintainedViews.noteCatalogChange();
+  await t.server.maintainedViews.settled();
+  const recorded = await t.query<{ n: number }>(`SELECT count(*)::int AS n FROM mz_local.maintained_views WHERE cardinality(source_indexes) = 1 AND view_oid::regclass::text LIKE 'r10b_%'`);
+  expect(recorded).toEqual([{ n: 2 }]);
+  await t.query(`DROP MATERIALIZED VIEW r10b_first`);
+  await t.server.maintainedViews.settled();
+  expect(await indexes()).toHaveLength(1);
+  expect(await post('r10b', [{ id: '1', v: 'b' }, { id: '2', v: 'a' }])).toBe(200);
+  await expectCurrent('r10b_second', select, 'right after a write, its first reader dropped');
+  expect(await refreshKind('r10b_second')).toBe('source');
+});
+
 it('a materialized view over a view using mz_now() is not kept (expired rows stayed)', async () => {
   await source('r11');
   await t.query(`CREATE MATERIALIZED VIEW r11_dedup AS SELECT DISTINCT ON (body->>'id')

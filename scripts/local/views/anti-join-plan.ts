@@ -26,7 +26,7 @@
  */
 import type { LocalDatabase } from '../engine/engine.ts';
 import { quoteIdentifier } from '../../shared/sql-scan.ts';
-import { andWhere, locateNotExists, matchingValues, rewriteNotExists, withoutHaving } from './anti-join-text.ts';
+import { andWhere, existsCondition, locateNotExists, rewriteNotExists, withoutHaving } from './anti-join-text.ts';
 
 /** A relation read under one of the view's NOT EXISTS. */
 export interface AntiJoinRelation {
@@ -99,8 +99,7 @@ export function keysViewsSql(id: string, definition: string, relations: readonly
         terms.map((term) => (term.relation === name ? { relation: name, readAs: changedRows(id, position) } : term)),
         (_term, subquery, index) => {
           if (index !== position - 1) return 'true';
-          const values = matchingValues(subquery, changedRows(id, position));
-          return `(EXISTS ${subquery}${values ? ` AND ${values}` : ''})`;
+          return existsCondition(subquery, changedRows(id, position));
         },
       ),
     );
@@ -122,8 +121,7 @@ export function retractedFromClause(id: string, fromClause: string, relations: r
   const matchesGained = relations.map(({ position, name }) => {
     const span = locateNotExists(fromClause, name);
     const subquery = `${fromClause.slice(span.subqueryStart, span.relationStart)}${gainedRows(id, position)}${fromClause.slice(span.relationEnd, span.subqueryEnd)}`;
-    const values = matchingValues(subquery, gainedRows(id, position));
-    return `(EXISTS ${subquery}${values ? ` AND ${values}` : ''})`;
+    return existsCondition(subquery, gainedRows(id, position));
   });
   return andWhere(snapshotFromClause(id, fromClause, relations), `(${matchesGained.join(' OR ')})`);
 }

@@ -122,13 +122,31 @@ function splitEquality(text: string): [string, string] | null {
  * deleted user's). Null when there is no such equality.
  */
 export function matchingValues(subquery: string, relation: string): string | null {
+  return matchingTerms(subquery, relation)?.condition ?? null;
+}
+
+/**
+ * `EXISTS <subquery>` as a condition to AND into what the outer query reads: with matchingValues
+ * beside it, or alone when those equalities are the subquery's whole WHERE — then a row matches
+ * exactly when its values are among the relation's (NULL matching nothing either way), and the
+ * EXISTS was only a semi join to run again over every row they found (the seed's
+ * `deleted.user_id = e.user_id`: each event of a deleted user).
+ */
+export function existsCondition(subquery: string, relation: string): string {
+  const terms = matchingTerms(subquery, relation);
+  if (!terms) return `(EXISTS ${subquery})`;
+  return terms.complete ? `(${terms.condition})` : `(EXISTS ${subquery} AND ${terms.condition})`;
+}
+
+function matchingTerms(subquery: string, relation: string): { condition: string; complete: boolean } | null {
   const shape = new RegExp(`^\\(\\s*SELECT\\b[\\s\\S]*?\\bFROM\\s+${escapeRegExp(relation)}(?:\\s+("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*))?\\s+WHERE\\s+([\\s\\S]*)\\)$`);
   const found = shape.exec(subquery.trim());
   if (!found) return null;
   const alias = found[1] ?? relation.split('.').pop()!;
   const inner = new RegExp(`^${escapeRegExp(alias)}\\.("(?:[^"]|"")*"|[a-z_][a-z0-9_$]*)$`);
   const conditions: string[] = [];
-  for (const term of splitTopLevelAnd(stripOuterParentheses(found[2]!.trim()))) {
+  const terms = splitTopLevelAnd(stripOuterParentheses(found[2]!.trim()));
+  for (const term of terms) {
     const sides = splitEquality(stripOuterParentheses(term));
     if (!sides) continue;
     for (const [mine, outer] of [sides, [sides[1], sides[0]] as const]) {
@@ -138,5 +156,7 @@ export function matchingValues(subquery: string, relation: string): string | nul
       }
     }
   }
-  return conditions.length > 0 ? conditions.join(' AND ') : null;
+  // Complete for one equality alone: with two, each value may be found in another row of the
+  // relation, where EXISTS wants one row holding both.
+  return conditions.length > 0 ? { condition: conditions.join(' AND '), complete: terms.length === 1 && conditions.length === 1 } : null;
 }
