@@ -37,7 +37,7 @@ const REPORT_GOAL_MS = 100;
 const QUIET_MS = 1_000;
 
 /** The seed compiled as `--store-failures` compiles it: every data test kept as a view of its failing rows. */
-const compileStored = () => compileProject(REPO_ROOT, { env: {}, storeFailures: true });
+export const compileStored = () => compileProject(REPO_ROOT, { env: {}, storeFailures: true });
 
 /** One event breaking one seed test each (the test it breaks, and a function of a fresh id). */
 const VIOLATIONS: ReadonlyArray<{ test: string; event: (id: string) => Record<string, unknown> }> = [
@@ -99,7 +99,7 @@ async function removeViolations(server: LocalServer): Promise<void> {
 }
 
 /** models:test of the data tests, as the CLI runs it: compile, the deployed state, run (median of `runs`). */
-async function timeRun(deployer: Deployer, stored: boolean, runs: number): Promise<{ ms: number; count: number; failing: number; storedCount: number }> {
+export async function timeRun(deployer: Deployer, stored: boolean, runs: number): Promise<{ ms: number; count: number; failing: number; storedCount: number }> {
   const times: number[] = [];
   let outcome = { count: 0, failing: 0, storedCount: 0 };
   for (let run = 0; run < runs; run++) {
