@@ -42,15 +42,7 @@ export function createTypeRefusal(tokens: readonly Token[]): Refusal | null {
     const option = optionName(tokens, at);
     if (!option) continue;
     given.add(option);
-    // The option's type: from after `=` to the next `,` or the closing `)` at depth 0.
-    let end = at + 1;
-    let depth = 0;
-    while (end < tokens.length && !(depth === 0 && (isPunct(tokens[end], ',') || isPunct(tokens[end], ')')))) {
-      if (isPunct(tokens[end], '(')) depth++;
-      if (isPunct(tokens[end], ')')) depth--;
-      end++;
-    }
-    const type = tokens.slice(at + 1, end);
+    const type = tokens.slice(at + 1, optionTypeEnd(tokens, at));
     const name = type[0];
     if (!isWord(name)) continue;
     if (isPunct(type[1], '(')) {
@@ -72,6 +64,18 @@ export function createTypeRefusal(tokens: readonly Token[]): Refusal | null {
   const required = what === 'MAP' ? ['key_type', 'value_type'] : ['element_type'];
   const missing = required.find((option) => !given.has(option));
   return missing ? { message: `${missing} parameter required`, code: '42601' } : null;
+}
+
+/** Where the type of the option whose `=` is at `eq` ends: the next `,` or closing `)` at depth 0. */
+function optionTypeEnd(tokens: readonly Token[], eq: number): number {
+  let end = eq + 1;
+  let depth = 0;
+  while (end < tokens.length && !(depth === 0 && (isPunct(tokens[end], ',') || isPunct(tokens[end], ')')))) {
+    if (isPunct(tokens[end], '(')) depth++;
+    if (isPunct(tokens[end], ')')) depth--;
+    end++;
+  }
+  return end;
 }
 
 /** `value_type =` (or `VALUE TYPE =`, and the key and element options) before the `=` at `eq`, as `value_type`. */
@@ -139,13 +143,7 @@ export function createTypeOptions(tokens: readonly Token[], sql: string): Array<
     const option = optionName(tokens, at);
     const first = tokens[at + 1];
     if (!option || !first) continue;
-    let end = at + 1;
-    let depth = 0;
-    while (end < tokens.length && !(depth === 0 && (isPunct(tokens[end], ',') || isPunct(tokens[end], ')')))) {
-      if (isPunct(tokens[end], '(')) depth++;
-      if (isPunct(tokens[end], ')')) depth--;
-      end++;
-    }
+    const end = optionTypeEnd(tokens, at);
     if (end > at + 1) options.push({ option, type: sql.slice(first.start, tokens[end - 1]!.end) });
   }
   return options;
