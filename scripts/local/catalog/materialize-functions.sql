@@ -186,14 +186,18 @@ CREATE OR REPLACE FUNCTION mz_local.jsonb_element_text(jsonb) RETURNS text
   SELECT CASE WHEN jsonb_typeof($1) IN ('object', 'array') THEN mz_local.jsonb_text($1)
               ELSE $1 #>> '{}' END
 $fn$;
-DO $fn$
+-- A cast to text through `via`, made the first time only (CREATE CAST has no IF NOT EXISTS, and
+-- the bootstrap runs again over a database an older one made). AS ASSIGNMENT: a value stored in a
+-- text column is converted as before (by `via` now).
+CREATE OR REPLACE FUNCTION mz_local.create_text_cast_once(source regtype, via regprocedure) RETURNS void
+  LANGUAGE plpgsql AS $fn$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_cast WHERE castsource = 'jsonb'::regtype AND casttarget = 'text'::regtype) THEN
-    -- AS ASSIGNMENT: a jsonb stored in a text column is converted as before (by this function now).
-    CREATE CAST (jsonb AS text) WITH FUNCTION mz_local.jsonb_text(jsonb) AS ASSIGNMENT;
+  IF NOT EXISTS (SELECT 1 FROM pg_cast WHERE castsource = source AND casttarget = 'text'::regtype) THEN
+    EXECUTE format('CREATE CAST (%s AS text) WITH FUNCTION %s AS ASSIGNMENT', source, via);
   END IF;
 END
 $fn$;
+SELECT mz_local.create_text_cast_once('jsonb', 'mz_local.jsonb_text(jsonb)');
 -- to_jsonb of a timestamp is its text, as Materialize writes it ("2014-05-28 12:22:35.6"; a
 -- timestamptz in UTC with +00), where PostgreSQL writes ISO 8601 with a T.
 CREATE OR REPLACE FUNCTION pg_catalog.to_jsonb(timestamp) RETURNS jsonb
@@ -579,10 +583,4 @@ CREATE OR REPLACE FUNCTION mz_local.interval_text(i interval) RETURNS text
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
   SELECT left(replace(replace(i::varchar || ' ', ' mons ', ' months '), ' mon ', ' month '), -1)
 $fn$;
-DO $fn$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_cast WHERE castsource = 'interval'::regtype AND casttarget = 'text'::regtype) THEN
-    CREATE CAST (interval AS text) WITH FUNCTION mz_local.interval_text(interval) AS ASSIGNMENT;
-  END IF;
-END
-$fn$;
+SELECT mz_local.create_text_cast_once('interval', 'mz_local.interval_text(interval)');
