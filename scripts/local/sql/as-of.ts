@@ -15,7 +15,7 @@
  */
 import type { TextEdit, Token } from './tokens.ts';
 import { enclosingParen, isPunct, isWord } from './token-walk.ts';
-import type { Refusal } from './refusals.ts';
+import type { Refusal } from './refusal.ts';
 
 const QUERY_WORDS = new Set(['select', 'with', 'values', 'table']);
 const UNMATERIALIZABLE = new Set([

@@ -15,7 +15,7 @@
  *   list_cat of two integer list literals of different depths.
  */
 import type { Token } from './tokens.ts';
-import type { Refusal } from './refusals.ts';
+import type { Refusal } from './refusal.ts';
 import { isPunct, isWord } from './token-walk.ts';
 
 const LIST_FUNCTIONS = new Set(['list_prepend', 'list_cat']);

@@ -8,7 +8,7 @@
  * unnamed value type too).
  */
 import type { Token } from './tokens.ts';
-import type { Refusal } from './refusals.ts';
+import type { Refusal } from './refusal.ts';
 import { isPunct, isWord } from './token-walk.ts';
 
 /** Materialize's names of the key types a map might be given (its error names the key's type). */

@@ -39,13 +39,10 @@ import type { StatementSpan, Token } from './tokens.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
 import { JsonScanError, scanJsonStream } from './json-scan.ts';
+import type { Refusal } from './refusal.ts';
 import { createTypeRefusal, mapContainmentRefusal, mapKeyRefusal } from './map-refusals.ts';
 import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
 
-export interface Refusal {
-  message: string;
-  code: string;
-}
 
 const TABLE_FUNCTIONS = new Set([
   'jsonb_array_elements', 'jsonb_array_elements_text', 'jsonb_each', 'jsonb_each_text', 'jsonb_object_keys', 'generate_series',
