@@ -27,7 +27,7 @@ import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/engine.ts';
 import { sampleTraffic } from '../functions/samples/traffic.ts';
 import { compileProject } from '../scripts/runner/compile.ts';
 import { deploySeed, REPO_ROOT } from './deploy-seed.ts';
-import { KeepAliveSocket } from './keep-alive-socket.ts';
+import { KeepAliveSocket, sendAll } from './keep-alive-socket.ts';
 import { median, percentile } from './stats.ts';
 
 const SECRET = 'local-development-secret';
@@ -385,20 +385,11 @@ async function sendLoad(request: LoadRequest): Promise<LoadResult> {
     return Buffer.concat([Buffer.from(head, 'latin1'), body]);
   });
   const failures: Record<string, number> = {};
-  let acknowledged = 0;
-  let next = 0;
   const sockets = await Promise.all(Array.from({ length: request.concurrency }, () => KeepAliveSocket.connect(target)));
   const started = performance.now();
+  let acknowledged = 0;
   try {
-    await Promise.all(
-      sockets.map(async (socket) => {
-        while (next < requests.length) {
-          const status = await socket.send(requests[next++]!);
-          if (status === 200) acknowledged++;
-          else failures[status] = (failures[status] ?? 0) + 1;
-        }
-      }),
-    );
+    acknowledged = await sendAll(sockets, requests, failures);
   } finally {
     for (const socket of sockets) socket.close();
   }

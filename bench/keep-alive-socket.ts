@@ -66,3 +66,22 @@ export class KeepAliveSocket {
     waiting?.reject(error);
   }
 }
+
+/**
+ * Sends every request over `sockets`, each socket taking the next one as soon as it is answered;
+ * resolves to how many were answered 200 and counts the other statuses into `failures`.
+ */
+export async function sendAll(sockets: readonly KeepAliveSocket[], requests: readonly Buffer[], failures: Record<string, number>): Promise<number> {
+  let acknowledged = 0;
+  let next = 0;
+  await Promise.all(
+    sockets.map(async (socket) => {
+      while (next < requests.length) {
+        const status = await socket.send(requests[next++]!);
+        if (status === 200) acknowledged++;
+        else failures[status] = (failures[status] ?? 0) + 1;
+      }
+    }),
+  );
+  return acknowledged;
+}

@@ -18,7 +18,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeepAliveSocket } from './keep-alive-socket.ts';
+import { KeepAliveSocket, sendAll } from './keep-alive-socket.ts';
 
 const [url, secret, requestsArg, perRequestArg, concurrencyArg, firstIdArg, warmUpArg] = process.argv.slice(2);
 if (!url || !secret || !requestsArg || !perRequestArg || !concurrencyArg || !firstIdArg) {
@@ -58,25 +58,9 @@ const bodies = Array.from({ length: warmUp + requests }, (_, request) => {
 });
 
 
-/** Sends `slice` from `concurrency` clients; resolves to how many were answered 200. */
-async function sendAll(slice: readonly Buffer[]): Promise<number> {
-  let acknowledged = 0;
-  let next = 0;
-  await Promise.all(
-    connections.map(async (connection) => {
-      while (next < slice.length) {
-        const status = await connection.send(slice[next++]!);
-        if (status === 200) acknowledged++;
-        else failures[status] = (failures[status] ?? 0) + 1;
-      }
-    }),
-  );
-  return acknowledged;
-}
-
-const warmUpAcknowledged = await sendAll(bodies.slice(0, warmUp));
+const warmUpAcknowledged = await sendAll(connections, bodies.slice(0, warmUp), failures);
 const started = performance.now();
-const acknowledged = await sendAll(bodies.slice(warmUp));
+const acknowledged = await sendAll(connections, bodies.slice(warmUp), failures);
 const ms = performance.now() - started;
 for (const connection of connections) connection.close();
 console.log(JSON.stringify({ ms, acknowledged, warmUpAcknowledged, failures }));
