@@ -12,6 +12,12 @@
  *
  * Other expressions are dropped unchecked. Only a clause at the end of a top-level SELECT (or WITH,
  * VALUES, TABLE) is read; SUBSCRIBE has its own (subscribe/).
+ *
+ * What the clause does change is mz_now(): Materialize evaluates a temporal filter at the time read
+ * (temporal.slt: `SELECT * FROM valid AS OF 2` has the rows valid at 2 ms past the epoch). An exact
+ * `AS OF <number>` leaves a comment `mz_local:as_of=<ms>` in its place, and mz_now() (catalog/core.sql)
+ * answers that time for the statement carrying it. A view whose temporal filter is kept in a table
+ * (views/temporal-plan.ts) still answers its rows of now.
  */
 import type { TextEdit, Token } from './tokens.ts';
 import { enclosingParen, isPunct, isWord } from './token-walk.ts';
@@ -48,7 +54,7 @@ export function asOfClause(tokens: readonly Token[], index: number): { edit: Tex
   if (!literal || !castOnly) return { edit };
   const castable =
     literal.type === 'number'
-      ? numberIsMzTimestamp(literal.value, negative)
+      ? numberIsMzTimestamp(literal.value, negative) !== null
       : literal.type === 'string'
         ? /^\s*\d+\s*$/.test(literal.value)
           ? BigInt(literal.value.trim()) <= MZ_TIMESTAMP_MAX
@@ -58,13 +64,21 @@ export function asOfClause(tokens: readonly Token[], index: number): { edit: Tex
     // A name: no column is in scope after the query (as_of.slt: `AS OF a`).
     return { refusal: { message: `column "${literal.value}" does not exist`, code: '42703' } };
   }
-  return castable ? { edit } : { refusal: { message: 'AS OF or UP TO should be castable to a (non-null) mz_timestamp value', code: '22023' } };
+  if (!castable) return { refusal: { message: 'AS OF or UP TO should be castable to a (non-null) mz_timestamp value', code: '22023' } };
+  const atLeast = first !== index + 2;
+  const milliseconds =
+    literal.type === 'number' ? numberIsMzTimestamp(literal.value, negative) : literal.type === 'string' && /^\s*\d+\s*$/.test(literal.value) ? BigInt(literal.value.trim()) : null;
+  if (atLeast || milliseconds === null) return { edit };
+  return { edit: { ...edit, text: `${AS_OF_MARK}${milliseconds}*/` } };
 }
 
-/** A whole number of milliseconds from 0 to 2^64 - 1 (`192741824E4` is one, `1.2` and `1E38` are not). */
-function numberIsMzTimestamp(text: string, negative: boolean): boolean {
+/** What an exact `AS OF <ms>` leaves in the statement for mz_now() to read (catalog/core.sql). */
+export const AS_OF_MARK = '/*mz_local:as_of=';
+
+/** The whole number of milliseconds from 0 to 2^64 - 1 a number literal is (`192741824E4` is one, `1.2` and `1E38` are not), or null. */
+function numberIsMzTimestamp(text: string, negative: boolean): bigint | null {
   const match = /^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  if (!match) return false;
+  if (!match) return null;
   const exponent = Number(match[3] ?? 0);
   let digits = (match[1] ?? '') + (match[2] ?? '');
   let scale = (match[2] ?? '').length - exponent;
@@ -73,7 +87,8 @@ function numberIsMzTimestamp(text: string, negative: boolean): boolean {
     digits = digits.slice(0, -1);
     scale--;
   }
-  if (digits === '') return true; // zero, whatever its sign
-  if (negative || scale > 0 || digits.length - scale > 20) return false;
-  return BigInt(digits) * 10n ** BigInt(-scale) <= MZ_TIMESTAMP_MAX;
+  if (digits === '') return 0n; // zero, whatever its sign
+  if (negative || scale > 0 || digits.length - scale > 20) return null;
+  const value = BigInt(digits) * 10n ** BigInt(-scale);
+  return value <= MZ_TIMESTAMP_MAX ? value : null;
 }

@@ -11,6 +11,8 @@
  * - `INTERVAL '30' minutes`: the plural field names → PostgreSQL's singular ones;
  * - `SELECT … AS OF [AT LEAST] t`: dropped, the read is at the current time (as-of.ts);
  * - `OPTION (expected_group_size = n)` / `OPTIONS (…)`, a query's planner hints: dropped;
+ * - `SELECT DISTINCT ON (…)`: ties in its ORDER BY broken as Materialize breaks them (distinct-on.ts);
+ * - `GROUP BY TRUE` / `FALSE`: a constant PostgreSQL takes only cast (`TRUE::boolean`);
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -24,10 +26,11 @@ import { NULLS_WINDOW_FUNCTIONS, windowNullsEdit } from './window-nulls.ts';
 import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
+import { distinctOnTieBreakEdit } from './distinct-on.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4', bytes: 'bytea' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -177,6 +180,10 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       const clause = asOfClause(tokens, index);
       return clause && 'edit' in clause ? clause.edit : null;
     }
+    case 'distinct':
+      return distinctOnTieBreakEdit(tokens, index, sql);
+    case 'group':
+      return groupByBooleanEdit(tokens, index);
     case 'regexp_extract':
       return regexpExtractEdit(tokens, index, sql);
     case 'regexp_replace':
@@ -194,6 +201,34 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       if (token.value === 'double' && isWord(next, 'precision')) return null;
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
   }
+}
+
+/** Words that end a GROUP BY list. */
+const AFTER_GROUP_BY = new Set(['having', 'window', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'for', 'option', 'options']);
+
+/**
+ * `GROUP BY TRUE` (subquery.slt): Materialize groups by the constant (one group, no row from no
+ * input); PostgreSQL refuses a bare non-integer constant there ("non-integer constant in GROUP BY")
+ * but groups by a cast one alike: `TRUE` → `TRUE::boolean`. Only the first such item gets the
+ * edit (one edit per trigger word); a second is rare enough to leave to PostgreSQL.
+ */
+function groupByBooleanEdit(tokens: readonly Token[], index: number): TextEdit | null {
+  if (!isWord(tokens[index + 1], 'by')) return null;
+  let itemStart = index + 2;
+  for (let at = itemStart, depth = 0; at <= tokens.length; at++) {
+    const token = tokens[at];
+    const ends = token === undefined || (depth === 0 && (isPunct(token, ',') || isPunct(token, ')') || (token.type === 'word' && AFTER_GROUP_BY.has(token.value))));
+    if (ends) {
+      const item = tokens[itemStart];
+      if (at === itemStart + 1 && (isWord(item, 'true') || isWord(item, 'false'))) return { start: item!.end, end: item!.end, text: '::boolean' };
+      if (!isPunct(token, ',')) return null;
+      itemStart = at + 1;
+      continue;
+    }
+    if (isPunct(token, '(')) depth++;
+    else if (isPunct(token, ')')) depth--;
+  }
+  return null;
 }
 
 /**

@@ -51,9 +51,55 @@ interface Binding {
 
 let planCount = 0;
 
-/** Double-quoted unless a plain lower-case name. */
+/**
+ * PostgreSQL's reserved words (its keywords appendix: reserved, and those that may name a function
+ * or type but not a table). Materialize reserves only a few words, so a binding may be named with
+ * one of these (with_mutually_recursive.slt names one `both`): it is quoted where it is defined
+ * and where it is read.
+ */
+const POSTGRES_RESERVED = new Set([
+  'all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'asymmetric', 'authorization', 'binary', 'both', 'case', 'cast',
+  'check', 'collate', 'collation', 'column', 'concurrently', 'constraint', 'create', 'cross', 'current_catalog', 'current_date',
+  'current_role', 'current_schema', 'current_time', 'current_timestamp', 'current_user', 'default', 'deferrable', 'desc', 'distinct',
+  'do', 'else', 'end', 'except', 'false', 'fetch', 'for', 'foreign', 'freeze', 'from', 'full', 'grant', 'group', 'having', 'ilike',
+  'in', 'initially', 'inner', 'intersect', 'into', 'is', 'isnull', 'join', 'lateral', 'leading', 'left', 'like', 'limit', 'localtime',
+  'localtimestamp', 'natural', 'not', 'notnull', 'null', 'offset', 'on', 'only', 'or', 'order', 'outer', 'overlaps', 'placing',
+  'primary', 'references', 'returning', 'right', 'select', 'session_user', 'similar', 'some', 'symmetric', 'system_user', 'table',
+  'tablesample', 'then', 'to', 'trailing', 'true', 'union', 'unique', 'user', 'using', 'variadic', 'verbose', 'when', 'where',
+  'window', 'with',
+]);
+
+/** Double-quoted unless a plain lower-case name PostgreSQL does not reserve. */
 function identifier(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !POSTGRES_RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * The edits that quote the reads of bindings named with a PostgreSQL reserved word: the word after
+ * FROM, JOIN or a comma, or before a `.` (a qualified column).
+ */
+function reservedNameReads(tokens: readonly Token[], from: number, to: number, reserved: ReadonlySet<string>): TextEdit[] {
+  const edits: TextEdit[] = [];
+  for (let at = from; at < to; at++) {
+    const token = tokens[at]!;
+    if (token.type !== 'word' || !reserved.has(token.value) || isPunct(tokens[at - 1], '.')) continue;
+    const previous = tokens[at - 1];
+    if (isWord(previous, 'from') || isWord(previous, 'join') || isPunct(previous, ',') || isPunct(tokens[at + 1], '.')) {
+      edits.push({ start: token.start, end: token.end, text: identifier(token.value) });
+    }
+  }
+  return edits;
+}
+
+/** `text` with `edits` (sorted, not overlapping) applied. */
+function withEdits(text: string, edits: readonly TextEdit[]): string {
+  let out = '';
+  let at = 0;
+  for (const edit of edits) {
+    out += text.slice(at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return out + text.slice(at);
 }
 
 /**
@@ -81,6 +127,7 @@ export function mutuallyRecursivePlan(
   }
   const bindings: Binding[] = [];
   let last = at;
+  const reserved = reservedBindingNames(tokens, at);
   for (;;) {
     const name = tokens[at];
     if (!name || !(name.type === 'word' || name.type === 'quoted') || !isPunct(tokens[at + 1], '(')) return null;
@@ -104,7 +151,12 @@ export function mutuallyRecursivePlan(
     const bodyOpen = columnsClose + 2;
     const bodyClose = closingParen(tokens, bodyOpen);
     if (bodyClose < 0) return null;
-    const body = bodyClose === bodyOpen + 1 ? '' : sql.slice(tokens[bodyOpen + 1]!.start, tokens[bodyClose - 1]!.end);
+    let body = bodyClose === bodyOpen + 1 ? '' : sql.slice(tokens[bodyOpen + 1]!.start, tokens[bodyClose - 1]!.end);
+    if (reserved.size > 0) {
+      const offset = tokens[bodyOpen + 1]!.start;
+      const reads = reservedNameReads(tokens, bodyOpen + 1, bodyClose, reserved).map((edit) => ({ ...edit, start: edit.start - offset, end: edit.end - offset }));
+      body = withEdits(body, reads);
+    }
     bindings.push({ name: name.value, columns, body: rewriteBody(body) });
     last = bodyClose;
     at = bodyClose + 1;
@@ -117,7 +169,23 @@ export function mutuallyRecursivePlan(
   // semi-naive evaluation far faster than carrying the whole state round after round.
   const fast = !limit && bindings.every((_, position) => linearOrPlain(bindings, position));
   const text = fast ? plainRecursiveText(bindings, cte) : recursiveText(bindings, limit, cte);
-  return { edits: [{ start: tokens[index]!.start, end: tokens[last]!.end, text }], skip: [[index, last]] };
+  // The query after the bindings reads them too.
+  const tailReads = reserved.size > 0 ? reservedNameReads(tokens, last + 1, tokens.length, reserved) : [];
+  return { edits: [{ start: tokens[index]!.start, end: tokens[last]!.end, text }, ...tailReads], skip: [[index, last]] };
+}
+
+/** The bindings' names (from `at`, the first binding) that PostgreSQL reserves. */
+function reservedBindingNames(tokens: readonly Token[], at: number): Set<string> {
+  const names = new Set<string>();
+  while (tokens[at]?.type === 'word' && isPunct(tokens[at + 1], '(')) {
+    if (POSTGRES_RESERVED.has(tokens[at]!.value)) names.add(tokens[at]!.value);
+    const columnsClose = closingParen(tokens, at + 1);
+    if (columnsClose < 0 || !isWord(tokens[columnsClose + 1], 'as') || !isPunct(tokens[columnsClose + 2], '(')) break;
+    const bodyClose = closingParen(tokens, columnsClose + 2);
+    if (bodyClose < 0 || !isPunct(tokens[bodyClose + 1], ',')) break;
+    at = bodyClose + 2;
+  }
+  return names;
 }
 
 /** Words that make a recursive term other than monotone and linear (or a body too hard to read). */

@@ -1,0 +1,95 @@
+/**
+ * Answers that depend on Materialize's semantics where PostgreSQL's differ or refuse, checked on
+ * the local server with our own data:
+ *
+ * - `SELECT … AS OF <ms>` evaluates mz_now() at that time (test/sqllogictest/temporal.slt, newest
+ *   version: a temporal view read AS OF 2, 3, 11);
+ * - DISTINCT ON keeps, among rows tied in its ORDER BY, the smallest (Materialize's TopK orders by
+ *   the key and then the whole row; with_mutually_recursive.slt's connected-components relabel
+ *   reads every node at round 0 only so);
+ * - a WITH MUTUALLY RECURSIVE binding may be named with a word PostgreSQL reserves
+ *   (with_mutually_recursive.slt names one `both`);
+ * - `GROUP BY TRUE` groups by the constant (subquery.slt: one group, no row from no input).
+ */
+import { describe, expect, it } from 'vitest';
+import { serverForTests } from '../helpers/local-server.ts';
+import { translateQuery } from '../../scripts/local/sql/translate.ts';
+
+const t = serverForTests();
+
+describe('AS OF and mz_now()', () => {
+  it('a temporal view read AS OF a time has the rows valid then', async () => {
+    await t.query(`CREATE VIEW shifts (starts_ms, ends_ms) AS VALUES (0, 5), (3, 8), (10, 20)`);
+    await t.query(`CREATE MATERIALIZED VIEW on_duty AS SELECT * FROM shifts WHERE mz_now() BETWEEN starts_ms AND ends_ms`);
+    const at = async (clause: string) =>
+      (await t.query<{ starts_ms: number }>(`SELECT starts_ms FROM on_duty ${clause}`)).map((row) => row.starts_ms).sort((a, b) => a - b);
+    expect(await at('AS OF 4')).toEqual([0, 3]);
+    expect(await at('AS OF 6')).toEqual([3]);
+    expect(await at('AS OF 15')).toEqual([10]);
+    // Now (and AT LEAST a past time, which may read now) every shift is over.
+    expect(await at('')).toEqual([]);
+    expect(await at('AS OF AT LEAST 4')).toEqual([]);
+  });
+
+  it('the time is the statement’s own: the next statement reads now again', async () => {
+    const [past] = await t.query<{ year: number }>(`SELECT extract(year FROM mz_now())::int AS year AS OF 1000`);
+    const [now] = await t.query<{ year: number }>(`SELECT extract(year FROM mz_now())::int AS year`);
+    expect(past!.year).toBe(1970);
+    expect(now!.year).toBeGreaterThan(2000);
+  });
+});
+
+describe('DISTINCT ON ties', () => {
+  it('keeps the smallest of the rows tied in ORDER BY', async () => {
+    await t.query(`CREATE TABLE readings (sensor int, level int, label text)`);
+    await t.query(`INSERT INTO readings VALUES (1, 5, 'pear'), (1, 5, 'apple'), (1, 9, 'aaa'), (2, 3, 'zeta'), (2, 3, 'beta'), (2, 3, 'kappa')`);
+    expect(await t.query(`SELECT DISTINCT ON (sensor) sensor, level, label FROM readings ORDER BY sensor, level`)).toEqual([
+      { sensor: 1, level: 5, label: 'apple' },
+      { sensor: 2, level: 3, label: 'beta' },
+    ]);
+  });
+
+  it('adds the output columns to the sort, or a sort when there is none', () => {
+    expect(translateQuery(`SELECT DISTINCT ON (s) s, l FROM r ORDER BY s, l DESC LIMIT 2`).sql).toBe(`SELECT DISTINCT ON (s) s, l FROM r ORDER BY s, l DESC, 1, 2 LIMIT 2`);
+    expect(translateQuery(`SELECT DISTINCT ON (s) s, l FROM r`).sql).toBe(`SELECT DISTINCT ON (s) s, l FROM r ORDER BY s, 1, 2`);
+    // Unknown columns (`*`) and a branch of a UNION are left as written.
+    expect(translateQuery(`SELECT DISTINCT ON (s) * FROM r ORDER BY s`).sql).toBe(`SELECT DISTINCT ON (s) * FROM r ORDER BY s`);
+    expect(translateQuery(`SELECT DISTINCT ON (s) s FROM r UNION SELECT 1 ORDER BY 1`).sql).toBe(`SELECT DISTINCT ON (s) s FROM r UNION SELECT 1 ORDER BY 1`);
+  });
+
+  it('a recursive relabel keeps each node at its first round', async () => {
+    await t.query(`CREATE TABLE links (src int, dst int)`);
+    await t.query(`INSERT INTO links VALUES (1, 2), (2, 3), (3, 1), (3, 4), (5, 6), (6, 5), (7, 7)`);
+    const rounds = await t.query<{ round: number; nodes: string }>(`
+      WITH MUTUALLY RECURSIVE
+        tag (node int, comp int) AS (
+          SELECT dst, min(comp) FROM (SELECT dst, dst AS comp FROM links UNION ALL SELECT links.dst, tag.comp FROM links, tag WHERE links.src = tag.node) GROUP BY dst
+        ),
+        retag (node int, comp int, round int) AS (
+          SELECT DISTINCT ON (node) node, comp, round
+          FROM (SELECT node, comp, 0 AS round FROM tag UNION ALL SELECT links.dst, retag.comp, retag.round + 1 FROM links, retag WHERE links.src = retag.node)
+          ORDER BY node, comp
+        )
+      SELECT round, count(*) AS nodes FROM retag GROUP BY round`);
+    expect(rounds).toEqual([{ round: 0, nodes: '7' }]);
+  });
+});
+
+describe('names and constants PostgreSQL refuses', () => {
+  it('a WITH MUTUALLY RECURSIVE binding named with a PostgreSQL reserved word', async () => {
+    const rows = await t.query(`
+      WITH MUTUALLY RECURSIVE
+        leading (n int) AS (VALUES (1) UNION ALL SELECT n + 2 FROM leading WHERE n < 9),
+        both (n int) AS (SELECT n FROM leading UNION ALL SELECT both.n + 1 FROM both WHERE both.n = 1)
+      SELECT sum(n)::int AS total, count(*)::int AS rows FROM both`);
+    expect(rows).toEqual([{ total: 27, rows: 6 }]);
+  });
+
+  it('GROUP BY TRUE is one group, and no group without rows', async () => {
+    await t.query(`CREATE TABLE tallies (v int)`);
+    await t.query(`INSERT INTO tallies VALUES (4), (6)`);
+    expect(await t.query(`SELECT sum(v)::int AS total FROM tallies GROUP BY TRUE`)).toEqual([{ total: 10 }]);
+    expect(await t.query(`SELECT count(*)::int AS n FROM tallies WHERE v > 100 GROUP BY TRUE`)).toEqual([]);
+    expect(await t.query(`SELECT v FROM tallies GROUP BY v, FALSE ORDER BY v`)).toEqual([{ v: 4 }, { v: 6 }]);
+  });
+});
