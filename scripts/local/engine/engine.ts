@@ -17,6 +17,7 @@ import { hash, randomUUID } from 'node:crypto';
 import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from '../catalog/bootstrap.ts';
 import { useGeometricFileGrowth } from './memory-file-growth.ts';
 import { removeStaleSiblings } from './stale-cache-files.ts';
+import { withoutUnreadLog } from './template-tarball.ts';
 
 export const LOCAL_DATABASE = 'materialize';
 export const LOCAL_USER = 'materialize';
@@ -85,10 +86,14 @@ function pglitePackageRoot(): string {
  */
 const BOOTSTRAP_ID = `${BOOTSTRAP_VERSION}-${hash('sha256', BOOTSTRAP_SQL, 'hex').slice(0, 12)}`;
 
-function templatePath(): string {
+/** How the template is cut (dumpTemplate): a new one is built when it changes. */
+const TEMPLATE_LAYOUT = 'slim1';
+
+/** Where the template of this PGlite version and bootstrap is kept (built by the first start that needs it). */
+export function templatePath(): string {
   const root = pglitePackageRoot();
   const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
-  return path.join(root, '..', '..', '.cache', 'segment-materialize', `pglite-${version}-bootstrap-${BOOTSTRAP_ID}.tar`);
+  return path.join(root, '..', '..', '.cache', 'segment-materialize', `pglite-${version}-${TEMPLATE_LAYOUT}-bootstrap-${BOOTSTRAP_ID}.tar`);
 }
 
 export interface OpenDatabaseOptions {
@@ -160,13 +165,32 @@ async function bootstrap(db: PGlite): Promise<void> {
 /**
  * The template as PGlite's `loadDataDir` reads it. PGlite only calls `arrayBuffer()` on it and
  * looks at its `type` (to decide whether to gunzip), so the bytes are handed over as they are: a
- * Node Blob would copy the 49 MB in and read them back out in pieces, 0.3–0.6 s of CPU on every
+ * Node Blob would copy its bytes in and read them back out in pieces, 0.3–0.6 s of CPU on every
  * server start (a profile of PGlite.create: Blob's getSource/readNext/concat).
  */
 function tarballOf(template: Uint8Array): Blob {
   const bytes = template.byteOffset === 0 && template.byteLength === template.buffer.byteLength ? template.buffer : template.slice().buffer;
   const tarball: Pick<Blob, 'type' | 'arrayBuffer'> = { type: 'application/x-tar', arrayBuffer: () => Promise.resolve(bytes as ArrayBuffer) };
   return tarball as Blob;
+}
+
+/**
+ * The bootstrapped database as the template every fresh database starts from, with only what a
+ * start reads: a server start writes all of it into PGlite's file system, and its size was most of
+ * the start's CPU (49 MB: 0.7-0.8 s of CPU of a ~1.5 s PGlite start; 18 MB: half that). Left out:
+ * the databases nothing connects to (`postgres`, and `template0`, which only CREATE DATABASE …
+ * TEMPLATE template0 reads; CREATE DATABASE copies template1, kept) and the write-ahead log before
+ * a checkpoint taken at the start of a fresh segment (template-tarball.ts).
+ */
+async function dumpTemplate(db: PGlite): Promise<Uint8Array> {
+  await db.exec(`DROP DATABASE postgres`);
+  await db.exec(`ALTER DATABASE template0 WITH ALLOW_CONNECTIONS true IS_TEMPLATE false`);
+  await db.exec(`DROP DATABASE template0`);
+  await db.exec(`SELECT pg_switch_wal()`);
+  await db.exec(`CHECKPOINT`);
+  const checkpoint = await db.query<{ segment: string }>(`SELECT pg_walfile_name(checkpoint_lsn) AS segment FROM pg_control_checkpoint()`);
+  const dumped = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
+  return withoutUnreadLog(dumped, checkpoint.rows[0]!.segment);
 }
 
 async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Array> {
@@ -187,7 +211,7 @@ async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Ar
   const db = await PGlite.create({ loadDataDir: dumped, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS });
   await db.exec(`ALTER DATABASE ${LOCAL_DATABASE} SET timezone TO 'UTC'`);
   await bootstrap(db);
-  const template = new Uint8Array(await (await db.dumpDataDir('none')).arrayBuffer());
+  const template = await dumpTemplate(db);
   await db.close();
   await mkdir(path.dirname(file), { recursive: true });
   // Written aside and renamed, so a concurrent reader never sees half a template; a name of its own
