@@ -9,10 +9,14 @@
  *   reads every node at round 0 only so);
  * - a WITH MUTUALLY RECURSIVE binding may be named with a word PostgreSQL reserves
  *   (with_mutually_recursive.slt names one `both`);
- * - `GROUP BY TRUE` groups by the constant (subquery.slt: one group, no row from no input).
+ * - `GROUP BY TRUE` groups by the constant (subquery.slt: one group, no row from no input);
+ * - format_type names time and timestamp without `without time zone` (types.slt);
+ * - `position(x)` and `position(x IN y, z)` fail in Materialize's parser's words (string.slt), and
+ *   a materialized view over an introspection relation "cannot depend on log sources"
+ *   (materialized_views.slt).
  */
 import { describe, expect, it } from 'vitest';
-import { serverForTests } from '../helpers/local-server.ts';
+import { errorMessageOf, serverForTests } from '../helpers/local-server.ts';
 import { translateQuery } from '../../scripts/local/sql/translate.ts';
 
 const t = serverForTests();
@@ -91,5 +95,28 @@ describe('names and constants PostgreSQL refuses', () => {
     expect(await t.query(`SELECT sum(v)::int AS total FROM tallies GROUP BY TRUE`)).toEqual([{ total: 10 }]);
     expect(await t.query(`SELECT count(*)::int AS n FROM tallies WHERE v > 100 GROUP BY TRUE`)).toEqual([]);
     expect(await t.query(`SELECT v FROM tallies GROUP BY v, FALSE ORDER BY v`)).toEqual([{ v: 4 }, { v: 6 }]);
+  });
+});
+
+describe('catalog names and refusals in Materialize’s words', () => {
+  it('format_type without `without time zone`', async () => {
+    expect(
+      await t.query(`SELECT format_type(1114, NULL) AS ts, pg_catalog.format_type(1083, 4) AS t4, format_type('timestamptz'::regtype, NULL) AS tz, format_type(25, NULL) AS txt`),
+    ).toEqual([{ ts: 'timestamp', t4: 'time(4)', tz: 'timestamp with time zone', txt: 'text' }]);
+  });
+
+  it('position() without IN, or with a third argument', async () => {
+    expect(await errorMessageOf(t, `SELECT position('needle')`)).toBe('Expected IN, found right parenthesis');
+    expect(await errorMessageOf(t, `SELECT position('a' IN 'cat', 2)`)).toBe('Expected right parenthesis, found comma');
+    expect(await t.query(`SELECT position('a' IN 'cat') AS at`)).toEqual([{ at: 2 }]);
+  });
+
+  it('a materialized view over an introspection relation', async () => {
+    expect(await errorMessageOf(t, `CREATE MATERIALIZED VIEW ops AS SELECT name FROM mz_introspection.mz_dataflow_operators`)).toBe(
+      'materialized view objects cannot depend on log sources',
+    );
+    expect(await errorMessageOf(t, `CREATE MATERIALIZED VIEW busy AS SELECT (SELECT 1 FROM mz_internal.mz_arrangement_sizes LIMIT 1)`)).toBe(
+      'materialized view objects cannot depend on log sources',
+    );
   });
 });

@@ -23,6 +23,14 @@
 --   (dialect.ts), since PostgreSQL has the types under other names.
 
 --------------------------------------------------------------------------------------------------
+-- format_type as Materialize answers it (types.slt: format_type(1083, NULL) is `time`, 1114 is
+-- `timestamp`): PostgreSQL's name without ` without time zone`. A client's format_type(…) calls
+-- this (sql/dialect.ts); the catalog's own SQL keeps PostgreSQL's.
+--------------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION mz_local.format_type(type_oid oid, type_mod integer) RETURNS text
+  LANGUAGE sql STABLE PARALLEL SAFE AS $fn$ SELECT replace(pg_catalog.format_type(type_oid, type_mod), ' without time zone', '') $fn$;
+
+--------------------------------------------------------------------------------------------------
 -- try_parse_monotonic_iso8601_timestamp
 --------------------------------------------------------------------------------------------------
 -- plpgsql: as fast as PostgreSQL's own to_timestamp here (a SQL function was not inlined, and 3x slower).

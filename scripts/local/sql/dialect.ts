@@ -13,6 +13,7 @@
  * - `OPTION (expected_group_size = n)` / `OPTIONS (…)`, a query's planner hints: dropped;
  * - `SELECT DISTINCT ON (…)`: ties in its ORDER BY broken as Materialize breaks them (distinct-on.ts);
  * - `GROUP BY TRUE` / `FALSE`: a constant PostgreSQL takes only cast (`TRUE::boolean`);
+ * - `format_type(…)` → `mz_local.format_type(…)`: `time` / `timestamp` without `without time zone`;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -30,7 +31,7 @@ import { distinctOnTieBreakEdit } from './distinct-on.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4', bytes: 'bytea' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -184,6 +185,14 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       return distinctOnTieBreakEdit(tokens, index, sql);
     case 'group':
       return groupByBooleanEdit(tokens, index);
+    case 'format_type': {
+      // Materialize names time and timestamp without PostgreSQL's `without time zone` (types.slt);
+      // mz_local.format_type drops it. The catalog's own SQL keeps PostgreSQL's function.
+      if (!isPunct(next, '(')) return null;
+      const qualified = isPunct(tokens[index - 1], '.') && isWord(tokens[index - 2], 'pg_catalog');
+      if (isPunct(tokens[index - 1], '.') && !qualified) return null;
+      return { start: qualified ? tokens[index - 2]!.start : token.start, end: token.end, text: 'mz_local.format_type' };
+    }
     case 'regexp_extract':
       return regexpExtractEdit(tokens, index, sql);
     case 'regexp_replace':

@@ -29,7 +29,9 @@
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision;
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
- * - a SHOW command inside a view's query; mz_logical_timestamp(), renamed mz_now().
+ * - a SHOW command inside a view's query; mz_logical_timestamp(), renamed mz_now();
+ * - a materialized view over an introspection relation ("… cannot depend on log sources");
+ * - `position(x)`, `position(x IN y, z)`: syntax errors in both, in Materialize's parser's words.
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
@@ -144,6 +146,13 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'array_agg':
           refusal = aggregateWindowRefusal(tokens, index) ?? outerAggregateRefusal(tokens, index);
           break;
+        case 'position':
+          refusal = positionSyntaxRefusal(tokens, index);
+          break;
+        case 'mz_internal':
+        case 'mz_introspection':
+          refusal = logSourceRefusal(tokens, index);
+          break;
         default:
           if (AGGREGATES.has(token.value)) refusal = outerAggregateRefusal(tokens, index);
           if (!refusal && TABLE_FUNCTIONS.has(token.value)) refusal = tableFunctionRefusal(tokens, index);
@@ -158,6 +167,45 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
     if (refusal) return refusal;
   }
   return null;
+}
+
+/**
+ * `position(x)` / `position(x IN y, z)`: a syntax error in both, worded as Materialize's parser
+ * words it (string.slt): "Expected IN, found right parenthesis", "Expected right parenthesis,
+ * found comma". Only these two shapes; PostgreSQL's own syntax error stays for any other.
+ */
+function positionSyntaxRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  if (!isPunct(tokens[index + 1], '(') || isPunct(tokens[index - 1], '.')) return null;
+  const close = closingParen(tokens, index + 1);
+  if (close < 0) return null;
+  let inAt = -1;
+  let commaAfterIn = -1;
+  for (let at = index + 2, depth = 0; at < close; at++) {
+    const token = tokens[at]!;
+    if (isPunct(token, '(') || isPunct(token, '[')) depth++;
+    else if (isPunct(token, ')') || isPunct(token, ']')) depth--;
+    else if (depth === 0 && isWord(token, 'in') && inAt < 0) inAt = at;
+    else if (depth === 0 && isPunct(token, ',') && inAt >= 0 && commaAfterIn < 0) commaAfterIn = at;
+  }
+  if (inAt < 0 && close === index + 3) return { message: 'Expected IN, found right parenthesis', code: '42601' };
+  if (inAt >= 0 && commaAfterIn === inAt + 2) return { message: 'Expected right parenthesis, found comma', code: '42601' };
+  return null;
+}
+
+/**
+ * Materialize's introspection relations (the per-replica logs: dataflows, operators, scheduling,
+ * arrangements, …) cannot feed a materialized view: "materialized view objects cannot depend on
+ * log sources" (materialized_views.slt). The local server has none of them (it would report the
+ * name unknown); a CREATE MATERIALIZED VIEW naming one gets Materialize's refusal instead.
+ */
+const LOG_SOURCE_NAME = /^mz_(?:dataflow|scheduling|arrangement|message_counts|peek_durations|active_peeks|records_per_dataflow|worker_compute|compute_(?:frontiers|import_frontiers|exports|operator|delays|error_counts|hydration|dependencies)|expected_group_size_advice|lir_mapping)/;
+
+function logSourceRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const name = tokens[index + 2];
+  if (!isPunct(tokens[index + 1], '.') || name?.type !== 'word' || !LOG_SOURCE_NAME.test(name.value)) return null;
+  const materialized = tokens.findIndex((token) => isWord(token, 'materialized'));
+  if (!isWord(tokens[0], 'create') || materialized < 0 || !isWord(tokens[materialized + 1], 'view') || materialized > index) return null;
+  return { message: 'materialized view objects cannot depend on log sources', code: '0A000' };
 }
 
 /** `RANGE` with an offset bound, or `GROUPS`, in a window's frame. */
