@@ -79,6 +79,20 @@ const REFRESH_SPACING = 9;
 const STREAMING_GAP = 4;
 
 /**
+ * While writes keep coming, rounds also start at least this far apart: Materialize itself gives a
+ * source's data a new timestamp once per tick (its default timestamp interval is 1 s: "a change
+ * becomes visible to queries only after the next tick", materialize.com/docs/transform-data/
+ * freshness/subsecond-freshness/), so under sustained ingest a subscriber sees a batch per second.
+ * Each round brings the kept views under the query up to date first (a dedup of every event
+ * appended since the last round, then the marts over it): work that, with no subscriber, waits for
+ * the background refresh once ingest pauses and is done there in one pass. Rounds a REFRESH_SPACING
+ * apart came every 100–150 ms under 3,000 events/s and cost ingest ~25% of the server's CPU (one
+ * activation following high_value_customers, bench/activation.ts). A write after a quiet spell is
+ * still sent at once.
+ */
+const STREAMING_TICK_MS = 1_000;
+
+/**
  * How long one computation of a subscribed query may hold the database (the one session every
  * append waits for) by default: past it, SUBSCRIBE fails with a statement timeout rather than
  * freezing ingest.
@@ -98,6 +112,8 @@ export class SubscriptionHub {
   /** When the last refresh round ended, and how long computing its changes took (performance.now() milliseconds). */
   private lastRoundEnd = -Infinity;
   private lastRoundMs = 0;
+  /** When the last round began (performance.now() milliseconds). */
+  private lastRoundStart = -Infinity;
   /** The last write, and whether it came close after the one before (rounds are then spaced). */
   private lastWriteAt = -Infinity;
   private writesStreaming = false;
@@ -178,11 +194,14 @@ export class SubscriptionHub {
     this.refreshing = (async () => {
       try {
         while (this.dirty && !this.closed) {
-          const wait = this.writesStreaming ? this.lastRoundEnd + this.lastRoundMs * REFRESH_SPACING - performance.now() : 0;
+          const wait = this.writesStreaming
+            ? Math.max(this.lastRoundEnd + this.lastRoundMs * REFRESH_SPACING, this.lastRoundStart + STREAMING_TICK_MS) - performance.now()
+            : 0;
           // Writes arriving meanwhile join this round (dirty stays set).
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           if (this.closed) break;
           this.dirty = false;
+          this.lastRoundStart = performance.now();
           const written = this.pendingWrites;
           this.pendingWrites = new Set();
           let computeMs = 0;
