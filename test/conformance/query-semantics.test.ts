@@ -11,6 +11,8 @@
  *   (with_mutually_recursive.slt names one `both`);
  * - `GROUP BY TRUE` groups by the constant (subquery.slt: one group, no row from no input);
  * - format_type names time and timestamp without `without time zone` (types.slt);
+ * - variance and stddev of integers and numerics have 39 significant digits, Materialize's
+ *   numeric (aggregates.slt), and of floats PostgreSQL's float answer;
  * - `position(x)` and `position(x IN y, z)` fail in Materialize's parser's words (string.slt), and
  *   a materialized view over an introspection relation "cannot depend on log sources"
  *   (materialized_views.slt).
@@ -118,5 +120,39 @@ describe('catalog names and refusals in Materialize’s words', () => {
     expect(await errorMessageOf(t, `CREATE MATERIALIZED VIEW busy AS SELECT (SELECT 1 FROM mz_internal.mz_arrangement_sizes LIMIT 1)`)).toBe(
       'materialized view objects cannot depend on log sources',
     );
+  });
+});
+
+describe('variance and standard deviation', () => {
+  it('integers and numerics to 39 significant digits; floats as floats; too few values NULL', async () => {
+    await t.query(`CREATE TABLE marks (pupil int, score int, weight numeric, ratio double precision)`);
+    await t.query(`INSERT INTO marks VALUES (1, 3, 0.5, 0.25), (1, 4, 1.5, 0.5), (1, 9, 2, 1), (2, 6, 1, 1)`);
+    const rows = await t.query(`
+      SELECT pupil, var_samp(score)::text AS var_samp, stddev_pop(score)::text AS stddev_pop, variance(weight)::text AS weight_var,
+             stddev(ratio) AS ratio_sd, var_pop(score)::text AS var_pop
+      FROM marks GROUP BY pupil ORDER BY pupil`);
+    expect(rows[0]!.ratio_sd).toBeCloseTo(Math.sqrt(7 / 48), 12);
+    expect(rows.map((row) => ({ ...row, ratio_sd: typeof row.ratio_sd }))).toEqual([
+      // Scores 3, 4, 9: mean 16/3, squared deviations 62/3 over 2 and over 3.
+      {
+        pupil: 1,
+        var_samp: '10.3333333333333333333333333333333333333',
+        stddev_pop: '2.62466929133727033989501148293733595456',
+        weight_var: '0.583333333333333333333333333333333333333',
+        ratio_sd: 'number',
+        var_pop: '6.88888888888888888888888888888888888889',
+      },
+      { pupil: 2, var_samp: null, stddev_pop: '0', weight_var: null, ratio_sd: 'object', var_pop: '0' },
+    ]);
+  });
+
+  it('as a window function and with FILTER', async () => {
+    expect(
+      await t.query(`SELECT x, variance(x) OVER (ORDER BY x)::text AS running, stddev(x) FILTER (WHERE x > 1) OVER ()::text AS sd FROM (VALUES (1), (2), (4)) AS v(x) ORDER BY x`),
+    ).toEqual([
+      { x: 1, running: null, sd: '1.41421356237309504880168872420969807857' },
+      { x: 2, running: '0.5', sd: '1.41421356237309504880168872420969807857' },
+      { x: 4, running: '2.33333333333333333333333333333333333333', sd: '1.41421356237309504880168872420969807857' },
+    ]);
   });
 });

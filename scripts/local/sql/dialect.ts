@@ -14,6 +14,7 @@
  * - `SELECT DISTINCT ON (…)`: ties in its ORDER BY broken as Materialize breaks them (distinct-on.ts);
  * - `GROUP BY TRUE` / `FALSE`: a constant PostgreSQL takes only cast (`TRUE::boolean`);
  * - `format_type(…)` → `mz_local.format_type(…)`: `time` / `timestamp` without `without time zone`;
+ * - `variance(…)`, `stddev(…)` and their _samp / _pop forms → mz_local's: 39 significant digits;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -31,7 +32,9 @@ import { distinctOnTieBreakEdit } from './distinct-on.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4', bytes: 'bytea' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', ...NULLS_WINDOW_FUNCTIONS]);
+/** Aggregates whose numeric answer Materialize gives to 39 significant digits (catalog/materialize-functions.sql). */
+const VARIANCE_AGGREGATES = ['variance', 'var_samp', 'var_pop', 'stddev', 'stddev_samp', 'stddev_pop'];
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', ...VARIANCE_AGGREGATES, ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -185,6 +188,14 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       return distinctOnTieBreakEdit(tokens, index, sql);
     case 'group':
       return groupByBooleanEdit(tokens, index);
+    case 'variance':
+    case 'var_samp':
+    case 'var_pop':
+    case 'stddev':
+    case 'stddev_samp':
+    case 'stddev_pop':
+      // Integers and numerics to 39 significant digits, as Materialize's numeric (aggregates.slt).
+      return isPunct(next, '(') && !isPunct(tokens[index - 1], '.') ? { start: token.start, end: token.start, text: 'mz_local.' } : null;
     case 'format_type': {
       // Materialize names time and timestamp without PostgreSQL's `without time zone` (types.slt);
       // mz_local.format_type drops it. The catalog's own SQL keeps PostgreSQL's function.
