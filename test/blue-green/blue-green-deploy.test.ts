@@ -117,7 +117,10 @@ describe('models:deploy --blue-green', () => {
     expect(report.outcome).toBe('promoted');
     expect(report.plan!.schemas).toEqual(['zd']);
     expect(report.plan!.clusters).toEqual(['zd_cluster']);
-    expect(report.waitedMs).toBeGreaterThanOrEqual(HYDRATION_MS * 0.8);
+    // The wait step followed the two staged objects that hydrate (the mart and its index) until
+    // both said hydrated. How long it waited is not asserted: the hydration delay runs from each
+    // object's creation, and on a loaded machine the staging itself can take most of it.
+    expect(report.readiness).toMatchObject({ status: 'ready', hydrated: 2, total: 2 });
     expect(blueGreenReads.reads).toBeGreaterThan(10);
     expect(blueGreenReads).toMatchObject({ failed: 0, partial: 0 });
     // The new definition is live, every event is there, the source was never touched.

@@ -11,9 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerDatabase } from '../../scripts/local/engine/worker-database.ts';
 import { cString, frame } from '../../scripts/local/engine/protocol-bytes.ts';
 
+/** Small shared buffers, as the test servers use: PGlite writes over all of them at start. */
+const SMALL = { sharedBuffers: '16MB' } as const;
+
 let db: WorkerDatabase;
 beforeAll(async () => {
-  db = await WorkerDatabase.open();
+  db = await WorkerDatabase.open(SMALL);
 });
 afterAll(async () => {
   await db?.close();
@@ -77,7 +80,7 @@ describe('a database on its own thread', () => {
 
 describe('its lifetime', () => {
   it('fails every call after close with why', async () => {
-    const closing = await WorkerDatabase.open();
+    const closing = await WorkerDatabase.open(SMALL);
     await closing.close();
     await expect(closing.query('SELECT 1')).rejects.toThrow('the database is closed');
     await closing.close();
@@ -85,7 +88,7 @@ describe('its lifetime', () => {
 
   it('says when its thread ends by itself, and fails every call after that with why', async () => {
     const lost: Error[] = [];
-    const dying = await WorkerDatabase.open({ onLost: (reason) => lost.push(reason) });
+    const dying = await WorkerDatabase.open({ ...SMALL, onLost: (reason) => lost.push(reason) });
     const inFlight = dying.query(`SELECT pg_sleep(0.2)`);
     // As a crash would end it (the thread is the class's own; nothing else reaches it).
     await (dying as unknown as { worker: Worker }).worker.terminate();
@@ -95,7 +98,7 @@ describe('its lifetime', () => {
     // Closing it afterwards is quiet, and a close is never reported as a loss.
     await dying.close();
     const closed: Error[] = [];
-    const closing = await WorkerDatabase.open({ onLost: (reason) => closed.push(reason) });
+    const closing = await WorkerDatabase.open({ ...SMALL, onLost: (reason) => closed.push(reason) });
     await closing.close();
     expect(closed).toEqual([]);
   });
