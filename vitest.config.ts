@@ -67,6 +67,10 @@ export default defineConfig({
     // start 2.3-3.3 s -> 1.6-2.2 s of CPU; three server-heavy files 32-45 s -> 26-28 s of CPU; the
     // heaviest kept-view file (a 30-step differential run) 74 s -> 71 s.
     execArgv: [WASM_BASELINE_ONLY],
+    // Every local server the tests start, in a test worker or in a script it runs (npm run local, a
+    // deploy to an embedded target), with 16MB of shared buffers: PGlite writes over all of them
+    // when it starts (~0.4 s of CPU more at the default 128MB) and a test server holds little data.
+    env: { LOCAL_SERVER_SHARED_BUFFERS: '16MB' },
     // Files share their worker's modules instead of each loading vitest, the helpers and the
     // scripts afresh (~0.7 s of CPU per file, ~100 files). Nothing in the tests mocks modules;
     // what a file starts it stops, and the per-file cleanup is registered for every file here.

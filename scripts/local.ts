@@ -34,6 +34,7 @@ const program = new Command('local')
   .option('--no-keep-materialized-views', 'compute every materialized view on each read instead of keeping its results between writes (the old behaviour; for comparison)')
   .option('--console-port <port>', 'port of the console (lineage, live rows, webhook request log, SQL shell)', parsePort, DEFAULT_CONSOLE_PORT)
   .option('--no-console', 'do not serve the console')
+  .option('--shared-buffers <size>', `PostgreSQL's shared_buffers, e.g. 32MB (default: $LOCAL_SERVER_SHARED_BUFFERS, else 128MB); a smaller one starts faster and holds fewer pages in its cache`)
   .option('--hydration-delay <duration>', 'report each new materialized view and index as hydrating for this long (mz_hydration_statuses, mz_wallclock_global_lag), to exercise tools that wait for hydration, e.g. 5s', parseDuration, 0)
   .addHelpText(
     'after',
@@ -61,6 +62,7 @@ await runCli(async () => {
     keepMaterializedViews: boolean;
     console: boolean;
     consolePort: number;
+    sharedBuffers?: string;
   }>();
   const projectDir = path.resolve(options.projectDir);
   const dataDir = options.memory ? undefined : path.resolve(options.dataDir ?? projectDataDir(projectDir));
@@ -73,6 +75,7 @@ await runCli(async () => {
     idleInTransactionTimeoutMs: options.idleInTransactionTimeout,
     hydrationDelayMs: options.hydrationDelay,
     keepMaterializedViews: options.keepMaterializedViews,
+    ...(options.sharedBuffers ? { sharedBuffers: options.sharedBuffers } : {}),
   });
   if (!server) return;
   const consoleHandle = options.console ? await startConsoleForCommand(server, { port: options.consolePort, projectRoot: projectDir }) : null;

@@ -58,7 +58,10 @@ export interface LocalServerOptions {
   maxQueueWaitMs?: number;
   /** max_result_size for sessions that have not set it, in bytes (Materialize's default: 1 GiB). */
   maxResultBytes?: number;
-  /** The database's shared_buffers (engine.ts OpenDatabaseOptions; default 128MB). */
+  /**
+   * The database's shared_buffers (engine.ts OpenDatabaseOptions): default the environment's
+   * LOCAL_SERVER_SHARED_BUFFERS, else 128MB.
+   */
   sharedBuffers?: string;
   /** How long one computation of a subscribed query may hold the database (default 10 s). */
   subscribedQueryTimeoutMs?: number;
@@ -90,8 +93,23 @@ export interface LocalServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Shared buffers the environment asks for: every server a process starts, including the one a
+ * deploy starts for an embedded target, so a machine short of memory (or a test run of many
+ * short-lived servers: PGlite writes over all of them at start) sets it once.
+ */
+export const SHARED_BUFFERS_VARIABLE = 'LOCAL_SERVER_SHARED_BUFFERS';
+
+function sharedBuffersFromEnvironment(): string | undefined {
+  const value = process.env[SHARED_BUFFERS_VARIABLE]?.trim();
+  if (!value) return undefined;
+  if (!/^[1-9]\d*(kB|MB|GB)$/.test(value)) throw new Error(`${SHARED_BUFFERS_VARIABLE}='${value}' is not a size such as 16MB or 1GB: set it to one, or unset it for the default 128MB`);
+  return value;
+}
+
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const host = options.host ?? DEFAULT_HOST;
+  const sharedBuffers = options.sharedBuffers ?? sharedBuffersFromEnvironment();
   const dataDir = options.memory || !options.dataDir ? null : canonicalDataDir(options.dataDir);
   const lock: DataDirLock | null = dataDir ? acquireLock(dataDir, { ephemeral: options.ephemeral ?? false }) : null;
   let db: LocalDatabase | null = null;
@@ -104,7 +122,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       ...(dataDir ? { dataDir } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
-      ...(options.sharedBuffers ? { sharedBuffers: options.sharedBuffers } : {}),
+      ...(sharedBuffers ? { sharedBuffers } : {}),
       onLost: (reason) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason),
     });
     const sources = new WebhookSourceCache();

@@ -164,6 +164,17 @@ describe('connections and servers', () => {
     expect(existsSync(out)).toBe(true);
   }, 30_000);
 
+  it('shared buffers from the environment that are not a size are refused before anything starts, naming the variable', async () => {
+    const before = process.env.LOCAL_SERVER_SHARED_BUFFERS;
+    process.env.LOCAL_SERVER_SHARED_BUFFERS = 'plenty';
+    try {
+      await expect(startLocalServer({ memory: true, pgPort: 0, httpPort: 0 })).rejects.toThrow("LOCAL_SERVER_SHARED_BUFFERS='plenty' is not a size such as 16MB or 1GB: set it to one, or unset it for the default 128MB");
+    } finally {
+      if (before === undefined) delete process.env.LOCAL_SERVER_SHARED_BUFFERS;
+      else process.env.LOCAL_SERVER_SHARED_BUFFERS = before;
+    }
+  });
+
   it('a data directory reached through a symbolic link opens (one lock for both spellings)', async () => {
     const base = mkdtempSync(path.join(tmpdir(), 'segmat-link-'));
     mkdirSync(path.join(base, 'real'));

@@ -40,6 +40,8 @@ it('models:deploy finds a server running in memory for the project, deploys into
   expect(deployed.stdout).toMatch(new RegExp(`in-memory local server \\(local\\.ts, pid ${server.child.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:\\d+`));
   expect(await query(server.pgUrl, `SELECT name FROM mz_catalog.mz_sources`)).toEqual([{ name: 'segment_source' }]);
   expect(existsSync(dataDir)).toBe(false);
+  // Its shared buffers are the environment's (vitest.config.ts sets LOCAL_SERVER_SHARED_BUFFERS).
+  expect(await query(server.pgUrl, `SHOW shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
 
   server.child.kill('SIGTERM');
   expect(await exited(server.child)).toBe(0);
@@ -48,7 +50,9 @@ it('models:deploy finds a server running in memory for the project, deploys into
 
 it('SIGTERM during keep-alive traffic: every request is answered (200, or 503 while draining), none reset; lock released, stopped line printed', async () => {
   const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'segmat-sigterm-')), 'data');
-  const server = await startServerProcess(['--data-dir', dataDir]);
+  const server = await startServerProcess(['--data-dir', dataDir, '--shared-buffers', '24MB']);
+  // The flag wins over the environment's size.
+  expect(await query(server.pgUrl, `SHOW shared_buffers`)).toEqual([{ shared_buffers: '24MB' }]);
   await query(server.pgUrl, `CREATE SOURCE hits FROM WEBHOOK BODY FORMAT JSON`);
   const url = `${server.webhookBase}/materialize/public/hits`;
   const outcomes = new Map<string, number>();
