@@ -45,6 +45,16 @@ describe('REFRESH options (materialized_views.slt)', () => {
     );
   });
 
+  it('REFRESH EVERY takes the unit after the string, as an interval literal does (materialized_views.slt)', async () => {
+    await t.query(`CREATE MATERIALIZED VIEW every_other_day WITH (REFRESH EVERY '2' days) AS SELECT 1 AS one`);
+    expect(await t.query(`SELECT * FROM every_other_day`)).toEqual([{ one: 1 }]);
+    await t.query(`DROP MATERIALIZED VIEW every_other_day`);
+    expect(await errorOf(`CREATE MATERIALIZED VIEW r1 WITH (REFRESH EVERY '3' months) AS SELECT 1`)).toBe('REFRESH interval must not involve units larger than days');
+    expect(await errorOf(`CREATE MATERIALIZED VIEW r1 WITH (REFRESH EVERY '3000000000' days) AS SELECT 1`)).toBe(
+      'invalid input syntax for type interval: Overflows maximum days; cannot exceed 2147483647/-2147483648 days: "3000000000"',
+    );
+  });
+
   it('REFRESH AT / ALIGNED TO take a constant mz_timestamp: no wall clock, subquery, aggregate or window function, no past time', async () => {
     const notConstant = 'REFRESH AT argument must be an expression that can be simplified and/or cast to a constant whose type is mz_timestamp';
     expect(await errorOf(`CREATE MATERIALIZED VIEW r1 WITH (REFRESH AT now()) AS SELECT 1`)).toBe(notConstant);

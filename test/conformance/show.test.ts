@@ -49,6 +49,18 @@ describe('listings', () => {
     expect(await t.query(`SHOW OBJECTS WHERE type = 'view'`)).toEqual([{ name: 'big_shops', type: 'view', comment: '' }]);
   });
 
+  it('a default index is keyed by every column of its relation (materialized_views.slt: `{?column?}`)', async () => {
+    await t.query(`CREATE VIEW unnamed_pair AS SELECT 1, 'x' AS "two words"`);
+    await t.query(`CREATE DEFAULT INDEX IN CLUSTER hooks ON unnamed_pair`);
+    expect(await t.query(`SHOW INDEXES ON unnamed_pair`)).toEqual([
+      { name: 'unnamed_pair_primary_idx', on: 'unnamed_pair', cluster: 'hooks', key: '{?column?,"two words"}', comment: '' },
+    ]);
+    await t.query(`DROP VIEW unnamed_pair CASCADE`);
+    // ON names one relation: the others' indexes are not listed, and an unknown name fails.
+    expect((await t.query<{ name: string }>(`SHOW INDEXES ON order_counts`)).map((row) => row.name)).toEqual(['order_counts_shop_idx']);
+    await expect(t.query(`SHOW INDEXES ON no_such_view`)).rejects.toThrow("unknown catalog item 'no_such_view'");
+  });
+
   it('SHOW SCHEMAS, SHOW DATABASES, SHOW search_path', async () => {
     expect((await t.query<{ name: string }>('SHOW SCHEMAS')).map((row) => row.name)).toContain('public');
     expect(await t.query('SHOW DATABASES')).toEqual([{ name: 'materialize', comment: '' }]);

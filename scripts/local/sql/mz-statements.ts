@@ -133,7 +133,7 @@ export type MzStatement =
   | { kind: 'rename'; objectType: DroppableType | 'cluster'; name: QualifiedName; ifExists: boolean; newName: string }
   | { kind: 'swap_schema'; database: string | null; schema: string; other: string }
   | { kind: 'swap_cluster'; name: string; other: string }
-  | { kind: 'show'; what: ShowableType; schema: string | null; cluster: string | null; filter: ShowFilter }
+  | { kind: 'show'; what: ShowableType; schema: string | null; cluster: string | null; filter: ShowFilter; on?: QualifiedName }
   | { kind: 'show_columns'; relation: QualifiedName; filter: ShowFilter }
   | { kind: 'show_create'; objectType: ShowCreateType; name: QualifiedName }
   | { kind: 'show_search_path' }
@@ -144,6 +144,30 @@ export type MzStatement =
 export { MzStatementError };
 
 /** Reading a statement's tokens; also the base of the SUBSCRIBE family's parser. */
+/** Units an interval literal may name after its string (`'1' day`), as Materialize's parser takes them. */
+const INTERVAL_UNITS = new Set(['year', 'years', 'month', 'months', 'day', 'days', 'hour', 'hours', 'minute', 'minutes', 'second', 'seconds']);
+const DAYS_MAX = 2147483647n;
+
+/**
+ * REFRESH EVERY's interval: a string, optionally followed by its unit (`'2' days`, as in an
+ * interval literal). A whole number of days past the 32-bit range fails as Materialize's interval
+ * parser fails it (materialized_views.slt).
+ */
+function refreshInterval(cursor: Cursor): string {
+  const text = cursor.string();
+  const unit = cursor.peek();
+  if (unit?.type !== 'word' || !INTERVAL_UNITS.has(unit.value)) return text;
+  cursor.index++;
+  const days = /^\s*([+-]?\d+)\s*$/.exec(text);
+  if (days && unit.value.startsWith('day') && (BigInt(days[1]!) > DAYS_MAX || BigInt(days[1]!) < -DAYS_MAX - 1n)) {
+    throw new MzStatementError(
+      `invalid input syntax for type interval: Overflows maximum days; cannot exceed 2147483647/-2147483648 days: "${text}"`,
+      '22008',
+    );
+  }
+  return `${text} ${unit.value}`;
+}
+
 export class Cursor {
   index = 0;
   constructor(
@@ -663,7 +687,7 @@ function parseCreateMaterializedView(cursor: Cursor, orReplace: boolean): MzStat
           refreshChecks.push({ context: 'REFRESH AT', expression: refreshExpression(cursor, close, 'REFRESH AT') });
         } else if (cursor.accept('every')) {
           otherRefresh++;
-          refreshChecks.push({ context: 'REFRESH EVERY', interval: cursor.string() });
+          refreshChecks.push({ context: 'REFRESH EVERY', interval: refreshInterval(cursor) });
           if (cursor.accept('aligned', 'to')) {
             refreshChecks.push({ context: 'REFRESH EVERY ... ALIGNED TO', expression: refreshExpression(cursor, close, 'REFRESH EVERY ... ALIGNED TO') });
           }
@@ -979,6 +1003,7 @@ function parseShow(cursor: Cursor): MzStatement | null {
     if (!cursor.accept(...words)) continue;
     let schema: string | null = null;
     let cluster: string | null = null;
+    let on: QualifiedName | undefined;
     for (;;) {
       if (cursor.accept('in', 'cluster')) {
         cluster = cursor.identifier();
@@ -986,12 +1011,12 @@ function parseShow(cursor: Cursor): MzStatement | null {
         const name = cursor.qualifiedName();
         schema = name.name;
       } else if (cursor.accept('on')) {
-        cursor.qualifiedName();
+        on = cursor.qualifiedName();
       } else {
         break;
       }
     }
-    return { kind: 'show', what, schema, cluster, filter: showFilter(cursor) };
+    return { kind: 'show', what, schema, cluster, filter: showFilter(cursor), ...(on ? { on } : {}) };
   }
   return null;
 }

@@ -4,7 +4,10 @@
  * filters on the first column and `WHERE …` on any of them.
  */
 import type { QualifiedName, ShowableType, ShowCreateType, ShowFilter } from './mz-statements.ts';
-import { sqlLiteral } from './tokens.ts';
+import { sqlIdentifier, sqlLiteral } from './tokens.ts';
+
+/** The columns of an index's relation, in order, as a text array: the key Materialize gives a default index. */
+const DEFAULT_INDEX_KEY = `(SELECT array_agg(a.attname::text ORDER BY a.attnum)::text FROM pg_attribute a WHERE a.attrelid = i.on_relid AND a.attnum > 0 AND NOT a.attisdropped)`;
 
 interface Listing {
   /** The query, with its columns named as Materialize names them. */
@@ -22,7 +25,7 @@ function objectListing(objectType: string, columns: string, schema: string | nul
   return { select: `SELECT ${columns}, ''::text AS comment FROM mz_local.show_objects WHERE ${filters.join(' AND ')}`, orderBy: 'name' };
 }
 
-function listing(what: ShowableType, schema: string | null, cluster: string | null): Listing {
+function listing(what: ShowableType, schema: string | null, cluster: string | null, on?: QualifiedName): Listing {
   switch (what) {
     case 'sources':
       return objectListing('source', 'name, type, cluster', schema, cluster);
@@ -35,10 +38,14 @@ function listing(what: ShowableType, schema: string | null, cluster: string | nu
     case 'tables':
       return objectListing(what.replace(/s$/, ''), 'name', schema, cluster);
     case 'indexes': {
-      const filters = [`i.schema_name = ${schema ? sqlLiteral(schema) : 'current_schema()'}`];
+      // SHOW INDEXES ON x: the indexes on x, wherever x is (an unknown x fails as an unknown name).
+      const filters = on
+        ? [`i.on_relid = ${sqlLiteral([on.schema, on.name].filter((part): part is string => part !== null).map((part) => sqlIdentifier(part)).join('.'))}::regclass`]
+        : [`i.schema_name = ${schema ? sqlLiteral(schema) : 'current_schema()'}`];
       if (cluster) filters.push(`i.cluster_name = ${sqlLiteral(cluster)}`);
       return {
-        select: `SELECT i.name, c.relname::text AS "on", i.cluster_name AS cluster, '{' || coalesce(i.key_sql, '') || '}' AS key, ''::text AS comment
+        // A default index is keyed by every column of its relation (materialized_views.slt: `{?column?}`).
+        select: `SELECT i.name, c.relname::text AS "on", i.cluster_name AS cluster, coalesce('{' || i.key_sql || '}', ${DEFAULT_INDEX_KEY}, '{}') AS key, ''::text AS comment
                    FROM mz_local.indexes i JOIN pg_class c ON c.oid = i.on_relid WHERE ${filters.join(' AND ')}`,
         orderBy: 'name',
       };
@@ -72,8 +79,8 @@ function listing(what: ShowableType, schema: string | null, cluster: string | nu
   }
 }
 
-export function showQuery(what: ShowableType, schema: string | null, cluster: string | null, filter: ShowFilter): string {
-  return filtered(listing(what, schema, cluster), filter);
+export function showQuery(what: ShowableType, schema: string | null, cluster: string | null, filter: ShowFilter, on?: QualifiedName): string {
+  return filtered(listing(what, schema, cluster, on), filter);
 }
 
 function filtered(list: Listing, filter: ShowFilter): string {

@@ -363,7 +363,7 @@ function translateMz(statement: MzStatement, text: string): TranslatedStatement 
     case 'swap_cluster':
       return ddl(`PERFORM mz_local.swap_clusters(${sqlLiteral(statement.name)}, ${sqlLiteral(statement.other)});`, 'ALTER CLUSTER');
     case 'show':
-      return { sql: showQuery(statement.what, statement.schema, statement.cluster, statement.filter), changesCatalog: false, readOnly: true };
+      return { sql: showQuery(statement.what, statement.schema, statement.cluster, statement.filter, statement.on), changesCatalog: false, readOnly: true };
     case 'show_constant':
       return { sql: `SELECT ${sqlLiteral(statement.value)}::text AS ${sqlIdentifier(statement.column)}`, changesCatalog: false, readOnly: true };
     case 'set_search_path':
