@@ -13,7 +13,9 @@
  * - format_type names time and timestamp without `without time zone` (types.slt);
  * - variance and stddev of integers and numerics have 39 significant digits, Materialize's
  *   numeric (aggregates.slt), and of floats PostgreSQL's float answer;
- * - `position(x)` and `position(x IN y, z)` fail in Materialize's parser's words (string.slt), and
+ * - `position(x)` and `position(x IN y, z)` fail in Materialize's parser's words (string.slt), as do
+ *   FILTER after no aggregate (aggregates.slt), `pg_catalog.interval '…' DAY` and a cast to a
+ *   pg_catalog table (types.slt); generate_series of three NULLs has no rows (table_func.slt); and
  *   a materialized view over an introspection relation "cannot depend on log sources"
  *   (materialized_views.slt).
  */
@@ -111,6 +113,21 @@ describe('catalog names and refusals in Materialize’s words', () => {
     expect(await errorMessageOf(t, `SELECT position('needle')`)).toBe('Expected IN, found right parenthesis');
     expect(await errorMessageOf(t, `SELECT position('a' IN 'cat', 2)`)).toBe('Expected right parenthesis, found comma');
     expect(await t.query(`SELECT position('a' IN 'cat') AS at`)).toEqual([{ at: 2 }]);
+  });
+
+  it('syntax PostgreSQL also refuses, in Materialize’s words: FILTER with no aggregate, a field after a qualified interval', async () => {
+    expect(await errorMessageOf(t, `SELECT v FILTER (WHERE v > 1) FROM (VALUES (1), (2)) AS n(v)`)).toBe('Expected end of statement, found left parenthesis');
+    expect(await errorMessageOf(t, `SELECT pg_catalog.interval '2 3:00' HOUR`)).toBe('Expected end of statement, found HOUR');
+    // An aggregate's FILTER and an unqualified INTERVAL '…' DAY are fine.
+    expect(await t.query(`SELECT count(*) FILTER (WHERE v > 1)::int AS n, INTERVAL '3' DAY AS d FROM (VALUES (1), (2)) AS n(v)`)).toEqual([
+      { n: 1, d: { days: 3 } },
+    ]);
+  });
+
+  it('a cast to a pg_catalog table is no type; generate_series of three NULLs has no rows', async () => {
+    expect(await errorMessageOf(t, `SELECT '(1)'::pg_catalog.pg_namespace`)).toBe('"pg_catalog.pg_namespace" does not refer to a type');
+    expect(await t.query(`SELECT * FROM generate_series(NULL, NULL, NULL)`)).toEqual([]);
+    await expect(t.query(`SELECT * FROM generate_series(NULL, NULL)`)).rejects.toThrow(/unable to determine which implementation to use/);
   });
 
   it('a materialized view over an introspection relation', async () => {

@@ -15,6 +15,7 @@
  * - `GROUP BY TRUE` / `FALSE`: a constant PostgreSQL takes only cast (`TRUE::boolean`);
  * - `format_type(…)` → `mz_local.format_type(…)`: `time` / `timestamp` without `without time zone`;
  * - `variance(…)`, `stddev(…)` and their _samp / _pop forms → mz_local's: 39 significant digits;
+ * - `generate_series(NULL, NULL, NULL)`: the first NULL typed integer, Materialize's choice;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -34,7 +35,7 @@ const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double p
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
 /** Aggregates whose numeric answer Materialize gives to 39 significant digits (catalog/materialize-functions.sql). */
 const VARIANCE_AGGREGATES = ['variance', 'var_samp', 'var_pop', 'stddev', 'stddev_samp', 'stddev_pop'];
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', ...VARIANCE_AGGREGATES, ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', 'generate_series', ...VARIANCE_AGGREGATES, ...NULLS_WINDOW_FUNCTIONS]);
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -196,6 +197,18 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
     case 'stddev_pop':
       // Integers and numerics to 39 significant digits, as Materialize's numeric (aggregates.slt).
       return isPunct(next, '(') && !isPunct(tokens[index - 1], '.') ? { start: token.start, end: token.start, text: 'mz_local.' } : null;
+    case 'generate_series': {
+      // generate_series(NULL, NULL, NULL): Materialize picks an integer form (no rows;
+      // table_func.slt), PostgreSQL finds the call ambiguous. The first NULL is typed int. With two
+      // NULLs both refuse the call as ambiguous: left alone.
+      if (!isPunct(next, '(') || isPunct(tokens[index - 1], '.')) return null;
+      const close = closingParen(tokens, index + 1);
+      if ((close - index - 1) / 2 !== 3) return null;
+      for (let at = index + 2; at < close; at += 2) {
+        if (!isWord(tokens[at], 'null') || !(isPunct(tokens[at + 1], ',') || at + 1 === close)) return null;
+      }
+      return { start: tokens[index + 2]!.end, end: tokens[index + 2]!.end, text: '::integer' };
+    }
     case 'format_type': {
       // Materialize names time and timestamp without PostgreSQL's `without time zone` (types.slt);
       // mz_local.format_type drops it. The catalog's own SQL keeps PostgreSQL's function.

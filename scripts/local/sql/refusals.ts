@@ -31,7 +31,9 @@
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
  * - a SHOW command inside a view's query; mz_logical_timestamp(), renamed mz_now();
  * - a materialized view over an introspection relation ("… cannot depend on log sources");
- * - `position(x)`, `position(x IN y, z)`: syntax errors in both, in Materialize's parser's words.
+ * - `position(x)`, `position(x IN y, z)`, `x FILTER (WHERE …)` without an aggregate and
+ *   `pg_catalog.interval '…' DAY`: syntax errors in both, in Materialize's parser's words;
+ * - a cast to a pg_catalog table's row type (`::pg_catalog.pg_enum`): "… does not refer to a type".
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
@@ -65,6 +67,10 @@ const REGEX_FLAG_POSITIONS: Record<string, { argument: number; allowed: string }
 const DATE_TYPES = new Set(['date']);
 const TIME_TYPES = new Set(['time']);
 const JSON_TYPES = new Set(['jsonb', 'json']);
+/** The fields an interval literal may end in (`INTERVAL '1' DAY`). */
+const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'second']);
+/** pg_catalog's types whose names start with pg_ (the other pg_ names there are tables and views). */
+const PG_CATALOG_TYPES = new Set(['pg_lsn', 'pg_snapshot', 'pg_node_tree', 'pg_ndistinct', 'pg_dependencies', 'pg_mcv_list', 'pg_brin_bloom_summary', 'pg_brin_minmax_multi_summary']);
 /** Materialize's numeric holds 39 digits; a jsonb number is a numeric. */
 const NUMERIC_MAX_PRECISION = 39;
 
@@ -121,6 +127,13 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           // `::record`, `::pg_catalog.record` (types.slt).
           if (isCastTarget(tokens, index)) refusal = { message: 'cannot reference pseudo type pg_catalog.record', code: '42P18' };
           break;
+        case 'pg_catalog':
+          // A cast to one of pg_catalog's tables (`'1'::pg_catalog.pg_enum`): PostgreSQL takes its row
+          // type, Materialize has no such type (types.slt).
+          if (isPunct(tokens[index + 1], '.') && tokens[index + 2]?.type === 'word' && /^pg_/.test(tokens[index + 2]!.value) && !PG_CATALOG_TYPES.has(tokens[index + 2]!.value) && isCastTarget(tokens, index + 2)) {
+            refusal = { message: `"pg_catalog.${tokens[index + 2]!.value}" does not refer to a type`, code: '42809' };
+          }
+          break;
         case 'mz_logical_timestamp':
           // Materialize's old name (temporal.slt).
           if (isPunct(tokens[index + 1], '(')) refusal = { message: 'mz_logical_timestamp() has been renamed to mz_now()', code: '42883' };
@@ -148,6 +161,19 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         case 'position':
           refusal = positionSyntaxRefusal(tokens, index);
+          break;
+        case 'filter':
+          // `SELECT x FILTER (WHERE …)` with no aggregate before it: Materialize reads FILTER as x's
+          // alias and stops at the parenthesis (aggregates.slt); PostgreSQL fails too, in other words.
+          if (isPunct(tokens[index + 1], '(') && isWord(tokens[index + 2], 'where') && !isPunct(tokens[index - 1], ')') && enclosingParen(tokens, index) < 0) {
+            refusal = { message: 'Expected end of statement, found left parenthesis', code: '42601' };
+          }
+          break;
+        case 'interval':
+          // `pg_catalog.interval '…' DAY`: a qualified type name takes no field after its literal (types.slt).
+          if (isPunct(tokens[index - 1], '.') && isWord(tokens[index - 2], 'pg_catalog') && tokens[index + 1]?.type === 'string' && INTERVAL_FIELDS.has(tokens[index + 2]?.value ?? '') && tokens[index + 2]?.type === 'word') {
+            refusal = { message: `Expected end of statement, found ${tokens[index + 2]!.value.toUpperCase()}`, code: '42601' };
+          }
           break;
         case 'mz_internal':
         case 'mz_introspection':
