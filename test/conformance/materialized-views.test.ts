@@ -45,6 +45,12 @@ describe('REFRESH options (materialized_views.slt)', () => {
     );
   });
 
+  it('a record where a time is needed names its fields’ types (materialized_views.slt)', async () => {
+    expect(await errorOf(`CREATE MATERIALIZED VIEW r1 WITH (REFRESH AT ROW(7, 'seven', 7.5)) AS SELECT 1`)).toBe(
+      'REFRESH AT does not support casting from record(f1: integer,f2: text,f3: numeric) to mz_timestamp',
+    );
+  });
+
   it('REFRESH EVERY takes the unit after the string, as an interval literal does (materialized_views.slt)', async () => {
     await t.query(`CREATE MATERIALIZED VIEW every_other_day WITH (REFRESH EVERY '2' days) AS SELECT 1 AS one`);
     expect(await t.query(`SELECT * FROM every_other_day`)).toEqual([{ one: 1 }]);
@@ -82,6 +88,17 @@ describe('REFRESH options (materialized_views.slt)', () => {
     await t.query(`CREATE MATERIALIZED VIEW r_future WITH (REFRESH AT '2999-01-01 00:00') AS SELECT 1 AS one`);
     expect(await t.query(`SELECT total FROM r_daily`)).toEqual([{ total: '9' }]);
     expect(await t.query(`SELECT rows FROM r_once`)).toEqual([{ rows: '2' }]);
+  });
+});
+
+describe('column names (materialized_views.slt)', () => {
+  it('more names than the query has columns, counted as Materialize counts them', async () => {
+    expect(await errorOf(`CREATE MATERIALIZED VIEW named_pair (first, second, third) AS SELECT 1, 2`)).toBe(
+      'materialized view "materialize.public.named_pair" definition names 3 columns, but materialized view "materialize.public.named_pair" has 2 columns',
+    );
+    expect(await errorOf(`CREATE MATERIALIZED VIEW named_one (first, second) AS SELECT 'only'`)).toBe(
+      'materialized view "materialize.public.named_one" definition names 2 columns, but materialized view "materialize.public.named_one" has 1 column',
+    );
   });
 });
 

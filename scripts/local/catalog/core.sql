@@ -747,9 +747,37 @@ BEGIN
     PERFORM mz_local.drop_item('materialized view', schema_name, view_name, false);
   END IF;
   cluster_name := mz_local.assert_cluster(cluster_name);
-  not_maintained := mz_local.create_maintained_view(schema_name, view_name, view_sql);
+  BEGIN
+    not_maintained := mz_local.create_maintained_view(schema_name, view_name, view_sql);
+  EXCEPTION WHEN syntax_error THEN
+    -- More names than the query has columns: said as Materialize says it (materialized_views.slt).
+    IF SQLERRM <> 'CREATE VIEW specifies more column names than columns' THEN RAISE; END IF;
+    PERFORM mz_local.fail(mz_local.view_names_mismatch('materialized view', mz_local.qualified(schema_name, view_name), view_sql), '42601');
+  END;
   INSERT INTO mz_local.relations (relid, kind, cluster_name, create_sql, not_maintained)
   VALUES (mz_local.relation_oid(schema_name, view_name), 'materialized-view', cluster_name, create_sql, not_maintained);
+END
+$fn$;
+
+-- `<kind> "x" definition names 2 columns, but <kind> "x" has 1 column`, for a view_sql of the form
+-- `(a, b) AS <query>`: the query's columns are counted as the fields (f1, f2, …) of one of its rows
+-- as an anonymous record (all NULLs when it has none; its columns may share a name).
+CREATE OR REPLACE FUNCTION mz_local.view_names_mismatch(kind text, full_name text, view_sql text) RETURNS text
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  parts text[];
+  named integer;
+  has integer;
+BEGIN
+  parts := regexp_match(view_sql, '^\s*\(([^)]*)\)\s*AS\s+(.*)$', 'is');
+  IF parts IS NULL THEN
+    RETURN 'CREATE VIEW specifies more column names than columns';
+  END IF;
+  named := cardinality(string_to_array(parts[1], ','));
+  EXECUTE format('SELECT (SELECT count(*) FROM json_object_keys(row_to_json(ROW(q.*)))) FROM (SELECT 1) AS one LEFT JOIN (%s) AS q ON true LIMIT 1', parts[2])
+    INTO has;
+  RETURN format('%s "%s" definition names %s column%s, but %s "%s" has %s column%s',
+    kind, full_name, named, CASE WHEN named = 1 THEN '' ELSE 's' END, kind, full_name, has, CASE WHEN has = 1 THEN '' ELSE 's' END);
 END
 $fn$;
 

@@ -390,12 +390,54 @@ function refreshChecks(checks: Extract<MzStatement, { kind: 'create_materialized
   if (!checks) return '';
   return checks
     .map((check) =>
-      check.interval !== undefined
+      check.interval === undefined && rowFields(check.expression!)
+        ? recordRefusal(check.context, rowFields(check.expression!)!)
+        : check.interval !== undefined
         ? `PERFORM mz_local.check_refresh_every(${sqlLiteral(check.interval)}); `
         : `BEGIN PERFORM mz_local.check_refresh_time(${sqlLiteral(check.context)}, pg_typeof((${rewriteDialect(check.expression!)})), (${rewriteDialect(check.expression!)})::text); ` +
           `EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range OR invalid_datetime_format OR datetime_field_overflow THEN NULL; END; `,
     )
     .join('');
+}
+
+/** The fields of a `ROW(a, b, …)` expression (the whole expression), or null. */
+function rowFields(expression: string): string[] | null {
+  let tokens;
+  try {
+    tokens = tokenize(expression);
+  } catch {
+    return null;
+  }
+  if (!(tokens[0]?.type === 'word' && tokens[0].value === 'row') || tokens[1]?.type !== 'punct' || tokens[1].value !== '(') return null;
+  const fields: string[] = [];
+  let start = 2;
+  for (let at = 2, depth = 0; at < tokens.length; at++) {
+    const token = tokens[at]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === '(' || token.value === '[') depth++;
+    else if ((token.value === ')' || token.value === ']') && depth > 0) depth--;
+    else if ((token.value === ',' && depth === 0) || (token.value === ')' && depth === 0)) {
+      if (at === start) return null;
+      fields.push(expression.slice(tokens[start]!.start, tokens[at - 1]!.end));
+      start = at + 1;
+      if (token.value === ')') return at === tokens.length - 1 ? fields : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * A record given where an mz_timestamp is needed: Materialize names the record's field types
+ * (materialized_views.slt: `REFRESH AT does not support casting from record(f1: integer,f2:
+ * integer) to mz_timestamp`).
+ */
+function recordRefusal(context: string, fields: string[]): string {
+  // A string literal is text to Materialize (PostgreSQL's pg_typeof says unknown).
+  const described = fields.map((field, index) => {
+    const type = `pg_typeof((${rewriteDialect(field)}))`;
+    return `${sqlLiteral(`f${index + 1}: `)} || CASE WHEN ${type} = 'unknown'::regtype THEN 'text' ELSE mz_local.format_type(${type}::oid, NULL) END`;
+  });
+  return `RAISE EXCEPTION USING ERRCODE = '42846', MESSAGE = ${sqlLiteral(`${context} does not support casting from record(`)} || concat_ws(',', ${described.join(', ')}) || ') to mz_timestamp'; `;
 }
 
 function translateWebhookSource(
