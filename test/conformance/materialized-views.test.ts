@@ -148,6 +148,15 @@ describe('names, kinds and dependents', () => {
     expect(await t.query(`SELECT name FROM mz_indexes WHERE name LIKE 'indexed_mv%'`)).toEqual([]);
   });
 
+  it('a type a materialized view reads is not dropped, in Materialize’s words', async () => {
+    await t.query(`CREATE TYPE score_list AS LIST (ELEMENT TYPE = int4)`);
+    await t.query(`CREATE MATERIALIZED VIEW typed_mv AS SELECT NULL::score_list AS scores`);
+    expect(await errorOf(`DROP TYPE score_list`)).toBe('cannot drop type "score_list": still depended upon by materialized view "typed_mv"');
+    await t.query(`DROP MATERIALIZED VIEW typed_mv`);
+    await t.query(`DROP TYPE score_list`);
+    expect(await t.query(`SELECT to_regtype('score_list') AS type`)).toEqual([{ type: null }]);
+  });
+
   it('a cluster with objects is not dropped without CASCADE', async () => {
     await t.query(`CREATE CLUSTER busy_cluster (SIZE = '25cc')`);
     await t.query(`CREATE MATERIALIZED VIEW busy_mv IN CLUSTER busy_cluster AS SELECT 1 AS one`);

@@ -98,6 +98,10 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     // mz_local go with them, or a schema created again with that name would find them there.
     return ddl(`EXECUTE ${sqlLiteral(text)}; PERFORM mz_local.collect_garbage();`, 'DROP SCHEMA');
   }
+  if (!parsed && firstWord === 'drop' && statement.tokens[1]?.type === 'word' && statement.tokens[1].value === 'type') {
+    const dropType = dropTypeChecked(statement, sql, text);
+    if (dropType) return dropType;
+  }
   if (!parsed && firstWord === 'create') {
     // CREATE TYPE … AS LIST / AS MAP is a domain over an array / hstore (dialect.ts), tagged as Materialize tags it.
     const domain = createTypeAsDomain(statement, sql);
@@ -139,6 +143,31 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     if (error instanceof MzStatementError) return raiseStatement(error.message, error.code);
     throw error;
   }
+}
+
+/**
+ * `DROP TYPE t` [RESTRICT] of a type a view reads: refused as Materialize refuses it (`cannot drop
+ * type "t": still depended upon by materialized view "mv"`, materialized_views.slt), the dependent
+ * found as for a relation (mz_local.first_dependent_described); otherwise PostgreSQL drops it.
+ * Several names, IF EXISTS or CASCADE: left to PostgreSQL.
+ */
+function dropTypeChecked(statement: StatementSpan, sql: string, text: string): TranslatedStatement | null {
+  const { tokens } = statement;
+  let end = 2;
+  while (tokens[end + 1]?.type === 'punct' && tokens[end + 1]!.value === '.' && tokens[end + 2]) end += 2;
+  const last = tokens[end];
+  if (!last || !(last.type === 'word' || last.type === 'quoted') || !(tokens[2]!.type === 'word' || tokens[2]!.type === 'quoted')) return null;
+  if (tokens[2]!.type === 'word' && tokens[2]!.value === 'if') return null;
+  const rest = tokens.slice(end + 1);
+  if (!(rest.length === 0 || (rest.length === 1 && rest[0]!.type === 'word' && rest[0]!.value === 'restrict'))) return null;
+  const type = `to_regtype(${sqlLiteral(sql.slice(tokens[2]!.start, last.end))})`;
+  const dependent = `mz_local.first_dependent_described(${type}::oid)`;
+  return ddl(
+    `IF ${type} IS NOT NULL AND ${dependent} IS NOT NULL THEN ` +
+      `PERFORM mz_local.fail(${sqlLiteral(`cannot drop type "${last.value}": still depended upon by `)} || ${dependent}, '2BP01'); END IF; ` +
+      `EXECUTE ${sqlLiteral(text)};`,
+    'DROP TYPE',
+  );
 }
 
 /**
