@@ -26,23 +26,44 @@ CREATE OR REPLACE AGGREGATE pg_catalog.list_agg(anyarray) (
 -- The number of elements of the outer layer (0 for an empty list).
 CREATE OR REPLACE FUNCTION pg_catalog.list_length(anyarray) RETURNS integer
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_length($1, 1), 0)';
--- The number of layers. Materialize reads it from the type; an empty array has none here, so an
--- empty list counts as one layer.
+-- The layers of a list, read from its type (mz_local.<T>_l<n>[] has n + 1).
+CREATE OR REPLACE FUNCTION mz_local.list_type_layers(regtype) RETURNS integer
+  LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT coalesce((SELECT right(e.typname, 1)::integer + 1 FROM pg_type a JOIN pg_type e ON e.oid = a.typelem
+    WHERE a.oid = $1 AND e.typnamespace = 'mz_local'::regnamespace AND e.typname ~ '_l[0-9]$'), 1)
+$fn$;
+-- The longest list in layer `layer` (1: the list itself) of a list as jsonb (to_jsonb, which writes
+-- a list of lists as nested arrays, below); NULL where no list reaches that layer.
+CREATE OR REPLACE FUNCTION mz_local.list_layer_max(list jsonb, layer integer) RETURNS integer
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN
+  IF list IS NULL OR jsonb_typeof(list) <> 'array' THEN RETURN NULL; END IF;
+  IF layer = 1 THEN RETURN jsonb_array_length(list); END IF;
+  RETURN (SELECT max(mz_local.list_layer_max(e, layer - 1)) FROM jsonb_array_elements(list) AS e);
+END
+$fn$;
+
+-- The number of layers, read from the type as Materialize does (a list of lists is an array of the
+-- wrapper rows below, mz_local.<T>_l<n>[], defined further down). An
+-- array of several dimensions (a Materialize array) counts its dimensions.
 CREATE OR REPLACE FUNCTION pg_catalog.list_ndims(anyarray) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_ndims($1), 1)';
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE AS 'SELECT greatest(mz_local.list_type_layers(pg_typeof($1)), coalesce(array_ndims($1), 1))';
 -- Materialize's current name for it (list.slt at 6cc6493d).
 CREATE OR REPLACE FUNCTION pg_catalog.list_n_layers(anyarray) RETURNS integer
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT coalesce(array_ndims($1), 1)';
--- The longest list in layer n (1 = the list itself).
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE AS 'SELECT greatest(mz_local.list_type_layers(pg_typeof($1)), coalesce(array_ndims($1), 1))';
+-- The longest list in layer n (1 = the list itself); NULL lists are skipped, NULL when none is left.
 CREATE OR REPLACE FUNCTION pg_catalog.list_length_max(list anyarray, layer bigint) RETURNS integer
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $fn$
 DECLARE
-  layers integer := coalesce(array_ndims(list), 1);
+  layers integer := pg_catalog.list_n_layers(list);
 BEGIN
   IF layer < 1 OR layer > layers THEN
     RAISE EXCEPTION 'invalid layer: %; must use value within [1, %]', layer, layers USING ERRCODE = '22023';
   END IF;
-  RETURN coalesce(array_length(list, layer::integer), 0);
+  IF mz_local.list_type_layers(pg_typeof(list)) = 1 THEN
+    RETURN coalesce(array_length(list, layer::integer), 0);
+  END IF;
+  RETURN mz_local.list_layer_max(to_jsonb(list), layer::integer);
 END
 $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.list_append(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
@@ -70,6 +91,143 @@ $fn$;
 -- before start, of an empty list; older Materialize answered NULL).
 CREATE OR REPLACE FUNCTION mz_local.list_slice(anyarray) RETURNS anyarray
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT $1';
+
+--------------------------------------------------------------------------------------------------
+-- layered lists (a list of lists): an array of a one-field row that wraps the inner list
+--------------------------------------------------------------------------------------------------
+-- A PostgreSQL array must be rectangular and indexes all its dimensions at once, where Materialize's
+-- `LIST[[1],[2,3]]` is ragged and `l[2]` is the inner list. So a list of lists is an array of rows
+-- mz_local.<T>_l1 (l T[]): `int list list` is mz_local.int4_l1[], `int list list list` is
+-- mz_local.int4_l2[] (l mz_local.int4_l1[]), down to four layers. A one-layer list stays a plain
+-- array (what list_agg over events builds: array_agg's cost, and the wire type clients already get).
+-- The outer layer is an array, so length, slices, `||`, list_cat, list_prepend, comparisons and
+-- unnest's rows are PostgreSQL's; what unwraps (an index, the text form) is generated per element
+-- type below. The translator (sql/collections.ts) writes `int list list` as mz_local.int4_l1[], a
+-- constructor's inner lists through mz_local.list_wrap, and every index through mz_local.list_get.
+
+-- A list index (bigint, 1-based) as an array subscript: NULL where no element can be (Materialize
+-- answers NULL for an index out of range, however large; PostgreSQL's subscripts are int4).
+CREATE OR REPLACE FUNCTION mz_local.list_index(bigint) RETURNS integer
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT CASE WHEN $1 BETWEEN 1 AND 2147483647 THEN $1::integer END';
+-- A subscript as Materialize reads it: an integer as it is, a numeric or float rounded (`l[1.5]` is
+-- l[2]), text parsed, a date or timestamp refused in Materialize's words (list.slt). The translator
+-- passes every list subscript and slice bound through it; the bigint overload is inlined away.
+CREATE OR REPLACE FUNCTION mz_local.list_bound(bigint) RETURNS bigint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1';
+CREATE OR REPLACE FUNCTION mz_local.list_bound(numeric) RETURNS bigint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest(least(round($1), 9223372036854775807), -9223372036854775808)::bigint';
+CREATE OR REPLACE FUNCTION mz_local.list_bound(double precision) RETURNS bigint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT greatest(least(round($1::numeric), 9223372036854775807), -9223372036854775808)::bigint';
+CREATE OR REPLACE FUNCTION mz_local.list_bound(text) RETURNS bigint
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN
+  RETURN $1::bigint;
+EXCEPTION WHEN invalid_text_representation THEN
+  RAISE EXCEPTION 'invalid input syntax for type bigint: invalid digit found in string: "%"', $1 USING ERRCODE = '22P02';
+END
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.list_bound(date) RETURNS bigint
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN RAISE EXCEPTION 'subscripting does not support casting from date to bigint' USING ERRCODE = '42846'; END
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.list_bound(timestamp) RETURNS bigint
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN RAISE EXCEPTION 'subscripting does not support casting from timestamp to bigint' USING ERRCODE = '42846'; END
+$fn$;
+CREATE OR REPLACE FUNCTION mz_local.list_bound(timestamptz) RETURNS bigint
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN RAISE EXCEPTION 'subscripting does not support casting from timestamp with time zone to bigint' USING ERRCODE = '42846'; END
+$fn$;
+-- An index into a one-layer list (or an array, whose indexes may be several at once).
+CREATE OR REPLACE FUNCTION mz_local.list_get(anyarray, bigint) RETURNS anyelement
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[mz_local.list_index($2)]';
+CREATE OR REPLACE FUNCTION mz_local.list_get(anyarray, bigint, bigint) RETURNS anyelement
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[mz_local.list_index($2)][mz_local.list_index($3)]';
+CREATE OR REPLACE FUNCTION mz_local.list_get(anyarray, bigint, bigint, bigint) RETURNS anyelement
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[mz_local.list_index($2)][mz_local.list_index($3)][mz_local.list_index($4)]';
+-- A scalar element of a constructor passes as it is (an inner list is wrapped, by the overloads below).
+CREATE OR REPLACE FUNCTION mz_local.list_wrap(anynonarray) RETURNS anynonarray
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1';
+-- A slice with bigint bounds (an open bound is written 1 or the largest bigint; a NULL bound makes
+-- the slice NULL), the empty list when nothing is in range (list.slt).
+CREATE OR REPLACE FUNCTION mz_local.list_slice(anyarray, bigint, bigint) RETURNS anyarray
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT CASE
+    WHEN greatest($2, 1) > least($3, coalesce(array_length($1, 1), 0)) THEN $1[1:0]
+    ELSE $1[greatest($2, 1)::integer : least($3, 2147483647)::integer] END
+$fn$;
+-- One-layer list text as Materialize writes it: an element is quoted when empty, when it holds a
+-- brace, quote, comma, backslash or white space, or when it is the word NULL (a NULL is bare NULL,
+-- so `null` needs no quotes, unlike in PostgreSQL's array text).
+CREATE OR REPLACE FUNCTION mz_local.list_text(anyarray) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+  SELECT '{' || coalesce(string_agg(CASE
+      WHEN e IS NULL THEN 'NULL'
+      WHEN e::text = '' OR e::text = 'NULL' OR e::text ~ '[{}",\\\s]' THEN '"' || regexp_replace(e::text, '(["\\])', '\\\1', 'g') || '"'
+      ELSE e::text END, ',' ORDER BY n), '') || '}'
+  FROM unnest($1) WITH ORDINALITY AS u(e, n)
+$fn$;
+DO $layers$
+DECLARE
+  element text;
+  depth integer;
+  wrapper text;
+  inner_list text;
+  arity integer;
+  args text;
+  body text;
+BEGIN
+  FOREACH element IN ARRAY ARRAY['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'text', 'bool', 'date', 'time',
+      'timestamp', 'timestamptz', 'interval', 'jsonb', 'uuid', 'bytea', 'uint2', 'uint4', 'uint8', 'mz_timestamp'] LOOP
+    IF to_regtype(element) IS NULL THEN CONTINUE; END IF;
+    FOR depth IN 1..3 LOOP
+      wrapper := format('mz_local.%I', element || '_l' || depth);
+      inner_list := CASE WHEN depth = 1 THEN format_type(to_regtype(element), NULL) || '[]' ELSE format('mz_local.%I[]', element || '_l' || (depth - 1)) END;
+      IF to_regtype(wrapper) IS NULL THEN
+        EXECUTE format('CREATE TYPE %s AS (l %s)', wrapper, inner_list);
+      END IF;
+      -- STRICT: a NULL inner list is a NULL element, not a row holding NULL.
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.list_wrap(%s) RETURNS %s LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS %L',
+        inner_list, wrapper, format('SELECT ROW($1)::%s', wrapper));
+      -- list_get(l, i): the inner list; list_get(l, i, j, …): the inner list's own list_get.
+      FOR arity IN 1..(depth + 1) LOOP
+        args := (SELECT string_agg(', bigint', '') FROM generate_series(1, arity));
+        body := CASE WHEN arity = 1 THEN 'SELECT ($1[mz_local.list_index($2)]).l'
+          ELSE 'SELECT mz_local.list_get(($1[mz_local.list_index($2)]).l' || (SELECT string_agg(', $' || k, '') FROM generate_series(3, arity + 1) AS k) || ')' END;
+        EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.list_get(%s[]%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+          wrapper, args,
+          CASE WHEN arity = 1 THEN inner_list
+            WHEN depth - arity + 1 = 0 THEN format_type(to_regtype(element), NULL)
+            WHEN depth - arity + 1 = 1 THEN format_type(to_regtype(element), NULL) || '[]'
+            ELSE format('mz_local.%I[]', element || '_l' || (depth - arity)) END,
+          body);
+      END LOOP;
+      -- The text form, `{{1},{2,3}}`, and the cast to text that gives it.
+      EXECUTE format($f$CREATE OR REPLACE FUNCTION mz_local.list_text(%s[]) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS %L$f$,
+        wrapper, 'SELECT ''{'' || coalesce(string_agg(coalesce(mz_local.list_text(($1[i]).l), ''NULL''), '','' ORDER BY i), '''') || ''}'' FROM generate_subscripts($1, 1) AS i');
+      IF NOT EXISTS (SELECT FROM pg_cast WHERE castsource = to_regtype(wrapper || '[]') AND casttarget = 'text'::regtype) THEN
+        EXECUTE format('CREATE CAST (%s[] AS text) WITH FUNCTION mz_local.list_text(%s[])', wrapper, wrapper);
+      END IF;
+      -- Appending an inner list wraps it.
+      EXECUTE format('CREATE OR REPLACE FUNCTION pg_catalog.list_append(%s[], %s) RETURNS %s[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        wrapper, inner_list, wrapper, 'SELECT array_append($1, mz_local.list_wrap($2))');
+      EXECUTE format('CREATE OR REPLACE FUNCTION pg_catalog.list_prepend(%s, %s[]) RETURNS %s[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        inner_list, wrapper, wrapper, 'SELECT array_prepend(mz_local.list_wrap($1), $2)');
+      -- to_jsonb: nested arrays, `[[1],[2,3]]`, as Materialize writes a list of lists (jsonb.slt).
+      EXECUTE format('CREATE OR REPLACE FUNCTION pg_catalog.to_jsonb(%s[]) RETURNS jsonb LANGUAGE sql STABLE STRICT PARALLEL SAFE AS %L',
+        wrapper, 'SELECT coalesce(jsonb_agg(to_jsonb(($1[i]).l) ORDER BY i), ''[]'') FROM generate_subscripts($1, 1) AS i');
+      -- unnest of a list of lists yields the inner lists (not rows of one field). Neither this nor
+      -- list_text may call unnest on the wrapper array: it would be this overload again.
+      EXECUTE format('CREATE OR REPLACE FUNCTION pg_catalog.unnest(%s[]) RETURNS SETOF %s LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 100 AS %L',
+        wrapper, inner_list, 'SELECT ($1[i]).l FROM generate_subscripts($1, 1) AS i ORDER BY i');
+      -- list_agg over lists builds a list of lists.
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.list_agg_step(%s[], %s) RETURNS %s[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        wrapper, inner_list, wrapper, 'SELECT array_append(coalesce($1, ''{}''), mz_local.list_wrap($2))');
+      EXECUTE format('CREATE OR REPLACE AGGREGATE pg_catalog.list_agg(%s) (SFUNC = mz_local.list_agg_step, STYPE = %s[])', inner_list, wrapper);
+    END LOOP;
+  END LOOP;
+END
+$layers$;
 
 --------------------------------------------------------------------------------------------------
 -- map

@@ -1,15 +1,15 @@
 /**
  * Materialize's list and map syntax rewritten for PostgreSQL (the carriers are set up in
- * catalog/lists-and-maps.sql: a list is an array, a map is hstore). Part of the dialect rewrite
- * (dialect.ts), which calls these at the trigger words `list`, `map`, `type` and at `[`:
+ * catalog/lists-and-maps.sql: a one-layer list is an array, a list of lists an array of wrapper
+ * rows — lists/README.md —, a map is hstore). Part of the dialect rewrite (dialect.ts), which calls
+ * these at the trigger words `list`, `map`, `type` and at `[`:
  *
- * - `LIST[1, 2]`, `LIST[[1], [2]]`, `LIST(SELECT …)` → `ARRAY[…]` / `ARRAY(SELECT …)`;
- * - `<type> list [list …]` in a type → `<type>[][]…`;
- * - subscripts PostgreSQL's grammar refuses or reads otherwise: on a constructor or a function
- *   call (`LIST[1,2,3][2]`, `list_agg(x)[1]`) the value is parenthesised; a slice (only lists
- *   slice in Materialize) is `{}` when empty, and a later subscript applies to the slice's result,
- *   as Materialize's successive slices do (`l[2:][1:1]` → `mz_local.list_slice((mz_local.list_slice(l[2:]))[1:1])`);
- *   a slice over layers `[1:2, 2:3]` → `[1:2][2:3]`;
+ * - `LIST[1, 2]`, `LIST[[1], [2, 3]]`, `LIST(SELECT …)` → `ARRAY[…]` with inner lists wrapped
+ *   (lists/list-constructors.ts);
+ * - `<type> list` in a type → `<type>[]`; `<type> list list …` → `mz_local.<type>_l<n>[]`
+ *   (lists/list-types.ts);
+ * - every subscript chain on a value (`l[2][2:2]`, `list_agg(x)[1]`) → mz_local.list_get /
+ *   mz_local.list_slice calls, each slice on the result so far (lists/list-subscripts.ts);
  * - `map[text=>T]` → hstore; `'{a=>1}'::map[text=>int]` reads Materialize's map text;
  *   `MAP['a' => 1, …]` and `MAP(SELECT k, v …)` build an hstore, the last value of a key winning;
  * - `CREATE TYPE t AS LIST (ELEMENT TYPE = T)` → a domain over T[]; `AS MAP (KEY TYPE = text,
@@ -19,6 +19,9 @@
  */
 import { applyEdits, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
 import { isPunct, isWord } from './token-walk.ts';
+import { layeredListTypeAt } from './lists/list-types.ts';
+import { listConstructorEdits, listSubqueryEdits } from './lists/list-constructors.ts';
+import { subscriptChainEdits } from './lists/list-subscripts.ts';
 
 /** Words that end a type name, so that a `list` after one is the list type's suffix. */
 const TYPE_END_WORDS = new Set([
@@ -90,8 +93,14 @@ export function listEdits(tokens: readonly Token[], index: number): TextEdit[] {
   const token = tokens[index]!;
   const next = tokens[index + 1];
   if (isPunct(tokens[index - 1], '.')) return [];
-  if (afterTypeName(tokens, index) && !isPunct(next, '(')) return [{ start: token.start, end: token.end, text: '[]' }];
-  if (isPunct(next, '[') || (isPunct(next, '(') && isWord(tokens[index + 2], 'select'))) return [{ start: token.start, end: token.end, text: 'ARRAY' }];
+  if (afterTypeName(tokens, index) && !isPunct(next, '(')) {
+    // `int list list`: the last `list` rewrites the whole type (lists/list-types.ts).
+    const layered = layeredListTypeAt(tokens, index);
+    if (layered) return layered.last === index ? layered.edits : [];
+    return [{ start: token.start, end: token.end, text: '[]' }];
+  }
+  if (isPunct(next, '[')) return listConstructorEdits(tokens, index);
+  if (isPunct(next, '(') && isWord(tokens[index + 2], 'select')) return listSubqueryEdits(tokens, index);
   return [];
 }
 
@@ -185,21 +194,6 @@ function mapConstructor(tokens: readonly Token[], open: number, close: number, s
   return `mz_local.map_of(ARRAY[${keys.join(', ')}]::text[], ARRAY[${values.join(', ')}]::text[])`;
 }
 
-/** True when the subscript between `open` and its `]` is a slice (a `:` outside inner brackets). */
-function sliceCommas(tokens: readonly Token[], open: number, close: number): { slice: boolean; commas: number[] } {
-  let depth = 0;
-  let slice = false;
-  const commas: number[] = [];
-  for (let index = open + 1; index < close; index++) {
-    const token = tokens[index]!;
-    if (token.type === 'punct' && (token.value === '(' || token.value === '[')) depth++;
-    else if (token.type === 'punct' && (token.value === ')' || token.value === ']')) depth--;
-    else if (depth === 0 && isPunct(token, ':')) slice = true;
-    else if (depth === 0 && isPunct(token, ',')) commas.push(index);
-  }
-  return { slice, commas };
-}
-
 /**
  * The edits for a chain of subscripts starting at the `[` at `index`, when it is the first
  * subscript of a value; none when it is not a subscript (a constructor's bracket, a type's `[]`).
@@ -208,13 +202,11 @@ export function subscriptEdits(tokens: readonly Token[], index: number): TextEdi
   const previous = tokens[index - 1];
   if (!previous || isPunct(tokens[index + 1], ']')) return [];
   let primaryStart: number;
-  let wrapPrimary = false;
   if (isPunct(previous, ']')) {
     const open = openingBracket(tokens, index - 1);
     if (open < 1 || !(isWord(tokens[open - 1], 'list') || isWord(tokens[open - 1], 'array'))) return [];
     if (afterTypeName(tokens, open - 1)) return [];
     primaryStart = open - 1;
-    wrapPrimary = true;
   } else if (isPunct(previous, ')')) {
     const open = openingBracket(tokens, index - 1);
     if (open < 0) return [];
@@ -222,7 +214,6 @@ export function subscriptEdits(tokens: readonly Token[], index: number): TextEdi
     if ((isWord(before) && !NOT_FUNCTION.has(before!.value)) || before?.type === 'quoted') {
       primaryStart = open - 1;
       while (isPunct(tokens[primaryStart - 1], '.') && (isWord(tokens[primaryStart - 2]) || tokens[primaryStart - 2]?.type === 'quoted')) primaryStart -= 2;
-      wrapPrimary = true;
     } else {
       primaryStart = open;
     }
@@ -233,28 +224,7 @@ export function subscriptEdits(tokens: readonly Token[], index: number): TextEdi
   } else {
     return [];
   }
-  // Wrappers around the value so far, innermost first: each opens at the value's start.
-  const wraps: Array<{ open: string; close: string; at: number }> = [];
-  const edits: TextEdit[] = [];
-  const start = tokens[primaryStart]!.start;
-  if (wrapPrimary) wraps.push({ open: '(', close: ')', at: previous.end });
-  let open = index;
-  while (isPunct(tokens[open], '[')) {
-    const close = closingBracket(tokens, open);
-    if (close < 0) break;
-    const { slice, commas } = sliceCommas(tokens, open, close);
-    if (slice) {
-      for (const comma of commas) edits.push({ start: tokens[comma]!.start, end: tokens[comma]!.end, text: '][' });
-      // Only lists slice in Materialize (arrays refuse slices), and a list slice with no elements is
-      // NULL; a later subscript applies to the slice's result.
-      const followed = isPunct(tokens[close + 1], '[');
-      wraps.push({ open: followed ? '(mz_local.list_slice(' : 'mz_local.list_slice(', close: followed ? '))' : ')', at: tokens[close]!.end });
-    }
-    open = close + 1;
-  }
-  for (let wrap = wraps.length - 1; wrap >= 0; wrap--) edits.push({ start, end: start, text: wraps[wrap]!.open });
-  for (const wrap of wraps) edits.push({ start: wrap.at, end: wrap.at, text: wrap.close });
-  return edits;
+  return subscriptChainEdits(tokens, index, tokens[primaryStart]!.start, (open) => closingBracket(tokens, open)) ?? [];
 }
 
 /**
