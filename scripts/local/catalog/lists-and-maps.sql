@@ -49,8 +49,9 @@ $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.list_ndims(anyarray) RETURNS integer
   LANGUAGE sql STABLE STRICT PARALLEL SAFE AS 'SELECT greatest(mz_local.list_type_layers(pg_typeof($1)), coalesce(array_ndims($1), 1))';
 -- Materialize's current name for it (list.slt at 6cc6493d).
+-- Not STRICT: a NULL list has its type's layers (list.slt: list_n_layers((LIST[[1],NULL]::INT LIST LIST)[2]) is 1).
 CREATE OR REPLACE FUNCTION pg_catalog.list_n_layers(anyarray) RETURNS integer
-  LANGUAGE sql STABLE STRICT PARALLEL SAFE AS 'SELECT greatest(mz_local.list_type_layers(pg_typeof($1)), coalesce(array_ndims($1), 1))';
+  LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT greatest(mz_local.list_type_layers(pg_typeof($1)), coalesce(array_ndims($1), 1))';
 -- The longest list in layer n (1 = the list itself); NULL lists are skipped, NULL when none is left.
 CREATE OR REPLACE FUNCTION pg_catalog.list_length_max(list anyarray, layer bigint) RETURNS integer
   LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $fn$
@@ -156,6 +157,17 @@ CREATE OR REPLACE FUNCTION mz_local.list_slice(anyarray, bigint, bigint) RETURNS
     WHEN greatest($2, 1) > least($3, coalesce(array_length($1, 1), 0)) THEN $1[1:0]
     ELSE $1[greatest($2, 1)::integer : least($3, 2147483647)::integer] END
 $fn$;
+-- A slice over several layers, `l[1:2, 2:3]`: the outer layer sliced by the first bounds, each inner
+-- list by the next ones (overloads per wrapper below); bounds as list_slice's, two per layer.
+CREATE OR REPLACE FUNCTION mz_local.list_slice_layers(anyarray, bigint[]) RETURNS anyarray
+  LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+BEGIN
+  IF cardinality($2) > 2 THEN
+    RAISE EXCEPTION 'cannot slice into % layers; list only has 1 layer', cardinality($2) / 2 USING ERRCODE = '42804';
+  END IF;
+  RETURN mz_local.list_slice($1, $2[1], $2[2]);
+END
+$fn$;
 -- One-layer list text as Materialize writes it: an element is quoted when empty, when it holds a
 -- brace, quote, comma, backslash or white space, or when it is the word NULL (a NULL is bare NULL,
 -- so `null` needs no quotes, unlike in PostgreSQL's array text).
@@ -202,6 +214,8 @@ BEGIN
             ELSE format('mz_local.%I[]', element || '_l' || (depth - arity)) END,
           body);
       END LOOP;
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.list_slice_layers(%s[], bigint[]) RETURNS %s[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS %L',
+        wrapper, wrapper, 'SELECT CASE WHEN cardinality($2) <= 2 THEN mz_local.list_slice($1, $2[1], $2[2]) ELSE ARRAY(SELECT mz_local.list_wrap(mz_local.list_slice_layers((s[i]).l, $2[3:])) FROM mz_local.list_slice($1, $2[1], $2[2]) AS s, generate_subscripts(s, 1) AS i ORDER BY i) END');
       -- The text form, `{{1},{2,3}}`, and the cast to text that gives it.
       EXECUTE format($f$CREATE OR REPLACE FUNCTION mz_local.list_text(%s[]) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS %L$f$,
         wrapper, 'SELECT ''{'' || coalesce(string_agg(coalesce(mz_local.list_text(($1[i]).l), ''NULL''), '','' ORDER BY i), '''') || ''}'' FROM generate_subscripts($1, 1) AS i');

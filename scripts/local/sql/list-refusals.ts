@@ -8,6 +8,7 @@
  *   type integer" (list.slt at 6cc6493d, Materialize's current file);
  * - a slice with more layers than the list: "cannot slice into 2 layers; list only has 1 layer";
  * - a cast to a deeper integer list: "LIST could not convert type integer to integer list";
+ * - integer constants beside lists of them: "LIST types integer and integer list cannot be matched";
  * - a text literal cast to a list with more leading braces than the list has layers
  *   (`'{{1}}'::int list`): "invalid input syntax for type list: unescaped '{' at beginning of element";
  * - list_prepend and list_cat with only NULL arguments, which no implementation takes in
@@ -73,7 +74,7 @@ export function listTextCastRefusal(tokens: readonly Token[], index: number): Re
 export function listLiteralRefusal(tokens: readonly Token[], index: number): Refusal | null {
   if (!isPunct(tokens[index + 1], '[') || isPunct(tokens[index - 1], '.')) return null;
   const literal = integerListDepth(tokens, index + 1);
-  if (!literal) return null;
+  if (!literal) return mixedDepthRefusal(tokens, index + 1);
   let depth = literal.depth;
   let at = literal.end + 1;
   while (isPunct(tokens[at], '[')) {
@@ -111,6 +112,35 @@ export function listLiteralRefusal(tokens: readonly Token[], index: number): Ref
     }
   }
   return null;
+}
+
+/**
+ * `LIST[1, LIST[2, 3]]`: integer constants and lists of them side by side in one literal, which
+ * Materialize refuses ("LIST types integer and integer list cannot be matched", list.slt). Here the
+ * inner list would be a row (lists/README.md) and PostgreSQL's words would name it.
+ */
+function mixedDepthRefusal(tokens: readonly Token[], open: number): Refusal | null {
+  const close = closingBracket(tokens, open);
+  if (close < 0) return null;
+  const depths: number[] = [];
+  let at = open + 1;
+  while (at < close) {
+    const element = isWord(tokens[at], 'list') && isPunct(tokens[at + 1], '[') ? at + 1 : at;
+    if (isPunct(tokens[element], '[')) {
+      const inner = integerListDepth(tokens, element);
+      if (!inner) return null;
+      depths.push(inner.depth);
+      at = inner.end + 1;
+    } else if (tokens[element]?.type === 'number' && /^\d+$/.test(tokens[element]!.value)) {
+      depths.push(0);
+      at = element + 1;
+    } else return null;
+    if (at < close && !isPunct(tokens[at++], ',')) return null;
+  }
+  const other = depths.find((depth) => depth !== depths[0]);
+  if (other === undefined) return null;
+  const named = (depth: number) => `integer${' list'.repeat(depth)}`;
+  return { message: `LIST types ${named(depths[0]!)} and ${named(other)} cannot be matched`, code: '42804' };
 }
 
 /**

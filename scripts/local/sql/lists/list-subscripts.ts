@@ -8,6 +8,9 @@
  * Materialize's words); an open bound is 1 or the largest bigint, while a NULL bound makes the
  * slice NULL.
  *
+ * A slice over several layers, `[1:2, 2:3]`, is mz_local.list_slice_layers(v, ARRAY[1, 2, 2, 3]):
+ * the outer layer sliced, then each inner list.
+ *
  * Only the brackets and the `:` are replaced and the call's name inserted before the value, so the
  * value's and the subscripts' own tokens are rewritten by the dialect's pass as usual.
  */
@@ -16,11 +19,12 @@ import { isPunct } from '../token-walk.ts';
 
 const LARGEST_BIGINT = '9223372036854775807';
 
-/** One `[…]` of the chain: its brackets, and the `:` when it is a slice. */
+/** One `[…]` of the chain: its brackets, the first `:` when it is a slice, and the `:`s and `,`s of a slice over layers. */
 interface Subscript {
   readonly open: number;
   readonly close: number;
   readonly colon: number;
+  readonly separators: number[];
 }
 
 /** The subscripts from the `[` at `open`, each ending where the next begins. */
@@ -31,15 +35,19 @@ function chainAt(tokens: readonly Token[], open: number, closing: (open: number)
     if (close < 0) return null;
     let colon = -1;
     let depth = 0;
+    const separators: number[] = [];
     for (let index = at + 1; index < close; index++) {
       const token = tokens[index]!;
       if (token.type === 'punct' && (token.value === '(' || token.value === '[')) depth++;
       else if (token.type === 'punct' && (token.value === ')' || token.value === ']')) depth--;
-      else if (depth === 0 && isPunct(token, ':')) colon = index;
-      // `[1:2, 2:3]` slices several layers at once: not read here (the statement runs as written).
-      else if (depth === 0 && isPunct(token, ',')) return null;
+      else if (depth === 0 && (isPunct(token, ':') || isPunct(token, ','))) {
+        if (colon < 0 && isPunct(token, ':')) colon = index;
+        separators.push(index);
+      }
     }
-    chain.push({ open: at, close, colon });
+    // A comma outside a slice (`[1, 2]`) is no subscript Materialize has: left as written.
+    if (colon < 0 && separators.length > 0) return null;
+    chain.push({ open: at, close, colon, separators });
     at = close + 1;
   }
   return chain;
@@ -47,7 +55,7 @@ function chainAt(tokens: readonly Token[], open: number, closing: (open: number)
 
 /**
  * The edits for the subscripts from the `[` at `open` on the value whose text starts at `start`;
- * null when the chain is not one this reads (a slice over several layers at once).
+ * null when the chain is not one this reads (`[1, 2]`).
  */
 export function subscriptChainEdits(tokens: readonly Token[], open: number, start: number, closing: (open: number) => number): TextEdit[] | null {
   const chain = chainAt(tokens, open, closing);
@@ -64,6 +72,19 @@ export function subscriptChainEdits(tokens: readonly Token[], open: number, star
       replace(subscript.open, ', mz_local.list_bound(');
       const lastOfGroup = at === chain.length - 1 || chain[at + 1]!.colon >= 0;
       replace(subscript.close, lastOfGroup ? '))' : ')');
+      continue;
+    }
+    if (subscript.separators.length > 1) {
+      // `[a:b, c:d]`: mz_local.list_slice_layers(v, ARRAY[a, b, c, d]::bigint[]).
+      calls.push('mz_local.list_slice_layers(');
+      const marks = [subscript.open, ...subscript.separators, subscript.close];
+      for (let mark = 0; mark < marks.length; mark++) {
+        const before = mark > 0 && marks[mark - 1]! + 1 < marks[mark]! ? ')' : '';
+        const after = mark < marks.length - 1 && marks[mark]! + 1 < marks[mark + 1]! ? 'mz_local.list_bound(' : mark % 2 === 0 ? '1' : LARGEST_BIGINT;
+        if (mark === 0) replace(marks[mark]!, `, ARRAY[${after}`);
+        else if (mark === marks.length - 1) replace(marks[mark]!, `${before}]::bigint[])`);
+        else replace(marks[mark]!, `${before}, ${after}`);
+      }
       continue;
     }
     calls.push('mz_local.list_slice(');
