@@ -9,7 +9,7 @@ import { itemExpression, planIncrementalAggregates, splitDeparsedSelect } from '
 import { planKeyedRefresh, type RelationInfo } from '../../scripts/local/views/keyed-refresh-plan.ts';
 import { isNode, listOf, parseQueryTree, QueryTreeError } from '../../scripts/local/views/query-tree.ts';
 import { identifiersIn } from '../../scripts/local/views/maintained-views.ts';
-import { indexableExpressions, indexesUsed, keptTableScans, withoutFinalOrderBy } from '../../scripts/local/views/plan-kept-views.ts';
+import { indexableExpressions, indexesUsed, keptTableScans, withoutDistinctOn, withoutFinalOrderBy } from '../../scripts/local/views/plan-kept-views.ts';
 import { andWhere, existsCondition, locateNotExists, matchingValues, rewriteNotExists, withoutHaving } from '../../scripts/local/views/anti-join-text.ts';
 import { keysViewsSql, retractedFromClause } from '../../scripts/local/views/anti-join-plan.ts';
 
@@ -140,6 +140,17 @@ describe('index advice', () => {
       `WITH r AS (SELECT b FROM s ORDER BY b) SELECT DISTINCT ON ((b ->> 'id')) (b ->> 'id') AS id, f(b) AS at FROM r`,
     );
     expect(withoutFinalOrderBy(`SELECT DISTINCT ON (a) a FROM t WHERE a <> 'ORDER BY'`)).toBe(`SELECT DISTINCT ON (a) a FROM t WHERE a <> 'ORDER BY'`);
+  });
+
+  it('a dedup finds its appended keys without its DISTINCT ON (every column of every appended row was computed for it)', () => {
+    expect(withoutDistinctOn(`WITH r AS (SELECT DISTINCT ON (b) b FROM s) SELECT DISTINCT ON ((b ->> 'id')) (b ->> 'id') AS id, f(b) AS at FROM r WHERE ((b ->> 'id') IS NOT NULL)`)).toBe(
+      `WITH r AS (SELECT DISTINCT ON (b) b FROM s) SELECT (b ->> 'id') AS id, f(b) AS at FROM r WHERE ((b ->> 'id') IS NOT NULL)`,
+    );
+    // Parentheses inside quotes do not end the list.
+    expect(withoutDistinctOn(`SELECT DISTINCT ON ((b ->> ')(')) (b ->> ')(') AS k FROM s`)).toBe(`SELECT (b ->> ')(') AS k FROM s`);
+    // Not one top-level SELECT starting with DISTINCT ON: unchanged.
+    expect(withoutDistinctOn(`SELECT DISTINCT a FROM t`)).toBe(`SELECT DISTINCT a FROM t`);
+    expect(withoutDistinctOn(`SELECT a FROM t UNION ALL SELECT DISTINCT ON (a) a FROM u`)).toBe(`SELECT a FROM t UNION ALL SELECT DISTINCT ON (a) a FROM u`);
   });
 
   it('finds scans of kept tables in a JSON plan', () => {
