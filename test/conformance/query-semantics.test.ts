@@ -44,6 +44,12 @@ describe('AS OF and mz_now()', () => {
     const [now] = await t.query<{ year: number }>(`SELECT extract(year FROM mz_now())::int AS year`);
     expect(past!.year).toBe(1970);
     expect(now!.year).toBeGreaterThan(2000);
+    // In a transaction too: the time set for one statement is not the next one's.
+    await t.query('BEGIN');
+    const [inside] = await t.query<{ year: number }>(`SELECT extract(year FROM mz_now())::int AS year AS OF 1000`);
+    const [after] = await t.query<{ year: number }>(`SELECT extract(year FROM mz_now())::int AS year`);
+    await t.query('COMMIT');
+    expect([inside!.year, after!.year > 2000]).toEqual([1970, true]);
   });
 });
 

@@ -149,18 +149,20 @@ CREATE OR REPLACE FUNCTION pg_catalog.constant_time_eq(a text, b text) RETURNS b
 
 -- try_parse_monotonic_iso8601_timestamp, datediff and the rest: sql/materialize-functions-sql.ts.
 
--- mz_now() is the time the query runs; with results computed on read, that is now(). A query read
--- `AS OF <ms>` carries the time in a comment of its text (sql/as-of.ts): mz_now() is then that
--- time (temporal.slt), past PostgreSQL's timestamps 'infinity'. The check for the comment is one
--- strpos over the statement's text per call.
-CREATE OR REPLACE FUNCTION mz_local.as_of_time(query text) RETURNS timestamptz
-  LANGUAGE sql STABLE PARALLEL RESTRICTED AS $fn$
-  SELECT CASE WHEN ms IS NULL THEN now() WHEN ms <= 9000000000000000 THEN to_timestamp(ms / 1000.0) ELSE 'infinity'::timestamptz END
-  FROM (SELECT (regexp_match(query, '/\*mz_local:as_of=(\d+)\*/'))[1]::numeric AS ms) AS as_of
+-- mz_now() is the time the query runs; with results computed on read, that is now(). A statement
+-- read `AS OF <ms>` first sets mz_local.as_of to `<its start>|<ms>` (sql/as-of.ts): mz_now() is then
+-- that time (temporal.slt), past PostgreSQL's timestamps 'infinity', in that statement only (the
+-- setting is transaction-local; a later statement of the same transaction has another start).
+-- Otherwise one settings lookup: inlined, as cheap as now() within noise.
+CREATE OR REPLACE FUNCTION mz_local.as_of_time(setting text) RETURNS timestamptz
+  LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN split_part(setting, '|', 1) IS DISTINCT FROM statement_timestamp()::text THEN now()
+              WHEN ms <= 9000000000000000 THEN to_timestamp(ms / 1000.0) ELSE 'infinity'::timestamptz END
+  FROM (SELECT nullif(split_part(setting, '|', 2), '')::numeric AS ms) AS as_of
 $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.mz_now() RETURNS timestamptz
-  LANGUAGE sql STABLE PARALLEL RESTRICTED AS $fn$
-  SELECT CASE WHEN strpos(current_query(), '/*mz_local:as_of=') = 0 THEN now() ELSE mz_local.as_of_time(current_query()) END
+  LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT CASE WHEN coalesce(current_setting('mz_local.as_of', true), '') = '' THEN now() ELSE mz_local.as_of_time(current_setting('mz_local.as_of', true)) END
 $fn$;
 
 -- Session and system information functions, as Materialize names them.

@@ -15,8 +15,14 @@
  *
  * What the clause does change is mz_now(): Materialize evaluates a temporal filter at the time read
  * (temporal.slt: `SELECT * FROM valid AS OF 2` has the rows valid at 2 ms past the epoch). An exact
- * `AS OF <number>` leaves a comment `mz_local:as_of=<ms>` in its place, and mz_now() (catalog/core.sql)
- * answers that time for the statement carrying it. A view whose temporal filter is kept in a table
+ * `AS OF <number>` sets mz_local.as_of to `<statement start>|<ms>` before the query runs, and
+ * mz_now() (catalog/core.sql) answers that time in that statement only:
+ *
+ *   SELECT mz_as_of_q.* FROM (SELECT set_config('mz_local.as_of', …, true) AS mz_as_of_set) AS mz_as_of
+ *   CROSS JOIN LATERAL (SELECT * FROM (<the query>) AS mz_as_of_query WHERE mz_as_of.mz_as_of_set IS NOT NULL OFFSET 0) AS mz_as_of_q
+ *
+ * The lateral reference makes the setting's row the outer side, and the condition on it a one-time
+ * filter checked before the query's first row. A view whose temporal filter is kept in a table
  * (views/temporal-plan.ts) still answers its rows of now.
  */
 import type { TextEdit, Token } from './tokens.ts';
@@ -30,8 +36,11 @@ const UNMATERIALIZABLE = new Set([
 ]);
 const MZ_TIMESTAMP_MAX = 18446744073709551615n;
 
-/** What to do with `AS OF` at `index` (the `as`): drop it (the edit), refuse it, or nothing (not the clause). */
-export function asOfClause(tokens: readonly Token[], index: number): { edit: TextEdit } | { refusal: Refusal } | null {
+/**
+ * What to do with `AS OF` at `index` (the `as`): drop it (the edit, and for an exact time a `prefix`
+ * inserted at the statement's start), refuse it, or nothing (not the clause).
+ */
+export function asOfClause(tokens: readonly Token[], index: number): { edit: TextEdit; prefix?: TextEdit } | { refusal: Refusal } | null {
   if (!isWord(tokens[index + 1], 'of') || !QUERY_WORDS.has(tokens[0]?.type === 'word' ? tokens[0].value : '')) return null;
   if (enclosingParen(tokens, index) !== -1) return null;
   let first = index + 2;
@@ -69,11 +78,13 @@ export function asOfClause(tokens: readonly Token[], index: number): { edit: Tex
   const milliseconds =
     literal.type === 'number' ? numberIsMzTimestamp(literal.value, negative) : literal.type === 'string' && /^\s*\d+\s*$/.test(literal.value) ? BigInt(literal.value.trim()) : null;
   if (atLeast || milliseconds === null) return { edit };
-  return { edit: { ...edit, text: `${AS_OF_MARK}${milliseconds}*/` } };
+  const start = tokens[0]!.start;
+  const setting = `set_config('mz_local.as_of', statement_timestamp()::text || '|${milliseconds}', true)`;
+  return {
+    prefix: { start, end: start, text: `SELECT mz_as_of_q.* FROM (SELECT ${setting} AS mz_as_of_set) AS mz_as_of CROSS JOIN LATERAL (SELECT * FROM (` },
+    edit: { ...edit, text: `) AS mz_as_of_query WHERE mz_as_of.mz_as_of_set IS NOT NULL OFFSET 0) AS mz_as_of_q` },
+  };
 }
-
-/** What an exact `AS OF <ms>` leaves in the statement for mz_now() to read (catalog/core.sql). */
-export const AS_OF_MARK = '/*mz_local:as_of=';
 
 /** The whole number of milliseconds from 0 to 2^64 - 1 a number literal is (`192741824E4` is one, `1.2` and `1E38` are not), or null. */
 function numberIsMzTimestamp(text: string, negative: boolean): bigint | null {

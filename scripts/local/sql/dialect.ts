@@ -135,6 +135,12 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       }
       continue;
     }
+    if (token.value === 'as' && isWord(tokens[index + 1], 'of')) {
+      // An exact AS OF also wraps the statement, to set mz_now()'s time first (as-of.ts).
+      const clause = asOfClause(tokens, index);
+      if (clause && 'edit' in clause) (edits ??= []).push(...(clause.prefix ? [clause.prefix, clause.edit] : [clause.edit]));
+      continue;
+    }
     const edit = editAt(tokens, index, sql);
     if (edit) (edits ??= []).push(edit);
   }
@@ -180,11 +186,7 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       }
       return { start: field.start, end, text };
     }
-    case 'as': {
-      if (!isWord(next, 'of')) return null;
-      const clause = asOfClause(tokens, index);
-      return clause && 'edit' in clause ? clause.edit : null;
-    }
+
     case 'distinct':
       return distinctOnTieBreakEdit(tokens, index, sql);
     case 'group':
@@ -217,6 +219,9 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       if (isPunct(tokens[index - 1], '.') && !qualified) return null;
       return { start: qualified ? tokens[index - 2]!.start : token.start, end: token.end, text: 'mz_local.format_type' };
     }
+    case 'as':
+      // `AS OF` is handled by dialectEdits (two edits); any other AS is not rewritten.
+      return null;
     case 'regexp_extract':
       return regexpExtractEdit(tokens, index, sql);
     case 'regexp_replace':
