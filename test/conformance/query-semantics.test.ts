@@ -169,6 +169,12 @@ describe('variance and standard deviation', () => {
     ]);
   });
 
+  it('the column keeps the aggregate’s name', async () => {
+    const result = await t.sql.query(`SELECT variance(v), stddev_pop(v) FROM (VALUES (1), (2)) AS n(v)`);
+    expect(result.fields.map((field) => field.name)).toEqual(['variance', 'stddev_pop']);
+    expect(result.rows).toEqual([{ variance: '0.5', stddev_pop: '0.5' }]);
+  });
+
   it('as a window function and with FILTER', async () => {
     expect(
       await t.query(`SELECT x, variance(x) OVER (ORDER BY x)::text AS running, stddev(x) FILTER (WHERE x > 1) OVER ()::text AS sd FROM (VALUES (1), (2), (4)) AS v(x) ORDER BY x`),

@@ -33,56 +33,48 @@ CREATE OR REPLACE FUNCTION mz_local.format_type(type_oid oid, type_mod integer) 
 --------------------------------------------------------------------------------------------------
 -- variance, var_samp, var_pop, stddev, stddev_samp, stddev_pop of integers and numerics answer
 -- Materialize's numeric: 39 significant digits (aggregates.slt: var_samp of 1, 2, 2, 3… is
--- 0.916666666666666666666666666666666666667), where PostgreSQL's stop at about 20. A client's
--- call is to mz_local's (sql/dialect.ts): for integers and numerics the count, sum and sum of
--- squares are kept exactly and the answer is worked out at 60 decimals, then rounded to 39
--- significant digits; for floats they are PostgreSQL's own (float8_accum and its final functions).
+-- 0.916666666666666666666666666666666666667), where PostgreSQL's stop at about 20. A client's call
+-- is rewritten (sql/dialect.ts) to `mz_local.variance(variance(mz_local.variance_input(x)))`:
+-- an integer or numeric input gets 30 decimals (the value unchanged), so PostgreSQL's own aggregate
+-- works the answer out to 60 and more, then rounded to 39 significant digits; a float input and
+-- answer go through unchanged.
 --------------------------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION mz_local.moments_accum(state numeric[], value numeric) RETURNS numeric[]
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT ARRAY[state[1] + 1, state[2] + value, state[3] + value * value] $fn$;
--- An aggregate's transition function takes its input type exactly: one per integer type.
-CREATE OR REPLACE FUNCTION mz_local.moments_accum(state numeric[], value smallint) RETURNS numeric[]
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT mz_local.moments_accum(state, value::numeric) $fn$;
-CREATE OR REPLACE FUNCTION mz_local.moments_accum(state numeric[], value integer) RETURNS numeric[]
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT mz_local.moments_accum(state, value::numeric) $fn$;
-CREATE OR REPLACE FUNCTION mz_local.moments_accum(state numeric[], value bigint) RETURNS numeric[]
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT mz_local.moments_accum(state, value::numeric) $fn$;
--- A numeric to 39 significant digits, as Materialize's numeric holds it.
+CREATE OR REPLACE FUNCTION mz_local.variance_input(value numeric) RETURNS numeric
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value + 0.000000000000000000000000000000 $fn$;
+CREATE OR REPLACE FUNCTION mz_local.variance_input(value bigint) RETURNS numeric
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value::numeric + 0.000000000000000000000000000000 $fn$;
+CREATE OR REPLACE FUNCTION mz_local.variance_input(value integer) RETURNS numeric
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value::numeric + 0.000000000000000000000000000000 $fn$;
+CREATE OR REPLACE FUNCTION mz_local.variance_input(value smallint) RETURNS numeric
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value::numeric + 0.000000000000000000000000000000 $fn$;
+CREATE OR REPLACE FUNCTION mz_local.variance_input(value double precision) RETURNS double precision
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value $fn$;
+CREATE OR REPLACE FUNCTION mz_local.variance_input(value real) RETURNS real
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value $fn$;
+-- A numeric to 39 significant digits, as Materialize's numeric holds it (a float as it is).
 CREATE OR REPLACE FUNCTION mz_local.numeric_39_digits(value numeric) RETURNS numeric
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
   SELECT CASE WHEN value = 0 THEN 0 ELSE trim_scale(round(value, 38 - floor(log(abs(value)))::int)) END
 $fn$;
--- The sum of squared deviations over its divisor (n - 1 for a sample, n for a population), or NULL
--- with too few values; `root` answers its square root (a standard deviation).
-CREATE OR REPLACE FUNCTION mz_local.moments_final(state numeric[], sample boolean, root boolean) RETURNS numeric
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
-  SELECT mz_local.numeric_39_digits(CASE WHEN root THEN sqrt(v) ELSE v END)
-  FROM (SELECT CASE WHEN state[1] = 0 OR (sample AND state[1] = 1) THEN NULL
-                    ELSE greatest((state[1] * state[3] - state[2] * state[2]) * 1.000000000000000000000000000000000000000000000000000000000000
-                                  / (state[1] * (state[1] - CASE WHEN sample THEN 1 ELSE 0 END)), 0) END AS v) AS moments
-$fn$;
-CREATE OR REPLACE FUNCTION mz_local.var_samp_final(numeric[]) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_local.moments_final($1, true, false)';
-CREATE OR REPLACE FUNCTION mz_local.var_pop_final(numeric[]) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_local.moments_final($1, false, false)';
-CREATE OR REPLACE FUNCTION mz_local.stddev_samp_final(numeric[]) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_local.moments_final($1, true, true)';
-CREATE OR REPLACE FUNCTION mz_local.stddev_pop_final(numeric[]) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_local.moments_final($1, false, true)';
+CREATE OR REPLACE FUNCTION mz_local.numeric_39_digits(value double precision) RETURNS double precision
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$ SELECT value $fn$;
+-- The rounding under the aggregate's own name, so that a column it answers keeps the aggregate's
+-- name (`variance`, as PostgreSQL and Materialize name it) rather than the wrapper's. A database
+-- bootstrapped with the aggregates of that name an earlier version had gets them dropped first.
 DO $fn$
 DECLARE
-  agg record;
-  input text;
+  name text;
+  kind text;
 BEGIN
-  FOR agg IN SELECT * FROM (VALUES ('variance', 'var_samp'), ('var_samp', 'var_samp'), ('var_pop', 'var_pop'), ('stddev', 'stddev_samp'),
-                                   ('stddev_samp', 'stddev_samp'), ('stddev_pop', 'stddev_pop')) AS a(name, kind) LOOP
-    FOREACH input IN ARRAY ARRAY['smallint', 'integer', 'bigint', 'numeric'] LOOP
-      IF to_regprocedure(format('mz_local.%I(%s)', agg.name, input)) IS NULL THEN
-        EXECUTE format('CREATE AGGREGATE mz_local.%I(%s) (SFUNC = mz_local.moments_accum, STYPE = numeric[], FINALFUNC = mz_local.%I, INITCOND = ''{0,0,0}'')',
-          agg.name, input, agg.kind || '_final');
-      END IF;
-    END LOOP;
-    FOREACH input IN ARRAY ARRAY['real', 'double precision'] LOOP
-      IF to_regprocedure(format('mz_local.%I(%s)', agg.name, input)) IS NULL THEN
-        EXECUTE format('CREATE AGGREGATE mz_local.%I(%s) (SFUNC = %s, STYPE = double precision[], FINALFUNC = %I, COMBINEFUNC = float8_combine, INITCOND = ''{0,0,0}'')',
-          agg.name, input, CASE WHEN input = 'real' THEN 'float4_accum' ELSE 'float8_accum' END, 'float8_' || agg.kind);
-      END IF;
+  FOR name, kind IN SELECT p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p
+                     WHERE p.pronamespace = 'mz_local'::regnamespace AND p.prokind = 'a'
+                       AND p.proname IN ('variance', 'var_samp', 'var_pop', 'stddev', 'stddev_samp', 'stddev_pop') LOOP
+    EXECUTE format('DROP AGGREGATE mz_local.%I(%s)', name, kind);
+  END LOOP;
+  FOREACH name IN ARRAY ARRAY['variance', 'var_samp', 'var_pop', 'stddev', 'stddev_samp', 'stddev_pop'] LOOP
+    FOREACH kind IN ARRAY ARRAY['numeric', 'double precision'] LOOP
+      EXECUTE format('CREATE OR REPLACE FUNCTION mz_local.%I(value %s) RETURNS %s LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS %L',
+        name, kind, kind, 'SELECT mz_local.numeric_39_digits(value)');
     END LOOP;
   END LOOP;
 END

@@ -14,7 +14,8 @@
  * - `SELECT DISTINCT ON (…)`: ties in its ORDER BY broken as Materialize breaks them (distinct-on.ts);
  * - `GROUP BY TRUE` / `FALSE`: a constant PostgreSQL takes only cast (`TRUE::boolean`);
  * - `format_type(…)` → `mz_local.format_type(…)`: `time` / `timestamp` without `without time zone`;
- * - `variance(…)`, `stddev(…)` and their _samp / _pop forms → mz_local's: 39 significant digits;
+ * - `variance(x)`, `stddev(x)` and their _samp / _pop forms: integers and numerics to 39 significant
+ *   digits (`mz_local.variance(variance(mz_local.variance_input(x)))`);
  * - `generate_series(NULL, NULL, NULL)`: the first NULL typed integer, Materialize's choice;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
@@ -113,6 +114,11 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       if (clamped.length > 0) (edits ??= []).push(...clamped);
       continue;
     }
+    if (VARIANCE_AGGREGATES.includes(token.value)) {
+      const precise = varianceDigitsEdits(tokens, index);
+      if (precise.length > 0) (edits ??= []).push(...precise);
+      continue;
+    }
     if (token.value === 'jsonb_object_agg') {
       const objectAgg = objectAggNullKeysEdits(tokens, index);
       if (objectAgg.length > 0) (edits ??= []).push(...objectAgg);
@@ -191,14 +197,6 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       return distinctOnTieBreakEdit(tokens, index, sql);
     case 'group':
       return groupByBooleanEdit(tokens, index);
-    case 'variance':
-    case 'var_samp':
-    case 'var_pop':
-    case 'stddev':
-    case 'stddev_samp':
-    case 'stddev_pop':
-      // Integers and numerics to 39 significant digits, as Materialize's numeric (aggregates.slt).
-      return isPunct(next, '(') && !isPunct(tokens[index - 1], '.') ? { start: token.start, end: token.start, text: 'mz_local.' } : null;
     case 'generate_series': {
       // generate_series(NULL, NULL, NULL): Materialize picks an integer form (no rows;
       // table_func.slt), PostgreSQL finds the call ambiguous. The first NULL is typed int. With two
@@ -289,6 +287,39 @@ function substringLiteralEdits(tokens: readonly Token[], index: number): TextEdi
     }
   }
   return edits;
+}
+
+/**
+ * `variance(x) [FILTER (…)] [OVER …]` → `mz_local.variance(variance(mz_local.variance_input(x)) …)`:
+ * PostgreSQL's own aggregate over the input given 30 decimals, its answer rounded to Materialize's
+ * 39 significant digits (catalog/materialize-functions.sql; floats pass through both). Only words
+ * are inserted around the call's own text, as for jsonb_object_agg.
+ */
+function varianceDigitsEdits(tokens: readonly Token[], index: number): TextEdit[] {
+  const open = index + 1;
+  if (!isPunct(tokens[open], '(') || isPunct(tokens[index - 1], '.')) return [];
+  const close = closingParen(tokens, open);
+  if (close < 0 || close === open + 1) return [];
+  const first = isWord(tokens[open + 1], 'distinct') || isWord(tokens[open + 1], 'all') ? open + 2 : open + 1;
+  if (first >= close) return [];
+  let end = close;
+  if (isWord(tokens[end + 1], 'filter') && isPunct(tokens[end + 2], '(')) {
+    end = closingParen(tokens, end + 2);
+    if (end < 0) return [];
+  }
+  if (isWord(tokens[end + 1], 'over')) {
+    if (isPunct(tokens[end + 2], '(')) end = closingParen(tokens, end + 2);
+    else if (tokens[end + 2]?.type === 'word' || tokens[end + 2]?.type === 'quoted') end += 2;
+    if (end < 0) return [];
+  }
+  const at = (position: number, text: string): TextEdit => ({ start: position, end: position, text });
+  return [
+    // The outer call is named as the aggregate: the column keeps its name (`variance`).
+    at(tokens[index]!.start, `mz_local.${tokens[index]!.value}(`),
+    at(tokens[first]!.start, 'mz_local.variance_input('),
+    at(tokens[close - 1]!.end, ')'),
+    at(tokens[end]!.end, ')'),
+  ];
 }
 
 /** The key of a NULL-keyed entry while jsonb_object_agg runs (deleted from its result). */
