@@ -88,9 +88,12 @@ const STREAMING_GAP = 4;
  * the background refresh once ingest pauses and is done there in one pass. Rounds a REFRESH_SPACING
  * apart came every 100–150 ms under 3,000 events/s and cost ingest ~25% of the server's CPU (one
  * activation following high_value_customers, bench/activation.ts). A write after a quiet spell is
- * still sent at once.
+ * still sent at once, and the tick waits only once STREAMING_TICK_WRITES writes came since the last
+ * round began: single events a few round-durations apart (a person ordering, the activation
+ * latency bench) are still sent a REFRESH_SPACING after the last round, not up to a second later.
  */
 const STREAMING_TICK_MS = 1_000;
+const STREAMING_TICK_WRITES = 3;
 
 /**
  * How long one computation of a subscribed query may hold the database (the one session every
@@ -117,6 +120,8 @@ export class SubscriptionHub {
   /** The last write, and whether it came close after the one before (rounds are then spaced). */
   private lastWriteAt = -Infinity;
   private writesStreaming = false;
+  /** Writes notified since the last round began. */
+  private writesSinceRound = 0;
   /** What was written since the last round began: table names, or 'all' (not known). */
   private pendingWrites: Set<string> | 'all' = new Set();
   /** Moves with every catalog change: the relations a query scans are looked up again. */
@@ -189,19 +194,20 @@ export class SubscriptionHub {
     const now = performance.now();
     this.writesStreaming = now - this.lastWriteAt < Math.max(1, this.lastRoundMs * STREAMING_GAP);
     this.lastWriteAt = now;
+    this.writesSinceRound++;
     this.dirty = true;
     if (this.refreshing) return;
     this.refreshing = (async () => {
       try {
         while (this.dirty && !this.closed) {
-          const wait = this.writesStreaming
-            ? Math.max(this.lastRoundEnd + this.lastRoundMs * REFRESH_SPACING, this.lastRoundStart + STREAMING_TICK_MS) - performance.now()
-            : 0;
+          const tick = this.writesSinceRound >= STREAMING_TICK_WRITES ? this.lastRoundStart + STREAMING_TICK_MS : -Infinity;
+          const wait = this.writesStreaming ? Math.max(this.lastRoundEnd + this.lastRoundMs * REFRESH_SPACING, tick) - performance.now() : 0;
           // Writes arriving meanwhile join this round (dirty stays set).
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           if (this.closed) break;
           this.dirty = false;
           this.lastRoundStart = performance.now();
+          this.writesSinceRound = 0;
           const written = this.pendingWrites;
           this.pendingWrites = new Set();
           let computeMs = 0;
