@@ -69,9 +69,24 @@ const POSTGRES_RESERVED = new Set([
   'window', 'with',
 ]);
 
+/**
+ * The words Materialize's parser never takes as a name (its keywords' `is_always_reserved`: the
+ * clauses of a SELECT and the set operations). A binding named with one of these is a syntax error
+ * there, so it is not quoted here: PostgreSQL refuses it too.
+ */
+const MATERIALIZE_RESERVED = new Set([
+  'with', 'select', 'from', 'where', 'group', 'having', 'qualify', 'window', 'order', 'limit', 'offset', 'fetch', 'options', 'returning',
+  'union', 'except', 'intersect',
+]);
+
+/** A bare name Materialize takes and PostgreSQL reserves: quoted for PostgreSQL. */
+function needsQuotes(name: string): boolean {
+  return POSTGRES_RESERVED.has(name) && !MATERIALIZE_RESERVED.has(name);
+}
+
 /** Double-quoted unless a plain lower-case name PostgreSQL does not reserve. */
 function identifier(name: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(name) && !POSTGRES_RESERVED.has(name) ? name : `"${name.replace(/"/g, '""')}"`;
+  return /^[a-z_][a-z0-9_$]*$/.test(name) && !needsQuotes(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 /**
@@ -178,7 +193,7 @@ export function mutuallyRecursivePlan(
 function reservedBindingNames(tokens: readonly Token[], at: number): Set<string> {
   const names = new Set<string>();
   while (tokens[at]?.type === 'word' && isPunct(tokens[at + 1], '(')) {
-    if (POSTGRES_RESERVED.has(tokens[at]!.value)) names.add(tokens[at]!.value);
+    if (needsQuotes(tokens[at]!.value)) names.add(tokens[at]!.value);
     const columnsClose = closingParen(tokens, at + 1);
     if (columnsClose < 0 || !isWord(tokens[columnsClose + 1], 'as') || !isPunct(tokens[columnsClose + 2], '(')) break;
     const bodyClose = closingParen(tokens, columnsClose + 2);
