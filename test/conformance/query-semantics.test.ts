@@ -15,7 +15,8 @@
  *   numeric (aggregates.slt), and of floats PostgreSQL's float answer;
  * - `position(x)` and `position(x IN y, z)` fail in Materialize's parser's words (string.slt), as do
  *   FILTER after no aggregate (aggregates.slt), `pg_catalog.interval '…' DAY` and a cast to a
- *   pg_catalog table (types.slt); generate_series of three NULLs has no rows (table_func.slt); and
+ *   pg_catalog table (types.slt), a subquery with the wrong number of columns (subquery.slt);
+ *   generate_series of three NULLs has no rows (table_func.slt); and
  *   a materialized view over an introspection relation "cannot depend on log sources"
  *   (materialized_views.slt).
  */
@@ -134,6 +135,14 @@ describe('catalog names and refusals in Materialize’s words', () => {
     expect(await errorMessageOf(t, `SELECT '(1)'::pg_catalog.pg_namespace`)).toBe('"pg_catalog.pg_namespace" does not refer to a type');
     expect(await t.query(`SELECT * FROM generate_series(NULL, NULL, NULL)`)).toEqual([]);
     await expect(t.query(`SELECT * FROM generate_series(NULL, NULL)`)).rejects.toThrow(/unable to determine which implementation to use/);
+  });
+
+  it('a subquery with the wrong number of columns, counted', async () => {
+    expect(await errorMessageOf(t, `SELECT 5 > ANY (SELECT 1, 2, 3)`)).toBe('subquery has 3 columns available but 1 columns specified');
+    expect(await errorMessageOf(t, `SELECT 'x', (SELECT)`)).toBe('Expected subselect to return 1 column, got 0 columns');
+    // A row on the left takes as many columns; a derived table may have none.
+    expect(await t.query(`SELECT (1, 2) = ANY (SELECT 1, 2) AS found`)).toEqual([{ found: true }]);
+    expect(await t.query(`SELECT count(*)::int AS n FROM (SELECT) AS nothing`)).toEqual([{ n: 1 }]);
   });
 
   it('a materialized view over an introspection relation', async () => {

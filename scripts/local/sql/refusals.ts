@@ -33,7 +33,9 @@
  * - a materialized view over an introspection relation ("… cannot depend on log sources");
  * - `position(x)`, `position(x IN y, z)`, `x FILTER (WHERE …)` without an aggregate and
  *   `pg_catalog.interval '…' DAY`: syntax errors in both, in Materialize's parser's words;
- * - a cast to a pg_catalog table's row type (`::pg_catalog.pg_enum`): "… does not refer to a type".
+ * - a cast to a pg_catalog table's row type (`::pg_catalog.pg_enum`): "… does not refer to a type";
+ * - `x < ALL (SELECT a, b)` and `(SELECT)` as a value: the subquery's columns counted, in
+ *   Materialize's words.
  *
  * The error texts are Materialize's where its tests and output-consistency lists record them
  * (misc/python/materialize/output_consistency/ignore_filter, src/repr/src/adt/timestamp.rs).
@@ -162,6 +164,9 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'position':
           refusal = positionSyntaxRefusal(tokens, index);
           break;
+        case 'select':
+          refusal = subqueryColumnsRefusal(tokens, index);
+          break;
         case 'filter':
           // `SELECT x FILTER (WHERE …)` with no aggregate before it: Materialize reads FILTER as x's
           // alias and stops at the parenthesis (aggregates.slt); PostgreSQL fails too, in other words.
@@ -216,6 +221,59 @@ function positionSyntaxRefusal(tokens: readonly Token[], index: number): Refusal
   if (inAt < 0 && close === index + 3) return { message: 'Expected IN, found right parenthesis', code: '42601' };
   if (inAt >= 0 && commaAfterIn === inAt + 2) return { message: 'Expected right parenthesis, found comma', code: '42601' };
   return null;
+}
+
+/** True when the token at `at` is in a FROM list: FROM (or JOIN) comes before any other clause word at its depth. */
+function inFromList(tokens: readonly Token[], at: number): boolean {
+  for (let back = at - 1, depth = 0; back >= 0; back--) {
+    const token = tokens[back]!;
+    if (isPunct(token, ')')) depth++;
+    else if (isPunct(token, '(')) {
+      if (depth === 0) return false;
+      depth--;
+    } else if (depth === 0 && token.type === 'word') {
+      if (token.value === 'from' || token.value === 'join') return true;
+      if (token.value === 'select' || token.value === 'where' || token.value === 'having' || token.value === 'on') return false;
+    }
+  }
+  return false;
+}
+
+/** Words before `(SELECT …)` that make it something other than a scalar subquery. */
+const NOT_SCALAR_SUBQUERY = new Set(['from', 'join', 'lateral', 'exists', 'in', 'all', 'any', 'some', 'array', 'list', 'as', 'union', 'intersect', 'except', 'with']);
+
+/**
+ * A subquery with another number of columns than its place takes (subquery.slt), in Materialize's
+ * words; PostgreSQL refuses both too, in others:
+ * - `x < ALL (SELECT a, b)` (also ANY / SOME) with a scalar x: "subquery has 2 columns available
+ *   but 1 columns specified";
+ * - `(SELECT)` as a value: "Expected subselect to return 1 column, got 0 columns".
+ * The columns are counted from the select list as written; one with `*` is left alone.
+ */
+function subqueryColumnsRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const open = index - 1;
+  if (!isPunct(tokens[open], '(')) return null;
+  const close = closingParen(tokens, open);
+  if (close < 0) return null;
+  const before = tokens[open - 1];
+  if (close === index + 1) {
+    if (before === undefined || isPunct(before, '(') || (before.type === 'word' && NOT_SCALAR_SUBQUERY.has(before.value))) return null;
+    if (isPunct(before, ',') && inFromList(tokens, open)) return null;
+    return { message: 'Expected subselect to return 1 column, got 0 columns', code: '42601' };
+  }
+  if (!(isWord(before, 'all') || isWord(before, 'any') || isWord(before, 'some'))) return null;
+  const operator = tokens[open - 2];
+  if (operator?.type !== 'operator' || isPunct(tokens[open - 3], ')')) return null;
+  let columns = 1;
+  for (let at = index + 1, depth = 0; at < close; at++) {
+    const token = tokens[at]!;
+    if (isPunct(token, '(') || isPunct(token, '[')) depth++;
+    else if (isPunct(token, ')') || isPunct(token, ']')) depth--;
+    else if (depth === 0 && token.type === 'word' && ['from', 'where', 'group', 'having', 'order', 'limit', 'offset', 'union', 'intersect', 'except', 'window', 'fetch'].includes(token.value)) break;
+    else if (depth === 0 && isPunct(token, ',')) columns++;
+    else if (depth === 0 && token.type === 'operator' && token.value === '*' && (isPunct(tokens[at - 1], ',') || isPunct(tokens[at - 1], '.') || at === index + 1)) return null;
+  }
+  return columns === 1 ? null : { message: `subquery has ${columns} columns available but 1 columns specified`, code: '42601' };
 }
 
 /**
