@@ -77,14 +77,31 @@ CREATE OR REPLACE FUNCTION pg_catalog.list_cat(anycompatiblearray, anycompatible
 CREATE OR REPLACE FUNCTION pg_catalog.list_remove(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_remove($1, $2)';
 
--- The type a CREATE TYPE … AS LIST (element_type = T) domain stands on: T[], or, when T is itself a
--- list type (a domain over an array), T's own array type (arrays have no fixed depth).
+-- The type a CREATE TYPE … AS LIST (element_type = T) domain stands on: T[] for a scalar T; for a
+-- list T (a list type, or a domain over one), the list of lists one layer deeper (int4[] →
+-- mz_local.int4_l1[], mz_local.int4_l1[] → mz_local.int4_l2[]); PostgreSQL's array when the
+-- element type has no wrapper rows.
 CREATE OR REPLACE FUNCTION mz_local.list_domain_base(element text) RETURNS text
-  LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-  SELECT coalesce(
-    (SELECT format_type(t.typbasetype, NULL) FROM pg_type t JOIN pg_type b ON b.oid = t.typbasetype
-      WHERE t.oid = to_regtype(element) AND t.typtype = 'd' AND b.typcategory = 'A'),
-    element || '[]')
+  LANGUAGE plpgsql STABLE PARALLEL SAFE AS $fn$
+DECLARE
+  named oid := to_regtype(element);
+  base oid;
+  inner_type oid;
+  inner_name text;
+  inner_schema oid;
+  deeper text;
+BEGIN
+  IF named IS NULL THEN RETURN element || '[]'; END IF;
+  SELECT CASE WHEN typtype = 'd' THEN typbasetype ELSE oid END INTO base FROM pg_type WHERE oid = named;
+  SELECT typelem INTO inner_type FROM pg_type WHERE oid = base AND typcategory = 'A';
+  IF inner_type IS NULL OR inner_type = 0 THEN RETURN element || '[]'; END IF;
+  SELECT typname, typnamespace INTO inner_name, inner_schema FROM pg_type WHERE oid = inner_type;
+  deeper := CASE WHEN inner_schema = 'mz_local'::regnamespace AND inner_name ~ '_l[0-9]$'
+    THEN format('mz_local.%I', left(inner_name, -1) || (right(inner_name, 1)::integer + 1))
+    ELSE format('mz_local.%I', inner_name || '_l1') END;
+  IF to_regtype(deeper) IS NOT NULL THEN RETURN deeper || '[]'; END IF;
+  RETURN format_type(base, NULL);
+END
 $fn$;
 
 -- A slice as a value of its own, so that a later subscript applies to it and not to another
