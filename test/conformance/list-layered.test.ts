@@ -34,6 +34,13 @@ describe('ragged lists of lists (list.md)', () => {
     ).toEqual(['{{3,1},{4,4,4}}', '{{3,1},{2},{4,4,4}}']);
   });
 
+  it('list text cast to a list of lists is read as Materialize reads it (list.md, text to list casts)', async () => {
+    expect(await texts(`SELECT ('{{1}, {2, 3}, NULL, {}}'::int list list)::text, ('{{{x}}, {{"y z"}, {null}}}'::text list list list)[2][1][1]`)).toEqual([
+      '{{1},{2,3},NULL,{}}',
+      'y z',
+    ]);
+  });
+
   it('a column of int list list keeps ragged values', async () => {
     await t.query(`CREATE TABLE grids (name text, cells int list list)`);
     await t.query(`INSERT INTO grids VALUES ('jagged', LIST[[1, 2, 3], [4]]), ('none', NULL)`);

@@ -1,10 +1,13 @@
 /**
  * `<type> list list …` as the PostgreSQL type that carries it (README.md): one `list` is an array
  * (`int list` → `int[]`, kept as it was), two to four are an array of the wrapper rows that
- * catalog/lists-and-maps.sql creates for the element type (`int list list` → `mz_local.int4_l1[]`).
+ * catalog/lists-and-maps.sql creates for the element type (`int list list` → `mz_local.int4_l1[]`);
+ * a string literal cast to one is read as list text (list-literals.ts).
  */
 import type { TextEdit, Token } from '../tokens.ts';
 import { isPunct, isWord } from '../token-walk.ts';
+import { sqlLiteral } from '../tokens.ts';
+import { layeredListCarrierText } from './list-literals.ts';
 
 /** Materialize's spellings of the element types that have wrapper rows, → the rows' prefix. */
 const ELEMENT_TYPES: Record<string, string> = {
@@ -58,5 +61,11 @@ export function layeredListTypeAt(tokens: readonly Token[], index: number): Laye
   const edits: TextEdit[] = ALIASED.has(base.value)
     ? [{ start: base.start, end: base.start, text: 'mz_local.' }, { start: base.end, end, text: suffix }]
     : [{ start: base.start, end, text: `mz_local.${element.element}${suffix}` }];
+  // `'{{1},{2,3}}'::int list list`: the literal read as list text (list-literals.ts).
+  const literal = tokens[element.start - 2];
+  if (literal?.type === 'string' && tokens[element.start - 1]?.type === 'operator' && tokens[element.start - 1]!.value === '::') {
+    const carrierText = layeredListCarrierText(literal.value, layers);
+    if (carrierText !== null) edits.push({ start: literal.start, end: literal.end, text: sqlLiteral(carrierText) });
+  }
   return { last: lastList, edits };
 }
