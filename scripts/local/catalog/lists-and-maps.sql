@@ -156,9 +156,12 @@ CREATE OR REPLACE FUNCTION mz_local.list_bound(timestamptz) RETURNS bigint
   LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
 BEGIN RAISE EXCEPTION 'subscripting does not support casting from timestamp with time zone to bigint' USING ERRCODE = '42846'; END
 $fn$;
--- An index into a one-layer list (or an array, whose indexes may be several at once).
+-- An index into a one-layer list (or an array, whose indexes may be several at once). An array
+-- whose first index is not 1 is no list (int2vector and oidvector in pg_catalog start at 0, as
+-- psql's and drivers' catalog queries expect): it is indexed as PostgreSQL indexes it.
 CREATE OR REPLACE FUNCTION mz_local.list_get(anyarray, bigint) RETURNS anyelement
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[mz_local.list_index($2)]';
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+  'SELECT $1[CASE WHEN array_lower($1, 1) <> 1 THEN $2::integer ELSE mz_local.list_index($2) END]';
 CREATE OR REPLACE FUNCTION mz_local.list_get(anyarray, bigint, bigint) RETURNS anyelement
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[mz_local.list_index($2)][mz_local.list_index($3)]';
 CREATE OR REPLACE FUNCTION mz_local.list_get(anyarray, bigint, bigint, bigint) RETURNS anyelement
