@@ -17,11 +17,12 @@
  *   `key_type`, `value_type`), as Materialize's documentation writes them; map text cast to such a
  *   type (`'{a=>1}'::my_map`) is read as map text.
  */
-import { applyEdits, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
+import { applyEdits, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
 import { isPunct, isWord } from './token-walk.ts';
 import { layeredListTypeAt } from './lists/list-types.ts';
 import { listConstructorEdits, listSubqueryEdits } from './lists/list-constructors.ts';
 import { subscriptChainEdits } from './lists/list-subscripts.ts';
+import { layeredListCarrierText, listTextLayers } from './lists/list-literals.ts';
 
 /** Words that end a type name, so that a `list` after one is the list type's suffix. */
 const TYPE_END_WORDS = new Set([
@@ -231,7 +232,9 @@ export function subscriptEdits(tokens: readonly Token[], index: number): TextEdi
  * `'{a=>1}'::my_map`: a map's text cast to a type of the database's own (a CREATE TYPE … AS MAP
  * domain over hstore, which would read the text as hstore's `"k"=>"v"`) is read as Materialize's
  * map text. Only text that looks like a map (`{` first, `=>` in it) cast to a name that is no
- * built-in type is wrapped; a list literal (`'{1,2}'::my_list`) has no `=>`.
+ * built-in type is wrapped. A list's text of two layers or more cast to such a name
+ * (`'{{1},{2}}'::my_list_of_lists`, a domain over a list of lists' carrier) is read as list text
+ * (lists/list-literals.ts); one layer is an array's text already.
  */
 export function customMapLiteralEdit(tokens: readonly Token[], index: number, sql: string): TextEdit | null {
   const cast = tokens[index + 1];
@@ -239,7 +242,12 @@ export function customMapLiteralEdit(tokens: readonly Token[], index: number, sq
   const target = tokens[index + 2];
   if (!target || (target.type !== 'word' && target.type !== 'quoted') || TYPE_END_WORDS.has(target.value) || target.value === 'map') return null;
   const literal = tokens[index]!;
-  if (!/^\s*\{/.test(literal.value) || !literal.value.includes('=>')) return null;
+  if (!/^\s*\{/.test(literal.value)) return null;
+  if (!literal.value.includes('=>')) {
+    const layers = listTextLayers(literal.value);
+    const carrierText = layers >= 2 ? layeredListCarrierText(literal.value, layers) : null;
+    return carrierText === null ? null : { start: literal.start, end: literal.end, text: sqlLiteral(carrierText) };
+  }
   return { start: literal.start, end: literal.end, text: `mz_local.map_in(${sql.slice(literal.start, literal.end)})` };
 }
 

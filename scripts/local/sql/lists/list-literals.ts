@@ -110,3 +110,22 @@ export function layeredListCarrierText(text: string, layers: number): string | n
     throw error;
   }
 }
+
+/**
+ * The layers list text shows by its braces (`{{1},{2}}`: 2), quotes and escapes skipped; what a
+ * literal cast to a list type of the database's own (CREATE TYPE … AS LIST) is read with, since
+ * the text of the statement does not say that type's layers.
+ */
+export function listTextLayers(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let quoted = false;
+  for (let at = 0; at < text.length; at++) {
+    const char = text[at]!;
+    if (char === '\\') at++;
+    else if (char === '"') quoted = !quoted;
+    else if (!quoted && char === '{') deepest = Math.max(deepest, ++depth);
+    else if (!quoted && char === '}') depth--;
+  }
+  return deepest;
+}
