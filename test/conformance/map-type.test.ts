@@ -71,6 +71,10 @@ describe('map operators and functions (map.md, Operators)', () => {
     ).toEqual(['2', true, false, true, true, false, true, false]);
   });
 
+  it('?& with a NULL key is false: no key is NULL (map.slt; hstore alone skips NULLs and said true)', async () => {
+    expect(await values(`SELECT MAP['a' => 1, 'b' => 2] ?& ARRAY[NULL], MAP['a' => 1] ?& ARRAY['a', NULL], MAP['a' => 1] ?& ARRAY['a']`)).toEqual([false, false, true]);
+  });
+
   it('map_length counts entries', async () => {
     expect(await values(`SELECT map_length(MAP['a' => 1, 'b' => 2]), map_length(MAP[]::map[text=>int])`)).toEqual([2, 0]);
   });

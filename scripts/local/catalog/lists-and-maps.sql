@@ -511,3 +511,16 @@ BEGIN
       ELSE 'table' END);
 END
 $fn$;
+
+-- `m ?& keys`: Materialize answers false when a key is NULL (no key is NULL: map.slt,
+-- `?& ARRAY[NULL]` is false), where hstore's own ?& skips NULL keys and answers true. An operator
+-- of the same name and types in pg_catalog comes first in every search path, so it is the one used.
+CREATE OR REPLACE FUNCTION mz_local.map_has_all_keys(mz_catalog.hstore, text[]) RETURNS boolean
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS 'SELECT mz_catalog.exists_all($1, $2) AND array_position($2, NULL) IS NULL';
+DO $fn$
+BEGIN
+  IF to_regoperator('pg_catalog.?&(mz_catalog.hstore, text[])') IS NULL THEN
+    CREATE OPERATOR pg_catalog.?& (LEFTARG = mz_catalog.hstore, RIGHTARG = text[], FUNCTION = mz_local.map_has_all_keys);
+  END IF;
+END
+$fn$;
