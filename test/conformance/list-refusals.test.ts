@@ -95,6 +95,16 @@ describe('on the server', () => {
 });
 
 describe('list literals with NULLs and list_cat of two depths (list.slt)', () => {
+  it('list_append / list_prepend of an integer and an integer list not one layer apart are refused (list.slt)', () => {
+    expect(refusal(`SELECT list_append(LIST[1], LIST[2])`)).toBe(
+      "Cannot call function list_append(integer list, integer list): arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts",
+    );
+    expect(refusal(`SELECT list_append(1, LIST[1])`)).toBe(
+      "Cannot call function list_append(integer, integer list): arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts",
+    );
+    expect(refusal(`SELECT list_append(LIST[[1]], LIST[2]), list_prepend(1, LIST[2]), list_append(LIST[1], 2), list_append(NULL, NULL)`)).toBeNull();
+  });
+
   it('a one-layer literal with a NULL cast to two layers is refused; list_cat of one and two layers is refused', () => {
     expect(refusal(`SELECT LIST[7, NULL]::int list list`)).toBe('LIST could not convert type integer to integer list');
     expect(refusal(`SELECT list_cat(LIST[7], LIST[[8]])`)).toBe(
