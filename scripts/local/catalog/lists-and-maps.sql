@@ -69,6 +69,11 @@ END
 $fn$;
 CREATE OR REPLACE FUNCTION pg_catalog.list_append(anycompatiblearray, anycompatible) RETURNS anycompatiblearray
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_append($1, $2)';
+-- list_append(NULL, NULL) is `{NULL}` (list.slt). With the overloads for lists of lists (below),
+-- two untyped arguments match several implementations; PostgreSQL settles untyped arguments on one
+-- that takes text, so this one is chosen, and reads the first as a text list.
+CREATE OR REPLACE FUNCTION pg_catalog.list_append(text, text) RETURNS text[]
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_append($1::text[], $2)';
 CREATE OR REPLACE FUNCTION pg_catalog.list_prepend(anycompatible, anycompatiblearray) RETURNS anycompatiblearray
   LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_prepend($1, $2)';
 CREATE OR REPLACE FUNCTION pg_catalog.list_cat(anycompatiblearray, anycompatiblearray) RETURNS anycompatiblearray
