@@ -19,6 +19,7 @@ import { SessionQueue } from '../engine/session-queue.ts';
 import { SubscribeSession } from '../subscribe/subscribe-session.ts';
 import { SubscriptionHub } from '../subscribe/subscription-hub.ts';
 import { WireSession } from './wire-session.ts';
+import { CARRIER_OIDS_SQL } from '../sql/lists/list-wire-text.ts';
 
 export interface WireServerOptions {
   db: LocalDatabase;
@@ -66,6 +67,8 @@ export class WireServer {
   private connections = new Map<number, Connection>();
   /** hstore's OID: its values are sent in Materialize's map format. */
   private mapTypeOid: number | null = null;
+  /** The carriers of lists of lists and their layers: their values are sent as Materialize's lists. */
+  private layeredListOids = new Map<number, number>();
 
   /** Feeds every SUBSCRIBE; tell it about writes made outside the wire (webhooks, Kafka). */
   readonly hub: SubscriptionHub;
@@ -141,12 +144,15 @@ export class WireServer {
   }
 
   private newSession(backendKey?: Connection['backendKey']): WireSession {
-    return new WireSession({ mapTypeOid: this.mapTypeOid, ...(backendKey ? { backendKey } : {}) });
+    return new WireSession({ mapTypeOid: this.mapTypeOid, layeredListOids: this.layeredListOids, ...(backendKey ? { backendKey } : {}) });
   }
 
   async start(): Promise<number> {
     const hstore = await this.options.db.query<{ oid: number }>(`SELECT oid::int AS oid FROM pg_type WHERE typname = 'hstore'`);
     this.mapTypeOid = hstore.rows[0]?.oid ?? null;
+    // Made by the bootstrap for the common element types, so read once (lists/README.md).
+    const carriers = await this.options.db.query<{ oid: number; layers: number }>(CARRIER_OIDS_SQL);
+    this.layeredListOids = new Map(carriers.rows.map((row) => [row.oid, row.layers]));
     await this.states?.start();
     const server = net.createServer((socket) => this.accept(socket));
     server.maxConnections = this.options.maxConnections;

@@ -10,6 +10,7 @@
 import { cString, frame, int32, readCString, rewriteMessages } from '../engine/protocol-bytes.ts';
 import { materializeErrorText } from '../sql/error-text.ts';
 import { MATERIALIZE_SERVER_VERSION, MATERIALIZE_SERVER_VERSION_NUM } from '../sql/server-version.ts';
+import { materializeLayeredListText } from '../sql/lists/list-wire-text.ts';
 import { materializeIntervalText, materializeJsonText, materializeMapText, normalizeNumber } from '../sql/text-formats.ts';
 import { translateQuery, type TranslatedStatement } from '../sql/translate.ts';
 import { writtenRelations } from '../subscribe/written-relations.ts';
@@ -74,6 +75,13 @@ const textRewriter = (format: (text: string) => string): ValueRewriter => (value
 
 const REWRITE_JSONB_TEXT = textRewriter(materializeJsonText);
 const REWRITE_MAP_TEXT = textRewriter(materializeMapText);
+/** One rewriter per depth of list, made when a column of that depth is first sent. */
+const LAYERED_LIST_REWRITERS = new Map<number, ValueRewriter>();
+function layeredListRewriter(layers: number): ValueRewriter {
+  let rewriter = LAYERED_LIST_REWRITERS.get(layers);
+  if (!rewriter) LAYERED_LIST_REWRITERS.set(layers, (rewriter = textRewriter((text) => materializeLayeredListText(text, layers))));
+  return rewriter;
+}
 /** Materialize trims every trailing zero off a numeric, whatever its scale (docs: sql/types/numeric). */
 const REWRITE_NUMERIC_TEXT: ValueRewriter = (value) => {
   if (value.indexOf(0x2e /* . */) === -1) return value;
@@ -99,6 +107,11 @@ const REWRITE_JSONB_BINARY: ValueRewriter = (value) => {
 export interface WireSessionOptions {
   /** The OID of the type that stands for Materialize's map (hstore), when installed. */
   readonly mapTypeOid?: number | null;
+  /**
+   * The array types that carry lists of lists (sql/lists/: an array of one-field rows), each with
+   * its layers: their values are sent as Materialize writes a list, `{{1},{2,3}}`.
+   */
+  readonly layeredListOids?: ReadonlyMap<number, number>;
   /**
    * This connection's own process id and secret key, sent instead of PGlite's (one backend for
    * every connection), so that a cancel request names the connection it is meant for.
@@ -255,6 +268,7 @@ export class WireSession {
       else if (typeOid === this.options.mapTypeOid && format === 0) rewriter = REWRITE_MAP_TEXT;
       else if (typeOid === NUMERIC_OID && format === 0) rewriter = REWRITE_NUMERIC_TEXT;
       else if (typeOid === INTERVAL_OID && format === 0) rewriter = REWRITE_INTERVAL_TEXT;
+      else if (format === 0 && this.options.layeredListOids?.has(typeOid)) rewriter = layeredListRewriter(this.options.layeredListOids.get(typeOid)!);
       if (rewriter) any = true;
       rewriters.push(rewriter);
     }
