@@ -4,7 +4,9 @@
  * times the filter names (Materialize: sql/functions/now_and_mz_now, "mz_now() clause";
  * transform-data/patterns/temporal-filters). Each check compares the view with its own SELECT run
  * at the same time (one transaction: now() and so mz_now() do not move within it), and checks the
- * read came from the kept rows (is_fresh) rather than from computing the definition.
+ * read came from the kept rows (is_fresh) rather than from computing the definition. The tests run
+ * at once, each on objects of its own (tw1…tw6): most of their time is waiting for rows' times to
+ * pass, and one after the other they kept a test worker idle for ~30 s.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -42,18 +44,24 @@ interface Read {
   readonly fromKept: boolean;
 }
 
-/** The view and its SELECT at one time. A statement outside a transaction first catches up. */
-async function read(view: string, select: string, client: pg.Client = t.sql): Promise<Read> {
-  await client.query(`SELECT 1 FROM ${view} LIMIT 0`);
-  await client.query('BEGIN');
+/**
+ * The view and its SELECT at one time, on a connection of its own (the tests run at once: their
+ * waits for time to pass overlap). A statement outside a transaction first catches up.
+ */
+async function read(view: string, select: string): Promise<Read> {
+  const client = new pg.Client(t.server.pgUrl);
+  await client.connect();
   try {
+    await client.query(`SELECT 1 FROM ${view} LIMIT 0`);
+    await client.query('BEGIN');
     const rows = async (sql: string) => (await client.query(sql)).rows.map((row) => JSON.stringify(row)).sort();
     const kept = await rows(`SELECT * FROM ${view}`);
     const fresh = await rows(select);
     const fromKept = (await client.query(`SELECT mz_local.is_fresh(m.id) AS fresh FROM mz_local.maintained_views m WHERE m.view_oid = $1::regclass`, [view])).rows[0]?.fresh === true;
+    await client.query('COMMIT');
     return { kept, fresh, fromKept };
   } finally {
-    await client.query('COMMIT');
+    await client.end();
   }
 }
 
@@ -70,7 +78,7 @@ async function until(deadline: number): Promise<void> {
   await sleep(Math.max(0, deadline - Date.now()) + 150);
 }
 
-it('a sliding window per group: kept, rows leave when their time passes, reads keep answering from kept rows', async () => {
+it.concurrent('a sliding window per group: kept, rows leave when their time passes, reads keep answering from kept rows', async () => {
   await t.query(`CREATE SOURCE tw1 FROM WEBHOOK BODY FORMAT JSON`);
   await t.query(`CREATE MATERIALIZED VIEW tw1_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, body->>'kind' AS kind, (body->>'ts')::timestamp AS ts FROM tw1 ORDER BY body->>'id'`);
   const select = `SELECT date_trunc('second', e.ts) AS second, e.kind, count(*) AS n FROM tw1_events e WHERE mz_now() <= e.ts + INTERVAL '1500 milliseconds' GROUP BY 1, 2`;
@@ -103,7 +111,7 @@ it('a sliding window per group: kept, rows leave when their time passes, reads k
   expect((await plan('tw1_window')).next).toBe('infinity');
 });
 
-it('rows dated in the future enter when their time comes, and a window of both bounds (BETWEEN) leaves', async () => {
+it.concurrent('rows dated in the future enter when their time comes, and a window of both bounds (BETWEEN) leaves', async () => {
   await t.query(`CREATE SOURCE tw2 FROM WEBHOOK BODY FORMAT JSON ARRAY`);
   await t.query(`CREATE MATERIALIZED VIEW tw2_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, body->>'user' AS u, (body->>'ts')::timestamp AS ts FROM tw2 ORDER BY body->>'id'`);
   const select = `SELECT u, count(*) AS n, max(ts) AS latest FROM tw2_events WHERE mz_now() BETWEEN ts AND ts + INTERVAL '2 seconds' GROUP BY u`;
@@ -141,7 +149,7 @@ it('rows dated in the future enter when their time comes, and a window of both b
   }
 });
 
-it('a delete request retracts a row of a kept temporal view at once; time retracts the rest (NOT EXISTS, as the seed)', async () => {
+it.concurrent('a delete request retracts a row of a kept temporal view at once; time retracts the rest (NOT EXISTS, as the seed)', async () => {
   await t.query(`CREATE SOURCE tw3 FROM WEBHOOK BODY FORMAT JSON ARRAY`);
   await t.query(`CREATE MATERIALIZED VIEW tw3_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, body->>'type' AS type, body->>'user' AS u, (body->>'ts')::timestamp AS ts FROM tw3 ORDER BY body->>'id'`);
   await t.query(`CREATE VIEW tw3_deletes AS SELECT DISTINCT ON (u) u FROM tw3_events WHERE type = 'delete' ORDER BY u`);
@@ -167,7 +175,7 @@ it('a delete request retracts a row of a kept temporal view at once; time retrac
   expect(expired).toEqual({ kept: [], fresh: [], fromKept: true });
 });
 
-it('SUBSCRIBE to a kept temporal view shows the retraction when the row leaves, without writes', async () => {
+it.concurrent('SUBSCRIBE to a kept temporal view shows the retraction when the row leaves, without writes', async () => {
   await t.query(`CREATE SOURCE tw4 FROM WEBHOOK BODY FORMAT JSON`);
   await t.query(`CREATE MATERIALIZED VIEW tw4_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, (body->>'ts')::timestamp AS ts FROM tw4 ORDER BY body->>'id'`);
   await t.query(`CREATE MATERIALIZED VIEW tw4_window AS SELECT id, count(*) AS n FROM tw4_events WHERE mz_now() < ts + INTERVAL '1 second' GROUP BY id`);
@@ -192,7 +200,7 @@ it('SUBSCRIBE to a kept temporal view shows the retraction when the row leaves, 
   }
 });
 
-it('shapes whose use of the time cannot be kept are computed on every read, and the log says so once', async () => {
+it.concurrent('shapes whose use of the time cannot be kept are computed on every read, and the log says so once', async () => {
   await t.query(`CREATE SOURCE tw5 FROM WEBHOOK BODY FORMAT JSON`);
   await t.query(`CREATE MATERIALIZED VIEW tw5_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, (body->>'ts')::timestamp AS ts FROM tw5 ORDER BY body->>'id'`);
   const shapes = {
@@ -221,7 +229,7 @@ it('shapes whose use of the time cannot be kept are computed on every read, and 
   }
 });
 
-it('a view under a kept view replaced by one using mz_now(): the kept view is computed on every read from then on', async () => {
+it.concurrent('a view under a kept view replaced by one using mz_now(): the kept view is computed on every read from then on', async () => {
   await t.query(`CREATE SOURCE tw6 FROM WEBHOOK BODY FORMAT JSON`);
   await t.query(`CREATE MATERIALIZED VIEW tw6_events AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, (body->>'ts')::timestamp AS ts FROM tw6 ORDER BY body->>'id'`);
   await t.query(`CREATE VIEW tw6_recent AS SELECT id, ts FROM tw6_events`);
