@@ -4,35 +4,33 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
 
 /**
- * Seconds each of the slowest files took on a quiet 2-core machine (a clean clone's
- * `CI=true bash .ci/run`, 2026-12-06), rounded. Without vitest's results cache (a clean clone, as in CI) files run
+ * Seconds each of the slowest files took on a quiet 2-core machine (`CI=true npx vitest run`,
+ * 2026-12-07), rounded. Without vitest's results cache (a clean clone, as in CI) files run
  * largest first, which left a minute-long file like deploy-kill to start last, with the other
  * worker idle; starting the longest first keeps the two workers busy to the end. A file missing
  * here only loses that: it runs after these, as vitest would order it.
  */
 const KNOWN_SECONDS: Record<string, number> = {
-  'test/adversarial/deploy-kill.test.ts': 71,
-  'test/local/maintained-views.test.ts': 69,
-  'test/cli.test.ts': 56,
-  'test/console/activations-view.test.ts': 40,
-  'test/local/kept-views-temporal.test.ts': 37,
-  'test/docs/docs.test.ts': 27,
-  'test/local/kept-views-fuzz.test.ts': 26,
-  'test/adversarial/server-lifecycle.test.ts': 25,
-  'test/blue-green/blue-green-deploy.test.ts': 23,
-  'test/data-tests/models-test.test.ts': 23,
-  'test/local/kept-views-regressions.test.ts': 22,
-  'test/function/function-connect.test.ts': 19,
+  'test/local/maintained-views.test.ts': 83,
+  'test/adversarial/deploy-kill.test.ts': 37,
+  'test/cli.test.ts': 23,
+  'test/local/kept-views-fuzz.test.ts': 21,
+  'test/blue-green/blue-green-deploy.test.ts': 20,
   'test/deploy/deploy.test.ts': 19,
-  'test/deploy/dry-run-running-server.test.ts': 16,
-  'test/local/durability.test.ts': 14,
-  'test/adversarial/deploy-convergence.test.ts': 13,
-  'test/function/function-deploy.test.ts': 13,
-  'test/activation/segment-activation.test.ts': 12,
-  'test/local/maintained-views-upgrade.test.ts': 12,
-  'test/adversarial/bad-input.test.ts': 12,
-  'test/local/worker-database.test.ts': 12,
-  'test/deploy/watch.test.ts': 12,
+  'test/adversarial/server-lifecycle.test.ts': 19,
+  'test/function/function-connect.test.ts': 18,
+  'test/function/function-deploy.test.ts': 15,
+  'test/local/kept-views-temporal.test.ts': 13,
+  'test/console/activations-view.test.ts': 13,
+  'test/console/console.test.ts': 12,
+  'test/activation/segment-activation.test.ts': 11,
+  'test/console/unit-tests-view.test.ts': 11,
+  'test/adversarial/deploy-convergence.test.ts': 10,
+  'test/data-tests/models-test.test.ts': 10,
+  'test/deploy/watch.test.ts': 10,
+  'test/local/kept-views-regressions.test.ts': 9,
+  'test/docs/docs.test.ts': 9,
+  'test/deploy/dry-run-running-server.test.ts': 9,
 };
 
 /** Longest first: the cached duration of the last run when there is one, else the figure above. */
