@@ -45,24 +45,16 @@ interface Read {
 }
 
 /**
- * The view and its SELECT at one time, on a connection of its own (the tests run at once: their
- * waits for time to pass overlap). A statement outside a transaction first catches up.
+ * The view and its SELECT at one time: one message, so the server catches the view up and then
+ * runs the whole transaction in one turn (the tests run at once: another test's write between a
+ * catch-up and the read would leave the view a write behind, read computed).
  */
 async function read(view: string, select: string): Promise<Read> {
-  const client = new pg.Client(t.server.pgUrl);
-  await client.connect();
-  try {
-    await client.query(`SELECT 1 FROM ${view} LIMIT 0`);
-    await client.query('BEGIN');
-    const rows = async (sql: string) => (await client.query(sql)).rows.map((row) => JSON.stringify(row)).sort();
-    const kept = await rows(`SELECT * FROM ${view}`);
-    const fresh = await rows(select);
-    const fromKept = (await client.query(`SELECT mz_local.is_fresh(m.id) AS fresh FROM mz_local.maintained_views m WHERE m.view_oid = $1::regclass`, [view])).rows[0]?.fresh === true;
-    await client.query('COMMIT');
-    return { kept, fresh, fromKept };
-  } finally {
-    await client.end();
-  }
+  const results = (await t.sql.query(
+    `BEGIN; SELECT * FROM ${view}; ${select}; SELECT mz_local.is_fresh(m.id) AS fresh FROM mz_local.maintained_views m WHERE m.view_oid = '${view}'::regclass; COMMIT`,
+  )) as unknown as pg.QueryResult[];
+  const rows = (result: pg.QueryResult) => result.rows.map((row) => JSON.stringify(row)).sort();
+  return { kept: rows(results[1]!), fresh: rows(results[2]!), fromKept: results[3]!.rows[0]?.fresh === true };
 }
 
 async function plan(view: string): Promise<{ kind: string | null; temporal: boolean; next: string | null; reason: string | null }> {
