@@ -290,6 +290,26 @@ function substringLiteralEdits(tokens: readonly Token[], index: number): TextEdi
 }
 
 /**
+ * The last token of an aggregate call whose argument list closes at `close`: past its
+ * `FILTER (…)` and `OVER (…)` / `OVER name`, if any (-1 when one of them is not closed).
+ */
+function aggregateCallEnd(tokens: readonly Token[], close: number): number {
+  let end = close;
+  if (isWord(tokens[end + 1], 'filter') && isPunct(tokens[end + 2], '(')) {
+    end = closingParen(tokens, end + 2);
+    if (end < 0) return -1;
+  }
+  if (isWord(tokens[end + 1], 'over')) {
+    if (isPunct(tokens[end + 2], '(')) end = closingParen(tokens, end + 2);
+    else if (tokens[end + 2]?.type === 'word' || tokens[end + 2]?.type === 'quoted') end += 2;
+  }
+  return end;
+}
+
+/** An edit inserting `text` at `position`. */
+const insertAt = (position: number, text: string): TextEdit => ({ start: position, end: position, text });
+
+/**
  * `variance(x) [FILTER (…)] [OVER …]` → `mz_local.variance(variance(mz_local.variance_input(x)) …)`:
  * PostgreSQL's own aggregate over the input given 30 decimals, its answer rounded to Materialize's
  * 39 significant digits (catalog/materialize-functions.sql; floats pass through both). Only words
@@ -302,23 +322,14 @@ function varianceDigitsEdits(tokens: readonly Token[], index: number): TextEdit[
   if (close < 0 || close === open + 1) return [];
   const first = isWord(tokens[open + 1], 'distinct') || isWord(tokens[open + 1], 'all') ? open + 2 : open + 1;
   if (first >= close) return [];
-  let end = close;
-  if (isWord(tokens[end + 1], 'filter') && isPunct(tokens[end + 2], '(')) {
-    end = closingParen(tokens, end + 2);
-    if (end < 0) return [];
-  }
-  if (isWord(tokens[end + 1], 'over')) {
-    if (isPunct(tokens[end + 2], '(')) end = closingParen(tokens, end + 2);
-    else if (tokens[end + 2]?.type === 'word' || tokens[end + 2]?.type === 'quoted') end += 2;
-    if (end < 0) return [];
-  }
-  const at = (position: number, text: string): TextEdit => ({ start: position, end: position, text });
+  const end = aggregateCallEnd(tokens, close);
+  if (end < 0) return [];
   return [
     // The outer call is named as the aggregate: the column keeps its name (`variance`).
-    at(tokens[index]!.start, `mz_local.${tokens[index]!.value}(`),
-    at(tokens[first]!.start, 'mz_local.variance_input('),
-    at(tokens[close - 1]!.end, ')'),
-    at(tokens[end]!.end, ')'),
+    insertAt(tokens[index]!.start, `mz_local.${tokens[index]!.value}(`),
+    insertAt(tokens[first]!.start, 'mz_local.variance_input('),
+    insertAt(tokens[close - 1]!.end, ')'),
+    insertAt(tokens[end]!.end, ')'),
   ];
 }
 
@@ -348,22 +359,13 @@ function objectAggNullKeysEdits(tokens: readonly Token[], index: number): TextEd
     }
   }
   if (comma < 0 || comma === open + 1) return [];
-  let end = close;
-  if (isWord(tokens[end + 1], 'filter') && isPunct(tokens[end + 2], '(')) {
-    end = closingParen(tokens, end + 2);
-    if (end < 0) return [];
-  }
-  if (isWord(tokens[end + 1], 'over')) {
-    if (isPunct(tokens[end + 2], '(')) end = closingParen(tokens, end + 2);
-    else if (tokens[end + 2]?.type === 'word' || tokens[end + 2]?.type === 'quoted') end += 2;
-    if (end < 0) return [];
-  }
-  const at = (position: number, text: string): TextEdit => ({ start: position, end: position, text });
+  const end = aggregateCallEnd(tokens, close);
+  if (end < 0) return [];
   return [
-    at(tokens[index]!.start, '('),
-    at(tokens[open + 1]!.start, 'coalesce(('),
-    at(tokens[comma - 1]!.end, `)::text, ${NULL_KEY})`),
-    at(tokens[end]!.end, ` - ${NULL_KEY})`),
+    insertAt(tokens[index]!.start, '('),
+    insertAt(tokens[open + 1]!.start, 'coalesce(('),
+    insertAt(tokens[comma - 1]!.end, `)::text, ${NULL_KEY})`),
+    insertAt(tokens[end]!.end, ` - ${NULL_KEY})`),
   ];
 }
 
