@@ -112,6 +112,11 @@ export class SubscriptionHub {
   private lastTimestamp = 0;
   private dirty = false;
   private refreshing: Promise<void> | null = null;
+  /**
+   * The part of a refresh round that computes and sends changes (not its wait before): a new
+   * subscriber waits for this only, so its snapshot never waits out a round's spacing or tick.
+   */
+  private computing: Promise<void> | null = null;
   /** When the last refresh round ended, and how long computing its changes took (performance.now() milliseconds). */
   private lastRoundEnd = -Infinity;
   private lastRoundMs = 0;
@@ -155,8 +160,18 @@ export class SubscriptionHub {
   }
 
   async subscribe(sql: string, listener: Listener): Promise<Subscription> {
-    // A refresh in flight must finish first: the snapshot and the next batch must not overlap.
-    while (this.refreshing) await this.refreshing;
+    // A round computing changes must finish first: the snapshot and its batch must not overlap.
+    // A round still waiting to start (under ingest, up to a second) is waited for only by a
+    // subscriber joining a query whose rows those writes may change: its snapshot is the query's
+    // rows as of the last round, and a client's own write before its SUBSCRIBE must be in it. A new
+    // query computes its rows now, writes included.
+    for (;;) {
+      while (this.computing) await this.computing;
+      const joined = this.watched.get(sql);
+      if (!joined || !this.refreshing || !this.dirty) break;
+      if (this.pendingWrites !== 'all' && !mayRead(joined, [...this.pendingWrites], this.catalogVersion)) break;
+      await this.refreshing;
+    }
     let query = this.watched.get(sql);
     if (!query) {
       let setup = this.starting.get(sql);
@@ -211,9 +226,16 @@ export class SubscriptionHub {
           const written = this.pendingWrites;
           this.pendingWrites = new Set();
           let computeMs = 0;
-          for (const query of [...this.watched.values()]) {
-            if (written !== 'all' && !(await this.reads(query, written))) continue;
-            computeMs += await this.refresh(query);
+          this.computing = (async () => {
+            for (const query of [...this.watched.values()]) {
+              if (written !== 'all' && !(await this.reads(query, written))) continue;
+              computeMs += await this.refresh(query);
+            }
+          })();
+          try {
+            await this.computing;
+          } finally {
+            this.computing = null;
           }
           this.lastRoundEnd = performance.now();
           this.lastRoundMs = computeMs;
