@@ -74,7 +74,7 @@ export default defineConfig({
     // what a file starts it stops, and the per-file cleanup is registered for every file here.
     isolate: false,
     setupFiles: ['test/helpers/per-file-cleanup.ts'],
-    globalSetup: ['test/helpers/template-setup.ts'],
+    globalSetup: ['test/helpers/global-setup.ts'],
     sequence: { sequencer: LongestFirst },
   },
 });

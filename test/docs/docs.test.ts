@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { entryPointBundle } from '../helpers/script-bundle.ts';
+import { helpArguments } from '../helpers/script-bundle.ts';
 import { collectHelp, flagsOf, readScripts, REFERENCE_FILE, renderReference, REPO_ROOT, slug, type CommandHelp } from '../../scripts/docs-cli-reference.ts';
 
 const run = promisify(execFile);
@@ -89,14 +89,8 @@ const scripts = readScripts();
 beforeAll(async () => {
   // Each entry point bundled and run by plain node (test/helpers/script-bundle.ts: tsx costs ~1.5 s
   // of CPU per command); node's own flags in package.json's script are kept.
-  helps = await collectHelp({
-    cache: true,
-    nodeArguments: async (tsxArguments) => {
-      const entryPoint = tsxArguments.find((argument) => argument.endsWith('.ts'));
-      if (!entryPoint) throw new Error(`no .ts entry point in: tsx ${tsxArguments.join(' ')}`);
-      return [...tsxArguments.filter((argument) => argument.startsWith('--')), await entryPointBundle(entryPoint)];
-    },
-  });
+  // Usually read from the cache test/helpers/global-setup.ts filled before the workers started.
+  helps = await collectHelp({ cache: true, nodeArguments: helpArguments });
 }, 240_000);
 
 describe('the CLI reference', () => {

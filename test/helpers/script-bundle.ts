@@ -30,3 +30,13 @@ export function entryPointBundle(fromRepositoryRoot: string): Promise<string> {
   }
   return bundle;
 }
+
+/**
+ * The node arguments that run a command's entry point bundled, from the tsx arguments package.json
+ * gives it (node's own flags kept): how the docs test runs each command's `--help`.
+ */
+export async function helpArguments(tsxArguments: readonly string[]): Promise<string[]> {
+  const entryPoint = tsxArguments.find((argument) => argument.endsWith('.ts'));
+  if (!entryPoint) throw new Error(`no .ts entry point in: tsx ${tsxArguments.join(' ')}`);
+  return [...tsxArguments.filter((argument) => argument.startsWith('--')), await entryPointBundle(entryPoint)];
+}

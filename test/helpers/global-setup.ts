@@ -1,0 +1,28 @@
+/**
+ * vitest's globalSetup: work every run needs once, done before the test workers start.
+ *
+ * - The local server's bootstrapped template. On a machine without one (a clean clone, as in CI)
+ *   the first servers of every worker, and the deploy processes a file starts, each built it at
+ *   the same time: three or four builds of ~10 s of CPU at the start of a run on 2 cores.
+ * - Beside it (the build keeps one core busy; the other was idle), every command's `--help`, which
+ *   the docs test compares with docs/cli-reference.md, collected into its cache as that test
+ *   collects it. A failure here is left to the docs test, which collects again and says why.
+ */
+import { existsSync } from 'node:fs';
+import { openDatabase, templatePath } from '../../scripts/local/engine/engine.ts';
+import { collectHelp } from '../../scripts/docs-cli-reference.ts';
+import { helpArguments } from './script-bundle.ts';
+
+async function buildTemplateOnce(): Promise<void> {
+  if (existsSync(templatePath())) return;
+  const db = await openDatabase({ sharedBuffers: '16MB', log: (line) => console.log(`[template] ${line}`) });
+  await db.close();
+}
+
+async function collectHelpOnce(): Promise<void> {
+  await collectHelp({ cache: true, nodeArguments: helpArguments }).catch(() => {});
+}
+
+export default async function setup(): Promise<void> {
+  await Promise.all([buildTemplateOnce(), collectHelpOnce()]);
+}
