@@ -11,7 +11,7 @@ import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
  * here only loses that: it runs after these, as vitest would order it.
  */
 const KNOWN_SECONDS: Record<string, number> = {
-  'test/local/maintained-views.test.ts': 83,
+  'test/local/maintained-views.test.ts': 45,
   'test/adversarial/deploy-kill.test.ts': 37,
   'test/cli.test.ts': 23,
   'test/local/kept-views-fuzz.test.ts': 21,
