@@ -6,7 +6,7 @@
  *   server.pgUrl; server.webhookUrl('segment_source', 'segment'); await server.stop();
  */
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { LOCAL_DATABASE, LOCAL_USER, type LocalDatabase } from './engine/engine.ts';
+import { isSharedBuffersSize, LOCAL_DATABASE, LOCAL_USER, type LocalDatabase } from './engine/engine.ts';
 import { WorkerDatabase } from './engine/worker-database.ts';
 import { HttpSqlApi } from './http/http-sql-api.ts';
 import { WebSocketSqlApi } from './http/websocket-sql-api.ts';
@@ -98,12 +98,12 @@ export interface LocalServer {
  * deploy starts for an embedded target, so a machine short of memory (or a test run of many
  * short-lived servers: PGlite writes over all of them at start) sets it once.
  */
-export const SHARED_BUFFERS_VARIABLE = 'LOCAL_SERVER_SHARED_BUFFERS';
+const SHARED_BUFFERS_VARIABLE = 'LOCAL_SERVER_SHARED_BUFFERS';
 
 function sharedBuffersFromEnvironment(): string | undefined {
   const value = process.env[SHARED_BUFFERS_VARIABLE]?.trim();
   if (!value) return undefined;
-  if (!/^[1-9]\d*(kB|MB|GB)$/.test(value)) throw new Error(`${SHARED_BUFFERS_VARIABLE}='${value}' is not a size such as 16MB or 1GB: set it to one, or unset it for the default 128MB`);
+  if (!isSharedBuffersSize(value)) throw new Error(`${SHARED_BUFFERS_VARIABLE}='${value}' is not a size such as 16MB or 1GB: set it to one, or unset it for the default 128MB`);
   return value;
 }
 

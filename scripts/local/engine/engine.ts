@@ -33,9 +33,14 @@ const START_PARAMS = PGlite.defaultStartParams.map((parameter) => (parameter ===
 /** PostgreSQL's shared_buffers syntax: a whole number and a unit. */
 const SHARED_BUFFERS = /^[1-9]\d*(kB|MB|GB)$/;
 
+/** Whether `value` is a size shared_buffers takes as this server passes it (16MB, 1GB). */
+export function isSharedBuffersSize(value: string): boolean {
+  return SHARED_BUFFERS.test(value);
+}
+
 function startParams(sharedBuffers: string | undefined): string[] {
   if (sharedBuffers === undefined) return START_PARAMS;
-  if (!SHARED_BUFFERS.test(sharedBuffers)) throw new Error(`shared buffers '${sharedBuffers}' is not a size such as 16MB or 1GB`);
+  if (!isSharedBuffersSize(sharedBuffers)) throw new Error(`shared buffers '${sharedBuffers}' is not a size such as 16MB or 1GB`);
   return [...START_PARAMS, '-c', `shared_buffers=${sharedBuffers}`];
 }
 /** PGlite itself, run on the thread that opened it. */
