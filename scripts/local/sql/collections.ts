@@ -18,7 +18,7 @@
  *   type (`'{a=>1}'::my_map`) is read as map text.
  */
 import { applyEdits, sqlLiteral, tokenize, type StatementSpan, type TextEdit, type Token } from './tokens.ts';
-import { isPunct, isWord } from './token-walk.ts';
+import { closingBracket, isPunct, isWord } from './token-walk.ts';
 import { layeredListTypeAt } from './lists/list-types.ts';
 import { listConstructorEdits, listSubqueryEdits } from './lists/list-constructors.ts';
 import { subscriptChainEdits } from './lists/list-subscripts.ts';
@@ -37,20 +37,6 @@ const NOT_FUNCTION = new Set([
   'values', 'lateral', 'join', 'using', 'any', 'all', 'some', 'is', 'like', 'ilike', 'between', 'return', 'with', 'distinct',
   'over', 'filter', 'within', 'limit', 'offset', 'returning', 'set', 'into', 'table', 'view', 'union', 'intersect', 'except',
 ]);
-
-/** The index of the bracket closing the one at `open` (`(` or `[`), or -1. */
-export function closingBracket(tokens: readonly Token[], open: number): number {
-  const opening = tokens[open]!.value;
-  const closing = opening === '(' ? ')' : ']';
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === opening) depth++;
-    else if (token.value === closing && --depth === 0) return index;
-  }
-  return -1;
-}
 
 /** The index of the bracket opening the one at `close` (`)` or `]`), or -1. */
 function openingBracket(tokens: readonly Token[], close: number): number {

@@ -18,7 +18,7 @@
  */
 import type { Token } from './tokens.ts';
 import type { Refusal } from './refusal.ts';
-import { isPunct, isWord } from './token-walk.ts';
+import { closingBracket, isPunct, isWord } from './token-walk.ts';
 
 const LIST_FUNCTIONS = new Set(['list_append', 'list_prepend', 'list_cat']);
 const INTEGER_TYPES = new Set(['int', 'int4', 'integer']);
@@ -201,11 +201,3 @@ function integerListDepth(tokens: readonly Token[], open: number): { depth: numb
   return null;
 }
 
-function closingBracket(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let at = open; at < tokens.length; at++) {
-    if (isPunct(tokens[at], '[')) depth++;
-    else if (isPunct(tokens[at], ']') && --depth === 0) return at;
-  }
-  return -1;
-}

@@ -25,6 +25,20 @@ export function closingParen(tokens: readonly Token[], open: number): number {
   return -1;
 }
 
+/** The index of the bracket closing the one at `open` (`(` or `[`), or -1. */
+export function closingBracket(tokens: readonly Token[], open: number): number {
+  const opening = tokens[open]!.value;
+  const closing = opening === '(' ? ')' : ']';
+  let depth = 0;
+  for (let index = open; index < tokens.length; index++) {
+    const token = tokens[index]!;
+    if (token.type !== 'punct') continue;
+    if (token.value === opening) depth++;
+    else if (token.value === closing && --depth === 0) return index;
+  }
+  return -1;
+}
+
 /** The index of the `(` enclosing `at`, or -1. */
 export function enclosingParen(tokens: readonly Token[], at: number): number {
   let depth = 0;

@@ -7,21 +7,9 @@
  * own tokens (subscripts, inner constructors, casts) are rewritten by the dialect's pass as usual.
  */
 import type { TextEdit, Token } from '../tokens.ts';
-import { isPunct, isWord } from '../token-walk.ts';
+import { closingBracket, isPunct, isWord } from '../token-walk.ts';
 
 const WRAP = 'mz_local.list_wrap(';
-
-/** The index of the bracket closing the one at `open` (`(` or `[`), or -1. */
-function closing(tokens: readonly Token[], open: number): number {
-  let depth = 0;
-  for (let index = open; index < tokens.length; index++) {
-    const token = tokens[index]!;
-    if (token.type !== 'punct') continue;
-    if (token.value === '(' || token.value === '[') depth++;
-    else if ((token.value === ')' || token.value === ']') && --depth === 0) return index;
-  }
-  return -1;
-}
 
 /** A constant that PostgreSQL types from its context (a bare string, NULL, a parameter), or a number. */
 function isBareConstant(tokens: readonly Token[], from: number, to: number): boolean {
@@ -49,7 +37,7 @@ function elementEdits(tokens: readonly Token[], open: number, close: number, edi
 
 function elementEdit(tokens: readonly Token[], from: number, to: number, edits: TextEdit[]): void {
   const first = tokens[from]!;
-  if (isPunct(first, '[') && closing(tokens, from) === to) {
+  if (isPunct(first, '[') && closingBracket(tokens, from) === to) {
     // An inner list written without its keyword: `[]` is the empty list, typed by its siblings
     // (a row literal of the wrapper, whose one field is the empty array).
     if (to === from + 1) {
@@ -69,7 +57,7 @@ function elementEdit(tokens: readonly Token[], from: number, to: number, edits: 
 /** The edits for `LIST[…]` (the word `list` at `index`, `[` after it). */
 export function listConstructorEdits(tokens: readonly Token[], index: number): TextEdit[] {
   const open = index + 1;
-  const close = closing(tokens, open);
+  const close = closingBracket(tokens, open);
   const keyword = tokens[index]!;
   const edits: TextEdit[] = [{ start: keyword.start, end: keyword.end, text: 'ARRAY' }];
   if (close > open + 1) elementEdits(tokens, open, close, edits);
@@ -79,7 +67,7 @@ export function listConstructorEdits(tokens: readonly Token[], index: number): T
 /** The edits for `LIST(SELECT …)`: each row's value wrapped, so a query of lists makes a list of lists. */
 export function listSubqueryEdits(tokens: readonly Token[], index: number): TextEdit[] {
   const open = index + 1;
-  const close = closing(tokens, open);
+  const close = closingBracket(tokens, open);
   if (close < 0) return [];
   return [
     { start: tokens[index]!.start, end: tokens[open]!.end, text: `ARRAY(SELECT ${WRAP}mz_list.v) FROM (` },
