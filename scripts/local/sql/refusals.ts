@@ -3,8 +3,9 @@
  * client's statement (and a view's query) before PGlite sees it, and refused with Materialize's
  * words, so that SQL a developer gets green locally is not red in production.
  *
- * - window frames: `RANGE` with an offset bound ("RANGE in non-default window frames not yet
- *   supported") and `GROUPS` frames ("GROUPS in window frames not yet supported");
+ * - window frames: `RANGE` other than the default frame ("RANGE in non-default window frames not
+ *   yet supported"), `GROUPS` frames ("GROUPS in window frames not yet supported") and a negative
+ *   offset (a syntax error in Materialize's grammar);
  * - `timestamp(p)` / `timestamptz(p)` with p over 6 ("precision for type timestamp or timestamptz
  *   must be between 0 and 6"; PostgreSQL warns and rounds to 6);
  * - a table function in another table function's arguments ("table functions are not allowed in
@@ -93,6 +94,7 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
     if (token.type === 'word') {
       switch (token.value) {
         case 'range':
+        case 'rows':
         case 'groups':
           refusal = frameRefusal(tokens, index);
           break;
@@ -292,17 +294,22 @@ function logSourceRefusal(tokens: readonly Token[], index: number): Refusal | nu
   return { message: 'materialized view objects cannot depend on log sources', code: '0A000' };
 }
 
-/** `RANGE` with an offset bound, or `GROUPS`, in a window's frame. */
+/**
+ * A window's frame as Materialize plans it (window_funcs.slt): `GROUPS` frames are refused; a `RANGE`
+ * frame is taken only as the default one (UNBOUNDED PRECEDING to CURRENT ROW, the end omitted or
+ * spelled out); and a bound's offset is a literal unsigned integer in Materialize's grammar, so
+ * `ROWS -1 PRECEDING` is a syntax error there (PostgreSQL checks the sign only when the frame is
+ * used, and a function that ignores frames such as row_number() never uses it).
+ */
 function frameRefusal(tokens: readonly Token[], index: number): Refusal | null {
   const next = tokens[index + 1];
-  if (!(isWord(next, 'between') || isWord(next, 'unbounded') || isWord(next, 'current') || next?.type === 'number' || next?.type === 'param')) {
+  const negative = next?.type === 'operator' && next.value === '-';
+  if (!(isWord(next, 'between') || isWord(next, 'unbounded') || isWord(next, 'current') || next?.type === 'number' || next?.type === 'param' || negative)) {
     return null;
   }
   const open = enclosingParen(tokens, index);
   if (open < 1 || !(isWord(tokens[open - 1], 'over') || isWord(tokens[open - 1], 'as'))) return null;
-  if (tokens[index]!.value === 'groups') return { message: 'GROUPS in window frames not yet supported', code: '0A000' };
   const close = closingParen(tokens, open);
-  // A bound is an offset unless it is UNBOUNDED … or CURRENT ROW.
   const boundStarts: number[] = [];
   if (isWord(next, 'between')) {
     boundStarts.push(index + 2);
@@ -310,8 +317,19 @@ function frameRefusal(tokens: readonly Token[], index: number): Refusal | null {
   } else {
     boundStarts.push(index + 1);
   }
-  const offset = boundStarts.some((start) => !isWord(tokens[start], 'unbounded') && !isWord(tokens[start], 'current'));
-  return offset ? { message: 'RANGE in non-default window frames not yet supported', code: '0A000' } : null;
+  // `- 1 PRECEDING`, not a column named rows or range in an ORDER BY expression (`ORDER BY rows - 1`).
+  const negativeOffset = boundStarts.some((start) => {
+    const sign = tokens[start];
+    return sign?.type === 'operator' && sign.value === '-' && tokens[start + 1]?.type === 'number' && (isWord(tokens[start + 2], 'preceding') || isWord(tokens[start + 2], 'following'));
+  });
+  if (negativeOffset) return { message: 'Expected literal unsigned integer, found operator "-"', code: '42601' };
+  if (negative) return null;
+  const unit = tokens[index]!.value;
+  if (unit === 'groups') return { message: 'GROUPS in window frames not yet supported', code: '0A000' };
+  if (unit !== 'range') return null;
+  const startsUnboundedPreceding = isWord(tokens[boundStarts[0]!], 'unbounded') && isWord(tokens[boundStarts[0]! + 1], 'preceding');
+  const endsAtCurrentRow = boundStarts.length === 1 || isWord(tokens[boundStarts[1]!], 'current');
+  return startsUnboundedPreceding && endsAtCurrentRow ? null : { message: 'RANGE in non-default window frames not yet supported', code: '0A000' };
 }
 
 /** `LIST[]` with no cast to give it a type (list.slt: "cannot determine type of empty list"). */
