@@ -63,6 +63,18 @@ describe('IGNORE NULLS', () => {
   });
 });
 
+// window_funcs.slt at 000973c8 (MaterializeInc/materialize): frame offsets are unsigned 64-bit there,
+// u64::MAX included; PostgreSQL's are bigint, and bigint's largest frames the same rows.
+describe('window frame offsets past bigint', () => {
+  it('are clamped to bigint, and only they', () => {
+    expect(sqlOf(`SELECT max(v) OVER (ORDER BY k ROWS BETWEEN 18446744073709551615 PRECEDING AND 9300000000000000000 FOLLOWING) FROM kv`)).toBe(
+      `SELECT max(v) OVER (ORDER BY k ROWS BETWEEN 9223372036854775807 PRECEDING AND 9223372036854775807 FOLLOWING) FROM kv`,
+    );
+    const untouched = `SELECT max(v) OVER (ORDER BY k ROWS BETWEEN 9223372036854775807 PRECEDING AND 3 FOLLOWING) FROM kv`;
+    expect(sqlOf(untouched)).toBe(untouched);
+  });
+});
+
 describe('refusals become a failing statement', () => {
   it.each([
     [`SELECT sum(x) OVER (ORDER BY x RANGE 1 PRECEDING) FROM t`, 'RANGE in non-default window frames not yet supported'],

@@ -17,6 +17,8 @@
  * - `variance(x)`, `stddev(x)` and their _samp / _pop forms: integers and numerics to 39 significant
  *   digits (`mz_local.variance(variance(mz_local.variance_input(x)))`);
  * - `generate_series(NULL, NULL, NULL)`: the first NULL typed integer, Materialize's choice;
+ * - a window frame offset past bigint (`ROWS BETWEEN 18446744073709551615 PRECEDING …`; Materialize's
+ *   offsets are unsigned 64-bit) → bigint's largest, which frames the same rows;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
  *   capture groups, named as the group or `columnN`; no row when nothing matches) → a LATERAL
  *   subquery over regexp_match, the pattern's named groups unnamed for PostgreSQL.
@@ -36,7 +38,9 @@ const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double p
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };
 /** Aggregates whose numeric answer Materialize gives to 39 significant digits (catalog/materialize-functions.sql). */
 const VARIANCE_AGGREGATES = ['variance', 'var_samp', 'var_pop', 'stddev', 'stddev_samp', 'stddev_pop'];
-const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', 'generate_series', ...VARIANCE_AGGREGATES, ...NULLS_WINDOW_FUNCTIONS]);
+const TRIGGERS = new Set([...Object.keys(TYPE_ALIASES), 'as', 'current_timestamp', 'interval', 'regexp_extract', 'regexp_replace', 'jsonb_object_agg', 'option', 'options', 'substr', 'substring', 'list', 'map', 'mutually', 'distinct', 'group', 'format_type', 'generate_series', 'preceding', 'following', ...VARIANCE_AGGREGATES, ...NULLS_WINDOW_FUNCTIONS]);
+const MAX_BIGINT = 2n ** 63n - 1n;
+const MAX_UNSIGNED_BIGINT = 2n ** 64n - 1n;
 /** Words after a FROM item that are not its alias. */
 const NOT_ALIAS = new Set([
   'where', 'group', 'having', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'window', 'join', 'inner',
@@ -208,6 +212,14 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
         if (!isWord(tokens[at], 'null') || !(isPunct(tokens[at + 1], ',') || at + 1 === close)) return null;
       }
       return { start: tokens[index + 2]!.end, end: tokens[index + 2]!.end, text: '::integer' };
+    }
+    case 'preceding':
+    case 'following': {
+      // window_funcs.slt: a frame offset up to u64::MAX runs in Materialize; PostgreSQL's is a bigint.
+      // No partition has 2^63 rows, so bigint's largest offset frames the same rows.
+      const offset = tokens[index - 1];
+      if (offset?.type !== 'number' || !/^\d{19,20}$/.test(offset.value) || BigInt(offset.value) <= MAX_BIGINT) return null;
+      return BigInt(offset.value) > MAX_UNSIGNED_BIGINT ? null : { start: offset.start, end: offset.end, text: String(MAX_BIGINT) };
     }
     case 'format_type': {
       // Materialize names time and timestamp without PostgreSQL's `without time zone` (types.slt);
