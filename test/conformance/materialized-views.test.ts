@@ -92,13 +92,34 @@ describe('REFRESH options (materialized_views.slt)', () => {
 });
 
 describe('column names (materialized_views.slt)', () => {
+  // The full name unquoted, as Materialize's FullItemName prints it (plan_utils.rs, column_count_mismatch).
   it('more names than the query has columns, counted as Materialize counts them', async () => {
     expect(await errorOf(`CREATE MATERIALIZED VIEW named_pair (first, second, third) AS SELECT 1, 2`)).toBe(
-      'materialized view "materialize.public.named_pair" definition names 3 columns, but materialized view "materialize.public.named_pair" has 2 columns',
+      'materialized view materialize.public.named_pair definition names 3 columns, but materialized view materialize.public.named_pair has 2 columns',
     );
     expect(await errorOf(`CREATE MATERIALIZED VIEW named_one (first, second) AS SELECT 'only'`)).toBe(
-      'materialized view "materialize.public.named_one" definition names 2 columns, but materialized view "materialize.public.named_one" has 1 column',
+      'materialized view materialize.public.named_one definition names 2 columns, but materialized view materialize.public.named_one has 1 column',
     );
+  });
+
+  // Materialize v26.36 on (plan_utils.rs maybe_rename_columns_exact; checks/all_checks/
+  // view_column_name_count_mismatch.py at MaterializeInc/materialize): fewer names than columns is
+  // refused too, where PostgreSQL names the first columns and keeps the rest.
+  it('fewer names than the query has columns: refused, for views and materialized views, and nothing is created', async () => {
+    await t.query(`CREATE TABLE scores (player text, points int, round int)`);
+    expect(await errorOf(`CREATE VIEW short_list (who) AS SELECT player, points FROM scores`)).toBe(
+      'view materialize.public.short_list definition names 1 column, but view materialize.public.short_list has 2 columns',
+    );
+    expect(await errorOf(`CREATE MATERIALIZED VIEW short_kept (who, pts) AS SELECT * FROM scores`)).toBe(
+      'materialized view materialize.public.short_kept definition names 2 columns, but materialized view materialize.public.short_kept has 3 columns',
+    );
+    expect(await errorOf(`CREATE VIEW long_list (a, b, c) AS SELECT player FROM scores`)).toBe(
+      'view materialize.public.long_list definition names 3 columns, but view materialize.public.long_list has 1 column',
+    );
+    expect(await t.query(`SELECT name FROM mz_objects WHERE name IN ('short_list', 'short_kept', 'long_list')`)).toEqual([]);
+    await t.query(`CREATE VIEW exact_list (who, pts, r) AS SELECT * FROM scores`);
+    await t.query(`INSERT INTO scores VALUES ('ada', 3, 1)`);
+    expect(await t.query(`SELECT who, pts, r FROM exact_list`)).toEqual([{ who: 'ada', pts: 3, r: 1 }]);
   });
 });
 

@@ -756,6 +756,7 @@ BEGIN
     IF SQLERRM <> 'CREATE VIEW specifies more column names than columns' THEN RAISE; END IF;
     PERFORM mz_local.fail(mz_local.view_names_mismatch('materialized view', mz_local.qualified(schema_name, view_name), view_sql), '42601');
   END;
+  PERFORM mz_local.check_view_column_list('materialized view', mz_local.relation_oid(schema_name, view_name), view_sql);
   INSERT INTO mz_local.relations (relid, kind, cluster_name, create_sql, not_maintained)
   VALUES (mz_local.relation_oid(schema_name, view_name), 'materialized-view', cluster_name, create_sql, not_maintained);
 END
@@ -778,8 +779,41 @@ BEGIN
   named := cardinality(string_to_array(parts[1], ','));
   EXECUTE format('SELECT (SELECT count(*) FROM json_object_keys(row_to_json(ROW(q.*)))) FROM (SELECT 1) AS one LEFT JOIN (%s) AS q ON true LIMIT 1', parts[2])
     INTO has;
-  RETURN format('%s "%s" definition names %s column%s, but %s "%s" has %s column%s',
-    kind, full_name, named, CASE WHEN named = 1 THEN '' ELSE 's' END, kind, full_name, has, CASE WHEN has = 1 THEN '' ELSE 's' END);
+  RETURN mz_local.view_names_message(kind, full_name, named, has);
+END
+$fn$;
+
+-- Materialize's words for a column list that does not match its query (src/sql/src/plan/plan_utils.rs,
+-- column_count_mismatch): the full name unquoted, as FullItemName prints it.
+CREATE OR REPLACE FUNCTION mz_local.view_names_message(kind text, full_name text, named integer, has integer) RETURNS text
+  LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT format('%s %s definition names %s column%s, but %s %s has %s column%s',
+    kind, full_name, named, CASE WHEN named = 1 THEN '' ELSE 's' END, kind, full_name, has, CASE WHEN has = 1 THEN '' ELSE 's' END)
+$fn$;
+
+-- A view's column list naming fewer columns than its query has: PostgreSQL names the first ones and
+-- keeps the others' names; Materialize refuses it since v26.36 (plan_utils.rs,
+-- maybe_rename_columns_exact; misc/python/materialize/checks/all_checks/
+-- view_column_name_count_mismatch.py). Called once the view exists, so its columns are counted.
+CREATE OR REPLACE FUNCTION mz_local.check_view_column_list(kind text, relation oid, view_sql text) RETURNS void
+  LANGUAGE plpgsql AS $fn$
+DECLARE
+  names text[];
+  named integer;
+  has integer;
+  full_name text;
+BEGIN
+  names := regexp_match(view_sql, '^\s*\(([^)]*)\)\s*AS\s', 'is');
+  IF names IS NULL THEN
+    RETURN;
+  END IF;
+  named := cardinality(string_to_array(names[1], ','));
+  SELECT count(*) INTO has FROM pg_attribute WHERE attrelid = relation AND attnum > 0 AND NOT attisdropped;
+  IF named < has THEN
+    SELECT mz_local.qualified(n.nspname, c.relname) INTO full_name
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = relation;
+    PERFORM mz_local.fail(mz_local.view_names_message(kind, full_name, named, has), '42601');
+  END IF;
 END
 $fn$;
 

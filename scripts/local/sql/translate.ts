@@ -129,6 +129,8 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
     }
     const viewIfNotExists = createViewIfNotExists(statement, sql);
     if (viewIfNotExists) return viewIfNotExists;
+    const namedColumns = createViewColumnListChecked(statement, sql, text);
+    if (namedColumns) return namedColumns;
   }
   if (!parsed) {
     const readOnly = READ_ONLY_FIRST_WORDS.has(firstWord);
@@ -189,6 +191,51 @@ function createViewIfNotExists(statement: StatementSpan, sql: string): Translate
     `IF to_regclass(${sqlLiteral(name)}) IS NULL THEN EXECUTE ${sqlLiteral(create)}; ELSE RAISE NOTICE '%', ${sqlLiteral(`view "${shown}" already exists, skipping`)}; END IF;`,
     'CREATE VIEW',
   );
+}
+
+/**
+ * `CREATE [OR REPLACE] [TEMP] VIEW name (a, …) AS …`: Materialize (v26.36 on, plan_utils.rs
+ * maybe_rename_columns_exact) refuses a column list naming fewer columns than the query has, where
+ * PostgreSQL renames the first ones; more names than columns both refuse, in Materialize's words
+ * here. The view is created, its columns counted (mz_local.check_view_column_list) and the statement
+ * undone by the refusal. Views without a column list are left as they are.
+ */
+function createViewColumnListChecked(statement: StatementSpan, sql: string, text: string): TranslatedStatement | null {
+  const { tokens } = statement;
+  let at = 1;
+  if (isWordToken(tokens[at], 'or') && isWordToken(tokens[at + 1], 'replace')) at += 2;
+  if (isWordToken(tokens[at], 'temp') || isWordToken(tokens[at], 'temporary')) at++;
+  if (!isWordToken(tokens[at], 'view')) return null;
+  const nameStart = at + 1;
+  let nameEnd = nameStart;
+  const first = tokens[nameStart];
+  if (!first || !(first.type === 'word' || first.type === 'quoted') || isWordToken(first, 'if')) return null;
+  while (tokens[nameEnd + 1]?.type === 'punct' && tokens[nameEnd + 1]!.value === '.' && tokens[nameEnd + 2]) nameEnd += 2;
+  const open = tokens[nameEnd + 1];
+  if (open?.type !== 'punct' || open.value !== '(') return null;
+  let close = nameEnd + 1;
+  for (let depth = 0; close < tokens.length; close++) {
+    const token = tokens[close]!;
+    if (token.type === 'punct' && token.value === '(') depth++;
+    else if (token.type === 'punct' && token.value === ')' && --depth === 0) break;
+  }
+  if (!isWordToken(tokens[close + 1], 'as')) return null;
+  const name = sql.slice(first.start, tokens[nameEnd]!.end);
+  const shownName = nameEnd === nameStart
+    ? `mz_local.qualified(current_schema(), ${sqlLiteral(tokens[nameEnd]!.value)})`
+    : `mz_local.qualified(${sqlLiteral(tokens[nameEnd - 2]!.value)}, ${sqlLiteral(tokens[nameEnd]!.value)})`;
+  const viewSql = sql.slice(open.start, statement.end);
+  return ddl(
+    `BEGIN EXECUTE ${sqlLiteral(clientStatementText(statement, sql, text))}; ` +
+      `EXCEPTION WHEN syntax_error THEN IF SQLERRM <> 'CREATE VIEW specifies more column names than columns' THEN RAISE; END IF; ` +
+      `PERFORM mz_local.fail(mz_local.view_names_mismatch('view', ${shownName}, ${sqlLiteral(viewSql)}), '42601'); END; ` +
+      `PERFORM mz_local.check_view_column_list('view', to_regclass(${sqlLiteral(name)})::oid, ${sqlLiteral(viewSql)});`,
+    'CREATE VIEW',
+  );
+}
+
+function isWordToken(token: StatementSpan['tokens'][number] | undefined, word: string): boolean {
+  return token?.type === 'word' && token.value === word;
 }
 
 /**
