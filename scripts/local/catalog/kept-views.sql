@@ -293,15 +293,26 @@ BEGIN
   END IF;
   -- Logged: what changed only (a retried delivery deletes and inserts the same row: nothing), and
   -- the transaction that lost rows (lost_xid), so that what reads it knows whether rows were only
-  -- gained (a view folding its groups needs that).
+  -- gained (a view folding its groups needs that). Keys without kept rows (nearly every key of a
+  -- dedup: new messageIds) lose nothing, and every row computed for them is gained: inserted and
+  -- logged as they are. Only keys with kept rows are compared row by row, on each row's text —
+  -- for 1,000 new events of the seed's dedup that comparison cost ~20 ms, a third of its refresh.
   replace_sql := format($sql$
       IF $2 THEN
-        WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys) RETURNING *),
-             added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys) RETURNING *),
-             %6$s
-             logged AS (INSERT INTO mz_local.%3$I SELECT * FROM lost UNION ALL SELECT * FROM gained)
-        SELECT count(*) INTO mz_lost FROM lost;
-        IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(%5$s); END IF;
+        SELECT array_agg(k) FILTER (WHERE kept), array_agg(k) FILTER (WHERE NOT kept) INTO mz_kept, mz_new
+          FROM (SELECT u.k, EXISTS (SELECT 1 FROM mz_local.%1$I b WHERE b.%2$I = u.k) AS kept FROM unnest(mz_keys) AS u(k)) AS probed;
+        IF mz_new IS NOT NULL THEN
+          WITH added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_new) RETURNING *)
+          INSERT INTO mz_local.%3$I SELECT * FROM added;
+        END IF;
+        IF mz_kept IS NOT NULL THEN
+          WITH gone AS (DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_kept) RETURNING *),
+               added AS (INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_kept) RETURNING *),
+               %6$s
+               logged AS (INSERT INTO mz_local.%3$I SELECT * FROM lost UNION ALL SELECT * FROM gained)
+          SELECT count(*) INTO mz_lost FROM lost;
+          IF mz_lost > 0 THEN PERFORM mz_local.note_rows_lost(%5$s); END IF;
+        END IF;
       ELSE
         DELETE FROM mz_local.%1$I WHERE %2$I = ANY (mz_keys);
         INSERT INTO mz_local.%1$I SELECT * FROM mz_local.%4$I WHERE %2$I = ANY (mz_keys);
@@ -326,6 +337,8 @@ BEGIN
       mz_changed boolean := false;
       mz_rows bigint;
       mz_more %2$s[];
+      mz_kept %2$s[];
+      mz_new %2$s[];
     BEGIN
       %3$s
       IF mz_keys IS NOT NULL THEN
