@@ -72,3 +72,21 @@ describe('mz_logical_timestamp (temporal.slt)', () => {
     expect(await errorMessageOf(t, `CREATE VIEW old_clock AS SELECT 1 WHERE mz_logical_timestamp() > 0`)).toBe('mz_logical_timestamp() has been renamed to mz_now()');
   });
 });
+
+// interval.slt at 07e15494 (MaterializeInc/materialize): an interval's time part holds at most
+// 2147483647 hours 59:59.999999 (down to -2147483648 hours -59:59.999999); PostgreSQL's runs to
+// 2^63 microseconds.
+describe('interval literals past the range of time Materialize holds', () => {
+  it('are refused in Materialize words; the extremes themselves are taken', async () => {
+    expect(await errorMessageOf(t, `SELECT INTERVAL '10 days 2147483648 hours'`)).toBe(
+      'invalid input syntax for type interval: exceeds min/max interval duration: "10 days 2147483648 hours"',
+    );
+    expect(await errorMessageOf(t, `SELECT '-2147483648 hours -3600 seconds'::interval`)).toBe(
+      'invalid input syntax for type interval: exceeds min/max interval duration: "-2147483648 hours -3600 seconds"',
+    );
+    expect(await firstRowValues(t, `SELECT (INTERVAL '2147483647 hours 59 minutes 59.999999 seconds')::text, ('-2147483648 hours -59 minutes'::interval)::text`)).toEqual([
+      '2147483647:59:59.999999',
+      '-2147483648:59:00',
+    ]);
+  });
+});

@@ -642,3 +642,22 @@ CREATE OR REPLACE FUNCTION mz_local.interval_text(i interval) RETURNS text
   SELECT left(replace(replace(i::varchar || ' ', ' mons ', ' months '), ' mon ', ' month '), -1)
 $fn$;
 SELECT mz_local.create_text_cast_once('interval', 'mz_local.interval_text(interval)');
+
+-- An interval literal as Materialize reads it, for the few whose text has a number long enough to
+-- pass its range (dialect.ts rewrites only those): an interval's time part is at most 2147483647
+-- hours 59:59.999999 either way (-2147483648 hours below), where PostgreSQL's runs to 2^63
+-- microseconds (interval.slt: "invalid input syntax for type interval: exceeds min/max interval
+-- duration"; src/repr/src/adt/interval.rs).
+CREATE OR REPLACE FUNCTION mz_local.interval_literal(interval_text text) RETURNS interval
+  LANGUAGE plpgsql STABLE STRICT AS $fn$
+DECLARE
+  value interval := interval_text::interval;
+  seconds numeric := extract(hour from value) * 3600 + extract(minute from value) * 60 + extract(second from value);
+BEGIN
+  IF seconds > 7730941132799.999999 OR seconds < -7730941136399.999999 THEN
+    RAISE EXCEPTION USING ERRCODE = '22P02',
+      MESSAGE = format('invalid input syntax for type interval: exceeds min/max interval duration: "%s"', interval_text);
+  END IF;
+  RETURN value;
+END
+$fn$;

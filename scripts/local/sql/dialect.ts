@@ -182,6 +182,8 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
     case 'current_timestamp':
       return isPunct(next, '(') && isPunct(tokens[index + 2], ')') ? { start: next!.start, end: tokens[index + 2]!.end, text: '' } : null;
     case 'interval': {
+      const ranged = intervalRangeEdit(tokens, index, sql);
+      if (ranged) return ranged;
       // INTERVAL '30' minutes [TO seconds]
       if (next?.type !== 'string') return null;
       const field = tokens[index + 2];
@@ -250,6 +252,31 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
   }
 }
+
+/** A number of ten digits or more: the only way an interval's text passes Materialize's range. */
+const LONG_NUMBER = /\d{10}/;
+
+/**
+ * `INTERVAL '2147483648 hours'` / `'…'::interval` whose text has a number of ten digits or more →
+ * `mz_local.interval_literal('…')`, which refuses a time part past Materialize's range
+ * (catalog/materialize-functions.sql). A literal with a field after it (`INTERVAL '1' DAY`) is left
+ * alone, as is every literal with shorter numbers (nearly all).
+ */
+function intervalRangeEdit(tokens: readonly Token[], index: number, sql: string): TextEdit | null {
+  const next = tokens[index + 1];
+  const previous = tokens[index - 1];
+  if (next?.type === 'string' && LONG_NUMBER.test(next.value) && !isPunct(previous, '.') && !(previous?.type === 'operator' && previous.value === '::')) {
+    const after = tokens[index + 2];
+    if (after?.type === 'word' && (INTERVAL_FIELDS.has(after.value) || after.value in PLURAL_FIELDS)) return null;
+    return { start: tokens[index]!.start, end: next.end, text: `mz_local.interval_literal(${sql.slice(next.start, next.end)})` };
+  }
+  const literal = tokens[index - 2];
+  if (previous?.type === 'operator' && previous.value === '::' && literal?.type === 'string' && LONG_NUMBER.test(literal.value) && !isPunct(tokens[index + 1], '[')) {
+    return { start: literal.start, end: tokens[index]!.end, text: `mz_local.interval_literal(${sql.slice(literal.start, literal.end)})` };
+  }
+  return null;
+}
+const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'second']);
 
 /** Words that end a GROUP BY list. */
 const AFTER_GROUP_BY = new Set(['having', 'window', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'for', 'option', 'options']);
