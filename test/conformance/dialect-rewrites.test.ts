@@ -88,6 +88,14 @@ describe('interval literals with long numbers', () => {
   });
 });
 
+describe('interval literals with a range of fields (interval.slt)', () => {
+  it('are parsed by PostgreSQL with the pair when its grammar has it, else the trailing field, then cut at the leading field', () => {
+    expect(sqlOf(`SELECT INTERVAL '1-2 3 4:5' DAY TO HOUR, INTERVAL '1-2 3 4:5' months to minutes, INTERVAL '1:2.345' MINUTE TO SECOND(2)`)).toBe(
+      `SELECT mz_local.interval_from_leading(INTERVAL '1-2 3 4:5' DAY TO HOUR, 'day'), mz_local.interval_from_leading(INTERVAL '1-2 3 4:5' MINUTE, 'month'), mz_local.interval_from_leading(INTERVAL '1:2.345' MINUTE TO SECOND(2), 'minute')`,
+    );
+  });
+});
+
 describe('refusals become a failing statement', () => {
   it.each([
     [`SELECT sum(x) OVER (ORDER BY x RANGE 1 PRECEDING) FROM t`, 'RANGE in non-default window frames not yet supported'],

@@ -90,3 +90,16 @@ describe('interval literals past the range of time Materialize holds', () => {
     ]);
   });
 });
+
+// interval.slt at 07e15494: `<leading> TO <trailing>` drops the fields above the leading one, for any
+// pair (PostgreSQL keeps them, and has only some pairs).
+describe('interval literals with a range of fields', () => {
+  it('keep only the fields from the leading one to the trailing one', async () => {
+    expect(
+      await firstRowValues(
+        t,
+        `SELECT (INTERVAL '2-5 6 7:8:9.5' DAY TO MINUTE)::text, (INTERVAL '2-5 6 7:8:9.5' MONTH TO HOUR)::text, (INTERVAL '7:8:9' MINUTE TO SECOND)::text, (INTERVAL '2-5 6 7:8:9.5' YEAR TO MONTH)::text`,
+      ),
+    ).toEqual(['6 days 07:08:00', '5 months 6 days 07:00:00', '00:08:09', '2 years 5 months']);
+  });
+});

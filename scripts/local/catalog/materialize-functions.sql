@@ -661,3 +661,19 @@ BEGIN
   RETURN value;
 END
 $fn$;
+
+-- `INTERVAL '…' <leading> TO <trailing>` as Materialize reads it (interval.slt): the fields above the
+-- leading one are dropped (`'1-2 3 4:5:6.7' DAY TO HOUR` → 3 days 04:00:00), where PostgreSQL keeps
+-- them and applies only the trailing field. PostgreSQL has parsed the text and applied the trailing
+-- field; this drops the leading ones.
+CREATE OR REPLACE FUNCTION mz_local.interval_from_leading(value interval, leading_field text) RETURNS interval
+  LANGUAGE sql IMMUTABLE STRICT AS $fn$
+  SELECT CASE leading_field
+    WHEN 'year' THEN value
+    WHEN 'month' THEN value - extract(year from value)::integer * interval '1 year'
+    ELSE value - (extract(year from value) * 12 + extract(month from value))::integer * interval '1 month'
+      - CASE WHEN leading_field = 'day' THEN interval '0' ELSE extract(day from value)::integer * interval '1 day' END
+      - CASE WHEN leading_field IN ('minute', 'second') THEN extract(hour from value)::bigint * interval '1 hour' ELSE interval '0' END
+      - CASE WHEN leading_field = 'second' THEN extract(minute from value)::integer * interval '1 minute' ELSE interval '0' END
+  END
+$fn$;

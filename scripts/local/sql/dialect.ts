@@ -187,16 +187,15 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       // INTERVAL '30' minutes [TO seconds]
       if (next?.type !== 'string') return null;
       const field = tokens[index + 2];
-      if (!field || field.type !== 'word' || !(field.value in PLURAL_FIELDS)) return null;
-      let end = field.end;
-      let text = PLURAL_FIELDS[field.value]!;
+      if (!field || field.type !== 'word') return null;
+      const leading = PLURAL_FIELDS[field.value] ?? field.value;
       const to = tokens[index + 3];
       const last = tokens[index + 4];
-      if (isWord(to, 'to') && last?.type === 'word') {
-        end = last.end;
-        text += ` TO ${PLURAL_FIELDS[last.value] ?? last.value}`;
+      if (INTERVAL_FIELDS.has(leading) && isWord(to, 'to') && last?.type === 'word' && INTERVAL_FIELDS.has(PLURAL_FIELDS[last.value] ?? last.value)) {
+        return intervalRangeRewrite(tokens, index, sql, leading, PLURAL_FIELDS[last.value] ?? last.value);
       }
-      return { start: field.start, end, text };
+      if (!(field.value in PLURAL_FIELDS)) return null;
+      return { start: field.start, end: field.end, text: leading };
     }
 
     case 'distinct':
@@ -277,6 +276,33 @@ function intervalRangeEdit(tokens: readonly Token[], index: number, sql: string)
   return null;
 }
 const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'second']);
+/** The `<leading> TO <trailing>` pairs PostgreSQL's grammar has. */
+const POSTGRES_INTERVAL_RANGES = new Set(['year month', 'day hour', 'day minute', 'day second', 'hour minute', 'hour second', 'minute second']);
+
+/**
+ * `INTERVAL '…' <leading> TO <trailing>`: Materialize takes any pair, the leading field before the
+ * trailing one, and drops the fields above the leading one (interval.slt: `'1-2 3 4:5:6.7' MONTH TO
+ * MINUTE` → 2 months 3 days 04:05:00). PostgreSQL parses the text with the pair when its grammar has
+ * it, else with the trailing field alone, and mz_local.interval_from_leading drops the rest. A
+ * trailing SECOND's precision (`SECOND(2)`) is kept. Other pairs are left to fail as they do.
+ */
+function intervalRangeRewrite(tokens: readonly Token[], index: number, sql: string, leading: string, trailing: string): TextEdit | null {
+  const order = ['year', 'month', 'day', 'hour', 'minute', 'second'];
+  if (order.indexOf(leading) >= order.indexOf(trailing)) return null;
+  let end = tokens[index + 4]!.end;
+  let precision = '';
+  if (isPunct(tokens[index + 5], '(') && tokens[index + 6]?.type === 'number' && isPunct(tokens[index + 7], ')')) {
+    precision = `(${tokens[index + 6]!.value})`;
+    end = tokens[index + 7]!.end;
+  }
+  const literal = tokens[index + 1]!;
+  const qualifier = POSTGRES_INTERVAL_RANGES.has(`${leading} ${trailing}`) ? `${leading.toUpperCase()} TO ${trailing.toUpperCase()}` : trailing.toUpperCase();
+  return {
+    start: tokens[index]!.start,
+    end,
+    text: `mz_local.interval_from_leading(INTERVAL ${sql.slice(literal.start, literal.end)} ${qualifier}${precision}, '${leading}')`,
+  };
+}
 
 /** Words that end a GROUP BY list. */
 const AFTER_GROUP_BY = new Set(['having', 'window', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'for', 'option', 'options']);
