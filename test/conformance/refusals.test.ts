@@ -173,3 +173,12 @@ describe('aggregates over outer columns only (plan_aggregate, database-issues 11
     expect(await t.query(`SELECT q.total FROM (SELECT sum(s.n)::int AS total FROM (SELECT n FROM visits) AS s) AS q`)).toEqual([{ total: 11 }]);
   });
 });
+
+// order_by.slt at 09f785da (MaterializeInc/materialize): Materialize's parser has no FETCH … WITH TIES.
+describe('FETCH … WITH TIES', () => {
+  it('is refused, with or without ORDER BY; FETCH FIRST … ONLY still runs', async () => {
+    await expect(t.query(`SELECT n FROM visits ORDER BY n FETCH FIRST 2 ROWS WITH TIES`)).rejects.toThrow('FETCH ... WITH TIES not yet supported');
+    await expect(t.query(`SELECT n FROM visits ORDER BY n FETCH NEXT 1 ROW WITH TIES`)).rejects.toThrow('FETCH ... WITH TIES not yet supported');
+    expect(await t.query(`SELECT n FROM visits ORDER BY n FETCH FIRST 2 ROWS ONLY`)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});

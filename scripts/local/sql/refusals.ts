@@ -20,6 +20,7 @@
  *   names (`(SELECT sum(o.amount) FROM items)`): "aggregate functions that refer exclusively to
  *   outer columns not yet supported" (Materialize's plan_aggregate, issue 3720);
  * - `array_agg(…) OVER (…)` ("aggregate window functions not yet supported", window_funcs.slt);
+ * - `FETCH FIRST n ROWS WITH TIES` ("FETCH ... WITH TIES not yet supported", order_by.slt);
  * - array text of more than one dimension (`'{{1},{2}}'::int[]`): "parsing multi-dimensional arrays
  *   is not supported";
  * - `LIST[]` without a cast ("cannot determine type of empty list", list.slt); integer list
@@ -165,6 +166,13 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           break;
         case 'position':
           refusal = positionSyntaxRefusal(tokens, index);
+          break;
+        case 'ties':
+          // `FETCH FIRST n ROWS WITH TIES` (order_by.slt): Materialize's parser refuses it; PostgreSQL
+          // runs it under an ORDER BY.
+          if (isWord(tokens[index - 1], 'with') && (isWord(tokens[index - 2], 'rows') || isWord(tokens[index - 2], 'row'))) {
+            refusal = { message: 'FETCH ... WITH TIES not yet supported', code: '0A000' };
+          }
           break;
         case 'select':
           refusal = subqueryColumnsRefusal(tokens, index);
