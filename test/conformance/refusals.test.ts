@@ -182,3 +182,27 @@ describe('FETCH … WITH TIES', () => {
     expect(await t.query(`SELECT n FROM visits ORDER BY n FETCH FIRST 2 ROWS ONLY`)).toEqual([{ n: 1 }, { n: 2 }]);
   });
 });
+
+// numeric.slt at 30114f6d (MaterializeInc/materialize): Materialize's numeric holds 39 significant
+// digits, its leading one between 10^38 and 10^-39; no infinities; numeric(p, s) with p ≤ 39, s ≤ p.
+describe('numeric past 39 digits', () => {
+  it('refuses literals and text casts whose leading digit is past the range, in Materialize words', async () => {
+    await expect(t.query(`SELECT 2e39 AS big`)).rejects.toThrow('"2E39" is out of range for type numeric: exceeds maximum precision 39');
+    await expect(t.query(`SELECT n FROM visits WHERE n < -3.5e41`)).rejects.toThrow('"-3.5E41" is out of range for type numeric');
+    await expect(t.query(`SELECT n - 4e45 FROM visits`)).rejects.toThrow('"4E45" is out of range for type numeric');
+    await expect(t.query(`SELECT '0.00000000000000000000000000000000000000007'::numeric`)).rejects.toThrow('exceeds maximum precision 39');
+    await expect(t.query(`SELECT CAST('12345678901234567890123456789012345678901' AS decimal)`)).rejects.toThrow('exceeds maximum precision 39');
+    await expect(t.query(`SELECT '-Infinity'::numeric`)).rejects.toThrow('invalid input syntax for type numeric: "-Infinity"');
+  });
+
+  it('refuses type modifiers past 39 digits', async () => {
+    await expect(t.query(`SELECT 1.5::numeric(45, 2)`)).rejects.toThrow('precision for type numeric must be between 1 and 39');
+    await expect(t.query(`CREATE TABLE too_fine (x decimal(10, 12))`)).rejects.toThrow('scale for type numeric must be between 0 and precision 10');
+  });
+
+  it('takes the extremes of the range, and large floats and integers stay as they are', async () => {
+    expect(await t.query(`SELECT 9e38::text AS hi, 3e-39::text AS lo, '123456789012345678901234567890123456789'::numeric::text AS wide, 12345678901234567890::numeric(39, 0)::text AS n`)).toEqual([
+      { hi: '900000000000000000000000000000000000000', lo: '0.000000000000000000000000000000000000003', wide: '123456789012345678901234567890123456789', n: '12345678901234567890' },
+    ]);
+  });
+});

@@ -29,7 +29,8 @@
  *   type modifier or an unnamed list type, `@>` / `<@` of two maps cast to different types
  *   (map-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
- *   precision;
+ *   precision; numeric literals, numeric text casts and numeric(p, s) past that precision
+ *   (numeric-refusals.ts, numeric.slt);
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
  * - a SHOW command inside a view's query; mz_logical_timestamp(), renamed mz_now();
  * - a materialized view over an introspection relation ("… cannot depend on log sources");
@@ -50,6 +51,7 @@ import { JsonScanError, scanJsonStream } from './json-scan.ts';
 import type { Refusal } from './refusal.ts';
 import { createTypeRefusal, mapContainmentRefusal, mapKeyRefusal } from './map-refusals.ts';
 import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
+import { numberLiteralRefusal, numericModifierRefusal, numericTextRefusal } from './numeric-refusals.ts';
 
 
 const TABLE_FUNCTIONS = new Set([
@@ -167,6 +169,11 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'position':
           refusal = positionSyntaxRefusal(tokens, index);
           break;
+        case 'numeric':
+        case 'decimal':
+        case 'dec':
+          refusal = numericModifierRefusal(tokens, index);
+          break;
         case 'ties':
           // `FETCH FIRST n ROWS WITH TIES` (order_by.slt): Materialize's parser refuses it; PostgreSQL
           // runs it under an ORDER BY.
@@ -201,7 +208,9 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           if (!refusal && isListFunction(token.value)) refusal = nullListCallRefusal(tokens, index);
       }
     } else if (token.type === 'string') {
-      refusal = castLiteralRefusal(tokens, index);
+      refusal = castLiteralRefusal(tokens, index) ?? numericTextRefusal(tokens, index);
+    } else if (token.type === 'number') {
+      refusal = numberLiteralRefusal(tokens, index);
     } else if (token.type === 'operator' && (token.value === '@>' || token.value === '<@')) {
       refusal = mapContainmentRefusal(tokens, index);
     }
