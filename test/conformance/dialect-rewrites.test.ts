@@ -96,6 +96,17 @@ describe('interval literals with a range of fields (interval.slt)', () => {
   });
 });
 
+// numeric.slt at 30114f6d: Materialize's numeric holds 39 significant digits and rounds the rest.
+describe('numbers of more than 39 significant digits', () => {
+  it('are rounded to 39 (half away from zero), in literals and in text cast to numeric; shorter ones are left alone', () => {
+    expect(sqlOf(`SELECT 1.0000000000000000000000000000000000000051, CAST('-2.22222222222222222222222222222222222222222' AS numeric), 0.5`)).toBe(
+      `SELECT 1.00000000000000000000000000000000000001, CAST('-2.22222222222222222222222222222222222222' AS numeric), 0.5`,
+    );
+    const text = `SELECT 'a string of more than thirty-nine characters, not a number'`;
+    expect(sqlOf(text)).toBe(text);
+  });
+});
+
 describe('refusals become a failing statement', () => {
   it.each([
     [`SELECT sum(x) OVER (ORDER BY x RANGE 1 PRECEDING) FROM t`, 'RANGE in non-default window frames not yet supported'],

@@ -200,6 +200,13 @@ describe('numeric past 39 digits', () => {
     await expect(t.query(`CREATE TABLE too_fine (x decimal(10, 12))`)).rejects.toThrow('scale for type numeric must be between 0 and precision 10');
   });
 
+  it('rounds literals of more than 39 significant digits to 39, as Materialize reads them', async () => {
+    expect(await t.query(`SELECT 12345678901234567890123456789012345678.96::text AS a, '-0.1111111111111111111111111111111111111111111'::numeric::text AS b, 4444444444444444444444444444444444444.4444449 = 4444444444444444444444444444444444444.44 AS c`)).toEqual([
+      { a: '12345678901234567890123456789012345679', b: '-0.111111111111111111111111111111111111111', c: true },
+    ]);
+    await expect(t.query(`SELECT 999999999999999999999999999999999999999.5`)).rejects.toThrow('exceeds maximum precision 39');
+  });
+
   it('takes the extremes of the range, and large floats and integers stay as they are', async () => {
     expect(await t.query(`SELECT 9e38::text AS hi, 3e-39::text AS lo, '123456789012345678901234567890123456789'::numeric::text AS wide, 12345678901234567890::numeric(39, 0)::text AS n`)).toEqual([
       { hi: '900000000000000000000000000000000000000', lo: '0.000000000000000000000000000000000000003', wide: '123456789012345678901234567890123456789', n: '12345678901234567890' },

@@ -42,7 +42,8 @@ function outOfRange(shown: string): Refusal {
 }
 
 function pastRange(text: string): boolean {
-  const exponent = leadingDigitExponent(text);
+  // Rounded to 39 digits first: 39 nines and a fraction of .9 round past 10^38.
+  const exponent = leadingDigitExponent(roundedToPrecision(text) ?? text);
   return exponent !== null && (exponent > HIGHEST_DIGIT || exponent < LOWEST_DIGIT);
 }
 
@@ -108,4 +109,56 @@ export function numericModifierRefusal(tokens: readonly Token[], index: number):
 
 export function isNumericTypeName(word: string): boolean {
   return NUMERIC_TYPES.has(word);
+}
+
+/**
+ * A number's text rounded to Materialize's 39 significant digits (half away from zero), written
+ * without an exponent; null when it has 39 or fewer (nearly always) or is no plain number. Materialize
+ * rounds a literal's digits past the 39th (numeric.slt: `98765432109876543210987654321098765432.109`
+ * is `…432.1`); PostgreSQL keeps them all.
+ */
+export function roundedToPrecision(text: string): string | null {
+  const parts = NUMBER_TEXT.exec(text);
+  if (!parts) return null;
+  const negative = /^\s*-/.test(text);
+  const digits = `${parts[1]!}${parts[2] ?? ''}`;
+  const firstSignificant = digits.search(/[1-9]/);
+  if (firstSignificant < 0) return null;
+  const significant = digits.slice(firstSignificant).replace(/0+$/, '');
+  if (significant.length <= MAX_PRECISION) return null;
+  // The position of the decimal point, counted from the first significant digit.
+  let point = parts[1]!.length - firstSignificant + Number(parts[3] ?? '0');
+  let kept = [...significant.slice(0, MAX_PRECISION)].map(Number);
+  if (Number(significant[MAX_PRECISION]) >= 5) {
+    let at = kept.length - 1;
+    while (at >= 0 && kept[at] === 9) kept[at--] = 0;
+    if (at < 0) {
+      kept = [1, ...kept.slice(0, -1)];
+      point++;
+    } else {
+      kept[at]!++;
+    }
+  }
+  const body = kept.join('');
+  let plain: string;
+  if (point <= 0) plain = `0.${'0'.repeat(-point)}${body}`;
+  else if (point >= body.length) plain = `${body}${'0'.repeat(point - body.length)}`;
+  else plain = `${body.slice(0, point)}.${body.slice(point)}`;
+  if (plain.includes('.')) plain = plain.replace(/0+$/, '').replace(/\.$/, '');
+  return `${negative ? '-' : ''}${plain}`;
+}
+
+/** A number literal, or a string cast to numeric, with more than 39 significant digits: rounded to 39 as Materialize reads it. */
+export function numericPrecisionEdit(tokens: readonly Token[], index: number, sql: string): { start: number; end: number; text: string } | null {
+  const token = tokens[index]!;
+  if (token.value.length <= MAX_PRECISION) return null;
+  if (token.type === 'number') {
+    const rounded = roundedToPrecision(token.value);
+    return rounded === null ? null : { start: token.start, end: token.end, text: rounded };
+  }
+  if (token.type !== 'string') return null;
+  const type = castType(tokens, index);
+  if (type === null || !NUMERIC_TYPES.has(type) || !/^'/.test(sql.slice(token.start, token.end))) return null;
+  const rounded = roundedToPrecision(token.value);
+  return rounded === null ? null : { start: token.start, end: token.end, text: `'${rounded}'` };
 }
