@@ -18,7 +18,7 @@
  *   digits (`mz_local.variance(variance(mz_local.variance_input(x)))`);
  * - `generate_series(NULL, NULL, NULL)`: the first NULL typed integer, Materialize's choice;
  * - a number literal (or a string cast to numeric) of more than 39 significant digits → rounded to
- *   39, as Materialize's numeric reads it (numeric-refusals.ts);
+ *   39, as Materialize's numeric reads it (numeric-precision.ts);
  * - a window frame offset past bigint (`ROWS BETWEEN 18446744073709551615 PRECEDING …`; Materialize's
  *   offsets are unsigned 64-bit) → bigint's largest, which frames the same rows;
  * - `regexp_extract(regex, haystack)` in FROM (a table function whose columns are the regex's
@@ -35,7 +35,7 @@ import { mutuallyRecursivePlan } from './mutually-recursive.ts';
 import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
 import { distinctOnTieBreakEdit } from './distinct-on.ts';
-import { numericPrecisionEdit } from './numeric-refusals.ts';
+import { numericPrecisionEdit } from './numeric-precision.ts';
 
 const TYPE_ALIASES: Record<string, string> = { string: 'text', double: 'double precision', json: 'jsonb', uint: 'uint4', bytes: 'bytea' };
 const PLURAL_FIELDS: Record<string, string> = { years: 'year', months: 'month', days: 'day', hours: 'hour', minutes: 'minute', seconds: 'second' };

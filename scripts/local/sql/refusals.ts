@@ -30,7 +30,7 @@
  *   (map-refusals.ts);
  * - a jsonb literal with a number of more than 39 integer digits (jsonb.slt), Materialize's numeric
  *   precision; numeric literals, numeric text casts and numeric(p, s) past that precision
- *   (numeric-refusals.ts, numeric.slt);
+ *   (numeric-precision.ts, numeric.slt);
  * - `SELECT … AS OF` with no timestamp, a time-dependent one, or one that is no mz_timestamp (as-of.ts);
  * - a SHOW command inside a view's query; mz_logical_timestamp(), renamed mz_now();
  * - a materialized view over an introspection relation ("… cannot depend on log sources");
@@ -51,7 +51,7 @@ import { JsonScanError, scanJsonStream } from './json-scan.ts';
 import type { Refusal } from './refusal.ts';
 import { createTypeRefusal, mapContainmentRefusal, mapKeyRefusal } from './map-refusals.ts';
 import { isListFunction, listLiteralRefusal, listTextCastRefusal, nullListCallRefusal } from './list-refusals.ts';
-import { numberLiteralRefusal, numericModifierRefusal, numericTextRefusal } from './numeric-refusals.ts';
+import { numberLiteralRefusal, numericModifierRefusal, numericTextRefusal } from './numeric-precision.ts';
 
 
 const TABLE_FUNCTIONS = new Set([

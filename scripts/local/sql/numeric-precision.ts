@@ -1,7 +1,9 @@
 /**
  * Materialize's numeric holds 39 significant digits, from 10^38 down to 10^-39 (numeric.slt;
  * doc/user/content/sql/types/numeric.md); PostgreSQL's holds 131072 digits before the point and
- * 16383 after. Refused here as Materialize refuses them, where the SQL text shows them:
+ * 16383 after. Literals with more than 39 significant digits are rounded to 39 (numericPrecisionEdit,
+ * used by dialect.ts). Refused (used by refusals.ts) as Materialize refuses them, where the SQL text
+ * shows them:
  *
  * - a number literal whose leading digit is past that range (`1e39`, a 40-digit integer, `1e-40`):
  *   `"1E39" is out of range for type numeric: exceeds maximum precision 39`;
