@@ -103,3 +103,26 @@ describe('interval literals with a range of fields', () => {
     ).toEqual(['6 days 07:08:00', '5 months 6 days 07:00:00', '00:08:09', '2 years 5 months']);
   });
 });
+
+// timezone.slt at 0243c056 (MaterializeInc/materialize) and doc/user/content/sql/functions/
+// timezone-and-at-time-zone.md: timezone_offset(zone, moment) → (abbrev, base_utc_offset, dst_offset).
+describe('timezone_offset', () => {
+  it("gives a zone's abbreviation, standard offset and daylight-saving offset at a moment, whatever the session's zone", async () => {
+    expect(
+      await firstRowValues(
+        t,
+        `SELECT timezone_offset('Europe/Berlin', '2024-07-01T12:00:00+00')::text, timezone_offset('europe/berlin', '2024-01-15T12:00:00+00')::text, (timezone_offset('Australia/Sydney', '2024-01-15T00:00:00+00')).dst_offset::text`,
+      ),
+    ).toEqual(['(CEST,01:00:00,01:00:00)', '(CET,01:00:00,00:00:00)', '01:00:00']);
+    expect(await firstRowValues(t, `SELECT current_setting('timezone')`)).toEqual(['UTC']);
+  });
+
+  it('refuses what is no IANA zone name, in Materialize words', async () => {
+    expect(await errorMessageOf(t, `SELECT timezone_offset('CEST', now())`)).toBe("invalid IANA Time Zone Database identifier: 'CEST'");
+    expect(await errorMessageOf(t, `SELECT timezone_offset('+02', now())`)).toBe("invalid IANA Time Zone Database identifier: '+02'");
+  });
+
+  it('a time zone interval with months is refused in Materialize words', async () => {
+    expect(await errorMessageOf(t, `SELECT timezone(INTERVAL '2 months', TIME '10:00')`)).toBe('timezone interval must not contain months or years');
+  });
+});

@@ -677,3 +677,44 @@ CREATE OR REPLACE FUNCTION mz_local.interval_from_leading(value interval, leadin
       - CASE WHEN leading_field = 'second' THEN extract(minute from value)::integer * interval '1 minute' ELSE interval '0' END
   END
 $fn$;
+
+--------------------------------------------------------------------------------------------------
+-- timezone_offset(zone, at): the abbreviation, standard offset from UTC and daylight-saving offset
+-- of an IANA time zone at a moment (doc/user/content/sql/functions/timezone-and-at-time-zone.md;
+-- timezone.slt). The zone is an IANA name, matched without regard to case; an abbreviation or an
+-- offset (`'PST'`, `'-05'`) is no IANA name there. The standard offset is the smaller of the
+-- zone's offsets at the start and the middle of the year (daylight saving adds to it).
+--------------------------------------------------------------------------------------------------
+DO $fn$
+BEGIN
+  IF to_regtype('mz_local.timezone_offset_result') IS NULL THEN
+    CREATE TYPE mz_local.timezone_offset_result AS (abbrev text, base_utc_offset interval, dst_offset interval);
+  END IF;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION pg_catalog.timezone_offset(zone text, at_time timestamptz) RETURNS mz_local.timezone_offset_result
+  LANGUAGE plpgsql STABLE STRICT AS $fn$
+DECLARE
+  iana_name text;
+  saved_zone text := current_setting('timezone');
+  year_start timestamptz;
+  offset_now interval;
+  base interval;
+  abbreviation text;
+BEGIN
+  SELECT n.name INTO iana_name FROM pg_catalog.pg_timezone_names n
+   WHERE lower(n.name) = lower(zone) AND n.name !~ '^posix/' ORDER BY n.name = zone DESC LIMIT 1;
+  IF iana_name IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid IANA Time Zone Database identifier: ''%s''', zone);
+  END IF;
+  offset_now := (at_time AT TIME ZONE iana_name) - (at_time AT TIME ZONE 'UTC');
+  year_start := date_trunc('year', at_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+  base := least((year_start AT TIME ZONE iana_name) - (year_start AT TIME ZONE 'UTC'),
+                ((year_start + interval '6 months') AT TIME ZONE iana_name) - ((year_start + interval '6 months') AT TIME ZONE 'UTC'));
+  -- The abbreviation in force at that moment, as the zone's rules name it.
+  PERFORM set_config('timezone', iana_name, true);
+  abbreviation := to_char(at_time, 'TZ');
+  PERFORM set_config('timezone', saved_zone, true);
+  RETURN ROW(abbreviation, base, offset_now - base)::mz_local.timezone_offset_result;
+END
+$fn$;

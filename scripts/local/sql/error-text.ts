@@ -25,7 +25,9 @@
  *   implementation to use; try providing explicit casts to match parameter types`;
  * - a character type's length out of range: `length for type character varying must be between 1
  *   and 10485760` (string.slt); split_part's position 0: `field position must be greater than
- *   zero`; an unknown encoding quoted as Materialize quotes it (`invalid encoding name 'x'`);
+ *   zero`; an unknown encoding quoted as Materialize quotes it (`invalid encoding name 'x'`, also
+ *   for convert_from); a time zone interval with months: `timezone interval must not contain months
+ *   or years` (timezone.slt);
  *   position(a IN b) with no implementation named with its arguments in the order written
  *   (`function position(integer, unknown) does not exist`);
  * - a type named in pg_catalog by one of Materialize's aliases, which it does not put there:
@@ -55,6 +57,10 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
     `length for type ${m[1] === 'varchar' ? 'character varying' : 'character'} must be between 1 and 10485760`],
   [/^field position must not be zero$/, () => 'field position must be greater than zero'],
   [/^invalid encoding name "(.*)"$/, (m) => `invalid encoding name '${m[1]}'`],
+  [/^invalid source encoding name "(.*)"$/, (m) => `invalid encoding name '${m[1]}'`],
+  // timezone(interval, …) with months or years (timezone.slt); PostgreSQL also refuses days, which
+  // Materialize takes, so only an interval with months is reworded.
+  [/^interval time zone "(?:.*\b(?:mons?|years?)\b.*)" must not include months or days$/, () => 'timezone interval must not contain months or years'],
   [/^function pg_catalog\.position\(([^,()]+), ([^,()]+)\) does not exist$/, (m) => `function position(${m[2]}, ${m[1]}) does not exist`],
   [/^type "(pg_catalog\.[^".]+)" does not exist$/, (m) => `unknown catalog item '${m[1]}'`],
   [/^type modifier is not allowed for type "(.+)"$/, (m) => `${m[1]} does not support type modifiers`],
