@@ -107,6 +107,18 @@ describe('numbers of more than 39 significant digits', () => {
   });
 });
 
+// timezone.slt at 0243c056: a field of a function's record result, read without parentheses.
+describe('a field of a call', () => {
+  it('is read from the call wrapped in parentheses; a parenthesized expression and a qualified column are left alone', () => {
+    expect(sqlOf(`SELECT timezone_offset('UTC', now()).abbrev, pg_catalog.timezone_offset(z, t).dst_offset FROM zones`)).toBe(
+      `SELECT (timezone_offset('UTC', now())).abbrev, (pg_catalog.timezone_offset(z, t)).dst_offset FROM zones`,
+    );
+    for (const untouched of [`SELECT (timezone_offset('UTC', now())).abbrev`, `SELECT t.x, (t.r).f FROM t WHERE (a + b) > 1`]) {
+      expect(sqlOf(untouched)).toBe(untouched);
+    }
+  });
+});
+
 describe('refusals become a failing statement', () => {
   it.each([
     [`SELECT sum(x) OVER (ORDER BY x RANGE 1 PRECEDING) FROM t`, 'RANGE in non-default window frames not yet supported'],

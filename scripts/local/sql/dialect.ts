@@ -104,6 +104,9 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       if (token.value === '[') {
         const subscripts = subscriptEdits(tokens, index);
         if (subscripts.length > 0) (edits ??= []).push(...subscripts);
+      } else if (token.value === ')' && isPunct(tokens[index + 1], '.') && tokens[index + 2]?.type === 'word') {
+        const wrapped = callFieldEdits(tokens, index);
+        if (wrapped) (edits ??= []).push(...wrapped);
       }
       continue;
     }
@@ -260,6 +263,30 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
       return inTypePosition(tokens, index) ? { start: token.start, end: token.end, text: TYPE_ALIASES[token.value]! } : null;
   }
 }
+
+/**
+ * `f(x).field`: Materialize reads a field of a function's record result without parentheses
+ * (timezone.slt: `timezone_offset(…).abbrev`); PostgreSQL needs `(f(x)).field`. The call, schema
+ * included, is wrapped in parentheses; a parenthesized expression's field (`(r).f`) is left alone.
+ */
+function callFieldEdits(tokens: readonly Token[], close: number): TextEdit[] | null {
+  let depth = 0;
+  let open = close;
+  for (; open >= 0; open--) {
+    if (isPunct(tokens[open], ')')) depth++;
+    else if (isPunct(tokens[open], '(') && --depth === 0) break;
+  }
+  const name = tokens[open - 1];
+  if (open <= 0 || !(name?.type === 'word' || name?.type === 'quoted') || NOT_A_CALL.has(name.value)) return null;
+  let start = open - 1;
+  while (isPunct(tokens[start - 1], '.') && (tokens[start - 2]?.type === 'word' || tokens[start - 2]?.type === 'quoted')) start -= 2;
+  return [
+    { start: tokens[start]!.start, end: tokens[start]!.start, text: '(' },
+    { start: tokens[close]!.end, end: tokens[close]!.end, text: ')' },
+  ];
+}
+/** Words before a parenthesis that are no function call. */
+const NOT_A_CALL = new Set(['select', 'from', 'where', 'and', 'or', 'not', 'in', 'exists', 'as', 'on', 'values', 'then', 'else', 'when', 'case', 'return', 'lateral', 'join', 'using', 'over', 'filter', 'row']);
 
 /** A number of ten digits or more: the only way an interval's text passes Materialize's range. */
 const LONG_NUMBER = /\d{10}/;
