@@ -213,3 +213,15 @@ describe('numeric past 39 digits', () => {
     ]);
   });
 });
+
+// table_func.slt at 4cca1dbd (MaterializeInc/materialize): repeat_row is a table function, and no
+// table function may be another's argument.
+describe('repeat_row as a table function', () => {
+  it('is refused inside another table function; on its own it repeats rows', async () => {
+    await expect(t.query(`SELECT repeat_row(generate_series(1, 2))`)).rejects.toThrow('table functions are not allowed in other table functions');
+    await expect(t.query(`SELECT generate_series(1, 2), repeat_row(jsonb_array_length(jsonb_array_elements('[[1]]')))`)).rejects.toThrow(
+      'table functions are not allowed in other table functions',
+    );
+    expect(await t.query(`SELECT n FROM visits, repeat_row(2) WHERE n = 1`)).toEqual([{ n: 1 }, { n: 1 }]);
+  });
+});

@@ -57,7 +57,7 @@ import { numberLiteralRefusal, numericModifierRefusal, numericTextRefusal } from
 const TABLE_FUNCTIONS = new Set([
   'jsonb_array_elements', 'jsonb_array_elements_text', 'jsonb_each', 'jsonb_each_text', 'jsonb_object_keys', 'generate_series',
   'unnest', 'regexp_split_to_table', 'regexp_matches', 'generate_subscripts', 'regexp_extract', 'jsonb_to_recordset',
-  'jsonb_populate_recordset', 'jsonb_path_query',
+  'jsonb_populate_recordset', 'jsonb_path_query', 'repeat_row',
 ]);
 const AGGREGATES = new Set([
   'count', 'sum', 'min', 'max', 'avg', 'array_agg', 'list_agg', 'string_agg', 'jsonb_agg', 'jsonb_object_agg', 'map_agg', 'bool_and',
