@@ -15,6 +15,8 @@ export interface DatabaseThreadStart {
   /** max_result_size when the session has not set it, in bytes. */
   readonly maxResultBytes: number;
   readonly sharedBuffers?: OpenDatabaseOptions['sharedBuffers'];
+  /** PGlite compiled by the opener's thread (compiled-pglite.ts): cloned by reference, not compiled again. */
+  readonly wasmModule?: WebAssembly.Module;
 }
 
 export type DatabaseCall =

@@ -163,7 +163,7 @@ function inTransaction(db: EmbeddedDatabase): boolean {
 
 let opened: EmbeddedDatabase | null = null;
 try {
-  opened = await openDatabase({ ...(start.dataDir ? { dataDir: start.dataDir } : {}), ...(start.sharedBuffers ? { sharedBuffers: start.sharedBuffers } : {}), ...(start.logs ? { log: (line: string) => post({ kind: 'log', line }) } : {}) });
+  opened = await openDatabase({ ...(start.dataDir ? { dataDir: start.dataDir } : {}), ...(start.sharedBuffers ? { sharedBuffers: start.sharedBuffers } : {}), ...(start.wasmModule ? { wasmModule: start.wasmModule } : {}), ...(start.logs ? { log: (line: string) => post({ kind: 'log', line }) } : {}) });
 } catch (error) {
   // Said to the opener, which ends this thread; nothing is listened for.
   post({ kind: 'failed', error: errorFields(error) });

@@ -81,7 +81,7 @@ export interface LocalDatabase {
 const require = createRequire(import.meta.url);
 
 /** node_modules/@electric-sql/pglite (its exports map hides package.json from require.resolve). */
-function pglitePackageRoot(): string {
+export function pglitePackageRoot(): string {
   return path.resolve(path.dirname(require.resolve('@electric-sql/pglite')), '..');
 }
 
@@ -113,6 +113,11 @@ export interface OpenDatabaseOptions {
    * system, so a smaller one costs copies, not disk reads.
    */
   sharedBuffers?: string;
+  /**
+   * PGlite's WebAssembly compiled already (compiled-pglite.ts): a server's database thread would
+   * otherwise compile the 9 MB module again at every start (PGlite caches it per thread only).
+   */
+  wasmModule?: WebAssembly.Module;
 }
 
 /** A bootstrapped PGlite: on disk when dataDir is given, else in memory. */
@@ -133,7 +138,7 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedD
   const fresh = !options.dataDir || !existsSync(path.join(options.dataDir, 'PG_VERSION'));
   let db: PGlite;
   if (!fresh) {
-    db = await PGlite.create({ dataDir: options.dataDir, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS, startParams: startParams(options.sharedBuffers) });
+    db = await PGlite.create({ dataDir: options.dataDir, username: LOCAL_USER, database: LOCAL_DATABASE, extensions: EXTENSIONS, startParams: startParams(options.sharedBuffers), ...compiled(options) });
   } else {
     const template = await loadOrBuildTemplate(log);
     if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
@@ -144,6 +149,7 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedD
       database: LOCAL_DATABASE,
       extensions: EXTENSIONS,
       startParams: startParams(options.sharedBuffers),
+      ...compiled(options),
     });
   }
   useGeometricFileGrowth(db);
@@ -151,6 +157,11 @@ async function openBootstrapped(options: OpenDatabaseOptions): Promise<EmbeddedD
   // The database's setting (bootstrap) applies to new sessions; PGlite's one session is open already.
   await db.exec('SET search_path = public, mz_catalog');
   return db;
+}
+
+/** PGlite told of a module compiled already, when there is one. */
+function compiled(options: OpenDatabaseOptions): { pgliteWasmModule?: WebAssembly.Module } {
+  return options.wasmModule ? { pgliteWasmModule: options.wasmModule } : {};
 }
 
 /** Runs the bootstrap when the database has an older version of it (or none). */
