@@ -107,7 +107,7 @@ export class MaintainedViews {
       const { rows } = await db.query<{ failures: string[] }>(`SELECT mz_local.catch_up($1) AS failures`, [names]).finally(() => {
         this.catchingUp = false;
         this.refreshTime.catchUpMs += performance.now() - started;
-        this.restartQuietWait();
+        this.postponePass(performance.now() - started);
       });
       for (const failure of rows[0]?.failures ?? []) this.reportCatchUpFailure(failure);
       await this.learnNextChange(db);
@@ -180,21 +180,39 @@ export class MaintainedViews {
       this.again = true;
       return;
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => (this.catchingUp ? this.restartQuietWait() : this.startPass()), Math.max(this.options.quietMs ?? 250, this.lastRefreshMs * 2));
+    this.passDueAt = performance.now() + Math.max(this.options.quietMs ?? 250, this.lastRefreshMs * 2);
+    this.armPassTimer();
   }
 
+  /** When the pending pass may start (performance.now() milliseconds): writes paused that long. */
+  private passDueAt = 0;
   /** A catch-up is running: it holds the session, so appends waiting behind it are no pause in writes. */
   private catchingUp = false;
 
+  private armPassTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () => {
+        // Due during a catch-up: its end postpones the pass (the timer stays pending meanwhile).
+        if (this.catchingUp) return;
+        if (performance.now() < this.passDueAt) this.armPassTimer();
+        else this.startPass();
+      },
+      Math.max(0, this.passDueAt - performance.now()),
+    );
+  }
+
   /**
-   * A catch-up ended: the wait for writes to pause starts again from here. Appends queued behind a
-   * catch-up (a subscription round's, 100–400 ms under load) landed no write meanwhile, and the pass
-   * started mid-ingest — refreshing every other stale view while events kept coming, then again
-   * after them (seen in bench/activation.ts at load 5–6: passes of up to 4 s inside a 3,000-event run).
+   * A catch-up held the session for `heldMs`: a pending pass waits that much longer. Appends queued
+   * behind a catch-up (a subscription round's, 100–400 ms under load) land no write meanwhile, and
+   * the pass started mid-ingest — refreshing every other stale view while events kept coming, then
+   * again after them (bench/activation.ts at load 5–6: passes of up to 4 s inside a 3,000-event
+   * run). Only the time held is added, so reads polling between writes cannot hold the pass off.
    */
-  private restartQuietWait(): void {
-    if (this.timer && !this.running) this.schedule();
+  private postponePass(heldMs: number): void {
+    if (!this.timer || this.running || this.closed) return;
+    this.passDueAt += heldMs;
+    this.armPassTimer();
   }
 
   /** The pass a timer set: now. */
