@@ -94,6 +94,12 @@ describe('interval literals past the range of time Materialize holds', () => {
 // interval.slt at 07e15494: `<leading> TO <trailing>` drops the fields above the leading one, for any
 // pair (PostgreSQL keeps them, and has only some pairs).
 describe('interval literals with a range of fields', () => {
+  it('refuse a second precision past microseconds', async () => {
+    expect(await errorMessageOf(t, `SELECT INTERVAL '4.1234567' SECOND(8)`)).toBe('SECOND precision must be (0, 6), have SECOND(8)');
+    expect(await errorMessageOf(t, `SELECT INTERVAL '1:4.1234567' MINUTE TO SECOND(7)`)).toBe('SECOND precision must be (0, 6), have SECOND(7)');
+    expect(await firstRowValues(t, `SELECT (INTERVAL '4.1234567' SECOND(3))::text`)).toEqual(['00:00:04.123']);
+  });
+
   it('keep only the fields from the leading one to the trailing one', async () => {
     expect(
       await firstRowValues(

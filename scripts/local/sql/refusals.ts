@@ -7,7 +7,8 @@
  *   yet supported"), `GROUPS` frames ("GROUPS in window frames not yet supported") and a negative
  *   offset (a syntax error in Materialize's grammar);
  * - `timestamp(p)` / `timestamptz(p)` with p over 6 ("precision for type timestamp or timestamptz
- *   must be between 0 and 6"; PostgreSQL warns and rounds to 6);
+ *   must be between 0 and 6"; PostgreSQL warns and rounds to 6); an interval literal's `SECOND(p)`
+ *   likewise ("SECOND precision must be (0, 6), have SECOND(7)");
  * - a table function in another table function's arguments ("table functions are not allowed in
  *   other table functions"), an aggregate in a table function's arguments ("aggregate functions are
  *   not allowed in table function arguments"); PostgreSQL runs both in a select list;
@@ -173,6 +174,14 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
         case 'decimal':
         case 'dec':
           refusal = numericModifierRefusal(tokens, index);
+          break;
+        case 'second':
+          // `INTERVAL '…' [… TO] SECOND(7)` (interval.slt): Materialize holds microseconds at most;
+          // PostgreSQL warns and rounds to 6.
+          if (isPunct(tokens[index + 1], '(') && tokens[index + 2]?.type === 'number' && isPunct(tokens[index + 3], ')') && Number(tokens[index + 2]!.value) > 6 &&
+            (tokens[index - 1]?.type === 'string' || isWord(tokens[index - 1], 'to'))) {
+            refusal = { message: `SECOND precision must be (0, 6), have SECOND(${tokens[index + 2]!.value})`, code: '22023' };
+          }
           break;
         case 'ties':
           // `FETCH FIRST n ROWS WITH TIES` (order_by.slt): Materialize's parser refuses it; PostgreSQL
