@@ -94,6 +94,13 @@ describe('interval literals past the range of time Materialize holds', () => {
 // interval.slt at 07e15494: `<leading> TO <trailing>` drops the fields above the leading one, for any
 // pair (PostgreSQL keeps them, and has only some pairs).
 describe('interval literals with a range of fields', () => {
+  it('refuse text that sets the years or months twice, or has + after a digit; the mixed styles Materialize takes still run', async () => {
+    expect(await errorMessageOf(t, `SELECT INTERVAL '3-4 5 years'`)).toBe('invalid input syntax for type interval: YEAR field set twice: "3-4 5 years"');
+    expect(await errorMessageOf(t, `SELECT '3-4 2 mon'::interval`)).toBe('invalid input syntax for type interval: MONTH field set twice: "3-4 2 mon"');
+    expect(await errorMessageOf(t, `SELECT INTERVAL '4+1:00'`)).toBe('invalid input syntax for type interval: "4+1:00"');
+    expect(await firstRowValues(t, `SELECT (INTERVAL '3-4 1:2 6 day')::text, (INTERVAL '+3 years +1 day')::text`)).toEqual(['3 years 4 months 6 days 01:02:00', '3 years 1 day']);
+  });
+
   it('refuse a second precision past microseconds', async () => {
     expect(await errorMessageOf(t, `SELECT INTERVAL '4.1234567' SECOND(8)`)).toBe('SECOND precision must be (0, 6), have SECOND(8)');
     expect(await errorMessageOf(t, `SELECT INTERVAL '1:4.1234567' MINUTE TO SECOND(7)`)).toBe('SECOND precision must be (0, 6), have SECOND(7)');

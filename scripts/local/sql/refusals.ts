@@ -15,6 +15,7 @@
  * - ROW values in COALESCE, GREATEST and LEAST;
  * - date and time literals PostgreSQL's lenient parser takes: `'infinity'::date`, an ISO date
  *   followed by a letter other than T (`DATE '2007-02-01X15:04:05'`), a time with `::` in it;
+ *   interval text with a years-months part and a year or month unit besides, or `+` after a digit;
  * - regular expression flags Materialize lacks (`x`, `n`, …) given as a literal
  *   ("invalid regular expression flag: x");
  * - an aggregate in a subquery whose arguments name only the outer query's columns, as qualified
@@ -217,7 +218,7 @@ export function materializeRefusal(statement: StatementSpan): Refusal | null {
           if (!refusal && isListFunction(token.value)) refusal = nullListCallRefusal(tokens, index);
       }
     } else if (token.type === 'string') {
-      refusal = castLiteralRefusal(tokens, index) ?? numericTextRefusal(tokens, index);
+      refusal = castLiteralRefusal(tokens, index) ?? numericTextRefusal(tokens, index) ?? intervalTextRefusal(tokens, index);
     } else if (token.type === 'number') {
       refusal = numberLiteralRefusal(tokens, index);
     } else if (token.type === 'operator' && (token.value === '@>' || token.value === '<@')) {
@@ -436,6 +437,30 @@ function typedLiteralRefusal(tokens: readonly Token[], index: number): Refusal |
   const literal = tokens[index + 1];
   if (literal?.type !== 'string' || isPunct(tokens[index - 1], '.') || (tokens[index - 1]?.type === 'operator' && tokens[index - 1]!.value === '::')) return null;
   return literalRefusal(tokens[index]!.value, literal.value);
+}
+
+/** A SQL-standard `years-months` part of an interval's text (`1-2`, `-1-`). */
+const YEAR_MONTH_PART = /(?:^|\s)[+-]?\d+-\d*(?=\s|$)/;
+/** A year or month unit written out after a number (`3 year`, `2mons`). */
+const YEAR_OR_MONTH_UNIT = /\d\s*(years?|y|months?|mons?)\b/i;
+
+/**
+ * Interval text Materialize's parser refuses and PostgreSQL's takes (interval.slt): a `years-months`
+ * part with a year or month unit besides (`'1-2 3 year'`: PostgreSQL adds the years; Materialize
+ * says the field is set twice), and a `+` right after a digit (`'1+2:3.4'`).
+ */
+function intervalTextRefusal(tokens: readonly Token[], index: number): Refusal | null {
+  const next = tokens[index + 1];
+  const typed = isWord(tokens[index - 1], 'interval') && !isPunct(tokens[index - 2], '.');
+  const cast = next?.type === 'operator' && next.value === '::' && isWord(tokens[index + 2], 'interval');
+  if (!typed && !cast) return null;
+  const text = tokens[index]!.value;
+  if (/\d\+/.test(text)) return { message: `invalid input syntax for type interval: ${JSON.stringify(text)}`, code: '22007' };
+  if (!YEAR_MONTH_PART.test(text)) return null;
+  const unit = YEAR_OR_MONTH_UNIT.exec(text);
+  if (!unit) return null;
+  const field = /^y/i.test(unit[1]!) ? 'YEAR' : 'MONTH';
+  return { message: `invalid input syntax for type interval: ${field} field set twice: ${JSON.stringify(text)}`, code: '22007' };
 }
 
 /** `'…'::date`, `'…'::time`, `CAST('…' AS date)`. */
