@@ -96,6 +96,10 @@ const REWORDINGS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/^set-returning functions are not allowed in (.+)$/, (m) => `table functions are not allowed in ${m[1] === 'WHERE' ? 'WHERE clause' : m[1]}`],
   [/^column ([^"\s]+\.[^"\s]+) does not exist$/, (m) => `column "${m[1]}" does not exist`],
   [/^malformed array literal: "\s*[^\s{[].*"$/s, () => 'malformed array literal: missing opening left brace'],
+  // `||` of two types none of whose concatenations take them (string.slt: `true || false`):
+  // Materialize says the operator does not exist, as PostgreSQL does; other operators' misses are
+  // "no overload" (the rewording below).
+  [/^operator does not exist: (?:boolean|smallint|integer|bigint|numeric|real|double precision|date|uuid|oid) \|\| (?:boolean|smallint|integer|bigint|numeric|real|double precision|date|uuid|oid)$/, (m) => m[0]],
   [/^operator does not exist: (.+)$/s, (m) =>
     `no overload for ${m[1]}: arguments cannot be implicitly cast to any implementation's parameters; try providing explicit casts`],
   [/^function (.+\(.*\)) is not unique$/, (m) =>
