@@ -262,12 +262,20 @@ async function ingestCost(server: LocalServer, standIn: TrackingStandIn, bound: 
     const during = changes('cpuPerEvent');
     const settled = changes('cpuToSettledPerEvent');
     const slower = changes('eventsPerSecond');
+    // One line a figure, each naming what it is (npm run bench -- --markdown makes a bullet of each).
+    const what = 'activation cost on ingest (one activation, high_value_customers)';
     console.log(
-      `activation cost on ingest, one activation (high_value_customers) followed by a worker in its own process, ${INGEST_PAIRS} interleaved pairs of runs of ${INGEST_EVENTS} single-event requests (8 in flight, from a process of their own), each pair's change with the worker (median over pairs), goal ≤ 10%; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores:\n` +
-        `  server CPU per event during the run: ${ms(of(runs.without, 'cpuPerEvent'))} → ${ms(of(runs.with, 'cpuPerEvent'))} ms, ${spread(during)}: ${verdict(during)}\n` +
-        `  server CPU per event until settled (views refreshed, deliveries done): ${ms(of(runs.without, 'cpuToSettledPerEvent'))} → ${ms(of(runs.with, 'cpuToSettledPerEvent'))} ms, ${spread(settled)}: ${verdict(settled)}\n` +
-        `  wall clock: ${of(runs.without, 'eventsPerSecond').toFixed(0)} → ${of(runs.with, 'eventsPerSecond').toFixed(0)} events/s, ${spread(slower).replace(/^[+]/, '')} slower: ${verdict(slower)}\n` +
-        `  where it goes: kept-view refresh time (wall clock of the database's refresh calls) ${ms(of(runs.without, 'refreshPerEvent'))} → ${ms(of(runs.with, 'refreshPerEvent'))} ms per event during the run, ${ms(of(runs.without, 'refreshToSettledPerEvent'))} → ${ms(of(runs.with, 'refreshToSettledPerEvent'))} ms until settled ` +
+      `${what}: ${INGEST_PAIRS} interleaved pairs of runs of ${INGEST_EVENTS} single-event requests (8 in flight, from a process of their own) without and with the worker (in its own process); ` +
+        `each figure the median over pairs of the pair's own change, goal ≤ 10%; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
+    );
+    console.log(`${what}, server CPU per event during the run: ${ms(of(runs.without, 'cpuPerEvent'))} → ${ms(of(runs.with, 'cpuPerEvent'))} ms, ${spread(during)}: ${verdict(during)}`);
+    console.log(
+      `${what}, server CPU per event until settled (views refreshed, deliveries done): ${ms(of(runs.without, 'cpuToSettledPerEvent'))} → ${ms(of(runs.with, 'cpuToSettledPerEvent'))} ms, ${spread(settled)}: ${verdict(settled)}`,
+    );
+    console.log(`${what}, wall clock: ${of(runs.without, 'eventsPerSecond').toFixed(0)} → ${of(runs.with, 'eventsPerSecond').toFixed(0)} events/s, ${spread(slower).replace(/^[+]/, '')} slower: ${verdict(slower)}`);
+    console.log(
+      `${what}, where it goes: kept-view refresh time (wall clock of the database's refresh calls) ${ms(of(runs.without, 'refreshPerEvent'))} → ${ms(of(runs.with, 'refreshPerEvent'))} ms per event during the run, ` +
+        `${ms(of(runs.without, 'refreshToSettledPerEvent'))} → ${ms(of(runs.with, 'refreshToSettledPerEvent'))} ms until settled ` +
         `(with a subscriber each round first refreshes the dedup and the mart, work that without one waits for ingest to pause); the worker process ${ms(of(runs.with, 'workerCpuPerEvent'))} ms; ${calls} calls sent` +
         `${refused.size ? `; requests refused: ${[...refused].map(([status, count]) => `${count} × ${status}`).join(', ')}` : ''}`,
     );
