@@ -73,20 +73,15 @@ describe('mz_logical_timestamp (temporal.slt)', () => {
   });
 });
 
-// interval.slt at 07e15494 (MaterializeInc/materialize): an interval's time part holds at most
-// 2147483647 hours 59:59.999999 (down to -2147483648 hours -59:59.999999); PostgreSQL's runs to
-// 2^63 microseconds.
-describe('interval literals past the range of time Materialize holds', () => {
-  it('are refused in Materialize words; the extremes themselves are taken', async () => {
-    expect(await errorMessageOf(t, `SELECT INTERVAL '10 days 2147483648 hours'`)).toBe(
-      'invalid input syntax for type interval: exceeds min/max interval duration: "10 days 2147483648 hours"',
-    );
-    expect(await errorMessageOf(t, `SELECT '-2147483648 hours -3600 seconds'::interval`)).toBe(
-      'invalid input syntax for type interval: exceeds min/max interval duration: "-2147483648 hours -3600 seconds"',
-    );
-    expect(await firstRowValues(t, `SELECT (INTERVAL '2147483647 hours 59 minutes 59.999999 seconds')::text, ('-2147483648 hours -59 minutes'::interval)::text`)).toEqual([
-      '2147483647:59:59.999999',
-      '-2147483648:59:00',
+// interval.slt at 14a58509 (MaterializeInc/materialize), "Largest values": an interval's time part
+// runs to 2^63 microseconds either way, as PostgreSQL's does (an earlier Materialize stopped at
+// 2147483647 hours 59:59.999999).
+describe('interval literals at the ends of the range', () => {
+  it('are taken as Materialize takes them', async () => {
+    expect(await firstRowValues(t, `SELECT (INTERVAL '3 days 2562047788 hours 54.775807 seconds')::text, ('-9223372036854775808 microseconds'::interval)::text, (INTERVAL '10 days 2147483648 hours')::text`)).toEqual([
+      '3 days 2562047788:00:54.775807',
+      '-2562047788:00:54.775808',
+      '10 days 2147483648:00:00',
     ]);
   });
 });
@@ -114,6 +109,19 @@ describe('interval literals with a range of fields', () => {
         `SELECT (INTERVAL '2-5 6 7:8:9.5' DAY TO MINUTE)::text, (INTERVAL '2-5 6 7:8:9.5' MONTH TO HOUR)::text, (INTERVAL '7:8:9' MINUTE TO SECOND)::text, (INTERVAL '2-5 6 7:8:9.5' YEAR TO MONTH)::text`,
       ),
     ).toEqual(['6 days 07:08:00', '5 months 6 days 07:00:00', '00:08:09', '2 years 5 months']);
+  });
+
+  // interval.rs (truncate_high_fields): below DAY the time part is kept modulo the leading field's
+  // next unit, with the remainder's sign.
+  it('keep an HOUR, MINUTE or SECOND leading field under a day, an hour or a minute', async () => {
+    expect(
+      await firstRowValues(t, `SELECT (INTERVAL '2 days 50:10' HOUR TO MINUTE)::text, (INTERVAL '-75:20:05' MINUTE TO SECOND)::text, (INTERVAL '3:7:45.5' SECOND)::text`),
+    ).toEqual(['02:10:00', '-00:20:05', '03:07:45.5']);
+  });
+
+  it('keep the column name a literal has', async () => {
+    const result = await t.sql.query(`SELECT INTERVAL '4:30' HOUR TO MINUTE, INTERVAL '1-2 3' DAY TO HOUR AS named`);
+    expect(result.fields.map((field) => field.name)).toEqual(['interval', 'named']);
   });
 });
 

@@ -643,38 +643,28 @@ CREATE OR REPLACE FUNCTION mz_local.interval_text(i interval) RETURNS text
 $fn$;
 SELECT mz_local.create_text_cast_once('interval', 'mz_local.interval_text(interval)');
 
--- An interval literal as Materialize reads it, for the few whose text has a number long enough to
--- pass its range (dialect.ts rewrites only those): an interval's time part is at most 2147483647
--- hours 59:59.999999 either way (-2147483648 hours below), where PostgreSQL's runs to 2^63
--- microseconds (interval.slt: "invalid input syntax for type interval: exceeds min/max interval
--- duration"; src/repr/src/adt/interval.rs).
-CREATE OR REPLACE FUNCTION mz_local.interval_literal(interval_text text) RETURNS interval
-  LANGUAGE plpgsql STABLE STRICT AS $fn$
-DECLARE
-  value interval := interval_text::interval;
-  seconds numeric := extract(hour from value) * 3600 + extract(minute from value) * 60 + extract(second from value);
-BEGIN
-  IF seconds > 7730941132799.999999 OR seconds < -7730941136399.999999 THEN
-    RAISE EXCEPTION USING ERRCODE = '22P02',
-      MESSAGE = format('invalid input syntax for type interval: exceeds min/max interval duration: "%s"', interval_text);
-  END IF;
-  RETURN value;
-END
-$fn$;
+-- Once a range check of interval literals (interval.slt before Materialize's intervals took their
+-- time part to 2^63 microseconds, as PostgreSQL's do): gone from data directories made with it.
+DROP FUNCTION IF EXISTS mz_local.interval_literal(text);
 
 -- `INTERVAL '…' <leading> TO <trailing>` as Materialize reads it (interval.slt): the fields above the
 -- leading one are dropped (`'1-2 3 4:5:6.7' DAY TO HOUR` → 3 days 04:00:00), where PostgreSQL keeps
 -- them and applies only the trailing field. PostgreSQL has parsed the text and applied the trailing
 -- field; this drops the leading ones.
+-- Below DAY, Materialize keeps the time part modulo the leading field's next unit (interval.rs
+-- truncate_high_fields: HOUR keeps the microseconds modulo a day, so '30 hours' HOUR TO MINUTE is
+-- 06:00:00), with the remainder's sign; what is left is under a day, exact in the float PostgreSQL
+-- multiplies an interval by.
 CREATE OR REPLACE FUNCTION mz_local.interval_from_leading(value interval, leading_field text) RETURNS interval
   LANGUAGE sql IMMUTABLE STRICT AS $fn$
   SELECT CASE leading_field
     WHEN 'year' THEN value
     WHEN 'month' THEN value - extract(year from value)::integer * interval '1 year'
-    ELSE value - (extract(year from value) * 12 + extract(month from value))::integer * interval '1 month'
-      - CASE WHEN leading_field = 'day' THEN interval '0' ELSE extract(day from value)::integer * interval '1 day' END
-      - CASE WHEN leading_field IN ('minute', 'second') THEN extract(hour from value)::bigint * interval '1 hour' ELSE interval '0' END
-      - CASE WHEN leading_field = 'second' THEN extract(minute from value)::integer * interval '1 minute' ELSE interval '0' END
+    WHEN 'day' THEN value - (extract(year from value) * 12 + extract(month from value))::integer * interval '1 month'
+    ELSE mod(
+      (extract(epoch from value - (extract(year from value) * 12 + extract(month from value))::integer * interval '1 month' - extract(day from value)::integer * interval '1 day') * 1000000)::bigint,
+      CASE leading_field WHEN 'hour' THEN 86400000000 WHEN 'minute' THEN 3600000000 ELSE 60000000 END
+    ) * interval '1 microsecond'
   END
 $fn$;
 

@@ -9,6 +9,9 @@
  *   column named `string` stays a column;
  * - `current_timestamp()` (Materialize's function form) → `current_timestamp`;
  * - `INTERVAL '30' minutes`: the plural field names → PostgreSQL's singular ones;
+ * - `INTERVAL '…' <leading> TO <trailing>`, any pair → the fields above the leading one dropped
+ *   (mz_local.interval_from_leading), the column still named `interval`;
+ * - `f(x).field` (a field of a function's record result) → `(f(x)).field`;
  * - `SELECT … AS OF [AT LEAST] t`: dropped, the read is at the current time (as-of.ts);
  * - `OPTION (expected_group_size = n)` / `OPTIONS (…)`, a query's planner hints: dropped;
  * - `SELECT DISTINCT ON (…)`: ties in its ORDER BY broken as Materialize breaks them (distinct-on.ts);
@@ -194,8 +197,6 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
     case 'current_timestamp':
       return isPunct(next, '(') && isPunct(tokens[index + 2], ')') ? { start: next!.start, end: tokens[index + 2]!.end, text: '' } : null;
     case 'interval': {
-      const ranged = intervalRangeEdit(tokens, index, sql);
-      if (ranged) return ranged;
       // INTERVAL '30' minutes [TO seconds]
       if (next?.type !== 'string') return null;
       const field = tokens[index + 2];
@@ -285,32 +286,18 @@ function callFieldEdits(tokens: readonly Token[], close: number): TextEdit[] | n
     { start: tokens[close]!.end, end: tokens[close]!.end, text: ')' },
   ];
 }
-/** Words before a parenthesis that are no function call. */
-const NOT_A_CALL = new Set(['select', 'from', 'where', 'and', 'or', 'not', 'in', 'exists', 'as', 'on', 'values', 'then', 'else', 'when', 'case', 'return', 'lateral', 'join', 'using', 'over', 'filter', 'row']);
-
-/** A number of ten digits or more: the only way an interval's text passes Materialize's range. */
-const LONG_NUMBER = /\d{10}/;
-
 /**
- * `INTERVAL '2147483648 hours'` / `'…'::interval` whose text has a number of ten digits or more →
- * `mz_local.interval_literal('…')`, which refuses a time part past Materialize's range
- * (catalog/materialize-functions.sql). A literal with a field after it (`INTERVAL '1' DAY`) is left
- * alone, as is every literal with shorter numbers (nearly all).
+ * Words before a parenthesis that are no function call: PostgreSQL's reserved words and the
+ * keywords that take a parenthesized expression after them (`ORDER BY (r).f`, `DISTINCT (r).f`,
+ * `BETWEEN (r).a AND …`, `LIKE (r).p`).
  */
-function intervalRangeEdit(tokens: readonly Token[], index: number, sql: string): TextEdit | null {
-  const next = tokens[index + 1];
-  const previous = tokens[index - 1];
-  if (next?.type === 'string' && LONG_NUMBER.test(next.value) && !isPunct(previous, '.') && !(previous?.type === 'operator' && previous.value === '::')) {
-    const after = tokens[index + 2];
-    if (after?.type === 'word' && (INTERVAL_FIELDS.has(after.value) || after.value in PLURAL_FIELDS)) return null;
-    return { start: tokens[index]!.start, end: next.end, text: `mz_local.interval_literal(${sql.slice(next.start, next.end)})` };
-  }
-  const literal = tokens[index - 2];
-  if (previous?.type === 'operator' && previous.value === '::' && literal?.type === 'string' && LONG_NUMBER.test(literal.value) && !isPunct(tokens[index + 1], '[')) {
-    return { start: literal.start, end: tokens[index]!.end, text: `mz_local.interval_literal(${sql.slice(literal.start, literal.end)})` };
-  }
-  return null;
-}
+const NOT_A_CALL = new Set([
+  'select', 'from', 'where', 'and', 'or', 'not', 'in', 'exists', 'as', 'on', 'values', 'then', 'else', 'when', 'case', 'return', 'lateral', 'join', 'using', 'over', 'filter', 'row',
+  'by', 'distinct', 'all', 'any', 'some', 'between', 'symmetric', 'asymmetric', 'like', 'ilike', 'similar', 'escape', 'is', 'isnull', 'notnull', 'having', 'returning', 'set', 'into',
+  'with', 'union', 'intersect', 'except', 'limit', 'offset', 'fetch', 'order', 'group', 'partition', 'window', 'rows', 'range', 'groups', 'within', 'array', 'end', 'do', 'check',
+  'default', 'for', 'to', 'unique', 'only', 'table', 'collate', 'operator', 'at', 'zone', 'asc', 'desc', 'nulls', 'first', 'last', 'if', 'elsif', 'perform', 'raise', 'qualify',
+]);
+
 const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'second']);
 /** The `<leading> TO <trailing>` pairs PostgreSQL's grammar has. */
 const POSTGRES_INTERVAL_RANGES = new Set(['year month', 'day hour', 'day minute', 'day second', 'hour minute', 'hour second', 'minute second']);
@@ -333,10 +320,12 @@ function intervalRangeRewrite(tokens: readonly Token[], index: number, sql: stri
   }
   const literal = tokens[index + 1]!;
   const qualifier = POSTGRES_INTERVAL_RANGES.has(`${leading} ${trailing}`) ? `${leading.toUpperCase()} TO ${trailing.toUpperCase()}` : trailing.toUpperCase();
+  // Cast over an operator so that the column is still named `interval` as the literal's is
+  // (PostgreSQL names a cast by its type unless what it casts has a name, as a function call has).
   return {
     start: tokens[index]!.start,
     end,
-    text: `mz_local.interval_from_leading(INTERVAL ${sql.slice(literal.start, literal.end)} ${qualifier}${precision}, '${leading}')`,
+    text: `(mz_local.interval_from_leading(INTERVAL ${sql.slice(literal.start, literal.end)} ${qualifier}${precision}, '${leading}') + INTERVAL '0')::interval`,
   };
 }
 
