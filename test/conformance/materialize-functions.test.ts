@@ -46,6 +46,23 @@ describe('try_parse_monotonic_iso8601_timestamp', () => {
     expect(rows.map((row) => row.v)).toEqual([null, null, null, null, null, null, null]);
   });
 
+  it('counts leap years as chrono does, and year 0000 is 1 BC', async () => {
+    const rows = await t.query<{ v: string | null }>(`SELECT try_parse_monotonic_iso8601_timestamp(v)::text AS v FROM (VALUES
+      ('2000-02-29T00:00:00.000Z'), ('1900-02-29T00:00:00.000Z'), ('2400-02-29T12:30:45.500Z'), ('2100-02-29T00:00:00.000Z'),
+      ('0004-02-29T00:00:00.000Z'), ('0000-02-29T00:00:00.000Z'), ('0001-01-01T00:00:00.000Z'), ('9999-12-31T23:59:59.999Z')) AS inputs(v)`);
+    expect(rows.map((row) => row.v)).toEqual([
+      '2000-02-29 00:00:00', null, '2400-02-29 12:30:45.5', null,
+      '0004-02-29 00:00:00', '0001-02-29 00:00:00 BC', '0001-01-01 00:00:00', '9999-12-31 23:59:59.999',
+    ]);
+  });
+
+  it('is NULL for anything but a digit in a field of the right shape', async () => {
+    const rows = await t.query<{ v: string | null }>(`SELECT try_parse_monotonic_iso8601_timestamp(v)::text AS v FROM (VALUES
+      ('2021-07-1aT10:00:00.000Z'), ('2021-07-14T10:00:00.00aZ'), ('2021-07-14T 1:00:00.000Z'), ('2021-07-14T10:00:00.0-1Z'),
+      ('2021-0é-14T10:00:00.000Z'), ('20210714T10:00:00.000000Z')) AS inputs(v)`);
+    expect(rows.map((row) => row.v)).toEqual([null, null, null, null, null, null]);
+  });
+
   it('is NULL for any other shape: no millis, more digits, an offset, a space, NULL', async () => {
     const rows = await t.query<{ v: string | null }>(`SELECT try_parse_monotonic_iso8601_timestamp(v)::text AS v FROM (VALUES
       ('2021-07-14T10:00:00Z'), ('2021-07-14T10:00:00.0001Z'), ('2021-07-14T10:00:00.000+00:00'), ('2021-07-14 10:00:00.000Z'),
