@@ -12,7 +12,7 @@ import { REGEX_PATTERN_SQL } from '../sql/regex-patterns.ts';
 export const BOOTSTRAP_VERSION = 8;
 
 /** The version of the view planner (views/plan-kept-views.ts): views an older one planned are planned again at start. */
-export const PLAN_VERSION = 6;
+export const PLAN_VERSION = 7;
 
 function part(file: string): string {
   return readFileSync(new URL(file, import.meta.url), 'utf8').replaceAll('{{PLAN_VERSION}}', String(PLAN_VERSION));

@@ -471,7 +471,9 @@ async function dropFolding(db: LocalDatabase, id: string): Promise<void> {
  * plan of the definition with its keys as parameters) and indexes each kept table it would scan
  * whole — on the expression compared with a key, else on a column compared with a constant (the
  * other side of a NOT EXISTS, say). An expression PostgreSQL cannot index (not immutable, e.g.
- * date_trunc of a timestamptz) is left to the scan.
+ * date_trunc of a timestamptz) is left to the scan. An index whose columns lead another's on the
+ * same table (one view's `(event_type)`, another's `(event_type, user_id)`) is dropped: the longer
+ * one serves both lookups, and every index costs each refresh's writes.
  */
 async function indexUpstreamForKeys(db: LocalDatabase, id: string, keyColumns: readonly string[], log?: (line: string) => void): Promise<void> {
   const condition = keyColumns.map((column, index) => `${quoteIdentifier(column)} = $${index + 1}`).join(' AND ');
@@ -488,6 +490,7 @@ async function indexUpstreamForKeys(db: LocalDatabase, id: string, keyColumns: r
         log?.(`materialized view ${id}: no index on ${list} (${(error as Error).message}); recomputing a group scans ${scan.table}`);
       }
     }
+    await db.query(`SELECT mz_local.drop_covered_kept_indexes($1::regclass)`, [`mz_local.${quoteIdentifier(scan.table)}`]);
   }
 }
 
