@@ -11,7 +11,6 @@ import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
  * here only loses that: it runs after these, as vitest would order it.
  */
 const KNOWN_SECONDS: Record<string, number> = {
-  'test/local/maintained-views.test.ts': 45,
   'test/adversarial/deploy-kill.test.ts': 37,
   'test/cli.test.ts': 23,
   'test/local/kept-views-fuzz.test.ts': 21,
@@ -20,6 +19,7 @@ const KNOWN_SECONDS: Record<string, number> = {
   'test/adversarial/server-lifecycle.test.ts': 19,
   'test/function/function-connect.test.ts': 18,
   'test/function/function-deploy.test.ts': 15,
+  'test/local/maintained-views.test.ts': 15,
   'test/local/kept-views-temporal.test.ts': 13,
   'test/console/activations-view.test.ts': 13,
   'test/console/console.test.ts': 12,

@@ -158,7 +158,7 @@ it('every kept view reads as its recomputation through random appends, retries, 
   const folding = await kept.query<{ name: string }>(`SELECT c.relname AS name FROM mz_local.maintained_views m JOIN pg_class c ON c.oid = m.view_oid WHERE m.refresh_function_sql IS NOT NULL AND c.relnamespace::regnamespace::text <> 'analytics_tests' ORDER BY 1`);
   expect(folding.map((row) => row.name)).toEqual([...FOLDING_VIEWS].sort());
 
-  const next = random(20261123);
+  const next = random(20262536);
   const traffic = sampleTraffic(3_000, { seed: 5, days: 3, users: 120 });
   const sent: object[][] = [];
   let cursor = 0;
@@ -167,10 +167,13 @@ it('every kept view reads as its recomputation through random appends, retries, 
   let caughtUpByKey = 0;
   const staleAfterReads: string[] = [];
   let deletesSince = false;
-  // 24 steps of this seed hold every kind of step (asserted below); the first ones are the cheap ones
-  // (the data grows), and 30 took twice as long for little more.
+  // This seed's 14 steps hold every kind of step (asserted below) over ~600 events. A step costs
+  // in proportion to the events sent so far (the oracle computes every view from the source), so
+  // the run's cost grows with the square of its steps: the earlier seed took 24 steps and ~1,200
+  // events to hold every kind, three times this one's cost (tried over seeds by replaying the
+  // generator's draws).
   const kindsSeen = new Set<string>();
-  for (let step = 0; step < 24; step++) {
+  for (let step = 0; step < 14; step++) {
     const choice = next();
     let what: string;
     if (choice < 0.5 || sent.length === 0) {
@@ -249,7 +252,7 @@ it('every kept view reads as its recomputation through random appends, retries, 
   expect([...kindsSeen].sort()).toEqual(['a delete request', 'a replaced parse view', 'a retried delivery', 'an earlier delivery with other content', 'new events']);
   // Both paths were exercised: reads computing stale views, and reads of kept results.
   expect(readsWhileStale).toBeGreaterThan(0);
-  expect(readsWhileKept).toBeGreaterThan(10);
+  expect(readsWhileKept).toBeGreaterThan(8);
   expect(caughtUpByKey).toBeGreaterThan(3);
   // Said in the output, for the cause to be found (see above); the first reads must still catch up
   // by key in most steps.
@@ -262,7 +265,7 @@ it('every kept view reads as its recomputation through random appends, retries, 
   // page (a HOT update), or the table every read consults grows with every refresh.
   const bookkeeping = (await kept.query<{ pages: number }>(`SELECT pg_relation_size('mz_local.maintained_views')::int / 8192 AS pages`))[0]!.pages;
   expect(bookkeeping).toBeLessThanOrEqual(3);
-  // ~65 s of CPU: with three test files sharing two cores it takes up to twice that.
+  // ~25 s of CPU: with three test files sharing two cores it takes up to twice that.
 }, 240_000);
 
 it('replacing and dropping kept views while events stream in loses no event and leaves no maintenance behind', async () => {
