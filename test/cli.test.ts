@@ -61,12 +61,6 @@ describe('models:compile', () => {
     expect(result.stderr).toContain('fix: ');
   });
 
-  it('has --help', async () => {
-    const result = await cli('models-compile.ts', ['--help'], REPO_ROOT);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain('--select');
-    expect(result.stdout).toContain('Examples:');
-  });
 });
 
 describe('models:graph', () => {
@@ -163,13 +157,5 @@ describe('models:deploy (the command, on the local target)', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/error: models\/marts\/broken_mart\.sql:5: broken_mart: column "nope" does not exist \(42703\)\n {2}compiled SQL line \d+: nope AS x/);
     expect(result.stdout).toContain('left undeployed: broken_mart');
-  });
-
-  it('has --help for deploy, watch and dev', async () => {
-    for (const script of ['models-deploy.ts', 'models-watch.ts', 'dev.ts']) {
-      const result = await cli(script, ['--help'], REPO_ROOT);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toContain('Examples:');
-    }
   });
 });
