@@ -63,6 +63,13 @@ export interface LocalServerOptions {
    * LOCAL_SERVER_SHARED_BUFFERS, else 128MB.
    */
   sharedBuffers?: string;
+  /**
+   * PGlite compiled already (engine/compiled-pglite.ts), for a process that starts many short-lived
+   * servers, such as the test suite: each would otherwise compile the 9 MB module again. A
+   * long-lived server compiles its own: its ingest measured less steady with a module compiled on
+   * another thread (bench/session-cost.ts: 4.6–6.5k against 5.6–6.2k requests/s).
+   */
+  wasmModule?: WebAssembly.Module;
   /** How long one computation of a subscribed query may hold the database (default 10 s). */
   subscribedQueryTimeoutMs?: number;
   /**
@@ -123,6 +130,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       ...(options.log ? { log: options.log } : {}),
       ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
       ...(sharedBuffers ? { sharedBuffers } : {}),
+      ...(options.wasmModule ? { wasmModule: options.wasmModule } : {}),
       onLost: (reason) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason),
     });
     const sources = new WebhookSourceCache();

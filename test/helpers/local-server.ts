@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../scripts/local/local-server.ts';
+import { compiledPGliteModule } from '../../scripts/local/engine/compiled-pglite.ts';
 
 export interface TestServer {
   server: LocalServer;
@@ -15,7 +16,9 @@ export interface TestServer {
 export async function startTestServer(options: LocalServerOptions = {}): Promise<TestServer> {
   // 16MB shared buffers: tests hold little data, and a server starts ~0.6 s of CPU sooner than with
   // the 128MB `npm run local` uses (engine.ts OpenDatabaseOptions.sharedBuffers).
-  const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, sharedBuffers: '16MB', ...options });
+  // PGlite compiled once for the worker's many servers (a test server lives seconds).
+  const wasmModule = await compiledPGliteModule();
+  const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, sharedBuffers: '16MB', ...(wasmModule ? { wasmModule } : {}), ...options });
   const sql = new pg.Client(server.pgUrl);
   await sql.connect();
   return {

@@ -4,8 +4,9 @@
  * Every local server runs PGlite on a thread of its own (worker-database.ts), and PGlite caches
  * its compiled module per thread only: each server start compiled the 9 MB module again. A
  * compiled WebAssembly.Module crosses to a thread without a copy of its code (worker_threads
- * clones it by reference), so a process that starts many servers — the test suite, `npm run dev`
- * restarting its embedded server — compiles it once.
+ * clones it by reference), so a process that starts many short-lived servers — the test suite
+ * (test/helpers/local-server.ts) — compiles it once and passes it as a server option. A server
+ * that lives for hours is left to compile its own (local-server.ts says why).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

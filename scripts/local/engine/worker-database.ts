@@ -16,7 +16,6 @@ import type { Results } from '@electric-sql/pglite';
 import type { LocalDatabase, OpenDatabaseOptions, ProtocolCallOptions, QueryOptions } from './engine.ts';
 import { errorFromFields, type DatabaseCall, type DatabaseThreadMessage, type DatabaseThreadStart } from './database-thread-messages.ts';
 import { startTypeScriptThread } from './typescript-thread.ts';
-import { compiledPGliteModule } from './compiled-pglite.ts';
 import { INTERRUPT_SLOTS, requestInterrupt } from './statement-interrupts.ts';
 import { DEFAULT_MAX_RESULT_BYTES } from '../sql/byte-size.ts';
 
@@ -59,14 +58,13 @@ export class WorkerDatabase implements LocalDatabase {
    */
   static async open(options: OpenDatabaseOptions & { onLost?: (reason: Error) => void; maxResultBytes?: number } = {}): Promise<WorkerDatabase> {
     const shared = new SharedArrayBuffer(INTERRUPT_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-    const wasmModule = options.wasmModule ?? (await compiledPGliteModule());
     const worker = await startThread({
       ...(options.dataDir ? { dataDir: options.dataDir } : {}),
       logs: options.log !== undefined,
       interrupts: shared,
       maxResultBytes: options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
       ...(options.sharedBuffers ? { sharedBuffers: options.sharedBuffers } : {}),
-      ...(wasmModule ? { wasmModule } : {}),
+      ...(options.wasmModule ? { wasmModule: options.wasmModule } : {}),
     });
     return new Promise<WorkerDatabase>((resolve, reject) => {
       const opening = (message: DatabaseThreadMessage) => {
