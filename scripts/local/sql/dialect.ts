@@ -271,12 +271,7 @@ function editAt(tokens: readonly Token[], index: number, sql: string): TextEdit 
  * included, is wrapped in parentheses; a parenthesized expression's field (`(r).f`) is left alone.
  */
 function callFieldEdits(tokens: readonly Token[], close: number): TextEdit[] | null {
-  let depth = 0;
-  let open = close;
-  for (; open >= 0; open--) {
-    if (isPunct(tokens[open], ')')) depth++;
-    else if (isPunct(tokens[open], '(') && --depth === 0) break;
-  }
+  const open = enclosingParen(tokens, close);
   const name = tokens[open - 1];
   if (open <= 0 || !(name?.type === 'word' || name?.type === 'quoted') || NOT_A_CALL.has(name.value)) return null;
   let start = open - 1;

@@ -17,7 +17,7 @@
  */
 import type { Refusal } from './refusal.ts';
 import type { Token } from './tokens.ts';
-import { isPunct, isWord } from './token-walk.ts';
+import { castTypeOf, isPunct, isWord } from './token-walk.ts';
 
 const MAX_PRECISION = 39;
 /** The exponent of the most significant digit Materialize's numeric can hold: 10^38 … 10^-39. */
@@ -73,9 +73,8 @@ export function numberLiteralRefusal(tokens: readonly Token[], index: number): R
 
 /** The type a string literal at `index` is cast to (`'x'::numeric`, `CAST('x' AS numeric)`, `numeric 'x'`), lower-cased. */
 function castType(tokens: readonly Token[], index: number): string | null {
-  const next = tokens[index + 1];
-  if (next?.type === 'operator' && next.value === '::' && tokens[index + 2]?.type === 'word') return tokens[index + 2]!.value;
-  if (isWord(next, 'as') && isPunct(tokens[index - 1], '(') && isWord(tokens[index - 2], 'cast') && tokens[index + 2]?.type === 'word') return tokens[index + 2]!.value;
+  const cast = castTypeOf(tokens, index);
+  if (isWord(cast)) return cast!.value;
   const before = tokens[index - 1];
   if (before?.type === 'word' && NUMERIC_TYPES.has(before.value) && !isPunct(tokens[index - 2], '.')) return before.value;
   return null;

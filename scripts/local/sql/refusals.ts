@@ -47,7 +47,7 @@
  * One pass over the tokens looks for the trigger words; nearly every statement has none.
  */
 import type { StatementSpan, Token } from './tokens.ts';
-import { closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
+import { castTypeOf, closingParen, enclosingParen, isPunct, isWord } from './token-walk.ts';
 import { asOfClause } from './as-of.ts';
 import { JsonScanError, scanJsonStream } from './json-scan.ts';
 import type { Refusal } from './refusal.ts';
@@ -465,10 +465,7 @@ function intervalTextRefusal(tokens: readonly Token[], index: number): Refusal |
 
 /** `'…'::date`, `'…'::time`, `CAST('…' AS date)`. */
 function castLiteralRefusal(tokens: readonly Token[], index: number): Refusal | null {
-  const next = tokens[index + 1];
-  let type: Token | undefined;
-  if (next?.type === 'operator' && next.value === '::') type = tokens[index + 2];
-  else if (isWord(next, 'as') && isWord(tokens[index - 2], 'cast') && isPunct(tokens[index - 1], '(')) type = tokens[index + 2];
+  const type = castTypeOf(tokens, index);
   // `'{{1},{2}}'::int[]`: Materialize reads no array text of more than one dimension (arrays built
   // with ARRAY[[…]] are fine), table_func.slt and list.slt.
   if (isWord(type) && isPunct(tokens[index + 3], '[') && /^\s*\{\s*\{/.test(tokens[index]!.value)) {

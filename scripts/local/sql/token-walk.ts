@@ -50,3 +50,11 @@ export function enclosingParen(tokens: readonly Token[], at: number): number {
   }
   return -1;
 }
+
+/** The token naming the type a string literal at `index` is cast to: `'x'::t` or `CAST('x' AS t)`. */
+export function castTypeOf(tokens: readonly Token[], index: number): Token | undefined {
+  const next = tokens[index + 1];
+  if (next?.type === 'operator' && next.value === '::') return tokens[index + 2];
+  if (isWord(next, 'as') && isPunct(tokens[index - 1], '(') && isWord(tokens[index - 2], 'cast')) return tokens[index + 2];
+  return undefined;
+}

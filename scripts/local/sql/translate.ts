@@ -23,6 +23,7 @@ import { catalogNameEdits, protectedTarget } from './pg-catalog.ts';
 import { regexParameterEdits, regexTooLargeMessage, tooLargeRegexLiteral } from './regex-patterns.ts';
 import { createTypeAsDomain, dialectEdits, rewriteDialect } from './dialect.ts';
 import { materializeRefusal } from './refusals.ts';
+import { closingParen, isPunct, isWord } from './token-walk.ts';
 import { createTypeOptions } from './map-refusals.ts';
 
 export interface TranslatedStatement {
@@ -155,8 +156,7 @@ export function translateStatement(statement: StatementSpan, sql: string): Trans
  */
 function dropTypeChecked(statement: StatementSpan, sql: string, text: string): TranslatedStatement | null {
   const { tokens } = statement;
-  let end = 2;
-  while (tokens[end + 1]?.type === 'punct' && tokens[end + 1]!.value === '.' && tokens[end + 2]) end += 2;
+  const end = qualifiedNameEnd(tokens, 2);
   const last = tokens[end];
   if (!last || !(last.type === 'word' || last.type === 'quoted') || !(tokens[2]!.type === 'word' || tokens[2]!.type === 'quoted')) return null;
   if (tokens[2]!.type === 'word' && tokens[2]!.value === 'if') return null;
@@ -178,11 +178,9 @@ function dropTypeChecked(statement: StatementSpan, sql: string, text: string): T
  */
 function createViewIfNotExists(statement: StatementSpan, sql: string): TranslatedStatement | null {
   const { tokens } = statement;
-  const at = (index: number, word: string) => tokens[index]?.type === 'word' && tokens[index]!.value === word;
-  if (!at(1, 'view') || !at(2, 'if') || !at(3, 'not') || !at(4, 'exists')) return null;
+  if (!isWord(tokens[1], 'view') || !isWord(tokens[2], 'if') || !isWord(tokens[3], 'not') || !isWord(tokens[4], 'exists')) return null;
   const nameStart = tokens[5];
-  let nameEnd = 5;
-  while (tokens[nameEnd + 1]?.type === 'punct' && tokens[nameEnd + 1]!.value === '.' && tokens[nameEnd + 2]) nameEnd += 2;
+  const nameEnd = qualifiedNameEnd(tokens, 5);
   if (!nameStart || !(nameStart.type === 'word' || nameStart.type === 'quoted')) return null;
   const name = sql.slice(nameStart.start, tokens[nameEnd]!.end);
   const create = applyEdits(statement, sql, [{ start: tokens[2]!.start, end: tokens[4]!.end, text: '' }, ...dialectEdits(statement, sql)]);
@@ -203,23 +201,17 @@ function createViewIfNotExists(statement: StatementSpan, sql: string): Translate
 function createViewColumnListChecked(statement: StatementSpan, sql: string, text: string): TranslatedStatement | null {
   const { tokens } = statement;
   let at = 1;
-  if (isWordToken(tokens[at], 'or') && isWordToken(tokens[at + 1], 'replace')) at += 2;
-  if (isWordToken(tokens[at], 'temp') || isWordToken(tokens[at], 'temporary')) at++;
-  if (!isWordToken(tokens[at], 'view')) return null;
+  if (isWord(tokens[at], 'or') && isWord(tokens[at + 1], 'replace')) at += 2;
+  if (isWord(tokens[at], 'temp') || isWord(tokens[at], 'temporary')) at++;
+  if (!isWord(tokens[at], 'view')) return null;
   const nameStart = at + 1;
-  let nameEnd = nameStart;
   const first = tokens[nameStart];
-  if (!first || !(first.type === 'word' || first.type === 'quoted') || isWordToken(first, 'if')) return null;
-  while (tokens[nameEnd + 1]?.type === 'punct' && tokens[nameEnd + 1]!.value === '.' && tokens[nameEnd + 2]) nameEnd += 2;
-  const open = tokens[nameEnd + 1];
-  if (open?.type !== 'punct' || open.value !== '(') return null;
-  let close = nameEnd + 1;
-  for (let depth = 0; close < tokens.length; close++) {
-    const token = tokens[close]!;
-    if (token.type === 'punct' && token.value === '(') depth++;
-    else if (token.type === 'punct' && token.value === ')' && --depth === 0) break;
-  }
-  if (!isWordToken(tokens[close + 1], 'as')) return null;
+  if (!first || !(first.type === 'word' || first.type === 'quoted') || isWord(first, 'if')) return null;
+  const nameEnd = qualifiedNameEnd(tokens, nameStart);
+  if (!isPunct(tokens[nameEnd + 1], '(')) return null;
+  const open = tokens[nameEnd + 1]!;
+  const close = closingParen(tokens, nameEnd + 1);
+  if (close < 0 || !isWord(tokens[close + 1], 'as')) return null;
   const name = sql.slice(first.start, tokens[nameEnd]!.end);
   const shownName = nameEnd === nameStart
     ? `mz_local.qualified(current_schema(), ${sqlLiteral(tokens[nameEnd]!.value)})`
@@ -234,8 +226,11 @@ function createViewColumnListChecked(statement: StatementSpan, sql: string, text
   );
 }
 
-function isWordToken(token: StatementSpan['tokens'][number] | undefined, word: string): boolean {
-  return token?.type === 'word' && token.value === word;
+/** The index of a possibly qualified name's last part (`a.b.c` from the index of `a`). */
+function qualifiedNameEnd(tokens: StatementSpan['tokens'], start: number): number {
+  let end = start;
+  while (isPunct(tokens[end + 1], '.') && tokens[end + 2]) end += 2;
+  return end;
 }
 
 /**
