@@ -98,8 +98,8 @@ export function dialectEdits(statement: StatementSpan, sql: string): TextEdit[] 
       continue;
     }
     if (token.type === 'number') {
-      // Past 39 significant digits (a length check first: nearly every number stops there).
-      const rounded = token.value.length > 39 ? numericPrecisionEdit(tokens, index, sql) : null;
+      // Past 39 significant digits (numericPrecisionEdit checks the length first: nearly every number stops there).
+      const rounded = numericPrecisionEdit(tokens, index, sql);
       if (rounded) (edits ??= []).push(rounded);
       continue;
     }
@@ -276,10 +276,7 @@ function callFieldEdits(tokens: readonly Token[], close: number): TextEdit[] | n
   if (open <= 0 || !(name?.type === 'word' || name?.type === 'quoted') || NOT_A_CALL.has(name.value)) return null;
   let start = open - 1;
   while (isPunct(tokens[start - 1], '.') && (tokens[start - 2]?.type === 'word' || tokens[start - 2]?.type === 'quoted')) start -= 2;
-  return [
-    { start: tokens[start]!.start, end: tokens[start]!.start, text: '(' },
-    { start: tokens[close]!.end, end: tokens[close]!.end, text: ')' },
-  ];
+  return [insertAt(tokens[start]!.start, '('), insertAt(tokens[close]!.end, ')')];
 }
 /**
  * Words before a parenthesis that are no function call: PostgreSQL's reserved words and the
@@ -293,7 +290,9 @@ const NOT_A_CALL = new Set([
   'default', 'for', 'to', 'unique', 'only', 'table', 'collate', 'operator', 'at', 'zone', 'asc', 'desc', 'nulls', 'first', 'last', 'if', 'elsif', 'perform', 'raise', 'qualify',
 ]);
 
-const INTERVAL_FIELDS = new Set(['year', 'month', 'day', 'hour', 'minute', 'second']);
+/** An interval's fields, largest first. */
+const INTERVAL_FIELD_ORDER = ['year', 'month', 'day', 'hour', 'minute', 'second'];
+const INTERVAL_FIELDS = new Set(INTERVAL_FIELD_ORDER);
 /** The `<leading> TO <trailing>` pairs PostgreSQL's grammar has. */
 const POSTGRES_INTERVAL_RANGES = new Set(['year month', 'day hour', 'day minute', 'day second', 'hour minute', 'hour second', 'minute second']);
 
@@ -305,8 +304,7 @@ const POSTGRES_INTERVAL_RANGES = new Set(['year month', 'day hour', 'day minute'
  * trailing SECOND's precision (`SECOND(2)`) is kept. Other pairs are left to fail as they do.
  */
 function intervalRangeRewrite(tokens: readonly Token[], index: number, sql: string, leading: string, trailing: string): TextEdit | null {
-  const order = ['year', 'month', 'day', 'hour', 'minute', 'second'];
-  if (order.indexOf(leading) >= order.indexOf(trailing)) return null;
+  if (INTERVAL_FIELD_ORDER.indexOf(leading) >= INTERVAL_FIELD_ORDER.indexOf(trailing)) return null;
   let end = tokens[index + 4]!.end;
   let precision = '';
   if (isPunct(tokens[index + 5], '(') && tokens[index + 6]?.type === 'number' && isPunct(tokens[index + 7], ')')) {
