@@ -665,10 +665,6 @@ CREATE OR REPLACE FUNCTION mz_local.interval_text(i interval) RETURNS text
 $fn$;
 SELECT mz_local.create_text_cast_once('interval', 'mz_local.interval_text(interval)');
 
--- Once a range check of interval literals (interval.slt before Materialize's intervals took their
--- time part to 2^63 microseconds, as PostgreSQL's do): gone from data directories made with it.
-DROP FUNCTION IF EXISTS mz_local.interval_literal(text);
-
 -- `INTERVAL '…' <leading> TO <trailing>` as Materialize reads it (interval.slt): the fields above the
 -- leading one are dropped (`'1-2 3 4:5:6.7' DAY TO HOUR` → 3 days 04:00:00), where PostgreSQL keeps
 -- them and applies only the trailing field. PostgreSQL has parsed the text and applied the trailing
