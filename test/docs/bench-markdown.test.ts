@@ -2,8 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { benchEnvironment, commitInfo, FigureRecorder, machineInfo, renderBenchMarkdown } from '../../bench/markdown.ts';
 import { REPO_ROOT } from '../../scripts/docs-cli-reference.ts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runSectionProcess } from '../../bench/section-process.ts';
 
 describe('bench --markdown', () => {
   it('files each printed line under the section that printed it, as printed', () => {
@@ -72,9 +74,10 @@ describe('bench --markdown', () => {
   });
 
   it("files the unit-test figures under 'Unit tests': unit tests of the seed models, and a save to its unit tests' outcome", async () => {
-    // bench/run.ts runs the section under that title (what --markdown writes).
-    expect(readFileSync(path.join(REPO_ROOT, 'bench/run.ts'), 'utf8')).toMatch(/await section\('Unit tests', runUnitTestsBench\);/);
+    // npm run bench runs the section under that title (what --markdown writes).
     const { runUnitTestsBench } = await import('../../bench/unit-tests.ts');
+    const { SECTIONS } = await import('../../bench/sections.ts');
+    expect(SECTIONS.find(([, run]) => run === runUnitTestsBench)?.[0]).toBe('Unit tests');
     const recorder = new FigureRecorder();
     const original = console.log;
     console.log = () => {};
@@ -93,4 +96,19 @@ describe('bench --markdown', () => {
       expect.stringMatching(/^unit tests: save a model in watch → its \d+ unit tests' outcome: p50 \d+ ms .* goal p50 ≤ 300 ms/),
     ]);
   }, 120_000);
+
+  it('runs a section in a process of its own, relaying its lines in order, and names the section when it fails', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-section-'));
+    try {
+      // A stand-in section: prints two figures (one in two writes, one line split across them), then exits with the code asked.
+      const script = path.join(dir, 'section.mjs');
+      writeFileSync(script, `process.stdout.write('first: 1 ms\\nsecond: '); setTimeout(() => { process.stdout.write('2 ms\\n'); process.exit(Number(process.argv[2])); }, 20);`);
+      const lines: string[] = [];
+      await runSectionProcess('Stand-in', script, ['0'], (line) => lines.push(line));
+      expect(lines).toEqual(['first: 1 ms', 'second: 2 ms']);
+      await expect(runSectionProcess('Stand-in', script, ['3'], () => {})).rejects.toThrow('bench section "Stand-in" failed (exit code 3)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
