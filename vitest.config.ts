@@ -13,7 +13,7 @@ import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
 const KNOWN_SECONDS: Record<string, number> = {
   'test/adversarial/deploy-kill.test.ts': 37,
   'test/cli.test.ts': 23,
-  'test/local/kept-views-fuzz.test.ts': 21,
+  'test/local/kept-views-fuzz.test.ts': 15,
   'test/blue-green/blue-green-deploy.test.ts': 20,
   'test/deploy/deploy.test.ts': 19,
   'test/adversarial/server-lifecycle.test.ts': 19,
