@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockPath, memoryServerPath } from '../../scripts/local/data-dir-lock.ts';
 import { processIdentity } from '../../scripts/shared/process-identity.ts';
 import { hmacHex } from '../helpers/local-server.ts';
-import { exited, serverArgs, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
+import { exited, serverArgs, spawnTracked, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { scriptArgs } from '../helpers/run-script.ts';
 import { copyOfSeedProject, REPO_ROOT } from '../helpers/temp-project.ts';
 
@@ -30,23 +30,49 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
   }
 }
 
-it('models:deploy finds a server running in memory for the project, deploys into it, and creates no data directory', async () => {
-  const project = copyOfSeedProject();
-  const server = await startServerProcess(['--memory', '--project-dir', project]);
-  const dataDir = path.join(project, '.materialize/data');
-  expect(existsSync(memoryServerPath(dataDir))).toBe(true);
+describe('a server running in memory for a seed project, with the seed deployed into it by models:deploy', () => {
+  // One server and one deploy for the three tests below (each a process start of ~2.5 s): they run
+  // in order, and the last stops the server.
+  let server: ServerProcess;
+  let project: string;
+  let announcedBeforeDeploy: boolean;
+  let deployed: { stdout: string };
+  beforeAll(async () => {
+    project = copyOfSeedProject();
+    server = await startServerProcess(['--memory', '--project-dir', project]);
+    announcedBeforeDeploy = existsSync(memoryServerPath(path.join(project, '.materialize/data')));
+    deployed = await run(process.execPath, await scriptArgs('models-deploy.ts', '--project-dir', project), { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  }, 60_000);
+  afterAll(async () => {
+    if (server && server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGTERM');
+      await exited(server.child);
+    }
+  });
 
-  const deployed = await run(process.execPath, await scriptArgs('models-deploy.ts', '--project-dir', project), { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
-  expect(deployed.stdout).toMatch(new RegExp(`in-memory local server \\(local\\.ts, pid ${server.child.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:\\d+`));
-  expect(await query(server.pgUrl, `SELECT name FROM mz_catalog.mz_sources`)).toEqual([{ name: 'segment_source' }]);
-  expect(existsSync(dataDir)).toBe(false);
-  // Its shared buffers are the environment's (vitest.config.ts sets LOCAL_SERVER_SHARED_BUFFERS).
-  expect(await query(server.pgUrl, `SHOW shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
+  it('models:deploy finds a server running in memory for the project, deploys into it, and creates no data directory', async () => {
+    const dataDir = path.join(project, '.materialize/data');
+    expect(announcedBeforeDeploy).toBe(true);
+    expect(deployed.stdout).toMatch(new RegExp(`in-memory local server \\(local\\.ts, pid ${server.child.pid}, since [^)]+\\) at 127\\.0\\.0\\.1:\\d+`));
+    expect(await query(server.pgUrl, `SELECT name FROM mz_catalog.mz_sources`)).toEqual([{ name: 'segment_source' }]);
+    expect(existsSync(dataDir)).toBe(false);
+    // Its shared buffers are the environment's (vitest.config.ts sets LOCAL_SERVER_SHARED_BUFFERS).
+    expect(await query(server.pgUrl, `SHOW shared_buffers`)).toEqual([{ shared_buffers: '16MB' }]);
+  });
 
-  server.child.kill('SIGTERM');
-  expect(await exited(server.child)).toBe(0);
-  expect(existsSync(memoryServerPath(dataDir))).toBe(false);
-}, 60_000);
+  it('a webhook request signed for the seed is accepted by a server found through the announcement', async () => {
+    // Guards the announcement's ports: they must be the server's real ones, not the 0 it was asked for.
+    const body = JSON.stringify([{ messageId: 'announced', type: 'track', event: 'Found' }]);
+    const response = await fetch(`${server.webhookBase}/materialize/segment/segment_source`, { method: 'POST', body, headers: { 'x-signature': hmacHex('local-development-secret', body) } });
+    expect(response.status).toBe(200);
+  });
+
+  it('SIGTERM stops it (exit 0) and removes its announcement', async () => {
+    server.child.kill('SIGTERM');
+    expect(await exited(server.child)).toBe(0);
+    expect(existsSync(memoryServerPath(path.join(project, '.materialize/data')))).toBe(false);
+  });
+});
 
 it('SIGTERM during keep-alive traffic: every request is answered (200, or 503 while draining), none reset; lock released, stopped line printed', async () => {
   const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'segmat-sigterm-')), 'data');
@@ -109,15 +135,3 @@ it('a lock held by a process that has not started listening names it and how to 
   expect(stderr).toContain(`remove ${lockPath(dataDir)}`);
   expect(stderr).not.toMatch(/postgres:\/\/:0|internal error/);
 }, 30_000);
-
-it('a webhook request signed for the seed is accepted by a server found through the announcement', async () => {
-  // Guards the announcement's ports: they must be the server's real ones, not the 0 it was asked for.
-  const project = copyOfSeedProject();
-  const server = await startServerProcess(['--memory', '--project-dir', project]);
-  await run(process.execPath, await scriptArgs('models-deploy.ts', '--project-dir', project), { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1' } });
-  const body = JSON.stringify([{ messageId: 'announced', type: 'track', event: 'Found' }]);
-  const response = await fetch(`${server.webhookBase}/materialize/segment/segment_source`, { method: 'POST', body, headers: { 'x-signature': hmacHex('local-development-secret', body) } });
-  expect(response.status).toBe(200);
-  server.child.kill('SIGTERM');
-  await exited(server.child);
-}, 60_000);
