@@ -10,8 +10,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 
 let t: TestServer;
+/** What the file's server logged (a test reads the lines naming its own views). */
+const serverLog: string[] = [];
 beforeAll(async () => {
-  t = await startTestServer({ refreshQuietMs: 20 });
+  t = await startTestServer({ refreshQuietMs: 20, log: (line) => serverLog.push(line) });
 });
 afterAll(async () => {
   await t?.close();
@@ -394,50 +396,47 @@ it('a read right after a write of a view refreshed whole catches up the kept vie
 }, 90_000);
 
 it('every materialized view that cannot be kept by key is named once in the server log, with why', async () => {
-  const lines: string[] = [];
-  const logged = await startTestServer({ refreshQuietMs: 20, log: (line) => lines.push(line) });
-  try {
-    await logged.query(`CREATE SOURCE r19 FROM WEBHOOK BODY FORMAT JSON ARRAY`);
-    await logged.query(`CREATE TABLE r19_users (u text)`);
-    await logged.query(`CREATE MATERIALIZED VIEW r19_dedup AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, body->>'user' AS u, (body->>'at')::timestamptz AS at FROM r19 ORDER BY body->>'id'`);
-    await logged.query(`CREATE VIEW r19_recent AS SELECT * FROM r19_dedup WHERE mz_now() <= at + INTERVAL '1 hour'`);
-    const shapes: Record<string, string> = {
-      r19_limit: `SELECT id FROM r19_dedup ORDER BY id LIMIT 3`,
-      r19_join: `SELECT d.u, count(*) AS n FROM r19_dedup d JOIN r19_dedup e ON e.u = d.u GROUP BY 1`,
-      r19_over_source: `SELECT body->>'user' AS u, count(*) AS n FROM r19 GROUP BY 1`,
-      r19_temporal: `SELECT u, count(*) AS n FROM r19_dedup WHERE mz_now() <= at + INTERVAL '1 hour' GROUP BY 1`,
-      r19_temporal_or: `SELECT u, count(*) AS n FROM r19_dedup WHERE mz_now() <= at + INTERVAL '1 hour' OR u = 'z' GROUP BY 1`,
-      r19_over_temporal: `SELECT u, count(*) AS n FROM r19_recent GROUP BY 1`,
-      r19_table: `SELECT d.u FROM r19_dedup d JOIN r19_users t ON t.u = d.u`,
-      r19_kept: `SELECT u, count(*) AS n FROM r19_dedup GROUP BY 1`,
-    };
-    for (const [name, select] of Object.entries(shapes)) await logged.query(`CREATE MATERIALIZED VIEW ${name} AS ${select}`);
-    for (const batch of [[{ id: '1', user: 'a', at: new Date().toISOString() }], [{ id: '2', user: 'b', at: new Date().toISOString() }]]) {
-      const response = await fetch(logged.server.webhookUrl('r19'), { method: 'POST', body: JSON.stringify(batch) });
-      await response.text();
-      for (const name of Object.keys(shapes)) await logged.query(`SELECT * FROM ${name}`);
-      await logged.server.maintainedViews.settled();
-    }
-    const about = (name: string) => lines.filter((line) => line.startsWith(`materialized view public.${name} `));
-    expect(about('r19_limit')).toEqual(['materialized view public.r19_limit is kept but refreshed whole after writes (a read right after a write computes it): it has LIMIT']);
-    expect(about('r19_join')).toEqual([expect.stringMatching(/^materialized view public\.r19_join is kept but refreshed whole after writes .*: it reads more than one relation/)]);
-    expect(about('r19_over_source')).toEqual([expect.stringMatching(/refreshed whole after writes .*: it reads (public\.)?r19, which is not a kept materialized view$/)]);
-    // A temporal filter is kept (kept-views-temporal.test.ts); mz_now() under OR is not.
-    expect(about('r19_temporal')).toEqual([]);
-    expect(about('r19_temporal_or')).toEqual([
-      expect.stringMatching(/^materialized view public\.r19_temporal_or is computed on every read, not kept: it uses the time in a way that cannot be kept: it uses mz_now\(\) other than compared with =, <, <=, > or >= in a top-level AND term of its WHERE clause/),
-    ]);
-    expect(about('r19_over_temporal')).toEqual([expect.stringMatching(/computed on every read, not kept: it reads (public\.)?r19_recent, which uses mz_now\(\)/)]);
-    expect(about('r19_table')).toEqual([expect.stringMatching(/computed on every read, not kept: it reads (public\.)?r19_users, which is not a source$/)]);
-    expect(about('r19_kept')).toEqual([]);
-    // Replaced by another shape that cannot be kept: named again, with the new reason.
-    await logged.query(`CREATE OR REPLACE MATERIALIZED VIEW r19_limit AS SELECT u, count(*) AS n, row_number() OVER () AS r FROM r19_dedup GROUP BY u`);
+  // The file's server: its log holds the other tests' lines too, and these views' names are this
+  // test's own (r19_*), so what is said about each is said once, here.
+  const logged = t;
+  await logged.query(`CREATE SOURCE r19 FROM WEBHOOK BODY FORMAT JSON ARRAY`);
+  await logged.query(`CREATE TABLE r19_users (u text)`);
+  await logged.query(`CREATE MATERIALIZED VIEW r19_dedup AS SELECT DISTINCT ON (body->>'id') body->>'id' AS id, body->>'user' AS u, (body->>'at')::timestamptz AS at FROM r19 ORDER BY body->>'id'`);
+  await logged.query(`CREATE VIEW r19_recent AS SELECT * FROM r19_dedup WHERE mz_now() <= at + INTERVAL '1 hour'`);
+  const shapes: Record<string, string> = {
+    r19_limit: `SELECT id FROM r19_dedup ORDER BY id LIMIT 3`,
+    r19_join: `SELECT d.u, count(*) AS n FROM r19_dedup d JOIN r19_dedup e ON e.u = d.u GROUP BY 1`,
+    r19_over_source: `SELECT body->>'user' AS u, count(*) AS n FROM r19 GROUP BY 1`,
+    r19_temporal: `SELECT u, count(*) AS n FROM r19_dedup WHERE mz_now() <= at + INTERVAL '1 hour' GROUP BY 1`,
+    r19_temporal_or: `SELECT u, count(*) AS n FROM r19_dedup WHERE mz_now() <= at + INTERVAL '1 hour' OR u = 'z' GROUP BY 1`,
+    r19_over_temporal: `SELECT u, count(*) AS n FROM r19_recent GROUP BY 1`,
+    r19_table: `SELECT d.u FROM r19_dedup d JOIN r19_users t ON t.u = d.u`,
+    r19_kept: `SELECT u, count(*) AS n FROM r19_dedup GROUP BY 1`,
+  };
+  for (const [name, select] of Object.entries(shapes)) await logged.query(`CREATE MATERIALIZED VIEW ${name} AS ${select}`);
+  for (const batch of [[{ id: '1', user: 'a', at: new Date().toISOString() }], [{ id: '2', user: 'b', at: new Date().toISOString() }]]) {
+    const response = await fetch(logged.server.webhookUrl('r19'), { method: 'POST', body: JSON.stringify(batch) });
+    await response.text();
+    for (const name of Object.keys(shapes)) await logged.query(`SELECT * FROM ${name}`);
     await logged.server.maintainedViews.settled();
-    expect(about('r19_limit')).toHaveLength(2);
-    expect(about('r19_limit')[1]).toMatch(/: it has a window function$/);
-  } finally {
-    await logged.close();
   }
+  const about = (name: string) => serverLog.filter((line) => line.startsWith(`materialized view public.${name} `));
+  expect(about('r19_limit')).toEqual(['materialized view public.r19_limit is kept but refreshed whole after writes (a read right after a write computes it): it has LIMIT']);
+  expect(about('r19_join')).toEqual([expect.stringMatching(/^materialized view public\.r19_join is kept but refreshed whole after writes .*: it reads more than one relation/)]);
+  expect(about('r19_over_source')).toEqual([expect.stringMatching(/refreshed whole after writes .*: it reads (public\.)?r19, which is not a kept materialized view$/)]);
+  // A temporal filter is kept (kept-views-temporal.test.ts); mz_now() under OR is not.
+  expect(about('r19_temporal')).toEqual([]);
+  expect(about('r19_temporal_or')).toEqual([
+    expect.stringMatching(/^materialized view public\.r19_temporal_or is computed on every read, not kept: it uses the time in a way that cannot be kept: it uses mz_now\(\) other than compared with =, <, <=, > or >= in a top-level AND term of its WHERE clause/),
+  ]);
+  expect(about('r19_over_temporal')).toEqual([expect.stringMatching(/computed on every read, not kept: it reads (public\.)?r19_recent, which uses mz_now\(\)/)]);
+  expect(about('r19_table')).toEqual([expect.stringMatching(/computed on every read, not kept: it reads (public\.)?r19_users, which is not a source$/)]);
+  expect(about('r19_kept')).toEqual([]);
+  // Replaced by another shape that cannot be kept: named again, with the new reason.
+  await logged.query(`CREATE OR REPLACE MATERIALIZED VIEW r19_limit AS SELECT u, count(*) AS n, row_number() OVER () AS r FROM r19_dedup GROUP BY u`);
+  await logged.server.maintainedViews.settled();
+  expect(about('r19_limit')).toHaveLength(2);
+  expect(about('r19_limit')[1]).toMatch(/: it has a window function$/);
 }, 90_000);
 
 it('a dedup keeps the earliest copy of each key through twin copies in one batch, an earlier copy of a kept key, exact retries and a NULL key, and a view reading it sees each change', async () => {
