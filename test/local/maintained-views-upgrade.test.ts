@@ -48,14 +48,16 @@ async function marts(server: TestServer): Promise<Record<string, string[]>> {
 it('kept views of an older server get change logs at start and stay equal to their recomputation', async () => {
   const dataDir = path.join(dataRoot, 'data');
   const traffic = sampleTraffic(600, { seed: 9, days: 2, users: 40 });
-  const oracle = await startTestServer({ keepMaterializedViews: false });
-  servers.push(oracle);
   const root = copyOfSeedProject();
-  await deployProject(oracle, root);
-
-  const old = await startTestServer({ memory: false, dataDir });
-  servers.push(old);
-  await deployProject(old, root);
+  // The oracle and the older server started and deployed side by side: each runs its database on a
+  // thread of its own (as maintained-views.test.ts starts its two).
+  const startAndDeploy = async (options: Parameters<typeof startTestServer>[0]) => {
+    const server = await startTestServer(options);
+    servers.push(server);
+    await deployProject(server, root);
+    return server;
+  };
+  const [oracle, old] = await Promise.all([startAndDeploy({ keepMaterializedViews: false }), startAndDeploy({ memory: false, dataDir })]);
   for (const server of [old, oracle]) await send(server, traffic.slice(0, 300));
   await old.query(`SELECT * FROM analytics.user_profiles`);
   await old.server.maintainedViews.settled();
