@@ -4,7 +4,7 @@
  * with the same messageIds, a 400 reported with the row's key and the answer, and message ids
  * that are a pure function of (activation, key, timestamp).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageId } from '../../scripts/activation/changes.ts';
 import { parseActivation } from '../../scripts/activation/declarations.ts';
 import { segmentCalls } from '../../scripts/activation/segment-sender.ts';
@@ -14,20 +14,28 @@ import { bindTo, runWorker, until } from './helpers.ts';
 
 const WRITE_KEY = 'test-write-key';
 let db: TestServer;
-let segment: TrackingStandIn;
 let table = 0;
 
 beforeAll(async () => {
   db = await startTestServer();
 });
 afterAll(async () => {
-  await segment?.close();
   await db?.close();
 });
-beforeEach(async () => {
-  await segment?.close();
-  segment = await startTrackingStandIn({ writeKey: WRITE_KEY });
-});
+
+/**
+ * Runs `test` with a Tracking API stand-in of its own, closed after it: the tests run at once (the
+ * retry test waits out analytics-node's backoff, ~6 s, the others take ~1 s together), each with
+ * its own stand-in, table and view, so no test sees another's calls.
+ */
+async function withStandIn(test: (segment: TrackingStandIn) => Promise<void>): Promise<void> {
+  const segment = await startTrackingStandIn({ writeKey: WRITE_KEY });
+  try {
+    await test(segment);
+  } finally {
+    await segment.close();
+  }
+}
 
 async function freshMart(rows: string): Promise<{ name: string; source: string }> {
   table++;
@@ -51,73 +59,77 @@ segment:
   timestamp: seen_at
 `;
 
-function worker(name: string, declaration = IDENTIFY, libraryRetries?: number) {
+function worker(segment: TrackingStandIn, name: string, declaration = IDENTIFY, libraryRetries?: number) {
   return runWorker([bindTo(name, declaration, name)], { connection: { connectionString: db.server.pgUrl }, segment: { trackingUrl: segment.url, writeKey: WRITE_KEY, ...(libraryRetries === undefined ? {} : { libraryRetries }) } });
 }
 
-describe('Segment activation', () => {
-  it('identifies each row with its mapped traits, sets them to null when the row leaves, and sends nothing for unmapped columns', async () => {
-    const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, '2024-05-01 10:00:00+00'), ('u2', 'b@x.io', 'free', 50, NULL)`);
-    const running = worker(name);
-    try {
-      await until(() => segment.unique().size === 1, 'the snapshot');
-      await db.query(`UPDATE ${source} SET plan = 'team' WHERE user_id = 'u1'`); // not mapped: no call
-      await db.query(`UPDATE ${source} SET spend = 120 WHERE user_id = 'u2'`); // joins the audience
-      await until(() => segment.unique().size === 2, 'u2 joining');
-      await db.query(`UPDATE ${source} SET spend = 10 WHERE user_id = 'u1'`); // leaves
-      await until(() => segment.unique().size === 3, 'u1 leaving');
-      await new Promise((resolve) => setTimeout(resolve, 400));
-    } finally {
-      await running.stop();
-    }
-    const calls = segment.calls.map(({ call }) => [call.type, call.userId, call.traits, call.timestamp]);
-    expect(calls).toEqual([
-      ['identify', 'u1', { email: 'a@x.io', lifetimeSpend: 150 }, '2024-05-01T10:00:00.000Z'],
-      ['identify', 'u2', { email: 'b@x.io', lifetimeSpend: 120 }, expect.any(String)],
-      ['identify', 'u1', { email: null, lifetimeSpend: null }, expect.any(String)],
-    ]);
-    expect(segment.calls[2]!.call.context).toMatchObject({ materialize: { activation: name, op: 'delete' } });
-  });
+describe.concurrent('Segment activation', () => {
+  it('identifies each row with its mapped traits, sets them to null when the row leaves, and sends nothing for unmapped columns', () =>
+    withStandIn(async (segment) => {
+      const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, '2024-05-01 10:00:00+00'), ('u2', 'b@x.io', 'free', 50, NULL)`);
+      const running = worker(segment, name);
+      try {
+        await until(() => segment.unique().size === 1, 'the snapshot');
+        await db.query(`UPDATE ${source} SET plan = 'team' WHERE user_id = 'u1'`); // not mapped: no call
+        await db.query(`UPDATE ${source} SET spend = 120 WHERE user_id = 'u2'`); // joins the audience
+        await until(() => segment.unique().size === 2, 'u2 joining');
+        await db.query(`UPDATE ${source} SET spend = 10 WHERE user_id = 'u1'`); // leaves
+        await until(() => segment.unique().size === 3, 'u1 leaving');
+        await new Promise((resolve) => setTimeout(resolve, 400));
+      } finally {
+        await running.stop();
+      }
+      const calls = segment.calls.map(({ call }) => [call.type, call.userId, call.traits, call.timestamp]);
+      expect(calls).toEqual([
+        ['identify', 'u1', { email: 'a@x.io', lifetimeSpend: 150 }, '2024-05-01T10:00:00.000Z'],
+        ['identify', 'u2', { email: 'b@x.io', lifetimeSpend: 120 }, expect.any(String)],
+        ['identify', 'u1', { email: null, lifetimeSpend: null }, expect.any(String)],
+      ]);
+      expect(segment.calls[2]!.call.context).toMatchObject({ materialize: { activation: name, op: 'delete' } });
+    }));
 
-  it('retries 500 and 429 with the same messageIds and delivers each call once', async () => {
-    const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, NULL), ('u2', 'b@x.io', 'pro', 250, NULL)`);
-    segment.failNext([500]);
-    segment.failNext([429], { retryAfterSeconds: 0 });
-    // One retry inside analytics-node, not its default two: its backoff doubles from 1 s, and the
-    // second wait (2-4 s) was most of this test's time; past it the sender still retries.
-    const running = worker(name, IDENTIFY, 1);
-    try {
-      await until(() => segment.unique().size === 2, 'the snapshot after two failures');
-      segment.failNext([503, 503, 503, 503]); // past the library's own retries: the sender retries
-      await db.query(`INSERT INTO ${source} VALUES ('u3', 'c@x.io', 'pro', 300, NULL)`);
-      await until(() => segment.unique().size === 3, 'u3 after four failures');
-    } finally {
-      await running.stop();
-    }
-    expect(segment.calls).toHaveLength(3);
-    expect(segment.requests).toBe(2 + 1 + 4 + 1);
-    expect(running.events.some((event) => event.type === 'retrying')).toBe(true);
-  });
+  it('retries 500 and 429 with the same messageIds and delivers each call once', () =>
+    withStandIn(async (segment) => {
+      const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, NULL), ('u2', 'b@x.io', 'pro', 250, NULL)`);
+      segment.failNext([500]);
+      segment.failNext([429], { retryAfterSeconds: 0 });
+      // One retry inside analytics-node, not its default two: its backoff doubles from 1 s, and the
+      // second wait (2-4 s) was most of this test's time; past it the sender still retries.
+      const running = worker(segment, name, IDENTIFY, 1);
+      try {
+        await until(() => segment.unique().size === 2, 'the snapshot after two failures');
+        segment.failNext([503, 503, 503, 503]); // past the library's own retries: the sender retries
+        await db.query(`INSERT INTO ${source} VALUES ('u3', 'c@x.io', 'pro', 300, NULL)`);
+        await until(() => segment.unique().size === 3, 'u3 after four failures');
+      } finally {
+        await running.stop();
+      }
+      expect(segment.calls).toHaveLength(3);
+      expect(segment.requests).toBe(2 + 1 + 4 + 1);
+      expect(running.events.some((event) => event.type === 'retrying')).toBe(true);
+    }));
 
-  it('reports a call Segment refuses (400) with the row key and the answer, and goes on', async () => {
-    const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, NULL)`);
-    segment.failNext([400], { body: '{"success":false,"message":"event too large"}' });
-    const running = worker(name);
-    try {
-      await until(() => running.events.some((event) => event.type === 'failed'), 'the refusal');
-      await db.query(`INSERT INTO ${source} VALUES ('u2', 'b@x.io', 'pro', 300, NULL)`);
-      await until(() => segment.unique().size === 1, 'u2 after the refusal');
-    } finally {
-      await running.stop();
-    }
-    const failure = running.events.find((event) => event.type === 'failed');
-    expect(failure).toMatchObject({ failure: { keyText: '["u1"]', status: 400, reason: expect.stringContaining('event too large') } });
-    expect([...segment.unique().values()].map((call) => call.userId)).toEqual(['u2']);
-  });
+  it('reports a call Segment refuses (400) with the row key and the answer, and goes on', () =>
+    withStandIn(async (segment) => {
+      const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, NULL)`);
+      segment.failNext([400], { body: '{"success":false,"message":"event too large"}' });
+      const running = worker(segment, name);
+      try {
+        await until(() => running.events.some((event) => event.type === 'failed'), 'the refusal');
+        await db.query(`INSERT INTO ${source} VALUES ('u2', 'b@x.io', 'pro', 300, NULL)`);
+        await until(() => segment.unique().size === 1, 'u2 after the refusal');
+      } finally {
+        await running.stop();
+      }
+      const failure = running.events.find((event) => event.type === 'failed');
+      expect(failure).toMatchObject({ failure: { keyText: '["u1"]', status: 400, reason: expect.stringContaining('event too large') } });
+      expect([...segment.unique().values()].map((call) => call.userId)).toEqual(['u2']);
+    }));
 
-  it('a track activation enters and exits an audience (on_delete: track)', async () => {
-    const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, NULL)`);
-    const declaration = `model: audience
+  it('a track activation enters and exits an audience (on_delete: track)', () =>
+    withStandIn(async (segment) => {
+      const { name, source } = await freshMart(`('u1', 'a@x.io', 'pro', 150, NULL)`);
+      const declaration = `model: audience
 key: [user_id]
 destination: segment
 segment:
@@ -128,19 +140,19 @@ segment:
   on_delete: track
   delete_event: Audience Exited
 `;
-    const running = worker(name, declaration);
-    try {
-      await until(() => segment.unique().size === 1, 'entering');
-      await db.query(`DELETE FROM ${source} WHERE user_id = 'u1'`);
-      await until(() => segment.unique().size === 2, 'exiting');
-    } finally {
-      await running.stop();
-    }
-    expect(segment.calls.map(({ call }) => [call.type, call.event, call.properties])).toEqual([
-      ['track', 'Audience Entered', { plan: 'pro', spend: 150 }],
-      ['track', 'Audience Exited', { plan: 'pro', spend: 150 }],
-    ]);
-  });
+      const running = worker(segment, name, declaration);
+      try {
+        await until(() => segment.unique().size === 1, 'entering');
+        await db.query(`DELETE FROM ${source} WHERE user_id = 'u1'`);
+        await until(() => segment.unique().size === 2, 'exiting');
+      } finally {
+        await running.stop();
+      }
+      expect(segment.calls.map(({ call }) => [call.type, call.event, call.properties])).toEqual([
+        ['track', 'Audience Entered', { plan: 'pro', spend: 150 }],
+        ['track', 'Audience Exited', { plan: 'pro', spend: 150 }],
+      ]);
+    }));
 
   it('message ids depend only on activation, key, timestamp and slot', () => {
     const id = messageId('audience', '["u1"]', '1700000000000');
