@@ -29,8 +29,8 @@ const program = new Command('bench')
       '  BENCH_WEBHOOK_REQUESTS  timed single-event webhook requests (default 10000)\n' +
       '  BENCH_WEBHOOK_BATCHES   timed 100-event batches (default 300)\n' +
       '  BENCH_ACTIVATION_EVENTS events timed from webhook event to Segment call (default 30)\n' +
-      '  BENCH_ACTIVATION_INGEST_EVENTS  events per ingest run, without and with the worker (default 3000)\n' +
-      '  BENCH_ACTIVATION_INGEST_ROUNDS  interleaved pairs of ingest runs, without and with the worker (default 10)\n' +
+      '  BENCH_ACTIVATION_INGEST_EVENTS  events per ingest run, without and with the worker (default 10000)\n' +
+      '  BENCH_ACTIVATION_INGEST_ROUNDS  rounds of ingest runs, each a pair without and with the worker on each baseline (default 6)\n' +
       '  BENCH_ACTIVATION_FIGURES  which activation figures: latency,throughput,ingest (default all three)\n' +
       '  CHROMIUM_PATH           browser for the console figures (default /usr/bin/chromium; skipped if missing)\n' +
       '\nExamples:\n  npm run bench\n  npm run bench -- --markdown docs/benchmarks.md',
