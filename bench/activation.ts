@@ -187,11 +187,10 @@ async function changedRows(server: LocalServer, standIn: TrackingStandIn): Promi
  * single-event requests, pre-built, written on keep-alive sockets, 8 in flight, as
  * bench/webhook-load.ts does; the in-process fetch client cost the server's thread more than the
  * server's own work), the worker (as `npm run activate` runs it, on the same two cores) and the
- * Tracking API stand-in (Segment's API is elsewhere in use; ~20 calls a run). So the bench
- * process is the server, and its CPU time per ingested event is the server's: printed beside the
- * wall-clock figure, during the run
- * and until everything the run caused is done (kept views refreshed, the worker's deliveries),
- * and the worker process's own. CPU time barely moves with the machine's other load; wall-clock
+ * Tracking API stand-in (Segment's API is elsewhere in use; ~50 calls a run). So the bench process
+ * is the server, and its CPU time per ingested event is the server's: printed beside the
+ * wall-clock figure, during the run and until everything the run caused is done (kept views
+ * refreshed, the worker's deliveries), and the worker process's own. CPU time barely moves with the machine's other load; wall-clock
  * throughput does. Beside them, the time the database spent refreshing kept views per event
  * (MaintainedViews.refreshTime).
  *
