@@ -1,7 +1,8 @@
 /**
  * npm run bench — prints one line per figure. Targets are printed beside the figures; nothing
  * here asserts on time (machines are noisy), the reader compares. `--markdown <file>` also writes
- * those lines as a Markdown page with the machine, date and commit (bench/markdown.ts).
+ * those lines as a Markdown page with the machine, date and commit (bench/markdown.ts). Each section
+ * (bench/sections.ts) runs in a process of its own (bench/section-process.ts).
  */
 import { Command, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
