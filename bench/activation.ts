@@ -215,7 +215,8 @@ async function ingestCost(server: LocalServer, bound: BoundActivation[]): Promis
     const url = server.webhookUrl('segment_source', 'segment');
     const connection = { host: server.host, port: server.pgPort, user: LOCAL_USER, database: LOCAL_DATABASE };
     // What a dashboard over the activated mart does: read it whole once a second.
-    const martRead = { connection, sql: `SELECT * FROM ${bound.map((each) => `"${each.schema}"."${each.relation}"`)[0]}`, everyMs: 1_000 };
+    const mart = bound[0]!;
+    const martRead = { connection, sql: `SELECT * FROM "${mart.schema}"."${mart.relation}"`, everyMs: 1_000 };
     const load = (run: number, read: boolean, count = INGEST_EVENTS) =>
       loader.request<LoadResult>({ load: { url, secret: SECRET, count, runId: `bench-ingest-${run}`, seed: 100 + run, concurrency: 8, ...(read ? { read: martRead } : {}) } });
     // Warm-up: the loader's JIT, the server's plans, the first background refreshes.

@@ -53,7 +53,8 @@ if (options.section !== undefined) {
   // A section's own process (bench/section-process.ts): run it here, print its figures.
   const chosen = SECTIONS.find(([title]) => title === options.section);
   if (!chosen) throw new Error(`no bench section "${options.section}"; the sections: ${SECTIONS.map(([title]) => title).join('; ')}`);
-  await chosen[1]();
+  const run = await chosen[1]();
+  await run();
 } else {
   const started = new Date();
   // Read before the run: the figures are those of the code checked out when it started.

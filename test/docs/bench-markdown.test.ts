@@ -77,7 +77,7 @@ describe('bench --markdown', () => {
     // npm run bench runs the section under that title (what --markdown writes).
     const { runUnitTestsBench } = await import('../../bench/unit-tests.ts');
     const { SECTIONS } = await import('../../bench/sections.ts');
-    expect(SECTIONS.find(([, run]) => run === runUnitTestsBench)?.[0]).toBe('Unit tests');
+    expect(await SECTIONS.find(([title]) => title === 'Unit tests')?.[1]()).toBe(runUnitTestsBench);
     const recorder = new FigureRecorder();
     const original = console.log;
     console.log = () => {};
