@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { exited, spawnTracked, startServerProcess } from '../helpers/server-process.ts';
+import { exited, spawnTracked, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { copyOfSeedProject } from '../helpers/temp-project.ts';
 import { scriptArgs } from '../helpers/run-script.ts';
 
@@ -16,12 +16,26 @@ async function deployProcess(project: string, extra: string[] = []) {
   return spawnTracked(await scriptArgs('models-deploy.ts', '--project-dir', project, '--json', ...extra));
 }
 
-async function deployToEnd(project: string): Promise<{ code: number | null; report: { actions: Array<{ model: string; action: string; status: string }> } }> {
+/** A deploy run to its end; one still running after 60 s fails the test with what it and the server printed (a hang once took the file's whole 180 s and said nothing). */
+async function deployToEnd(project: string, server: ServerProcess): Promise<{ code: number | null; report: { actions: Array<{ model: string; action: string; status: string }> } }> {
   const child = await deployProcess(project);
   let stdout = '';
+  let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await exited(child);
-  return { code, report: JSON.parse(stdout) as { actions: Array<{ model: string; action: string; status: string }> } };
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let timer: NodeJS.Timeout | undefined;
+  const tooLong = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`a deploy still ran after 60 s\n--- its stdout:\n${stdout}\n--- its stderr:\n${stderr}\n--- the server's output (end):\n${server.output().slice(-4000)}`));
+    }, 60_000);
+  });
+  try {
+    const code = await Promise.race([exited(child), tooLong]);
+    return { code, report: JSON.parse(stdout) as { actions: Array<{ model: string; action: string; status: string }> } };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The objects the deploy made, by name, and whether a validation scratch schema was left behind. */
@@ -38,7 +52,7 @@ async function deployedObjects(client: pg.Client): Promise<{ names: string[]; sc
 it('kill -9 anywhere in a deploy: the next one starts at once and converges', async () => {
   const project = copyOfSeedProject();
   const server = await startServerProcess(['--memory', '--project-dir', project]);
-  const first = await deployToEnd(project);
+  const first = await deployToEnd(project, server);
   expect(first.code).toBe(0);
   const expectedNames = first.report.actions
     .filter((action) => !['webhooks_cluster', 'analytics_cluster', 'segment_webhook_secret'].includes(action.model))
@@ -62,7 +76,7 @@ it('kill -9 anywhere in a deploy: the next one starts at once and converges', as
       await exited(victim);
 
       const started = performance.now();
-      const next = await deployToEnd(project);
+      const next = await deployToEnd(project, server);
       expect(next.code).toBe(0);
       expect(next.report.actions.every((action) => action.status === 'done' || action.status === 'unchanged')).toBe(true);
       // No waiting out the dead deploy's lease: far less than its 30 s time to live.
@@ -73,7 +87,7 @@ it('kill -9 anywhere in a deploy: the next one starts at once and converges', as
       expect(deployed).toEqual({ names: expectedNames, scratchLeft: false, stagingSql: expect.stringContaining(`round ${round}`) });
     }
     // And the deploy state agrees with the catalog: a deploy after all that has nothing to do.
-    const again = await deployToEnd(project);
+    const again = await deployToEnd(project, server);
     expect(again.report.actions.filter((action) => action.action !== 'unchanged')).toEqual([]);
   } finally {
     await client.end();

@@ -95,6 +95,11 @@ export class RawWireClient {
     socket.end(request);
   }
 
+  /** Writes protocol messages as they are (frames made with protocol-bytes.ts). */
+  send(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+
   close(): void {
     this.socket.destroy();
   }

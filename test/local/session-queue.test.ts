@@ -132,6 +132,29 @@ describe('the session queue', () => {
     await Promise.all([local, other]);
     await queue.close();
   });
+  it('a connection gone while its message runs in a transaction: the transaction is ended (ROLLBACK, then Sync) before anyone else runs', async () => {
+    const db = new ScriptedDatabase();
+    const queue = queueOver(db);
+    const statement = queue.enqueue(1, frame('Q', [cString('BEGIN; SELECT pg_sleep(1)')]), () => {});
+    await settle();
+    // Its socket closes while the statement runs: pglite-socket clears its queue and asks for its transaction to end.
+    queue.clearQueueForHandler(1);
+    await queue.clearTransactionIfNeeded(1);
+    const other = queue.enqueue(2, frame('Q', [cString('SELECT 2')]), () => {});
+    db.inTransaction = true;
+    await db.answer();
+    await statement;
+    await settle();
+    expect(db.received).toEqual(['Q BEGIN; SELECT pg_sleep(1)', 'exec ROLLBACK', 'S']);
+    db.inTransaction = false;
+    await db.answer();
+    await settle();
+    expect(db.received).toEqual(['Q BEGIN; SELECT pg_sleep(1)', 'exec ROLLBACK', 'S', 'Q SELECT 2']);
+    await db.answer();
+    await other;
+    await queue.close();
+  });
+
   it('a crowd of background jobs (subscription snapshots) takes at most every other turn from appends', async () => {
     const db = new ScriptedDatabase();
     const queue = queueOver(db);

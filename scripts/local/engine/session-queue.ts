@@ -15,7 +15,7 @@
  * query queue (enqueue / clearQueueForHandler / clearTransactionIfNeeded).
  */
 import type { LocalDatabase } from './engine.ts';
-import { readCString } from './protocol-bytes.ts';
+import { frame, readCString } from './protocol-bytes.ts';
 
 /** Parse, Bind, Describe, Execute, Close, Flush: messages that leave a sequence open until Sync. */
 const EXTENDED_QUERY_MESSAGES = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((type) => type.charCodeAt(0)));
@@ -74,6 +74,15 @@ export class SessionQueue {
   private openSequence: number | null = null;
   private pipelining = false;
   private transactionOwner: number | null = null;
+  /** The connection whose message is running (several of one extended query may be); null for local work. */
+  private runningHandler: number | null = null;
+  /**
+   * Connections that went away while a message of theirs was running: whatever it leaves open (a
+   * transaction, an extended query without its Sync) is ended when it finishes. Left as it was, the
+   * dead connection owned the session and every other client, webhook append and refresh waited
+   * for it forever (its idle timeout finds no connection to end).
+   */
+  private readonly departed = new Set<number>();
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** The last job started was background work: a foreground job waiting goes next. */
@@ -158,11 +167,12 @@ export class SessionQueue {
 
   /** A connection went away: roll back the transaction it left open, if any. */
   async clearTransactionIfNeeded(handlerId: number): Promise<void> {
-    if (this.transactionOwner !== handlerId) return;
-    this.clearIdleTimer();
-    await this.db.exec('ROLLBACK').catch(() => {});
-    this.transactionOwner = null;
-    this.pump();
+    if (this.running > 0 && this.runningHandler === handlerId) {
+      // Its message is still running (its connection's close stops a statement): ended after it.
+      this.departed.add(handlerId);
+      return;
+    }
+    if (this.transactionOwner === handlerId) await this.endSessionOf(handlerId);
   }
 
   /** Rejects everything queued and accepts nothing more; waits for the running job. */
@@ -204,11 +214,45 @@ export class SessionQueue {
 
   private start(job: Job, pipelined: boolean): void {
     this.lastWasBackground = job.kind === 'local' && job.background;
+    this.runningHandler = job.kind === 'wire' ? job.handlerId : null;
     this.running++;
     void this.runJob(job, pipelined).finally(() => {
       this.running--;
-      if (this.running === 0) this.pump();
+      if (this.running === 0) this.afterRunning();
     });
+  }
+
+  /** Nothing runs: the next job starts, once a departed connection's leftovers are ended. */
+  private afterRunning(): void {
+    const owner = this.transactionOwner;
+    const ownerDeparted = owner !== null && this.departed.has(owner);
+    // Every connection noted here had its messages running until now, and none of it is queued.
+    this.departed.clear();
+    if (ownerDeparted) void this.endSessionOf(owner);
+    else this.pump();
+  }
+
+  /**
+   * Ends what a connection that went away left open, as PostgreSQL does when a client disconnects:
+   * its transaction is rolled back, never committed. ROLLBACK ends an explicit transaction and the
+   * implicit one of an extended query cut off before its Sync; after an error inside such a query
+   * PostgreSQL ignores everything until a Sync, so one follows (ending what the error left), and a
+   * second ROLLBACK ends an explicit transaction that Sync left failed.
+   */
+  private async endSessionOf(handlerId: number): Promise<void> {
+    this.clearIdleTimer();
+    // Counted as running: nothing else starts until the session is free.
+    this.running++;
+    try {
+      await this.db.exec('ROLLBACK').catch(() => {});
+      await this.db.execProtocolRawStream(SYNC_MESSAGE, { onRawData: () => {} }).catch(() => {});
+      if (this.db.isInTransaction()) await this.db.exec('ROLLBACK').catch(() => {});
+    } finally {
+      this.running--;
+      if (this.transactionOwner === handlerId) this.transactionOwner = null;
+      this.openSequence = null;
+      this.pump();
+    }
   }
 
   /**
@@ -295,6 +339,7 @@ export class SessionQueue {
   }
 }
 
+const SYNC_MESSAGE = frame('S', []);
 const QUERY = 'Q'.charCodeAt(0);
 const PARSE = 'P'.charCodeAt(0);
 const BIND = 'B'.charCodeAt(0);

@@ -136,7 +136,9 @@ export class WireServer {
   /** PostgreSQL's behaviour for idle_in_transaction_session_timeout: a FATAL error, then goodbye. */
   private terminateIdle(handlerId: number): void {
     const connection = this.connections.get(handlerId);
-    if (!connection) return;
+    // Gone already (session-queue.ts ends what a departed connection leaves): still, never leave
+    // the session to a connection nobody can end.
+    if (!connection) return void this.queue.clearTransactionIfNeeded(handlerId);
     connection.socket.write(
       errorResponse('FATAL', '25P03', 'terminating connection due to idle-in-transaction timeout'),
     );
