@@ -86,10 +86,12 @@ async function planOne(db: LocalDatabase, view: { id: string; tree: string }, lo
     } else {
       await db.query(
         // Its next refresh is whole: the views it reads logged their changes only for readers
-        // planned before (replace_keyed_rows).
+        // planned before (replace_keyed_rows). Stale now, so the pass that planned it refreshes it:
+        // a view refreshed before it was planned (a pass racing its CREATE, or planned again by a
+        // newer server) was left current, and the next write's catch-up could not key it.
         `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'view', key_columns = $2, upstream_ids = $3, check_relations = $4,
                 key_column = NULL, delta_sql = NULL, source_oids = NULL, source_indexes = NULL, not_keyed_reason = NULL,
-                refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = $6 WHERE id = $1`,
+                refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = $6 WHERE id = $1`,
         [view.id, keyColumns, upstreamIds, checkRelations, PLAN_VERSION, result.plan.keyCandidates !== undefined],
       );
       await dropFolding(db, view.id);
@@ -208,7 +210,7 @@ async function setUpDedup(db: LocalDatabase, id: string, plan: DedupPlan, log?: 
   await db.query(
     `UPDATE mz_local.maintained_views SET planned = true, plan_version = $5, refresh_kind = 'source', key_column = $2, delta_sql = $3, source_oids = $4,
             source_indexes = NULL, key_columns = NULL, upstream_ids = NULL, check_relations = NULL, not_keyed_reason = NULL,
-            refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = false WHERE id = $1`,
+            refreshed_version = -1, refreshed_xid = NULL, refresh_function_sql = NULL, distinct_columns = NULL, keys_view = false, snapshots = false, rows_per_key = false WHERE id = $1`,
     [id, plan.keyColumn, delta, plan.sources, PLAN_VERSION],
   );
   await dropFolding(db, id);
