@@ -144,6 +144,31 @@ describe('settings', () => {
     expect(response.status).toBe(200);
     expect(await t.query(`SELECT count(*)::int AS n FROM iso_events`)).toEqual([{ n: 1 }]);
   });
+
+  it("a connection's cluster survives the server's work between its statements (left in place there), and never reaches another connection", async () => {
+    const [a, b] = [await connect(), await connect()];
+    await t.query(`CREATE CLUSTER iso_cluster (SIZE = '25cc')`);
+    await t.query(`CREATE SOURCE iso_cluster_events FROM WEBHOOK BODY FORMAT JSON`);
+    await a.query(`SET cluster = iso_cluster`);
+    // Server work between a's statements (an append, its refresh), then b's, then a's again.
+    expect((await fetch(t.server.webhookUrl('iso_cluster_events'), { method: 'POST', body: '{"n": 1}' })).status).toBe(200);
+    await a.query(`CREATE MATERIALIZED VIEW iso_on_a AS SELECT count(*) AS n FROM iso_cluster_events`);
+    await b.query(`CREATE MATERIALIZED VIEW iso_on_b AS SELECT count(*) AS n FROM iso_cluster_events`);
+    expect((await fetch(t.server.webhookUrl('iso_cluster_events'), { method: 'POST', body: '{"n": 2}' })).status).toBe(200);
+    await t.server.maintainedViews.settled();
+    await a.query(`CREATE INDEX iso_on_a_index ON iso_on_a (n)`);
+    expect([await show(a, 'cluster'), await show(b, 'cluster')]).toEqual(['iso_cluster', 'quickstart']);
+    const placed = await t.query<{ name: string; cluster: string }>(
+      `SELECT o.name, c.name AS cluster FROM (SELECT name, cluster_id FROM mz_catalog.mz_materialized_views UNION ALL SELECT name, cluster_id FROM mz_catalog.mz_indexes) o
+         JOIN mz_catalog.mz_clusters c ON c.id = o.cluster_id WHERE o.name LIKE 'iso_on_%' ORDER BY 1`,
+    );
+    expect(placed).toEqual([
+      { name: 'iso_on_a', cluster: 'iso_cluster' },
+      { name: 'iso_on_a_index', cluster: 'iso_cluster' },
+      { name: 'iso_on_b', cluster: 'quickstart' },
+    ]);
+    expect((await a.query(`SELECT n FROM iso_on_a`)).rows).toEqual([{ n: '2' }]);
+  });
 });
 
 describe('prepared statements, portals and cursors', () => {
