@@ -90,11 +90,15 @@ function filtered(list: Listing, filter: ShowFilter): string {
   return `SELECT * FROM (${list.select}) AS show WHERE ${condition} ORDER BY ${list.orderBy}`;
 }
 
-/** SHOW COLUMNS: name, nullable, type (Materialize's type names: map for maps), comment. */
+/**
+ * SHOW COLUMNS: name, nullable, type (Materialize's type names: map for maps), comment. The relation
+ * is resolved once, in a subquery: compared with the (volatile) function itself, every row of
+ * pg_attribute called it (~150 ms a SHOW COLUMNS, against ~2 ms).
+ */
 export function showColumnsQuery(relation: QualifiedName, filter: ShowFilter): string {
   const columns = `SELECT a.attname::text AS name, NOT a.attnotnull AS nullable, mz_local.type_name(a.atttypid, a.atttypmod) AS type, ''::text AS comment, a.attnum
                      FROM pg_attribute a
-                    WHERE a.attrelid = mz_local.relation_for_show(${literalOrNull(relation.database)}, ${literalOrNull(relation.schema)}, ${sqlLiteral(relation.name)})
+                    WHERE a.attrelid = (SELECT mz_local.relation_for_show(${literalOrNull(relation.database)}, ${literalOrNull(relation.schema)}, ${sqlLiteral(relation.name)}))
                       AND a.attnum > 0 AND NOT a.attisdropped`;
   const condition = !filter ? 'true' : 'like' in filter ? `name LIKE ${sqlLiteral(filter.like)}` : filter.where;
   return `SELECT name, nullable, type, comment FROM (${columns}) AS show WHERE ${condition} ORDER BY attnum`;
