@@ -48,7 +48,7 @@ export class MaintainedViews {
   /** Catalog changes since views were last planned. */
   private unplanned = true;
   private readonly catchUpFailures = new Set<string>();
-  /** Statements' names (sorted, joined) → whether they reach a kept view (reachesKeptView). */
+  /** Statements' names (sorted, joined) → whether they reach a kept view (beforeStatement). */
   private readonly reach = new Map<string, boolean>();
   /** When the earliest kept temporal view changes next (ms since the epoch; Infinity: none). */
   private nextChangeMs = Infinity;
@@ -99,21 +99,53 @@ export class MaintainedViews {
     // Only a catch-up of everything leaves nothing stale behind.
     if (names === null) this.caughtUpAtNotice = this.notices;
     else if (names.length === 0) return;
+    const shape = names === null ? null : [...names].sort().join('\u0000');
     try {
-      await this.planAfterCatalogChange(db);
-      if (names !== null && !(await this.reachesKeptView(db, names))) return;
-      const started = performance.now();
-      this.catchingUp = true;
-      const { rows } = await db.query<{ failures: string[] }>(`SELECT mz_local.catch_up($1) AS failures`, [names]).finally(() => {
+      let answer: BeforeStatement | null = null;
+      if (this.unplanned) {
+        answer = await this.beforeStatement(db, names, shape, true);
+        if (answer?.plan_first) {
+          await this.planAfterCatalogChange(db);
+          answer = null;
+        }
+        // Nothing (more) to plan until the catalog changes.
+        this.unplanned = false;
+      }
+      answer ??= await this.beforeStatement(db, names, shape, false);
+      if (!answer?.reaches) return;
+      for (const failure of answer.failures ?? []) this.reportCatchUpFailure(failure);
+      this.applyNextChange(answer.next_change_ms);
+    } catch (error) {
+      this.reportCatchUpFailure((error as Error).message);
+    }
+  }
+
+  /**
+   * One round trip (mz_local.before_statement): views left to plan, whether the statement reaches
+   * a kept view — asked once per statement shape until the catalog or a plan changes: a statement
+   * reaching none (an activation worker's checkpoint writes and lease renewals, written between
+   * every batch) skips the catch-up, whose walk through the catalog cost each ~6 ms under ingest —
+   * and if it does, the catch-up. Null: nothing to ask (the statement is known to reach none).
+   */
+  private async beforeStatement(db: LocalDatabase, names: readonly string[] | null, shape: string | null, checkPlans: boolean): Promise<BeforeStatement | null> {
+    const known = shape === null ? true : this.reach.get(shape);
+    if (known === false && !checkPlans) return null;
+    const started = performance.now();
+    this.catchingUp = true;
+    const { rows } = await db
+      .query<BeforeStatement>(`SELECT * FROM mz_local.before_statement($1, $2, $3)`, [names, checkPlans, known ?? null])
+      .finally(() => {
         this.catchingUp = false;
         this.refreshTime.catchUpMs += performance.now() - started;
         this.postponePass(performance.now() - started);
       });
-      for (const failure of rows[0]?.failures ?? []) this.reportCatchUpFailure(failure);
-      await this.learnNextChange(db);
-    } catch (error) {
-      this.reportCatchUpFailure((error as Error).message);
+    const answer = rows[0]!;
+    if (shape !== null && known === undefined && !answer.plan_first) {
+      // Bounded: ad-hoc statements each name a set of their own.
+      if (this.reach.size >= MAX_REMEMBERED_STATEMENT_SHAPES) this.reach.clear();
+      this.reach.set(shape, answer.reaches === true);
     }
+    return answer;
   }
 
   /**
@@ -122,7 +154,10 @@ export class MaintainedViews {
    */
   private async learnNextChange(db: LocalDatabase): Promise<void> {
     const { rows } = await db.query<{ at: number | null }>(`SELECT mz_local.next_change_ms() AS at`);
-    const at = rows[0]?.at ?? null;
+    this.applyNextChange(rows[0]?.at ?? null);
+  }
+
+  private applyNextChange(at: number | null): void {
     this.nextChangeMs = at === null ? Infinity : Number(at);
     if (this.timeTimer) clearTimeout(this.timeTimer);
     this.timeTimer = null;
@@ -146,24 +181,6 @@ export class MaintainedViews {
     this.unplanned = false;
     this.reach.clear();
     await planKeptViews(db, this.options.log);
-  }
-
-  /**
-   * Whether a statement naming `names` may read a kept view a catch-up refreshes, asked once per
-   * set of names until the catalog (or a plan) changes. A statement reaching none — an activation
-   * worker's checkpoint writes and lease renewals, written between every batch — skips the catch-up:
-   * under ingest there is always something stale, and the walk through the catalog cost each ~6 ms.
-   */
-  private async reachesKeptView(db: LocalDatabase, names: readonly string[]): Promise<boolean> {
-    const key = [...names].sort().join('\u0000');
-    const known = this.reach.get(key);
-    if (known !== undefined) return known;
-    const { rows } = await db.query<{ reaches: boolean }>(`SELECT mz_local.reaches_kept_view($1) AS reaches`, [names]);
-    const reaches = rows[0]?.reaches !== false;
-    // Bounded: ad-hoc statements each name a set of their own.
-    if (this.reach.size >= MAX_REMEMBERED_STATEMENT_SHAPES) this.reach.clear();
-    this.reach.set(key, reaches);
-    return reaches;
   }
 
   /** Once per distinct message: the read computes what is stale, as it would without kept views. */
@@ -331,7 +348,17 @@ export class MaintainedViews {
   }
 }
 
-/** How many statements' name sets reachesKeptView remembers before it starts over. */
+/** mz_local.before_statement's answer. */
+interface BeforeStatement {
+  /** Views wait to be planned: nothing else was done. */
+  plan_first: boolean;
+  /** Whether the statement reaches a kept view (then the catch-up ran); null with plan_first. */
+  reaches: boolean | null;
+  failures: string[] | null;
+  next_change_ms: number | null;
+}
+
+/** How many statements' name sets beforeStatement remembers before it starts over. */
 const MAX_REMEMBERED_STATEMENT_SHAPES = 1_000;
 
 /** Past this, a statement (a bulk INSERT, say) is not tokenized: everything stale is caught up. */
