@@ -54,40 +54,36 @@ async function connectRaw(): Promise<RawWireClient> {
   return RawWireClient.connect(t.server.host, t.server.pgPort);
 }
 
-it('gone while its statement runs inside a transaction: the session is free at once and its write rolled back', async () => {
-  const raw = await connectRaw();
-  raw.send(query('BEGIN; INSERT INTO gone_rows VALUES (1); SELECT pg_sleep(1)'));
-  await pause(200);
+/** A statement that fails after holding the database 0.4 s (the client is gone by then). */
+const FAILS_LATE = 'SELECT 1/(n - n) FROM (SELECT 1 AS n FROM pg_sleep(0.4)) AS late';
+
+/** Sends `bytes`, goes away `ms` later (while they run), and checks the session is free for others. */
+async function sendAndLeave(raw: RawWireClient, bytes: Uint8Array, ms: number): Promise<void> {
+  raw.send(bytes);
+  await pause(ms);
   raw.close();
   await othersAreAnswered();
+}
+
+it('gone while its statement runs inside a transaction: the session is free at once and its write rolled back', async () => {
+  await sendAndLeave(await connectRaw(), query('BEGIN; INSERT INTO gone_rows VALUES (1); SELECT pg_sleep(1)'), 200);
   expect(await rowsKept()).toBe(0);
 });
 
 it('gone while its extended query runs, before its Sync: its write is not committed', async () => {
-  const raw = await connectRaw();
-  raw.send(Buffer.concat([parse('INSERT INTO gone_rows SELECT 2 FROM pg_sleep(0.4)'), bind, execute]));
-  await pause(100);
-  raw.close();
-  await othersAreAnswered();
+  await sendAndLeave(await connectRaw(), Buffer.concat([parse('INSERT INTO gone_rows SELECT 2 FROM pg_sleep(0.4)'), bind, execute]), 100);
   expect(await rowsKept()).toBe(0);
 });
 
 it('gone while an extended query runs into an error (the database skips everything until a Sync): others are answered', async () => {
-  const raw = await connectRaw();
-  raw.send(Buffer.concat([parse('SELECT 1/(n - n) FROM (SELECT 1 AS n FROM pg_sleep(0.4)) AS late'), bind, execute]));
-  await pause(100);
-  raw.close();
-  await othersAreAnswered();
+  await sendAndLeave(await connectRaw(), Buffer.concat([parse(FAILS_LATE), bind, execute]), 100);
 });
 
 it('gone after an error inside a transaction, with an extended query in flight: others are answered, nothing kept', async () => {
   const raw = await connectRaw();
   raw.send(query('BEGIN; INSERT INTO gone_rows VALUES (3)'));
   await raw.until('Z');
-  raw.send(Buffer.concat([parse('SELECT 1/(n - n) FROM (SELECT 1 AS n FROM pg_sleep(0.4)) AS late'), bind, execute]));
-  await pause(100);
-  raw.close();
-  await othersAreAnswered();
+  await sendAndLeave(raw, Buffer.concat([parse(FAILS_LATE), bind, execute]), 100);
   expect(await rowsKept()).toBe(0);
 });
 
