@@ -7,8 +7,9 @@
  * outside transactions. Before a connection's message runs, `enter(id)` brings the session's
  * settings to that connection's; before the server's own work (webhook appends, kept-view
  * refreshes and catch-ups, subscriptions) to the server's defaults (`serverDatabase` does it on
- * first use), but for those only a client's statements read (CLIENT_ONLY). Only the settings that differ are changed, in one statement; when every connection
- * keeps the defaults a switch costs nothing at all.
+ * first use), but for those only a client's statements read (CLIENT_ONLY). Only the settings that
+ * differ are changed, in one statement; when every connection keeps the defaults a switch costs
+ * nothing at all.
  *
  * What a connection set is read back from the session (pg_settings' session-sourced settings and
  * the custom ones by current_setting) when the session leaves that connection after a message
