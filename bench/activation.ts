@@ -293,11 +293,15 @@ async function ingestCost(server: LocalServer, bound: BoundActivation[]): Promis
         `the worker and the Tracking API stand-in each in a process of its own; a first pair left out as warm-up; each figure the median over pairs of the pair's own change, goal ≤ 10%; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
     );
     const read = runs.read;
-    console.log(`${what}, mart read once a second, ingest rate (wall clock): ${of(read.without, 'eventsPerSecond').toFixed(0)} → ${of(read.with, 'eventsPerSecond').toFixed(0)} events/s, ${spread(changes('read', 'eventsPerSecond')).replace(/^[+]/, '')} slower: ${verdict(changes('read', 'eventsPerSecond'))}`);
-    console.log(`${what}, mart read once a second, server CPU per event during the run: ${ms(of(read.without, 'cpuPerEvent'))} → ${ms(of(read.with, 'cpuPerEvent'))} ms, ${spread(changes('read', 'cpuPerEvent'))}: ${verdict(changes('read', 'cpuPerEvent'))}`);
-    console.log(
-      `${what}, mart read once a second, server CPU per event until settled (views refreshed, deliveries done): ${ms(of(read.without, 'cpuToSettledPerEvent'))} → ${ms(of(read.with, 'cpuToSettledPerEvent'))} ms, ${spread(changes('read', 'cpuToSettledPerEvent'))}: ${verdict(changes('read', 'cpuToSettledPerEvent'))}`,
-    );
+    // The judged figures: the read baseline's, one line each.
+    const judged = (label: string, field: 'eventsPerSecond' | 'cpuPerEvent' | 'cpuToSettledPerEvent', value: (each: number) => string, unit: string) => {
+      const values = changes('read', field);
+      const change = field === 'eventsPerSecond' ? `${spread(values).replace(/^[+]/, '')} slower` : spread(values);
+      console.log(`${what}, mart read once a second, ${label}: ${value(of(read.without, field))} → ${value(of(read.with, field))} ${unit}, ${change}: ${verdict(values)}`);
+    };
+    judged('ingest rate (wall clock)', 'eventsPerSecond', (each) => each.toFixed(0), 'events/s');
+    judged('server CPU per event during the run', 'cpuPerEvent', ms, 'ms');
+    judged('server CPU per event until settled (views refreshed, deliveries done)', 'cpuToSettledPerEvent', ms, 'ms');
     const unread = runs.unread;
     console.log(
       `${what}, mart not read (not judged: without a reader the local server leaves the views stale until ingest pauses, so the worker's rounds bring their refresh into the run): ` +
