@@ -23,7 +23,7 @@ import { bindActivations, loadActivations, parseActivation, selectActivations, t
 import { startTrackingStandIn, type TrackingStandIn } from '../scripts/activation/tracking-stand-in.ts';
 import { ActivationWorker, type ActivationEvent } from '../scripts/activation/worker.ts';
 import { startLocalServer, type LocalServer } from '../scripts/local/local-server.ts';
-import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/engine.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from '../scripts/local/engine/database-identity.ts';
 import { sampleTraffic } from '../functions/samples/traffic.ts';
 import { compileProject } from '../scripts/runner/compile.ts';
 import { deploySeed, REPO_ROOT } from './deploy-seed.ts';

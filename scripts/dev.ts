@@ -1,7 +1,7 @@
 /** npm run dev — the local server and watch mode in one process. */
 import { Command } from 'commander';
 import pc from 'picocolors';
-import { LOCAL_DATABASE } from './local/engine/engine.ts';
+import { LOCAL_DATABASE } from './local/engine/database-identity.ts';
 import { DEFAULT_HOST, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT } from './local/local-server.ts';
 import { startServerForCommand } from './cli/start-server.ts';
 import { ProjectCompiler } from './runner/compile.ts';

@@ -8,7 +8,7 @@ import { Deployer, type DeployReport } from './runner/deploy/deployer.ts';
 import type { ActionResult } from './runner/deploy/deploy-execute.ts';
 import { ProjectError, throwIfAny } from './runner/errors.ts';
 import { connectTarget, localServerConnection, type TargetConnection } from './runner/deploy/target-connection.ts';
-import { startLocalServer } from './local/local-server.ts';
+import { startLocalServer } from './local/embedded.ts';
 import { selectNodes } from './runner/select.ts';
 import { formatMs, projectRoot, runCli, withProjectOptions, withSelectionOptions, type ProjectOptions } from './cli/common.ts';
 import { parseDuration, parseSeconds, parseThreads } from './cli/ports.ts';

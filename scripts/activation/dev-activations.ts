@@ -12,7 +12,7 @@
 import pc from 'picocolors';
 import type { CompiledProject } from '../runner/compile.ts';
 import { ProjectError, ProjectErrors } from '../runner/errors.ts';
-import { LOCAL_DATABASE, LOCAL_USER } from '../local/engine/engine.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from '../local/engine/database-identity.ts';
 import { formatActivationEvent } from './activation-output.ts';
 import { bindActivations, loadActivations, selectActivations } from './declarations.ts';
 import { destinationSettings } from '../runner/destination-settings.ts';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalServer } from '../local/local-server.ts';
-import { LOCAL_DATABASE, LOCAL_USER } from '../local/engine/engine.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from '../local/engine/database-identity.ts';
 import { ProjectCompiler, type CompiledProject, type CompileOptions } from '../runner/compile.ts';
 import { PROJECT_FILE } from '../runner/project-config.ts';
 import { openSession } from '../runner/deploy/sql-session.ts';

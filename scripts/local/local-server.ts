@@ -6,7 +6,8 @@
  *   server.pgUrl; server.webhookUrl('segment_source', 'segment'); await server.stop();
  */
 import { acquireLock, canonicalDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { isSharedBuffersSize, LOCAL_DATABASE, LOCAL_USER, type LocalDatabase } from './engine/engine.ts';
+import { isSharedBuffersSize, type LocalDatabase } from './engine/engine.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from './engine/database-identity.ts';
 import { WorkerDatabase } from './engine/worker-database.ts';
 import { HttpSqlApi } from './http/http-sql-api.ts';
 import { WebSocketSqlApi } from './http/websocket-sql-api.ts';

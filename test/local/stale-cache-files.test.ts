@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,23 @@ describe('removeStaleSiblings', () => {
     await removeStaleSiblings(path.join(directory, files.current), 'pglite-');
 
     expect((await readdir(directory)).sort()).toEqual([files.otherKind, files.current, files.recent].sort());
+  });
+
+  it('removes an older bundle directory with its chunks, keeps the new one', async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), 'stale-cache-'));
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    for (const bundle of ['local.aaaa', 'local.bbbb', 'local-server.cccc']) {
+      await mkdir(path.join(directory, bundle));
+      await writeFile(path.join(directory, bundle, 'chunk-X.mjs'), 'x');
+      await utimes(path.join(directory, bundle), twoHoursAgo, twoHoursAgo);
+    }
+    await writeFile(path.join(directory, 'local.dddd.mjs'), 'an older single-file bundle');
+    await utimes(path.join(directory, 'local.dddd.mjs'), twoHoursAgo, twoHoursAgo);
+
+    await removeStaleSiblings(path.join(directory, 'local.bbbb'), 'local.');
+
+    expect((await readdir(directory)).sort()).toEqual(['local-server.cccc', 'local.bbbb']);
+    expect(await readdir(path.join(directory, 'local.bbbb'))).toEqual(['chunk-X.mjs']);
   });
 
   it('does nothing, and does not throw, when the directory is gone', async () => {

@@ -18,9 +18,8 @@ import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from '../catalog/bootstrap.ts';
 import { useGeometricFileGrowth } from './memory-file-growth.ts';
 import { removeStaleSiblings } from './stale-cache-files.ts';
 import { withoutUnreadLog } from './template-tarball.ts';
+import { LOCAL_DATABASE, LOCAL_USER } from './database-identity.ts';
 
-export const LOCAL_DATABASE = 'materialize';
-export const LOCAL_USER = 'materialize';
 
 const EXTENSIONS = { pgcrypto, hstore };
 /**

@@ -1,19 +1,21 @@
 /**
  * Starts a worker thread running a TypeScript module.
  *
- * The module and what it imports from this repository are bundled into one JavaScript file with
- * esbuild (packages from node_modules stay imports), and the thread runs that file with no loader.
+ * The module and what it imports from this repository are bundled with esbuild (packages from
+ * node_modules stay imports; what a module loads with import() goes to a chunk beside it), and the
+ * thread runs that bundle with no loader.
  * Why not tsx in the thread, as before: a thread does not inherit a loader under every runner
  * (vitest has none), and registering tsx's there cost ~0.8 s of CPU before the first line ran,
  * plus a transform round trip through a loader thread for every module — about 1.5 s of CPU per
  * local server start, paid ~60 times by the test suite. Bundling these ~40 files takes esbuild a
  * few tens of milliseconds.
  *
- * A bundle lives in one file, so `import.meta.url` in each module is replaced by that module's own
- * URL: files found relative to their module (the catalog's .sql files) are found as before.
+ * Modules no longer live in their own files there, so `import.meta.url` in each module is replaced
+ * by that module's own URL: files found relative to their module (the catalog's .sql files) are
+ * found as before.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -47,7 +49,8 @@ function bundleDirectory(): string {
 const bundled = new Map<string, Promise<string>>();
 
 /**
- * The entry bundled as an ES module file, named by its content (written once, then reused).
+ * The entry bundled as ES module files (its own, and a chunk per module it imports lazily) in a
+ * directory named by their content (written once, then reused); the entry's file is returned.
  * `banner`: JavaScript run before the entry's own modules (not before the packages it imports).
  * Bundled once per process: the sources a running process loaded do not change under it, and each
  * local server start bundled its database thread again (~60 ms of CPU, ~80 starts in the tests).
@@ -66,6 +69,8 @@ export async function bundleTypeScript(entry: URL, banner?: string): Promise<str
 }
 
 async function bundleOnce(entry: URL, banner?: string): Promise<string> {
+  const name = path.basename(entry.pathname, '.ts');
+  const directory = bundleDirectory();
   const result = await build({
     ...(banner ? { banner: { js: banner } } : {}),
     entryPoints: [fileURLToPath(entry)],
@@ -75,22 +80,39 @@ async function bundleOnce(entry: URL, banner?: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    // What a module imports with import() goes to a chunk of its own, loaded when it is first
+    // called: a command that never starts a local server (scripts/local/embedded.ts) does not
+    // load the server's modules, nor PGlite, which the chunk imports.
+    splitting: true,
+    outdir: directory,
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     plugins: [ownImportMetaUrl],
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0]!.contents;
-  // `<entry>.<hash>.mjs`: the dot keeps one entry's prefix from matching another's (`local.` vs `local-server.`).
-  const name = `${path.basename(entry.pathname, '.ts')}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
-  const file = path.join(bundleDirectory(), name);
-  if (!existsSync(file)) {
-    await mkdir(path.dirname(file), { recursive: true });
-    // Written aside and renamed: a thread starting at the same moment never reads half a file.
-    const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
-    await writeFile(partial, code);
-    await rename(partial, file);
-    await removeStaleSiblings(file, `${path.basename(entry.pathname, '.ts')}.`);
+  // `<entry>.<hash>/`, the hash of every file in it: the dot keeps one entry's prefix from
+  // matching another's (`local.` vs `local-server.`).
+  const files = result.outputFiles.map((output) => ({ name: path.relative(directory, output.path), contents: output.contents })).sort((a, b) => a.name.localeCompare(b.name));
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(file.name).update('\0').update(file.contents);
+  const bundle = path.join(directory, `${name}.${hash.digest('hex').slice(0, 16)}`);
+  const entryFile = path.join(bundle, `${name}.mjs`);
+  if (!existsSync(entryFile)) {
+    // Written aside and renamed: a thread starting at the same moment never reads half a bundle.
+    const partial = `${bundle}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+    await mkdir(partial, { recursive: true });
+    for (const file of files) await writeFile(path.join(partial, file.name), file.contents);
+    try {
+      await rename(partial, bundle);
+    } catch (error) {
+      // Another process renamed the same bundle into place first.
+      await rm(partial, { recursive: true, force: true });
+      if (!existsSync(entryFile)) throw error;
+    }
+    await removeStaleSiblings(bundle, `${name}.`);
   }
-  return file;
+  return entryFile;
 }
 
 export async function startTypeScriptThread(entry: URL, workerData: unknown): Promise<Worker> {

@@ -27,6 +27,8 @@ import type { CompiledNode, CompiledProject } from '../compile.ts';
 import { didYouMean, type SourceLocation } from '../errors.ts';
 import { codeOnly, quoteIdentifier, unquoteIdentifier } from '../../shared/sql-scan.ts';
 import type { SessionConfig } from '../deploy/sql-session.ts';
+import { connectTarget } from '../deploy/target-connection.ts';
+import { startLocalServer } from '../../local/embedded.ts';
 import type { TestResult } from './test-runner.ts';
 import type { UnitTestColumn, UnitTestDefinition, UnitTestMock, UnitTestRelation } from './unit-test-parse.ts';
 
@@ -59,11 +61,9 @@ export interface UnitTestServer {
 export async function openUnitTestServer(project: CompiledProject, localConfig?: SessionConfig): Promise<UnitTestServer> {
   if (localConfig) return { config: localConfig, close: async () => {} };
   if (project.target.type === 'local') {
-    const { connectTarget } = await import('../deploy/target-connection.ts');
     const connection = await connectTarget(project.target);
     return { config: connection.config, close: () => connection.close() };
   }
-  const { startLocalServer } = await import('../../local/embedded.ts');
   const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, ephemeral: true });
   return { config: { connectionString: server.pgUrl }, close: () => server.stop() };
 }

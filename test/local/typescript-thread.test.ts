@@ -1,0 +1,59 @@
+/**
+ * The bundles scripts and threads run from (scripts/local/engine/typescript-thread.ts): what a
+ * module imports with import() is loaded when it is called, not with the entry — which is what
+ * keeps a command that never starts a local server from loading the server and PGlite.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { bundleTypeScript } from '../../scripts/local/engine/typescript-thread.ts';
+import { REPO_ROOT } from '../helpers/temp-project.ts';
+
+/** The bundle's files the entry loads before its first line runs: itself and the chunks it imports statically, transitively. */
+function loadedWithEntry(entryFile: string): string[] {
+  const loaded: string[] = [];
+  const pending = [entryFile];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (loaded.includes(file)) continue;
+    loaded.push(file);
+    for (const [, relative] of readFileSync(file, 'utf8').matchAll(/^import\s[^;]*?from\s*"(\.\/[^"]+)"/gm)) pending.push(path.join(path.dirname(file), relative!));
+  }
+  return loaded;
+}
+
+describe('bundleTypeScript', () => {
+  it('loads a module imported with import() when it is called, with its own import.meta.url', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'segmat-bundle-'));
+    writeFileSync(path.join(directory, 'lazy.ts'), `console.log('lazy loaded');\nexport const where = (): string => import.meta.url;\n`);
+    writeFileSync(
+      path.join(directory, 'entry.ts'),
+      `console.log('entry ran', process.argv[1]);\nif (process.argv.includes('--lazy')) {\n  const { where } = await import('./lazy.ts');\n  console.log('lazy at', where());\n}\n`,
+    );
+    const bundle = await bundleTypeScript(pathToFileURL(path.join(directory, 'entry.ts')), `process.argv[1] = 'the entry';`);
+
+    expect(execFileSync(process.execPath, [bundle], { encoding: 'utf8' })).toBe('entry ran the entry\n');
+    expect(execFileSync(process.execPath, [bundle, '--lazy'], { encoding: 'utf8' })).toBe(`entry ran the entry\nlazy loaded\nlazy at ${pathToFileURL(path.join(directory, 'lazy.ts')).href}\n`);
+    // Bundled again, unchanged: the same files.
+    expect(await bundleTypeScript(pathToFileURL(path.join(directory, 'entry.ts')), `process.argv[1] = 'the entry';`)).toBe(bundle);
+  });
+
+  it('commands that connect to a server load neither the local server nor PGlite until they start one', async () => {
+    for (const script of ['function-deploy.ts', 'models-deploy.ts', 'models-test.ts', 'activate.ts']) {
+      const files = loadedWithEntry(await bundleTypeScript(pathToFileURL(path.join(REPO_ROOT, 'scripts', script))));
+      const loaded = files.map((file) => readFileSync(file, 'utf8')).join('\n');
+      const packages = [...loaded.matchAll(/^import\s[^;]*?from\s*"([^".][^"]*)"/gm)].map((match) => match[1]!);
+      expect(packages.filter((name) => name.startsWith('@electric-sql/')), script).toEqual([]);
+      // esbuild heads each module's code with a comment naming its file.
+      const modules = [...loaded.matchAll(/^\/\/ (scripts\/\S+\.ts)$/gm)].map((match) => match[1]!);
+      expect(modules, script).toContain(`scripts/${script}`);
+      expect(modules.filter((module) => module.startsWith('scripts/local/') && !module.startsWith('scripts/local/data-dir-lock') && !module.endsWith('embedded.ts') && !module.endsWith('database-identity.ts')), script).toEqual([]);
+      // …and the server is in the bundle, for the command that starts one.
+      const all = readFileSync(files[0]!, 'utf8');
+      expect(all, script).toMatch(/import\("\.\/local-server-[A-Z0-9]+\.mjs"\)/);
+    }
+  });
+});
