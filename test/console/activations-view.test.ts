@@ -109,7 +109,8 @@ describe('console: Activations view', () => {
     expect(recovered.activations[0]!.checkpoint).toMatchObject({ pending: 0, detail: expect.stringContaining('delivered after retries') });
 
     // A refusal for good: failed, with the key and the answer.
-    standIn.failNext([400], { body: '{"success":false,"message":"trait spend is not allowed"}' });
+    // The stand-in answers {"success":false,"message":<body>}, as the Tracking API words a refusal.
+    standIn.failNext([400], { body: 'trait spend is not allowed' });
     await t.query(`INSERT INTO people VALUES ('u3', 'cy@example.com', 500)`);
     const refused = await eventually(snapshot, (value) => (value.activations[0]?.checkpoint?.failed ?? 0) === 1, 'the refusal');
     expect(refused.activations[0]!.checkpoint!.failures[0]).toMatchObject({ keyText: '["u3"]', status: 400, reason: expect.stringContaining('trait spend is not allowed') });
