@@ -52,8 +52,8 @@ describe('bundleTypeScript', () => {
       expect(modules, script).toContain(`scripts/${script}`);
       expect(modules.filter((module) => module.startsWith('scripts/local/') && !module.startsWith('scripts/local/data-dir-lock') && !module.endsWith('embedded.ts') && !module.endsWith('database-identity.ts')), script).toEqual([]);
       // …and the server is in the bundle, for the command that starts one.
-      const all = readFileSync(files[0]!, 'utf8');
-      expect(all, script).toMatch(/import\("\.\/local-server-[A-Z0-9]+\.mjs"\)/);
+      const entry = readFileSync(files[0]!, 'utf8');
+      expect(entry, script).toMatch(/import\("\.\/local-server-[A-Z0-9]+\.mjs"\)/);
     }
   });
 });

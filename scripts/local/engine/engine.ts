@@ -20,7 +20,6 @@ import { removeStaleSiblings } from './stale-cache-files.ts';
 import { withoutUnreadLog } from './template-tarball.ts';
 import { LOCAL_DATABASE, LOCAL_USER } from './database-identity.ts';
 
-
 const EXTENSIONS = { pgcrypto, hstore };
 /**
  * PGlite's own start parameters, with Materialize's catalog on the search path from the start: it

@@ -3,7 +3,7 @@
  * append statement prepared once. The cache is dropped whenever a wire message may have changed the
  * catalog, so a rename makes the old URL 404 at once.
  */
-import { type LocalDatabase } from '../../engine/engine.ts';
+import type { LocalDatabase } from '../../engine/engine.ts';
 import { LOCAL_DATABASE } from '../../engine/database-identity.ts';
 import type { BodyFormat, MappedHeader } from '../../sql/mz-statements.ts';
 import { sqlIdentifier } from '../../sql/tokens.ts';
