@@ -1,7 +1,7 @@
 /**
  * A project script as a node command line for tests: the script bundled with esbuild
- * (scripts/local/engine/typescript-thread.ts bundleTypeScript: one file, and a chunk beside it for
- * each module the script loads with import()) and run by plain node.
+ * (scripts/local/engine/typescript-thread.ts bundleTypeScript: one file with the packages it uses,
+ * and a chunk beside it for each module the script loads with import()) and run by plain node.
  *
  * Why not tsx, as `npm run …` does: tsx's loader costs ~1.2 s of CPU per process on this machine
  * (a hooks thread, a transform round trip per module) against ~0.1 s for node to load the bundle,

@@ -4,7 +4,7 @@
  * keeps a command that never starts a local server from loading the server and PGlite.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +39,45 @@ describe('bundleTypeScript', () => {
     expect(execFileSync(process.execPath, [bundle, '--lazy'], { encoding: 'utf8' })).toBe(`entry ran the entry\nlazy loaded\nlazy at ${pathToFileURL(path.join(directory, 'lazy.ts')).href}\n`);
     // Bundled again, unchanged: the same files.
     expect(await bundleTypeScript(pathToFileURL(path.join(directory, 'entry.ts')), `process.argv[1] = 'the entry';`)).toBe(bundle);
+  });
+
+  it('a process takes the bundle an earlier one made while its inputs are unchanged, and bundles an edited input again', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'segmat-bundle-'));
+    writeFileSync(path.join(directory, 'greeting.ts'), `export const greeting = 'hello, first';\n`);
+    writeFileSync(path.join(directory, 'greet.ts'), `import { greeting } from './greeting.ts';\nconsole.log(greeting);\n`);
+    // Each bundling in a process of its own, as commands and servers do (a process remembers its own).
+    writeFileSync(
+      path.join(directory, 'bundler.ts'),
+      `import { bundleTypeScript } from ${JSON.stringify(path.join(REPO_ROOT, 'scripts/local/engine/typescript-thread.ts'))};\n` +
+        `console.log(await bundleTypeScript(new URL(${JSON.stringify(pathToFileURL(path.join(directory, 'greet.ts')).href)})));\n`,
+    );
+    const bundler = await bundleTypeScript(pathToFileURL(path.join(directory, 'bundler.ts')));
+    const bundleInAnotherProcess = (): string => execFileSync(process.execPath, [bundler], { encoding: 'utf8' }).trim();
+    const inputsList = (): string => {
+      const cache = path.dirname(path.dirname(bundler));
+      // This directory's (earlier runs of this test left their own).
+      const lists = readdirSync(cache).filter((name) => name.startsWith('greet.') && name.endsWith('.inputs.json') && readFileSync(path.join(cache, name), 'utf8').includes(directory));
+      expect(lists).toHaveLength(1);
+      return path.join(cache, lists[0]!);
+    };
+
+    const first = bundleInAnotherProcess();
+    expect(execFileSync(process.execPath, [first], { encoding: 'utf8' })).toBe('hello, first\n');
+    const listed = JSON.parse(readFileSync(inputsList(), 'utf8')) as { inputs: Array<[string, number, number]> };
+    expect(listed.inputs.map(([file]) => path.basename(file)).sort()).toEqual(['greet.ts', 'greeting.ts']);
+    const listWritten = statSync(inputsList()).mtimeMs;
+
+    // Unchanged: the same bundle, and no build (a build writes the list again).
+    expect(bundleInAnotherProcess()).toBe(first);
+    expect(statSync(inputsList()).mtimeMs).toBe(listWritten);
+
+    // An edit of the same size, its time set a second on: bundled again, with the edit.
+    writeFileSync(path.join(directory, 'greeting.ts'), `export const greeting = 'hello, again';\n`);
+    const later = new Date(statSync(path.join(directory, 'greeting.ts')).mtimeMs + 1_000);
+    utimesSync(path.join(directory, 'greeting.ts'), later, later);
+    const second = bundleInAnotherProcess();
+    expect(second).not.toBe(first);
+    expect(execFileSync(process.execPath, [second], { encoding: 'utf8' })).toBe('hello, again\n');
   });
 
   it('commands that connect to a server load neither the local server nor PGlite until they start one', async () => {

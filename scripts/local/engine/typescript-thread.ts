@@ -1,22 +1,27 @@
 /**
  * Starts a worker thread running a TypeScript module.
  *
- * The module and what it imports from this repository are bundled with esbuild (packages from
- * node_modules stay imports; what a module loads with import() goes to a chunk beside it), and the
+ * The module, what it imports from this repository and the plain JavaScript packages they use are
+ * bundled with esbuild (what a module loads with import() goes to a chunk beside it), and the
  * thread runs that bundle with no loader.
  * Why not tsx in the thread, as before: a thread does not inherit a loader under every runner
  * (vitest has none), and registering tsx's there cost ~0.8 s of CPU before the first line ran,
  * plus a transform round trip through a loader thread for every module — about 1.5 s of CPU per
- * local server start, paid ~60 times by the test suite. Bundling these ~40 files takes esbuild a
- * few tens of milliseconds.
+ * local server start, paid ~60 times by the test suite.
+ * Why packages are bundled too: node resolves, reads and links each module of a package on its own
+ * (function:deploy's were ~240, zod's 95 and yaml's 72 of them): loading them one by one, the
+ * command took ~0.55 s of CPU to print its --help, ~0.38 s from one file.
+ * Why a list of inputs beside each bundle: esbuild's build (its service process, ~0.1-0.3 s of CPU
+ * with the packages) was paid by every process that bundled; a process whose inputs are unchanged
+ * since the last build takes the bundle as it is.
  *
  * Modules no longer live in their own files there, so `import.meta.url` in each module is replaced
  * by that module's own URL: files found relative to their module (the catalog's .sql files) are
  * found as before.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,13 +50,35 @@ function bundleDirectory(): string {
   return path.resolve(path.dirname(require.resolve('@electric-sql/pglite')), '..', '..', '..', '.cache', 'segment-materialize', 'threads');
 }
 
+/**
+ * Packages left as imports: they find files beside their own modules (PGlite's WebAssembly and
+ * data, esbuild's and playwright's binaries), or are optional native add-ons a package tries and
+ * does without (pg's pg-native, ws's bufferutil).
+ */
+const KEPT_AS_IMPORTS = ['@electric-sql/*', 'esbuild', 'playwright-core', 'pg-native', 'bufferutil', 'utf-8-validate', 'fsevents'];
+
+/**
+ * CommonJS packages bundled into an ES module still call require() for node's modules: the bundle
+ * gives them one (the name esbuild's own require shim looks for).
+ */
+const REQUIRE_FOR_COMMONJS = `import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);`;
+
+/** Changes whenever the build options above change: a list of inputs from other options is not reused. */
+const BUILD_OPTIONS_VERSION = 2;
+
+/** The files a bundle was made from, as they were then (manifestPath): unchanged, the bundle is reused. */
+interface BundleManifest {
+  readonly entryFile: string;
+  readonly inputs: ReadonlyArray<readonly [file: string, size: number, mtimeMs: number]>;
+}
+
 /** Bundles made by this process, by entry and banner. */
 const bundled = new Map<string, Promise<string>>();
 
 /**
  * The entry bundled as ES module files (its own, and a chunk per module it imports lazily) in a
  * directory named by their content (written once, then reused); the entry's file is returned.
- * `banner`: JavaScript run before the entry's own modules (not before the packages it imports).
+ * `banner`: JavaScript run before the bundled modules (not before the packages kept as imports).
  * Bundled once per process: the sources a running process loaded do not change under it, and each
  * local server start bundled its database thread again (~60 ms of CPU, ~80 starts in the tests).
  */
@@ -61,25 +88,59 @@ export async function bundleTypeScript(entry: URL, banner?: string): Promise<str
   // Another process bundling changed sources removes the files it replaces (removeStaleSiblings).
   const file = earlier && (await earlier.catch(() => undefined));
   if (file && existsSync(file)) return file;
-  const bundle = bundleOnce(entry, banner);
+  const bundle = reusedBundle(entry, banner).then((reused) => reused ?? bundleOnce(entry, banner));
   bundled.set(key, bundle);
   // A failed bundle (a syntax error being fixed) is tried again next time.
   bundle.catch(() => bundled.delete(key));
   return bundle;
 }
 
+/** Where the inputs of `entry`'s bundle (with `banner`) are listed: `<entry>.<hash of what names the build>.inputs.json`. */
+function manifestPath(entry: URL, banner: string | undefined): string {
+  const key = createHash('sha256').update(`${BUILD_OPTIONS_VERSION}\0${entry.href}\0${banner ?? ''}`).digest('hex').slice(0, 16);
+  return path.join(bundleDirectory(), `${path.basename(entry.pathname, '.ts')}.${key}.inputs.json`);
+}
+
+/**
+ * The bundle an earlier build made when every file it was made from has the size and modification
+ * time it had then (an edit changes both, or at least the time); else undefined.
+ */
+async function reusedBundle(entry: URL, banner: string | undefined): Promise<string | undefined> {
+  let manifest: BundleManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath(entry, banner), 'utf8')) as BundleManifest;
+  } catch {
+    return undefined;
+  }
+  if (!existsSync(manifest.entryFile)) return undefined;
+  for (const [file, size, mtimeMs] of manifest.inputs) {
+    const now = statSync(file, { throwIfNoEntry: false });
+    if (!now || now.size !== size || now.mtimeMs !== mtimeMs) return undefined;
+  }
+  // Marked as in use: the tidying of other builds removes bundles unused for an hour (removeStaleSiblings).
+  await utimes(path.dirname(manifest.entryFile), new Date(), new Date()).catch(() => {});
+  return manifest.entryFile;
+}
+
 async function bundleOnce(entry: URL, banner?: string): Promise<string> {
   const name = path.basename(entry.pathname, '.ts');
   const directory = bundleDirectory();
+  const workingDirectory = process.cwd();
+  const buildStartedMs = Date.now();
   const result = await build({
-    ...(banner ? { banner: { js: banner } } : {}),
+    banner: { js: banner ? `${REQUIRE_FOR_COMMONJS}\n${banner}` : REQUIRE_FOR_COMMONJS },
     entryPoints: [fileURLToPath(entry)],
     bundle: true,
     write: false,
+    metafile: true,
+    absWorkingDir: workingDirectory,
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    external: KEPT_AS_IMPORTS,
+    // A package's ES module build before its CommonJS one where it has no `exports` (jsonc-parser's
+    // CommonJS entry is a UMD wrapper whose require() calls esbuild cannot follow).
+    mainFields: ['module', 'main'],
     // What a module imports with import() goes to a chunk of its own, loaded when it is first
     // called: a command that never starts a local server (scripts/local/embedded.ts) does not
     // load the server's modules, nor PGlite, which the chunk imports.
@@ -112,7 +173,23 @@ async function bundleOnce(entry: URL, banner?: string): Promise<string> {
     }
     await removeStaleSiblings(bundle, `${name}.`);
   }
+  const inputs = Object.keys(result.metafile.inputs).map((input) => {
+    const file = path.resolve(workingDirectory, input);
+    const stats = statSync(file, { throwIfNoEntry: false });
+    return [file, stats?.size ?? -1, stats?.mtimeMs ?? Infinity] as const;
+  });
+  // A file edited while esbuild read it may be in the bundle as it was before: no list, so the next
+  // process builds again.
+  if (inputs.every(([, , mtimeMs]) => mtimeMs < buildStartedMs)) await writeManifest(entry, banner, { entryFile, inputs });
   return entryFile;
+}
+
+/** Written aside and renamed, as the bundle: a process reading it never sees half a list. */
+async function writeManifest(entry: URL, banner: string | undefined, manifest: BundleManifest): Promise<void> {
+  const file = manifestPath(entry, banner);
+  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+  await writeFile(partial, JSON.stringify(manifest));
+  await rename(partial, file);
 }
 
 export async function startTypeScriptThread(entry: URL, workerData: unknown): Promise<Worker> {
