@@ -6,7 +6,7 @@ import { runCli } from './cli/common.ts';
 import { writeConsoleDist } from './console/console-bundle.ts';
 
 const program = new Command('console:build')
-  .description('Bundle the console (console/src: Preact, uPlot) with esbuild into dist/console. Optional: npm run local and npm run dev bundle it in memory at start when dist/console is missing or older than the sources.')
+  .description('Bundle the console (console/src: Preact, uPlot) with esbuild into dist/console. Optional: npm run local and npm run dev bundle it at start when dist/console is missing or a file it was built from has changed, and keep that bundle for the next start.')
   .addHelpText('after', '\nExample:\n  npm run console:build');
 
 await runCli(async () => {

@@ -71,10 +71,10 @@ describe('bundleTypeScript', () => {
     expect(bundleInAnotherProcess()).toBe(first);
     expect(statSync(inputsList()).mtimeMs).toBe(listWritten);
 
-    // An edit of the same size, its time set a second on: bundled again, with the edit.
+    // An edit of the same size, its time set a second back (no coarse clock hides it): bundled again, with the edit.
     writeFileSync(path.join(directory, 'greeting.ts'), `export const greeting = 'hello, again';\n`);
-    const later = new Date(statSync(path.join(directory, 'greeting.ts')).mtimeMs + 1_000);
-    utimesSync(path.join(directory, 'greeting.ts'), later, later);
+    const earlier = new Date(statSync(path.join(directory, 'greeting.ts')).mtimeMs - 1_000);
+    utimesSync(path.join(directory, 'greeting.ts'), earlier, earlier);
     const second = bundleInAnotherProcess();
     expect(second).not.toBe(first);
     expect(execFileSync(process.execPath, [second], { encoding: 'utf8' })).toBe('hello, again\n');

@@ -11,9 +11,8 @@
  * Why packages are bundled too: node resolves, reads and links each module of a package on its own
  * (function:deploy's were ~240, zod's 95 and yaml's 72 of them): loading them one by one, the
  * command took ~0.55 s of CPU to print its --help, ~0.38 s from one file.
- * Why a list of inputs beside each bundle: esbuild's build (its service process, ~0.1-0.3 s of CPU
- * with the packages) was paid by every process that bundled; a process whose inputs are unchanged
- * since the last build takes the bundle as it is.
+ * Why a list of inputs beside each bundle (scripts/shared/build-inputs.ts): a process whose inputs
+ * are unchanged since the last build takes the bundle as it is, instead of paying for the build.
  *
  * Modules no longer live in their own files there, so `import.meta.url` in each module is replaced
  * by that module's own URL: files found relative to their module (the catalog's .sql files) are
@@ -21,12 +20,13 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, type Plugin } from 'esbuild';
+import { inputsUnchanged, readBuildRecord, stampInputs, writeBuildRecord, type InputStamp } from '../../shared/build-inputs.ts';
 import { removeStaleSiblings } from './stale-cache-files.ts';
 
 const require = createRequire(import.meta.url);
@@ -69,7 +69,7 @@ const BUILD_OPTIONS_VERSION = 2;
 /** The files a bundle was made from, as they were then (manifestPath): unchanged, the bundle is reused. */
 interface BundleManifest {
   readonly entryFile: string;
-  readonly inputs: ReadonlyArray<readonly [file: string, size: number, mtimeMs: number]>;
+  readonly inputs: readonly InputStamp[];
 }
 
 /** Bundles made by this process, by entry and banner. */
@@ -101,22 +101,10 @@ function manifestPath(entry: URL, banner: string | undefined): string {
   return path.join(bundleDirectory(), `${path.basename(entry.pathname, '.ts')}.${key}.inputs.json`);
 }
 
-/**
- * The bundle an earlier build made when every file it was made from has the size and modification
- * time it had then (an edit changes both, or at least the time); else undefined.
- */
+/** The bundle an earlier build made, when every file it was made from is unchanged; else undefined. */
 async function reusedBundle(entry: URL, banner: string | undefined): Promise<string | undefined> {
-  let manifest: BundleManifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath(entry, banner), 'utf8')) as BundleManifest;
-  } catch {
-    return undefined;
-  }
-  if (!existsSync(manifest.entryFile)) return undefined;
-  for (const [file, size, mtimeMs] of manifest.inputs) {
-    const now = statSync(file, { throwIfNoEntry: false });
-    if (!now || now.size !== size || now.mtimeMs !== mtimeMs) return undefined;
-  }
+  const manifest = readBuildRecord<BundleManifest>(manifestPath(entry, banner));
+  if (!manifest || !existsSync(manifest.entryFile) || !inputsUnchanged(manifest.inputs)) return undefined;
   // Marked as in use: the tidying of other builds removes bundles unused for an hour (removeStaleSiblings).
   await utimes(path.dirname(manifest.entryFile), new Date(), new Date()).catch(() => {});
   return manifest.entryFile;
@@ -173,23 +161,10 @@ async function bundleOnce(entry: URL, banner?: string): Promise<string> {
     }
     await removeStaleSiblings(bundle, `${name}.`);
   }
-  const inputs = Object.keys(result.metafile.inputs).map((input) => {
-    const file = path.resolve(workingDirectory, input);
-    const stats = statSync(file, { throwIfNoEntry: false });
-    return [file, stats?.size ?? -1, stats?.mtimeMs ?? Infinity] as const;
-  });
-  // A file edited while esbuild read it may be in the bundle as it was before: no list, so the next
-  // process builds again.
-  if (inputs.every(([, , mtimeMs]) => mtimeMs < buildStartedMs)) await writeManifest(entry, banner, { entryFile, inputs });
+  // No list when a file changed while esbuild read it: the next process builds again.
+  const inputs = stampInputs(result.metafile.inputs, workingDirectory, buildStartedMs);
+  if (inputs) await writeBuildRecord(manifestPath(entry, banner), { entryFile, inputs } satisfies BundleManifest);
   return entryFile;
-}
-
-/** Written aside and renamed, as the bundle: a process reading it never sees half a list. */
-async function writeManifest(entry: URL, banner: string | undefined, manifest: BundleManifest): Promise<void> {
-  const file = manifestPath(entry, banner);
-  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
-  await writeFile(partial, JSON.stringify(manifest));
-  await rename(partial, file);
 }
 
 export async function startTypeScriptThread(entry: URL, workerData: unknown): Promise<Worker> {
