@@ -2,9 +2,8 @@
  * Bad input to every command, as a hostile new user would give it: each must be a clear error with
  * the file and line and a fix — never an `internal error:` with a stack trace, never silence.
  */
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer } from '../../scripts/local/local-server.ts';
@@ -13,7 +12,7 @@ import { Deployer } from '../../scripts/runner/deploy/deployer.ts';
 import { secretValue } from '../../scripts/runner/deploy/deploy-secrets.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { runScript } from '../helpers/run-script.ts';
-import { tempProject } from '../helpers/temp-project.ts';
+import { tempProject, temporaryDirectory } from '../helpers/temp-project.ts';
 
 
 /** The formatted error a compile throws (file:line:col: message, fix). */
@@ -158,7 +157,7 @@ describe('connections and servers', () => {
 
   it('models:graph --out into a folder that does not exist yet creates it', async () => {
     const root = tempProject({ 'models/m.sql': 'SELECT 1 AS x\n' });
-    const out = path.join(mkdtempSync(path.join(tmpdir(), 'segmat-graph-')), 'docs/deep/lineage.mmd');
+    const out = path.join(temporaryDirectory('segmat-graph-'), 'docs/deep/lineage.mmd');
     const result = await cli('models-graph.ts', ['--project-dir', root, '--format', 'mermaid', '--out', out]);
     expect(result.code).toBe(0);
     expect(existsSync(out)).toBe(true);
@@ -176,7 +175,7 @@ describe('connections and servers', () => {
   });
 
   it('a data directory reached through a symbolic link opens (one lock for both spellings)', async () => {
-    const base = mkdtempSync(path.join(tmpdir(), 'segmat-link-'));
+    const base = temporaryDirectory('segmat-link-');
     mkdirSync(path.join(base, 'real'));
     symlinkSync(path.join(base, 'real'), path.join(base, 'linked'));
     const server = await startLocalServer({ dataDir: path.join(base, 'linked'), pgPort: 0, httpPort: 0 });

@@ -3,8 +3,6 @@
  * Materialize cannot store, nesting past its parser's limit, and a batch holding one event the
  * server refuses to parse. One bad event must never cost its batch-mates.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../functions/build/build-bundle.ts';
@@ -13,7 +11,7 @@ import { sampleEvents } from '../../functions/samples/segment-events.ts';
 import { deployProject } from '../helpers/deploy.ts';
 import { FaultServer } from '../helpers/fault-server.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { copyOfSeedProject } from '../helpers/temp-project.ts';
+import { copyOfSeedProject, temporaryDirectory } from '../helpers/temp-project.ts';
 
 let t: TestServer;
 let fn: Handlers;
@@ -22,7 +20,7 @@ let settings: Record<string, unknown>;
 beforeAll(async () => {
   t = await startTestServer();
   await deployProject(t, copyOfSeedProject());
-  fn = loadFunction({ code: (await buildBundle(path.join(mkdtempSync(path.join(tmpdir(), 'segmat-odd-')), 'fn.js'))).code });
+  fn = loadFunction({ code: (await buildBundle(path.join(temporaryDirectory('segmat-odd-'), 'fn.js'))).code });
   settings = { webhookUrl: t.server.webhookUrl('segment_source', 'segment'), sharedSecret: 'local-development-secret' };
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * — including a pid that now belongs to another program.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ import { processIdentity } from '../../scripts/shared/process-identity.ts';
 import { hmacHex } from '../helpers/local-server.ts';
 import { exited, serverArgs, spawnTracked, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { scriptArgs } from '../helpers/run-script.ts';
-import { copyOfSeedProject, REPO_ROOT } from '../helpers/temp-project.ts';
+import { copyOfSeedProject, REPO_ROOT, temporaryDirectory } from '../helpers/temp-project.ts';
 
 const run = promisify(execFile);
 
@@ -90,6 +90,7 @@ describe('a server on a data directory whose lock names a pid that now belongs t
       server.child.kill('SIGTERM');
       await exited(server.child);
     }
+    if (dataDir) rmSync(path.dirname(dataDir), { recursive: true, force: true });
   });
 
   it('the lock is stale: the server starts, and the lock now names it', () => {
@@ -137,7 +138,7 @@ describe('a server on a data directory whose lock names a pid that now belongs t
 });
 
 it('a lock held by a process that has not started listening names it and how to clear it', async () => {
-  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'segmat-starting-')), 'data');
+  const dataDir = path.join(temporaryDirectory('segmat-starting-'), 'data');
   writeFileSync(lockPath(dataDir), JSON.stringify({ pid: process.pid, host: '', pgPort: 0, httpPort: 0, startedAt: '2026-11-23T10:00:00.000Z', command: 'models-deploy.ts', processStart: processIdentity(process.pid) }));
   const child = spawnTracked(await serverArgs('--data-dir', dataDir, '--pg-port', '0', '--http-port', '0'));
   let stderr = '';

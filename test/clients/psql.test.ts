@@ -5,11 +5,11 @@
  * losing the session, and DROP SCHEMA public CASCADE leaving the server's own objects alone.
  */
 import { spawn } from 'node:child_process';
-import { writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+import { temporaryDirectory } from '../helpers/temp-project.ts';
 import { missing, psql, reportSkip } from './clients.ts';
 
 const skip = reportSkip('psql', missing.psql());
@@ -117,7 +117,7 @@ describe.skipIf(skip)('psql', () => {
   });
 
   it('a regex pattern too large to compile is refused, and the session goes on', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'psql-regex-'));
+    const dir = temporaryDirectory('psql-regex-');
     const file = path.join(dir, 'huge-pattern.sql');
     // Materialize refuses patterns over 1 MiB; this one (200 kB) already overflowed PGlite's stack.
     await writeFile(file, `SELECT 'abc' ~ '${'a'.repeat(200_000)}';\nSELECT 'still here' AS answer;\n`);

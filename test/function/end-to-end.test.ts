@@ -3,8 +3,6 @@
  * to the seed's webhook source (JSON ARRAY, HMAC-SHA1 CHECK), rows landing in the source and the
  * staging views; a wrong shared secret is a 400 that the function turns into a RetryError.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildBundle } from '../../functions/build/build-bundle.ts';
@@ -12,7 +10,7 @@ import { handlerFor, loadFunction, RetryError, type Handlers } from '../../funct
 import { sampleEvents } from '../../functions/samples/segment-events.ts';
 import { deployProject } from '../helpers/deploy.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { copyOfSeedProject } from '../helpers/temp-project.ts';
+import { copyOfSeedProject, temporaryDirectory } from '../helpers/temp-project.ts';
 
 let t: TestServer;
 let fn: Handlers;
@@ -22,7 +20,7 @@ beforeAll(async () => {
   t = await startTestServer();
   const report = await deployProject(t, copyOfSeedProject());
   expect(report.results.every((result) => result.status === 'done')).toBe(true);
-  fn = loadFunction({ code: (await buildBundle(path.join(mkdtempSync(path.join(tmpdir(), 'segmat-e2e-')), 'fn.js'))).code });
+  fn = loadFunction({ code: (await buildBundle(path.join(temporaryDirectory('segmat-e2e-'), 'fn.js'))).code });
   // The seed's secret on the local target: project.yml's local_default.
   settings = { webhookUrl: t.server.webhookUrl('segment_source', 'segment'), sharedSecret: 'local-development-secret' };
 });

@@ -4,8 +4,7 @@
  * that verifies every signature on its own and injects failures.
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { loadFunction, handlerFor, RetryError, ValidationError, InvalidEventPayl
 import { sampleEvents, EVENT_TYPES } from '../../functions/samples/segment-events.ts';
 import { SETTINGS_DOCUMENTATION } from '../../functions/delivery/settings.ts';
 import { FaultServer } from '../helpers/fault-server.ts';
+import { temporaryDirectory } from '../helpers/temp-project.ts';
 
 const SECRET = 'shared-secret-for-tests';
 let code: string;
@@ -22,7 +22,7 @@ let server: FaultServer;
 let settings: Record<string, unknown>;
 
 beforeAll(async () => {
-  const built = await buildBundle(path.join(mkdtempSync(path.join(tmpdir(), 'segmat-fn-')), 'materialize-destination.js'));
+  const built = await buildBundle(path.join(temporaryDirectory('segmat-fn-'), 'materialize-destination.js'));
   code = built.code;
   fn = loadFunction({ code });
 });

@@ -14,18 +14,23 @@ export function removeTemporaryProjects(): void {
 
 export const MINIMAL_PROJECT_YML = 'name: test_project\n';
 
+/** An empty directory of the system's temporary ones, removed after the test as the projects are. */
+export function temporaryDirectory(prefix = 'segmat-test-'): string {
+  const root = mkdtempSync(path.join(tmpdir(), prefix));
+  created.push(root);
+  return root;
+}
+
 /** A project with `files` (path → content); project.yml defaults to a minimal one. */
 export function tempProject(files: Record<string, string>): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'segmat-test-'));
-  created.push(root);
+  const root = temporaryDirectory('segmat-test-');
   writeFiles(root, { 'project.yml': MINIMAL_PROJECT_YML, ...files });
   return root;
 }
 
 /** A copy of this repository's project (project.yml, models/, macros/, tests/) to edit freely. */
 export function copyOfSeedProject(): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'segmat-seed-'));
-  created.push(root);
+  const root = temporaryDirectory('segmat-seed-');
   for (const entry of ['project.yml', 'models', 'macros', 'tests']) cpSync(path.join(REPO_ROOT, entry), path.join(root, entry), { recursive: true });
   return root;
 }

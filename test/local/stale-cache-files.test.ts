@@ -1,12 +1,12 @@
-import { mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { removeStaleSiblings } from '../../scripts/local/engine/stale-cache-files.ts';
+import { temporaryDirectory } from '../helpers/temp-project.ts';
 
 describe('removeStaleSiblings', () => {
   it('removes older files of the same kind, keeps the new one, recent ones and other kinds', async () => {
-    const directory = await mkdtemp(path.join(tmpdir(), 'stale-cache-'));
+    const directory = temporaryDirectory('stale-cache-');
     const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
     const files = { current: 'pglite-b.tar', stale: 'pglite-a.tar', recent: 'pglite-c.tar', otherKind: 'cli-help-a.json' };
     for (const name of Object.values(files)) await writeFile(path.join(directory, name), 'x');
@@ -18,7 +18,7 @@ describe('removeStaleSiblings', () => {
   });
 
   it('removes an older bundle directory with its chunks, keeps the new one', async () => {
-    const directory = await mkdtemp(path.join(tmpdir(), 'stale-cache-'));
+    const directory = temporaryDirectory('stale-cache-');
     const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
     for (const bundle of ['local.aaaa', 'local.bbbb', 'local-server.cccc']) {
       await mkdir(path.join(directory, bundle));

@@ -4,13 +4,12 @@
  * keeps a command that never starts a local server from loading the server and PGlite.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundleTypeScript } from '../../scripts/local/engine/typescript-thread.ts';
-import { REPO_ROOT } from '../helpers/temp-project.ts';
+import { REPO_ROOT, temporaryDirectory } from '../helpers/temp-project.ts';
 
 /** The bundle's files the entry loads before its first line runs: itself and the chunks it imports statically, transitively. */
 function loadedWithEntry(entryFile: string): string[] {
@@ -27,7 +26,7 @@ function loadedWithEntry(entryFile: string): string[] {
 
 describe('bundleTypeScript', () => {
   it('loads a module imported with import() when it is called, with its own import.meta.url', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'segmat-bundle-'));
+    const directory = temporaryDirectory('segmat-bundle-');
     writeFileSync(path.join(directory, 'lazy.ts'), `console.log('lazy loaded');\nexport const where = (): string => import.meta.url;\n`);
     writeFileSync(
       path.join(directory, 'entry.ts'),
@@ -42,7 +41,7 @@ describe('bundleTypeScript', () => {
   });
 
   it('a process takes the bundle an earlier one made while its inputs are unchanged, and bundles an edited input again', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'segmat-bundle-'));
+    const directory = temporaryDirectory('segmat-bundle-');
     writeFileSync(path.join(directory, 'greeting.ts'), `export const greeting = 'hello, first';\n`);
     writeFileSync(path.join(directory, 'greet.ts'), `import { greeting } from './greeting.ts';\nconsole.log(greeting);\n`);
     // Each bundling in a process of its own, as commands and servers do (a process remembers its own).

@@ -3,12 +3,12 @@
  * errors with their fields, protocol responses whole and in order, the session's transaction
  * state, and a clear failure once it is gone.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerDatabase } from '../../scripts/local/engine/worker-database.ts';
+import { temporaryDirectory } from '../helpers/temp-project.ts';
 import { cString, frame } from '../../scripts/local/engine/protocol-bytes.ts';
 
 /** Small shared buffers, as the test servers use: PGlite writes over all of them at start. */
@@ -104,7 +104,7 @@ describe('its lifetime', () => {
   });
 
   it("says why a database cannot be opened, in the engine's words", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'worker-db-'));
+    const dir = temporaryDirectory('worker-db-');
     const notADirectory = path.join(dir, 'data');
     writeFileSync(notADirectory, 'a file where the data directory should be');
     await expect(WorkerDatabase.open({ dataDir: notADirectory })).rejects.toThrow(notADirectory);

@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -61,10 +61,20 @@ const KEPT_AS_IMPORTS = ['@electric-sql/*', 'esbuild', 'playwright-core', 'pg-na
  * CommonJS packages bundled into an ES module still call require() for node's modules: the bundle
  * gives them one (the name esbuild's own require shim looks for).
  */
-const REQUIRE_FOR_COMMONJS = `import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);`;
+const REQUIRE_FOR_COMMONJS = `import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(${
+  // Not written out: in this file's own bundle, ownImportMetaUrl would put this file's URL there.
+  ['import', 'meta', 'url'].join('.')
+});`;
 
-/** Changes whenever the build options above change: a list of inputs from other options is not reused. */
-const BUILD_OPTIONS_VERSION = 2;
+/**
+ * This module's own text, hashed into the name of every list of inputs: a list made with other build
+ * options (an edit here) is not reused. Read once (import.meta.url is this file even bundled).
+ */
+let bundlerDigest: string | undefined;
+function bundlerHash(): string {
+  bundlerDigest ??= createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
+  return bundlerDigest;
+}
 
 /** The files a bundle was made from, as they were then (manifestPath): unchanged, the bundle is reused. */
 interface BundleManifest {
@@ -97,7 +107,7 @@ export async function bundleTypeScript(entry: URL, banner?: string): Promise<str
 
 /** Where the inputs of `entry`'s bundle (with `banner`) are listed: `<entry>.<hash of what names the build>.inputs.json`. */
 function manifestPath(entry: URL, banner: string | undefined): string {
-  const key = createHash('sha256').update(`${BUILD_OPTIONS_VERSION}\0${entry.href}\0${banner ?? ''}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`${bundlerHash()}\0${entry.href}\0${banner ?? ''}`).digest('hex').slice(0, 16);
   return path.join(bundleDirectory(), `${path.basename(entry.pathname, '.ts')}.${key}.inputs.json`);
 }
 
