@@ -4,6 +4,11 @@
  * reuse (an edit changes the time, and mostly the size). Checking ~400 files takes a few
  * milliseconds; the builds it spares took ~0.1-0.3 s of CPU each (esbuild's service process
  * included), paid at every server start and by every test process that ran a command.
+ *
+ * The files are the metafile's inputs (the sources esbuild bundled) and the configuration it reads
+ * without listing it: tsconfig.json and package.json (and the lock file) of the entry's folder and
+ * every folder above it. What changes the output but is in no file (the build's options, esbuild's
+ * version) goes into the name or key of the record, chosen by its user.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
@@ -13,16 +18,37 @@ import path from 'node:path';
 export type InputStamp = readonly [file: string, size: number, mtimeMs: number];
 
 /**
- * The stamps of the files an esbuild metafile lists as read (`metafile.inputs`, relative to the
- * build's working directory); null when one was modified after `startedMs`, when the build began:
- * it may be in the outputs as it was before, so they are not to be reused.
+ * How long before a build a file's last change must be for the build to be recorded: file clocks
+ * are coarse (a write just after the build began can carry an earlier time; some file systems keep
+ * whole seconds), and an edit the build may have missed must not be taken as read. A file changed
+ * within it costs one more build, at the next start.
  */
-export function stampInputs(inputs: Readonly<Record<string, unknown>>, workingDirectory: string, startedMs: number): InputStamp[] | null {
+const SETTLED_MS = 2_000;
+
+/** The configuration files esbuild reads for `entry`, as they are now: tsconfig.json, package.json and package-lock.json of its folder and the folders above it. */
+function configurationFiles(entry: string): string[] {
+  const files: string[] = [];
+  for (let directory = path.dirname(entry); ; directory = path.dirname(directory)) {
+    for (const name of ['tsconfig.json', 'package.json', 'package-lock.json']) {
+      const file = path.join(directory, name);
+      if (statSync(file, { throwIfNoEntry: false })?.isFile()) files.push(file);
+    }
+    if (path.dirname(directory) === directory) return files;
+  }
+}
+
+/**
+ * The stamps of the files a build of `entry` read: the metafile's inputs (relative to the build's
+ * working directory) and configurationFiles. Null when one changed less than SETTLED_MS before
+ * `startedMs`, when the build began, or after it: it may be in the outputs as it was before, so they
+ * are not to be reused.
+ */
+export function stampInputs(entry: string, inputs: Readonly<Record<string, unknown>>, workingDirectory: string, startedMs: number): InputStamp[] | null {
+  const files = new Set([...Object.keys(inputs).map((input) => path.resolve(workingDirectory, input)), ...configurationFiles(entry)]);
   const stamps: InputStamp[] = [];
-  for (const input of Object.keys(inputs)) {
-    const file = path.resolve(workingDirectory, input);
+  for (const file of files) {
     const stats = statSync(file, { throwIfNoEntry: false });
-    if (!stats || stats.mtimeMs >= startedMs) return null;
+    if (!stats || stats.mtimeMs >= startedMs - SETTLED_MS) return null;
     stamps.push([file, stats.size, stats.mtimeMs]);
   }
   return stamps;
@@ -47,7 +73,12 @@ export function readBuildRecord<T>(file: string): T | undefined {
 
 /** Written aside and renamed: a process reading it never sees half a record. */
 export async function writeBuildRecord(file: string, record: unknown): Promise<void> {
+  await writeWhole(file, JSON.stringify(record));
+}
+
+/** `file` written aside and renamed into place: a reader sees the old contents or the new, never half. */
+export async function writeWhole(file: string, contents: string | Uint8Array): Promise<void> {
   const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
-  await writeFile(partial, JSON.stringify(record));
+  await writeFile(partial, contents);
   await rename(partial, file);
 }

@@ -50,6 +50,10 @@ describe('bundleTypeScript', () => {
       `import { bundleTypeScript } from ${JSON.stringify(path.join(REPO_ROOT, 'scripts/local/engine/typescript-thread.ts'))};\n` +
         `console.log(await bundleTypeScript(new URL(${JSON.stringify(pathToFileURL(path.join(directory, 'greet.ts')).href)})));\n`,
     );
+    writeFileSync(path.join(directory, 'package.json'), '{"type": "module"}\n');
+    // Written a while ago: a file changed just before a build is not taken as read (build-inputs.ts SETTLED_MS).
+    const aWhileAgo = new Date(Date.now() - 10_000);
+    for (const file of ['greeting.ts', 'greet.ts', 'package.json']) utimesSync(path.join(directory, file), aWhileAgo, aWhileAgo);
     const bundler = await bundleTypeScript(pathToFileURL(path.join(directory, 'bundler.ts')));
     const bundleInAnotherProcess = (): string => execFileSync(process.execPath, [bundler], { encoding: 'utf8' }).trim();
     const inputsList = (): string => {
@@ -63,17 +67,23 @@ describe('bundleTypeScript', () => {
     const first = bundleInAnotherProcess();
     expect(execFileSync(process.execPath, [first], { encoding: 'utf8' })).toBe('hello, first\n');
     const listed = JSON.parse(readFileSync(inputsList(), 'utf8')) as { inputs: Array<[string, number, number]> };
-    expect(listed.inputs.map(([file]) => path.basename(file)).sort()).toEqual(['greet.ts', 'greeting.ts']);
-    const listWritten = statSync(inputsList()).mtimeMs;
+    // The sources, and the configuration esbuild reads without listing it (this folder's package.json).
+    expect(listed.inputs.map(([file]) => file).filter((file) => file.startsWith(directory)).map((file) => path.basename(file)).sort()).toEqual(['greet.ts', 'greeting.ts', 'package.json']);
+    const listWritten = statSync(inputsList()).ino;
 
-    // Unchanged: the same bundle, and no build (a build writes the list again).
+    // Unchanged: the same bundle, and no build (a build writes the list again, aside and renamed: a
+    // new file; a reuse only touches it).
     expect(bundleInAnotherProcess()).toBe(first);
-    expect(statSync(inputsList()).mtimeMs).toBe(listWritten);
+    expect(statSync(inputsList()).ino).toBe(listWritten);
 
-    // An edit of the same size, its time set a second back (no coarse clock hides it): bundled again, with the edit.
+    // The configuration changed (dated back, so the build is recorded): built again, a new list.
+    writeFileSync(path.join(directory, 'package.json'), '{"type": "module", "sideEffects": true}\n');
+    utimesSync(path.join(directory, 'package.json'), aWhileAgo, aWhileAgo);
+    expect(bundleInAnotherProcess()).toBe(first);
+    expect(statSync(inputsList()).ino).not.toBe(listWritten);
+
+    // An edit of the same size, just made: bundled again, with the edit.
     writeFileSync(path.join(directory, 'greeting.ts'), `export const greeting = 'hello, again';\n`);
-    const earlier = new Date(statSync(path.join(directory, 'greeting.ts')).mtimeMs - 1_000);
-    utimesSync(path.join(directory, 'greeting.ts'), earlier, earlier);
     const second = bundleInAnotherProcess();
     expect(second).not.toBe(first);
     expect(execFileSync(process.execPath, [second], { encoding: 'utf8' })).toBe('hello, again\n');

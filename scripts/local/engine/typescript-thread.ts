@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { build, type Plugin } from 'esbuild';
+import { build, version as esbuildVersion, type Plugin } from 'esbuild';
 import { inputsUnchanged, readBuildRecord, stampInputs, writeBuildRecord, type InputStamp } from '../../shared/build-inputs.ts';
 import { removeStaleSiblings } from './stale-cache-files.ts';
 
@@ -67,12 +67,13 @@ const REQUIRE_FOR_COMMONJS = `import { createRequire as __bundleCreateRequire } 
 });`;
 
 /**
- * This module's own text, hashed into the name of every list of inputs: a list made with other build
- * options (an edit here) is not reused. Read once (import.meta.url is this file even bundled).
+ * This module's own text and esbuild's version, hashed into the name of every list of inputs: a
+ * list made with other build options (an edit here) or another esbuild is not reused. Read once
+ * (import.meta.url is this file even bundled).
  */
 let bundlerDigest: string | undefined;
 function bundlerHash(): string {
-  bundlerDigest ??= createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
+  bundlerDigest ??= createHash('sha256').update(esbuildVersion).update('\0').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
   return bundlerDigest;
 }
 
@@ -115,8 +116,11 @@ function manifestPath(entry: URL, banner: string | undefined): string {
 async function reusedBundle(entry: URL, banner: string | undefined): Promise<string | undefined> {
   const manifest = readBuildRecord<BundleManifest>(manifestPath(entry, banner));
   if (!manifest || !existsSync(manifest.entryFile) || !inputsUnchanged(manifest.inputs)) return undefined;
-  // Marked as in use: the tidying of other builds removes bundles unused for an hour (removeStaleSiblings).
-  await utimes(path.dirname(manifest.entryFile), new Date(), new Date()).catch(() => {});
+  // Marked as in use, the bundle and its list: the tidying of other builds removes what was unused
+  // for an hour (removeStaleSiblings).
+  const now = new Date();
+  await utimes(path.dirname(manifest.entryFile), now, now).catch(() => {});
+  await utimes(manifestPath(entry, banner), now, now).catch(() => {});
   return manifest.entryFile;
 }
 
@@ -171,8 +175,8 @@ async function bundleOnce(entry: URL, banner?: string): Promise<string> {
     }
     await removeStaleSiblings(bundle, `${name}.`);
   }
-  // No list when a file changed while esbuild read it: the next process builds again.
-  const inputs = stampInputs(result.metafile.inputs, workingDirectory, buildStartedMs);
+  // No list when a file changed just before or while esbuild read it: the next process builds again.
+  const inputs = stampInputs(fileURLToPath(entry), result.metafile.inputs, workingDirectory, buildStartedMs);
   if (inputs) await writeBuildRecord(manifestPath(entry, banner), { entryFile, inputs } satisfies BundleManifest);
   return entryFile;
 }
