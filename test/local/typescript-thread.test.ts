@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundleTypeScript } from '../../scripts/local/engine/typescript-thread.ts';
+import { scriptBundle } from '../helpers/script-bundle.ts';
 import { REPO_ROOT, temporaryDirectory } from '../helpers/temp-project.ts';
 
 /** The bundle's files the entry loads before its first line runs: itself and the chunks it imports statically, transitively. */
@@ -91,7 +92,8 @@ describe('bundleTypeScript', () => {
 
   it('commands that connect to a server load neither the local server nor PGlite until they start one', async () => {
     for (const script of ['function-deploy.ts', 'models-deploy.ts', 'models-test.ts', 'activate.ts']) {
-      const files = loadedWithEntry(await bundleTypeScript(pathToFileURL(path.join(REPO_ROOT, 'scripts', script))));
+      // The bundles the other tests run the commands from (built once per worker, reused across runs).
+      const files = loadedWithEntry(await scriptBundle(script));
       const loaded = files.map((file) => readFileSync(file, 'utf8')).join('\n');
       const packages = [...loaded.matchAll(/^import\s[^;]*?from\s*"([^".][^"]*)"/gm)].map((match) => match[1]!);
       expect(packages.filter((name) => name.startsWith('@electric-sql/')), script).toEqual([]);
