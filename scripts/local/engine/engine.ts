@@ -6,17 +6,18 @@
  * dumped to a template under node_modules/.cache; later fresh databases (every in-memory server,
  * every new data directory) load that template in about a second.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { PGlite, type Results } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { hstore } from '@electric-sql/pglite/contrib/hstore';
-import { hash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { BOOTSTRAP_SQL, BOOTSTRAP_VERSION } from '../catalog/bootstrap.ts';
 import { useGeometricFileGrowth } from './memory-file-growth.ts';
 import { removeStaleSiblings } from './stale-cache-files.ts';
+import { writeWhole } from '../../shared/build-inputs.ts';
 import { withoutUnreadLog } from './template-tarball.ts';
 import { LOCAL_DATABASE, LOCAL_USER } from './database-identity.ts';
 
@@ -228,11 +229,8 @@ async function loadOrBuildTemplate(log: (line: string) => void): Promise<Uint8Ar
   const template = await dumpTemplate(db);
   await db.close();
   await mkdir(path.dirname(file), { recursive: true });
-  // Written aside and renamed, so a concurrent reader never sees half a template; a name of its own
-  // (test workers are threads of one process, so the pid alone is shared), renamed last wins.
-  const partial = `${file}.${process.pid}.${randomUUID()}.partial`;
-  await writeFile(partial, template);
-  await rename(partial, file);
+  // Written aside and renamed, so a concurrent reader never sees half a template; renamed last wins.
+  await writeWhole(file, template);
   await removeStaleSiblings(file, 'pglite-');
   return template;
 }

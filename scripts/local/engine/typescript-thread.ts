@@ -114,13 +114,14 @@ function manifestPath(entry: URL, banner: string | undefined): string {
 
 /** The bundle an earlier build made, when every file it was made from is unchanged; else undefined. */
 async function reusedBundle(entry: URL, banner: string | undefined): Promise<string | undefined> {
-  const manifest = readBuildRecord<BundleManifest>(manifestPath(entry, banner));
+  const listFile = manifestPath(entry, banner);
+  const manifest = readBuildRecord<BundleManifest>(listFile);
   if (!manifest || !existsSync(manifest.entryFile) || !inputsUnchanged(manifest.inputs)) return undefined;
   // Marked as in use, the bundle and its list: the tidying of other builds removes what was unused
   // for an hour (removeStaleSiblings).
   const now = new Date();
   await utimes(path.dirname(manifest.entryFile), now, now).catch(() => {});
-  await utimes(manifestPath(entry, banner), now, now).catch(() => {});
+  await utimes(listFile, now, now).catch(() => {});
   return manifest.entryFile;
 }
 
