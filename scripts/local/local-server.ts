@@ -78,6 +78,23 @@ export interface LocalServerOptions {
    * (connection-state.ts): only for measuring what sessions per connection cost (npm run bench).
    */
   sharedSession?: boolean;
+  /**
+   * A database opened already and lent to this server, which uses it instead of opening one and
+   * gives it back on stop() instead of closing it (the test suite's pool, which resets a database
+   * between servers: test/helpers/database-pool.ts). The options that open a database (dataDir,
+   * memory, sharedBuffers, maxResultBytes, wasmModule) are then the lender's; log lines from the
+   * database's thread, said only while it opens, are too.
+   */
+  database?: LentDatabase;
+}
+
+/** A database lent to one server at a time (LocalServerOptions.database). */
+export interface LentDatabase {
+  readonly db: LocalDatabase;
+  /** Who hears, while this server holds the database, that its thread ended without close(). */
+  onLost(listener: (reason: Error) => void): void;
+  /** Takes the database back: called once by the server's stop(), or when its start fails. */
+  giveBack(): Promise<void>;
 }
 
 export interface LocalServer {
@@ -118,6 +135,9 @@ function sharedBuffersFromEnvironment(): string | undefined {
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const host = options.host ?? DEFAULT_HOST;
   const sharedBuffers = options.sharedBuffers ?? sharedBuffersFromEnvironment();
+  if (options.database && (options.dataDir || options.sharedBuffers || options.maxResultBytes !== undefined || options.wasmModule)) {
+    throw new Error('a server given a database opens none: dataDir, sharedBuffers, maxResultBytes and wasmModule are for the database\'s lender to set');
+  }
   const dataDir = options.memory || !options.dataDir ? null : canonicalDataDir(options.dataDir);
   const lock: DataDirLock | null = dataDir ? acquireLock(dataDir, { ephemeral: options.ephemeral ?? false }) : null;
   let db: LocalDatabase | null = null;
@@ -125,14 +145,18 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   let webhooks: WebhookServer | null = null;
   let sqlApi: HttpSqlApi | null = null;
   let websocketApi: WebSocketSqlApi | null = null;
+  const lost = (reason: Error) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason);
+  // What stop() (or a failed start) does with the database: give a lent one back, close one's own.
+  const release = (open: LocalDatabase) => (options.database ? options.database.giveBack() : open.close());
   try {
-    db = await WorkerDatabase.open({
+    if (options.database) options.database.onLost(lost);
+    db = options.database?.db ?? await WorkerDatabase.open({
       ...(dataDir ? { dataDir } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
       ...(sharedBuffers ? { sharedBuffers } : {}),
       ...(options.wasmModule ? { wasmModule: options.wasmModule } : {}),
-      onLost: (reason) => (options.onDatabaseLost ?? ((error: Error) => options.log?.(error.message)))(reason),
+      onLost: lost,
     });
     const sources = new WebhookSourceCache();
     const requestLog = new RequestLog();
@@ -236,7 +260,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
             await openWire.stop();
           } finally {
             try {
-              await openDb.close();
+              await release(openDb);
             } finally {
               lock?.release();
             }
@@ -250,7 +274,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await webhooks?.stop().catch(() => {});
     await sqlApi?.close().catch(() => {});
     await wire?.stop().catch(() => {});
-    await db?.close().catch(() => {});
+    if (db) await release(db).catch(() => {});
     lock?.release();
     throw error;
   }

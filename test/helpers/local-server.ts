@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { startLocalServer, type LocalServer, type LocalServerOptions } from '../../scripts/local/local-server.ts';
 import { compiledPGliteModule } from '../../scripts/local/engine/compiled-pglite.ts';
+import { borrowDatabase, TEST_SHARED_BUFFERS } from './database-pool.ts';
 
 export interface TestServer {
   server: LocalServer;
@@ -14,11 +15,9 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: LocalServerOptions = {}): Promise<TestServer> {
-  // 16MB shared buffers: tests hold little data, and a server starts ~0.6 s of CPU sooner than with
-  // the 128MB `npm run local` uses (engine.ts OpenDatabaseOptions.sharedBuffers).
-  // PGlite compiled once for the worker's many servers (a test server lives seconds).
-  const wasmModule = await compiledPGliteModule();
-  const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, sharedBuffers: '16MB', ...(wasmModule ? { wasmModule } : {}), ...options });
+  const server = opensItsOwnDatabase(options)
+    ? await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, sharedBuffers: TEST_SHARED_BUFFERS, ...(await compiledModule()), ...options })
+    : await startOnPooledDatabase(options);
   const sql = new pg.Client(server.pgUrl);
   await sql.connect();
   return {
@@ -33,6 +32,30 @@ export async function startTestServer(options: LocalServerOptions = {}): Promise
       await server.stop();
     },
   };
+}
+
+/**
+ * A server whose options are about the database (a data directory, its size or limits) opens its
+ * own; every other in-memory server runs on one of the worker's pooled databases (database-pool.ts).
+ */
+function opensItsOwnDatabase(options: LocalServerOptions): boolean {
+  return options.memory === false || options.dataDir !== undefined || options.sharedBuffers !== undefined || options.maxResultBytes !== undefined || options.wasmModule !== undefined;
+}
+
+async function startOnPooledDatabase(options: LocalServerOptions): Promise<LocalServer> {
+  const database = await borrowDatabase();
+  try {
+    return await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, ...options, database });
+  } catch (error) {
+    await database.giveBack();
+    throw error;
+  }
+}
+
+/** PGlite compiled once for the worker's many servers (a test server lives seconds). */
+async function compiledModule(): Promise<{ wasmModule?: WebAssembly.Module }> {
+  const wasmModule = await compiledPGliteModule();
+  return wasmModule ? { wasmModule } : {};
 }
 
 /**

@@ -1,0 +1,293 @@
+/**
+ * Brings a local server's database back to the state it opened in, and proves it did: what lets
+ * test files share databases (database-pool.ts) instead of each opening its own (~0.9 s of CPU a
+ * start, ~75 starts a run, about a fifth of the suite's CPU).
+ *
+ * The proof is a fingerprint of everything a later user could observe, taken when the database
+ * is fresh and compared after each reset:
+ *   - every system catalog, by its rows' count and newest transaction id (xmin): a row inserted or
+ *     updated since the fresh state carries a newer one than every fresh row, and a row deleted
+ *     lowers the count. So any object created, dropped, altered, commented, granted or replaced,
+ *     of any kind, is seen, whether or not the reset knows how to undo it. pg_class and
+ *     pg_database are compared by their columns instead, less those PostgreSQL's own upkeep
+ *     rewrites (sizes, freeze horizons, file numbers after TRUNCATE, flags only VACUUM clears);
+ *   - every table outside pg_catalog the fresh database holds, row by row (the local server's
+ *     own catalog in mz_local), and every sequence's position;
+ *   - the session: its settings, its user and role, Materialize's variables kept as custom
+ *     settings, prepared statements, cursors, channels listened to, advisory locks, temporary tables.
+ * The reset undoes what it knows how to (drops what was created, puts the tables' rows and the
+ * sequences back, ends the session's state); anything else makes the fingerprint differ, and the
+ * database is then closed rather than reused. Nothing is left to a list of what tests happen to do.
+ *
+ * Not covered, on purpose: planner statistics (pg_statistic: plans, not results), how large
+ * PGlite's in-memory files have grown, and PostgreSQL's object id counter, which only moves
+ * forward: the local server's user ids (u…) follow it, so a reset database hands out larger ones
+ * than a fresh one (Materialize never hands out an id twice either; no test may rely on one).
+ */
+import type { LocalDatabase } from '../../scripts/local/engine/engine.ts';
+
+/** What a reset needs of a database: the local server's own calls, nothing more. */
+type Database = Pick<LocalDatabase, 'query' | 'exec' | 'isInTransaction'>;
+
+/** PostgreSQL's FirstNormalObjectId: OIDs below it were assigned by initdb. */
+const FIRST_NORMAL_OID = 16384;
+
+/**
+ * Catalogs compared by columns, not by transaction ids: PostgreSQL rewrites their rows as it keeps
+ * tables (TRUNCATE gives a table a new file number; relhastriggers stays set until a VACUUM),
+ * including the reset's own TRUNCATEs.
+ */
+const COMPARED_COLUMNS: Record<string, string> = {
+  pg_class: 'oid, relname, relnamespace, reltype, reloftype, relowner, relam, relkind, relpersistence, relnatts, relchecks, relrowsecurity, relforcerowsecurity, relispartition, relreplident, relacl, reloptions, relpartbound',
+  pg_database: 'oid, datname, datdba, encoding, datistemplate, datallowconn, datconnlimit, datacl',
+};
+/** Planner statistics (plans, not results) and large objects' data (pg_largeobject_metadata says which exist). */
+const NOT_COMPARED = new Set(['pg_statistic', 'pg_statistic_ext_data', 'pg_largeobject']);
+/**
+ * Rows left out: a session's schemas for temporary tables, which PostgreSQL keeps (empty) once a
+ * session has made one. What is in them is compared with pg_class.
+ */
+const LEFT_OUT: Record<string, string> = {
+  pg_namespace: `nspname !~ '^pg_(toast_)?temp_'`,
+};
+
+/** Materialize's variables the local server keeps as custom settings (connection-state.ts). */
+const CUSTOM_SETTINGS = ['mz.cluster', 'mz.max_result_size', 'mz.cluster_replica', 'mz.database', 'mz.transaction_isolation'];
+
+interface UserTable {
+  /** schema.table, quoted */
+  readonly name: string;
+  /** Columns an INSERT may name (not generated ones), quoted. */
+  readonly columns: string;
+  /** The fresh rows, as json_agg gave them. */
+  readonly rows: string;
+}
+
+interface SequencePosition {
+  readonly name: string;
+  readonly lastValue: string;
+  readonly isCalled: boolean;
+}
+
+/** Catalogs whose objects the reset drops when they were created (dropCreated). */
+const DROPPED_KINDS = ['pg_class', 'pg_proc', 'pg_type', 'pg_trigger', 'pg_rewrite', 'pg_event_trigger', 'pg_authid'] as const;
+
+/** The database as it opened: what a reset compares with and puts back. */
+export interface FreshState {
+  readonly fingerprint: Fingerprint;
+  /** The fingerprint's query, built once from the catalogs, tables and sequences the fresh database has. */
+  readonly fingerprintSql: string;
+  readonly tables: readonly UserTable[];
+  readonly sequences: readonly SequencePosition[];
+  readonly schemas: readonly string[];
+  /** OIDs past initdb's the fresh database had, in the catalogs dropCreated reads. */
+  readonly oids: Readonly<Record<(typeof DROPPED_KINDS)[number], readonly string[]>>;
+  readonly role: string;
+  readonly statementTimeout: string;
+  /** pg_settings' name → setting. */
+  readonly settings: Readonly<Record<string, string>>;
+}
+
+/** Part name → md5 of what it covers: which parts differ says what a reset missed. */
+export type Fingerprint = Readonly<Record<string, string>>;
+
+export async function snapshotFresh(db: Database): Promise<FreshState> {
+  const { rows: tableRows } = await db.query<{ name: string; columns: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name,
+            (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+      ORDER BY 1`,
+  );
+  const rows = await unionOf<{ rows: string }>(db, tableRows.map((table) => `SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') AS rows FROM ${table.name} t`));
+  const tables = tableRows.map((table, index) => ({ ...table, rows: rows[index]!.rows }));
+  const sequences = await sequencePositions(db);
+  const oids = {} as Record<(typeof DROPPED_KINDS)[number], readonly string[]>;
+  for (const catalog of DROPPED_KINDS) {
+    oids[catalog] = (await db.query<{ oid: string }>(`SELECT oid::text FROM pg_catalog.${catalog} WHERE oid >= ${FIRST_NORMAL_OID}`)).rows.map((row) => row.oid);
+  }
+  const session = (await db.query<{ role: string; statement_timeout: string }>(`SELECT current_setting('role') AS role, current_setting('statement_timeout') AS statement_timeout`)).rows[0]!;
+  const settings = await settingsNow(db);
+  const fingerprintSql = await buildFingerprintSql(db, tables, sequences, Object.keys(settings));
+  return {
+    fingerprint: await fingerprintOf(db, fingerprintSql),
+    fingerprintSql,
+    tables,
+    sequences,
+    schemas: (await db.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace`)).rows.map((row) => row.nspname),
+    oids,
+    role: session.role,
+    statementTimeout: session.statement_timeout,
+    settings,
+  };
+}
+
+/**
+ * Puts `db` back as `fresh` describes it. Returns the parts of the fingerprint that still differ
+ * afterwards: none means the database is as it opened.
+ */
+export async function resetToFresh(db: Database, fresh: FreshState): Promise<string[]> {
+  if (db.isInTransaction()) await db.exec('ROLLBACK');
+  // Ends the session's state (settings, prepared statements, cursors, temporary tables, listens,
+  // advisory locks) and goes back to the session's user, a superuser who may drop anything.
+  await db.exec('DISCARD ALL');
+  // Neither triggers nor event triggers fire (the local server's own react to DDL and writes by
+  // recording them in mz_local, which is about to be put back anyway); foreign keys go unchecked.
+  await db.exec('SET session_replication_role = replica');
+  await dropCreated(db, fresh);
+  await restoreTables(db, fresh);
+  await restoreSequences(db, fresh);
+  await db.exec(`RESET session_replication_role; SET ROLE ${quoteIdent(fresh.role)}`);
+  // Through the call the server switches a connection's limits in with: the database's thread
+  // then reads statement_timeout and max_result_size again (database-thread.ts), so no limit a
+  // test's session set outlives it there.
+  await db.exec(`SELECT set_config('statement_timeout', ${quoteLiteral(fresh.statementTimeout)}, false)`);
+  const now = await fingerprintOf(db, fresh.fingerprintSql);
+  const differing = Object.keys({ ...fresh.fingerprint, ...now }).filter((part) => fresh.fingerprint[part] !== now[part]).sort();
+  return Promise.all(differing.map(async (part) => (part === SETTINGS_PART ? `${part} (${(await settingsDiffering(db, fresh)).join('; ')})` : part)));
+}
+
+const SETTINGS_PART = 'session settings';
+
+async function settingsNow(db: Database): Promise<Record<string, string>> {
+  const { rows } = await db.query<{ name: string; setting: string | null }>(`SELECT name, setting FROM pg_settings`);
+  return Object.fromEntries(rows.map((row) => [row.name, row.setting ?? '']));
+}
+
+/** What differs in pg_settings, for the pool to say. */
+async function settingsDiffering(db: Database, fresh: FreshState): Promise<string[]> {
+  const now = await settingsNow(db);
+  return Object.keys(fresh.settings)
+    .filter((name) => fresh.settings[name] !== now[name])
+    .sort()
+    .map((name) => `${name}: ${now[name] ?? 'not listed'}, fresh ${fresh.settings[name] ?? 'not listed'}`);
+}
+
+/** Drops every schema, relation, routine, type, trigger, rule, policy and role the fresh database did not have. */
+async function dropCreated(db: Database, fresh: FreshState): Promise<void> {
+  const { rows } = await db.query<{ statement: string }>(
+    `WITH created_schemas AS (SELECT oid, nspname FROM pg_namespace WHERE nspname <> ALL ($1::text[]) AND nspname NOT LIKE 'pg_temp%' AND nspname NOT LIKE 'pg_toast_temp%'),
+     kept_schemas AS (SELECT oid FROM pg_namespace WHERE oid NOT IN (SELECT oid FROM created_schemas))
+     SELECT 1 AS step, format('DROP SCHEMA IF EXISTS %I CASCADE', nspname) AS statement FROM created_schemas
+     UNION ALL
+     SELECT 2, format('DROP %s IF EXISTS %I.%I CASCADE',
+                      CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'c' THEN 'TYPE' ELSE 'TABLE' END,
+                      n.nspname, c.relname)
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid >= $2 AND c.oid::text <> ALL ($3::text[]) AND c.relnamespace IN (SELECT oid FROM kept_schemas)
+        AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND n.nspname NOT LIKE 'pg_toast%'
+     UNION ALL
+     -- An index of its own on a table the fresh database had (others go with their tables, or constraints).
+     SELECT 3, format('DROP INDEX IF EXISTS %I.%I CASCADE', n.nspname, c.relname)
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.oid >= $2 AND c.oid::text <> ALL ($3::text[]) AND i.indrelid::text = ANY ($3::text[])
+        AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = c.oid)
+     UNION ALL
+     SELECT 4, format('DROP %s IF EXISTS %s CASCADE', CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, p.oid::regprocedure)
+       FROM pg_proc p WHERE p.oid >= $2 AND p.oid::text <> ALL ($4::text[]) AND p.pronamespace IN (SELECT oid FROM kept_schemas)
+     UNION ALL
+     SELECT 5, format('DROP TYPE IF EXISTS %s CASCADE', t.oid::regtype)
+       FROM pg_type t WHERE t.oid >= $2 AND t.oid::text <> ALL ($5::text[]) AND t.typnamespace IN (SELECT oid FROM kept_schemas) AND t.typrelid = 0 AND t.typelem = 0
+     UNION ALL
+     -- Triggers, rules and policies of their own on tables the fresh database had (others go with their tables).
+     SELECT 6, format('DROP TRIGGER IF EXISTS %I ON %s', tgname, tgrelid::regclass) FROM pg_trigger WHERE oid >= $2 AND oid::text <> ALL ($6::text[]) AND NOT tgisinternal AND tgrelid::text = ANY ($3::text[])
+     UNION ALL
+     SELECT 6, format('DROP RULE IF EXISTS %I ON %s', rulename, ev_class::regclass) FROM pg_rewrite WHERE oid >= $2 AND oid::text <> ALL ($7::text[]) AND ev_class::text = ANY ($3::text[])
+     UNION ALL
+     SELECT 6, format('DROP POLICY IF EXISTS %I ON %s', polname, polrelid::regclass) FROM pg_policy WHERE oid >= $2 AND polrelid::text = ANY ($3::text[])
+     UNION ALL
+     SELECT 7, format('DROP EVENT TRIGGER IF EXISTS %I', evtname) FROM pg_event_trigger WHERE oid >= $2 AND oid::text <> ALL ($8::text[])
+     UNION ALL
+     SELECT 8, format('DROP OWNED BY %1$I CASCADE; DROP ROLE IF EXISTS %1$I', rolname) FROM pg_authid WHERE oid >= $2 AND oid::text <> ALL ($9::text[])
+     ORDER BY 1`,
+    [fresh.schemas, FIRST_NORMAL_OID, fresh.oids.pg_class, fresh.oids.pg_proc, fresh.oids.pg_type, fresh.oids.pg_trigger, fresh.oids.pg_rewrite, fresh.oids.pg_event_trigger, fresh.oids.pg_authid],
+  );
+  if (rows.length > 0) await db.exec(rows.map((row) => `${row.statement};`).join('\n'));
+}
+
+/**
+ * Puts back the rows of every table whose rows differ from the fresh ones: truncated together
+ * (CASCADE reaches a table that references one, whose rows are then put back too), then filled.
+ */
+async function restoreTables(db: Database, fresh: FreshState): Promise<void> {
+  const differing = async (): Promise<UserTable[]> => {
+    const now = await tableRowsNow(db, fresh.tables);
+    return fresh.tables.filter((table, index) => now[index] !== table.rows);
+  };
+  const changed = await differing();
+  if (changed.length === 0) return;
+  await db.exec(`TRUNCATE ${changed.map((table) => table.name).join(', ')} CASCADE`);
+  for (const table of await differing()) {
+    await db.query(`INSERT INTO ${table.name} (${table.columns}) OVERRIDING SYSTEM VALUE SELECT ${table.columns} FROM json_populate_recordset(NULL::${table.name}, $1::json)`, [table.rows]);
+  }
+}
+
+async function tableRowsNow(db: Database, tables: readonly UserTable[]): Promise<string[]> {
+  return (await unionOf<{ rows: string }>(db, tables.map((table) => `SELECT coalesce(json_agg(t ORDER BY t::text)::text, '[]') AS rows FROM ${table.name} t`))).map((row) => row.rows);
+}
+
+async function restoreSequences(db: Database, fresh: FreshState): Promise<void> {
+  const now = new Map((await sequencePositions(db)).map((position) => [position.name, position]));
+  for (const position of fresh.sequences) {
+    const current = now.get(position.name);
+    if (current && current.lastValue === position.lastValue && current.isCalled === position.isCalled) continue;
+    await db.query(`SELECT setval($1::regclass, $2::bigint, $3)`, [position.name, position.lastValue, position.isCalled]);
+  }
+}
+
+async function sequencePositions(db: Database): Promise<SequencePosition[]> {
+  const { rows: names } = await db.query<{ name: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' ORDER BY 1`,
+  );
+  const rows = await unionOf<{ name: string; last_value: string; is_called: boolean }>(db, names.map((row) => sequenceQuery(row.name)));
+  return rows.map((row) => ({ name: row.name, lastValue: row.last_value, isCalled: row.is_called }));
+}
+
+function sequenceQuery(name: string): string {
+  return `SELECT ${quoteLiteral(name)} AS name, last_value::text AS last_value, is_called FROM ${name}`;
+}
+
+/** The rows of several one-row queries, in their order, in one round trip. */
+async function unionOf<T>(db: Database, queries: readonly string[]): Promise<T[]> {
+  if (queries.length === 0) return [];
+  const { rows } = await db.query<T & { position: number }>(queries.map((query, index) => `SELECT ${index} AS position, * FROM (${query}) q`).join('\nUNION ALL\n'));
+  return [...rows].sort((a, b) => a.position - b.position);
+}
+
+async function fingerprintOf(db: Database, sql: string): Promise<Fingerprint> {
+  const { rows } = await db.query<{ part: string; value: string | null }>(sql);
+  return Object.fromEntries(rows.map((row) => [row.part, row.value ?? '']));
+}
+
+/** One query with a row per part of the fingerprint, each part's text hashed where it is read. */
+async function buildFingerprintSql(db: Database, tables: readonly UserTable[], sequences: readonly SequencePosition[], settingNames: readonly string[]): Promise<string> {
+  const { rows: catalogs } = await db.query<{ name: string }>(
+    `SELECT relname AS name FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r' ORDER BY 1`,
+  );
+  const parts: string[] = [];
+  const part = (name: string, text: string) => parts.push(`SELECT ${quoteLiteral(name)} AS part, md5(coalesce((${text}), '')) AS value`);
+  for (const { name } of catalogs) {
+    if (NOT_COMPARED.has(name)) continue;
+    const columns = COMPARED_COLUMNS[name];
+    const where = LEFT_OUT[name] ? ` WHERE ${LEFT_OUT[name]}` : '';
+    if (columns) part(name, `SELECT string_agg((${columns})::text, E'\\n' ORDER BY oid) FROM pg_catalog.${name}${where}`);
+    else part(name, `SELECT concat_ws(' ', count(*), max(xmin::text::bigint)) FROM pg_catalog.${name}${where}`);
+  }
+  for (const table of tables) part(`table ${table.name}`, `SELECT json_agg(t ORDER BY t::text)::text FROM ${table.name} t`);
+  for (const sequence of sequences) part(`sequence ${sequence.name}`, `SELECT concat_ws(' ', last_value, is_called) FROM ${sequence.name}`);
+  // The settings the fresh database lists: a library loaded since (PL/pgSQL, pgcrypto, by the
+  // first call of one of their functions) lists its own too, at their defaults.
+  part(SETTINGS_PART, `SELECT string_agg(name || '=' || coalesce(setting, ''), E'\\n' ORDER BY name) FROM pg_settings WHERE name IN (${settingNames.map(quoteLiteral).join(', ')})`);
+  part('session identity', `SELECT concat_ws(E'\\n', current_user, session_user, current_setting('role'), ${CUSTOM_SETTINGS.map((name) => `coalesce(current_setting(${quoteLiteral(name)}, true), '')`).join(', ')})`);
+  part('session state', `SELECT concat_ws(E'\\n', (SELECT count(*) FROM pg_prepared_statements), (SELECT count(*) FROM pg_cursors), (SELECT count(*) FROM pg_listening_channels()), (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'), (SELECT count(*) FROM pg_class WHERE relpersistence = 't'))`);
+  return parts.join('\nUNION ALL\n');
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
