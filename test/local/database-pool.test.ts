@@ -105,7 +105,7 @@ describe('the test database pool', () => {
     await expect(db.query('SELECT 1')).rejects.toThrow('its database was given back to the test pool');
   });
 
-  it('closes a database whose reset leaves a difference, saying what differs, and opens another', async () => {
+  it('closes a database whose reset leaves a difference, saying what differs, and lends it no more', async () => {
     const said = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       const server = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, database: await borrowDatabase() });
@@ -118,10 +118,9 @@ describe('the test database pool', () => {
     } finally {
       said.mockRestore();
     }
-    const openedBefore = poolCounts.opened;
+    // Whichever database the next server gets (an idle one, or one opened now), it is not that one.
     const next = await startTestServer();
     try {
-      expect(poolCounts.opened).toBe(openedBefore + 1);
       expect(await next.query(`SELECT obj_description('mz_local'::regnamespace) AS comment`)).toEqual([{ comment: null }]);
     } finally {
       await next.close();
