@@ -3,7 +3,7 @@
  * createTestIntegration, with HTTP mocked at the socket by nock.
  */
 import { createHmac } from 'node:crypto';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import destination from '../../functions/actions/materialize-webhook/index.ts';
 import { actionsCore } from '../../functions/actions/actions-core.ts';
 import nock from 'nock';
@@ -34,10 +34,17 @@ function expectPost(status: number, text = '', captured: Captured[] = []): Captu
 }
 
 beforeAll(() => {
+  if (!nock.isActive()) nock.activate();
   nock.disableNetConnect();
 });
 afterEach(() => {
   nock.cleanAll();
+});
+// Files share their worker's modules (isolate: false): left on, nock would refuse every later
+// file's HTTP requests in this worker (found when a local server's tests ran after this file).
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
 });
 
 describe('Materialize-Webhook send', () => {
