@@ -4,35 +4,37 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
 
 /**
- * Seconds each of the slowest files took on a quiet 2-core machine (`CI=true npx vitest run`,
- * 2026-12-07), rounded. Without vitest's results cache (a clean clone, as in CI) files run
- * largest first, which left a minute-long file like deploy-kill to start last, with the other
+ * Seconds each of the slowest files took on a 2-core machine (a clean clone's `CI=true bash
+ * .ci/run`, 2026-12-07, test servers on pooled databases), rounded. Without vitest's results cache
+ * (a clean clone, as in CI) files run largest first, which left a minute-long file like deploy-kill to start last, with the other
  * worker idle; starting the longest first keeps the two workers busy to the end. A file missing
  * here only loses that: it runs after these, as vitest would order it.
  */
 const KNOWN_SECONDS: Record<string, number> = {
-  'test/local/maintained-views.test.ts': 25,
+  'test/local/maintained-views.test.ts': 26,
   'test/adversarial/deploy-kill.test.ts': 23,
-  'test/deploy/deploy.test.ts': 19,
-  'test/blue-green/blue-green-deploy.test.ts': 18,
+  'test/cli.test.ts': 18,
+  'test/deploy/deploy.test.ts': 18,
+  'test/blue-green/blue-green-deploy.test.ts': 17,
   'test/local/kept-views-fuzz.test.ts': 14,
   'test/function/function-connect.test.ts': 14,
-  'test/data-tests/models-test.test.ts': 14,
-  'test/console/activations-view.test.ts': 13,
-  'test/adversarial/deploy-convergence.test.ts': 13,
-  'test/adversarial/bad-input.test.ts': 13,
-  'test/cli.test.ts': 12,
-  'test/local/kept-views-temporal.test.ts': 12,
-  'test/console/unit-tests-view.test.ts': 12,
+  'test/function/function-deploy.test.ts': 12,
+  'test/console/activations-view.test.ts': 12,
+  'test/local/durability.test.ts': 12,
   'test/console/console.test.ts': 11,
-  'test/adversarial/server-lifecycle.test.ts': 11,
-  'test/function/function-deploy.test.ts': 11,
-  'test/deploy/dry-run-running-server.test.ts': 10,
+  'test/adversarial/deploy-convergence.test.ts': 11,
+  'test/local/kept-views-temporal.test.ts': 11,
   'test/local/kept-views-regressions.test.ts': 10,
-  'test/deploy/watch.test.ts': 10,
-  'test/local/maintained-views-upgrade.test.ts': 9,
-  'test/activation/segment-activation.test.ts': 8,
-  'test/local/memory-file-growth.test.ts': 8,
+  'test/adversarial/server-lifecycle.test.ts': 10,
+  'test/deploy/dry-run-running-server.test.ts': 10,
+  'test/data-tests/models-test.test.ts': 10,
+  'test/deploy/watch.test.ts': 9,
+  'test/adversarial/browser-attacks.test.ts': 9,
+  'test/local/maintained-views-upgrade.test.ts': 8,
+  'test/local/worker-database.test.ts': 8,
+  'test/function/end-to-end.test.ts': 8,
+  'test/docs/bench-markdown.test.ts': 7,
+  'test/adversarial/blue-green-connection-lost.test.ts': 7,
 };
 
 /** Longest first: the cached duration of the last run when there is one, else the figure above. */
