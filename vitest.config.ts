@@ -6,9 +6,10 @@ import { WASM_BASELINE_ONLY } from './test/helpers/wasm-baseline.ts';
 /**
  * Seconds each of the slowest files took on a 2-core machine (a clean clone's `CI=true bash
  * .ci/run`, 2026-12-07, test servers on pooled databases), rounded. Without vitest's results cache
- * (a clean clone, as in CI) files run largest first, which left a minute-long file like deploy-kill to start last, with the other
- * worker idle; starting the longest first keeps the two workers busy to the end. A file missing
- * here only loses that: it runs after these, as vitest would order it.
+ * (a clean clone, as in CI) files run largest first, which left a minute-long file like
+ * deploy-kill to start last, with the other worker idle; starting the longest first keeps the two
+ * workers busy to the end. A file missing here only loses that: it runs after these, as vitest
+ * would order it.
  */
 const KNOWN_SECONDS: Record<string, number> = {
   'test/local/maintained-views.test.ts': 26,
