@@ -69,14 +69,29 @@ async function useHard(server: LocalServer): Promise<void> {
   await client.end();
 }
 
+/**
+ * A database of this file's own, opened (not from the pool): the reference a reset database is
+ * compared with, then the one the reset's own tests dirty for good.
+ */
+let own: WorkerDatabase;
+let fresh: FreshState;
+beforeAll(async () => {
+  own = await WorkerDatabase.open({ sharedBuffers: TEST_SHARED_BUFFERS });
+  fresh = await snapshotFresh(own);
+});
+afterAll(async () => {
+  await own?.close();
+});
+
 describe('the test database pool', () => {
   it('lends a database another server used back as a newly opened one would be seen', async () => {
-    const reference = await startTestServer({ sharedBuffers: TEST_SHARED_BUFFERS });
+    // A server on the newly opened database, lent for once with nothing to give back to.
+    const reference = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, database: { db: own, onLost: () => {}, giveBack: async () => {} } });
     let expected: Record<string, unknown>;
     try {
-      expected = await observed(reference.server.pgUrl);
+      expected = await observed(reference.pgUrl);
     } finally {
-      await reference.close();
+      await reference.stop();
     }
 
     const first = await startLocalServer({ memory: true, pgPort: 0, httpPort: 0, database: await borrowDatabase() });
@@ -129,22 +144,14 @@ describe('the test database pool', () => {
 });
 
 describe('a reset', () => {
-  let db: WorkerDatabase;
-  let fresh: FreshState;
-  beforeAll(async () => {
-    db = await WorkerDatabase.open({ sharedBuffers: TEST_SHARED_BUFFERS });
-    fresh = await snapshotFresh(db);
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
-
-  it('finds nothing to differ on a fresh database', async () => {
-    expect(await resetToFresh(db, fresh)).toEqual([]);
+  it("finds nothing left after a server's work it undoes", async () => {
+    // The reference server above ran on this database: its settings, a table made and dropped.
+    expect(await resetToFresh(own, fresh)).toEqual([]);
+    expect(await resetToFresh(own, fresh)).toEqual([]);
   });
 
   it('undoes what it knows how to: objects of every kind created, rows written, sequences moved, session state', async () => {
-    await db.exec(`
+    await own.exec(`
       CREATE ROLE pool_probe_owner;
       CREATE TABLE mz_local.pool_probe_rows (id serial PRIMARY KEY, note text);
       ALTER TABLE mz_local.pool_probe_rows OWNER TO pool_probe_owner;
@@ -162,10 +169,10 @@ describe('a reset', () => {
     `);
     // A message of its own: a BEGIN in the one above would take the statements before it into its
     // transaction, and the reset's ROLLBACK would undo them without any drop.
-    await db.exec(`BEGIN; DECLARE pool_probe_cursor CURSOR WITH HOLD FOR SELECT 1`);
-    expect(db.isInTransaction()).toBe(true);
-    expect(await resetToFresh(db, fresh)).toEqual([]);
-    expect(db.isInTransaction()).toBe(false);
+    await own.exec(`BEGIN; DECLARE pool_probe_cursor CURSOR WITH HOLD FOR SELECT 1`);
+    expect(own.isInTransaction()).toBe(true);
+    expect(await resetToFresh(own, fresh)).toEqual([]);
+    expect(own.isInTransaction()).toBe(false);
   });
 
   // Each a change to something the fresh database had, which the reset does not know to undo:
@@ -176,13 +183,13 @@ describe('a reset', () => {
     ['a setting given to the database', `ALTER DATABASE materialize SET work_mem = '8MB'`, 'pg_db_role_setting'],
     ['a comment on a view of the catalog', `COMMENT ON VIEW mz_catalog.mz_objects IS 'touched'`, 'pg_description'],
   ])('sees %s', async (_what, sql, part) => {
-    await db.exec(sql);
-    expect(await resetToFresh(db, fresh)).toContain(part);
+    await own.exec(sql);
+    expect(await resetToFresh(own, fresh)).toContain(part);
   });
 
   it('sees a function of the local catalog altered', async () => {
-    const { rows } = await db.query<{ fn: string }>(`SELECT oid::regprocedure::text AS fn FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND prokind = 'f' ORDER BY oid LIMIT 1`);
-    await db.exec(`ALTER FUNCTION ${rows[0]!.fn} COST 7`);
-    expect(await resetToFresh(db, fresh)).toContain('pg_proc');
+    const { rows } = await own.query<{ fn: string }>(`SELECT oid::regprocedure::text AS fn FROM pg_proc WHERE pronamespace = 'mz_local'::regnamespace AND prokind = 'f' ORDER BY oid LIMIT 1`);
+    await own.exec(`ALTER FUNCTION ${rows[0]!.fn} COST 7`);
+    expect(await resetToFresh(own, fresh)).toContain('pg_proc');
   });
 });
