@@ -50,11 +50,17 @@ interface Read {
  * catch-up and the read would leave the view a write behind, read computed).
  */
 async function read(view: string, select: string): Promise<Read> {
+  return (await timedRead(view, select)).read;
+}
+
+/** read(), and the time the read's transaction ran at (ms since the epoch: mz_now() in it). */
+async function timedRead(view: string, select: string): Promise<{ read: Read; at: number }> {
   const results = (await t.sql.query(
-    `BEGIN; SELECT * FROM ${view}; ${select}; SELECT mz_local.is_fresh(m.id) AS fresh FROM mz_local.maintained_views m WHERE m.view_oid = '${view}'::regclass; COMMIT`,
+    `BEGIN; SELECT * FROM ${view}; ${select}; SELECT mz_local.is_fresh(m.id) AS fresh, extract(epoch FROM now()) * 1000 AS at FROM mz_local.maintained_views m WHERE m.view_oid = '${view}'::regclass; COMMIT`,
   )) as unknown as pg.QueryResult[];
   const rows = (result: pg.QueryResult) => result.rows.map((row) => JSON.stringify(row)).sort();
-  return { kept: rows(results[1]!), fresh: rows(results[2]!), fromKept: results[3]!.rows[0]?.fresh === true };
+  const state = results[3]!.rows[0];
+  return { read: { kept: rows(results[1]!), fresh: rows(results[2]!), fromKept: state?.fresh === true }, at: Number(state?.at) };
 }
 
 async function plan(view: string): Promise<{ kind: string | null; temporal: boolean; next: string | null; reason: string | null }> {
@@ -123,21 +129,26 @@ it.concurrent('rows dated in the future enter when their time comes, and a windo
   expect(await plan('tw2_window')).toMatchObject({ kind: 'view', temporal: true });
   // Read between boundaries (a boundary passing between the catch-up and the read would make the
   // read compute the view: correct, but not what is checked here).
-  const expected: Array<[number, string]> = [
-    [3400, '"n":"1"'], // 1 entered
-    [4400, '"n":"2"'], // 2 entered
-    [5400, '"n":"1"'], // 1 left
-    [6400, ''], // 2 left
-    [7400, '"u":"u2"'], // 3 entered
-    [9400, ''], // 3 left
+  // Each read 400 ms after a boundary, with the next boundary after it.
+  const expected: Array<[number, string, number]> = [
+    [3400, '"n":"1"', 4000], // 1 entered
+    [4400, '"n":"2"', 5000], // 2 entered
+    [5400, '"n":"1"', 6000], // 1 left
+    [6400, '', 7000], // 2 left
+    [7400, '"u":"u2"', 9000], // 3 entered
+    [9400, '', Infinity], // 3 left
   ];
-  for (const [offset, contains] of expected) {
+  for (const [offset, contains, nextBoundary] of expected) {
     await until(base + offset);
-    const later = await read('tw2_window', select);
-    expect(later.kept, `at ${offset} ms`).toEqual(later.fresh);
-    expect(later.fromKept, `at ${offset} ms`).toBe(true);
-    if (contains) expect(later.kept.join(), `at ${offset} ms`).toContain(contains);
-    else expect(later.kept, `at ${offset} ms`).toEqual([]);
+    const { read: later, at } = await timedRead('tw2_window', select);
+    const when = `at ${offset} ms (the read ran at ${Math.round(at - base)} ms)`;
+    expect(later.kept, when).toEqual(later.fresh);
+    // A read held up past the next boundary (a loaded machine: the six tests share one session)
+    // computes the view, rightly, and sees the rows of after it: only its equality is checked.
+    if (at >= base + nextBoundary) continue;
+    expect(later.fromKept, when).toBe(true);
+    if (contains) expect(later.kept.join(), when).toContain(contains);
+    else expect(later.kept, when).toEqual([]);
   }
 });
 
