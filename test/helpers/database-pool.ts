@@ -40,7 +40,14 @@ export const poolCounts = { opened: 0, lent: 0, reset: 0, closed: 0 };
 
 /** A database for one test server: an idle one reset already, else one opened now. */
 export async function borrowDatabase(): Promise<LentDatabase> {
-  const pooled = idle.pop() ?? (await openPooled());
+  let pooled = idle.pop();
+  // One whose thread ended while it waited is closed, not lent.
+  while (pooled?.unusable) {
+    poolCounts.closed += 1;
+    await pooled.db.close().catch(() => {});
+    pooled = idle.pop();
+  }
+  pooled ??= await openPooled();
   poolCounts.lent += 1;
   return lend(pooled);
 }
@@ -75,8 +82,9 @@ function lend(pooled: PooledDatabase): LentDatabase {
     exec: (sql) => (givenBack ? refused() : pooled.db.exec(sql)),
     execProtocolRawStream: (message, options) => (givenBack ? refused() : pooled.db.execProtocolRawStream(message, options)),
     isInTransaction: () => !givenBack && pooled.db.isInTransaction(),
-    // A borrower closing the database itself (as a server that lost it would): it is not lent again.
+    // Closed by its borrower (nothing in the server does; a test may): it is not lent again.
     close: async () => {
+      if (givenBack) return refused();
       pooled.unusable = true;
       await pooled.db.close();
     },
@@ -102,10 +110,14 @@ async function takeBack(pooled: PooledDatabase): Promise<void> {
       const differing = await resetToFresh(pooled.db, pooled.fresh);
       if (differing.length === 0) {
         poolCounts.reset += 1;
-        idle.push(pooled);
-        return;
+        // Checked again: another server's database may have come back during the reset.
+        if (idle.length < MAX_IDLE && !pooled.unusable) {
+          idle.push(pooled);
+          return;
+        }
+      } else {
+        process.stderr.write(`test database pool: a reset left ${differing.join(', ')} unlike a fresh database; closing it (the next server opens a new one)\n`);
       }
-      process.stderr.write(`test database pool: a reset left ${differing.join(', ')} unlike a fresh database; closing it (the next server opens a new one)\n`);
     } catch (error) {
       process.stderr.write(`test database pool: a reset failed (${(error as Error).message}); closing the database (the next server opens a new one)\n`);
     }

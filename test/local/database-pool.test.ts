@@ -118,6 +118,14 @@ describe('the test database pool', () => {
     const db = server.db;
     await server.stop();
     await expect(db.query('SELECT 1')).rejects.toThrow('its database was given back to the test pool');
+    // Nor can it close the database, which another server may hold by then.
+    await expect(db.close()).rejects.toThrow('its database was given back to the test pool');
+    const next = await startTestServer();
+    try {
+      expect(await next.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await next.close();
+    }
   });
 
   it('closes a database whose reset leaves a difference, saying what differs, and lends it no more', async () => {
@@ -154,6 +162,9 @@ describe('a reset', () => {
     await own.exec(`
       CREATE ROLE pool_probe_owner;
       CREATE TABLE mz_local.pool_probe_rows (id serial PRIMARY KEY, note text);
+      CREATE TABLE public.pool_probe_identity (id bigint GENERATED ALWAYS AS IDENTITY, note text);
+      CREATE TYPE public.pool_probe_span AS RANGE (subtype = bigint);
+      CREATE TYPE public.pool_probe_pair AS (a int, b text);
       ALTER TABLE mz_local.pool_probe_rows OWNER TO pool_probe_owner;
       CREATE TYPE mz_local.pool_probe_mood AS ENUM ('calm', 'busy');
       CREATE DOMAIN public.pool_probe_positive AS int CHECK (VALUE > 0);
@@ -173,6 +184,15 @@ describe('a reset', () => {
     expect(own.isInTransaction()).toBe(true);
     expect(await resetToFresh(own, fresh)).toEqual([]);
     expect(own.isInTransaction()).toBe(false);
+  });
+
+  it('puts back a table of the local catalog written and emptied again: rows as before, pages not', async () => {
+    const size = async () => (await own.query<{ bytes: string }>(`SELECT pg_relation_size('mz_local.settings') AS bytes`)).rows[0]!.bytes;
+    const before = await size();
+    await own.exec(`INSERT INTO mz_local.settings (key, value) SELECT 'pool_probe_' || g, 'x' FROM generate_series(1, 3000) AS g; DELETE FROM mz_local.settings WHERE key LIKE 'pool\\_probe\\_%'`);
+    expect(Number(await size())).toBeGreaterThan(Number(before));
+    expect(await resetToFresh(own, fresh)).toEqual([]);
+    expect(await size()).toBe(before);
   });
 
   // Each a change to something the fresh database had, which the reset does not know to undo:
