@@ -81,9 +81,9 @@ export interface LocalServerOptions {
   /**
    * A database opened already and lent to this server, which uses it instead of opening one and
    * gives it back on stop() instead of closing it (the test suite's pool, which resets a database
-   * between servers: test/helpers/database-pool.ts). The options that open a database (dataDir,
-   * memory, sharedBuffers, maxResultBytes, wasmModule) are then the lender's; log lines from the
-   * database's thread, said only while it opens, are too.
+   * between servers: test/helpers/database-pool.ts). How the database is opened is the lender's:
+   * dataDir, sharedBuffers, maxResultBytes and wasmModule are refused beside it, and the log lines
+   * its thread says while it opens go to the lender.
    */
   database?: LentDatabase;
 }
