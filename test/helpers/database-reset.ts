@@ -33,6 +33,8 @@
  *     changes once they reach six digits).
  */
 import type { LocalDatabase } from '../../scripts/local/engine/engine.ts';
+import { sqlIdentifier, sqlLiteral } from '../../scripts/local/sql/tokens.ts';
+import { READ_BY_NAME } from '../../scripts/local/wire/connection-state.ts';
 
 /** What a reset needs of a database: the local server's own calls, nothing more. */
 type Database = Pick<LocalDatabase, 'query' | 'exec' | 'isInTransaction'>;
@@ -59,8 +61,6 @@ const LEFT_OUT: Record<string, string> = {
   pg_namespace: `nspname !~ '^pg_(toast_)?temp_'`,
 };
 
-/** Materialize's variables the local server keeps as custom settings (connection-state.ts). */
-const CUSTOM_SETTINGS = ['mz.cluster', 'mz.max_result_size', 'mz.cluster_replica', 'mz.database', 'mz.transaction_isolation'];
 
 interface UserTable {
   /** schema.table, quoted */
@@ -150,11 +150,11 @@ export async function resetToFresh(db: Database, fresh: FreshState): Promise<str
   await dropCreated(db, fresh);
   await restoreTables(db, fresh);
   await restoreSequences(db, fresh);
-  await db.exec(`RESET session_replication_role; SET ROLE ${quoteIdent(fresh.role)}`);
+  await db.exec(`RESET session_replication_role; SET ROLE ${sqlIdentifier(fresh.role)}`);
   // Through the call the server switches a connection's limits in with: the database's thread
   // then reads statement_timeout and max_result_size again (database-thread.ts), so no limit a
   // test's session set outlives it there.
-  await db.exec(`SELECT set_config('statement_timeout', ${quoteLiteral(fresh.statementTimeout)}, false)`);
+  await db.exec(`SELECT set_config('statement_timeout', ${sqlLiteral(fresh.statementTimeout)}, false)`);
   const now = await fingerprintOf(db, fresh.fingerprintSql);
   const differing = Object.keys({ ...fresh.fingerprint, ...now }).filter((part) => fresh.fingerprint[part] !== now[part]).sort();
   return Promise.all(differing.map(async (part) => (part === SETTINGS_PART ? `${part} (${(await settingsDiffering(db, fresh)).join('; ')})` : part)));
@@ -285,7 +285,7 @@ async function sequencePositions(db: Database): Promise<SequencePosition[]> {
 }
 
 function sequenceQuery(name: string): string {
-  return `SELECT ${quoteLiteral(name)} AS name, last_value::text AS last_value, is_called FROM ${name}`;
+  return `SELECT ${sqlLiteral(name)} AS name, last_value::text AS last_value, is_called FROM ${name}`;
 }
 
 /** The rows of several one-row queries, in their order, in one round trip. */
@@ -306,7 +306,7 @@ async function buildFingerprintSql(db: Database, tables: ReadonlyArray<Pick<User
     `SELECT relname AS name FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relkind = 'r' ORDER BY 1`,
   );
   const parts: string[] = [];
-  const part = (name: string, text: string) => parts.push(`SELECT ${quoteLiteral(name)} AS part, md5(coalesce((${text}), '')) AS value`);
+  const part = (name: string, text: string) => parts.push(`SELECT ${sqlLiteral(name)} AS part, md5(coalesce((${text}), '')) AS value`);
   for (const { name } of catalogs) {
     if (NOT_COMPARED.has(name)) continue;
     const columns = COMPARED_COLUMNS[name];
@@ -318,16 +318,9 @@ async function buildFingerprintSql(db: Database, tables: ReadonlyArray<Pick<User
   for (const sequence of sequences) part(`sequence ${sequence.name}`, `SELECT concat_ws(' ', last_value, is_called) FROM ${sequence.name}`);
   // The settings the fresh database lists: a library loaded since (PL/pgSQL, pgcrypto, by the
   // first call of one of their functions) lists its own too, at their defaults.
-  part(SETTINGS_PART, `SELECT string_agg(name || '=' || coalesce(setting, ''), E'\\n' ORDER BY name) FROM pg_settings WHERE name IN (${settingNames.map(quoteLiteral).join(', ')})`);
-  part('session identity', `SELECT concat_ws(E'\\n', current_user, session_user, current_setting('role'), ${CUSTOM_SETTINGS.map((name) => `coalesce(current_setting(${quoteLiteral(name)}, true), '')`).join(', ')})`);
+  part(SETTINGS_PART, `SELECT string_agg(name || '=' || coalesce(setting, ''), E'\\n' ORDER BY name) FROM pg_settings WHERE name IN (${settingNames.map(sqlLiteral).join(', ')})`);
+  // The role and Materialize's variables kept as custom settings: what the server reads by name (connection-state.ts).
+  part('session identity', `SELECT concat_ws(E'\\n', current_user, session_user, ${READ_BY_NAME.map((name) => `coalesce(current_setting(${sqlLiteral(name)}, true), '')`).join(', ')})`);
   part('session state', `SELECT concat_ws(E'\\n', (SELECT count(*) FROM pg_prepared_statements), (SELECT count(*) FROM pg_cursors), (SELECT count(*) FROM pg_listening_channels()), (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'), (SELECT count(*) FROM pg_class WHERE relpersistence = 't'))`);
   return parts.join('\nUNION ALL\n');
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-function quoteLiteral(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }

@@ -36,7 +36,7 @@ const NOT_SWITCHED = ['transaction_isolation', 'transaction_read_only', 'transac
  * Settings pg_settings does not list, read by current_setting: Materialize's variables kept as
  * custom settings by the statement translation (sql/), and the role PGlite sets at its start.
  */
-const READ_BY_NAME = ['role', 'mz.cluster', 'mz.max_result_size', 'mz.cluster_replica', 'mz.database', 'mz.transaction_isolation'];
+export const READ_BY_NAME = ['role', 'mz.cluster', 'mz.max_result_size', 'mz.cluster_replica', 'mz.database', 'mz.transaction_isolation'];
 
 /**
  * Settings only a client's own statements read (the cluster its CREATEs go to, the name it gave
