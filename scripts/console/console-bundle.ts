@@ -5,12 +5,11 @@
  * otherwise bundles at start (~0.2 s, kept in node_modules/.cache for the next start on the same
  * terms), so a fresh clone and an edited front end both just work. Nothing is fetched at run time.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inputsUnchanged, readBuildRecord, stampInputs, writeBuildRecord, writeWhole, type InputStamp } from '../shared/build-inputs.ts';
+import { builderDigest, inputsUnchanged, readBuildRecord, stampInputs, writeBuildRecord, writeWhole, type InputStamp } from '../shared/build-inputs.ts';
 
 export const CONSOLE_SOURCE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../console');
 export const CONSOLE_DIST_DIR = path.resolve(CONSOLE_SOURCE_DIR, '../dist/console');
@@ -55,11 +54,12 @@ const DIST_RECORD_FILE = 'inputs.json';
 
 /**
  * What a bundle depends on besides the files it read: minified or not, esbuild's version and this
- * module's text (the build's options). import.meta.url is this file, bundled or not.
+ * module's text (the build's options: builderDigest, read once). import.meta.url is this file,
+ * bundled or not.
  */
 async function buildKey(minify: boolean): Promise<string> {
   const { version } = await import('esbuild');
-  return createHash('sha256').update(`${minify}\0${version}\0`).update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
+  return `${minify ? 'minified' : 'plain'}-${builderDigest(import.meta.url, version)}`;
 }
 
 /** Bundles the front end (minified for dist, plain when bundled at start for readable stack traces). */

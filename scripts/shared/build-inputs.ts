@@ -10,9 +10,11 @@
  * every folder above it. What changes the output but is in no file (the build's options, esbuild's
  * version) goes into the name or key of the record, chosen by its user.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A file read by a build, as it was: its path, size and modification time. */
 export type InputStamp = readonly [file: string, size: number, mtimeMs: number];
@@ -60,6 +62,23 @@ export function inputsUnchanged(stamps: readonly InputStamp[]): boolean {
     const stats = statSync(file, { throwIfNoEntry: false });
     return stats !== undefined && stats.size === size && stats.mtimeMs === mtimeMs;
   });
+}
+
+const builderDigests = new Map<string, string>();
+
+/**
+ * What a builder's records depend on besides the files a build read: esbuild's version and the
+ * text of the builder's own module (its build options), hashed once per process. A record made by
+ * an edited builder or another esbuild is then not reused.
+ */
+export function builderDigest(builderModuleUrl: string, esbuildVersion: string): string {
+  const key = `${builderModuleUrl}\0${esbuildVersion}`;
+  let digest = builderDigests.get(key);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(esbuildVersion).update('\0').update(readFileSync(fileURLToPath(builderModuleUrl))).digest('hex');
+    builderDigests.set(key, digest);
+  }
+  return digest;
 }
 
 /** A record written by writeBuildRecord; undefined when there is none or it cannot be read. */

@@ -20,13 +20,13 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build, version as esbuildVersion, type Plugin } from 'esbuild';
-import { inputsUnchanged, readBuildRecord, stampInputs, writeBuildRecord, type InputStamp } from '../../shared/build-inputs.ts';
+import { builderDigest, inputsUnchanged, readBuildRecord, stampInputs, writeBuildRecord, type InputStamp } from '../../shared/build-inputs.ts';
 import { removeStaleSiblings } from './stale-cache-files.ts';
 
 const require = createRequire(import.meta.url);
@@ -67,14 +67,12 @@ const REQUIRE_FOR_COMMONJS = `import { createRequire as __bundleCreateRequire } 
 });`;
 
 /**
- * This module's own text and esbuild's version, hashed into the name of every list of inputs: a
- * list made with other build options (an edit here) or another esbuild is not reused. Read once
+ * This module's own text and esbuild's version (builderDigest), hashed into the name of every list
+ * of inputs: a list made with other build options (an edit here) or another esbuild is not reused
  * (import.meta.url is this file even bundled).
  */
-let bundlerDigest: string | undefined;
 function bundlerHash(): string {
-  bundlerDigest ??= createHash('sha256').update(esbuildVersion).update('\0').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
-  return bundlerDigest;
+  return builderDigest(import.meta.url, esbuildVersion);
 }
 
 /** The files a bundle was made from, as they were then (manifestPath): unchanged, the bundle is reused. */
